@@ -1,0 +1,161 @@
+//! Filesystem primitives with the guarantees the apply engine promises: a file is either its
+//! old or its new content, never half-written (temp file in the same directory, fsync, rename,
+//! fsync the directory), and the mode of a file we replace is kept.
+
+use std::fs;
+use std::io::{self, Write};
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
+
+/// What is at a path right now (never following a final symlink).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum State {
+    Absent,
+    Link(PathBuf),
+    File { bytes: Vec<u8>, mode: u32 },
+    Dir,
+}
+
+impl State {
+    pub fn read(path: &Path) -> io::Result<State> {
+        let meta = match fs::symlink_metadata(path) {
+            Ok(m) => m,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(State::Absent),
+            Err(e) => return Err(e),
+        };
+        let ft = meta.file_type();
+        if ft.is_symlink() {
+            Ok(State::Link(fs::read_link(path)?))
+        } else if ft.is_dir() {
+            Ok(State::Dir)
+        } else {
+            Ok(State::File { bytes: fs::read(path)?, mode: meta.permissions().mode() & 0o7777 })
+        }
+    }
+
+    pub fn describe(&self) -> &'static str {
+        match self {
+            State::Absent => "nothing",
+            State::Link(_) => "a symlink",
+            State::File { .. } => "a file",
+            State::Dir => "a directory",
+        }
+    }
+}
+
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    let digest = Sha256::digest(bytes);
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Create `dir` and its missing parents; returns the directories that were created, outermost
+/// first, so the ledger can remove exactly those (and only when empty) on revert.
+pub fn create_dirs(dir: &Path) -> io::Result<Vec<PathBuf>> {
+    let mut missing = vec![];
+    let mut cur = Some(dir);
+    while let Some(d) = cur {
+        if fs::symlink_metadata(d).is_ok() {
+            break;
+        }
+        missing.push(d.to_path_buf());
+        cur = d.parent();
+    }
+    missing.reverse();
+    for d in &missing {
+        match fs::create_dir(d) {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(missing)
+}
+
+/// Write `bytes` to `path` atomically with `mode`.
+pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()> {
+    let dir = path.parent().ok_or_else(|| io::Error::other("path has no parent"))?;
+    let mut tmp = tempfile::Builder::new().prefix(".aiorch-tmp-").tempfile_in(dir)?;
+    tmp.write_all(bytes)?;
+    tmp.as_file().set_permissions(fs::Permissions::from_mode(mode))?;
+    tmp.as_file().sync_all()?;
+    tmp.persist(path).map_err(|e| e.error)?;
+    sync_dir(dir);
+    Ok(())
+}
+
+/// Point `path` at `target` atomically (a new link under a temp name, renamed over).
+pub fn symlink_atomic(target: &Path, path: &Path) -> io::Result<()> {
+    let dir = path.parent().ok_or_else(|| io::Error::other("path has no parent"))?;
+    for attempt in 0..16u32 {
+        let tmp = dir.join(format!(".aiorch-tmp-link-{}-{attempt}", std::process::id()));
+        match std::os::unix::fs::symlink(target, &tmp) {
+            Ok(()) => {
+                if let Err(e) = fs::rename(&tmp, path) {
+                    let _ = fs::remove_file(&tmp);
+                    return Err(e);
+                }
+                sync_dir(dir);
+                return Ok(());
+            }
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    Err(io::Error::other("could not create a temporary symlink"))
+}
+
+pub fn remove(path: &Path) -> io::Result<()> {
+    match fs::symlink_metadata(path) {
+        Ok(m) if m.is_dir() => fs::remove_dir_all(path),
+        Ok(_) => fs::remove_file(path),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(e),
+    }?;
+    if let Some(dir) = path.parent() {
+        sync_dir(dir);
+    }
+    Ok(())
+}
+
+/// Copy whatever is at `from` (file, symlink or directory tree) to `to`, creating parents.
+pub fn copy_any(from: &Path, to: &Path) -> io::Result<()> {
+    if let Some(p) = to.parent() {
+        fs::create_dir_all(p)?;
+    }
+    let meta = fs::symlink_metadata(from)?;
+    if meta.file_type().is_symlink() {
+        std::os::unix::fs::symlink(fs::read_link(from)?, to)
+    } else if meta.is_dir() {
+        fs::create_dir_all(to)?;
+        for entry in fs::read_dir(from)? {
+            let entry = entry?;
+            copy_any(&entry.path(), &to.join(entry.file_name()))?;
+        }
+        Ok(())
+    } else {
+        let bytes = fs::read(from)?;
+        write_atomic(to, &bytes, meta.permissions().mode() & 0o7777)
+    }
+}
+
+/// Put a backup back at `path` (replacing whatever is there now).
+pub fn restore(backup: &Path, path: &Path) -> io::Result<()> {
+    match State::read(backup)? {
+        State::Link(t) => symlink_atomic(&t, path),
+        State::File { bytes, mode } => write_atomic(path, &bytes, mode),
+        State::Dir => {
+            remove(path)?;
+            copy_any(backup, path)
+        }
+        State::Absent => Err(io::Error::new(io::ErrorKind::NotFound, format!("backup {} is missing", backup.display()))),
+    }
+}
+
+fn sync_dir(dir: &Path) {
+    // Make the rename durable; best effort (some filesystems refuse to fsync directories).
+    if let Ok(d) = fs::File::open(dir) {
+        let _ = d.sync_all();
+    }
+}

@@ -1,0 +1,119 @@
+//! The ledger: every artifact aiorch owns, so that apply can tell its own files from the
+//! user's, retract what is no longer declared, and revert restores exactly.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use super::fsutil;
+use crate::error::CliError;
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct Ledger {
+    pub version: u32,
+    pub entries: Vec<Entry>,
+    /// Directories aiorch created; removed on retraction when they end up empty.
+    #[serde(default)]
+    pub dirs: BTreeSet<PathBuf>,
+    /// Files that did not exist before aiorch merged keys into them (removed on revert when
+    /// nothing else is left in them).
+    #[serde(default)]
+    pub created_files: BTreeSet<PathBuf>,
+    /// One whole-file copy of every pre-existing file aiorch merged into, taken before the
+    /// first change: a last resort that `revert` reports but does not blindly restore (the
+    /// client may have written newer state since).
+    #[serde(default)]
+    pub merge_backups: std::collections::BTreeMap<PathBuf, PathBuf>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Entry {
+    pub path: PathBuf,
+    /// The feature that declared it (`agentsmd`, `claude`, `mcp`, …).
+    pub owner: String,
+    #[serde(flatten)]
+    pub kind: Owned,
+    /// Where the user's previous content was saved, if aiorch replaced something.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backup: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum Owned {
+    Link { target: PathBuf },
+    File { sha256: String },
+    /// One key path inside a JSON or TOML file that clients also write.
+    Key {
+        format: DocFormat,
+        key: Vec<String>,
+        /// Hash of the canonical JSON of the value aiorch wrote.
+        sha256: String,
+        /// The value before aiorch took the key over (absent: it did not exist).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        prior: Option<serde_json::Value>,
+    },
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Hash)]
+#[serde(rename_all = "lowercase")]
+pub enum DocFormat {
+    Json,
+    Toml,
+}
+
+pub const VERSION: u32 = 1;
+
+impl Ledger {
+    pub fn load(path: &Path) -> anyhow::Result<Ledger> {
+        let text = match std::fs::read_to_string(path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Ledger { version: VERSION, ..Default::default() }),
+            Err(e) => return Err(e.into()),
+        };
+        serde_json::from_str(&text).map_err(|e| {
+            CliError::bad_input(format!("{}:{}:{}: the ledger does not parse: {e}", path.display(), e.line(), e.column()))
+                .hint("the ledger is aiorch's record of what it owns; restore it from a backup or remove it to start over (aiorch then treats every file as the user's)")
+                .into()
+        })
+    }
+
+    pub fn save(&self, path: &Path) -> anyhow::Result<()> {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        let mut text = serde_json::to_string_pretty(self)?;
+        text.push('\n');
+        fsutil::write_atomic(path, text.as_bytes(), 0o600)?;
+        Ok(())
+    }
+
+    pub fn sort(&mut self) {
+        self.entries.sort_by(|a, b| (&a.path, a.key()).cmp(&(&b.path, b.key())));
+        self.entries.dedup_by(|a, b| a.path == b.path && a.key() == b.key());
+    }
+
+    /// The entry owning the whole file or link at `path`.
+    pub fn whole(&self, path: &Path) -> Option<&Entry> {
+        self.entries.iter().find(|e| e.path == path && !matches!(e.kind, Owned::Key { .. }))
+    }
+
+    pub fn keys_at<'a>(&'a self, path: &'a Path) -> impl Iterator<Item = &'a Entry> + 'a {
+        self.entries.iter().filter(move |e| e.path == path && matches!(e.kind, Owned::Key { .. }))
+    }
+}
+
+impl Entry {
+    pub fn key(&self) -> Option<&[String]> {
+        match &self.kind {
+            Owned::Key { key, .. } => Some(key),
+            _ => None,
+        }
+    }
+}
+
+/// The canonical hash of a JSON value (key order is part of it: we compare what we wrote).
+pub fn value_hash(v: &serde_json::Value) -> String {
+    fsutil::sha256_hex(serde_json::to_string(v).expect("json value serialises").as_bytes())
+}

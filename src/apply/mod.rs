@@ -1,0 +1,201 @@
+//! The apply engine: declared artifacts → plan → (dry run | check | execute), in one place.
+//!
+//! Every feature declares what it wants as `Artifact`s (a link, a rendered file, or one key
+//! merged into a file a client also writes). `plan` compares them with the disk and the ledger;
+//! `execute` carries the plan out: backups first, then a journal (the ledger as it will be,
+//! joined with the old one, so an interrupted run still knows what it owns), then atomic
+//! writes, then the final ledger. A lock serialises concurrent runs.
+
+mod doc;
+pub mod fsutil;
+pub mod jsonc;
+pub mod ledger;
+pub mod plan;
+pub mod report;
+
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+pub use ledger::{DocFormat, Ledger, Owned};
+pub use plan::Plan;
+pub use report::{print_plan, Summary};
+
+use crate::error::CliError;
+use crate::paths::Paths;
+
+/// One thing a feature wants on disk.
+#[derive(Debug, Clone)]
+pub struct Artifact {
+    pub path: PathBuf,
+    /// The feature declaring it, recorded in the ledger (`agentsmd`, `claude`, `mcp`, …).
+    pub owner: &'static str,
+    pub desired: Desired,
+}
+
+#[derive(Debug, Clone)]
+pub enum Desired {
+    /// A symlink: for files the clients only read.
+    Link { target: PathBuf },
+    /// A file aiorch renders and owns whole.
+    File { bytes: Vec<u8>, mode: u32 },
+    /// One key path in a JSON(C)/TOML file the client also writes; everything else is kept.
+    Key { format: DocFormat, key: Vec<String>, value: Value },
+}
+
+impl Artifact {
+    pub fn link(owner: &'static str, path: PathBuf, target: PathBuf) -> Artifact {
+        Artifact { path, owner, desired: Desired::Link { target } }
+    }
+    pub fn file(owner: &'static str, path: PathBuf, bytes: impl Into<Vec<u8>>) -> Artifact {
+        Artifact { path, owner, desired: Desired::File { bytes: bytes.into(), mode: 0o644 } }
+    }
+    pub fn key(owner: &'static str, path: PathBuf, format: DocFormat, key: &[&str], value: Value) -> Artifact {
+        Artifact { path, owner, desired: Desired::Key { format, key: key.iter().map(|s| s.to_string()).collect(), value } }
+    }
+}
+
+/// Hold the state-dir lock for as long as the guard lives.
+pub struct Lock(#[allow(dead_code)] std::fs::File);
+
+pub fn lock(paths: &Paths) -> anyhow::Result<Lock> {
+    std::fs::create_dir_all(&paths.state_dir)?;
+    let f = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(paths.lock())?;
+    if f.try_lock().is_err() {
+        tracing::info!("another aiorch run holds {}; waiting", paths.lock().display());
+        f.lock()?;
+    }
+    Ok(Lock(f))
+}
+
+/// Compute the plan for `declared` against the current disk and ledger.
+pub fn plan(paths: &Paths, declared: Vec<Artifact>) -> anyhow::Result<Plan> {
+    let old = Ledger::load(&paths.ledger())?;
+    let stamp = backup_stamp(&paths.backups());
+    plan::Planner { backups_dir: &paths.backups(), stamp: &stamp, old: &old }.plan(declared)
+}
+
+/// Carry out `plan`. A merge target that changed since it was read (a client rewrote it) makes
+/// this return `Err(Retry)`; the caller plans again.
+pub fn execute(paths: &Paths, mut plan: Plan) -> anyhow::Result<Summary> {
+    let old = Ledger::load(&paths.ledger())?;
+    let summary = Summary::of(&plan);
+
+    // 1. Backups of everything that is not ours, before anything is replaced.
+    for c in &plan.changes {
+        if let Some(b) = &c.backup
+            && !matches!(c.before, fsutil::State::Absent)
+        {
+            fsutil::copy_any(&c.path, b)?;
+        }
+    }
+    // 2. Journal: own both the old and the new artifacts until the run completes.
+    let mut journal = plan.ledger.clone();
+    journal.entries.extend(old.entries.iter().cloned());
+    journal.sort();
+    journal.save(&paths.ledger())?;
+
+    // 3. The changes themselves; retractions last, deepest first.
+    plan.changes.sort_by_key(|c| matches!(c.after, plan::Target::Absent));
+    let fault = FaultHook::from_env();
+    for (i, c) in plan.changes.iter().enumerate() {
+        if let Some(from) = &c.merged_from {
+            let now = match fsutil::State::read(&c.path)? {
+                fsutil::State::File { bytes, .. } => bytes,
+                _ => vec![],
+            };
+            if &now != from {
+                return Err(Retry.into());
+            }
+        }
+        if let Some(parent) = c.path.parent()
+            && !matches!(c.after, plan::Target::Absent)
+        {
+            plan.ledger.dirs.extend(fsutil::create_dirs(parent)?);
+        }
+        match &c.after {
+            plan::Target::Link(t) => fsutil::symlink_atomic(t, &c.path)?,
+            plan::Target::File { bytes, mode } => fsutil::write_atomic(&c.path, bytes, *mode)?,
+            plan::Target::Restore(b) => fsutil::restore(b, &c.path)?,
+            plan::Target::Absent => fsutil::remove(&c.path)?,
+        }
+        fault.after_change(i + 1);
+    }
+    // 4. Directories aiorch created that are now empty go too.
+    let owned_parents: std::collections::BTreeSet<&Path> = plan.ledger.entries.iter().filter_map(|e| e.path.parent()).collect();
+    let mut dirs: Vec<PathBuf> = plan.ledger.dirs.iter().cloned().collect();
+    dirs.sort_by_key(|d| std::cmp::Reverse(d.components().count()));
+    for d in dirs {
+        if !owned_parents.contains(d.as_path()) && std::fs::remove_dir(&d).is_ok() || !d.exists() {
+            plan.ledger.dirs.remove(&d);
+        }
+    }
+    // 5. The ledger as it now is.
+    plan.ledger.save(&paths.ledger())?;
+    Ok(summary)
+}
+
+/// A merge target changed between planning and writing.
+#[derive(Debug)]
+pub struct Retry;
+impl std::fmt::Display for Retry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a file changed while aiorch was writing it")
+    }
+}
+impl std::error::Error for Retry {}
+
+/// Plan and execute, planning again (up to 5 times) when a client rewrote a file underneath us.
+/// `show` sees the plan that is about to be carried out.
+pub fn converge(paths: &Paths, declare: impl Fn() -> anyhow::Result<Vec<Artifact>>, mut show: impl FnMut(&Plan)) -> anyhow::Result<Summary> {
+    for _ in 0..5 {
+        let p = plan(paths, declare()?)?;
+        show(&p);
+        match execute(paths, p) {
+            Err(e) if e.is::<Retry>() => continue,
+            other => return other,
+        }
+    }
+    Err(CliError::failed("files kept changing while aiorch was writing them").hint("is a client rewriting its config in a loop? try again when it is idle").into())
+}
+
+/// A directory name for this run's backups: a UTC timestamp (from `AIORCH_NOW` in tests),
+/// made unique if an earlier run in the same second used it.
+fn backup_stamp(backups: &Path) -> String {
+    let base = crate::ui::utc_stamp(crate::ui::now_unix());
+    let mut stamp = base.clone();
+    let mut n = 2;
+    while backups.join(&stamp).exists() {
+        stamp = format!("{base}-{n}");
+        n += 1;
+    }
+    stamp
+}
+
+/// Test-only fault injection, read from the environment: `AIORCH_FAULT_ABORT_AFTER=N` aborts
+/// the process (no destructors, like a crash) after N changes; `AIORCH_FAULT_DELAY_MS=M`
+/// sleeps M ms after each change so a test can kill the process mid-run with a real signal.
+struct FaultHook {
+    abort_after: Option<usize>,
+    delay_ms: u64,
+}
+
+impl FaultHook {
+    fn from_env() -> FaultHook {
+        let num = |k: &str| std::env::var(k).ok().and_then(|v| v.parse().ok());
+        FaultHook { abort_after: num("AIORCH_FAULT_ABORT_AFTER").map(|n: u64| n as usize), delay_ms: num("AIORCH_FAULT_DELAY_MS").unwrap_or(0) }
+    }
+    fn after_change(&self, n: usize) {
+        if self.abort_after == Some(n) {
+            std::process::abort();
+        }
+        if self.delay_ms > 0 {
+            std::thread::sleep(std::time::Duration::from_millis(self.delay_ms));
+        }
+    }
+}
+
+/// The value at `key` in a JSON(C)/TOML text (for doctor's checks).
+pub fn read_key(format: DocFormat, text: &str, path: &Path, key: &[String]) -> Result<Option<Value>, CliError> {
+    Ok(doc::Doc::parse(format, text, path)?.get(key))
+}

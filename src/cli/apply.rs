@@ -1,0 +1,70 @@
+//! `aiorch apply` and `aiorch revert`.
+
+use super::Loaded;
+use crate::apply;
+use crate::error::Exit;
+use crate::paths::Paths;
+use crate::ui::Ui;
+
+pub fn apply(ui: &Ui, paths: &Paths, dry_run: bool, check: bool) -> anyhow::Result<Exit> {
+    let loaded = Loaded::load(paths)?;
+    if !loaded.config.enable {
+        ui.out("aiorch is disabled in the config (enable = false): nothing to do. `aiorch revert` undoes earlier runs.");
+        return Ok(Exit::Ok);
+    }
+    let _lock = apply::lock(paths)?;
+    if dry_run || check {
+        let plan = apply::plan(paths, loaded.declared(paths)?)?;
+        let summary = apply::Summary::of(&plan);
+        if ui.json {
+            ui.json(&apply::report::plan_json(&plan, paths));
+        } else {
+            apply::print_plan(ui, &plan, paths, dry_run);
+            ui.out(&format!("{}: {}", if check { "check" } else { "dry run" }, summary.line()));
+        }
+        return Ok(if check && summary.changes() > 0 { Exit::Failed } else { Exit::Ok });
+    }
+    let mut shown = None;
+    let summary = apply::converge(paths, || {
+        let declared = loaded.declared(paths)?;
+        Ok(declared)
+    }, |plan| {
+        if !ui.json {
+            apply::print_plan(ui, plan, paths, false);
+        } else {
+            shown = Some(apply::report::plan_json(plan, paths));
+        }
+    })?;
+    match shown {
+        Some(j) => ui.json(&j),
+        None => ui.out(&format!("applied: {}", summary.line())),
+    }
+    Ok(Exit::Ok)
+}
+
+pub fn revert(ui: &Ui, paths: &Paths, dry_run: bool) -> anyhow::Result<Exit> {
+    let _lock = apply::lock(paths)?;
+    if dry_run {
+        let plan = apply::plan(paths, vec![])?;
+        if ui.json {
+            ui.json(&apply::report::plan_json(&plan, paths));
+        } else {
+            apply::print_plan(ui, &plan, paths, true);
+            ui.out(&format!("dry run: {}", apply::Summary::of(&plan).line()));
+        }
+        return Ok(Exit::Ok);
+    }
+    let mut shown = None;
+    let summary = apply::converge(paths, || Ok(vec![]), |plan| {
+        if ui.json {
+            shown = Some(apply::report::plan_json(plan, paths));
+        } else {
+            apply::print_plan(ui, plan, paths, false);
+        }
+    })?;
+    match shown {
+        Some(j) => ui.json(&j),
+        None => ui.out(&format!("reverted: {}", summary.line())),
+    }
+    Ok(Exit::Ok)
+}

@@ -1,0 +1,203 @@
+//! The command line: the contract in DESIGN.md, one handler module per command family.
+
+mod apply;
+mod config;
+mod doctor;
+mod meta;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::error::{CliError, Exit};
+use crate::paths::Paths;
+use crate::ui::{ColorChoice, Ui};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "aiorch",
+    version,
+    about = "One source of truth for every AI coding assistant on this machine",
+    long_about = "aiorch generates and links assistant config (Claude Code, Gemini CLI, Codex CLI, Copilot CLI) from one agentsmd/ tree, merges MCP servers and plugins into the files the clients also write without losing a user's setting, injects secrets at exec time, runs the model services, and proves it all with `aiorch doctor`.",
+    after_help = "Examples:\n  aiorch init                 write a commented config to ~/.config/aiorch/aiorch.toml\n  aiorch apply --dry-run      show what would change, with diffs\n  aiorch apply                link and merge everything\n  aiorch doctor               check that it all still holds\n  aiorch revert               undo everything aiorch did, restoring backups"
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+    #[command(subcommand)]
+    pub command: Cmd,
+}
+
+#[derive(Debug, Args)]
+pub struct Global {
+    /// Config file (TOML or JSON) [default: $AIORCH_CONFIG, else $XDG_CONFIG_HOME/aiorch/aiorch.toml]
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Resolve every client path under DIR instead of $HOME
+    #[arg(long, global = true, value_name = "DIR")]
+    pub home: Option<PathBuf>,
+    /// aiorch's state: ledger, backups, generated files [default: $XDG_STATE_HOME/aiorch]
+    #[arg(long, global = true, value_name = "DIR")]
+    pub state_dir: Option<PathBuf>,
+    /// Print data as JSON
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// More diagnostics on stderr (-v, -vv)
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// Only errors
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+    /// When to use colour (NO_COLOR is honoured with auto)
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
+    pub color: ColorChoice,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Cmd {
+    /// Write a commented default config
+    #[command(after_help = "Examples:\n  aiorch init\n  aiorch init --force   overwrite an existing config")]
+    Init {
+        /// Overwrite an existing config file
+        #[arg(long)]
+        force: bool,
+    },
+    /// Link and merge everything the config declares
+    #[command(after_help = "Examples:\n  aiorch apply --dry-run   show the plan and a diff of every file\n  aiorch apply --check     exit 1 if anything drifted (for CI)\n  aiorch apply --home /tmp/h --state-dir /tmp/s   try it in a scratch home")]
+    Apply {
+        /// Show what would change, with diffs, and change nothing
+        #[arg(long)]
+        dry_run: bool,
+        /// Change nothing; exit 1 when anything would change
+        #[arg(long, conflicts_with = "dry_run")]
+        check: bool,
+    },
+    /// Undo everything aiorch owns and restore the backups
+    Revert {
+        /// Show what would be undone and change nothing
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Check links, merged settings and everything else aiorch manages
+    #[command(after_help = "Exit status: 0 when every check passes, 1 when a check fails (or warns, with --strict).")]
+    Doctor {
+        /// Treat warnings as failures
+        #[arg(long)]
+        strict: bool,
+    },
+    /// List installed AI CLIs and model servers with their versions
+    Agents,
+    /// Show, locate, edit or describe the config
+    #[command(subcommand)]
+    Config(ConfigCmd),
+    /// Print a shell completion script
+    #[command(after_help = "Examples:\n  aiorch completions bash > ~/.local/share/bash-completion/completions/aiorch\n  aiorch completions zsh > \"${fpath[1]}/_aiorch\"\n  aiorch completions fish > ~/.config/fish/completions/aiorch.fish")]
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff)
+    #[command(after_help = "Example:\n  aiorch man | man -l -")]
+    Man,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCmd {
+    /// Print the effective config (defaults filled in)
+    Show,
+    /// Print the config file's path
+    Path,
+    /// Set KEY (dotted) to VALUE, keeping comments and layout
+    #[command(after_help = "Examples:\n  aiorch config set local_only true\n  aiorch config set models.default_coding openai/gpt-5\n  aiorch config set clients.codex never")]
+    Set { key: String, value: String },
+    /// Print the JSON Schema of the config
+    Schema,
+}
+
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let code = if e.use_stderr() { Exit::BadInput as u8 } else { 0 };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    init_tracing(&cli.global);
+    let ui = Ui::new(cli.global.color, cli.global.quiet, cli.global.json);
+    match run(cli, &ui) {
+        Ok(exit) => ExitCode::from(exit as u8),
+        Err(e) => ExitCode::from(print_error(&ui, &e) as u8),
+    }
+}
+
+fn run(cli: Cli, ui: &Ui) -> anyhow::Result<Exit> {
+    let g = &cli.global;
+    let paths = Paths::resolve(g.home.clone(), g.state_dir.clone(), g.config.clone())?;
+    match cli.command {
+        Cmd::Init { force } => config::init(ui, &paths, force),
+        Cmd::Apply { dry_run, check } => apply::apply(ui, &paths, dry_run, check),
+        Cmd::Revert { dry_run } => apply::revert(ui, &paths, dry_run),
+        Cmd::Doctor { strict } => doctor::doctor(ui, &paths, strict),
+        Cmd::Agents => doctor::agents(ui, &paths),
+        Cmd::Config(c) => config::config(ui, &paths, c),
+        Cmd::Completions { shell } => meta::completions(shell),
+        Cmd::Man => meta::man(),
+    }
+}
+
+fn print_error(ui: &Ui, e: &anyhow::Error) -> Exit {
+    let (exit, msg, hints) = match e.downcast_ref::<CliError>() {
+        Some(c) => (c.exit, c.message.clone(), c.hints.clone()),
+        None => (Exit::Failed, format!("{e:#}"), vec![]),
+    };
+    eprintln!("{} {msg}", ui.paint(crate::ui::Style::Red, "error:"));
+    for h in hints {
+        eprintln!("  {} {h}", ui.paint(crate::ui::Style::Cyan, "hint:"));
+    }
+    exit
+}
+
+fn init_tracing(g: &Global) {
+    let default = match (g.quiet, g.verbose) {
+        (true, _) => "error",
+        (_, 0) => "warn",
+        (_, 1) => "info",
+        _ => "debug",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("AIORCH_LOG").unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(matches!(g.color, ColorChoice::Always))
+        .without_time()
+        .with_target(false)
+        .try_init();
+}
+
+/// Load the config and the agentsmd tree: the common start of most commands.
+pub struct Loaded {
+    pub config: crate::config::Config,
+    pub tree: crate::agentsmd::Tree,
+}
+
+impl Loaded {
+    pub fn load(paths: &Paths) -> anyhow::Result<Loaded> {
+        let config = crate::config::load(&paths.config_file, paths.config_explicit)?;
+        let tree = crate::agentsmd::Tree::load(&config, paths)?;
+        Ok(Loaded { config, tree })
+    }
+
+    /// Every artifact the config declares.
+    pub fn declared(&self, paths: &Paths) -> anyhow::Result<Vec<crate::apply::Artifact>> {
+        let ctx = crate::clients::Ctx { paths, config: &self.config, tree: &self.tree };
+        let mut out = self.tree.artifacts(paths);
+        out.extend(crate::clients::artifacts(&ctx)?);
+        Ok(out)
+    }
+}
+
+pub(crate) fn cli_command() -> clap::Command {
+    <Cli as clap::CommandFactory>::command()
+}

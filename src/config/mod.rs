@@ -1,0 +1,172 @@
+//! The config model: `aiorch.toml`, or the same schema as JSON (what the Nix modules write).
+//!
+//! Each feature owns its section type in its own module (starship's shape); this file only
+//! assembles them, loads files, and turns serde's errors into `file:line:col` + "did you mean".
+
+mod edit;
+pub mod load;
+
+pub use edit::set_key;
+pub use load::{load, parse_str, Format};
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+pub const DEFAULT_TEMPLATE: &str = include_str!("template.toml");
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Master switch: when false, `apply` changes nothing (revert still works).
+    pub enable: bool,
+    /// Route every model alias and runtime call to local models only.
+    pub local_only: bool,
+    /// Where Ollama listens.
+    pub ollama_host: String,
+    pub models: Models,
+    pub agentsmd: Agentsmd,
+    pub clients: Clients,
+    pub secrets: crate::secrets::SecretsConfig,
+    /// MCP servers registered in every managed client (`[mcp.servers.NAME]`).
+    pub mcp: crate::mcp::McpConfig,
+    /// Claude plugin marketplaces and enabled plugins.
+    pub plugins: crate::mcp::PluginsConfig,
+    /// LiteLLM gateway, local model server, Open WebUI.
+    pub services: crate::services::ServicesConfig,
+    /// The orchestration runtime: model registry, routing, budgets.
+    pub runtime: crate::runtime::RuntimeConfig,
+    /// One permission policy for every client.
+    pub policy: crate::policy::PolicyConfig,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            enable: true,
+            local_only: false,
+            ollama_host: "http://localhost:11434".into(),
+            models: Models::default(),
+            agentsmd: Agentsmd::default(),
+            clients: Clients::default(),
+            secrets: Default::default(),
+            mcp: Default::default(),
+            plugins: Default::default(),
+            services: Default::default(),
+            runtime: Default::default(),
+            policy: Default::default(),
+        }
+    }
+}
+
+/// Default models per role, as provider/model ids the gateway understands.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct Models {
+    pub default_research: String,
+    pub default_coding: String,
+    pub default_fast: String,
+    pub local_research: String,
+    pub local_coding: String,
+}
+
+impl Default for Models {
+    fn default() -> Self {
+        Models {
+            default_research: "gemini/gemini-2.5-pro".into(),
+            default_coding: "anthropic/claude-sonnet-4-5".into(),
+            default_fast: "openai/gpt-5-mini".into(),
+            local_research: "ollama/qwen3:8b".into(),
+            local_coding: "ollama/qwen2.5-coder:7b".into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct Agentsmd {
+    /// A live agentsmd/ checkout to link from. Absent: the tree embedded in the binary.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+    /// Also link `~/AGENTS.md`.
+    pub home_agents_md: bool,
+}
+
+impl Default for Agentsmd {
+    fn default() -> Self {
+        Agentsmd { source: None, home_agents_md: true }
+    }
+}
+
+/// Which clients aiorch writes config for.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct Clients {
+    pub claude: Manage,
+    pub gemini: Manage,
+    pub codex: Manage,
+    pub copilot: Manage,
+}
+
+impl Default for Clients {
+    fn default() -> Self {
+        Clients { claude: Manage::Auto, gemini: Manage::Auto, codex: Manage::Auto, copilot: Manage::Auto }
+    }
+}
+
+/// `auto`: manage the client when its CLI is on PATH. `always` / `never` (or true / false).
+#[derive(Debug, Clone, Copy, Serialize, JsonSchema, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum Manage {
+    Auto,
+    Always,
+    Never,
+}
+
+impl<'de> Deserialize<'de> for Manage {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl serde::de::Visitor<'_> for V {
+            type Value = Manage;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str(r#""auto", "always", "never", true or false"#)
+            }
+            fn visit_bool<E: serde::de::Error>(self, v: bool) -> Result<Manage, E> {
+                Ok(if v { Manage::Always } else { Manage::Never })
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Manage, E> {
+                match v {
+                    "auto" => Ok(Manage::Auto),
+                    "always" => Ok(Manage::Always),
+                    "never" => Ok(Manage::Never),
+                    other => Err(E::unknown_variant(other, &["auto", "always", "never"])),
+                }
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+impl Config {
+    pub fn schema() -> serde_json::Value {
+        serde_json::to_value(schemars::schema_for!(Config)).expect("schema serialises")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn template_parses_to_the_defaults() {
+        let cfg = parse_str(DEFAULT_TEMPLATE, Format::Toml, "template.toml").unwrap();
+        assert_eq!(cfg, Config::default());
+    }
+
+    #[test]
+    fn json_and_toml_share_one_schema() {
+        let t = parse_str("local_only = true\n[clients]\ncodex = false\n", Format::Toml, "a.toml").unwrap();
+        let j = parse_str(r#"{"local_only": true, "clients": {"codex": "never"}}"#, Format::Json, "a.json").unwrap();
+        assert_eq!(t, j);
+        assert_eq!(t.clients.codex, Manage::Never);
+    }
+}

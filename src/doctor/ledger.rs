@@ -1,0 +1,69 @@
+//! Doctor checks for what the ledger says aiorch owns, and for drift against the config.
+
+use super::Check;
+use crate::apply::fsutil::{sha256_hex, State};
+use crate::apply::{self, Artifact, Ledger, Owned};
+use crate::paths::Paths;
+
+const G: &str = "managed files";
+
+pub fn checks(paths: &Paths, declared: Vec<Artifact>) -> anyhow::Result<Vec<Check>> {
+    let ledger = Ledger::load(&paths.ledger())?;
+    let mut out = vec![];
+    let mut bad = 0;
+    for e in &ledger.entries {
+        let shown = paths.display(&e.path);
+        let problem = match &e.kind {
+            Owned::Link { target } => match State::read(&e.path)? {
+                State::Link(t) if &t == target && e.path.exists() => None,
+                State::Link(t) if &t == target => Some((format!("{shown} -> {} is dangling", paths.display(target)), "run `aiorch apply` (or restore the source)".to_string())),
+                State::Absent => Some((format!("{shown} is missing"), "run `aiorch apply`".into())),
+                other => Some((format!("{shown} should link to {} but is {}", paths.display(target), other.describe()), "run `aiorch apply` (the current content will be backed up)".into())),
+            },
+            Owned::File { sha256 } => match State::read(&e.path)? {
+                State::File { bytes, .. } if &sha256_hex(&bytes) == sha256 => None,
+                State::Absent => Some((format!("{shown} is missing"), "run `aiorch apply`".into())),
+                _ => Some((format!("{shown} was changed after aiorch wrote it"), "edit the agentsmd source instead, then `aiorch apply` (your edit will be backed up)".into())),
+            },
+            Owned::Key { format, key, sha256, .. } => {
+                let real = apply::plan::resolve_link(&e.path);
+                let text = std::fs::read_to_string(&real).unwrap_or_default();
+                match apply_doc_get(*format, &text, &real, key) {
+                    Err(msg) => Some((msg, "fix the file by hand; aiorch will not write into a file it cannot parse".into())),
+                    Ok(Some(v)) if &crate::apply::ledger::value_hash(&v) == sha256 => None,
+                    Ok(Some(_)) => Some((format!("{shown}: `{}` was changed by hand", key.join(".")), "run `aiorch apply` to set it again, or remove it from the config".into())),
+                    Ok(None) => Some((format!("{shown}: `{}` is missing", key.join(".")), "run `aiorch apply`".into())),
+                }
+            }
+        };
+        if let Some((detail, fix)) = problem {
+            bad += 1;
+            out.push(Check::fail(G, "owned artifact", detail, fix));
+        }
+    }
+    if bad == 0 {
+        out.push(Check::ok(G, "owned artifacts intact", format!("{} links, files and keys", ledger.entries.len())));
+    }
+
+    // Drift: would `apply` change anything?
+    let plan = apply::plan(paths, declared)?;
+    if plan.changes.is_empty() {
+        out.push(Check::ok(G, "in sync with the config", ""));
+    } else {
+        let list: Vec<String> = plan.changes.iter().take(5).map(|c| paths.display(&c.path)).collect();
+        out.push(Check::fail(
+            G,
+            "in sync with the config",
+            format!("{} pending change(s): {}{}", plan.changes.len(), list.join(", "), if plan.changes.len() > 5 { ", …" } else { "" }),
+            "run `aiorch apply --dry-run` to see them, then `aiorch apply`",
+        ));
+    }
+    for n in plan.notes {
+        out.push(Check::warn(G, "conflict", n, "see `aiorch apply --dry-run`"));
+    }
+    Ok(out)
+}
+
+fn apply_doc_get(format: apply::DocFormat, text: &str, path: &std::path::Path, key: &[String]) -> Result<Option<serde_json::Value>, String> {
+    apply::read_key(format, text, path, key).map_err(|e| e.message)
+}
