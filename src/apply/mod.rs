@@ -113,6 +113,11 @@ pub fn execute(paths: &Paths, mut plan: Plan) -> anyhow::Result<Summary> {
         {
             plan.ledger.dirs.extend(fsutil::create_dirs(parent)?);
         }
+        if matches!(c.before, fsutil::State::Dir) && !matches!(c.after, plan::Target::Absent) {
+            // A directory stands where a file or link belongs: it was copied to the backups
+            // above; a rename cannot replace a directory, so it goes first.
+            fsutil::remove(&c.path)?;
+        }
         match &c.after {
             plan::Target::Link(t) => fsutil::symlink_atomic(t, &c.path)?,
             plan::Target::File { bytes, mode } => fsutil::write_atomic(&c.path, bytes, *mode)?,

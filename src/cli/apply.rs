@@ -12,8 +12,8 @@ pub fn apply(ui: &Ui, paths: &Paths, dry_run: bool, check: bool) -> anyhow::Resu
         ui.out("aiorch is disabled in the config (enable = false): nothing to do. `aiorch revert` undoes earlier runs.");
         return Ok(Exit::Ok);
     }
-    let _lock = apply::lock(paths)?;
     if dry_run || check {
+        // Read-only: no lock, so a dry run creates nothing, not even the state dir.
         let plan = apply::plan(paths, loaded.declared(paths)?)?;
         let summary = apply::Summary::of(&plan);
         if ui.json {
@@ -24,11 +24,9 @@ pub fn apply(ui: &Ui, paths: &Paths, dry_run: bool, check: bool) -> anyhow::Resu
         }
         return Ok(if check && summary.changes() > 0 { Exit::Failed } else { Exit::Ok });
     }
+    let _lock = apply::lock(paths)?;
     let mut shown = None;
-    let summary = apply::converge(paths, || {
-        let declared = loaded.declared(paths)?;
-        Ok(declared)
-    }, |plan| {
+    let summary = apply::converge(paths, || loaded.declared(paths), |plan| {
         if !ui.json {
             apply::print_plan(ui, plan, paths, false);
         } else {
@@ -43,7 +41,6 @@ pub fn apply(ui: &Ui, paths: &Paths, dry_run: bool, check: bool) -> anyhow::Resu
 }
 
 pub fn revert(ui: &Ui, paths: &Paths, dry_run: bool) -> anyhow::Result<Exit> {
-    let _lock = apply::lock(paths)?;
     if dry_run {
         let plan = apply::plan(paths, vec![])?;
         if ui.json {
@@ -54,6 +51,7 @@ pub fn revert(ui: &Ui, paths: &Paths, dry_run: bool) -> anyhow::Result<Exit> {
         }
         return Ok(Exit::Ok);
     }
+    let _lock = apply::lock(paths)?;
     let mut shown = None;
     let summary = apply::converge(paths, || Ok(vec![]), |plan| {
         if ui.json {
