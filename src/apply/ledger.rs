@@ -73,7 +73,10 @@ impl Ledger {
             Err(e) => return Err(e.into()),
         };
         serde_json::from_str(&text).map_err(|e| {
-            CliError::bad_input(format!("{}:{}:{}: the ledger does not parse: {e}", path.display(), e.line(), e.column()))
+            let (line, col) = crate::config::load::json_line_col(&text, &e);
+            let full = e.to_string();
+            let msg = full.rfind(" at line ").map_or(full.as_str(), |i| &full[..i]);
+            CliError::bad_input(format!("{}:{line}:{col}: the ledger does not parse: {msg}", path.display()))
                 .hint("the ledger is aiorch's record of what it owns; restore it from a backup or remove it to start over (aiorch then treats every file as the user's)")
                 .into()
         })

@@ -90,10 +90,12 @@ pub fn execute(paths: &Paths, mut plan: Plan) -> anyhow::Result<Summary> {
         }
     }
     // 2. Journal: own both the old and the new artifacts until the run completes.
-    let mut journal = plan.ledger.clone();
-    journal.entries.extend(old.entries.iter().cloned());
-    journal.sort();
-    journal.save(&paths.ledger())?;
+    if !plan.changes.is_empty() {
+        let mut journal = plan.ledger.clone();
+        journal.entries.extend(old.entries.iter().cloned());
+        journal.sort();
+        journal.save(&paths.ledger())?;
+    }
 
     // 3. The changes themselves; retractions last, deepest first.
     plan.changes.sort_by_key(|c| matches!(c.after, plan::Target::Absent));
@@ -135,8 +137,11 @@ pub fn execute(paths: &Paths, mut plan: Plan) -> anyhow::Result<Summary> {
             plan.ledger.dirs.remove(&d);
         }
     }
-    // 5. The ledger as it now is.
-    plan.ledger.save(&paths.ledger())?;
+    // 5. The ledger as it now is (not rewritten when nothing changed: a no-op apply touches
+    // no file at all).
+    if plan.ledger != old {
+        plan.ledger.save(&paths.ledger())?;
+    }
     Ok(summary)
 }
 

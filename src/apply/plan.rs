@@ -200,7 +200,14 @@ impl Planner<'_> {
         let (text, mode) = match &before {
             State::File { bytes, mode } => match std::str::from_utf8(bytes) {
                 Ok(t) => (t.to_string(), *mode),
-                Err(e) => return Err(CliError::bad_input(format!("{}: not UTF-8 text ({e})", real.display())).into()),
+                Err(e) => {
+                    let valid = std::str::from_utf8(&bytes[..e.valid_up_to()]).expect("valid prefix");
+                    let (line, col) = crate::config::load::line_col(valid, valid.len());
+                    let bad = bytes[e.valid_up_to()];
+                    return Err(CliError::bad_input(format!("{}:{line}:{col}: not UTF-8 text (byte 0x{bad:02x})", real.display()))
+                        .hint("fix or move the file, then run aiorch again; nothing was changed")
+                        .into());
+                }
             },
             State::Absent => (String::new(), 0o644),
             other => return Err(CliError::bad_input(format!("{} is {}, expected a {format:?} file", real.display(), other.describe())).into()),

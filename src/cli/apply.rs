@@ -24,6 +24,11 @@ pub fn apply(ui: &Ui, paths: &Paths, dry_run: bool, check: bool) -> anyhow::Resu
         }
         return Ok(if check && summary.changes() > 0 { Exit::Failed } else { Exit::Ok });
     }
+    if !paths.state_dir.exists() {
+        // First run: plan once before the lock creates the state dir, so a file that does not
+        // parse leaves no trace at all (converge plans again under the lock).
+        apply::plan(paths, loaded.declared(paths)?)?;
+    }
     let _lock = apply::lock(paths)?;
     let mut shown = None;
     let summary = apply::converge(paths, || loaded.declared(paths), |plan| {

@@ -46,7 +46,8 @@ pub fn parse_str(text: &str, format: Format, origin: &str) -> Result<Config, Cli
             serde_json::from_str(text).map_err(|e| {
                 let full = e.to_string();
                 let msg = full.rfind(" at line ").map_or(full.as_str(), |i| &full[..i]);
-                describe(origin, e.line().max(1), e.column().max(1), msg)
+                let (line, col) = json_line_col(text, &e);
+                describe(origin, line, col, msg)
             })
         }
     }
@@ -71,6 +72,15 @@ fn parse_unknown(msg: &str) -> Option<(String, Vec<String>)> {
     let word = rest[..end].to_string();
     let expected = rest[end..].split('`').skip(2).step_by(2).map(str::to_string).collect();
     Some((word, expected))
+}
+
+/// serde_json's error position as 1-based line and column. Its column 0 means the newline
+/// that ends the line before (`"a": tru⏎`): point just past that line's last character.
+pub fn json_line_col(text: &str, e: &serde_json::Error) -> (usize, usize) {
+    match (e.line(), e.column()) {
+        (l, 0) if l > 1 => (l - 1, text.lines().nth(l - 2).map_or(0, |t| t.chars().count()) + 1),
+        (l, c) => (l.max(1), c.max(1)),
+    }
 }
 
 /// 1-based line and column (in characters) of a byte offset.
@@ -98,6 +108,12 @@ mod tests {
         let err = parse_str("{\n  \"models\": {\"default_codng\": \"x\"}\n}", Format::Json, "c.json").unwrap_err();
         assert!(err.message.starts_with("c.json:2:"), "{}", err.message);
         assert_eq!(err.hints[0], "did you mean `default_coding`?");
+    }
+
+    #[test]
+    fn json_error_at_a_line_end_points_at_that_line() {
+        let err = parse_str("{\n  \"enable\": true,\n  \"local_only\": tru\n}\n", Format::Json, "c.json").unwrap_err();
+        assert!(err.message.starts_with("c.json:3:20: expected ident"), "{}", err.message);
     }
 
     #[test]

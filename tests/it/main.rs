@@ -1,1 +1,7 @@
+//! aiorch's one integration-test binary: every test runs the real `aiorch` executable inside a
+//! hermetic `TestEnv` (fake HOME, state and config, cleared environment, fixed clock).
 
+mod common;
+
+mod apply;
+mod malformed;

@@ -1,0 +1,407 @@
+//! `TestEnv`: a hermetic sandbox for running the real `aiorch` binary (uv's `TestContext`,
+//! jj's `TestEnvironment`). Every run gets a cleared environment, a fake HOME, its own state
+//! and config, a fixed clock, and a `bin/` directory first on PATH where tests drop fake
+//! client executables. Nothing reads or writes the real home, real clients or the network.
+//!
+//! Output that mentions the sandbox is filtered (`[TEMP]`) so snapshots are stable, and every
+//! assertion helper prints the command, exit code, stdout and stderr when it fails (ripgrep).
+
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::ffi::OsStr;
+use std::fmt;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
+
+/// The fixed clock every run sees (`20261121T102500Z`).
+pub const NOW: &str = "1795256700";
+
+/// A config that manages all four clients whatever is on PATH.
+pub const ALL_CLIENTS: &str = "[clients]\nclaude = \"always\"\ngemini = \"always\"\ncodex = \"always\"\ncopilot = \"always\"\n";
+
+pub struct TestEnv {
+    _dir: tempfile::TempDir,
+    /// The sandbox root (canonical, so it matches the paths aiorch prints).
+    pub root: PathBuf,
+    pub home: PathBuf,
+    pub state: PathBuf,
+    pub config: PathBuf,
+    pub bin: PathBuf,
+    extra_env: Vec<(String, String)>,
+}
+
+/// What a finished run produced.
+#[derive(Debug, Clone)]
+pub struct Run {
+    pub cmdline: String,
+    pub code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl fmt::Display for Run {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "\n--- command ---\n{}\n--- exit code ---\n{:?}\n--- stdout ---\n{}\n--- stderr ---\n{}\n---", self.cmdline, self.code, self.stdout, self.stderr)
+    }
+}
+
+impl TestEnv {
+    /// A sandbox whose config manages all four clients.
+    pub fn new() -> TestEnv {
+        TestEnv::with_config(ALL_CLIENTS)
+    }
+
+    /// A sandbox with `config/aiorch.toml` holding `config`.
+    pub fn with_config(config: &str) -> TestEnv {
+        let env = TestEnv::empty();
+        env.write("config/aiorch.toml", config);
+        env
+    }
+
+    /// A sandbox with no config file at all (`config/` exists, `config/aiorch.toml` does not).
+    pub fn empty() -> TestEnv {
+        let dir = tempfile::Builder::new().prefix("aiorch-it-").tempdir_in(env!("CARGO_TARGET_TMPDIR")).expect("temp dir");
+        let root = dir.path().canonicalize().expect("canonical temp dir");
+        let (home, state, config, bin) = (root.join("home"), root.join("state"), root.join("config/aiorch.toml"), root.join("bin"));
+        std::fs::create_dir_all(&home).unwrap();
+        std::fs::create_dir_all(config.parent().unwrap()).unwrap();
+        std::fs::create_dir_all(&bin).unwrap();
+        TestEnv { _dir: dir, root, home, state, config, bin, extra_env: vec![] }
+    }
+
+    /// Set an environment variable for every later run.
+    pub fn set_env(&mut self, key: &str, value: &str) {
+        self.extra_env.push((key.into(), value.into()));
+    }
+
+    /// `~/x` → under the fake home; anything else → under the sandbox root.
+    pub fn path(&self, rel: &str) -> PathBuf {
+        match rel.strip_prefix("~/") {
+            Some(r) => self.home.join(r),
+            None => self.root.join(rel),
+        }
+    }
+
+    pub fn write(&self, rel: &str, text: impl AsRef<[u8]>) {
+        let p = self.path(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(&p, text).unwrap_or_else(|e| panic!("write {}: {e}", p.display()));
+    }
+
+    pub fn read(&self, rel: &str) -> String {
+        let p = self.path(rel);
+        std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("read {}: {e}", p.display()))
+    }
+
+    pub fn read_bytes(&self, rel: &str) -> Vec<u8> {
+        let p = self.path(rel);
+        std::fs::read(&p).unwrap_or_else(|e| panic!("read {}: {e}", p.display()))
+    }
+
+    pub fn exists(&self, rel: &str) -> bool {
+        std::fs::symlink_metadata(self.path(rel)).is_ok()
+    }
+
+    /// A fake client CLI on PATH: prints `version_line` for `--version`, fails otherwise.
+    pub fn install_fake_client(&self, name: &str, version_line: &str) {
+        let p = self.bin.join(name);
+        let script = format!("#!/bin/sh\nif [ \"$1\" = \"--version\" ]; then\n  echo '{}'\n  exit 0\nfi\necho \"fake {name}: $*\" >&2\nexit 3\n", version_line.replace('\'', "'\\''"));
+        std::fs::write(&p, script).unwrap();
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+
+    /// The environment every run gets (after `env_clear()`).
+    pub fn vars(&self) -> Vec<(String, String)> {
+        let mut v = vec![
+            ("PATH".to_string(), format!("{}:/usr/bin:/bin", self.bin.display())),
+            ("HOME".into(), self.home.display().to_string()),
+            ("LANG".into(), "C.UTF-8".into()),
+            ("NO_COLOR".into(), "1".into()),
+            ("AIORCH_NOW".into(), NOW.into()),
+        ];
+        v.extend(self.extra_env.iter().cloned());
+        v
+    }
+
+    fn sandbox_args(&self) -> Vec<String> {
+        vec![
+            "--home".into(),
+            self.home.display().to_string(),
+            "--state-dir".into(),
+            self.state.display().to_string(),
+            "--config".into(),
+            self.config.display().to_string(),
+        ]
+    }
+
+    /// `aiorch ARGS` with `--home`, `--state-dir` and `--config` pointing into the sandbox.
+    pub fn cmd<I, S>(&self, args: I) -> assert_cmd::Command
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        let mut c = assert_cmd::Command::new(env!("CARGO_BIN_EXE_aiorch"));
+        c.env_clear().envs(self.vars()).current_dir(&self.root).args(self.sandbox_args()).args(args);
+        c
+    }
+
+    /// `aiorch ARGS` with only the cleared environment: no sandbox flags (for `config path`).
+    pub fn bare_cmd<I, S>(&self, args: I) -> assert_cmd::Command
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        let mut c = assert_cmd::Command::new(env!("CARGO_BIN_EXE_aiorch"));
+        c.env_clear().envs(self.vars()).current_dir(&self.root).args(args);
+        c
+    }
+
+    /// The same as `cmd`, as a `std::process::Command` (to spawn and signal it).
+    pub fn std_cmd<I, S>(&self, args: I) -> std::process::Command
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_aiorch"));
+        c.env_clear().envs(self.vars()).current_dir(&self.root).args(self.sandbox_args()).args(args);
+        c
+    }
+
+    /// Run `aiorch ARGS` and return what it did (whatever the exit code).
+    pub fn run<I, S>(&self, args: I) -> Run
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        run_cmd(&mut self.cmd(args))
+    }
+
+    /// Run and require exit 0.
+    #[track_caller]
+    pub fn ok<I, S>(&self, args: I) -> Run
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        self.expect(args, 0)
+    }
+
+    /// Run and require exit `code`.
+    #[track_caller]
+    pub fn expect<I, S>(&self, args: I, code: i32) -> Run
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        let r = self.run(args);
+        r.assert_code(code);
+        r
+    }
+
+    /// Replace the sandbox root with `[TEMP]`.
+    /// Backups keep the absolute path of what they saved, so the root also appears without
+    /// its leading `/` (`backups/STAMP/[TEMP]/home/...`).
+    pub fn filter(&self, text: &str) -> String {
+        let root = self.root.display().to_string();
+        text.replace(&root, "[TEMP]").replace(root.trim_start_matches('/'), "[TEMP]")
+    }
+
+    /// insta settings with the sandbox filter; bind them around snapshot assertions.
+    pub fn insta(&self) -> insta::Settings {
+        let mut s = insta::Settings::clone_current();
+        let root = self.root.display().to_string();
+        s.add_filter(&regex_escape(&root), "[TEMP]");
+        s.add_filter(&regex_escape(root.trim_start_matches('/')), "[TEMP]");
+        s.set_prepend_module_to_snapshot(true);
+        s
+    }
+
+    /// Every path under `home/` and `state/`, sorted, one per line: `dir`, `file` or
+    /// `link -> target` (the sandbox root shown as `[TEMP]`).
+    pub fn tree(&self) -> String {
+        let mut out = String::new();
+        for top in ["home", "state"] {
+            for (rel, entry) in walk(&self.root, &self.root.join(top)) {
+                let rel = self.filter(&rel);
+                let line = match entry {
+                    Entry::Dir => format!("dir  {rel}"),
+                    Entry::File { .. } => format!("file {rel}"),
+                    Entry::Link(t) => format!("link {rel} -> {}", self.filter(&t.display().to_string())),
+                };
+                out.push_str(&line);
+                out.push('\n');
+            }
+        }
+        out
+    }
+
+    /// A fingerprint of everything under the sandbox root except `bin/`: kind, mode, content
+    /// hash, inode and mtime of every path. Equal fingerprints mean nothing was touched.
+    pub fn fingerprint(&self) -> BTreeMap<String, String> {
+        self.fingerprint_of(&["home", "state", "config"], true)
+    }
+
+    /// Kind, mode and content (hash) of every path under `tops`; with `identity`, inode and
+    /// mtime too. Links show their target with the root filtered, so two sandboxes compare.
+    pub fn fingerprint_of(&self, tops: &[&str], identity: bool) -> BTreeMap<String, String> {
+        let mut out = BTreeMap::new();
+        for top in tops {
+            let base = self.root.join(top);
+            for (rel, entry) in walk(&self.root, &base) {
+                let p = self.root.join(&rel);
+                let meta = std::fs::symlink_metadata(&p).unwrap();
+                let mut desc = match entry {
+                    Entry::Dir => "dir".to_string(),
+                    Entry::File { mode, sha } => format!("file {mode:o} {sha}"),
+                    Entry::Link(t) => format!("link {}", self.filter(&t.display().to_string())),
+                };
+                if identity {
+                    desc.push_str(&format!(" ino={} mtime={}.{}", meta.ino(), meta.mtime(), meta.mtime_nsec()));
+                }
+                out.insert(self.filter(&rel), desc);
+            }
+        }
+        out
+    }
+
+    /// Every regular file under `top` (relative to the root) with its bytes.
+    pub fn files_under(&self, top: &str) -> BTreeMap<String, Vec<u8>> {
+        walk(&self.root, &self.root.join(top))
+            .into_iter()
+            .filter(|(_, e)| matches!(e, Entry::File { .. }))
+            .map(|(rel, _)| {
+                let bytes = std::fs::read(self.root.join(&rel)).unwrap();
+                (rel, bytes)
+            })
+            .collect()
+    }
+
+    /// The ledger, parsed.
+    pub fn ledger(&self) -> serde_json::Value {
+        serde_json::from_str(&self.read("state/ledger.json")).expect("the ledger parses")
+    }
+}
+
+#[derive(Debug, Clone)]
+pub enum Entry {
+    Dir,
+    File { mode: u32, sha: String },
+    Link(PathBuf),
+}
+
+/// Every path under `dir` (not `dir` itself), depth first, sorted, relative to `root`.
+pub fn walk(root: &Path, dir: &Path) -> Vec<(String, Entry)> {
+    let mut out = vec![];
+    let Ok(rd) = std::fs::read_dir(dir) else { return out };
+    let mut entries: Vec<_> = rd.map(|e| e.unwrap().path()).collect();
+    entries.sort();
+    for p in entries {
+        let rel = p.strip_prefix(root).unwrap().display().to_string();
+        let meta = std::fs::symlink_metadata(&p).unwrap();
+        if meta.file_type().is_symlink() {
+            out.push((rel, Entry::Link(std::fs::read_link(&p).unwrap())));
+        } else if meta.is_dir() {
+            out.push((rel, Entry::Dir));
+            out.extend(walk(root, &p));
+        } else {
+            let bytes = std::fs::read(&p).unwrap();
+            out.push((rel, Entry::File { mode: meta.permissions().mode() & 0o7777, sha: sha256_hex(&bytes) }));
+        }
+    }
+    out
+}
+
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+pub fn run_cmd(cmd: &mut assert_cmd::Command) -> Run {
+    let cmdline = format!("{cmd:?}");
+    let out = cmd.output().expect("aiorch runs");
+    Run { cmdline, code: out.status.code(), stdout: String::from_utf8_lossy(&out.stdout).into_owned(), stderr: String::from_utf8_lossy(&out.stderr).into_owned() }
+}
+
+impl Run {
+    #[track_caller]
+    pub fn assert_code(&self, code: i32) -> &Run {
+        assert_eq!(self.code, Some(code), "expected exit {code}{self}");
+        self
+    }
+
+    #[track_caller]
+    pub fn assert_stdout_contains(&self, needle: &str) -> &Run {
+        assert!(self.stdout.contains(needle), "stdout lacks {needle:?}{self}");
+        self
+    }
+
+    #[track_caller]
+    pub fn assert_stderr_contains(&self, needle: &str) -> &Run {
+        assert!(self.stderr.contains(needle), "stderr lacks {needle:?}{self}");
+        self
+    }
+
+    /// stdout parsed as JSON.
+    #[track_caller]
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.stdout).unwrap_or_else(|e| panic!("stdout is not JSON: {e}{self}"))
+    }
+
+    /// The `N created, N updated, N removed, N unchanged` numbers of an apply/revert summary.
+    #[track_caller]
+    pub fn summary(&self) -> (usize, usize, usize, usize) {
+        let line = self.stdout.lines().rev().find(|l| l.contains(" created, ")).unwrap_or_else(|| panic!("no summary line{self}"));
+        let nums: Vec<usize> = line
+            .split(|c: char| !c.is_ascii_digit())
+            .filter(|s| !s.is_empty())
+            .map(|s| s.parse().unwrap())
+            .collect();
+        (nums[0], nums[1], nums[2], nums[3])
+    }
+}
+
+/// Assert two fingerprints are equal, listing every path that differs.
+#[track_caller]
+pub fn assert_same(before: &BTreeMap<String, String>, after: &BTreeMap<String, String>, what: &str) {
+    if before == after {
+        return;
+    }
+    let mut diff = String::new();
+    for k in before.keys().chain(after.keys()).collect::<std::collections::BTreeSet<_>>() {
+        match (before.get(k), after.get(k)) {
+            (Some(a), Some(b)) if a == b => {}
+            (a, b) => diff.push_str(&format!("  {k}:\n    before: {a:?}\n    after:  {b:?}\n")),
+        }
+    }
+    panic!("{what}: the sandbox changed\n{diff}");
+}
+
+fn regex_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if "\\.+*?()|[]{}^$#&-~".contains(c) {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// A small deterministic PRNG (splitmix64) for fault-injection schedules.
+pub struct Rng(pub u64);
+
+impl Rng {
+    pub fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next() % n.max(1)
+    }
+}
