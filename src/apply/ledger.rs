@@ -53,6 +53,10 @@ pub enum Owned {
         /// The value before aiorch took the key over (absent: it did not exist).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         prior: Option<serde_json::Value>,
+        /// How many of the key's parent objects/tables aiorch created (innermost first) and
+        /// may remove again when they end up empty; a parent the user had stays, even empty.
+        #[serde(default, skip_serializing_if = "is_zero")]
+        created_parents: usize,
     },
 }
 
@@ -64,6 +68,10 @@ pub enum DocFormat {
 }
 
 pub const VERSION: u32 = 1;
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
+}
 
 impl Ledger {
     pub fn load(path: &Path) -> anyhow::Result<Ledger> {

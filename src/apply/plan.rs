@@ -221,9 +221,9 @@ impl Planner<'_> {
             let Desired::Key { key, value, .. } = &a.desired else { unreachable!() };
             let current = doc.get(key);
             let old = self.old.keys_at(path).find(|e| e.key() == Some(key.as_slice()));
-            let prior = match old {
-                Some(Entry { kind: Owned::Key { prior, .. }, .. }) => prior.clone(),
-                _ => current.clone(),
+            let (prior, created_parents) = match old {
+                Some(Entry { kind: Owned::Key { prior, created_parents, .. }, .. }) => (prior.clone(), *created_parents),
+                _ => (current.clone(), (1..key.len()).find(|&n| doc.get(&key[..n]).is_none()).map_or(0, |n| key.len() - n)),
             };
             if current.as_ref() != Some(value) {
                 doc.set(key, value)?;
@@ -238,7 +238,7 @@ impl Planner<'_> {
             plan.ledger.entries.push(Entry {
                 path: path.to_path_buf(),
                 owner: a.owner.to_string(),
-                kind: Owned::Key { format, key: key.clone(), sha256: value_hash(value), prior },
+                kind: Owned::Key { format, key: key.clone(), sha256: value_hash(value), prior, created_parents },
                 backup: None,
             });
         }
@@ -246,7 +246,7 @@ impl Planner<'_> {
         // Retract keys we own but no longer declare: put back what was there before us, but
         // only if the value is still ours (a value the user changed stays, unmanaged).
         for e in self.old.keys_at(path) {
-            let Owned::Key { key, sha256, prior, .. } = &e.kind else { continue };
+            let Owned::Key { key, sha256, prior, created_parents, .. } = &e.kind else { continue };
             if wanted_keys.contains(key) {
                 continue;
             }
@@ -256,7 +256,7 @@ impl Planner<'_> {
                         Some(p) => doc.set(key, p)?,
                         None => {
                             doc.remove(key)?;
-                            prune_empty_parents(&mut doc, key)?;
+                            prune_empty_parents(&mut doc, key, *created_parents)?;
                         }
                     }
                     keys_changed.push(format!("-{}", key.join(".")));
@@ -291,10 +291,11 @@ impl Planner<'_> {
     }
 }
 
-/// After removing `a.b.c`, remove `a.b` and `a` if they are now empty objects: an empty
-/// `mcpServers: {}` left behind would be noise the user never wrote.
-fn prune_empty_parents(doc: &mut Doc, key: &[String]) -> Result<(), CliError> {
-    for n in (1..key.len()).rev() {
+/// After removing `a.b.c`, remove `a.b` and `a` if they are now empty objects and aiorch
+/// created them (`created` levels, innermost first): an empty `mcpServers: {}` left behind
+/// would be noise the user never wrote, but an empty object the user wrote stays.
+fn prune_empty_parents(doc: &mut Doc, key: &[String], created: usize) -> Result<(), CliError> {
+    for n in (1..key.len()).rev().take(created) {
         let parent = &key[..n];
         match doc.get(parent) {
             Some(Value::Object(m)) if m.is_empty() => {

@@ -4,4 +4,6 @@
 mod common;
 
 mod apply;
+mod conflict;
 mod malformed;
+mod merge;
