@@ -1,0 +1,293 @@
+#!/usr/bin/env bash
+# tests/e2e/foundation.sh
+# Proves `aiorch apply` output against the REAL Claude Code, Gemini CLI, Codex CLI and Copilot
+# CLI, offline: a scratch HOME (never the real one) with some pre-existing user files, then
+#   apply (all four clients on PATH, so all managed) -> each client reads what aiorch wrote:
+#     claude -p / gemini -p / codex exec / copilot -p against a fake LLM API on 127.0.0.1 (the
+#     recorded request shows the instructions and commands/skills that reached the model),
+#     `/review ARG` expanded by Claude and Gemini, Gemini TOML validated, Copilot's own
+#     `instruction list --json` / `skill list --json`
+#   second apply: 0 changes; `apply --check` and `doctor` exit 0
+#   the clients rewrite their files (`claude|gemini|codex mcp add`, plus every run's state),
+#   a hand edit of an owned key and a deleted link -> third apply repairs only those and keeps
+#   every byte the clients and the user wrote; a fourth apply is a no-op
+#   revert -> user files restored byte for byte, nothing of aiorch's left
+#   a clean apply + revert round trip leaves the home exactly as it was (digest)
+# Extra, not gating: ../shared/tools/clients/verify-all.sh on a generated home when installed.
+# Ends with `N passed, M failed`; exit 1 on any failure, 2 when the clients are not installed
+# (tests/e2e/install-clients.sh). ~1 min. Env: AIORCH_BIN (skip the build), KEEP=1 (keep the
+# scratch dir), CLIENT_TIMEOUT (s per client call, default 120), SHARED_VERIFY=0|1|auto.
+set -uo pipefail
+. "$(dirname "$0")/lib.sh"
+require_clients
+
+T0=$(date +%s)
+CLIENT_TIMEOUT=${CLIENT_TIMEOUT:-120}
+WORK=$(mktemp -d -t aiorch-e2e-foundation-XXXXXX)
+H=$WORK/home S=$WORK/state P=$WORK/project LOGS=$WORK/logs
+mkdir -p "$H" "$S" "$P" "$LOGS"
+cleanup() {
+  stop_fakeapi
+  if [ "${KEEP:-0}" = 1 ] || [ "$FAILED" -gt 0 ]; then echo "scratch kept: $WORK (logs in $LOGS)"; else rm -rf "$WORK"; fi
+}
+trap cleanup EXIT
+AGENTSMD=$REPO_ROOT/agentsmd
+INSPECT=(python3 "$E2E_DIR/inspect_request.py")
+
+section "build"
+if [ -n "${AIORCH_BIN:-}" ]; then
+  AIORCH=$AIORCH_BIN
+else
+  (cd "$REPO_ROOT" && cargo build --locked --quiet --bin aiorch) || { echo "cargo build failed" >&2; exit 1; }
+  AIORCH=${CARGO_TARGET_DIR:-$REPO_ROOT/target}/debug/aiorch
+fi
+[ -x "$AIORCH" ] || { echo "no aiorch binary at $AIORCH" >&2; exit 1; }
+echo "aiorch: $AIORCH ($("$AIORCH" --version))"
+echo "scratch: $WORK"
+
+# Every process runs with a clean environment: this PATH (pinned clients first), the scratch
+# HOME, and the shared XDG cache (Copilot's unpacked package). No real HOME, no API keys.
+BASE_ENV=(env -i PATH="$PATH" HOME="$H" XDG_CACHE_HOME="$E2E_CACHE/xdg-cache" LANG=C.UTF-8 TERM=dumb NO_COLOR=1
+          TMPDIR="$WORK" CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1 DISABLE_AUTOUPDATER=1 DISABLE_TELEMETRY=1
+          COPILOT_AUTO_UPDATE=false GEMINI_CLI_NO_RELAUNCH=true)
+
+# run NAME TIMEOUT CMD...: run CMD in the project dir, output in $LOGS/NAME.{out,err}; sets RC
+run() {
+  local name=$1 secs=$2; shift 2
+  local t; t=$(date +%s%N)
+  (cd "$P" && timeout -k 10 "$secs" "$@" </dev/null >"$LOGS/$name.out" 2>"$LOGS/$name.err")
+  RC=$?
+  printf '  [%s: exit %s, %d ms]\n' "$name" "$RC" $(( ($(date +%s%N) - t) / 1000000 ))
+  if [ "$RC" = 124 ] || [ "$RC" = 137 ]; then echo "  TIMEOUT after ${secs}s: $name"; fi
+  return 0
+}
+show_err() { echo "  --- $1 (last lines of stderr/stdout)"; tail -n 8 "$LOGS/$1.err" "$LOGS/$1.out" 2>/dev/null | sed 's/^/  | /'; }
+aiorch() { local name=$1; shift; run "$name" 60 "${BASE_ENV[@]}" "$AIORCH" --home "$H" --state-dir "$S" --color never "$@"; }
+# expect_rc NAME WANT WHAT: pass when the last run exited WANT
+expect_rc() { if [ "$RC" = "$2" ]; then pass "$3"; else fail "$3 (exit $RC, want $2)"; show_err "$1"; fi; }
+# inspect KIND FILE [ARG]: feed inspect_request.py's ok/FAIL lines into the counters
+inspect() {
+  local line
+  while IFS= read -r line; do
+    case $line in
+      ok\ *) pass "${line#ok }" ;;
+      FAIL\ *) fail "${line#FAIL }" ;;
+      *) echo "  $line" ;;
+    esac
+  done < <("${INSPECT[@]}" "$1" "$AGENTSMD" "$H" "$2" "${3:-}" 2>&1 || echo "FAIL inspect_request.py $1 crashed")
+}
+summary_changes() { python3 -c 'import json,sys; s=json.load(open(sys.argv[1]))["summary"]; print(s["created"]+s["updated"]+s["removed"])' "$1" 2>/dev/null || echo "?"; }
+json_get() { python3 - "$@" <<'PY'
+import json, re, sys
+text = open(sys.argv[1]).read()
+text = re.sub(r'(?m)^\s*//.*$', '', text)          # the user's comments (JSONC)
+d = json.loads(text)
+for k in sys.argv[2].split("."):
+    d = d.get(k) if isinstance(d, dict) else None
+print(json.dumps(d))
+PY
+}
+sha() { sha256sum "$1" 2>/dev/null | cut -d' ' -f1; }
+
+# ---------------------------------------------------------------------------------------------
+section "seed the scratch home with a user's own files"
+seed_home() {
+  local h=$1
+  mkdir -p "$h/.gemini" "$h/.claude" "$h/.codex"
+  cat >"$h/.gemini/settings.json" <<'EOF'
+{
+  // my own Gemini settings (aiorch must keep this comment)
+  "general": { "vimMode": false },
+  "ui": { "hideTips": true }
+}
+EOF
+  printf '# my old global Claude instructions\nUSER-CLAUDE-MD-MARKER\n' >"$h/.claude/CLAUDE.md"
+  printf '# my Codex config\nmodel_reasoning_effort = "low" # keep me\n' >"$h/.codex/config.toml"
+}
+seed_home "$H"
+tree_digest "$H" >"$WORK/digest.before"
+cp "$H/.claude/CLAUDE.md" "$WORK/user-CLAUDE.md"
+echo "  $(wc -l <"$WORK/digest.before") entries: ~/.gemini/settings.json (JSONC), ~/.claude/CLAUDE.md, ~/.codex/config.toml"
+
+# ---------------------------------------------------------------------------------------------
+section "aiorch apply (1st): all four clients on PATH"
+aiorch agents agents --json
+managed=$(python3 -c 'import json,sys; print(" ".join(sorted(a["command"] for a in json.load(open(sys.argv[1])) if a.get("managed"))))' "$LOGS/agents.out" 2>/dev/null)
+[ "$managed" = "claude codex copilot gemini" ] && pass "aiorch agents: all four clients managed" || fail "aiorch agents: managed = '$managed'"
+aiorch apply1 apply --json
+expect_rc apply1 0 "first apply exits 0"
+n1=$(summary_changes "$LOGS/apply1.out")
+[ "$n1" != "?" ] && [ "$n1" -gt 0 ] && pass "first apply made $n1 changes" || fail "first apply changes: $n1"
+grep -q 'USER-CLAUDE-MD-MARKER' "$(grep -rl USER-CLAUDE-MD-MARKER "$S/backups" 2>/dev/null | head -1)" 2>/dev/null \
+  && pass "the user's ~/.claude/CLAUDE.md was backed up under the state dir" || fail "no backup of the user's CLAUDE.md in $S/backups"
+grep -q '// my own Gemini settings (aiorch must keep this comment)' "$H/.gemini/settings.json" \
+  && [ "$(json_get "$H/.gemini/settings.json" general.vimMode)" = false ] && [ "$(json_get "$H/.gemini/settings.json" ui.hideTips)" = true ] \
+  && pass "~/.gemini/settings.json keeps the user's comment and keys" || fail "~/.gemini/settings.json lost user content: $(cat "$H/.gemini/settings.json")"
+[ "$(json_get "$H/.gemini/settings.json" context.fileName)" = '["AGENTS.md", "GEMINI.md"]' ] \
+  && pass "~/.gemini/settings.json has context.fileName" || fail "context.fileName = $(json_get "$H/.gemini/settings.json" context.fileName)"
+cmp -s <(printf '# my Codex config\nmodel_reasoning_effort = "low" # keep me\n') "$H/.codex/config.toml" \
+  && pass "~/.codex/config.toml untouched" || fail "~/.codex/config.toml changed"
+
+section "aiorch apply (2nd): nothing to do"
+aiorch apply2 apply --json
+expect_rc apply2 0 "second apply exits 0"
+n2=$(summary_changes "$LOGS/apply2.out"); [ "$n2" = 0 ] && pass "second apply reports 0 changes" || fail "second apply reports $n2 changes: $(cat "$LOGS/apply2.out")"
+aiorch check1 apply --check
+expect_rc check1 0 "apply --check exits 0 (no drift)"
+aiorch doctor1 doctor
+expect_rc doctor1 0 "aiorch doctor exits 0"
+
+# ---------------------------------------------------------------------------------------------
+section "the real clients read what aiorch wrote (offline, fake LLM API)"
+start_fakeapi "$LOGS/fakeapi" || { fail "fake API did not start"; summary; exit 1; }
+URL=http://127.0.0.1:$FAKE_PORT
+echo "  fake API on $URL"
+# answers from the fake API: the first request of each call is recorded; newest file wins
+fresh() { rm -f "$LOGS/fakeapi"/*.json; }
+
+echo "- Claude Code $("${BASE_ENV[@]}" timeout 30 claude --version 2>/dev/null)"
+fresh; run claude-p "$CLIENT_TIMEOUT" "${BASE_ENV[@]}" ANTHROPIC_API_KEY=sk-ant-e2e-fake ANTHROPIC_BASE_URL="$URL" claude -p "e2e-probe"
+expect_rc claude-p 0 "claude -p exits 0"
+req=$(last_request "$LOGS/fakeapi" v1_messages)
+if [ -n "$req" ]; then inspect claude "$req"; else fail "claude -p sent no request to the fake API"; show_err claude-p; fi
+fresh; run claude-cmd "$CLIENT_TIMEOUT" "${BASE_ENV[@]}" ANTHROPIC_API_KEY=sk-ant-e2e-fake ANTHROPIC_BASE_URL="$URL" claude -p "/review e2e-arg-marker"
+expect_rc claude-cmd 0 "claude -p /review exits 0"
+req=$(last_request "$LOGS/fakeapi" v1_messages)
+if [ -n "$req" ]; then inspect claude-command "$req" e2e-arg-marker; else fail "claude -p /review sent no request"; show_err claude-cmd; fi
+
+echo "- Gemini CLI $("${BASE_ENV[@]}" timeout 30 gemini --version 2>/dev/null)"
+inspect gemini-toml "$H/.gemini/commands"
+# API-key auth for the fake API comes from the PROJECT's settings (a trusted workspace), so the
+# user settings file aiorch merged into is exactly what Gemini reads.
+mkdir -p "$P/.gemini"; echo '{"security":{"auth":{"selectedType":"gemini-api-key"}}}' >"$P/.gemini/settings.json"
+GEM_ENV=("${BASE_ENV[@]}" GEMINI_CLI_TRUST_WORKSPACE=true GEMINI_API_KEY=e2e-fake GOOGLE_GEMINI_BASE_URL="$URL")
+fresh; run gemini-p "$CLIENT_TIMEOUT" "${GEM_ENV[@]}" gemini -m gemini-2.5-flash -p "e2e-probe"
+expect_rc gemini-p 0 "gemini -p exits 0"
+if grep -q 'FileCommandLoader\|Invalid configuration\|Error in ' "$LOGS/gemini-p.err" "$LOGS/gemini-p.out"; then
+  fail "gemini reported config/command errors: $(grep -h 'FileCommandLoader\|Invalid configuration\|Error in ' "$LOGS/gemini-p.err" "$LOGS/gemini-p.out" | head -3)"
+else pass "gemini reports no settings or command-file errors"; fi
+req=$(last_request "$LOGS/fakeapi" streamGenerateContent)
+if [ -n "$req" ]; then inspect gemini "$req"; else fail "gemini -p sent no request"; show_err gemini-p; fi
+fresh; run gemini-cmd "$CLIENT_TIMEOUT" "${GEM_ENV[@]}" gemini -m gemini-2.5-flash -p "/review e2e-arg-marker"
+expect_rc gemini-cmd 0 "gemini -p /review exits 0"
+req=$(last_request "$LOGS/fakeapi" streamGenerateContent)
+if [ -n "$req" ]; then inspect gemini-command "$req" e2e-arg-marker; else fail "gemini -p /review sent no request"; show_err gemini-cmd; fi
+
+echo "- Codex CLI $("${BASE_ENV[@]}" timeout 30 codex --version 2>/dev/null)"
+fresh; run codex-exec "$CLIENT_TIMEOUT" "${BASE_ENV[@]}" E2E_FAKE_KEY=sk-e2e-fake RUST_LOG=error codex exec \
+  -c model_provider=e2e_fake \
+  -c "model_providers.e2e_fake={name=\"fake\",base_url=\"$URL/v1\",wire_api=\"responses\",env_key=\"E2E_FAKE_KEY\"}" \
+  -m gpt-5 --skip-git-repo-check "e2e-probe"
+expect_rc codex-exec 0 "codex exec exits 0"
+req=$(last_request "$LOGS/fakeapi" v1_responses)
+if [ -n "$req" ]; then inspect codex "$req"; else fail "codex exec sent no request"; show_err codex-exec; fi
+
+echo "- Copilot CLI $("${BASE_ENV[@]}" timeout 60 copilot --version 2>/dev/null | head -1)"
+run copilot-instr "$CLIENT_TIMEOUT" "${BASE_ENV[@]}" copilot instruction list --json
+expect_rc copilot-instr 0 "copilot instruction list --json exits 0"
+inspect copilot-instructions "$LOGS/copilot-instr.out"
+run copilot-skills "$CLIENT_TIMEOUT" "${BASE_ENV[@]}" copilot skill list --json
+expect_rc copilot-skills 0 "copilot skill list --json exits 0"
+inspect copilot-skills "$LOGS/copilot-skills.out"
+fresh; run copilot-p "$CLIENT_TIMEOUT" "${BASE_ENV[@]}" COPILOT_OFFLINE=true COPILOT_PROVIDER_BASE_URL="$URL/v1" \
+  COPILOT_PROVIDER_API_KEY=e2e-fake COPILOT_MODEL=gpt-4o copilot -p "e2e-probe"
+expect_rc copilot-p 0 "copilot -p (offline, BYOK) exits 0"
+req=$(last_request "$LOGS/fakeapi" chat_completions)
+if [ -n "$req" ]; then inspect copilot "$req"; else fail "copilot -p sent no request"; show_err copilot-p; fi
+stop_fakeapi
+
+# ---------------------------------------------------------------------------------------------
+section "the clients rewrite their own files; a hand edit; a deleted link"
+run claude-mcp-add 60 "${BASE_ENV[@]}" claude mcp add -s user e2e-user-srv -- python3 /e2e/user-server.py
+expect_rc claude-mcp-add 0 "claude mcp add (Claude rewrites ~/.claude.json)"
+run gemini-mcp-add 60 "${BASE_ENV[@]}" gemini mcp add -s user e2e-user-srv python3 /e2e/user-server.py
+expect_rc gemini-mcp-add 0 "gemini mcp add (Gemini rewrites ~/.gemini/settings.json)"
+run codex-mcp-add 60 "${BASE_ENV[@]}" codex mcp add e2e-user-srv -- python3 /e2e/user-server.py
+expect_rc codex-mcp-add 0 "codex mcp add (Codex rewrites ~/.codex/config.toml)"
+[ "$(json_get "$H/.claude.json" mcpServers.e2e-user-srv.command)" = '"python3"' ] && pass "~/.claude.json holds Claude's state and the user's server" || fail "~/.claude.json: no e2e-user-srv"
+[ "$(json_get "$H/.gemini/settings.json" mcpServers.e2e-user-srv.command)" = '"python3"' ] && pass "Gemini wrote its server into ~/.gemini/settings.json" || fail "settings.json: no e2e-user-srv: $(cat "$H/.gemini/settings.json")"
+grep -q '^\[mcp_servers.e2e-user-srv\]' "$H/.codex/config.toml" && pass "Codex wrote its server into ~/.codex/config.toml" || fail "config.toml: no e2e-user-srv"
+# the user changes a key aiorch owns, and deletes one of its links
+sed -i 's/"GEMINI.md"/"USER-EDIT.md"/' "$H/.gemini/settings.json"
+rm "$H/.claude/commands/review.md"
+aiorch doctor2 doctor
+expect_rc doctor2 1 "aiorch doctor exits 1 on the drift"
+grep -q 'context.fileName' "$LOGS/doctor2.out" "$LOGS/doctor2.err" && grep -q 'commands/review.md' "$LOGS/doctor2.out" "$LOGS/doctor2.err" \
+  && pass "doctor names the changed key and the missing link" || { fail "doctor does not name both drifts"; show_err doctor2; }
+for f in .claude.json .codex/config.toml; do sha "$H/$f" >"$WORK/sha.$(basename "$f")"; done
+cp "$H/.gemini/settings.json" "$WORK/settings.before3"
+
+section "aiorch apply (3rd): repairs only what drifted, keeps what the clients wrote"
+aiorch apply3 apply --json
+expect_rc apply3 0 "third apply exits 0"
+n3=$(summary_changes "$LOGS/apply3.out"); [ "$n3" = 2 ] && pass "third apply makes exactly 2 changes (the key, the link)" || fail "third apply made $n3 changes: $(cat "$LOGS/apply3.out")"
+[ -L "$H/.claude/commands/review.md" ] && [ -e "$H/.claude/commands/review.md" ] && pass "the deleted link is back" || fail "~/.claude/commands/review.md not restored"
+[ "$(json_get "$H/.gemini/settings.json" context.fileName)" = '["AGENTS.md", "GEMINI.md"]' ] && pass "context.fileName set again" || fail "context.fileName = $(json_get "$H/.gemini/settings.json" context.fileName)"
+[ "$(json_get "$H/.gemini/settings.json" mcpServers.e2e-user-srv.command)" = '"python3"' ] && grep -q '// my own Gemini settings' "$H/.gemini/settings.json" \
+  && [ "$(json_get "$H/.gemini/settings.json" general.vimMode)" = false ] && pass "settings.json keeps Gemini's server, the user's comment and keys" || fail "settings.json lost content: $(cat "$H/.gemini/settings.json")"
+# only the owned key's text changed: every other line of the file is as Gemini/the user left it
+diff <(grep -v 'USER-EDIT.md\|"GEMINI.md"' "$WORK/settings.before3") <(grep -v 'USER-EDIT.md\|"GEMINI.md"' "$H/.gemini/settings.json") >/dev/null \
+  && pass "settings.json: only the owned key's bytes changed" || fail "settings.json changed beyond the owned key: $(diff "$WORK/settings.before3" "$H/.gemini/settings.json")"
+for f in .claude.json .codex/config.toml; do
+  [ "$(sha "$H/$f")" = "$(cat "$WORK/sha.$(basename "$f")")" ] && pass "~/$f byte-identical after apply" || fail "~/$f changed by apply"
+done
+aiorch apply4 apply --json
+n4=$(summary_changes "$LOGS/apply4.out"); [ "$RC" = 0 ] && [ "$n4" = 0 ] && pass "fourth apply: 0 changes" || fail "fourth apply: exit $RC, $n4 changes"
+aiorch doctor3 doctor
+expect_rc doctor3 0 "aiorch doctor exits 0 after the repair"
+
+# ---------------------------------------------------------------------------------------------
+section "aiorch revert"
+cp "$H/.claude.json" "$WORK/claude.json.before-revert"
+aiorch revert1 revert
+expect_rc revert1 0 "revert exits 0"
+cmp -s "$WORK/user-CLAUDE.md" "$H/.claude/CLAUDE.md" && pass "the user's ~/.claude/CLAUDE.md is restored byte for byte" || fail "~/.claude/CLAUDE.md not restored"
+[ "$(json_get "$H/.gemini/settings.json" context)" = null ] && pass "context (aiorch's key) retracted from settings.json" || fail "settings.json still has context: $(cat "$H/.gemini/settings.json")"
+[ "$(json_get "$H/.gemini/settings.json" mcpServers.e2e-user-srv.command)" = '"python3"' ] && grep -q '// my own Gemini settings' "$H/.gemini/settings.json" \
+  && pass "settings.json keeps Gemini's server and the user's comment after revert" || fail "settings.json after revert: $(cat "$H/.gemini/settings.json")"
+cmp -s "$WORK/claude.json.before-revert" "$H/.claude.json" && pass "~/.claude.json untouched by revert" || fail "~/.claude.json changed by revert"
+grep -q 'model_reasoning_effort = "low" # keep me' "$H/.codex/config.toml" && grep -q '^\[mcp_servers.e2e-user-srv\]' "$H/.codex/config.toml" \
+  && pass "~/.codex/config.toml keeps the user's line and Codex's server" || fail "config.toml after revert: $(cat "$H/.codex/config.toml")"
+left=$(python3 - "$LOGS/apply1.out" "$H" "$WORK/digest.before" <<'PY'
+import json, os, sys
+plan, home, before = json.load(open(sys.argv[1])), sys.argv[2], open(sys.argv[3]).read().splitlines()
+had = {l.split(" ")[1] for l in before}
+for c in plan["changes"]:
+    p = c["path"]
+    if not p.startswith("~/"): continue          # the state dir's own files
+    rel = p[2:]
+    if rel in had: continue                      # restored (checked above)
+    if os.path.lexists(os.path.join(home, rel)): print(rel)
+PY
+)
+[ -z "$left" ] && pass "nothing aiorch created is left in the home" || fail "left after revert: $left"
+links=$(find "$H" -type l -lname "$S/*" 2>/dev/null)
+[ -z "$links" ] && pass "no link into the state dir remains" || fail "links remain: $links"
+
+section "round trip on a fresh home: apply then revert leaves it exactly as it was"
+H2=$WORK/home2 S2=$WORK/state2
+mkdir -p "$H2"; seed_home "$H2"; tree_digest "$H2" >"$WORK/digest2.before"
+run rt-apply 60 "${BASE_ENV[@]}" HOME="$H2" "$AIORCH" --home "$H2" --state-dir "$S2" apply
+expect_rc rt-apply 0 "apply on the fresh home"
+SHARED_VERIFY=${SHARED_VERIFY:-auto}
+SHARED=$REPO_ROOT/../shared/tools/clients
+if [ "$SHARED_VERIFY" != 0 ] && [ -x "$SHARED/verify-all.sh" ]; then
+  section "extra proof (not gating): the shared verifier on this generated home"
+  if [ "$SHARED_VERIFY" = 1 ] || [ -e "${AIORCH_LAB:-$HOME/.cache/aiorch-lab}/clients/npm-latest/node_modules/.bin/claude" ]; then
+    # it verifies a scratch copy, so this home stays as apply left it
+    (env -u XDG_CACHE_HOME PATH="$E2E_ORIG_PATH" timeout -k 10 600 "$SHARED/verify-all.sh" "$H2" >"$LOGS/shared-verify.log" 2>&1)
+    src=$?
+    sed -n '/^=== summary/,$p' "$LOGS/shared-verify.log" | sed 's/^/  /'
+    echo "  shared verify-all.sh: exit $src ($([ $src = 0 ] && echo 'all four clients PASS' || echo 'see log')); full log: $LOGS/shared-verify.log (kept with KEEP=1)"
+  else
+    echo "  skipped: the shared clients lab is not installed (run ../shared/tools/clients/install.sh, or SHARED_VERIFY=1)"
+  fi
+fi
+run rt-revert 60 "${BASE_ENV[@]}" HOME="$H2" "$AIORCH" --home "$H2" --state-dir "$S2" revert
+expect_rc rt-revert 0 "revert on the fresh home"
+tree_digest "$H2" >"$WORK/digest2.after"
+if diff "$WORK/digest2.before" "$WORK/digest2.after" >"$WORK/digest2.diff"; then pass "home digest identical after apply + revert"
+else fail "home differs after apply + revert:"; sed 's/^/  | /' "$WORK/digest2.diff" | head -20; fi
+
+echo; echo "foundation e2e: $(( $(date +%s) - T0 ))s"
+summary
