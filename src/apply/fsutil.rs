@@ -50,9 +50,8 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
     digest.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// Create `dir` and its missing parents; returns the directories that were created, outermost
-/// first, so the ledger can remove exactly those (and only when empty) on revert.
-pub fn create_dirs(dir: &Path) -> io::Result<Vec<PathBuf>> {
+/// `dir` and its parents that do not exist yet, outermost first.
+pub fn missing_dirs(dir: &Path) -> Vec<PathBuf> {
     let mut missing = vec![];
     let mut cur = Some(dir);
     while let Some(d) = cur {
@@ -63,6 +62,13 @@ pub fn create_dirs(dir: &Path) -> io::Result<Vec<PathBuf>> {
         cur = d.parent();
     }
     missing.reverse();
+    missing
+}
+
+/// Create `dir` and its missing parents; returns the directories that were created, outermost
+/// first, so the ledger can remove exactly those (and only when empty) on revert.
+pub fn create_dirs(dir: &Path) -> io::Result<Vec<PathBuf>> {
+    let missing = missing_dirs(dir);
     for d in &missing {
         match fs::create_dir(d) {
             Ok(()) => {}
@@ -76,7 +82,7 @@ pub fn create_dirs(dir: &Path) -> io::Result<Vec<PathBuf>> {
 /// Write `bytes` to `path` atomically with `mode`.
 pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()> {
     let dir = path.parent().ok_or_else(|| io::Error::other("path has no parent"))?;
-    let mut tmp = tempfile::Builder::new().prefix(".aiorch-tmp-").tempfile_in(dir)?;
+    let mut tmp = tempfile::Builder::new().prefix(TEMP_PREFIX).tempfile_in(dir)?;
     tmp.write_all(bytes)?;
     tmp.as_file().set_permissions(fs::Permissions::from_mode(mode))?;
     tmp.as_file().sync_all()?;
@@ -85,11 +91,36 @@ pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()> {
     Ok(())
 }
 
+/// The prefix of every temp file `write_atomic` and `symlink_atomic` create.
+pub const TEMP_PREFIX: &str = ".aiorch-tmp-";
+
+/// Remove the temp files a killed run left in `dir` (a crash between creating a temp file and
+/// renaming it over its target). Only aiorch uses the prefix; callers hold the apply lock.
+pub fn sweep_temp(dir: &Path) {
+    let Ok(entries) = fs::read_dir(dir) else { return };
+    for e in entries.flatten() {
+        if e.file_name().to_string_lossy().starts_with(TEMP_PREFIX) && e.file_type().is_ok_and(|t| !t.is_dir()) {
+            let _ = fs::remove_file(e.path());
+        }
+    }
+}
+
+/// `sweep_temp` in `dir` and every directory below it (for aiorch's own trees: backups).
+pub fn sweep_temp_tree(dir: &Path) {
+    sweep_temp(dir);
+    let Ok(entries) = fs::read_dir(dir) else { return };
+    for e in entries.flatten() {
+        if e.file_type().is_ok_and(|t| t.is_dir()) {
+            sweep_temp_tree(&e.path());
+        }
+    }
+}
+
 /// Point `path` at `target` atomically (a new link under a temp name, renamed over).
 pub fn symlink_atomic(target: &Path, path: &Path) -> io::Result<()> {
     let dir = path.parent().ok_or_else(|| io::Error::other("path has no parent"))?;
     for attempt in 0..16u32 {
-        let tmp = dir.join(format!(".aiorch-tmp-link-{}-{attempt}", std::process::id()));
+        let tmp = dir.join(format!("{TEMP_PREFIX}link-{}-{attempt}", std::process::id()));
         match std::os::unix::fs::symlink(target, &tmp) {
             Ok(()) => {
                 if let Err(e) = fs::rename(&tmp, path) {

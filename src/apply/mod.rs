@@ -81,6 +81,15 @@ pub fn execute(paths: &Paths, mut plan: Plan) -> anyhow::Result<Summary> {
     let old = Ledger::load(&paths.ledger())?;
     let summary = Summary::of(&plan);
 
+    // 0. Temp files an interrupted run left next to what aiorch writes.
+    let mut dirs: std::collections::BTreeSet<PathBuf> = [paths.state_dir.clone()].into();
+    for p in plan.changes.iter().map(|c| &c.path).chain(plan.ledger.entries.iter().chain(&old.entries).map(|e| &e.path)) {
+        dirs.extend(p.parent().map(Path::to_path_buf));
+        dirs.extend(plan::resolve_link(p).parent().map(Path::to_path_buf));
+    }
+    dirs.iter().for_each(|d| fsutil::sweep_temp(d));
+    fsutil::sweep_temp_tree(&paths.backups());
+
     // 1. Backups of everything that is not ours, before anything is replaced.
     for c in &plan.changes {
         if let Some(b) = &c.backup
@@ -89,7 +98,15 @@ pub fn execute(paths: &Paths, mut plan: Plan) -> anyhow::Result<Summary> {
             fsutil::copy_any(&c.path, b)?;
         }
     }
-    // 2. Journal: own both the old and the new artifacts until the run completes.
+    // 2. Journal: own both the old and the new artifacts — and the directories this run is
+    // about to create — until the run completes, so an interrupted run still knows them all.
+    for c in &plan.changes {
+        if let Some(parent) = c.path.parent()
+            && !matches!(c.after, plan::Target::Absent)
+        {
+            plan.ledger.dirs.extend(fsutil::missing_dirs(parent));
+        }
+    }
     if !plan.changes.is_empty() {
         let mut journal = plan.ledger.clone();
         journal.entries.extend(old.entries.iter().cloned());

@@ -5,5 +5,6 @@ mod common;
 
 mod apply;
 mod conflict;
+mod faults;
 mod malformed;
 mod merge;
