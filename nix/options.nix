@@ -19,7 +19,6 @@ let
     mkEnableOption
     mkOption
     nameValuePair
-    optionalString
     types
     ;
 
@@ -47,7 +46,9 @@ let
       {
         type = types.nullOr type;
         default = null;
-        description = description + "\n\n`null` (the default) leaves the key out of the config, so aiorch's own default applies.";
+        description =
+          description
+          + "\n\n`null` (the default) leaves the key out of the config, so aiorch's own default applies.";
       }
       // extra
     );
@@ -155,7 +156,8 @@ let
           local_coding = cfg.localCodingModel;
         };
         agentsmd = section {
-          source = if cfg.agentsmd.source == null then null else toString cfg.agentsmd.source;
+          # a string stays as it is (a live checkout); a Nix path becomes its store copy
+          source = if cfg.agentsmd.source == null then null else "${cfg.agentsmd.source}";
           home_agents_md = cfg.agentsmd.homeAgentsMd;
         };
         clients = section cfg.clients;
@@ -173,7 +175,9 @@ let
         );
       };
     in
-    stripNulls ({ enable = true; } // mergeStrict prefix [ ] (if typed == null then { } else typed) cfg.settings);
+    stripNulls (
+      { enable = true; } // mergeStrict prefix [ ] (if typed == null then { } else typed) cfg.settings
+    );
 
   # --- activation ------------------------------------------------------------------------------
 
@@ -219,7 +223,9 @@ let
     let
       user = lib.escapeShellArg runAs;
       prefix =
-        optionalString (runAs != null)
+        if runAs == null then
+          ""
+        else
           ''launchctl asuser "$(id -u -- ${user})" sudo --user=${user} --set-home -- '';
     in
     ''
@@ -231,7 +237,12 @@ let
       else
         aiorchStatus=$?
         echo "aiorch: 'aiorch apply' failed with exit code $aiorchStatus (see above; 'aiorch doctor' explains more)" >&2
-        ${optionalString cfg.activation.failOnError "exit $aiorchStatus"}
+        ${
+          if cfg.activation.failOnError then
+            "exit $aiorchStatus"
+          else
+            ": # activation.failOnError is off: go on"
+        }
       fi
       unset aiorchArgs aiorchStatus
     '';
@@ -241,7 +252,7 @@ let
   # One entry per enabled service: what both the launchd agents and the systemd units run.
   serviceUnits =
     { cfg, path }:
-    lib.mapAttrs' (
+    mapAttrs' (
       name: svc:
       nameValuePair svc.unit {
         inherit (svc) key description;
@@ -300,27 +311,27 @@ let
 
       package = mkOption {
         type = types.package;
-        default = pkgs.callPackage ./package.nix { };
-        defaultText = literalExpression "pkgs.callPackage <aiorch>/nix/package.nix { }";
-        description = "The aiorch package.";
+        default = pkgs.aiorch or (pkgs.callPackage ./package.nix { });
+        defaultText = literalExpression "pkgs.aiorch or (pkgs.callPackage <aiorch>/nix/package.nix { })";
+        description = "The aiorch package: the flake's overlay when applied, else built from this flake with your pkgs.";
       };
 
       localOnlyMode = nullOr types.bool "`local_only`: route every model alias to local models only." { };
       defaultResearchModel =
         nullOr types.str "`models.default_research`: the model behind `research-model`."
           { example = "gemini/gemini-2.5-pro"; };
-      defaultCodingModel =
-        nullOr types.str "`models.default_coding`: the model behind `coding-model`."
-          { example = "anthropic/claude-sonnet-4-5"; };
-      defaultFastModel =
-        nullOr types.str "`models.default_fast`: the model behind `fast-model`."
-          { example = "openai/gpt-5-mini"; };
+      defaultCodingModel = nullOr types.str "`models.default_coding`: the model behind `coding-model`." {
+        example = "anthropic/claude-sonnet-4-5";
+      };
+      defaultFastModel = nullOr types.str "`models.default_fast`: the model behind `fast-model`." {
+        example = "openai/gpt-5-mini";
+      };
       localResearchModel =
         nullOr types.str "`models.local_research`: the model behind `local-research`."
           { example = "ollama/qwen3:8b"; };
-      localCodingModel =
-        nullOr types.str "`models.local_coding`: the model behind `local-coding`."
-          { example = "ollama/qwen2.5-coder:7b"; };
+      localCodingModel = nullOr types.str "`models.local_coding`: the model behind `local-coding`." {
+        example = "ollama/qwen2.5-coder:7b";
+      };
       secretsBackend = nullOr (types.enum [
         "keychain"
         "command"
@@ -354,13 +365,16 @@ let
         keychain = nullOr types.str "`secrets.keychain`: the macOS keychain to read." {
           example = "ai-secrets";
         };
-        command = nullOr (types.listOf types.str) "`secrets.command`: command printing a secret; `{name}` is replaced by its name." {
-          example = [
-            "pass"
-            "show"
-            "ai/{name}"
-          ];
-        };
+        command =
+          nullOr (types.listOf types.str)
+            "`secrets.command`: command printing a secret; `{name}` is replaced by its name."
+            {
+              example = [
+                "pass"
+                "show"
+                "ai/{name}"
+              ];
+            };
         file = nullOr types.str "`secrets.file`: env file holding the secrets." {
           example = "~/.config/aiorch/secrets.env";
         };

@@ -1,0 +1,98 @@
+# nix-darwin module: services.aiorch, for the primary user (system.primaryUser)
+#
+# Installs the package and, for the primary user, runs `aiorch apply --config <the rendered
+# config>` at the end of activation (nix-darwin activates as root: the command runs as that
+# user through `launchctl asuser … sudo --user`), and defines launchd.user.agents for the
+# enabled services. Works without home-manager. With home-manager's nix-darwin module,
+# `services.aiorch.homeManager.enable = true` hands the per-user part to home-manager instead
+# (programs.aiorch of home-manager.users.<primaryUser>, with the same option values).
+{
+  config,
+  lib,
+  options,
+  pkgs,
+  ...
+}:
+let
+  shared = import ./options.nix { inherit lib pkgs; };
+  cfg = config.services.aiorch;
+  user = config.system.primaryUser;
+  home = config.system.primaryUserHome;
+  viaHomeManager = cfg.homeManager.enable;
+
+  path = shared.searchPath {
+    inherit cfg home user;
+    isDarwin = true;
+    profileBins = [ "${config.system.path}/bin" ];
+  };
+  units = shared.serviceUnits { inherit cfg path; };
+
+  hmHasAiorch = config.home-manager.users.${user}.programs.aiorch.enable or false;
+in
+{
+  options.services.aiorch =
+    shared.mkOptions {
+      inherit cfg;
+      prefix = "services.aiorch";
+    }
+    // {
+      homeManager.enable = lib.mkOption {
+        type = lib.types.bool;
+        default = false;
+        description = ''
+          Let home-manager do the per-user part: import the aiorch home-manager module into
+          `home-manager.users.<system.primaryUser>` and forward these options to
+          `programs.aiorch` there (activation with `DRY_RUN`/`VERBOSE`, launchd agents).
+          Needs home-manager's nix-darwin module. Off: this module does it itself.
+        '';
+      };
+    };
+
+  config = lib.mkIf cfg.enable (
+    lib.mkMerge [
+      {
+        environment.systemPackages = [ cfg.package ];
+        system.requiresPrimaryUser = [ "services.aiorch.enable" ];
+
+        assertions = [
+          {
+            assertion = viaHomeManager -> options ? home-manager;
+            message = "services.aiorch.homeManager.enable needs home-manager's nix-darwin module (home-manager.darwinModules.home-manager).";
+          }
+        ];
+        warnings = lib.optional (!viaHomeManager && hmHasAiorch) ''
+          aiorch is enabled both by services.aiorch and by programs.aiorch of home-manager.users.${user}:
+          both would apply their config. Keep one, or set services.aiorch.homeManager.enable = true.
+        '';
+      }
+
+      (lib.mkIf (!viaHomeManager) {
+        environment.variables.AIORCH_CONFIG = "${cfg.configFile}";
+
+        system.activationScripts.postActivation.text = lib.mkIf cfg.activation.enable ''
+          echo "aiorch: applying the configuration for ${user}..." >&2
+          ${shared.applyScript {
+            inherit cfg path;
+            runAs = user;
+          }}
+        '';
+
+        launchd.user.agents = lib.mapAttrs (unit: u: {
+          serviceConfig = shared.launchdConfig home unit u;
+        }) units;
+      })
+
+      (lib.optionalAttrs (options ? home-manager) {
+        home-manager.users = lib.mkIf viaHomeManager {
+          ${user} = {
+            imports = [ ./hm-module.nix ];
+            programs.aiorch = {
+              enable = true;
+            }
+            // lib.getAttrs shared.forwardedOptions cfg;
+          };
+        };
+      })
+    ]
+  );
+}

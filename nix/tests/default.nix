@@ -1,0 +1,508 @@
+# The flake's checks for one system.
+#
+# Every module check is evaluation-only: it asserts over option values, the rendered JSON,
+# the launchd agents / systemd units and the activation text, and ends in a `writeText` of a
+# context-free summary. A failed assertion stops evaluation with a list of what failed, so
+# `nix flake check --no-build` is meaningful offline (with the stub nixpkgs of
+# shared/tools/nix) and the checks build in milliseconds with the real nixpkgs.
+#
+# On every system both platforms are evaluated: the home-manager module for Linux and for
+# macOS, the nix-darwin module for macOS (aarch64-darwin on Linux hosts). `package`,
+# `formatting` and `hm-activation` are real builds for the host system; `darwin-toplevel`
+# only exists on darwin systems.
+{
+  self,
+  nixpkgs,
+  home-manager,
+  nix-darwin,
+  system,
+}:
+let
+  inherit (nixpkgs) lib;
+  inherit (builtins) toJSON unsafeDiscardStringContext;
+  pkgs = nixpkgs.legacyPackages.${system};
+  arch = lib.head (lib.splitString "-" system);
+  hostIsDarwin = lib.hasSuffix "-darwin" system;
+  linuxSystem = if hostIsDarwin then "${arch}-linux" else system;
+  darwinSystem = if hostIsDarwin then system else "aarch64-darwin";
+
+  hmFixture = lib.importJSON ./fixtures/hm-config.json;
+  darwinFixture = lib.importJSON ./fixtures/darwin-config.json;
+
+  # --- assertion helpers -------------------------------------------------------------------
+  expect = what: ok: { inherit what ok; };
+  expectEq = what: actual: expected: {
+    what = "${what}:\n      differs at ${
+      lib.concatStringsSep ", " (diffPaths [ ] actual expected)
+    }\n      expected ${toJSON expected}\n      got      ${toJSON actual}";
+    ok = actual == expected;
+  };
+  # where two values differ, as dotted paths (for the failure messages)
+  diffPaths =
+    path: a: b:
+    if a == b then
+      [ ]
+    else if lib.isAttrs a && lib.isAttrs b && !lib.isDerivation a && !lib.isDerivation b then
+      lib.concatMap (n: diffPaths (path ++ [ n ]) (a.${n} or null) (b.${n} or null)) (
+        lib.unique (lib.attrNames a ++ lib.attrNames b)
+      )
+    else
+      [ (if path == [ ] then "<top>" else lib.concatStringsSep "." path) ];
+  # a check: the summary as a file when every expectation holds, else an evaluation error
+  mkCheck =
+    name: expectations: summary:
+    let
+      failed = lib.filter (e: !e.ok) expectations;
+    in
+    if failed == [ ] then
+      pkgs.writeText "aiorch-check-${name}" (unsafeDiscardStringContext (toJSON summary))
+    else
+      throw (
+        "aiorch check ${name}: ${toString (lib.length failed)} of ${toString (lib.length expectations)} expectations failed:\n"
+        + lib.concatMapStrings (e: "  - ${e.what}\n") failed
+      );
+  # substring test that also takes strings with store paths in them
+  has =
+    needle: haystack:
+    lib.hasInfix (unsafeDiscardStringContext needle) (unsafeDiscardStringContext haystack);
+  nonNull = lib.filterAttrs (_: v: v != null);
+  # does evaluating (deeply) `value` fail?
+  fails = value: !(builtins.tryEval (builtins.deepSeq value value)).success;
+
+  # --- evaluations ---------------------------------------------------------------------------
+  hmEval =
+    evalSystem: modules:
+    let
+      isDarwin = lib.hasSuffix "-darwin" evalSystem;
+    in
+    home-manager.lib.homeManagerConfiguration {
+      pkgs = nixpkgs.legacyPackages.${evalSystem};
+      modules = [
+        self.homeManagerModules.default
+        {
+          home.username = "alice";
+          home.homeDirectory = if isDarwin then "/Users/alice" else "/home/alice";
+          home.stateVersion = "25.11";
+          home.enableNixpkgsReleaseCheck = false;
+          manual.manpages.enable = false;
+          manual.html.enable = false;
+          manual.json.enable = false;
+          news.display = "silent";
+        }
+      ]
+      ++ modules;
+    };
+
+  darwinEval =
+    modules:
+    nix-darwin.lib.darwinSystem {
+      enableNixpkgsReleaseCheck = false;
+      modules = [
+        self.darwinModules.default
+        {
+          nixpkgs.hostPlatform = darwinSystem;
+          system.stateVersion = 6;
+          system.primaryUser = "alice";
+          documentation.enable = false;
+        }
+      ]
+      ++ modules;
+    };
+
+  hmLinux = hmEval linuxSystem [ ./hm-test.nix ];
+  hmDarwin = hmEval darwinSystem [ ./hm-test.nix ];
+  darwin = darwinEval [ ./darwin-test.nix ];
+  # nix-darwin + home-manager's nix-darwin module, the per-user part handed to home-manager
+  darwinHm = darwinEval [
+    home-manager.darwinModules.home-manager
+    ./darwin-test.nix
+    {
+      services.aiorch.homeManager.enable = true;
+      users.users.alice.home = "/Users/alice";
+      home-manager.useGlobalPkgs = true;
+      home-manager.users.alice = {
+        home.stateVersion = "25.11";
+        home.enableNixpkgsReleaseCheck = false;
+        manual.manpages.enable = false;
+      };
+    }
+  ];
+
+  # both nix-darwin's services.aiorch and the user's programs.aiorch, without handing over
+  darwinBoth = darwinEval [
+    home-manager.darwinModules.home-manager
+    ./darwin-test.nix
+    {
+      users.users.alice.home = "/Users/alice";
+      home-manager.useGlobalPkgs = true;
+      home-manager.users.alice = {
+        imports = [ self.homeManagerModules.default ];
+        programs.aiorch.enable = true;
+        home.stateVersion = "25.11";
+        home.enableNixpkgsReleaseCheck = false;
+        manual.manpages.enable = false;
+      };
+    }
+  ];
+  # handing over to home-manager without home-manager's nix-darwin module
+  darwinNoHm = darwinEval [
+    ./darwin-test.nix
+    { services.aiorch.homeManager.enable = true; }
+  ];
+
+  # --- what the home-manager module must produce ----------------------------------------------
+  hmExpectations =
+    platform: hm:
+    let
+      c = hm.config;
+      a = c.programs.aiorch;
+      isDarwin = platform == "darwin";
+      exe = lib.getExe a.package;
+      configPath = "${a.configFile}";
+      entry = c.home.activation.aiorch;
+      order = map (e: e.name) (home-manager.lib.hm.dag.topoSort c.home.activation).result;
+      pos = name: lib.lists.findFirstIndex (n: n == name) (-1) order;
+      argv = svc: [
+        exe
+        "--config"
+        configPath
+        "service"
+        "run"
+        svc
+      ];
+      ours = lib.filterAttrs (n: _: lib.hasPrefix "aiorch" n);
+    in
+    [
+      (expect "the package is installed" (lib.elem a.package c.home.packages))
+      (expectEq "AIORCH_CONFIG points at the rendered config" c.home.sessionVariables.AIORCH_CONFIG
+        configPath
+      )
+      (expect "activation runs after writeBoundary" (
+        pos "writeBoundary" >= 0 && pos "writeBoundary" < pos "aiorch"
+      ))
+      (expect "activation runs after linkGeneration" (
+        pos "linkGeneration" >= 0 && pos "linkGeneration" < pos "aiorch"
+      ))
+      (expect "activation runs `aiorch --config <rendered> apply`" (
+        has "--config ${lib.escapeShellArg configPath}" entry.data
+        && has (lib.escapeShellArg exe) entry.data
+        && has "aiorchArgs+=(apply)" entry.data
+      ))
+      (expect "activation honours DRY_RUN with apply --dry-run" (
+        has "[[ -v DRY_RUN ]]" entry.data && has "apply --dry-run" entry.data
+      ))
+      (expect "activation honours VERBOSE" (has "[[ -v VERBOSE ]]" entry.data))
+      (expect "activation puts this generation's packages on PATH" (has "${c.home.path}/bin" entry.data))
+      (expect "activation never touches Claude's plugin cache" (
+        !(has "plugin" entry.data) && !(has "cache" entry.data)
+      ))
+      (expect "a failed apply does not stop the activation by default" (
+        !(has "exit $aiorchStatus" entry.data)
+      ))
+    ]
+    ++ (
+      if isDarwin then
+        let
+          agents = ours c.launchd.agents;
+          litellm = agents.aiorch-litellm.config;
+        in
+        [
+          (expectEq "launchd agents of the enabled services" (lib.attrNames agents) [
+            "aiorch-litellm"
+            "aiorch-local-model"
+          ])
+          (expectEq "litellm agent runs `aiorch service run litellm`" litellm.ProgramArguments (
+            argv "litellm"
+          ))
+          (expectEq "local model agent runs `aiorch service run local_model`"
+            agents.aiorch-local-model.config.ProgramArguments
+            (argv "local_model")
+          )
+          (expect "agents are enabled" (lib.all (a: a.enable) (lib.attrValues agents)))
+          (expectEq "agents restart after a crash" (nonNull litellm.KeepAlive) {
+            Crashed = true;
+            SuccessfulExit = false;
+          })
+          (expectEq "agents get serviceEnvironment and the config"
+            (removeAttrs litellm.EnvironmentVariables [ "PATH" ])
+            {
+              AIORCH_CONFIG = configPath;
+              LITELLM_LOG = "ERROR";
+            }
+          )
+          (expectEq "agents log to ~/Library/Logs" litellm.StandardOutPath
+            "/Users/alice/Library/Logs/aiorch-litellm.log"
+          )
+          (expectEq "no systemd units on macOS" (ours c.systemd.user.services) { })
+        ]
+      else
+        let
+          units = ours c.systemd.user.services;
+          litellm = units.aiorch-litellm;
+        in
+        [
+          (expectEq "systemd user units of the enabled services" (lib.attrNames units) [
+            "aiorch-litellm"
+            "aiorch-local-model"
+          ])
+          (expectEq "litellm unit runs `aiorch service run litellm`" (lib.toList litellm.Service.ExecStart) [
+            (lib.escapeShellArgs (argv "litellm"))
+          ])
+          (expectEq "local model unit runs `aiorch service run local_model`"
+            (lib.toList units.aiorch-local-model.Service.ExecStart)
+            [ (lib.escapeShellArgs (argv "local_model")) ]
+          )
+          (expect "units get serviceEnvironment and the config" (
+            lib.elem "AIORCH_CONFIG=${configPath}" litellm.Service.Environment
+            && lib.elem "LITELLM_LOG=ERROR" litellm.Service.Environment
+          ))
+          (expectEq "units start with the user session" litellm.Install.WantedBy [ "default.target" ])
+          (expectEq "units restart on failure" litellm.Service.Restart "on-failure")
+          (expectEq "no launchd agents on Linux" (ours c.launchd.agents) { })
+        ]
+    );
+
+  hmSummary = hm: {
+    config = hm.config.programs.aiorch.finalSettings;
+    activation = hm.config.home.activation.aiorch.data;
+    launchd = lib.mapAttrs (_: a: a.config) hm.config.launchd.agents;
+    systemd = hm.config.systemd.user.services;
+  };
+
+  # --- option behaviour (home-manager module, host-independent) -------------------------------
+  minimal = hmEval linuxSystem [ { programs.aiorch.enable = true; } ];
+  conflict = hmEval linuxSystem [
+    {
+      programs.aiorch = {
+        enable = true;
+        defaultFastModel = "openai/gpt-5-mini";
+        settings.models.default_fast = "other/model";
+      };
+    }
+  ];
+  agree = hmEval linuxSystem [
+    {
+      programs.aiorch = {
+        enable = true;
+        defaultFastModel = "openai/gpt-5-mini";
+        settings.models.default_fast = "openai/gpt-5-mini";
+        settings.enable = false;
+        settings.runtime.max_parallel = 4;
+        settings.policy.ask = null;
+        agentsmd.source = "/srv/agentsmd";
+        secrets.command = [
+          "pass"
+          "show"
+          "ai/{name}"
+        ];
+        activation.failOnError = true;
+      };
+    }
+  ];
+  disabled = hmEval linuxSystem [ { programs.aiorch.settings.enable = true; } ];
+  pathSource = hmEval linuxSystem [
+    {
+      programs.aiorch = {
+        enable = true;
+        agentsmd.source = ./fixtures;
+      };
+    }
+  ];
+
+  optionExpectations = [
+    (expectEq "an enabled module with no options renders only enable"
+      minimal.config.programs.aiorch.finalSettings
+      {
+        enable = true;
+      }
+    )
+    (expectEq "no services, no units" (lib.attrNames (
+      lib.filterAttrs (n: _: lib.hasPrefix "aiorch" n) minimal.config.systemd.user.services
+    )) [ ])
+    (expect "a settings key conflicting with a typed option is an evaluation error" (
+      fails conflict.config.programs.aiorch.finalSettings
+    ))
+    (expectEq "settings merge with typed options, may override enable, and lose their nulls"
+      agree.config.programs.aiorch.finalSettings
+      {
+        enable = false;
+        models.default_fast = "openai/gpt-5-mini";
+        runtime.max_parallel = 4;
+        policy = { };
+        agentsmd.source = "/srv/agentsmd";
+        secrets.command = [
+          "pass"
+          "show"
+          "ai/{name}"
+        ];
+      }
+    )
+    (expect "failOnError makes a failed apply stop the activation" (
+      has "exit $aiorchStatus" agree.config.home.activation.aiorch.data
+    ))
+    (expect "agentsmd.source given as a Nix path renders as its store copy" (
+      lib.hasPrefix "${builtins.storeDir}/" pathSource.config.programs.aiorch.finalSettings.agentsmd.source
+    ))
+    (expect "a disabled module adds no activation" (!(disabled.config.home.activation ? aiorch)))
+    (expect "a disabled module installs nothing" (
+      !(lib.any (p: (p.pname or "") == "aiorch") disabled.config.home.packages)
+    ))
+  ];
+
+  # --- what the nix-darwin module must produce ------------------------------------------------
+  darwinExpectations =
+    let
+      c = darwin.config;
+      a = c.services.aiorch;
+      exe = lib.getExe a.package;
+      configPath = "${a.configFile}";
+      post = c.system.activationScripts.postActivation.text;
+      agents = lib.filterAttrs (n: _: lib.hasPrefix "aiorch" n) c.launchd.user.agents;
+      webui = agents.aiorch-open-webui.serviceConfig;
+    in
+    [
+      (expect "the package is installed" (lib.elem a.package c.environment.systemPackages))
+      (expectEq "AIORCH_CONFIG points at the rendered config" c.environment.variables.AIORCH_CONFIG
+        configPath
+      )
+      (expect "activation applies the config as the primary user" (
+        has ''launchctl asuser "$(id -u -- alice)" sudo --user=alice --set-home -- env PATH='' post
+        && has "--config ${lib.escapeShellArg configPath}" post
+        && has "aiorchArgs+=(apply)" post
+      ))
+      (expect "activation honours DRY_RUN and VERBOSE" (
+        has "[[ -v DRY_RUN ]]" post && has "[[ -v VERBOSE ]]" post
+      ))
+      (expect "activation puts the system packages on PATH" (has "${c.system.path}/bin" post))
+      (expect "activation never touches Claude's plugin cache" (!(has "plugin" post)))
+      (expectEq "launchd user agents of the enabled services" (lib.attrNames agents) [
+        "aiorch-local-model"
+        "aiorch-open-webui"
+      ])
+      (expectEq "open webui agent runs `aiorch service run open_webui`" webui.ProgramArguments [
+        exe
+        "--config"
+        configPath
+        "service"
+        "run"
+        "open_webui"
+      ])
+      (expectEq "agents are labelled by nix-darwin" webui.Label "org.nixos.aiorch-open-webui")
+      (expectEq "agents restart after a crash" (nonNull webui.KeepAlive) {
+        Crashed = true;
+        SuccessfulExit = false;
+      })
+      (expect "the agent plist is rendered" (
+        has "<string>open_webui</string>"
+          c.environment.userLaunchAgents."org.nixos.aiorch-open-webui.plist".text
+      ))
+      (expectEq "no aiorch warnings" (lib.filter (has "aiorch") c.warnings) [ ])
+    ];
+
+  darwinHmExpectations =
+    let
+      c = darwinHm.config;
+      u = c.home-manager.users.alice;
+    in
+    [
+      (expect "home-manager's user config enables programs.aiorch" u.programs.aiorch.enable)
+      (expectEq "the options are forwarded: same rendered config" u.programs.aiorch.finalSettings
+        darwinFixture
+      )
+      (expect "home-manager runs the activation" (u.home.activation ? aiorch))
+      (expectEq "home-manager defines the agents"
+        (lib.attrNames (lib.filterAttrs (n: _: lib.hasPrefix "aiorch" n) u.launchd.agents))
+        [
+          "aiorch-local-model"
+          "aiorch-open-webui"
+        ]
+      )
+      (expectEq "nix-darwin defines no agents of its own" (lib.attrNames (
+        lib.filterAttrs (n: _: lib.hasPrefix "aiorch" n) c.launchd.user.agents
+      )) [ ])
+      (expect "nix-darwin does not apply the config itself" (
+        !(has "aiorchArgs" c.system.activationScripts.postActivation.text)
+      ))
+      (expect "managing aiorch both ways warns" (
+        lib.any (has "aiorch is enabled both by services.aiorch") darwinBoth.config.warnings
+      ))
+      (expect "handing over without home-manager's module fails an assertion" (
+        lib.any (a: !a.assertion && has "needs home-manager" a.message) darwinNoHm.config.assertions
+      ))
+      (expect "the package is still installed system-wide" (
+        lib.elem c.services.aiorch.package c.environment.systemPackages
+      ))
+    ];
+in
+{
+  package = self.packages.${system}.default;
+
+  # nixfmt (RFC 166 style) over every Nix file of the flake
+  formatting =
+    pkgs.runCommand "aiorch-nixfmt-check"
+      {
+        nativeBuildInputs = [ pkgs.nixfmt ];
+        src = lib.fileset.toSource {
+          root = ../..;
+          fileset = lib.fileset.unions [
+            ../../flake.nix
+            (lib.fileset.fileFilter (file: file.hasExt "nix") ../.)
+          ];
+        };
+      }
+      ''
+        cd "$src"
+        find . -name '*.nix' -print0 | sort -z | xargs -0 nixfmt --check
+        touch "$out"
+      '';
+
+  # the rendered configs equal the fixtures the Rust tests feed to `aiorch apply --config`;
+  # regenerate them with nix/tests/update-fixtures.sh
+  fixtures =
+    mkCheck "fixtures"
+      [
+        (expectEq
+          "nix/tests/fixtures/hm-config.json is the config rendered from hm-test.nix (run nix/tests/update-fixtures.sh)"
+          hmLinux.config.programs.aiorch.finalSettings
+          hmFixture
+        )
+        (expectEq "the home-manager module renders the same config on macOS"
+          hmDarwin.config.programs.aiorch.finalSettings
+          hmFixture
+        )
+        (expectEq
+          "nix/tests/fixtures/darwin-config.json is the config rendered from darwin-test.nix (run nix/tests/update-fixtures.sh)"
+          darwin.config.services.aiorch.finalSettings
+          darwinFixture
+        )
+      ]
+      {
+        hm = hmFixture;
+        darwin = darwinFixture;
+      };
+
+  hm-module-linux = mkCheck "hm-module-linux" (hmExpectations "linux" hmLinux) (hmSummary hmLinux);
+  hm-module-darwin = mkCheck "hm-module-darwin" (hmExpectations "darwin" hmDarwin) (
+    hmSummary hmDarwin
+  );
+  hm-options = mkCheck "hm-options" optionExpectations {
+    minimal = minimal.config.programs.aiorch.finalSettings;
+    agree = agree.config.programs.aiorch.finalSettings;
+  };
+
+  darwin-module = mkCheck "darwin-module" darwinExpectations {
+    config = darwin.config.services.aiorch.finalSettings;
+    postActivation = darwin.config.system.activationScripts.postActivation.text;
+    agents = lib.mapAttrs (_: a: a.serviceConfig) darwin.config.launchd.user.agents;
+  };
+  darwin-module-home-manager = mkCheck "darwin-module-home-manager" darwinHmExpectations {
+    config = darwinHm.config.home-manager.users.alice.programs.aiorch.finalSettings;
+  };
+
+  # the whole home-manager generation of the host platform (a real build with real nixpkgs)
+  hm-activation = (if hostIsDarwin then hmDarwin else hmLinux).activationPackage;
+}
+// lib.optionalAttrs hostIsDarwin {
+  # the whole nix-darwin system (a real build on macOS)
+  darwin-toplevel = darwin.system;
+}
