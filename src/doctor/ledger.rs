@@ -46,7 +46,15 @@ pub fn checks(paths: &Paths, declared: Vec<Artifact>) -> anyhow::Result<Vec<Chec
     }
 
     // Drift: would `apply` change anything?
-    let plan = apply::plan(paths, declared)?;
+    // A client file that no longer parses is a finding to report, not a reason to stop.
+    let plan = match apply::plan(paths, declared) {
+        Ok(p) => p,
+        Err(e) => {
+            let msg = e.downcast_ref::<crate::error::CliError>().map_or_else(|| format!("{e:#}"), |c| c.message.clone());
+            out.push(Check::fail(G, "in sync with the config", format!("cannot plan: {msg}"), "fix or move the file it names, then run `aiorch apply`"));
+            return Ok(out);
+        }
+    };
     if plan.changes.is_empty() {
         out.push(Check::ok(G, "in sync with the config", ""));
     } else {

@@ -4,7 +4,11 @@
 mod common;
 
 mod apply;
+mod cli;
+mod config_cmd;
 mod conflict;
+mod doctor;
 mod faults;
 mod malformed;
 mod merge;
+mod nix_fixtures;
