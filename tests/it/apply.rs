@@ -130,6 +130,7 @@ fn never_retracts_exactly_that_clients_artifacts() {
 
 #[test]
 fn auto_manages_only_clients_found_on_path() {
+    crate::common::assert_no_system_clients();
     let env = TestEnv::with_config("[clients]\nclaude = \"auto\"\ngemini = \"auto\"\ncodex = \"auto\"\ncopilot = \"auto\"\n");
     env.install_fake_client("claude", "2.1.329 (Claude Code)");
     env.install_fake_client("codex", "codex-cli 0.169.0");
@@ -150,6 +151,7 @@ fn auto_manages_only_clients_found_on_path() {
 
 #[test]
 fn no_config_file_means_defaults_auto() {
+    crate::common::assert_no_system_clients();
     let env = TestEnv::empty();
     env.install_fake_client("copilot", "1.0.2");
     // No --config: the default path under the (fake) home, which does not exist.

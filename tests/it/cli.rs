@@ -163,6 +163,7 @@ fn strip_ansi(s: &str) -> String {
 
 #[test]
 fn agents_lists_fake_clients_with_their_versions() {
+    crate::common::assert_no_system_clients();
     let env = TestEnv::with_config("[clients]\nclaude = \"auto\"\ngemini = \"auto\"\ncodex = \"never\"\ncopilot = \"always\"\n");
     env.install_fake_client("claude", "2.1.329 (Claude Code)");
     env.install_fake_client("codex", "codex-cli 0.169.0");

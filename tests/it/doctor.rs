@@ -120,6 +120,7 @@ fn a_broken_config_is_exit_2() {
 
 #[test]
 fn no_managed_client_is_a_warning() {
+    crate::common::assert_no_system_clients();
     let env = TestEnv::with_config("[agentsmd]\nhome_agents_md = false\n");
     env.ok(["apply"]);
     assert_eq!(std::fs::read_dir(&env.home).unwrap().count(), 0, "nothing for a client in the home");

@@ -258,6 +258,7 @@ fn a_client_rewriting_its_settings_meanwhile_keeps_both_keys() {
     assert_eq!(settings["general"]["vimMode"], true, "the client's new key survived");
     assert_eq!(settings["context"]["fileName"], serde_json::json!(["AGENTS.md", "GEMINI.md"]), "aiorch's key is there");
     assert_eq!(settings["theme"], "Dracula");
+    eprintln!("rewritten before the merge: {rewritten_before_merge}");
     if rewritten_before_merge {
         // The engine noticed the file changed after planning and planned again.
         assert_eq!(stdout.matches("~ ~/.gemini/settings.json  [context.fileName]").count(), 2, "the merge was planned twice:\n{stdout}");

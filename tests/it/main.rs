@@ -1,5 +1,11 @@
 //! aiorch's one integration-test binary: every test runs the real `aiorch` executable inside a
-//! hermetic `TestEnv` (fake HOME, state and config, cleared environment, fixed clock).
+//! hermetic `TestEnv` (common/): a cleared environment, fake HOME, state and config under a
+//! temp dir, a fixed clock (`AIORCH_NOW`), and `bin/` first on PATH for fake client CLIs.
+//! Nothing touches the real home, real clients or the network.
+//!
+//! One module per area. Snapshots live in `snapshots/` with the temp root shown as `[TEMP]`;
+//! after an intended change, review and accept them with `INSTA_UPDATE=always cargo test`
+//! (or `cargo insta review`).
 
 mod common;
 

@@ -288,6 +288,18 @@ impl TestEnv {
     }
 }
 
+/// PATH is `bin:/usr/bin:/bin`: tests that rely on a client being absent call this first, so
+/// a machine with a client installed system-wide (`npm -g` with prefix /usr) fails clearly.
+#[track_caller]
+pub fn assert_no_system_clients() {
+    let found: Vec<String> = ["claude", "gemini", "codex", "copilot"]
+        .iter()
+        .flat_map(|c| ["/usr/bin", "/bin"].map(|d| format!("{d}/{c}")))
+        .filter(|p| Path::new(p).exists())
+        .collect();
+    assert!(found.is_empty(), "this test needs the AI CLIs absent from /usr/bin and /bin, found {found:?}");
+}
+
 #[derive(Debug, Clone)]
 pub enum Entry {
     Dir,
