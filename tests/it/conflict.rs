@@ -36,7 +36,7 @@ fn user_files_are_backed_up_replaced_and_restored() {
 
     let run = env.ok(["apply"]);
     for f in ["~/.claude/CLAUDE.md", "~/.codex/AGENTS.md", "~/.claude/commands/review.md", "~/AGENTS.md", "~/.copilot/copilot-instructions.md"] {
-        run.assert_stdout_contains(&format!("{}", f));
+        run.assert_stdout_contains(f);
         let shown = env.path(f).display().to_string();
         assert!(run.stderr.contains(&format!("note: {shown} is ")) && run.stderr.contains("(not created by aiorch): it will be saved to the backups"), "no note for {f}{run}");
     }

@@ -73,8 +73,10 @@ fn a_directory_where_settings_json_belongs() {
     assert_same(&before, &env.fingerprint(), "apply refusing a directory");
 }
 
-/// Malformed configs: (name, file name, text, line:col, message, hint).
-fn bad_configs() -> Vec<(&'static str, &'static str, &'static str, &'static str, &'static str, Option<&'static str>)> {
+/// A malformed config: (name, file name, text, line:col, message, hint).
+type BadConfig = (&'static str, &'static str, &'static str, &'static str, &'static str, Option<&'static str>);
+
+fn bad_configs() -> Vec<BadConfig> {
     vec![
         ("bad syntax", "aiorch.toml", "[clients\nclaude = \"always\"\n", "1:9", "unclosed table, expected `]`", None),
         ("unknown key", "aiorch.toml", "enable = true\nlocal_onyl = true\n", "2:1", "unknown field `local_onyl`", Some("did you mean `local_only`?")),
