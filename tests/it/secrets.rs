@@ -549,3 +549,75 @@ fn canary_never_rests_keychain_backend() {
     let subcommands: BTreeSet<&str> = log.lines().filter_map(|l| l.split_whitespace().next()).collect();
     assert!(subcommands.contains("-i") && subcommands.contains("find-generic-password"), "{subcommands:?}");
 }
+
+/// Drive `aiorch ARGS` on a pseudo-terminal (util-linux `script`): wait for `prompt`, type
+/// `keys`, and return the whole terminal transcript and the exit code.
+fn on_a_terminal(sb: &Sandbox, args: &[&str], prompt: &str, keys: &[u8]) -> Option<(String, Option<i32>)> {
+    if !Path::new("/usr/bin/script").exists() {
+        eprintln!("skipped: util-linux `script` is not installed");
+        return None;
+    }
+    let mut words = vec![env!("CARGO_BIN_EXE_aiorch").to_string()];
+    words.extend(sb.sandbox_args());
+    words.extend(args.iter().map(|a| a.to_string()));
+    let line = format!("exec {}", words.iter().map(|w| format!("'{w}'")).collect::<Vec<_>>().join(" "));
+    let mut child = std::process::Command::new("/usr/bin/script")
+        .args(["-qec", &line, "/dev/null"])
+        .env_clear()
+        .envs(sb.vars())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let transcript = std::sync::Arc::new(std::sync::Mutex::new(Vec::<u8>::new()));
+    let mut stdout = child.stdout.take().unwrap();
+    let t2 = transcript.clone();
+    let reader = std::thread::spawn(move || {
+        let mut buf = [0u8; 4096];
+        while let Ok(n) = std::io::Read::read(&mut stdout, &mut buf) {
+            if n == 0 {
+                break;
+            }
+            t2.lock().unwrap().extend_from_slice(&buf[..n]);
+        }
+    });
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !String::from_utf8_lossy(&transcript.lock().unwrap()).contains(prompt) {
+        assert!(Instant::now() < deadline, "no prompt {prompt:?}: {:?}", String::from_utf8_lossy(&transcript.lock().unwrap()));
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(keys).unwrap();
+    stdin.flush().unwrap();
+    // Keep the terminal open until aiorch is done with it.
+    let status = loop {
+        if let Some(st) = child.try_wait().unwrap() {
+            break st;
+        }
+        assert!(Instant::now() < deadline, "aiorch did not finish on the terminal");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    drop(stdin);
+    reader.join().unwrap();
+    let text = String::from_utf8_lossy(&transcript.lock().unwrap()).to_string();
+    Some((text, status.code()))
+}
+
+#[test]
+fn set_prompts_on_the_terminal_without_echo() {
+    let sb = Sandbox::new(FILE_BACKEND);
+    let Some((text, code)) = on_a_terminal(&sb, &["secrets", "set", "TTY_KEY"], "(input hidden): ", b"typed-secret-value\r") else { return };
+    assert_eq!(code, Some(0), "{text}");
+    assert!(text.contains("stored TTY_KEY"), "{text}");
+    assert!(!text.contains("typed-secret-value"), "the value was echoed: {text}");
+    let r = sb.ok(["secrets", "exec", "--only", "TTY_KEY", "--", "sh", "-c", "printf %s \"$TTY_KEY\""]);
+    assert_eq!(r.stdout, "typed-secret-value");
+
+    // ^C at the prompt cancels: nothing stored, exit 2, and the terminal echoes again after.
+    let Some((text, code)) = on_a_terminal(&sb, &["secrets", "set", "OTHER"], "(input hidden): ", b"abc\x03") else { return };
+    assert_eq!(code, Some(2), "{text}");
+    assert!(text.contains("cancelled"), "{text}");
+    assert!(!text.contains("abc"), "{text}");
+    assert_eq!(sb.ok(["secrets", "list"]).stdout, "TTY_KEY\n");
+}
