@@ -36,7 +36,7 @@ impl FileStore {
             Err(e) => return Err(CliError::failed(format!("cannot read the secrets file {}: {e}", self.shown)).into()),
         };
         self.check_meta(&meta)?;
-        let mut bytes = Zeroizing::new(Vec::new());
+        let mut bytes = Zeroizing::new(Vec::with_capacity(meta.len() as usize + 1));
         io::Read::read_to_end(&mut fs::File::open(&self.path)?, &mut bytes)?;
         match String::from_utf8(std::mem::take(&mut *bytes)) {
             Ok(s) => Ok(Some(Zeroizing::new(s))),
@@ -116,8 +116,13 @@ impl Store for FileStore {
     fn set(&self, name: &str, value: &str) -> anyhow::Result<()> {
         let text = self.read()?.unwrap_or_default();
         let entries = self.parse(&text)?;
-        let line = Zeroizing::new(format!("{name}={}", &*quote(value)));
-        let mut out = Zeroizing::new(String::with_capacity(text.len() + line.len() + 1));
+        // Every buffer below is sized up front: a reallocation would free a copy unzeroed.
+        let quoted = quote(value);
+        let mut line = Zeroizing::new(String::with_capacity(name.len() + 1 + quoted.len()));
+        line.push_str(name);
+        line.push('=');
+        line.push_str(&quoted);
+        let mut out = Zeroizing::new(String::with_capacity(text.len() + line.len() + 2));
         let mut placed = false;
         for (i, raw) in text.split_inclusive('\n').enumerate() {
             match entries.iter().find(|e| e.line == i + 1) {
@@ -148,7 +153,10 @@ impl Store for FileStore {
         if drop_lines.is_empty() {
             return Ok(false);
         }
-        let out: Zeroizing<String> = Zeroizing::new(text.split_inclusive('\n').enumerate().filter(|(i, _)| !drop_lines.contains(&(i + 1))).map(|(_, l)| l).collect());
+        let mut out = Zeroizing::new(String::with_capacity(text.len()));
+        for (_, l) in text.split_inclusive('\n').enumerate().filter(|(i, _)| !drop_lines.contains(&(i + 1))) {
+            out.push_str(l);
+        }
         self.write(out.as_bytes())?;
         Ok(true)
     }
@@ -268,7 +276,7 @@ fn quote(value: &str) -> Zeroizing<String> {
     if !value.is_empty() && value.chars().all(|c| c.is_ascii_alphanumeric() || "_-./:@+,%^~".contains(c)) {
         return Zeroizing::new(value.to_string());
     }
-    let mut out = Zeroizing::new(String::with_capacity(value.len() + 2));
+    let mut out = Zeroizing::new(String::with_capacity(2 * value.len() + 2));
     out.push('"');
     for c in value.chars() {
         match c {

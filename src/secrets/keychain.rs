@@ -155,8 +155,9 @@ impl Keychain {
     }
 
     /// The longest value one `security -i` line can carry.
-    fn max_value_len(&self, name: &str) -> usize {
-        let fixed = add_line(&self.account, name, "", &self.path).len() + 1;
+    fn max_value_len(&self, account: &str, name: &str) -> usize {
+        let (head, tail) = add_line_parts(account, name, &self.path);
+        let fixed = head.len() + tail.len() + 1;
         INTERACTIVE_LINE_MAX.saturating_sub(fixed + 1) / 2
     }
 
@@ -204,14 +205,28 @@ impl Store for Keychain {
 
     fn set(&self, name: &str, value: &str) -> anyhow::Result<()> {
         self.require_exists()?;
-        let max = self.max_value_len(name);
+        // Update the item reads find (service NAME, whatever its account: the seed setup used
+        // $USER, other tools their own), rather than adding a second one beside it.
+        let account = match self.find(name, false)? {
+            Some(out) => attribute(&String::from_utf8_lossy(&out.stdout), "acct").unwrap_or_else(|| self.account.clone()),
+            None => self.account.clone(),
+        };
+        let max = self.max_value_len(&account, name);
         if value.len() > max {
             return Err(CliError::bad_input(format!("keychain backend: the value is {} bytes; at most {max} fit through `security -i`", value.len()))
                 .hint("store a file path or a shorter token, or use the file or command backend for large values")
                 .into());
         }
-        let hex = zeroize::Zeroizing::new(value.bytes().map(|b| format!("{b:02x}")).collect::<String>());
-        let line = zeroize::Zeroizing::new(add_line(&self.account, name, &hex, &self.path) + "\n");
+        // Built in place at its final size, so no reallocation leaves a copy behind.
+        let (head, tail) = add_line_parts(&account, name, &self.path);
+        let mut line = zeroize::Zeroizing::new(String::with_capacity(head.len() + 2 * value.len() + tail.len() + 1));
+        line.push_str(&head);
+        for b in value.bytes() {
+            line.push(char::from(HEX[usize::from(b >> 4)]));
+            line.push(char::from(HEX[usize::from(b & 15)]));
+        }
+        line.push_str(&tail);
+        line.push('\n');
         let mut child = Command::new(&self.security).arg("-i").stdin(Stdio::piped()).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().map_err(|e| self.spawn_err(e))?;
         let mut stdin = child.stdin.take().expect("piped stdin");
         let _ = stdin.write_all(line.as_bytes());
@@ -257,9 +272,18 @@ impl Store for Keychain {
     }
 }
 
-/// The `security -i` line that stores an item (`-U`: replace an existing one).
+const HEX: &[u8; 16] = b"0123456789abcdef";
+
+/// The `security -i` line that stores an item (`-U`: replace an existing one), around the hex
+/// value: (before, after).
+fn add_line_parts(account: &str, name: &str, path: &Path) -> (String, String) {
+    (format!("add-generic-password -U -a {} -s {name} -X ", sec_quote(account)), format!(" {}", sec_quote(&path.to_string_lossy())))
+}
+
+#[cfg(test)]
 fn add_line(account: &str, name: &str, hex: &str, path: &Path) -> String {
-    format!("add-generic-password -U -a {} -s {name} -X {hex} {}", sec_quote(account), sec_quote(&path.to_string_lossy()))
+    let (head, tail) = add_line_parts(account, name, path);
+    format!("{head}{hex}{tail}")
 }
 
 /// Quote one argument for `security -i`'s tokenizer (whitespace-separated; "…" with \ escapes).
@@ -276,6 +300,12 @@ fn sec_quote(arg: &str) -> String {
     }
     out.push('"');
     out
+}
+
+/// A string attribute (`"acct"<blob>="me"`) from `find-generic-password` output.
+fn attribute(text: &str, key: &str) -> Option<String> {
+    let prefix = format!("\"{key}\"<blob>=\"");
+    text.lines().find_map(|l| l.trim().strip_prefix(&prefix).and_then(|v| v.strip_suffix('"')).map(String::from))
 }
 
 /// Service names of the generic-password items in `security dump-keychain` output.
@@ -365,6 +395,8 @@ attributes:
     "svce"<blob>=<NULL>
 "#;
         assert_eq!(parse_dump(dump), ["A_KEY", "GITHUB_TOKEN"]);
+        assert_eq!(attribute(dump, "acct").as_deref(), Some("me"));
+        assert_eq!(attribute(dump, "nope"), None);
     }
 
     #[test]

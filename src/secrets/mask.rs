@@ -31,7 +31,8 @@ impl Masker {
 
     /// Feed a chunk; appends everything that is safe to show to `out`.
     pub fn feed(&mut self, chunk: &[u8], out: &mut Vec<u8>) {
-        let mut buf = std::mem::take(&mut self.held);
+        let mut buf = Zeroizing::new(Vec::with_capacity(self.held.len() + chunk.len()));
+        buf.extend_from_slice(&self.held);
         buf.extend_from_slice(chunk);
         self.held = self.scan(&buf, false, out);
     }

@@ -297,7 +297,15 @@ fn keychain_doctor_warns_about_an_empty_password_and_no_lock_on_sleep() {
     for want in ["! keychain password: empty", "! keychain locking: does not lock on sleep", "! keychain search list", "✗ GH_TOKEN: missing from the keychain backend", "needed by mcp server gh", "fix: store it with `aiorch secrets set GH_TOKEN`"] {
         assert!(d.stdout.contains(want), "missing {want:?}{d}");
     }
+    // An item the seed setup stored under another account is updated in place, not shadowed.
+    let st = std::process::Command::new(sb.bin.join("security")).env("HOME", &sb.home).args(["add-generic-password", "-a", "seed-user", "-s", "GH_TOKEN", "-w", "old-value"]).arg(&kc).status().unwrap();
+    assert!(st.success());
     sb.run_in(["secrets", "set", "GH_TOKEN"], "ghp_x").assert_code(0);
+    let r = sb.ok(["secrets", "exec", "--only", "GH_TOKEN", "--", "sh", "-c", "printf %s \"$GH_TOKEN\""]);
+    assert_eq!(r.stdout, "ghp_x");
+    let items = std::fs::read_to_string(&kc).unwrap();
+    assert_eq!(items.lines().filter(|l| l.contains("\tGH_TOKEN\t")).count(), 1, "{items}");
+    assert!(items.contains("\tGH_TOKEN\tseed-user\t"), "{items}");
     let d = sb.run(["doctor"]);
     assert!(d.stdout.contains("✓ GH_TOKEN: resolves (needed by mcp server gh)"), "{d}");
     // `setup` on the existing keychain fixes the settings and the search list, and warns
