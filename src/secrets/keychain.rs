@@ -123,7 +123,10 @@ impl Keychain {
             ui.out("added to the keychain search list (Keychain Access shows it)");
         }
         if self.has_empty_password()? {
-            ui.note(&format!("the keychain's password is empty: anyone at this login can read it. Set one: security set-keychain-password {}", self.path.display()));
+            // Everything else is in place; this one only the user can fix (it needs the password).
+            return Err(CliError::failed(format!("the keychain {} has an empty password: anything running as you can read every key in it", self.shown))
+                .hint(format!("set one: security set-keychain-password {}", self.path.display()))
+                .into());
         }
         Ok(())
     }

@@ -265,6 +265,12 @@ fn keychain_backend_through_a_fake_security() {
     assert!(kc.exists());
     let r = sb.ok(["secrets", "setup"]);
     assert!(r.stdout.contains("exists") && r.stdout.contains("already in the keychain search list"), "idempotent{r}");
+    // An empty password typed at the prompt is refused loudly (exit 1), not silently kept.
+    let mut other = Sandbox::new("[secrets]\nbackend = \"keychain\"\n");
+    other.install_fake_security();
+    let r = other.run_in(["secrets", "setup"], "\n\n");
+    r.assert_code(1);
+    assert!(r.stderr.contains("has an empty password"), "{r}");
 
     let value = "sk-keychain value \"with\" quotes";
     round_trip(&sb, value);
@@ -308,10 +314,11 @@ fn keychain_doctor_warns_about_an_empty_password_and_no_lock_on_sleep() {
     assert!(items.contains("\tGH_TOKEN\tseed-user\t"), "{items}");
     let d = sb.run(["doctor"]);
     assert!(d.stdout.contains("✓ GH_TOKEN: resolves (needed by mcp server gh)"), "{d}");
-    // `setup` on the existing keychain fixes the settings and the search list, and warns
-    // about the empty password it cannot fix for you.
-    let r = sb.ok(["secrets", "setup"]);
-    assert!(r.stderr.contains("password is empty"), "{r}");
+    // `setup` on the existing keychain fixes the settings and the search list, and fails on
+    // the empty password it cannot fix for you.
+    let r = sb.run(["secrets", "setup"]);
+    r.assert_code(1);
+    assert!(r.stderr.contains("has an empty password") && r.stderr.contains("security set-keychain-password"), "{r}");
     let d = sb.run(["doctor"]);
     assert!(d.stdout.contains("✓ keychain locking: on sleep and after 3600s idle") && d.stdout.contains("✓ keychain search list"), "{d}");
 }
