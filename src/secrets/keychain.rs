@@ -234,8 +234,15 @@ impl Store for Keychain {
         let mut stdin = child.stdin.take().expect("piped stdin");
         let _ = stdin.write_all(line.as_bytes());
         drop(stdin);
-        let out = child.wait_with_output()?;
+        let mut out = child.wait_with_output()?;
         if !out.status.success() || !self.contains(name)? {
+            // Should `security` ever echo the failing line, the value (or its hex) must not
+            // reach our message.
+            let hex = &line[head.len()..line.len() - tail.len() - 1];
+            let text = zeroize::Zeroizing::new(String::from_utf8_lossy(&out.stderr).into_owned());
+            if !value.is_empty() {
+                out.stderr = text.replace(hex, "<redacted>").replace(value, "<redacted>").into_bytes();
+            }
             return Err(self.failure("add-generic-password", &out));
         }
         Ok(())
