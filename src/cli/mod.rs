@@ -4,6 +4,9 @@ mod apply;
 mod config;
 mod doctor;
 mod meta;
+mod secrets;
+
+pub use secrets::SecretsCmd;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -91,6 +94,9 @@ pub enum Cmd {
     /// Show, locate, edit or describe the config
     #[command(subcommand)]
     Config(ConfigCmd),
+    /// Store secrets and run commands with them in their environment only
+    #[command(subcommand, after_help = "Examples:\n  aiorch secrets setup                     create the ai-secrets keychain (macOS) or the 0600 file\n  aiorch secrets set GITHUB_TOKEN          prompts without echo (or reads stdin)\n  aiorch secrets list                      names only\n  aiorch secrets exec --only GITHUB_TOKEN -- github-mcp-server stdio\n\nBackend: secrets.backend = keychain (macOS default) | file (Linux default) | command | env.")]
+    Secrets(SecretsCmd),
     /// Print a shell completion script
     #[command(after_help = "Examples:\n  aiorch completions bash > ~/.local/share/bash-completion/completions/aiorch\n  aiorch completions zsh > \"${fpath[1]}/_aiorch\"\n  aiorch completions fish > ~/.config/fish/completions/aiorch.fish")]
     Completions {
@@ -142,6 +148,7 @@ fn run(cli: Cli, ui: &Ui) -> anyhow::Result<Exit> {
         Cmd::Doctor { strict } => doctor::doctor(ui, &paths, strict),
         Cmd::Agents => doctor::agents(ui, &paths),
         Cmd::Config(c) => config::config(ui, &paths, c),
+        Cmd::Secrets(c) => secrets::secrets(ui, &paths, c),
         Cmd::Completions { shell } => meta::completions(shell),
         Cmd::Man => meta::man(),
     }

@@ -18,3 +18,4 @@ mod faults;
 mod malformed;
 mod merge;
 mod nix_fixtures;
+mod secrets;
