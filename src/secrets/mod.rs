@@ -41,3 +41,36 @@ impl Default for SecretsConfig {
         SecretsConfig { backend: Backend::default(), keychain: "ai-secrets".into(), command: None, file: None }
     }
 }
+
+/// Read the named secrets from the configured backend, for a child process's environment only.
+///
+/// Minimal version for the services branch: only the `env` backend (the caller's environment).
+/// The Secrets issue replaces this with every backend behind the same signature.
+pub fn resolve(
+    cfg: &SecretsConfig,
+    _paths: &crate::paths::Paths,
+    names: &[String],
+) -> anyhow::Result<Vec<(String, zeroize::Zeroizing<String>)>> {
+    if cfg.backend != Backend::Env {
+        return Err(crate::error::CliError::failed(format!(
+            "the {:?} secrets backend is not available in this build",
+            cfg.backend
+        ))
+        .hint("set `[secrets] backend = \"env\"` and export the secrets in the environment")
+        .into());
+    }
+    let mut out = Vec::with_capacity(names.len());
+    let mut missing = vec![];
+    for name in names {
+        match std::env::var(name) {
+            Ok(v) if !v.is_empty() => out.push((name.clone(), zeroize::Zeroizing::new(v))),
+            _ => missing.push(name.as_str()),
+        }
+    }
+    if !missing.is_empty() {
+        return Err(crate::error::CliError::failed(format!("secret not set: {}", missing.join(", ")))
+            .hint("export it in the environment (backend \"env\"), or `aiorch secrets set NAME`")
+            .into());
+    }
+    Ok(out)
+}
