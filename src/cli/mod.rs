@@ -4,6 +4,7 @@ mod apply;
 mod config;
 mod doctor;
 mod meta;
+mod services;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -91,6 +92,17 @@ pub enum Cmd {
     /// Show, locate, edit or describe the config
     #[command(subcommand)]
     Config(ConfigCmd),
+    /// Render, start, stop and check the model services (LiteLLM, local model, Open WebUI)
+    #[command(subcommand, after_help = "Examples:\n  aiorch services render    write LiteLLM's config, Open WebUI's env, a compose file\n  aiorch services up        start what is enabled, wait until healthy\n  aiorch services status    health of each service (exit 1 if one is down)\n  aiorch services logs litellm\n  aiorch services down      stop what aiorch started")]
+    Services(services::ServicesCmd),
+    /// Run one service in the foreground (for launchd/systemd units)
+    #[command(subcommand)]
+    Service(services::ServiceCmd),
+    /// Measure each model alias through the gateway: time to first token, tokens/s, errors
+    Bench(services::BenchArgs),
+    /// Open WebUI against the gateway, for side-by-side model comparison
+    #[command(subcommand, after_help = "Examples:\n  aiorch arena start\n  aiorch arena stop")]
+    Arena(services::ArenaCmd),
     /// Print a shell completion script
     #[command(after_help = "Examples:\n  aiorch completions bash > ~/.local/share/bash-completion/completions/aiorch\n  aiorch completions zsh > \"${fpath[1]}/_aiorch\"\n  aiorch completions fish > ~/.config/fish/completions/aiorch.fish")]
     Completions {
@@ -142,6 +154,10 @@ fn run(cli: Cli, ui: &Ui) -> anyhow::Result<Exit> {
         Cmd::Doctor { strict } => doctor::doctor(ui, &paths, strict),
         Cmd::Agents => doctor::agents(ui, &paths),
         Cmd::Config(c) => config::config(ui, &paths, c),
+        Cmd::Services(c) => services::services(ui, &paths, c),
+        Cmd::Service(c) => services::service(ui, &paths, c),
+        Cmd::Bench(a) => services::bench(ui, &paths, a),
+        Cmd::Arena(c) => services::arena(ui, &paths, c),
         Cmd::Completions { shell } => meta::completions(shell),
         Cmd::Man => meta::man(),
     }

@@ -27,9 +27,6 @@ pub struct Outcome {
     /// What went wrong, or a short excerpt of a good answer.
     pub detail: String,
     pub ms: u64,
-    /// The body (kept for callers that read it, e.g. the models list).
-    #[serde(skip)]
-    pub body: String,
 }
 
 /// An HTTP client for loopback probes and gateway calls (rustls with ring, installed once).
@@ -60,7 +57,7 @@ pub async fn check(client: &reqwest::Client, p: &Probe, bearer: Option<&str>) ->
             } else {
                 format!("{e}")
             };
-            Outcome { url: p.url.clone(), ok: false, status: None, detail, ms, body: String::new() }
+            Outcome { url: p.url.clone(), ok: false, status: None, detail, ms }
         }
         Ok(r) => {
             let status = r.status().as_u16();
@@ -73,7 +70,7 @@ pub async fn check(client: &reqwest::Client, p: &Probe, bearer: Option<&str>) ->
             } else {
                 format!("HTTP 200 but not the expected answer: {excerpt}")
             };
-            Outcome { url: p.url.clone(), ok, status: Some(status), detail: detail.trim_end().into(), ms, body }
+            Outcome { url: p.url.clone(), ok, status: Some(status), detail: detail.trim_end().into(), ms }
         }
     }
 }

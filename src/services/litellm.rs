@@ -68,6 +68,7 @@ impl Gateway {
     }
 
     /// Sum of the per-deployment budgets: what the gateway can spend per day at most.
+    #[cfg(test)]
     pub fn enforced_daily(&self) -> f64 {
         self.deployments.iter().filter_map(|d| d.budget).sum()
     }
@@ -138,7 +139,11 @@ fn local_deployment(cfg: &Config, alias: &str, id: &str) -> Deployment {
         }
         LocalKind::Ollama => {
             let name = id.split_once('/').filter(|(p, _)| is_ollama(p)).map_or(id, |(_, n)| n);
+            // Ollama takes context and threads per request; LiteLLM passes these through.
             extra.insert("num_ctx".into(), lm.context.into());
+            if let Some(t) = lm.threads {
+                extra.insert("num_thread".into(), t.into());
+            }
             (format!("ollama_chat/{name}"), "ollama_chat".to_string(), base, ApiKey::None)
         }
     };

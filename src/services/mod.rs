@@ -5,14 +5,18 @@
 //! starts and stops what aiorch started (pid files with start times, process groups);
 //! `health` probes the endpoints; `bench` measures the aliases through the gateway.
 
+pub mod arena;
+pub mod bench;
 pub mod config;
 pub mod health;
+pub mod lifecycle;
 pub mod litellm;
 pub mod local_model;
 pub mod open_webui;
+pub mod process;
 pub mod render;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 pub use config::ServicesConfig;
 
@@ -135,9 +139,4 @@ impl Layout {
     fn expand(&self, p: &str) -> PathBuf {
         crate::paths::absolute(&expand_tilde(p, &self.home))
     }
-}
-
-/// A path for display: `~/…` under the managed home.
-pub fn show(paths: &Paths, p: &Path) -> String {
-    paths.display(p)
 }
