@@ -534,3 +534,82 @@ pub fn run_foreground(ctx: &Ctx, svc: Service) -> anyhow::Result<Exit> {
     let err = process::exec(&spec.argv, &spec.env, &secrets, &spec.cwd);
     Err(CliError::failed(format!("{svc}: cannot run `{}`: {err}", spec.argv[0])).into())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A foreign server answering every request with 200 "alive" (the docs saw one on a port
+    /// that llama-server then failed to bind).
+    fn foreign_server() -> u16 {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = l.local_addr().unwrap().port();
+        std::thread::spawn(move || {
+            for mut s in l.incoming().flatten() {
+                use std::io::{Read, Write};
+                let mut buf = [0u8; 1024];
+                let _ = s.read(&mut buf);
+                let _ = s.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 12\r\nconnection: close\r\n\r\nI'm alive!\r\n");
+            }
+        });
+        port
+    }
+
+    #[test]
+    fn a_healthy_answer_from_someone_elses_socket_is_refused() {
+        let port = foreign_server();
+        let dir = tempfile::tempdir().unwrap();
+        let paths = Paths { home: dir.path().into(), state_dir: dir.path().join("s"), config_file: dir.path().join("c.toml"), config_explicit: false };
+        let cfg = Config::default();
+        let ui = Ui::new(crate::ui::ColorChoice::Never, true, false);
+        let ctx = Ctx::new(&ui, &paths, &cfg);
+        // "Our" service never listens; the foreign one answers on the port it was meant to own.
+        let argv: Vec<String> = ["sleep", "30"].map(String::from).to_vec();
+        let mut child = process::spawn(&argv, &[], &[], dir.path(), &dir.path().join("log")).unwrap();
+        let spec = Spec {
+            svc: Service::Litellm,
+            argv,
+            env: vec![],
+            secret_env: vec![],
+            cwd: dir.path().into(),
+            log: dir.path().join("log"),
+            probes: vec![Probe::new(format!("http://127.0.0.1:{port}/health/liveliness"), Some("alive"))],
+            host: "127.0.0.1".into(),
+            port: Some(port),
+            hash: String::new(),
+        };
+        let err = wait_healthy(&ctx, &mut child, &spec, Duration::from_secs(10)).unwrap_err();
+        let _ = child.kill();
+        let _ = child.wait();
+        let msg = err.downcast_ref::<CliError>().unwrap().message.clone();
+        assert!(msg.contains(&format!("port {port} is owned by")) && msg.contains("not by the started pid"), "{msg}");
+    }
+
+    #[test]
+    fn a_process_that_dies_is_reported_not_waited_for() {
+        let dir = tempfile::tempdir().unwrap();
+        let paths = Paths { home: dir.path().into(), state_dir: dir.path().join("s"), config_file: dir.path().join("c.toml"), config_explicit: false };
+        let cfg = Config::default();
+        let ui = Ui::new(crate::ui::ColorChoice::Never, true, false);
+        let ctx = Ctx::new(&ui, &paths, &cfg);
+        let argv: Vec<String> = ["sh", "-c", "exit 3"].map(String::from).to_vec();
+        let mut child = process::spawn(&argv, &[], &[], dir.path(), &dir.path().join("log")).unwrap();
+        let free = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let spec = Spec {
+            svc: Service::LocalModel,
+            argv,
+            env: vec![],
+            secret_env: vec![],
+            cwd: dir.path().into(),
+            log: dir.path().join("log"),
+            probes: vec![Probe::new(format!("http://127.0.0.1:{free}/health"), None)],
+            host: "127.0.0.1".into(),
+            port: Some(free),
+            hash: String::new(),
+        };
+        let t0 = Instant::now();
+        let err = wait_healthy(&ctx, &mut child, &spec, Duration::from_secs(30)).unwrap_err();
+        assert!(t0.elapsed() < Duration::from_secs(10));
+        assert!(format!("{err}").contains("exited"), "{err}");
+    }
+}
