@@ -341,16 +341,23 @@ pub fn svg(r: &Report) -> String {
         esc(&r.gateway),
         r.loadavg.as_deref().map_or(String::new(), |l| format!(", load average {}", esc(l)))
     );
-    let panels: [(&str, &str, Box<dyn Fn(&AliasResult) -> Option<f64>>, Box<dyn Fn(&Sample) -> Option<f64>>, &str); 2] = [
-        ("Time to first token (median; dots: each request)", "ms", Box::new(|a| a.ttft_ms_median), Box::new(|s| s.ttft_ms), "#4e79a7"),
-        ("Generation speed (median; dots: each request)", "tok/s", Box::new(|a| a.tokens_per_s_median), Box::new(|s| s.tokens_per_s), "#59a14f"),
+    struct Panel {
+        title: &'static str,
+        unit: &'static str,
+        med: fn(&AliasResult) -> Option<f64>,
+        each: fn(&Sample) -> Option<f64>,
+        colour: &'static str,
+    }
+    let panels = [
+        Panel { title: "Time to first token (median; dots: each request)", unit: "ms", med: |a| a.ttft_ms_median, each: |s| s.ttft_ms, colour: "#4e79a7" },
+        Panel { title: "Generation speed (median; dots: each request)", unit: "tok/s", med: |a| a.tokens_per_s_median, each: |s| s.tokens_per_s, colour: "#59a14f" },
     ];
-    for (p, (title, unit, med, each, colour)) in panels.iter().enumerate() {
+    for (p, Panel { title, unit, med, each, colour }) in panels.iter().enumerate() {
         let top = 70.0 + p as f64 * panel_h;
         let max = r
             .results
             .iter()
-            .flat_map(|a| a.samples.iter().filter_map(|x| each(x)).chain(med(a)))
+            .flat_map(|a| a.samples.iter().filter_map(each).chain(med(a)))
             .fold(0.0_f64, f64::max)
             .max(1e-9);
         s.push_str(&format!("<text x=\"16\" y=\"{}\" font-weight=\"bold\">{}</text>\n", top + 14.0, esc(title)));
@@ -362,7 +369,7 @@ pub fn svg(r: &Report) -> String {
                 let w = (v / max * BAR_W).max(1.0);
                 s.push_str(&format!("<rect x=\"{LABEL}\" y=\"{y}\" width=\"{w:.1}\" height=\"20\" fill=\"{colour}\"/>\n"));
             }
-            for x in a.samples.iter().filter_map(|x| each(x)) {
+            for x in a.samples.iter().filter_map(each) {
                 let cx = LABEL + x / max * BAR_W;
                 s.push_str(&format!("<circle cx=\"{cx:.1}\" cy=\"{}\" r=\"2.5\" fill=\"black\" fill-opacity=\"0.55\"/>\n", y + 10.0));
             }

@@ -136,7 +136,10 @@ pub fn spec(ctx: &Ctx, svc: Service) -> anyhow::Result<Spec> {
 }
 
 /// Resolve a spec's secrets one by one: a missing optional one is reported, not fatal.
-fn resolve_secrets(ctx: &Ctx, spec: &Spec) -> anyhow::Result<(Vec<(String, Zeroizing<String>)>, Vec<String>)> {
+/// Resolved (variable, value) pairs, and the optional secrets that did not resolve.
+type Resolved = (Vec<(String, Zeroizing<String>)>, Vec<String>);
+
+fn resolve_secrets(ctx: &Ctx, spec: &Spec) -> anyhow::Result<Resolved> {
     let mut out = vec![];
     let mut missing = vec![];
     for s in &spec.secret_env {
@@ -146,7 +149,7 @@ fn resolve_secrets(ctx: &Ctx, spec: &Spec) -> anyhow::Result<(Vec<(String, Zeroi
             Err(e) if s.required => {
                 return Err(CliError::failed(format!("{}: the secret {} does not resolve: {e:#}", spec.svc, s.secret))
                     .hint(format!("store it with `aiorch secrets set {}`", s.secret))
-                    .hint(format!("or set services.litellm.master_key_secret = \"\" to run the gateway without a key"))
+                    .hint("or set services.litellm.master_key_secret = \"\" to run the gateway without a key")
                     .into());
             }
             Err(_) => missing.push(s.secret.clone()),
