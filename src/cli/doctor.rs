@@ -32,6 +32,7 @@ pub fn doctor(ui: &Ui, paths: &Paths, strict: bool) -> anyhow::Result<Exit> {
     } else {
         checks.push(Check::warn("config", "enabled", "enable = false: apply does nothing", "set enable = true"));
     }
+    checks.extend(doctor::services_checks(ui, paths, &loaded.config));
     let failed = doctor::report(ui, &checks, strict);
     Ok(if failed { Exit::Failed } else { Exit::Ok })
 }

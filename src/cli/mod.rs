@@ -7,6 +7,7 @@ mod meta;
 mod secrets;
 
 pub use secrets::SecretsCmd;
+mod services;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -97,6 +98,17 @@ pub enum Cmd {
     /// Store secrets and run commands with them in their environment only
     #[command(subcommand, after_help = "Examples:\n  aiorch secrets setup                     create the ai-secrets keychain (macOS) or the 0600 file\n  aiorch secrets set GITHUB_TOKEN          prompts without echo (or reads stdin)\n  aiorch secrets list                      names only\n  aiorch secrets exec --only GITHUB_TOKEN -- github-mcp-server stdio\n\nBackend: secrets.backend = keychain (macOS default) | file (Linux default) | command | env.")]
     Secrets(SecretsCmd),
+    /// Render, start, stop and check the model services (LiteLLM, local model, Open WebUI)
+    #[command(subcommand, after_help = "Examples:\n  aiorch services render    write LiteLLM's config, Open WebUI's env, a compose file\n  aiorch services up        start what is enabled, wait until healthy\n  aiorch services status    health of each service (exit 1 if one is down)\n  aiorch services logs litellm\n  aiorch services down      stop what aiorch started")]
+    Services(services::ServicesCmd),
+    /// Run one service in the foreground (for launchd/systemd units)
+    #[command(subcommand, after_help = "Example:\n  aiorch service run litellm")]
+    Service(services::ServiceCmd),
+    /// Measure each model alias through the gateway: time to first token, tokens/s, errors
+    Bench(services::BenchArgs),
+    /// Open WebUI against the gateway, for side-by-side model comparison
+    #[command(subcommand, after_help = "Examples:\n  aiorch arena start\n  aiorch arena stop")]
+    Arena(services::ArenaCmd),
     /// Print a shell completion script
     #[command(after_help = "Examples:\n  aiorch completions bash > ~/.local/share/bash-completion/completions/aiorch\n  aiorch completions zsh > \"${fpath[1]}/_aiorch\"\n  aiorch completions fish > ~/.config/fish/completions/aiorch.fish")]
     Completions {
@@ -149,6 +161,10 @@ fn run(cli: Cli, ui: &Ui) -> anyhow::Result<Exit> {
         Cmd::Agents => doctor::agents(ui, &paths),
         Cmd::Config(c) => config::config(ui, &paths, c),
         Cmd::Secrets(c) => secrets::secrets(ui, &paths, c),
+        Cmd::Services(c) => services::services(ui, &paths, c),
+        Cmd::Service(c) => services::service(ui, &paths, c),
+        Cmd::Bench(a) => services::bench(ui, &paths, a),
+        Cmd::Arena(c) => services::arena(ui, &paths, c),
         Cmd::Completions { shell } => meta::completions(shell),
         Cmd::Man => meta::man(),
     }

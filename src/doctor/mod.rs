@@ -2,6 +2,7 @@
 //! checks here as a group; a failed check names the fix.
 
 mod ledger;
+mod services;
 
 use serde::Serialize;
 
@@ -39,6 +40,7 @@ impl Check {
 }
 
 pub use ledger::checks as ledger_checks;
+pub use services::checks as services_checks;
 
 /// Print the checks grouped, with a summary; returns whether the run counts as failed.
 pub fn report(ui: &Ui, checks: &[Check], strict: bool) -> bool {

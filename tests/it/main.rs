@@ -19,3 +19,4 @@ mod malformed;
 mod merge;
 mod nix_fixtures;
 mod secrets;
+mod services;

@@ -1,0 +1,176 @@
+//! Doctor, services group: the gateway plan is valid, the rendered files are current, the
+//! budget is really enforced (per-deployment budgets, not LiteLLM's fail-open proxy-wide one),
+//! secrets resolve, commands exist, and each enabled service is healthy.
+
+use serde_json::Value;
+
+use super::Check;
+use crate::config::Config;
+use crate::paths::Paths;
+use crate::services::lifecycle::{self, Ctx};
+use crate::services::litellm::{self, ApiKey};
+use crate::services::{local_model, render, Layout, Service};
+use crate::ui::Ui;
+
+const G: &str = "services";
+
+pub fn checks(ui: &Ui, paths: &Paths, cfg: &Config) -> Vec<Check> {
+    let enabled: Vec<Service> = Service::ALL.into_iter().filter(|s| s.enabled(cfg)).collect();
+    if enabled.is_empty() {
+        return vec![Check::ok(G, "services", "none enabled (services.<name>.enable)")];
+    }
+    let mut out = vec![];
+    let gw = match litellm::plan(cfg) {
+        Ok(g) => g,
+        Err(e) => {
+            out.push(Check::fail(G, "gateway config", e.message, "fix services.litellm in the config"));
+            return out;
+        }
+    };
+
+    // Rendered files match the config.
+    match render::files(cfg, paths) {
+        Ok(files) => {
+            let stale: Vec<String> = files.iter().filter(|f| !f.current()).map(|f| paths.display(&f.path)).collect();
+            out.push(if stale.is_empty() {
+                Check::ok(G, "rendered config current", paths.display(&Layout::new(paths).root))
+            } else {
+                Check::warn(G, "rendered config current", format!("missing or out of date: {}", stale.join(", ")), "aiorch services render")
+            });
+        }
+        Err(e) => out.push(Check::fail(G, "rendered config current", e.message, "fix the services config")),
+    }
+
+    if cfg.services.litellm.enable {
+        out.push(budget_check(paths, &gw, cfg));
+    }
+
+    // Secrets: the master key is needed by the gateway and Open WebUI; provider keys by their
+    // aliases (a missing one makes the alias fall back).
+    if cfg.services.litellm.enable || cfg.services.open_webui.enable {
+        for name in gw.secret_names() {
+            let resolves = crate::secrets::resolve(&cfg.secrets, paths, std::slice::from_ref(&name)).is_ok();
+            let master = gw.master_key_secret.as_ref() == Some(&name);
+            let users: Vec<&str> = gw
+                .deployments
+                .iter()
+                .filter(|d| matches!(&d.api_key, ApiKey::Secret(n) if *n == name))
+                .map(|d| d.alias.as_str())
+                .collect();
+            let label = format!("secret {name}");
+            out.push(match (resolves, master) {
+                (true, _) => Check::ok(G, label, "resolves"),
+                (false, true) => Check::fail(G, label, "does not resolve: the gateway cannot start", format!("aiorch secrets set {name}")),
+                (false, false) => Check::warn(
+                    G,
+                    label,
+                    format!("does not resolve: {} will fail (and fall back, where configured)", users.join(", ")),
+                    format!("aiorch secrets set {name}"),
+                ),
+            });
+        }
+    } else if gw.master_key_secret.is_none() {
+        out.push(Check::warn(G, "gateway key", "no master key: any local process can spend through the gateway", "set services.litellm.master_key_secret"));
+    }
+
+    // Commands and files each enabled service needs.
+    let ctx = Ctx::new(ui, paths, cfg);
+    for svc in &enabled {
+        match lifecycle::spec(&ctx, *svc) {
+            Ok(spec) => {
+                let prog = &spec.argv[0];
+                out.push(match which::which(prog) {
+                    Ok(p) => Check::ok(G, format!("{svc} command"), p.display().to_string()),
+                    Err(_) => Check::fail(G, format!("{svc} command"), format!("`{prog}` not found"), format!("install it or set services.{}.command", svc.key())),
+                });
+                if *svc == Service::LocalModel
+                    && let Ok(m) = local_model::model_path(cfg, paths)
+                    && !m.is_file()
+                {
+                    out.push(Check::fail(G, "local model file", format!("{} does not exist", m.display()), "set services.local_model.model to a GGUF file"));
+                }
+            }
+            Err(e) => out.push(Check::fail(G, format!("{svc} command"), format!("{e:#}"), "fix the services config")),
+        }
+    }
+
+    // Health of every enabled service (probed in parallel).
+    match lifecycle::statuses(&ctx, &enabled) {
+        Ok(rows) => {
+            for r in rows {
+                let name = format!("{} healthy", r.service);
+                let who = match (r.managed, r.pid) {
+                    ("aiorch", Some(p)) => format!("pid {p}"),
+                    (m, _) => m.to_string(),
+                };
+                let url = r.checks.first().map_or("", |c| c.url.as_str());
+                out.push(if r.state == "healthy" {
+                    Check::ok(G, name, format!("{url} ({who})"))
+                } else {
+                    Check::fail(G, name, r.problem.unwrap_or_else(|| r.state.to_string()), format!("aiorch services up {0}; aiorch services logs {0}", r.service))
+                });
+                if r.outdated {
+                    out.push(Check::warn(
+                        G,
+                        format!("{} config", r.service),
+                        "runs with an older configuration",
+                        format!("aiorch services down {0} && aiorch services up {0}", r.service),
+                    ));
+                }
+            }
+        }
+        Err(e) => out.push(Check::fail(G, "health", format!("{e:#}"), "aiorch services status")),
+    }
+    out
+}
+
+/// The daily budget must be enforced where LiteLLM really enforces it without a database:
+/// per-deployment `max_budget` + `budget_duration` on every cloud deployment of the file the
+/// proxy reads, adding up to no more than the daily budget, and no proxy-wide `max_budget`
+/// (ignored without Postgres, so it would only pretend).
+fn budget_check(paths: &Paths, gw: &litellm::Gateway, cfg: &Config) -> Check {
+    let name = "budget enforced";
+    let path = Layout::new(paths).litellm_config();
+    let fix = "aiorch services render (then restart the gateway)";
+    let text = match std::fs::read_to_string(&path) {
+        Ok(t) => t,
+        Err(_) => return Check::warn(G, name, format!("{} not rendered yet", paths.display(&path)), fix),
+    };
+    let v: Value = match serde_saphyr::from_str(&text) {
+        Ok(v) => v,
+        Err(e) => return Check::fail(G, name, format!("{} does not parse: {e}", paths.display(&path)), fix),
+    };
+    if v["litellm_settings"].get("max_budget").is_some() && std::env::var_os("DATABASE_URL").is_none() {
+        return Check::fail(G, name, "litellm_settings.max_budget is set but LiteLLM ignores it without a database (fail-open)", fix);
+    }
+    let cloud: Vec<&litellm::Deployment> = gw.cloud().collect();
+    if cloud.is_empty() {
+        return Check::ok(G, name, "no cloud aliases (local only): nothing to spend");
+    }
+    let models = v["model_list"].as_array().cloned().unwrap_or_default();
+    let mut parts = vec![];
+    let mut sum = 0.0;
+    for d in &cloud {
+        let found = models.iter().find(|m| m["model_name"] == d.alias.as_str() && m["litellm_params"]["model"] == d.model.as_str());
+        let p = found.map(|m| &m["litellm_params"]);
+        match p.and_then(|p| Some((p["max_budget"].as_f64()?, p["budget_duration"].as_str()?))) {
+            Some((usd, window)) if !window.is_empty() => {
+                sum += usd;
+                parts.push(format!("{} ${usd:.2}/{window}", d.alias));
+            }
+            _ => return Check::fail(G, name, format!("{} has no per-deployment budget in {}", d.alias, paths.display(&path)), fix),
+        }
+    }
+    let daily = cfg.services.litellm.daily_budget;
+    if sum > daily + 1e-6 {
+        return Check::fail(G, name, format!("deployment budgets add up to ${sum:.2}, more than daily_budget ${daily:.2}"), fix);
+    }
+    Check::ok(
+        G,
+        name,
+        format!(
+            "${daily:.2}/day as per-deployment budgets: {} (kept in the proxy's memory, reset when it restarts; a proxy-wide budget needs Postgres and is not used)",
+            parts.join(", ")
+        ),
+    )
+}

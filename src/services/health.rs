@@ -1,0 +1,87 @@
+//! Health probes: short-timeout HTTP GETs on loopback, run in parallel.
+
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Probe {
+    pub url: String,
+    /// A substring the body must contain (a foreign server answering 200 is not enough).
+    #[serde(skip)]
+    pub expect: Option<&'static str>,
+}
+
+impl Probe {
+    pub fn new(url: impl Into<String>, expect: Option<&'static str>) -> Probe {
+        Probe { url: url.into(), expect }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Outcome {
+    pub url: String,
+    pub ok: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<u16>,
+    /// What went wrong, or a short excerpt of a good answer.
+    pub detail: String,
+    pub ms: u64,
+}
+
+/// An HTTP client for loopback probes and gateway calls (rustls with ring, installed once).
+pub fn client(timeout: Duration) -> reqwest::Client {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::builder()
+        .timeout(timeout)
+        .connect_timeout(timeout.min(Duration::from_secs(2)))
+        .no_proxy()
+        .build()
+        .expect("reqwest client builds")
+}
+
+pub async fn check(client: &reqwest::Client, p: &Probe, bearer: Option<&str>) -> Outcome {
+    let t0 = Instant::now();
+    let mut req = client.get(&p.url);
+    if let Some(b) = bearer {
+        req = req.bearer_auth(b);
+    }
+    let res = req.send().await;
+    let ms = t0.elapsed().as_millis() as u64;
+    match res {
+        Err(e) => {
+            let detail = if e.is_connect() {
+                "connection refused".to_string()
+            } else if e.is_timeout() {
+                "timed out".to_string()
+            } else {
+                format!("{e}")
+            };
+            Outcome { url: p.url.clone(), ok: false, status: None, detail, ms }
+        }
+        Ok(r) => {
+            let status = r.status().as_u16();
+            let body = r.text().await.unwrap_or_default();
+            let excerpt: String = body.chars().take(80).collect::<String>().replace('\n', " ");
+            let body_ok = p.expect.is_none_or(|x| body.contains(x));
+            let ok = status == 200 && body_ok;
+            let detail = if ok || status != 200 {
+                format!("HTTP {status} {excerpt}")
+            } else {
+                format!("HTTP 200 but not the expected answer: {excerpt}")
+            };
+            Outcome { url: p.url.clone(), ok, status: Some(status), detail: detail.trim_end().into(), ms }
+        }
+    }
+}
+
+/// Run a future to completion on a small runtime of its own (the CLI is synchronous).
+pub fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread().enable_all().build().expect("tokio runtime").block_on(f)
+}
+
+/// Check many probes at once; results in the order given.
+pub fn check_all(probes: &[Probe], timeout: Duration) -> Vec<Outcome> {
+    let c = client(timeout);
+    block_on(futures_util::future::join_all(probes.iter().map(|p| check(&c, p, None))))
+}

@@ -1,0 +1,364 @@
+//! What the gateway serves: the five aliases, their deployments, fallbacks and budgets, and how
+//! the LiteLLM proxy is started. Only keys LiteLLM really reads are produced (docs/services.md).
+
+use std::collections::BTreeMap;
+
+use crate::config::Config;
+use crate::error::{did_you_mean, CliError};
+use crate::services::config::LocalKind;
+
+pub const ALIASES: [&str; 5] = ["research-model", "coding-model", "fast-model", "local-research", "local-coding"];
+
+/// llama-server runs without `--api-key`; LiteLLM's OpenAI client still wants a non-empty key.
+/// Not a secret: the local server ignores it.
+pub const LOCAL_KEY_PLACEHOLDER: &str = "sk-local-no-key";
+
+/// Budget window of every deployment and provider budget.
+pub const BUDGET_WINDOW: &str = "1d";
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum ApiKey {
+    /// `os.environ/NAME`: LiteLLM reads it from its environment, where aiorch injected it.
+    Secret(String),
+    /// The fixed placeholder for a keyless local server.
+    Placeholder,
+    /// The provider needs none (Ollama).
+    None,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Deployment {
+    pub alias: String,
+    /// LiteLLM's `provider/model`.
+    pub model: String,
+    pub provider: String,
+    pub api_base: Option<String>,
+    pub api_key: ApiKey,
+    /// Served by the local model server: free, no budget.
+    pub local: bool,
+    /// Daily USD (cloud deployments only).
+    pub budget: Option<f64>,
+    /// Extra provider parameters (Ollama's context size).
+    pub extra: BTreeMap<String, serde_json::Value>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Gateway {
+    pub deployments: Vec<Deployment>,
+    pub fallbacks: Vec<(String, Vec<String>)>,
+    pub provider_budgets: Vec<(String, f64)>,
+    pub daily_budget: f64,
+    pub master_key_secret: Option<String>,
+    pub num_retries: u32,
+    pub timeout_secs: u64,
+}
+
+impl Gateway {
+    /// Secret names the proxy's environment needs (master key first), without duplicates.
+    pub fn secret_names(&self) -> Vec<String> {
+        let mut out: Vec<String> = self.master_key_secret.iter().cloned().collect();
+        for d in &self.deployments {
+            if let ApiKey::Secret(n) = &d.api_key
+                && !out.contains(n)
+            {
+                out.push(n.clone());
+            }
+        }
+        out
+    }
+
+    /// Sum of the per-deployment budgets: what the gateway can spend per day at most.
+    #[cfg(test)]
+    pub fn enforced_daily(&self) -> f64 {
+        self.deployments.iter().filter_map(|d| d.budget).sum()
+    }
+
+    pub fn cloud(&self) -> impl Iterator<Item = &Deployment> {
+        self.deployments.iter().filter(|d| !d.local)
+    }
+}
+
+/// The provider part of `provider/model` (`gemini/gemini-2.5-pro` → `gemini`).
+pub fn provider_of(model: &str) -> &str {
+    model.split_once('/').map_or("openai", |(p, _)| p)
+}
+
+/// The usual environment variable of a provider's key.
+pub fn default_key_name(provider: &str) -> String {
+    match provider {
+        "gemini" => "GEMINI_API_KEY".into(),
+        "together_ai" => "TOGETHERAI_API_KEY".into(),
+        "azure" | "azure_ai" => "AZURE_API_KEY".into(),
+        p => format!("{}_API_KEY", p.to_uppercase().replace(['-', '.'], "_")),
+    }
+}
+
+fn is_ollama(provider: &str) -> bool {
+    matches!(provider, "ollama" | "ollama_chat")
+}
+
+/// Where the local model server answers (scheme://host:port, no trailing slash).
+pub fn local_base(cfg: &Config) -> String {
+    let lm = &cfg.services.local_model;
+    match lm.kind {
+        LocalKind::Ollama => cfg.ollama_host.trim_end_matches('/').to_string(),
+        LocalKind::LlamaServer => format!("http://{}:{}", url_host(&lm.host), lm.port),
+    }
+}
+
+/// A host for a URL: `0.0.0.0` / `::` are bind-all addresses, reached through loopback.
+pub fn url_host(host: &str) -> String {
+    match host {
+        "0.0.0.0" | "" => "127.0.0.1".into(),
+        "::" => "[::1]".into(),
+        h if h.contains(':') && !h.starts_with('[') => format!("[{h}]"),
+        h => h.into(),
+    }
+}
+
+/// The name llama-server serves its GGUF under.
+pub fn served_name(cfg: &Config) -> String {
+    let lm = &cfg.services.local_model;
+    if let Some(n) = &lm.served_name {
+        return n.clone();
+    }
+    lm.model
+        .as_deref()
+        .and_then(|m| std::path::Path::new(m).file_stem())
+        .map_or_else(|| "local-model".into(), |s| s.to_string_lossy().into_owned())
+}
+
+/// The deployment of a local alias. `id` is `models.local_*` (used with Ollama).
+fn local_deployment(cfg: &Config, alias: &str, id: &str) -> Deployment {
+    let lm = &cfg.services.local_model;
+    let base = local_base(cfg);
+    let mut extra = BTreeMap::new();
+    let (model, provider, api_base, api_key) = match lm.kind {
+        LocalKind::LlamaServer => {
+            (format!("openai/{}", served_name(cfg)), "openai".to_string(), format!("{base}/v1"), ApiKey::Placeholder)
+        }
+        LocalKind::Ollama => {
+            let name = id.split_once('/').filter(|(p, _)| is_ollama(p)).map_or(id, |(_, n)| n);
+            // Ollama takes context and threads per request; LiteLLM passes these through.
+            extra.insert("num_ctx".into(), lm.context.into());
+            if let Some(t) = lm.threads {
+                extra.insert("num_thread".into(), t.into());
+            }
+            (format!("ollama_chat/{name}"), "ollama_chat".to_string(), base, ApiKey::None)
+        }
+    };
+    Deployment { alias: alias.into(), model, provider, api_base: Some(api_base), api_key, local: true, budget: None, extra }
+}
+
+fn cloud_deployment(cfg: &Config, alias: &str, id: &str) -> Deployment {
+    let lit = &cfg.services.litellm;
+    let provider = provider_of(id).to_string();
+    if is_ollama(&provider) {
+        // A "cloud" role pointed at a local Ollama model: it is local, whatever its alias.
+        let mut d = local_deployment(cfg, alias, id);
+        if cfg.services.local_model.kind != LocalKind::Ollama {
+            d.model = format!("ollama_chat/{}", id.split_once('/').map_or(id, |(_, n)| n));
+            d.provider = "ollama_chat".into();
+            d.api_base = Some(cfg.ollama_host.trim_end_matches('/').to_string());
+            d.api_key = ApiKey::None;
+        }
+        return d;
+    }
+    let key = lit.api_key_secrets.get(&provider).cloned().unwrap_or_else(|| default_key_name(&provider));
+    Deployment {
+        alias: alias.into(),
+        model: id.into(),
+        api_base: lit.api_bases.get(&provider).cloned(),
+        provider,
+        api_key: ApiKey::Secret(key),
+        local: false,
+        budget: None,
+        extra: BTreeMap::new(),
+    }
+}
+
+fn alias_error(what: &str, name: &str) -> CliError {
+    let mut e = CliError::bad_input(format!("{what}: `{name}` is not a gateway alias"));
+    if let Some(best) = did_you_mean(name, ALIASES) {
+        e = e.hint(format!("did you mean `{best}`?"));
+    }
+    e.hint(format!("the aliases are {}", ALIASES.join(", ")))
+}
+
+/// Round down to whole cents, so the shares never add up to more than the budget.
+fn cents_down(usd: f64) -> f64 {
+    (usd * 100.0 + 1e-9).floor() / 100.0
+}
+
+/// Plan the gateway from the config: bad input (unknown aliases, budgets that do not add up)
+/// is refused here, before anything is written.
+pub fn plan(cfg: &Config) -> Result<Gateway, CliError> {
+    let lit = &cfg.services.litellm;
+    let m = &cfg.models;
+    let local = |alias: &str, id: &str| local_deployment(cfg, alias, id);
+    let mut deployments = if cfg.local_only {
+        vec![
+            local("research-model", &m.local_research),
+            local("coding-model", &m.local_coding),
+            local("fast-model", &m.local_coding),
+        ]
+    } else {
+        vec![
+            cloud_deployment(cfg, "research-model", &m.default_research),
+            cloud_deployment(cfg, "coding-model", &m.default_coding),
+            cloud_deployment(cfg, "fast-model", &m.default_fast),
+        ]
+    };
+    deployments.push(local("local-research", &m.local_research));
+    deployments.push(local("local-coding", &m.local_coding));
+
+    // Budgets: the daily budget is split over the cloud deployments (LiteLLM enforces those in
+    // memory; its proxy-wide budget is ignored without a database).
+    if !(lit.daily_budget >= 0.0 && lit.daily_budget.is_finite()) {
+        return Err(CliError::bad_input(format!("services.litellm.daily_budget = {}: must be 0 or more", lit.daily_budget)));
+    }
+    for (alias, usd) in &lit.alias_budgets {
+        if !ALIASES.contains(&alias.as_str()) {
+            return Err(alias_error("services.litellm.alias_budgets", alias));
+        }
+        if !(*usd >= 0.0 && usd.is_finite()) {
+            return Err(CliError::bad_input(format!("services.litellm.alias_budgets.{alias} = {usd}: must be 0 or more")));
+        }
+    }
+    let explicit: f64 = deployments.iter().filter(|d| !d.local).filter_map(|d| lit.alias_budgets.get(&d.alias)).sum();
+    if explicit > lit.daily_budget + 1e-9 {
+        return Err(CliError::bad_input(format!(
+            "services.litellm.alias_budgets add up to ${explicit:.2}, more than daily_budget ${:.2}",
+            lit.daily_budget
+        ))
+        .hint("lower an alias budget or raise services.litellm.daily_budget"));
+    }
+    let shared: Vec<usize> =
+        (0..deployments.len()).filter(|&i| !deployments[i].local && !lit.alias_budgets.contains_key(&deployments[i].alias)).collect();
+    let share = if shared.is_empty() { 0.0 } else { cents_down((lit.daily_budget - explicit) / shared.len() as f64) };
+    for d in deployments.iter_mut().filter(|d| !d.local) {
+        d.budget = Some(lit.alias_budgets.get(&d.alias).copied().map_or(share, cents_down));
+    }
+
+    let fallbacks: Vec<(String, Vec<String>)> = match &lit.fallbacks {
+        Some(map) => {
+            for (from, tos) in map {
+                if !ALIASES.contains(&from.as_str()) {
+                    return Err(alias_error("services.litellm.fallbacks", from));
+                }
+                if let Some(to) = tos.iter().find(|t| !ALIASES.contains(&t.as_str())) {
+                    return Err(alias_error(&format!("services.litellm.fallbacks.{from}"), to));
+                }
+            }
+            ALIASES.iter().filter_map(|a| map.get(*a).filter(|t| !t.is_empty()).map(|t| (a.to_string(), t.clone()))).collect()
+        }
+        // Each cloud alias falls back to its local twin; a local alias has nowhere to go.
+        None => [("research-model", "local-research"), ("coding-model", "local-coding"), ("fast-model", "local-coding")]
+            .into_iter()
+            .filter(|(from, _)| deployments.iter().any(|d| d.alias == *from && !d.local))
+            .map(|(f, t)| (f.to_string(), vec![t.to_string()]))
+            .collect(),
+    };
+
+    let mut provider_budgets = vec![];
+    for (p, usd) in &lit.provider_budgets {
+        if !(*usd >= 0.0 && usd.is_finite()) {
+            return Err(CliError::bad_input(format!("services.litellm.provider_budgets.{p} = {usd}: must be 0 or more")));
+        }
+        provider_budgets.push((p.clone(), *usd));
+    }
+
+    Ok(Gateway {
+        deployments,
+        fallbacks,
+        provider_budgets,
+        daily_budget: lit.daily_budget,
+        master_key_secret: Some(lit.master_key_secret.clone()).filter(|s| !s.is_empty()),
+        num_retries: lit.num_retries,
+        timeout_secs: lit.timeout_secs,
+    })
+}
+
+/// The gateway's base URL (no trailing slash).
+pub fn base_url(cfg: &Config) -> String {
+    let l = &cfg.services.litellm;
+    format!("http://{}:{}", url_host(&l.host), l.port)
+}
+
+/// argv of the proxy: the configured command plus aiorch's flags (no secret ever on it).
+pub fn argv(cfg: &Config, config_path: &std::path::Path) -> Vec<String> {
+    let l = &cfg.services.litellm;
+    let mut v = l.command.clone();
+    v.extend([
+        "--config".into(),
+        config_path.display().to_string(),
+        "--host".into(),
+        l.host.clone(),
+        "--port".into(),
+        l.port.to_string(),
+        "--num_workers".into(),
+        "1".into(),
+    ]);
+    v
+}
+
+/// Environment (not secret) of the proxy: offline cost map, no feedback banner.
+pub fn env() -> Vec<(String, String)> {
+    vec![
+        // Use the cost map in the wheel; otherwise LiteLLM fetches it from GitHub at import.
+        ("LITELLM_LOCAL_MODEL_COST_MAP".into(), "True".into()),
+        ("LITELLM_DONT_SHOW_FEEDBACK_BOX".into(), "True".into()),
+        ("LITELLM_LOG".into(), "INFO".into()),
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cfg(toml: &str) -> Config {
+        crate::config::parse_str(toml, crate::config::Format::Toml, "t.toml").unwrap()
+    }
+
+    #[test]
+    fn daily_budget_is_split_over_cloud_aliases_in_cents() {
+        let g = plan(&cfg("[services.litellm]\nenable = true\n")).unwrap();
+        let b: Vec<_> = g.cloud().map(|d| (d.alias.as_str(), d.budget.unwrap())).collect();
+        assert_eq!(b, [("research-model", 16.66), ("coding-model", 16.66), ("fast-model", 16.66)]);
+        assert!(g.enforced_daily() <= 50.0);
+        assert!(g.deployments.iter().filter(|d| d.local).all(|d| d.budget.is_none()));
+    }
+
+    #[test]
+    fn explicit_alias_budgets_take_their_share_first() {
+        let g = plan(&cfg("[services.litellm.alias_budgets]\ncoding-model = 30.0\n")).unwrap();
+        let b: Vec<_> = g.cloud().map(|d| d.budget.unwrap()).collect();
+        assert_eq!(b, [10.0, 30.0, 10.0]);
+    }
+
+    #[test]
+    fn budgets_over_the_daily_total_are_refused() {
+        let e = plan(&cfg("[services.litellm]\ndaily_budget = 10.0\n[services.litellm.alias_budgets]\ncoding-model = 30.0\n")).unwrap_err();
+        assert!(e.message.contains("more than daily_budget"), "{}", e.message);
+    }
+
+    #[test]
+    fn unknown_alias_gets_did_you_mean() {
+        let e = plan(&cfg("[services.litellm.fallbacks]\ncoding-modle = [\"local-coding\"]\n")).unwrap_err();
+        assert_eq!(e.hints[0], "did you mean `coding-model`?");
+    }
+
+    #[test]
+    fn local_only_makes_every_alias_local_without_fallbacks_or_budgets() {
+        let g = plan(&cfg("local_only = true\n")).unwrap();
+        assert!(g.deployments.iter().all(|d| d.local));
+        assert!(g.fallbacks.is_empty());
+        assert_eq!(g.secret_names(), ["LITELLM_MASTER_KEY"]);
+    }
+
+    #[test]
+    fn provider_keys_are_secret_names() {
+        let g = plan(&cfg("[services.litellm.api_key_secrets]\nopenai = \"WORK_OPENAI\"\n")).unwrap();
+        assert_eq!(g.secret_names(), ["LITELLM_MASTER_KEY", "GEMINI_API_KEY", "ANTHROPIC_API_KEY", "WORK_OPENAI"]);
+    }
+}
