@@ -189,11 +189,16 @@ impl Loaded {
         Ok(Loaded { config, tree })
     }
 
+    pub fn ctx<'a>(&'a self, paths: &'a Paths) -> crate::clients::Ctx<'a> {
+        crate::clients::Ctx { paths, config: &self.config, tree: &self.tree }
+    }
+
     /// Every artifact the config declares.
     pub fn declared(&self, paths: &Paths) -> anyhow::Result<Vec<crate::apply::Artifact>> {
-        let ctx = crate::clients::Ctx { paths, config: &self.config, tree: &self.tree };
+        let ctx = self.ctx(paths);
         let mut out = self.tree.artifacts(paths);
         out.extend(crate::clients::artifacts(&ctx)?);
+        out.extend(crate::mcp::artifacts(&ctx)?);
         Ok(out)
     }
 }

@@ -41,3 +41,10 @@ impl Default for SecretsConfig {
         SecretsConfig { backend: Backend::default(), keychain: "ai-secrets".into(), command: None, file: None }
     }
 }
+
+/// The aiorch arguments that run a command with only these secrets in its environment:
+/// `aiorch secrets exec --only A,B -- CMD ARGS…` (MCP entries are registered this way, so no
+/// client file holds a value).
+pub fn exec_wrapper_args(names: &[String]) -> Vec<String> {
+    vec!["secrets".into(), "exec".into(), "--only".into(), names.join(","), "--".into()]
+}
