@@ -4,8 +4,11 @@
 //!
 //! The per-client file formats are not here: each lives in `clients/<client>.rs`.
 
+pub mod doctor;
 pub mod plugins;
+pub mod probe;
 pub mod registry;
+pub mod sync;
 
 pub use plugins::PluginsConfig;
 pub use registry::McpConfig;
