@@ -79,7 +79,7 @@ pub fn plugin_artifacts(ctx: &Ctx, declared: &crate::mcp::plugins::Declared) -> 
     let mut out: Vec<Artifact> = declared
         .marketplaces
         .iter()
-        .map(|(name, m)| Artifact::key("plugins", file.clone(), DocFormat::Json, &["extraKnownMarketplaces", name], json!({ "source": m.to_claude() })))
+        .map(|(name, m)| Artifact::key("plugins", file.clone(), DocFormat::Json, &["extraKnownMarketplaces", name], m.to_claude()))
         .collect();
     out.extend(declared.enabled.iter().map(|id| Artifact::key("plugins", file.clone(), DocFormat::Json, &["enabledPlugins", &id.to_string()], json!(true))));
     out

@@ -92,7 +92,7 @@ fn plugin_checks(ctx: &Ctx) -> anyhow::Result<Vec<Check>> {
     let d = plugins::declared(&ctx.config.plugins, ctx.paths)?;
     let mut out = vec![];
     for (name, m) in &d.marketplaces {
-        if let plugins::Marketplace::Directory { path } = m {
+        if let plugins::Source::Directory { path } = &m.source {
             out.push(match directory_marketplace_name(Path::new(path)) {
                 Ok(n) if &n == name => Check::ok(P, format!("marketplace {name}"), path.as_str()),
                 Ok(n) => Check::fail(P, format!("marketplace {name}"), format!("{path} is the marketplace `{n}`"), format!("name it `{n}` in [plugins.marketplaces]")),

@@ -30,10 +30,18 @@ impl Default for PluginsConfig {
     }
 }
 
-/// Where a marketplace comes from (the `source` kinds of Claude's `extraKnownMarketplaces`).
+/// One marketplace, in the shape of Claude's `extraKnownMarketplaces.NAME` (so an entry can be
+/// copied from Claude's settings or docs): `source = { source = "github", repo = "o/r" }`.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Marketplace {
+    pub source: Source,
+}
+
+/// Where a marketplace comes from (the `source` kinds Claude accepts that aiorch supports).
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq)]
 #[serde(tag = "source", rename_all = "lowercase", deny_unknown_fields)]
-pub enum Marketplace {
+pub enum Source {
     /// A GitHub repository `owner/repo`.
     Github {
         repo: String,
@@ -60,7 +68,7 @@ pub const OFFICIAL_MKT: &str = "claude-plugins-official";
 /// The marketplaces and plugins `defaults = true` adds (names from the repositories'
 /// `.claude-plugin/marketplace.json`).
 fn default_set() -> (Vec<(String, Marketplace)>, Vec<String>) {
-    let gh = |repo: &str| Marketplace::Github { repo: repo.into(), git_ref: None, path: None };
+    let gh = |repo: &str| Marketplace { source: Source::Github { repo: repo.into(), git_ref: None, path: None } };
     (
         vec![(SKILLS_MKT.into(), gh("anthropics/skills")), (OFFICIAL_MKT.into(), gh("anthropics/claude-plugins-official"))],
         vec![format!("document-skills@{SKILLS_MKT}"), format!("example-skills@{SKILLS_MKT}")],
@@ -99,20 +107,20 @@ pub fn declared(cfg: &PluginsConfig, paths: &Paths) -> Result<Declared, CliError
         if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.') {
             return Err(CliError::bad_input(format!("plugins.marketplaces.{name}: marketplace names are kebab-case (the `name` in its marketplace.json)")));
         }
-        let m = match m {
-            Marketplace::Directory { path } => {
+        let source = match &m.source {
+            Source::Directory { path } => {
                 let p = crate::paths::expand_tilde(path, &paths.home);
                 if !p.is_absolute() {
-                    return Err(CliError::bad_input(format!("plugins.marketplaces.{name}.path: `{path}` must be absolute (or start with ~/)")));
+                    return Err(CliError::bad_input(format!("plugins.marketplaces.{name}.source.path: `{path}` must be absolute (or start with ~/)")));
                 }
-                Marketplace::Directory { path: p.display().to_string() }
+                Source::Directory { path: p.display().to_string() }
             }
-            Marketplace::Github { repo, .. } if repo.split('/').count() != 2 || repo.split('/').any(str::is_empty) => {
-                return Err(CliError::bad_input(format!("plugins.marketplaces.{name}.repo: `{repo}` is not `owner/repo`")));
+            Source::Github { repo, .. } if repo.split('/').count() != 2 || repo.split('/').any(str::is_empty) => {
+                return Err(CliError::bad_input(format!("plugins.marketplaces.{name}.source.repo: `{repo}` is not `owner/repo`")));
             }
             other => other.clone(),
         };
-        d.marketplaces.insert(name.clone(), m);
+        d.marketplaces.insert(name.clone(), Marketplace { source });
     }
     enabled.extend(cfg.enabled.iter().cloned());
     for e in enabled {
@@ -128,7 +136,7 @@ pub fn declared(cfg: &PluginsConfig, paths: &Paths) -> Result<Declared, CliError
 }
 
 impl Marketplace {
-    /// The `source` object Claude keeps in `extraKnownMarketplaces.NAME.source`.
+    /// The value Claude keeps in `extraKnownMarketplaces.NAME`.
     pub fn to_claude(&self) -> serde_json::Value {
         serde_json::to_value(self).expect("marketplace serialises")
     }
@@ -136,10 +144,10 @@ impl Marketplace {
     /// The argument `claude plugin marketplace add` accepts for this source, if any
     /// (it refuses `file://` git URLs; `owner/repo` and https URLs are fine).
     pub fn add_argument(&self) -> Option<String> {
-        match self {
-            Marketplace::Directory { path } => Some(path.clone()),
-            Marketplace::Github { repo, git_ref: None, path: None } => Some(repo.clone()),
-            Marketplace::Git { url, git_ref: None, path: None } if !url.starts_with("file://") => Some(url.clone()),
+        match &self.source {
+            Source::Directory { path } => Some(path.clone()),
+            Source::Github { repo, git_ref: None, path: None } => Some(repo.clone()),
+            Source::Git { url, git_ref: None, path: None } if !url.starts_with("file://") => Some(url.clone()),
             _ => None,
         }
     }
@@ -157,25 +165,28 @@ mod tests {
     fn defaults_are_the_anthropic_marketplaces_with_document_and_example_skills() {
         let d = declared(&PluginsConfig::default(), &paths()).unwrap();
         assert_eq!(d.marketplaces.keys().collect::<Vec<_>>(), ["anthropic-agent-skills", "claude-plugins-official"]);
-        assert_eq!(d.marketplaces["anthropic-agent-skills"].to_claude(), serde_json::json!({"source": "github", "repo": "anthropics/skills"}));
+        assert_eq!(d.marketplaces["anthropic-agent-skills"].to_claude(), serde_json::json!({"source": {"source": "github", "repo": "anthropics/skills"}}));
         assert_eq!(d.enabled.iter().map(ToString::to_string).collect::<Vec<_>>(), ["document-skills@anthropic-agent-skills", "example-skills@anthropic-agent-skills"]);
     }
 
     #[test]
     fn sources_parse_and_translate() {
         let cfg: crate::config::Config = crate::config::parse_str(
-            "[plugins]\ndefaults = false\nenabled = [\"hello@demo\"]\n[plugins.marketplaces.demo]\nsource = \"directory\"\npath = \"~/mkt\"\n[plugins.marketplaces.g]\nsource = \"git\"\nurl = \"file:///x.git\"\nref = \"main\"\n",
+            "[plugins]\ndefaults = false\nenabled = [\"hello@demo\"]\n[plugins.marketplaces.demo]\nsource = { source = \"directory\", path = \"~/mkt\" }\n[plugins.marketplaces.g.source]\nsource = \"git\"\nurl = \"file:///x.git\"\nref = \"main\"\n",
             crate::config::Format::Toml,
             "t.toml",
         )
         .unwrap();
         let d = declared(&cfg.plugins, &paths()).unwrap();
-        assert_eq!(d.marketplaces["demo"].to_claude(), serde_json::json!({"source": "directory", "path": "/h/mkt"}));
-        assert_eq!(d.marketplaces["g"].to_claude(), serde_json::json!({"source": "git", "url": "file:///x.git", "ref": "main"}));
+        assert_eq!(d.marketplaces["demo"].to_claude(), serde_json::json!({"source": {"source": "directory", "path": "/h/mkt"}}));
+        assert_eq!(d.marketplaces["g"].to_claude(), serde_json::json!({"source": {"source": "git", "url": "file:///x.git", "ref": "main"}}));
         assert_eq!(d.marketplaces["demo"].add_argument().as_deref(), Some("/h/mkt"));
         assert_eq!(d.marketplaces["g"].add_argument(), None);
-        let bad = crate::config::parse_str("[plugins.marketplaces.x]\nsource = \"github\"\nrepo = \"a/b\"\nbranch = \"x\"\n", crate::config::Format::Toml, "t.toml");
+        let bad = crate::config::parse_str("[plugins.marketplaces.x]\nsource = { source = \"github\", repo = \"a/b\", branch = \"x\" }\n", crate::config::Format::Toml, "t.toml");
         assert!(bad.is_err());
+        // The JSON the Nix modules write: Claude's own shape.
+        let j = crate::config::parse_str(r#"{"plugins": {"marketplaces": {"m": {"source": {"repo": "a/b", "source": "github"}}}}}"#, crate::config::Format::Json, "c.json").unwrap();
+        assert_eq!(j.plugins.marketplaces["m"].source, Source::Github { repo: "a/b".into(), git_ref: None, path: None });
         let e = declared(&PluginsConfig { enabled: vec!["nope".into()], ..Default::default() }, &paths()).unwrap_err();
         assert_eq!(e.message, "plugins.enabled: `nope` is not `plugin@marketplace`");
     }

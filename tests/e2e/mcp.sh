@@ -127,7 +127,7 @@ write_config() {   # write_config FULL|FEWER
   {
     echo '[clients]'; for c in claude gemini codex copilot; do echo "$c = \"always\""; done
     [ "$HAVE_SECRETS" = 1 ] && printf '[secrets]\nbackend = "file"\nfile = "%s"\n' "$WORK/secrets.env"
-    printf '[plugins]\ndefaults = false\nenabled = ["hello@e2e-mkt"]\n[plugins.marketplaces.e2e-mkt]\nsource = "directory"\npath = "%s"\n' "$MKT"
+    printf '[plugins]\ndefaults = false\nenabled = ["hello@e2e-mkt"]\n[plugins.marketplaces.e2e-mkt]\nsource = { source = "directory", path = "%s" }\n' "$MKT"
     printf '[mcp.servers.echo]\ncommand = "%s"\nargs = ["%s"]\nenv = { ECHO_PREFIX = "e2e:" }\ntimeout = 60\n' "$PY" "$ECHO"
     if [ "$1" = FULL ]; then
       printf '[mcp.servers.web]\nurl = "http://127.0.0.1:%s/mcp"\nheaders = { X-E2E = "static" }\n' "$PORT"
