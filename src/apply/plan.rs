@@ -245,6 +245,7 @@ impl Planner<'_> {
 
         // Retract keys we own but no longer declare: put back what was there before us, but
         // only if the value is still ours (a value the user changed stays, unmanaged).
+        let mut orphaned: Vec<(Vec<String>, usize)> = vec![];
         for e in self.old.keys_at(path) {
             let Owned::Key { key, sha256, prior, created_parents, .. } = &e.kind else { continue };
             if wanted_keys.contains(key) {
@@ -256,13 +257,31 @@ impl Planner<'_> {
                         Some(p) => doc.set(key, p)?,
                         None => {
                             doc.remove(key)?;
-                            prune_empty_parents(&mut doc, key, *created_parents)?;
+                            if *created_parents > 0 {
+                                orphaned.push((key.clone(), *created_parents));
+                            }
                         }
                     }
                     keys_changed.push(format!("-{}", key.join(".")));
                 }
                 Some(_) => plan.notes.push(format!("{}: `{}` was changed by hand; left as it is and no longer managed", real.display(), key.join("."))),
                 None => {}
+            }
+        }
+
+        // Parents aiorch created go once every key under them is gone (siblings retracted in
+        // the same run included); one still holding a key of ours passes the duty to that key.
+        for (key, created) in &orphaned {
+            prune_empty_parents(&mut doc, key, *created)?;
+        }
+        for (key, created) in &orphaned {
+            let Some(parent) = (1..=*created).rev().map(|l| &key[..key.len() - l]).find(|p| doc.get(p).is_some()) else { continue };
+            let heir = plan.ledger.entries.iter_mut().filter(|e| e.path == path).find_map(|e| match &mut e.kind {
+                Owned::Key { key: k, created_parents, .. } if k.len() > parent.len() && k.starts_with(parent) => Some((k.len(), created_parents)),
+                _ => None,
+            });
+            if let Some((len, c)) = heir {
+                *c = (*c).max(len - parent.len());
             }
         }
 

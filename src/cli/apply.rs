@@ -12,6 +12,9 @@ pub fn apply(ui: &Ui, paths: &Paths, dry_run: bool, check: bool) -> anyhow::Resu
         ui.out("aiorch is disabled in the config (enable = false): nothing to do. `aiorch revert` undoes earlier runs.");
         return Ok(Exit::Ok);
     }
+    for note in crate::mcp::notes(&loaded.ctx(paths))? {
+        ui.note(&note);
+    }
     if dry_run || check {
         // Read-only: no lock, so a dry run creates nothing, not even the state dir.
         let plan = apply::plan(paths, loaded.declared(paths)?)?;

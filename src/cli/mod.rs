@@ -8,6 +8,7 @@ mod secrets;
 
 pub use secrets::SecretsCmd;
 mod services;
+mod plugins;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -84,14 +85,20 @@ pub enum Cmd {
         dry_run: bool,
     },
     /// Check links, merged settings and everything else aiorch manages
-    #[command(after_help = "Exit status: 0 when every check passes, 1 when a check fails (or warns, with --strict).")]
+    #[command(after_help = "Every MCP server is started (or reached) the way a client would, in parallel, and must answer initialize + tools/list.\n\nExamples:\n  aiorch doctor\n  aiorch doctor --json | jq '.checks[] | select(.status != \"ok\")'\n  aiorch doctor --offline   do not contact remote MCP servers off this machine\n\nExit status: 0 when every check passes, 1 when a check fails (or warns, with --strict).")]
     Doctor {
         /// Treat warnings as failures
         #[arg(long)]
         strict: bool,
+        /// Do not contact remote MCP servers that are not on this machine
+        #[arg(long)]
+        offline: bool,
     },
     /// List installed AI CLIs and model servers with their versions
     Agents,
+    /// Claude Code plugin marketplaces and plugins
+    #[command(subcommand, after_help = "Example:\n  aiorch apply && aiorch plugins sync")]
+    Plugins(PluginsCmd),
     /// Show, locate, edit or describe the config
     #[command(subcommand)]
     Config(ConfigCmd),
@@ -118,6 +125,13 @@ pub enum Cmd {
     /// Print the man page (roff)
     #[command(after_help = "Example:\n  aiorch man | man -l -")]
     Man,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PluginsCmd {
+    /// Install the declared marketplaces and plugins now, through `claude plugin`
+    #[command(after_help = "Claude installs what `aiorch apply` declares in ~/.claude/settings.json over its next two sessions; this does it at once with `claude plugin marketplace add` and `claude plugin install` (HOME is the managed home). Run `aiorch apply` first.\n\nExamples:\n  aiorch apply && aiorch plugins sync\n  aiorch plugins sync --json\n  aiorch --home /tmp/h plugins sync\n\nExit status: 0 when every item is installed (or left to Claude), 1 when one failed.")]
+    Sync,
 }
 
 #[derive(Debug, Subcommand)]
@@ -157,8 +171,9 @@ fn run(cli: Cli, ui: &Ui) -> anyhow::Result<Exit> {
         Cmd::Init { force } => config::init(ui, &paths, force),
         Cmd::Apply { dry_run, check } => apply::apply(ui, &paths, dry_run, check),
         Cmd::Revert { dry_run } => apply::revert(ui, &paths, dry_run),
-        Cmd::Doctor { strict } => doctor::doctor(ui, &paths, strict),
+        Cmd::Doctor { strict, offline } => doctor::doctor(ui, &paths, strict, offline),
         Cmd::Agents => doctor::agents(ui, &paths),
+        Cmd::Plugins(PluginsCmd::Sync) => plugins::sync(ui, &paths),
         Cmd::Config(c) => config::config(ui, &paths, c),
         Cmd::Secrets(c) => secrets::secrets(ui, &paths, c),
         Cmd::Services(c) => services::services(ui, &paths, c),
@@ -212,11 +227,16 @@ impl Loaded {
         Ok(Loaded { config, tree })
     }
 
+    pub fn ctx<'a>(&'a self, paths: &'a Paths) -> crate::clients::Ctx<'a> {
+        crate::clients::Ctx { paths, config: &self.config, tree: &self.tree }
+    }
+
     /// Every artifact the config declares.
     pub fn declared(&self, paths: &Paths) -> anyhow::Result<Vec<crate::apply::Artifact>> {
-        let ctx = crate::clients::Ctx { paths, config: &self.config, tree: &self.tree };
+        let ctx = self.ctx(paths);
         let mut out = self.tree.artifacts(paths);
         out.extend(crate::clients::artifacts(&ctx)?);
+        out.extend(crate::mcp::artifacts(&ctx)?);
         Ok(out)
     }
 }

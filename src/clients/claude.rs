@@ -3,8 +3,11 @@
 //! source format, so commands are links. `~/.claude.json` is rewritten by Claude on every run:
 //! it only ever gets merged keys, never a link or a replacement.
 
-use super::Ctx;
-use crate::apply::Artifact;
+use serde_json::{json, Map, Value};
+
+use super::{Client, Ctx};
+use crate::apply::{Artifact, DocFormat};
+use crate::mcp::registry::{cwd_wrapper, Effect, Entry, Server, Transport};
 
 pub const CLAUDE_MD: &str = "<!-- Managed by aiorch: the instructions live in AGENTS.md (agentsmd/). Edit those, not this file. -->\n@AGENTS.md\n";
 
@@ -18,4 +21,66 @@ pub fn artifacts(ctx: &Ctx) -> anyhow::Result<Vec<Artifact>> {
         out.push(Artifact::link("claude", dir.join("commands").join(format!("{}.md", cmd.name)), ctx.tree.link_target(&cmd.rel, ctx.paths)));
     }
     Ok(out)
+}
+
+/// `~/.claude.json` top-level `mcpServers.NAME` (user scope). Claude has no `cwd` (it strips
+/// the key), expands `${VAR}`/`${VAR:-d}` itself, and its per-server `timeout` (ms) is the
+/// tool-call timeout; startup is governed by the global `MCP_TIMEOUT`.
+pub fn mcp_entry(_ctx: &Ctx, s: &Server) -> Entry {
+    let c = Client::Claude;
+    let mut e = Entry::default();
+    let mut v = Map::new();
+    match &s.transport {
+        Transport::Stdio { command, args } => {
+            v.insert("type".into(), json!("stdio"));
+            let (command, args) = match &s.cwd {
+                Some(dir) => {
+                    e.gap(c, s, "cwd", Effect::Emulated, "Claude has no `cwd`: the server is started through `/bin/sh -c 'cd -- DIR && exec …'`");
+                    cwd_wrapper(dir, command, args)
+                }
+                None => (command.clone(), args.clone()),
+            };
+            v.insert("command".into(), json!(command));
+            v.insert("args".into(), json!(args));
+            if !s.env.is_empty() {
+                v.insert("env".into(), json!(s.env));
+            }
+        }
+        Transport::Http { url } | Transport::Sse { url } => {
+            v.insert("type".into(), json!(if matches!(s.transport, Transport::Sse { .. }) { "sse" } else { "http" }));
+            v.insert("url".into(), json!(url));
+            if !s.headers.is_empty() {
+                v.insert("headers".into(), json!(s.headers));
+            }
+        }
+    }
+    if let Some(t) = s.timeout_s {
+        v.insert("timeout".into(), json!(t * 1000));
+    }
+    if s.startup_timeout_s.is_some() {
+        e.gap(c, s, "startup_timeout", Effect::Lost, "Claude has no per-server startup timeout (it is global: the MCP_TIMEOUT environment variable, in ms)");
+    }
+    if s.tools.is_some() {
+        e.gap(c, s, "tools", Effect::Lost, "Claude has no per-server tool allow-list: every tool of the server is offered (deny tools with `permissions.deny` in ~/.claude/settings.json)");
+    }
+    e.value = Some(Value::Object(v));
+    e
+}
+
+pub fn mcp_artifacts(ctx: &Ctx, servers: &[Server]) -> Vec<Artifact> {
+    super::mcp_keys(Client::Claude, ctx, servers, ctx.paths.in_home(".claude.json"), DocFormat::Json, "mcpServers")
+}
+
+/// `~/.claude/settings.json`: `extraKnownMarketplaces.NAME = {source: …}` and
+/// `enabledPlugins."plugin@mkt" = true`, one key each. Claude installs them over its next
+/// sessions (or at once with `aiorch plugins sync`); `~/.claude/plugins/` stays Claude's.
+pub fn plugin_artifacts(ctx: &Ctx, declared: &crate::mcp::plugins::Declared) -> Vec<Artifact> {
+    let file = ctx.paths.in_home(".claude/settings.json");
+    let mut out: Vec<Artifact> = declared
+        .marketplaces
+        .iter()
+        .map(|(name, m)| Artifact::key("plugins", file.clone(), DocFormat::Json, &["extraKnownMarketplaces", name], m.to_claude()))
+        .collect();
+    out.extend(declared.enabled.iter().map(|id| Artifact::key("plugins", file.clone(), DocFormat::Json, &["enabledPlugins", &id.to_string()], json!(true))));
+    out
 }

@@ -9,6 +9,7 @@ pub mod gemini;
 use crate::agentsmd::Tree;
 use crate::apply::Artifact;
 use crate::config::{Config, Manage};
+use crate::mcp::registry::{Entry, Server};
 use crate::paths::Paths;
 
 /// What a client module needs to declare its artifacts.
@@ -18,7 +19,7 @@ pub struct Ctx<'a> {
     pub tree: &'a Tree,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize, schemars::JsonSchema, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum Client {
     Claude,
@@ -66,6 +67,26 @@ impl Client {
         }
     }
 
+    /// This client's translation of one MCP server (the format lives in `clients/<client>.rs`).
+    pub fn mcp_entry(self, ctx: &Ctx, s: &Server) -> Entry {
+        match self {
+            Client::Claude => claude::mcp_entry(ctx, s),
+            Client::Gemini => gemini::mcp_entry(ctx, s),
+            Client::Codex => codex::mcp_entry(ctx, s),
+            Client::Copilot => copilot::mcp_entry(ctx, s),
+        }
+    }
+
+    /// The merged keys that register `servers` (those this client wants) in its MCP file.
+    pub fn mcp_artifacts(self, ctx: &Ctx, servers: &[Server]) -> Vec<Artifact> {
+        match self {
+            Client::Claude => claude::mcp_artifacts(ctx, servers),
+            Client::Gemini => gemini::mcp_artifacts(ctx, servers),
+            Client::Codex => codex::mcp_artifacts(ctx, servers),
+            Client::Copilot => copilot::mcp_artifacts(ctx, servers),
+        }
+    }
+
     fn artifacts(self, ctx: &Ctx) -> anyhow::Result<Vec<Artifact>> {
         match self {
             Client::Claude => claude::artifacts(ctx),
@@ -100,4 +121,14 @@ pub(crate) fn skills(owner: &'static str, dir: std::path::PathBuf, ctx: &Ctx) ->
         .iter()
         .map(|cmd| Artifact::file(owner, dir.join(cmd.skill_name()).join("SKILL.md"), cmd.to_skill()))
         .collect())
+}
+
+/// One merged key per server (`KEY_ROOT.NAME`), so a user's own servers in the same map are
+/// never touched and removing a server retracts exactly that key.
+pub(crate) fn mcp_keys(client: Client, ctx: &Ctx, servers: &[Server], file: std::path::PathBuf, format: crate::apply::DocFormat, root: &str) -> Vec<Artifact> {
+    servers
+        .iter()
+        .filter(|s| s.wants(client))
+        .filter_map(|s| client.mcp_entry(ctx, s).value.map(|v| Artifact::key("mcp", file.clone(), format, &[root, &s.name], v)))
+        .collect()
 }

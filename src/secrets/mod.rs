@@ -223,10 +223,9 @@ pub fn required_names(cfg: &crate::config::Config) -> BTreeSet<String> {
 /// Secret name → who needs it (`mcp server github`).
 pub(crate) fn required_by(cfg: &crate::config::Config) -> BTreeMap<String, Vec<String>> {
     let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    // MCP servers are still free-form JSON until the MCP issue types them: `secrets = ["A"]`.
     for (server, v) in &cfg.mcp.servers {
-        for name in v.get("secrets").and_then(|s| s.as_array()).into_iter().flatten().filter_map(|s| s.as_str()) {
-            out.entry(name.to_string()).or_default().push(format!("mcp server {server}"));
+        for name in &v.secrets {
+            out.entry(name.clone()).or_default().push(format!("mcp server {server}"));
         }
     }
     out

@@ -36,7 +36,7 @@ fn all_commands(env: &TestEnv) -> Vec<Vec<String>> {
 
 /// Commands that do not (yet) show examples in `--help`. A new command must either teach with
 /// an `after_help` of examples or be listed here on purpose.
-const WITHOUT_EXAMPLES: &[&str] = &["agents", "config", "config path", "config schema", "config show", "doctor", "revert"];
+const WITHOUT_EXAMPLES: &[&str] = &["agents", "config", "config path", "config schema", "config show", "revert"];
 
 #[test]
 fn help_teaches_with_examples() {

@@ -20,3 +20,4 @@ mod merge;
 mod nix_fixtures;
 mod secrets;
 mod services;
+mod mcp;

@@ -161,3 +161,22 @@ fn users_own_commands_survive_apply_and_revert() {
     // The user's commands and the directories they live in are exactly as before.
     crate::common::assert_same(&home(&before), &home(&after), "home after apply + revert");
 }
+
+/// Keys aiorch added under a parent it created (`enabledPlugins`) are retracted one config
+/// change at a time; the parent goes with the last of them, and so does the file aiorch created.
+#[test]
+fn a_created_parent_goes_with_the_last_of_its_keys() {
+    let config = |plugins: &str| format!("{}\n[plugins]\ndefaults = false\nenabled = [{plugins}]\n", crate::common::ALL_CLIENTS);
+    let env = TestEnv::with_config(&config(r#""a@m", "b@m""#));
+    env.ok(["apply"]);
+    let v: serde_json::Value = serde_json::from_str(&env.read("~/.claude/settings.json")).unwrap();
+    assert_eq!(v["enabledPlugins"], serde_json::json!({"a@m": true, "b@m": true}));
+    // Retract the key that created the parent first, then the other one.
+    env.write("config/aiorch.toml", config(r#""b@m""#));
+    env.ok(["apply"]);
+    let v: serde_json::Value = serde_json::from_str(&env.read("~/.claude/settings.json")).unwrap();
+    assert_eq!(v["enabledPlugins"], serde_json::json!({"b@m": true}));
+    env.write("config/aiorch.toml", config(""));
+    env.ok(["apply"]);
+    assert!(!env.exists("~/.claude/settings.json"), "{}", env.read("~/.claude/settings.json"));
+}
