@@ -28,6 +28,7 @@ pub fn doctor(ui: &Ui, paths: &Paths, strict: bool) -> anyhow::Result<Exit> {
     });
     if loaded.config.enable {
         checks.extend(doctor::ledger_checks(paths, loaded.declared(paths)?)?);
+        checks.extend(crate::policy::doctor::checks(paths, &loaded.config, &loaded.tree));
     } else {
         checks.push(Check::warn("config", "enabled", "enable = false: apply does nothing", "set enable = true"));
     }
