@@ -19,9 +19,11 @@ pub fn artifacts(ctx: &Ctx) -> anyhow::Result<Vec<Artifact>> {
 // match = [examples])` — token prefixes, the strictest matching decision wins, and a
 // `bash -lc` script is split into its commands first — and `network_rule(host, protocol,
 // decision)` for the managed network proxy (exact hosts only). aiorch owns one whole file there
-// (`codex execpolicy check --rules FILE CMD…` evaluates it offline). The posture is
-// `approval_policy = "untrusted"` in config.toml: everything not known to be safe asks. Codex
-// has no per-path file rules or per-tool MCP rules in user config: those are reported.
+// (`codex execpolicy check --rules FILE CMD…` evaluates it offline). The posture cannot be
+// expressed: 0.169 refuses `approval_policy = "untrusted"` ("no longer supported; remove this
+// setting"), and `on-request` (its default) runs unlisted commands inside the sandbox without
+// asking, so aiorch leaves approval_policy to the user and reports it. Codex has no per-path
+// file rules or per-tool MCP rules in user config: those are reported too.
 
 use crate::policy::{quoted, Decision, How, Kind, Policy, Translation};
 
@@ -70,9 +72,13 @@ pub fn policy(paths: &crate::paths::Paths, p: &Policy) -> Translation {
                 fallback: Decision::Allow,
                 why: "Codex has no per-path read rules in user config and its sandbox lets commands read everywhere: NOT enforced".into(),
             },
-            Kind::Write => How::Unexpressed {
+            Kind::Write if r.pattern.starts_with('/') || r.pattern.starts_with('~') => How::Unexpressed {
                 fallback: Decision::Ask,
-                why: "Codex has no per-path write rules in user config; with approval_policy = \"untrusted\" every file edit outside the safe commands asks, and its sandbox keeps writes inside the workspace".into(),
+                why: "Codex has no per-path write rules in user config; its workspace-write sandbox refuses writes outside the workspace unless you approve".into(),
+            },
+            Kind::Write => How::Unexpressed {
+                fallback: Decision::Allow,
+                why: "Codex has no per-path write rules in user config and its sandbox lets edits inside the workspace through: NOT enforced there".into(),
             },
             Kind::Mcp => How::Unexpressed {
                 fallback: Decision::Ask,
@@ -81,24 +87,19 @@ pub fn policy(paths: &crate::paths::Paths, p: &Policy) -> Translation {
         };
         rules.push((r.clone(), how));
     }
-    let posture_how = match p.posture {
-        crate::policy::Posture::Ask => How::Native("approval_policy = \"untrusted\"".into()),
-        crate::policy::Posture::Deny => How::Unexpressed {
-            fallback: Decision::Ask,
-            why: "Codex cannot refuse unlisted commands outright; approval_policy = \"untrusted\" makes it ask (the safer side it offers)".into(),
-        },
+    let sandboxed = "Codex runs it inside its sandbox without asking (approval_policy on-request, its default: it asks only to leave the sandbox)";
+    let posture_how = How::Unexpressed {
+        fallback: Decision::Allow,
+        why: format!("Codex 0.169 has no ask-for-everything mode (approval_policy = \"untrusted\" is refused); unlisted commands: {sandboxed}"),
     };
     let defaults = vec![
-        (Kind::Command, Decision::Ask, "approval_policy \"untrusted\": Codex asks, except for its built-in list of safe read-only commands (ls, cat, …)".into()),
+        (Kind::Command, Decision::Allow, sandboxed.to_string()),
         (Kind::Read, Decision::Allow, "Codex's sandbox lets commands read everywhere".into()),
-        (Kind::Write, Decision::Ask, "approval_policy \"untrusted\": file edits ask".into()),
+        (Kind::Write, Decision::Allow, "Codex's workspace-write sandbox lets edits inside the workspace through (outside it, it asks)".into()),
         (Kind::Host, Decision::Deny, "the default workspace-write sandbox gives commands no network".into()),
         (Kind::Mcp, Decision::Ask, "Codex decides MCP approvals from the tools' annotations".into()),
     ];
-    let artifacts = vec![
-        Artifact::file("policy", paths.in_home(RULES_FILE), out),
-        Artifact::key("policy", paths.in_home(".codex/config.toml"), crate::apply::DocFormat::Toml, &["approval_policy"], serde_json::json!("untrusted")),
-    ];
+    let artifacts = vec![Artifact::file("policy", paths.in_home(RULES_FILE), out)];
     Translation { client: super::Client::Codex, rules, defaults, posture: posture_how, notes: vec![], artifacts }
 }
 

@@ -86,7 +86,7 @@ fn gaps(t: &Translation) -> Vec<Check> {
         groups.entry((fallback, why.to_string())).or_default().push(format!("{} {} {:?}", r.decision.name(), r.kind.name(), r.pattern));
     }
     if let How::Unexpressed { fallback, why } = &t.posture {
-        groups.entry((*fallback, why.clone())).or_default().push("posture deny".into());
+        groups.entry((*fallback, why.clone())).or_default().push("the posture".into());
     }
     let mut out = vec![];
     for ((fallback, why), rules) in groups {

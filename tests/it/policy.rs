@@ -75,7 +75,7 @@ impl Env {
 /// Every file the policy renders, in one text for a snapshot.
 fn rendered(e: &Env) -> String {
     let mut out = String::new();
-    for rel in [".claude/settings.json", ".gemini/policies/aiorch.toml", ".codex/rules/aiorch.rules", ".codex/config.toml", ".copilot/settings.json"] {
+    for rel in [".claude/settings.json", ".gemini/policies/aiorch.toml", ".codex/rules/aiorch.rules", ".copilot/settings.json"] {
         let p: &Path = &e.home().join(rel);
         let body = std::fs::read_to_string(p).unwrap_or_else(|_| "(absent)\n".into());
         out.push_str(&format!("===== ~/{rel}\n{body}"));
@@ -171,7 +171,7 @@ fn user_permission_entries_are_kept_and_only_ours_retracted() {
     assert!(c["permissions"]["deny"].as_array().unwrap().contains(&json!("Read(./secrets/**)")));
     assert!(e.read(".claude/settings.json").contains("// my settings"));
     assert_eq!(e.json(".copilot/settings.json")["deniedUrls"], json!(["https://mine.test", "https://evil.test", "http://evil.test"]));
-    assert!(e.read(".codex/config.toml").contains("approval_policy = \"untrusted\""));
+    assert_eq!(e.read(".codex/config.toml"), "# mine\nmodel = \"o3\"\napproval_policy = \"on-request\"\n", "Codex's approval policy is the user's");
 
     // Drop our extra rules: only aiorch's entries go.
     e.config("");
