@@ -27,7 +27,7 @@ use crate::policy::{Decision, How, Kind, Policy, Posture, Translation};
 const SETTINGS: &str = ".copilot/settings.json";
 
 pub fn policy(paths: &crate::paths::Paths, p: &Policy) -> Translation {
-    let managed_only = "permissions.allow/ask/deny are enterprise-managed only in Copilot; users have --allow-tool/--deny-tool flags (alias below)";
+    let managed_only = "permissions.allow/ask/deny are enterprise-managed only in Copilot; users have --allow-tool/--deny-tool flags (`aiorch policy show --client copilot` prints them as an alias)";
     let mut rules = vec![];
     let (mut denied, mut allowed) = (vec![], vec![]);
     let (mut deny_flags, mut allow_flags) = (vec![], vec![]);
