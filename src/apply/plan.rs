@@ -331,29 +331,27 @@ impl Planner<'_> {
             };
             let created = old_created.unwrap_or(current.is_none());
             let (owner, values) = declared.remove(&key).unwrap_or(("", vec![]));
-            let mut after = before.clone();
             let mut owned = vec![];
-            let (mut added, mut removed) = (0, 0);
+            let mut add = vec![];
             for v in &values {
                 if !before.contains(v) {
-                    after.push(v.clone());
+                    add.push(v.clone());
                     owned.push(v.clone());
-                    added += 1;
                 } else if old_values.contains(v) {
                     owned.push(v.clone());
                 }
             }
-            for v in old_values.iter().filter(|v| !values.contains(v)) {
-                let n = after.len();
-                after.retain(|x| x != v);
-                removed += n - after.len();
-            }
+            let gone: Vec<Value> = old_values.iter().filter(|v| !values.contains(v) && before.contains(v)).cloned().collect();
+            let mut after: Vec<Value> = before.iter().filter(|x| !gone.contains(x)).cloned().collect();
+            let removed = before.len() - after.len();
+            after.extend(add.iter().cloned());
+            let added = add.len();
             if after != before {
                 if after.is_empty() && created && values.is_empty() {
                     doc.remove(&key)?;
                     prune_empty_parents(doc, &key)?;
                 } else {
-                    doc.set(&key, &Value::Array(after))?;
+                    doc.edit_array(&key, &add, &gone, &after)?;
                 }
                 let mut k = key.join(".");
                 if added > 0 {
@@ -484,6 +482,21 @@ mod tests {
         let v = crate::apply::read_key(DocFormat::Json, &text, &file, &["permissions".into(), "allow".into()]).unwrap().unwrap();
         assert_eq!(v, json!(["Bash(make:*)", "Bash(git status:*)", "Bash(cargo test:*)"]));
         assert!(text.contains("// mine") && text.contains("\"model\": \"opus\""));
+    }
+
+    #[test]
+    fn members_keep_comments_inside_the_array() {
+        let (_t, paths) = env();
+        let file = paths.in_home("settings.json");
+        let user = "{\n  \"permissions\": {\n    \"allow\": [\n      // my build\n      \"Bash(make:*)\" // keep\n    ]\n  }\n}\n";
+        std::fs::write(&file, user).unwrap();
+        run(&paths, vec![allow(&paths, &["Bash(ls:*)"])]);
+        assert_eq!(
+            std::fs::read_to_string(&file).unwrap(),
+            "{\n  \"permissions\": {\n    \"allow\": [\n      // my build\n      \"Bash(make:*)\", // keep\n      \"Bash(ls:*)\"\n    ]\n  }\n}\n"
+        );
+        run(&paths, vec![]);
+        assert_eq!(std::fs::read_to_string(&file).unwrap(), user, "retraction gives back the user's exact bytes");
     }
 
     #[test]
