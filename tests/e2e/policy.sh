@@ -98,7 +98,7 @@ session() {
   mkdir -p "$S/home" "$S/proj/victim"
   touch "$S/proj/victim/keep"
   [ -d "$src" ] && cp -a "$src/." "$S/home/"
-  start_fake "$S/log" "rm -rf $S/proj/victim" || { echo "fake API did not start"; return 1; }
+  start_fake "$S/log" "${PROBE_PREFIX:-}rm -rf $S/proj/victim" || { echo "fake API did not start"; return 1; }
   (
     cd "$S/proj" || exit 1
     export HOME=$S/home
@@ -199,7 +199,18 @@ if kept && result_has "denied due to the following rules"; then pass "copilot re
 session copilot "$H" control --allow-all-tools
 check "copilot control: without the flags the same call deletes the dir" deleted
 
-# ---- 6. a policy with every rule kind and the deny posture -------------------------------------
+# ---- 6. a compound command hides nothing: `git status` (allowed) && rm -rf (denied) ------------
+PROBE_PREFIX="git status && "
+session claude "$H" compound --allowedTools Bash
+if kept && result_has "has been denied"; then pass "claude refuses 'git status && rm -rf'"; else fail "claude refuses 'git status && rm -rf'"; show_fail; fi
+session gemini "$H" compound -y
+if kept && result_has "denied by policy"; then pass "gemini refuses 'git status && rm -rf'"; else fail "gemini refuses 'git status && rm -rf'"; show_fail; fi
+session codex "$H" compound --dangerously-bypass-approvals-and-sandbox
+if kept && result_has "aiorch policy: deny.commands"; then pass "codex refuses 'git status && rm -rf' with the aiorch rule"; else fail "codex refuses 'git status && rm -rf'"; show_fail; fi
+check "aiorch policy check agrees: deny for claude, gemini and codex" bash -c "'$AIORCH' --home '$H' --state-dir '$WORK/default/state' --config '$WORK/default/aiorch.toml' policy check --json 'git status && rm -rf /x' | python3 -c 'import json,sys; d=json.load(sys.stdin); v={c[\"client\"]: c[\"decision\"] for c in d[\"clients\"]}; sys.exit(0 if v[\"claude\"]==v[\"gemini\"]==v[\"codex\"]==\"deny\" else 1)'"
+PROBE_PREFIX=
+
+# ---- 7. a policy with every rule kind and the deny posture -------------------------------------
 mkdir -p "$WORK/ek-src/permissions"
 echo "# rules" >"$WORK/ek-src/AGENTS.md"
 cat >"$WORK/ek-src/permissions/policy.toml" <<'EOF'
