@@ -40,7 +40,7 @@ fn in_place(paths: &Paths, t: &Translation) -> Check {
     let problems: Vec<String> = t.artifacts.iter().filter_map(|a| artifact_problem(paths, a)).collect();
     if problems.is_empty() {
         let files: Vec<String> = t.artifacts.iter().map(|a| paths.display(&a.path)).collect::<std::collections::BTreeSet<_>>().into_iter().collect();
-        let detail = if files.is_empty() { "nothing to write (the client's defaults carry the policy)".to_string() } else { files.join(", ") };
+        let detail = if files.is_empty() { "nothing aiorch can write for this policy (see the warnings below)".to_string() } else { files.join(", ") };
         Check::ok(G, name, detail)
     } else {
         Check::fail(G, name, problems.join("; "), "run `aiorch apply`")

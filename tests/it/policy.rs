@@ -126,6 +126,15 @@ fn default_policy_rendered_per_client() {
     let policy: Vec<&Value> = doc["checks"].as_array().unwrap().iter().filter(|c| c["group"] == "policy").collect();
     assert!(policy.iter().filter(|c| c["name"].as_str().unwrap().ends_with("settings in place")).all(|c| c["status"] == "ok"), "{policy:#?}");
     assert!(policy.iter().any(|c| c["status"] == "warn" && c["name"] == "codex cannot express 10 rule(s)" && c["detail"].as_str().unwrap().contains("NOT enforced")), "{policy:#?}");
+
+    // A user who deletes one of aiorch's deny entries gets a failing doctor, and apply puts it back.
+    let text = e.read(".claude/settings.json").replace("      \"Bash(rm -rf:*)\",\n", "");
+    e.write(".claude/settings.json", &text);
+    let out = String::from_utf8(e.cmd(&["doctor"]).code(1).get_output().stdout.clone()).unwrap();
+    assert!(out.contains("claude settings in place: ~/.claude/settings.json: `permissions.deny` lacks 1 of aiorch's"), "{out}");
+    e.ok(&["apply"]);
+    assert!(e.read(".claude/settings.json").contains("\"Bash(rm -rf:*)\""));
+    e.cmd(&["doctor"]).success();
 }
 
 #[test]
