@@ -92,6 +92,49 @@ impl Doc {
         }
     }
 
+    /// Make the array at `key` equal `want` by removing `gone` and appending `add`, editing the
+    /// existing array in place so the user's layout and comments inside it survive; an absent
+    /// or empty array is simply set.
+    pub fn edit_array(&mut self, key: &[String], add: &[Value], gone: &[Value], want: &[Value]) -> Result<(), CliError> {
+        let fail = |e: super::jsonc::ParseError| CliError::failed(e.to_string());
+        match self {
+            Doc::Json(d) => {
+                let k = keys(key);
+                for v in gone {
+                    d.array_remove(&k, v).map_err(fail)?;
+                }
+                for v in add {
+                    if !d.array_push(&k, v).map_err(fail)? {
+                        let mut cur = match d.get(&k) {
+                            Some(Value::Array(a)) => a,
+                            _ => vec![],
+                        };
+                        cur.push(v.clone());
+                        d.set(&k, &Value::Array(cur)).map_err(fail)?;
+                    }
+                }
+            }
+            Doc::Toml(d) => {
+                let mut item = Some(d.as_item_mut());
+                for p in key {
+                    item = item.and_then(|i| i.get_mut(p));
+                }
+                if let Some(arr) = item.and_then(|i| i.as_array_mut())
+                    && !arr.is_empty()
+                {
+                    arr.retain(|v| !gone.contains(&value_to_json(v)));
+                    for v in add {
+                        arr.push(json_to_value(v));
+                    }
+                }
+            }
+        }
+        if self.get(key).as_ref() != Some(&Value::Array(want.to_vec())) {
+            self.set(key, &Value::Array(want.to_vec()))?;
+        }
+        Ok(())
+    }
+
     pub fn text(&self) -> String {
         match self {
             Doc::Json(d) => d.text().to_string(),

@@ -417,6 +417,21 @@ fn skip_line_trivia(b: &[u8], mut pos: usize) -> usize {
     }
 }
 
+/// The comma that follows a value ending at `end` (after whitespace and comments), if any
+/// before `close`.
+fn comma_after(b: &[u8], mut pos: usize, close: usize) -> Option<usize> {
+    while pos < close {
+        match b[pos] {
+            b',' => return Some(pos),
+            c if c.is_ascii_whitespace() => pos += 1,
+            b'/' if b.get(pos + 1) == Some(&b'/') => pos += b[pos..].iter().position(|&c| c == b'\n').unwrap_or(b.len() - pos),
+            b'/' if b.get(pos + 1) == Some(&b'*') => pos += 2 + b[pos + 2..].windows(2).position(|w| w == b"*/").map_or(b.len(), |i| i + 2),
+            _ => return None,
+        }
+    }
+    None
+}
+
 /// The indent unit, learned from the first member that starts its own line, relative to the
 /// indentation of the line that opens its object.
 fn detect_indent(text: &str, node: &Node) -> Option<String> {
@@ -622,6 +637,120 @@ impl JsoncDoc {
             return Err(self.internal("member still present after removal"));
         }
         Ok(count > 0)
+    }
+
+    /// Append `value` to the non-empty array at `path`, keeping every other byte (comments
+    /// and layout inside the array included). Returns false, changing nothing, when there is no
+    /// such non-empty array (the caller then sets the whole array).
+    pub fn array_push(&mut self, path: &[&str], value: &Value) -> Result<bool, ParseError> {
+        let Some(node) = self.node_at(path) else { return Ok(false) };
+        let Kind::Array(items) = &node.kind else { return Ok(false) };
+        let Some(last) = items.last() else { return Ok(false) };
+        let (t, b, eol) = (self.text.as_str(), self.text.as_bytes(), self.eol);
+        let (open, close) = (node.start, node.end - 1);
+        let comma = comma_after(b, last.end, close);
+        let mut edits: Vec<Edit> = vec![];
+        if !b[open..close].contains(&b'\n') {
+            // One line: `["a", "b"]` → `["a", "b", "c"]`, matching the spacing after commas.
+            let compact = comma_after(b, items[0].end, close).is_some_and(|c| items.len() > 1 && !b.get(c + 1).is_some_and(|x| x.is_ascii_whitespace()));
+            let sp = if compact { "" } else { " " };
+            let mut v = String::new();
+            render(value, &Style::Inline { compact }, 0, &mut v);
+            edits.push(match comma {
+                Some(c) => (c + 1, c + 1, format!("{sp}{v},")),
+                None => (last.end, last.end, format!(",{sp}{v}")),
+            });
+        } else {
+            let parent_indent = line_indent(t, open);
+            let indent = if first_on_line(b, last.start) { line_indent(t, last.start).to_string() } else { format!("{parent_indent}{}", self.indent) };
+            let mut v = String::new();
+            render(value, &Style::Pretty { unit: &self.indent, base: &indent, eol }, 0, &mut v);
+            if comma.is_none() {
+                edits.push((last.end, last.end, ",".into()));
+            }
+            let trailing = if comma.is_some() { "," } else { "" };
+            let ls = line_start(b, close);
+            if first_on_line(b, close) {
+                // `]` on its own line: the new element goes on the line above it (after any
+                // comments that end the array).
+                edits.push((ls, ls, format!("{indent}{v}{trailing}{eol}")));
+            } else {
+                let mut ws = close;
+                while ws > open + 1 && is_hws(b[ws - 1]) {
+                    ws -= 1;
+                }
+                edits.push((ws, close, format!("{eol}{indent}{v}{trailing}")));
+            }
+        }
+        let mut want = match node.to_value() {
+            Value::Array(a) => a,
+            _ => unreachable!("checked above"),
+        };
+        want.push(value.clone());
+        let next = self.spliced(edits)?;
+        if next.get(path) != Some(Value::Array(want)) {
+            return Err(self.internal("array append did not produce the requested value"));
+        }
+        *self = next;
+        Ok(true)
+    }
+
+    /// Remove every element equal to `value` from the array at `path`, each with its comma and
+    /// its own line (a comment on that line included); everything else stays. Returns how many
+    /// were removed.
+    pub fn array_remove(&mut self, path: &[&str], value: &Value) -> Result<usize, ParseError> {
+        let mut removed = 0;
+        loop {
+            let Some(node) = self.node_at(path) else { return Ok(removed) };
+            let Kind::Array(items) = &node.kind else { return Ok(removed) };
+            let Some(i) = items.iter().rposition(|n| n.to_value() == *value) else { return Ok(removed) };
+            let edits = self.remove_element_edits(node, items, i);
+            *self = self.spliced(edits)?;
+            removed += 1;
+        }
+    }
+
+    fn remove_element_edits(&self, node: &Node, items: &[Node], i: usize) -> Vec<Edit> {
+        let b = self.text.as_bytes();
+        let (open, close) = (node.start, node.end - 1);
+        let el = &items[i];
+        let comma = comma_after(b, el.end, close);
+        let own_end = comma.map_or(el.end, |c| c + 1);
+        let after = skip_line_trivia(b, own_end);
+        let line_end = match (b.get(after), b.get(after + 1)) {
+            (Some(b'\n'), _) => Some(after + 1),
+            (Some(b'\r'), Some(b'\n')) => Some(after + 2),
+            _ => None,
+        };
+        let prev_comma = i.checked_sub(1).and_then(|p| comma_after(b, items[p].end, close));
+        let span = match line_end {
+            Some(le) if first_on_line(b, el.start) => (line_start(b, el.start), le),
+            _ if comma.is_some() => (el.start, skip_hws(b, own_end)),
+            _ => {
+                let floor = prev_comma.map_or(open + 1, |c| c + 1);
+                let mut s = el.start;
+                while s > floor && is_hws(b[s - 1]) {
+                    s -= 1;
+                }
+                (s, el.end)
+            }
+        };
+        if items.len() == 1 && b[open + 1..span.0].iter().chain(&b[span.1..close]).all(u8::is_ascii_whitespace) {
+            return vec![(open + 1, close, String::new())];
+        }
+        let mut edits = vec![];
+        // The last element without its own comma: the previous comma would dangle.
+        if comma.is_none()
+            && let Some(pc) = prev_comma
+        {
+            edits.push((pc, pc + 1, String::new()));
+        }
+        edits.push((span.0, span.1, String::new()));
+        edits
+    }
+
+    fn node_at(&self, path: &[&str]) -> Option<&Node> {
+        path.iter().try_fold(self.root.as_ref()?, |n, k| n.member(k).map(|m| &m.value))
     }
 
     fn internal(&self, msg: &str) -> ParseError {
@@ -907,6 +1036,45 @@ mod tests {
     fn err(text: &str) -> (usize, usize) {
         let e = JsoncDoc::parse(text).err().unwrap();
         (e.line, e.col)
+    }
+
+    fn push(text: &str, path: &[&str], v: Value) -> String {
+        let mut d = JsoncDoc::parse(text).unwrap();
+        assert!(d.array_push(path, &v).unwrap());
+        d.text().to_string()
+    }
+
+    fn pull(text: &str, path: &[&str], v: Value) -> String {
+        let mut d = JsoncDoc::parse(text).unwrap();
+        d.array_remove(path, &v).unwrap();
+        d.text().to_string()
+    }
+
+    #[test]
+    fn array_push_keeps_layout_and_comments() {
+        assert_eq!(push("{\"a\": [\"x\", \"y\"]}", &["a"], json!("z")), "{\"a\": [\"x\", \"y\", \"z\"]}");
+        assert_eq!(push("{\"a\":[\"x\",\"y\"]}", &["a"], json!("z")), "{\"a\":[\"x\",\"y\",\"z\"]}");
+        let multi = "{\n  \"a\": [\n    \"x\", // mine\n    \"y\" /* why */\n    // trailing note\n  ]\n}\n";
+        assert_eq!(
+            push(multi, &["a"], json!("z")),
+            "{\n  \"a\": [\n    \"x\", // mine\n    \"y\", /* why */\n    // trailing note\n    \"z\"\n  ]\n}\n"
+        );
+        let trailing = "{\n  \"a\": [\n    \"x\",\n  ],\n}\n";
+        assert_eq!(push(trailing, &["a"], json!("z")), "{\n  \"a\": [\n    \"x\",\n    \"z\",\n  ],\n}\n");
+        let mut d = JsoncDoc::parse("{\"a\": []}").unwrap();
+        assert!(!d.array_push(&["a"], &json!(1)).unwrap(), "empty arrays are left to `set`");
+    }
+
+    #[test]
+    fn array_remove_keeps_the_rest() {
+        let multi = "{\n  \"a\": [\n    \"x\", // mine\n    \"ours\", // aiorch's\n    \"y\"\n  ]\n}\n";
+        assert_eq!(pull(multi, &["a"], json!("ours")), "{\n  \"a\": [\n    \"x\", // mine\n    \"y\"\n  ]\n}\n");
+        let last = "{\n  \"a\": [\n    \"x\", // mine\n    \"ours\"\n  ]\n}\n";
+        assert_eq!(pull(last, &["a"], json!("ours")), "{\n  \"a\": [\n    \"x\" // mine\n  ]\n}\n");
+        assert_eq!(pull("{\"a\": [\"ours\", \"x\", \"ours\"]}", &["a"], json!("ours")), "{\"a\": [\"x\"]}");
+        assert_eq!(pull("{\"a\": [\"x\", \"ours\"]}", &["a"], json!("ours")), "{\"a\": [\"x\"]}");
+        assert_eq!(pull("{\"a\": [\"ours\"]}", &["a"], json!("ours")), "{\"a\": []}");
+        assert_eq!(pull("{\"a\": [\"x\"]}", &["a"], json!("ours")), "{\"a\": [\"x\"]}");
     }
 
     #[test]

@@ -58,6 +58,18 @@ pub enum Owned {
         #[serde(default, skip_serializing_if = "is_zero")]
         created_parents: usize,
     },
+    /// Entries aiorch added to an array inside a JSON or TOML file that the user also edits
+    /// (`permissions.allow`): only these members are aiorch's, never the whole array.
+    Members {
+        format: DocFormat,
+        key: Vec<String>,
+        /// The members aiorch inserted (a member the user already had is not listed: it stays
+        /// the user's and is never removed).
+        values: Vec<serde_json::Value>,
+        /// The array did not exist before aiorch: it goes when aiorch's last member goes.
+        #[serde(default)]
+        created: bool,
+    },
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Hash)]
@@ -107,20 +119,30 @@ impl Ledger {
 
     /// The entry owning the whole file or link at `path`.
     pub fn whole(&self, path: &Path) -> Option<&Entry> {
-        self.entries.iter().find(|e| e.path == path && !matches!(e.kind, Owned::Key { .. }))
+        self.entries.iter().find(|e| e.path == path && !e.is_merged())
     }
 
     pub fn keys_at<'a>(&'a self, path: &'a Path) -> impl Iterator<Item = &'a Entry> + 'a {
         self.entries.iter().filter(move |e| e.path == path && matches!(e.kind, Owned::Key { .. }))
+    }
+
+    /// Array members aiorch owns in the file at `path`.
+    pub fn members_at<'a>(&'a self, path: &'a Path) -> impl Iterator<Item = &'a Entry> + 'a {
+        self.entries.iter().filter(move |e| e.path == path && matches!(e.kind, Owned::Members { .. }))
     }
 }
 
 impl Entry {
     pub fn key(&self) -> Option<&[String]> {
         match &self.kind {
-            Owned::Key { key, .. } => Some(key),
+            Owned::Key { key, .. } | Owned::Members { key, .. } => Some(key),
             _ => None,
         }
+    }
+
+    /// A key or array members merged into a shared file (not a whole file or link).
+    pub fn is_merged(&self) -> bool {
+        matches!(self.kind, Owned::Key { .. } | Owned::Members { .. })
     }
 }
 

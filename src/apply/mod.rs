@@ -41,6 +41,9 @@ pub enum Desired {
     File { bytes: Vec<u8>, mode: u32 },
     /// One key path in a JSON(C)/TOML file the client also writes; everything else is kept.
     Key { format: DocFormat, key: Vec<String>, value: Value },
+    /// These values are present in the array at `key` (created if absent); everything else in
+    /// the array is the user's. Retraction removes only the values aiorch inserted.
+    Members { format: DocFormat, key: Vec<String>, values: Vec<Value> },
 }
 
 impl Artifact {
@@ -52,6 +55,11 @@ impl Artifact {
     }
     pub fn key(owner: &'static str, path: PathBuf, format: DocFormat, key: &[&str], value: Value) -> Artifact {
         Artifact { path, owner, desired: Desired::Key { format, key: key.iter().map(|s| s.to_string()).collect(), value } }
+    }
+    /// `values` become members of the array at `key` in a file the user also edits; aiorch
+    /// owns exactly the members it inserted.
+    pub fn members(owner: &'static str, path: PathBuf, format: DocFormat, key: &[&str], values: Vec<Value>) -> Artifact {
+        Artifact { path, owner, desired: Desired::Members { format, key: key.iter().map(|s| s.to_string()).collect(), values } }
     }
 }
 

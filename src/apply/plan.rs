@@ -76,7 +76,7 @@ impl Planner<'_> {
         let mut merges: BTreeMap<PathBuf, Vec<Artifact>> = BTreeMap::new();
         for a in desired {
             match &a.desired {
-                Desired::Key { .. } => merges.entry(a.path.clone()).or_default().push(a),
+                Desired::Key { .. } | Desired::Members { .. } => merges.entry(a.path.clone()).or_default().push(a),
                 _ => {
                     if let Some(prev) = wholes.insert(a.path.clone(), a) {
                         anyhow::bail!("internal: two artifacts for {} ({})", prev.path.display(), prev.owner);
@@ -94,7 +94,7 @@ impl Planner<'_> {
         for path in paths {
             if let Some(a) = wholes.remove(&path) {
                 self.plan_whole(&mut plan, a)?;
-            } else if merges.contains_key(&path) || self.old.keys_at(&path).next().is_some() {
+            } else if merges.contains_key(&path) || self.old.keys_at(&path).next().is_some() || self.old.members_at(&path).next().is_some() {
                 let wanted = merges.remove(&path).unwrap_or_default();
                 self.plan_merge(&mut plan, &path, wanted)?;
             } else if let Some(e) = self.old.whole(&path) {
@@ -120,7 +120,7 @@ impl Planner<'_> {
                 let sha256 = sha256_hex(&bytes);
                 (Target::File { bytes, mode }, Owned::File { sha256 })
             }
-            Desired::Key { .. } => unreachable!("merges are planned elsewhere"),
+            Desired::Key { .. } | Desired::Members { .. } => unreachable!("merges are planned elsewhere"),
         };
         let mut entry = Entry { path: path.clone(), owner: a.owner.to_string(), kind, backup: owned.and_then(|o| o.backup.clone()) };
 
@@ -193,8 +193,10 @@ impl Planner<'_> {
         // Write through a symlinked settings file (dotfile managers link them), keeping the link.
         let real = resolve_link(path);
         let before = State::read(&real)?;
-        let format = match (wanted.first().map(|a| &a.desired), self.old.keys_at(path).next().map(|e| &e.kind)) {
-            (Some(Desired::Key { format, .. }), _) | (None, Some(Owned::Key { format, .. })) => *format,
+        let old_merged = self.old.keys_at(path).chain(self.old.members_at(path)).next().map(|e| &e.kind);
+        let format = match (wanted.first().map(|a| &a.desired), old_merged) {
+            (Some(Desired::Key { format, .. } | Desired::Members { format, .. }), _)
+            | (None, Some(Owned::Key { format, .. } | Owned::Members { format, .. })) => *format,
             _ => unreachable!("a merge has keys"),
         };
         let (text, mode) = match &before {
@@ -218,7 +220,7 @@ impl Planner<'_> {
 
         let wanted_keys: BTreeSet<Vec<String>> = wanted.iter().filter_map(|a| a.key_path().map(<[String]>::to_vec)).collect();
         for a in &wanted {
-            let Desired::Key { key, value, .. } = &a.desired else { unreachable!() };
+            let Desired::Key { key, value, .. } = &a.desired else { continue };
             let current = doc.get(key);
             let old = self.old.keys_at(path).find(|e| e.key() == Some(key.as_slice()));
             let (prior, created_parents) = match old {
@@ -284,6 +286,7 @@ impl Planner<'_> {
                 *c = (*c).max(len - parent.len());
             }
         }
+        self.plan_members(plan, &mut doc, path, &real, format, &wanted, &mut keys_changed)?;
 
         let new_text = doc.text();
         if new_text == text {
@@ -307,6 +310,105 @@ impl Planner<'_> {
         let action = if wanted.is_empty() { Action::Retract } else { Action::Merge };
         plan.changes.push(Change { path: real, action, before, after, backup, keys: keys_changed, merged_from: Some(text.into_bytes()) });
         Ok(())
+    }
+}
+
+impl Planner<'_> {
+    /// Array members: each declared value is made present in its array (appended when
+    /// missing, and then aiorch's); values aiorch inserted earlier but no longer declares are
+    /// removed; members the user wrote (even ones equal to ours that were there first) stay.
+    #[allow(clippy::too_many_arguments)]
+    fn plan_members(&self, plan: &mut Plan, doc: &mut Doc, path: &Path, real: &Path, format: super::DocFormat, wanted: &[Artifact], keys_changed: &mut Vec<String>) -> anyhow::Result<()> {
+        let mut declared: BTreeMap<Vec<String>, (&'static str, Vec<Value>)> = BTreeMap::new();
+        for a in wanted {
+            if let Desired::Members { key, values, .. } = &a.desired {
+                let slot = declared.entry(key.clone()).or_insert_with(|| (a.owner, vec![]));
+                for v in values {
+                    if !slot.1.contains(v) {
+                        slot.1.push(v.clone());
+                    }
+                }
+            }
+        }
+        let mut keys: BTreeSet<Vec<String>> = declared.keys().cloned().collect();
+        keys.extend(self.old.members_at(path).filter_map(|e| e.key().map(<[String]>::to_vec)));
+
+        for key in keys {
+            let old = self.old.members_at(path).find(|e| e.key() == Some(key.as_slice()));
+            let (old_values, old_created) = match old.map(|e| &e.kind) {
+                Some(Owned::Members { values, created, .. }) => (values.as_slice(), Some(*created)),
+                _ => (&[][..], None),
+            };
+            let current = doc.get(&key);
+            let before: Vec<Value> = match &current {
+                None => vec![],
+                Some(Value::Array(a)) => a.clone(),
+                Some(other) => {
+                    return Err(CliError::bad_input(format!(
+                        "{}: `{}` is {}, but aiorch adds entries to it as an array",
+                        real.display(),
+                        key.join("."),
+                        json_kind(other)
+                    ))
+                    .hint("make it an array (or remove it), then run aiorch again; nothing was changed")
+                    .into());
+                }
+            };
+            let created = old_created.unwrap_or(current.is_none());
+            let (owner, values) = declared.remove(&key).unwrap_or(("", vec![]));
+            let mut owned = vec![];
+            let mut add = vec![];
+            for v in &values {
+                if !before.contains(v) {
+                    add.push(v.clone());
+                    owned.push(v.clone());
+                } else if old_values.contains(v) {
+                    owned.push(v.clone());
+                }
+            }
+            let gone: Vec<Value> = old_values.iter().filter(|v| !values.contains(v) && before.contains(v)).cloned().collect();
+            let mut after: Vec<Value> = before.iter().filter(|x| !gone.contains(x)).cloned().collect();
+            let removed = before.len() - after.len();
+            after.extend(add.iter().cloned());
+            let added = add.len();
+            if after != before {
+                if after.is_empty() && created && values.is_empty() {
+                    doc.remove(&key)?;
+                    // The array was aiorch's; so are the empty objects it leaves behind.
+                    prune_empty_parents(doc, &key, usize::MAX)?;
+                } else {
+                    doc.edit_array(&key, &add, &gone, &after)?;
+                }
+                let mut k = key.join(".");
+                if added > 0 {
+                    k.push_str(&format!("[+{added}]"));
+                }
+                if removed > 0 {
+                    k.push_str(&format!("[-{removed}]"));
+                }
+                keys_changed.push(k);
+            }
+            if !values.is_empty() {
+                plan.ledger.entries.push(Entry {
+                    path: path.to_path_buf(),
+                    owner: owner.to_string(),
+                    kind: Owned::Members { format, key, values: owned, created },
+                    backup: None,
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
+fn json_kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
     }
 }
 
@@ -354,5 +456,136 @@ impl Artifact {
             Desired::Key { key, .. } => Some(key),
             _ => None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::super::{converge, Artifact, DocFormat};
+    use crate::paths::Paths;
+
+    fn env() -> (tempfile::TempDir, Paths) {
+        let t = tempfile::tempdir().unwrap();
+        let paths = Paths { home: t.path().join("h"), state_dir: t.path().join("s"), config_file: t.path().join("c.toml"), config_explicit: false };
+        std::fs::create_dir_all(&paths.home).unwrap();
+        (t, paths)
+    }
+
+    fn run(paths: &Paths, arts: Vec<Artifact>) {
+        converge(paths, || Ok(arts.clone()), |_| {}).unwrap();
+    }
+
+    fn allow(paths: &Paths, values: &[&str]) -> Artifact {
+        Artifact::members("policy", paths.in_home("settings.json"), DocFormat::Json, &["permissions", "allow"], values.iter().map(|v| json!(v)).collect())
+    }
+
+    #[test]
+    fn members_keep_user_entries_and_retract_only_ours() {
+        let (_t, paths) = env();
+        let file = paths.in_home("settings.json");
+        let user = "{\n  // mine\n  \"model\": \"opus\",\n  \"permissions\": {\n    \"allow\": [\"Bash(make:*)\", \"Bash(git status:*)\"]\n  }\n}\n";
+        std::fs::write(&file, user).unwrap();
+
+        run(&paths, vec![allow(&paths, &["Bash(git status:*)", "Bash(git diff:*)"])]);
+        let v: serde_json::Value = crate::apply::read_key(DocFormat::Json, &std::fs::read_to_string(&file).unwrap(), &file, &["permissions".into()]).unwrap().unwrap();
+        assert_eq!(v["allow"], json!(["Bash(make:*)", "Bash(git status:*)", "Bash(git diff:*)"]));
+        assert!(std::fs::read_to_string(&file).unwrap().contains("// mine"));
+
+        // The user adds an entry of their own after aiorch's.
+        let text = std::fs::read_to_string(&file).unwrap().replace("\"Bash(git diff:*)\"", "\"Bash(git diff:*)\",\n      \"Bash(cargo test:*)\"");
+        std::fs::write(&file, text).unwrap();
+
+        // Declaring fewer values retracts only aiorch's own (git diff), never the user's
+        // git status that was there first.
+        run(&paths, vec![allow(&paths, &["Bash(git status:*)"])]);
+        let v = crate::apply::read_key(DocFormat::Json, &std::fs::read_to_string(&file).unwrap(), &file, &["permissions".into(), "allow".into()]).unwrap().unwrap();
+        assert_eq!(v, json!(["Bash(make:*)", "Bash(git status:*)", "Bash(cargo test:*)"]));
+
+        // Nothing declared (revert): the user's entries all stay.
+        run(&paths, vec![]);
+        let text = std::fs::read_to_string(&file).unwrap();
+        let v = crate::apply::read_key(DocFormat::Json, &text, &file, &["permissions".into(), "allow".into()]).unwrap().unwrap();
+        assert_eq!(v, json!(["Bash(make:*)", "Bash(git status:*)", "Bash(cargo test:*)"]));
+        assert!(text.contains("// mine") && text.contains("\"model\": \"opus\""));
+    }
+
+    #[test]
+    fn members_keep_comments_inside_the_array() {
+        let (_t, paths) = env();
+        let file = paths.in_home("settings.json");
+        let user = "{\n  \"permissions\": {\n    \"allow\": [\n      // my build\n      \"Bash(make:*)\" // keep\n    ]\n  }\n}\n";
+        std::fs::write(&file, user).unwrap();
+        run(&paths, vec![allow(&paths, &["Bash(ls:*)"])]);
+        assert_eq!(
+            std::fs::read_to_string(&file).unwrap(),
+            "{\n  \"permissions\": {\n    \"allow\": [\n      // my build\n      \"Bash(make:*)\", // keep\n      \"Bash(ls:*)\"\n    ]\n  }\n}\n"
+        );
+        run(&paths, vec![]);
+        assert_eq!(std::fs::read_to_string(&file).unwrap(), user, "retraction gives back the user's exact bytes");
+    }
+
+    #[test]
+    fn members_created_array_and_file_go_on_retraction() {
+        let (_t, paths) = env();
+        let file = paths.in_home("settings.json");
+        run(&paths, vec![allow(&paths, &["Read(~/x)"])]);
+        assert_eq!(std::fs::read_to_string(&file).unwrap(), "{\n  \"permissions\": {\n    \"allow\": [\n      \"Read(~/x)\"\n    ]\n  }\n}\n");
+        let ledger = crate::apply::Ledger::load(&paths.ledger()).unwrap();
+        assert!(matches!(&ledger.entries[0].kind, crate::apply::Owned::Members { created: true, values, .. } if values == &vec![json!("Read(~/x)")]));
+        run(&paths, vec![]);
+        assert!(!file.exists(), "a file aiorch created for its members alone is removed");
+    }
+
+    #[test]
+    fn members_in_an_existing_file_leave_no_empty_parents() {
+        let (_t, paths) = env();
+        let file = paths.in_home("settings.json");
+        std::fs::write(&file, "{\"theme\": \"dark\"}\n").unwrap();
+        run(&paths, vec![allow(&paths, &["WebFetch(domain:example.com)"])]);
+        run(&paths, vec![]);
+        let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+        assert_eq!(v, json!({"theme": "dark"}));
+    }
+
+    #[test]
+    fn members_in_toml() {
+        let (_t, paths) = env();
+        let file = paths.in_home("config.toml");
+        std::fs::write(&file, "# keep me\n[tools]\nlist = [\"mine\"] # trailing\n").unwrap();
+        let art = Artifact::members("policy", file.clone(), DocFormat::Toml, &["tools", "list"], vec![json!("ours")]);
+        run(&paths, vec![art]);
+        let text = std::fs::read_to_string(&file).unwrap();
+        assert!(text.starts_with("# keep me\n[tools]\n"), "{text}");
+        assert!(text.contains("list = [\"mine\", \"ours\"] # trailing"), "{text}");
+        run(&paths, vec![]);
+        assert_eq!(std::fs::read_to_string(&file).unwrap(), "# keep me\n[tools]\nlist = [\"mine\"] # trailing\n");
+    }
+
+    #[test]
+    fn members_of_a_non_array_are_bad_input_and_nothing_changes() {
+        let (_t, paths) = env();
+        let file = paths.in_home("settings.json");
+        std::fs::write(&file, "{\"permissions\": {\"allow\": \"oops\"}}\n").unwrap();
+        let err = converge(&paths, || Ok(vec![allow(&paths, &["Bash(ls:*)"])]), |_| {}).unwrap_err();
+        let e = err.downcast_ref::<crate::error::CliError>().unwrap();
+        assert_eq!(e.exit, crate::error::Exit::BadInput);
+        assert!(e.message.contains("`permissions.allow` is a string"), "{}", e.message);
+        assert_eq!(std::fs::read_to_string(&file).unwrap(), "{\"permissions\": {\"allow\": \"oops\"}}\n");
+    }
+
+    #[test]
+    fn members_a_removed_owned_entry_comes_back_and_stays_ours() {
+        let (_t, paths) = env();
+        let file = paths.in_home("settings.json");
+        run(&paths, vec![allow(&paths, &["A", "B"])]);
+        std::fs::write(&file, "{\"permissions\": {\"allow\": [\"A\", \"mine\"]}}\n").unwrap();
+        run(&paths, vec![allow(&paths, &["A", "B"])]);
+        let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+        assert_eq!(v["permissions"]["allow"], json!(["A", "mine", "B"]));
+        run(&paths, vec![]);
+        let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+        assert_eq!(v["permissions"]["allow"], json!(["mine"]));
     }
 }

@@ -30,6 +30,7 @@ pub fn doctor(ui: &Ui, paths: &Paths, strict: bool, offline: bool) -> anyhow::Re
     if loaded.config.enable {
         checks.extend(doctor::ledger_checks(paths, loaded.declared(paths)?)?);
         checks.extend(crate::mcp::doctor::checks(&loaded.ctx(paths), offline)?);
+        checks.extend(crate::policy::doctor::checks(paths, &loaded.config, &loaded.tree));
     } else {
         checks.push(Check::warn("config", "enabled", "enable = false: apply does nothing", "set enable = true"));
     }

@@ -9,6 +9,7 @@ mod secrets;
 pub use secrets::SecretsCmd;
 mod services;
 mod plugins;
+mod policy;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -116,6 +117,9 @@ pub enum Cmd {
     /// Open WebUI against the gateway, for side-by-side model comparison
     #[command(subcommand, after_help = "Examples:\n  aiorch arena start\n  aiorch arena stop")]
     Arena(services::ArenaCmd),
+    /// The permission policy: what each client may run, read, write and fetch
+    #[command(subcommand, after_help = "Examples:\n  aiorch policy show --client codex\n  aiorch policy check \"rm -rf build\"")]
+    Policy(PolicyCmd),
     /// Print a shell completion script
     #[command(after_help = "Examples:\n  aiorch completions bash > ~/.local/share/bash-completion/completions/aiorch\n  aiorch completions zsh > \"${fpath[1]}/_aiorch\"\n  aiorch completions fish > ~/.config/fish/completions/aiorch.fish")]
     Completions {
@@ -145,6 +149,29 @@ pub enum ConfigCmd {
     Set { key: String, value: String },
     /// Print the JSON Schema of the config
     Schema,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PolicyCmd {
+    /// Print the effective policy as each client receives it, and what it cannot express
+    #[command(after_help = "Examples:\n  aiorch policy show                  every client\n  aiorch policy show --client codex   one client\n  aiorch policy show --json")]
+    Show {
+        /// Only this client
+        #[arg(long, value_enum, value_name = "NAME")]
+        client: Option<crate::clients::Client>,
+    },
+    /// Say what each client would do with a command (or a file, host or MCP tool)
+    #[command(after_help = "Examples:\n  aiorch policy check \"rm -rf /\"\n  aiorch policy check \"git status && git push --force\"\n  aiorch policy check --kind read ~/.ssh/id_ed25519\n  aiorch policy check --kind host https://example.com/x\n  aiorch policy check --kind mcp github/create_issue --client claude --json")]
+    Check {
+        /// What SUBJECT is
+        #[arg(long, value_enum, default_value = "command")]
+        kind: crate::policy::Kind,
+        /// Only this client
+        #[arg(long, value_enum, value_name = "NAME")]
+        client: Option<crate::clients::Client>,
+        /// The command line, path, URL or host, or `server/tool`
+        subject: String,
+    },
 }
 
 pub fn main() -> ExitCode {
@@ -180,6 +207,8 @@ fn run(cli: Cli, ui: &Ui) -> anyhow::Result<Exit> {
         Cmd::Service(c) => services::service(ui, &paths, c),
         Cmd::Bench(a) => services::bench(ui, &paths, a),
         Cmd::Arena(c) => services::arena(ui, &paths, c),
+        Cmd::Policy(PolicyCmd::Show { client }) => policy::show(ui, &paths, client),
+        Cmd::Policy(PolicyCmd::Check { kind, client, subject }) => policy::check(ui, &paths, client, kind, &subject),
         Cmd::Completions { shell } => meta::completions(shell),
         Cmd::Man => meta::man(),
     }
@@ -237,6 +266,7 @@ impl Loaded {
         let mut out = self.tree.artifacts(paths);
         out.extend(crate::clients::artifacts(&ctx)?);
         out.extend(crate::mcp::artifacts(&ctx)?);
+        out.extend(crate::policy::artifacts(&ctx)?);
         Ok(out)
     }
 }

@@ -84,3 +84,70 @@ pub fn plugin_artifacts(ctx: &Ctx, declared: &crate::mcp::plugins::Declared) -> 
     out.extend(declared.enabled.iter().map(|id| Artifact::key("plugins", file.clone(), DocFormat::Json, &["enabledPlugins", &id.to_string()], json!(true))));
     out
 }
+
+// ---- Permission policy (src/policy) ----------------------------------------------------------
+//
+// `~/.claude/settings.json` `permissions.allow|ask|deny` (arrays of rule strings, validated by
+// the zod schema in the 2.1.329 binary: `Bash(prefix:*)`, `Read(glob)`, `Edit(glob)` — Write is
+// matched by Edit rules —, `WebFetch(domain:host)`, `mcp__server[__tool]`). The user edits these
+// arrays too, so aiorch owns only its own members. The posture `deny` is `defaultMode:
+// "dontAsk"` (refuse whatever no rule pre-approves). Claude applies deny, then ask, then allow,
+// and splits compound Bash commands before matching — the semantics of src/policy/eval.rs.
+
+use crate::policy::{Decision, How, Kind, Policy, Posture, Translation};
+
+const SETTINGS: &str = ".claude/settings.json";
+
+pub fn policy(paths: &crate::paths::Paths, p: &Policy) -> Translation {
+    let mut rules = vec![];
+    let mut lists: std::collections::BTreeMap<Decision, Vec<serde_json::Value>> = Default::default();
+    for r in &p.rules {
+        let native = match r.kind {
+            Kind::Command => format!("Bash({}:*)", r.pattern),
+            Kind::Read => format!("Read({})", claude_path(&r.pattern)),
+            Kind::Write => format!("Edit({})", claude_path(&r.pattern)),
+            Kind::Host => format!("WebFetch(domain:{})", r.pattern),
+            Kind::Mcp => match crate::policy::model::mcp_parts(&r.pattern) {
+                (s, Some(t)) => format!("mcp__{s}__{t}"),
+                (s, None) => format!("mcp__{s}"),
+            },
+        };
+        lists.entry(r.decision).or_default().push(serde_json::Value::String(native.clone()));
+        let how = match r.kind {
+            Kind::Host => How::Partial { native, caveat: "Claude's WebFetch tool; a shell command such as curl is judged by the command rules".into() },
+            _ => How::Native(native),
+        };
+        rules.push((r.clone(), how));
+    }
+    let file = paths.in_home(SETTINGS);
+    let mut artifacts: Vec<Artifact> = lists
+        .into_iter()
+        .map(|(d, values)| Artifact::members("policy", file.clone(), crate::apply::DocFormat::Json, &["permissions", d.name()], values))
+        .collect();
+    let (posture, unlisted) = match p.posture {
+        Posture::Ask => (How::Default("defaultMode \"default\": Claude asks before anything no rule allows".into()), Decision::Ask),
+        Posture::Deny => {
+            artifacts.push(Artifact::key("policy", file, crate::apply::DocFormat::Json, &["permissions", "defaultMode"], serde_json::json!("dontAsk")));
+            (How::Native("permissions.defaultMode = \"dontAsk\"".into()), Decision::Deny)
+        }
+    };
+    let mode = if unlisted == Decision::Deny { "defaultMode dontAsk: Claude refuses" } else { "Claude asks" };
+    let defaults = vec![
+        (Kind::Command, unlisted, format!("{mode} (shell commands)")),
+        (Kind::Read, Decision::Allow, "Claude's file tools read inside the working directories without asking".into()),
+        (Kind::Write, unlisted, format!("{mode} (file edits)")),
+        (Kind::Host, unlisted, format!("{mode} (web fetches)")),
+        (Kind::Mcp, unlisted, format!("{mode} (MCP tools)")),
+    ];
+    Translation { client: super::Client::Claude, rules, defaults, posture, notes: vec![], artifacts }
+}
+
+/// Claude's path rules: `//abs` is absolute, `~/` is home, anything else is relative to the
+/// working directory (a single leading `/` would mean "relative to the settings file").
+fn claude_path(glob: &str) -> String {
+    if glob.starts_with('/') { format!("/{glob}") } else { glob.to_string() }
+}
+
+pub fn policy_artifacts(ctx: &Ctx, p: &Policy) -> Vec<Artifact> {
+    policy(ctx.paths, p).artifacts
+}

@@ -110,3 +110,98 @@ pub fn mcp_entry(ctx: &Ctx, s: &Server) -> Entry {
 pub fn mcp_artifacts(ctx: &Ctx, servers: &[Server]) -> Vec<Artifact> {
     super::mcp_keys(Client::Codex, ctx, servers, ctx.paths.in_home(".codex/config.toml"), DocFormat::Toml, "mcp_servers")
 }
+
+// ---- Permission policy (src/policy) ----------------------------------------------------------
+//
+// Codex CLI 0.169 has execpolicy rule files, `$CODEX_HOME/rules/*.rules` (Starlark):
+// `prefix_rule(pattern = [words…], decision = "allow"|"prompt"|"forbidden", justification,
+// match = [examples])` — token prefixes, the strictest matching decision wins, and a
+// `bash -lc` script is split into its commands first — and `network_rule(host, protocol,
+// decision)` for the managed network proxy (exact hosts only). aiorch owns one whole file there
+// (`codex execpolicy check --rules FILE CMD…` evaluates it offline). The posture cannot be
+// expressed: 0.169 refuses `approval_policy = "untrusted"` ("no longer supported; remove this
+// setting"), and `on-request` (its default) runs unlisted commands inside the sandbox without
+// asking, so aiorch leaves approval_policy to the user and reports it. Codex has no per-path
+// file rules or per-tool MCP rules in user config: those are reported too.
+
+use crate::policy::{quoted, Decision, How, Kind, Policy, Translation};
+
+pub const RULES_FILE: &str = ".codex/rules/aiorch.rules";
+
+fn codex_decision(d: Decision) -> &'static str {
+    match d {
+        Decision::Allow => "allow",
+        Decision::Ask => "prompt",
+        Decision::Deny => "forbidden",
+    }
+}
+
+pub fn policy(paths: &crate::paths::Paths, p: &Policy) -> Translation {
+    let mut rules = vec![];
+    let mut out = String::from("# Managed by aiorch: the permission policy (agentsmd/permissions/policy.toml + [policy]).\n# Edit the policy, not this file; `aiorch policy show --client codex` explains every rule.\n");
+    for r in &p.rules {
+        let how = match r.kind {
+            Kind::Command => {
+                let words: Vec<String> = r.pattern.split(' ').map(quoted).collect();
+                let line = format!(
+                    "prefix_rule(pattern = [{}], decision = \"{}\", justification = {}, match = [{}])",
+                    words.join(", "),
+                    codex_decision(r.decision),
+                    quoted(&format!("aiorch policy: {}", r.label())),
+                    quoted(&r.pattern)
+                );
+                out.push_str(&line);
+                out.push('\n');
+                How::Native(format!("prefix_rule(pattern = [{}], decision = \"{}\")", words.join(", "), codex_decision(r.decision)))
+            }
+            Kind::Host if r.pattern.starts_with("*.") => How::Unexpressed {
+                fallback: if r.decision == Decision::Allow { Decision::Ask } else { Decision::Deny },
+                why: "network_rule takes exact hosts only; Codex's default workspace-write sandbox gives commands no network at all (unless sandbox_workspace_write.network_access = true)".into(),
+            },
+            Kind::Host => {
+                for proto in ["https", "http"] {
+                    out.push_str(&format!("network_rule(host = {}, protocol = \"{proto}\", decision = \"{}\")\n", quoted(&r.pattern), codex_decision(r.decision)));
+                }
+                How::Partial {
+                    native: format!("network_rule(host = {}, protocol = \"https\"|\"http\", decision = \"{}\")", quoted(&r.pattern), codex_decision(r.decision)),
+                    caveat: "applies through Codex's managed network proxy; the default sandbox gives commands no network at all".into(),
+                }
+            }
+            Kind::Read => How::Unexpressed {
+                fallback: Decision::Allow,
+                why: "Codex has no per-path read rules in user config and its sandbox lets commands read everywhere: NOT enforced".into(),
+            },
+            Kind::Write if r.pattern.starts_with('/') || r.pattern.starts_with('~') => How::Unexpressed {
+                fallback: Decision::Ask,
+                why: "Codex has no per-path write rules in user config; its workspace-write sandbox refuses writes outside the workspace unless you approve".into(),
+            },
+            Kind::Write => How::Unexpressed {
+                fallback: Decision::Allow,
+                why: "Codex has no per-path write rules in user config and its sandbox lets edits inside the workspace through: NOT enforced there".into(),
+            },
+            Kind::Mcp => How::Unexpressed {
+                fallback: Decision::Ask,
+                why: "Codex has no per-tool MCP permission rules in user config (only enabled_tools/disabled_tools inside each server's own table); it decides MCP approvals from the tools' annotations".into(),
+            },
+        };
+        rules.push((r.clone(), how));
+    }
+    let sandboxed = "Codex runs it inside its sandbox without asking (approval_policy on-request, its default: it asks only to leave the sandbox)";
+    let posture_how = How::Unexpressed {
+        fallback: Decision::Allow,
+        why: format!("Codex 0.169 has no ask-for-everything mode (approval_policy = \"untrusted\" is refused); unlisted commands: {sandboxed}"),
+    };
+    let defaults = vec![
+        (Kind::Command, Decision::Allow, sandboxed.to_string()),
+        (Kind::Read, Decision::Allow, "Codex's sandbox lets commands read everywhere".into()),
+        (Kind::Write, Decision::Allow, "Codex's workspace-write sandbox lets edits inside the workspace through (outside it, it asks)".into()),
+        (Kind::Host, Decision::Deny, "the default workspace-write sandbox gives commands no network".into()),
+        (Kind::Mcp, Decision::Ask, "Codex decides MCP approvals from the tools' annotations".into()),
+    ];
+    let artifacts = vec![Artifact::file("policy", paths.in_home(RULES_FILE), out)];
+    Translation { client: super::Client::Codex, rules, defaults, posture: posture_how, notes: vec![], artifacts }
+}
+
+pub fn policy_artifacts(ctx: &Ctx, p: &Policy) -> Vec<Artifact> {
+    policy(ctx.paths, p).artifacts
+}

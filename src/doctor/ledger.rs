@@ -35,6 +35,19 @@ pub fn checks(paths: &Paths, declared: Vec<Artifact>) -> anyhow::Result<Vec<Chec
                     Ok(None) => Some((format!("{shown}: `{}` is missing", key.join(".")), "run `aiorch apply`".into())),
                 }
             }
+            Owned::Members { format, key, values, .. } => {
+                let real = apply::plan::resolve_link(&e.path);
+                let text = std::fs::read_to_string(&real).unwrap_or_default();
+                match apply_doc_get(*format, &text, &real, key) {
+                    Err(msg) => Some((msg, "fix the file by hand; aiorch will not write into a file it cannot parse".into())),
+                    Ok(Some(serde_json::Value::Array(have))) => {
+                        let missing: Vec<String> = values.iter().filter(|v| !have.contains(v)).map(|v| v.to_string()).collect();
+                        (!missing.is_empty()).then(|| (format!("{shown}: `{}` lacks {}", key.join("."), missing.join(", ")), "run `aiorch apply` to add them again".into()))
+                    }
+                    Ok(_) if values.is_empty() => None,
+                    Ok(_) => Some((format!("{shown}: `{}` is missing or not an array", key.join(".")), "run `aiorch apply`".into())),
+                }
+            }
         };
         if let Some((detail, fix)) = problem {
             bad += 1;

@@ -28,8 +28,9 @@ fn fails_with(env: &TestEnv, detail: &str, fix: &str) {
 #[test]
 fn clean_after_apply() {
     // Anthropic's default plugins are declared but only installed by Claude (or `plugins sync`),
-    // which doctor rightly warns about; leave them out to see a fully clean run.
-    let env = TestEnv::with_config(&format!("{}\n[plugins]\ndefaults = false\n", crate::common::ALL_CLIENTS));
+    // and the default policy has rules some clients cannot enforce: doctor rightly warns about
+    // both. Leave them out to see a fully clean run.
+    let env = TestEnv::with_config(&format!("{}\n[plugins]\ndefaults = false\n[policy]\nenable = false\n", crate::common::ALL_CLIENTS));
     env.ok(["apply"]);
     let run = env.ok(["doctor"]);
     env.insta().bind(|| insta::assert_snapshot!("doctor_clean", run.stdout));

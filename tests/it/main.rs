@@ -21,3 +21,4 @@ mod nix_fixtures;
 mod secrets;
 mod services;
 mod mcp;
+mod policy;

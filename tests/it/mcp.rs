@@ -271,12 +271,12 @@ fn plugins_merge_into_claude_settings() {
     let env = Env::new();
     env.write(".claude/settings.json", "{\n  \"model\": \"opus\",\n  \"enabledPlugins\": { \"mine@elsewhere\": true }\n}\n");
     env.config(
-        "[clients]\nclaude = \"always\"\ngemini = \"never\"\ncodex = \"never\"\ncopilot = \"never\"\n[plugins]\nenabled = [\"hello@demo-mkt\"]\n[plugins.marketplaces.demo-mkt]\nsource = { source = \"directory\", path = \"~/mkt\" }\n[plugins.marketplaces.gitmkt.source]\nsource = \"git\"\nurl = \"https://example.invalid/m.git\"\nref = \"v1\"\n",
+        "[clients]\nclaude = \"always\"\ngemini = \"never\"\ncodex = \"never\"\ncopilot = \"never\"\n[policy]\nenable = false\n[plugins]\nenabled = [\"hello@demo-mkt\"]\n[plugins.marketplaces.demo-mkt]\nsource = { source = \"directory\", path = \"~/mkt\" }\n[plugins.marketplaces.gitmkt.source]\nsource = \"git\"\nurl = \"https://example.invalid/m.git\"\nref = \"v1\"\n",
     );
     env.run(&["apply"], 0);
     insta::assert_snapshot!("claude_settings_plugins", env.filter(&env.read(".claude/settings.json")));
     // Plugins off: the user's settings come back exactly.
-    env.config("[clients]\nclaude = \"always\"\ngemini = \"never\"\ncodex = \"never\"\ncopilot = \"never\"\n[plugins]\ndefaults = false\n");
+    env.config("[clients]\nclaude = \"always\"\ngemini = \"never\"\ncodex = \"never\"\ncopilot = \"never\"\n[policy]\nenable = false\n[plugins]\ndefaults = false\n");
     env.run(&["apply"], 0);
     assert_eq!(env.read(".claude/settings.json"), "{\n  \"model\": \"opus\",\n  \"enabledPlugins\": { \"mine@elsewhere\": true }\n}\n");
 }

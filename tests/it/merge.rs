@@ -166,7 +166,7 @@ fn users_own_commands_survive_apply_and_revert() {
 /// change at a time; the parent goes with the last of them, and so does the file aiorch created.
 #[test]
 fn a_created_parent_goes_with_the_last_of_its_keys() {
-    let config = |plugins: &str| format!("{}\n[plugins]\ndefaults = false\nenabled = [{plugins}]\n", crate::common::ALL_CLIENTS);
+    let config = |plugins: &str| format!("{}\n[policy]\nenable = false\n[plugins]\ndefaults = false\nenabled = [{plugins}]\n", crate::common::ALL_CLIENTS);
     let env = TestEnv::with_config(&config(r#""a@m", "b@m""#));
     env.ok(["apply"]);
     let v: serde_json::Value = serde_json::from_str(&env.read("~/.claude/settings.json")).unwrap();

@@ -1,0 +1,258 @@
+//! The policy itself: allow / ask / deny rules over five kinds of action, and a posture for
+//! anything unlisted. The same shape is read from `agentsmd/permissions/policy.toml` and from
+//! the `[policy]` section of the config (whose lists are added to the source's).
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::error::CliError;
+
+/// What happens to an action. Ordered by precedence: when several rules match, the strictest
+/// wins (deny over ask over allow) — the order every client applies too.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Decision {
+    Allow,
+    Ask,
+    Deny,
+}
+
+impl Decision {
+    pub fn name(self) -> &'static str {
+        match self {
+            Decision::Allow => "allow",
+            Decision::Ask => "ask",
+            Decision::Deny => "deny",
+        }
+    }
+}
+
+/// What happens to an action no rule lists. There is no "allow": an allow-everything posture
+/// is the thing this policy exists to prevent (list what may run instead).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Posture {
+    /// Ask the user (every client's own default).
+    #[default]
+    Ask,
+    /// Refuse unless a rule allows it (or asks).
+    Deny,
+}
+
+impl Posture {
+    pub fn decision(self) -> Decision {
+        match self {
+            Posture::Ask => Decision::Ask,
+            Posture::Deny => Decision::Deny,
+        }
+    }
+}
+
+/// One list of patterns per kind of action.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct RuleSet {
+    /// Shell command prefixes, word by word: "git diff" matches `git diff` and
+    /// `git diff --stat`, not `git difftool`. Compound commands (`a && b`, `a | b`, `a; b`) are
+    /// judged part by part and the strictest part wins.
+    pub commands: Vec<String>,
+    /// Files the agent's file tools may read: globs (`**/.env`, `~/.ssh/**`, `/etc/shadow`).
+    /// A relative glob is relative to the working directory.
+    pub read: Vec<String>,
+    /// Files the agent's file tools may create or edit: globs, as for `read`.
+    pub write: Vec<String>,
+    /// Hosts for web fetches: `example.com` (that host), `*.example.com` (its subdomains).
+    pub hosts: Vec<String>,
+    /// MCP tools: `server` (all its tools) or `server/tool`.
+    pub mcp: Vec<String>,
+}
+
+impl RuleSet {
+    fn lists(&self) -> [(Kind, &Vec<String>); 5] {
+        [(Kind::Command, &self.commands), (Kind::Read, &self.read), (Kind::Write, &self.write), (Kind::Host, &self.hosts), (Kind::Mcp, &self.mcp)]
+    }
+}
+
+/// `agentsmd/permissions/policy.toml`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct PolicyFile {
+    pub posture: Posture,
+    pub allow: RuleSet,
+    pub ask: RuleSet,
+    pub deny: RuleSet,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    Command,
+    Read,
+    Write,
+    Host,
+    Mcp,
+}
+
+impl Kind {
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Command => "command",
+            Kind::Read => "read",
+            Kind::Write => "write",
+            Kind::Host => "host",
+            Kind::Mcp => "mcp",
+        }
+    }
+
+    /// The list's name in policy.toml / `[policy]`.
+    pub fn list(self) -> &'static str {
+        match self {
+            Kind::Command => "commands",
+            Kind::Read => "read",
+            Kind::Write => "write",
+            Kind::Host => "hosts",
+            Kind::Mcp => "mcp",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Rule {
+    pub decision: Decision,
+    pub kind: Kind,
+    pub pattern: String,
+}
+
+impl Rule {
+    /// How a user would write it: `deny.commands "rm -rf"`.
+    pub fn label(&self) -> String {
+        format!("{}.{} {:?}", self.decision.name(), self.kind.list(), self.pattern)
+    }
+}
+
+/// The effective policy: the source file with the config's additions.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Policy {
+    pub posture: Posture,
+    pub rules: Vec<Rule>,
+}
+
+impl Policy {
+    /// Merge `extra` (the config) over `base` (the source file): lists are joined (duplicates
+    /// dropped), the posture is replaced when the config names one.
+    pub fn build(base: &PolicyFile, posture: Option<Posture>, extra: [&RuleSet; 3], origin: &str) -> Result<Policy, CliError> {
+        let mut rules: Vec<Rule> = vec![];
+        let sets = [(Decision::Allow, &base.allow, extra[0]), (Decision::Ask, &base.ask, extra[1]), (Decision::Deny, &base.deny, extra[2])];
+        for (decision, a, b) in sets {
+            for set in [a, b] {
+                for (kind, list) in set.lists() {
+                    for p in list {
+                        let pattern = validate(kind, p).map_err(|why| {
+                            CliError::bad_input(format!("{origin}: {}.{} {p:?}: {why}", decision.name(), kind.list()))
+                                .hint("see docs/permissions.md for the pattern syntax of each list")
+                        })?;
+                        let rule = Rule { decision, kind, pattern };
+                        if !rules.contains(&rule) {
+                            rules.push(rule);
+                        }
+                    }
+                }
+            }
+        }
+        Ok(Policy { posture: posture.unwrap_or(base.posture), rules })
+    }
+
+    pub fn of(&self, kind: Kind) -> impl Iterator<Item = &Rule> {
+        self.rules.iter().filter(move |r| r.kind == kind)
+    }
+
+    pub fn with(&self, decision: Decision, kind: Kind) -> impl Iterator<Item = &Rule> {
+        self.rules.iter().filter(move |r| r.kind == kind && r.decision == decision)
+    }
+}
+
+/// Check one pattern and return it normalised (trimmed, inner whitespace collapsed for
+/// commands). Everything a client's renderer relies on is checked here, once.
+fn validate(kind: Kind, p: &str) -> Result<String, String> {
+    let t = p.trim();
+    if t.is_empty() {
+        return Err("empty pattern".into());
+    }
+    match kind {
+        Kind::Command => {
+            if t.chars().any(|c| matches!(c, ';' | '&' | '|' | '\n' | '`' | '(' | ')' | '<' | '>' | '"' | '\'' | '\\' | '$' | '*')) {
+                return Err("a command prefix is plain words (no quotes, wildcards or shell operators; a prefix already matches any arguments after it)".into());
+            }
+            Ok(t.split_whitespace().collect::<Vec<_>>().join(" "))
+        }
+        Kind::Read | Kind::Write => {
+            if t.contains('"') || t.contains('\\') || t.contains('\n') || t.contains('(') || t.contains(')') {
+                return Err("a path glob may not contain quotes, backslashes or parentheses".into());
+            }
+            if t.starts_with('~') && !t.starts_with("~/") {
+                return Err("only `~/` (your home) is expanded; `~user` is not".into());
+            }
+            Ok(t.to_string())
+        }
+        Kind::Host => {
+            if t.contains("://") || t.contains('/') || t.contains(':') {
+                return Err("a host is a name like example.com or *.example.com (no scheme, port or path)".into());
+            }
+            let name = t.strip_prefix("*.").unwrap_or(t);
+            if name.is_empty() || !name.split('.').all(|l| !l.is_empty() && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')) {
+                return Err("a host is a name like example.com or *.example.com".into());
+            }
+            Ok(t.to_ascii_lowercase())
+        }
+        Kind::Mcp => {
+            let (server, tool) = t.split_once('/').map_or((t, None), |(s, tl)| (s, Some(tl)));
+            let ok = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+            if !ok(server) || tool.is_some_and(|tl| tl != "*" && !ok(tl)) {
+                return Err("an MCP rule is `server` or `server/tool` (letters, digits, `_`, `-`; tool may be `*`)".into());
+            }
+            Ok(match tool {
+                Some("*") | None => server.to_string(),
+                Some(tl) => format!("{server}/{tl}"),
+            })
+        }
+    }
+}
+
+/// Split an MCP pattern into server and optional tool.
+pub fn mcp_parts(pattern: &str) -> (&str, Option<&str>) {
+    match pattern.split_once('/') {
+        Some((s, t)) => (s, Some(t)),
+        None => (pattern, None),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn build_merges_and_validates() {
+        let base: PolicyFile = toml::from_str("posture = \"ask\"\n[allow]\ncommands = [\"git  status\"]\n[deny]\nmcp = [\"gh/*\"]\n").unwrap();
+        let extra = RuleSet { commands: vec!["git status".into(), "cargo test".into()], ..Default::default() };
+        let p = Policy::build(&base, Some(Posture::Deny), [&extra, &RuleSet::default(), &RuleSet::default()], "policy.toml").unwrap();
+        assert_eq!(p.posture, Posture::Deny);
+        let pats: Vec<_> = p.rules.iter().map(|r| r.label()).collect();
+        assert_eq!(pats, ["allow.commands \"git status\"", "allow.commands \"cargo test\"", "deny.mcp \"gh\""]);
+    }
+
+    #[test]
+    fn bad_patterns_are_bad_input_naming_the_rule() {
+        for (kind, p) in [(Kind::Command, "rm -rf *"), (Kind::Command, "a && b"), (Kind::Host, "https://x.com"), (Kind::Mcp, "a/b/c"), (Kind::Read, "~bob/x"), (Kind::Read, " ")] {
+            let mut set = RuleSet::default();
+            match kind {
+                Kind::Command => set.commands.push(p.into()),
+                Kind::Read => set.read.push(p.into()),
+                Kind::Host => set.hosts.push(p.into()),
+                Kind::Mcp => set.mcp.push(p.into()),
+                Kind::Write => set.write.push(p.into()),
+            }
+            let e = Policy::build(&PolicyFile::default(), None, [&RuleSet::default(), &RuleSet::default(), &set], "cfg").unwrap_err();
+            assert!(e.message.starts_with(&format!("cfg: deny.{}", kind.list())), "{}", e.message);
+        }
+    }
+}
