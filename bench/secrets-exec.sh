@@ -39,11 +39,15 @@ hyperfine -N --warmup 20 --runs "${RUNS:-300}" --export-json "$tmp/r.json" \
 python3 - "$tmp/r.json" <<'PY'
 import json, sys
 r = {x["command"]: x for x in json.load(open(sys.argv[1]))["results"]}
-base = r["true"]["mean"]
+# Medians: on a shared machine the mean is dragged by outliers from other load.
+base = r["true"]["median"]
 print()
-for name in ("env", "secrets exec", "secrets exec --mask"):
-    m, s = r[name]["mean"], r[name]["stddev"]
-    print(f"{name:22s} mean {m*1e3:6.2f} ms ± {s*1e3:4.2f}   added over `true`: {(m-base)*1e3:5.2f} ms  (x{m/base:.1f})")
-added = (r["secrets exec"]["mean"] - base) * 1e3
-print(f"\nsecrets exec adds {added:.2f} ms: {'within' if added < 5 else 'OVER'} the 5 ms target")
+print(f"{'command':22s} {'median':>8s} {'min':>8s} {'mean':>8s} {'cpu':>8s}   added (median)")
+for name in ("true", "env", "secrets exec", "secrets exec --mask"):
+    x = r[name]
+    cpu = x["user"] + x["system"]  # CPU time (user+sys): hardly moved by other load
+    print(f"{name:22s} {x['median']*1e3:6.2f}ms {x['min']*1e3:6.2f}ms {x['mean']*1e3:6.2f}ms {cpu*1e3:6.2f}ms   {(x['median']-base)*1e3:+6.2f} ms")
+added = (r["secrets exec"]["median"] - base) * 1e3
+added_min = (r["secrets exec"]["min"] - r["true"]["min"]) * 1e3
+print(f"\nsecrets exec adds {added:.2f} ms (median; {added_min:.2f} ms min to min): {'within' if added < 5 else 'OVER'} the 5 ms target")
 PY

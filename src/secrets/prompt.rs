@@ -5,6 +5,7 @@ use std::io::{IsTerminal, Read, Write};
 use std::os::fd::AsFd;
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::sys::signal::{self, SaFlags, SigAction, SigHandler, SigSet, Signal};
 use nix::sys::termios::{self, LocalFlags, SetArg};
 use zeroize::Zeroizing;
@@ -41,18 +42,32 @@ fn read_hidden(prompt: &str) -> anyhow::Result<Value> {
     let mut quiet = saved.clone();
     quiet.local_flags.remove(LocalFlags::ECHO);
     quiet.local_flags.insert(LocalFlags::ECHONL);
-    tty.write_all(prompt.as_bytes())?;
-    tty.flush()?;
     // Without SA_RESTART a ^C makes the read below return EINTR instead of killing us with the
     // terminal left silent.
     INTERRUPTED.store(false, Ordering::SeqCst);
     let action = SigAction::new(SigHandler::Handler(on_interrupt), SaFlags::empty(), SigSet::empty());
     // SAFETY: the handler only stores to an atomic.
     let old = unsafe { signal::sigaction(Signal::SIGINT, &action)? };
+    // Echo off (dropping any type-ahead, as getpass does) *before* the prompt shows, so nothing
+    // typed after it can be echoed or discarded.
     termios::tcsetattr(tty.as_fd(), SetArg::TCSAFLUSH, &quiet)?;
-    let mut line = Zeroizing::new(Vec::new());
+    tty.write_all(prompt.as_bytes())?;
+    tty.flush()?;
+    let mut line = Zeroizing::new(Vec::with_capacity(256));
     let mut byte = [0u8; 1];
     let result = loop {
+        // Wait in short polls, not in read(): a ^C that lands just before a blocking read would
+        // otherwise leave us waiting for a line that never comes.
+        if INTERRUPTED.load(Ordering::SeqCst) {
+            break Err(CliError::bad_input("cancelled: nothing stored"));
+        }
+        let mut fds = [PollFd::new(tty.as_fd(), PollFlags::POLLIN)];
+        match poll(&mut fds, PollTimeout::from(100u16)) {
+            Ok(0) => continue,
+            Ok(_) => {}
+            Err(nix::errno::Errno::EINTR) => continue,
+            Err(e) => break Err(CliError::failed(format!("reading the terminal failed: {e}"))),
+        }
         match tty.read(&mut byte) {
             Ok(0) => break Ok(()),
             Ok(_) if byte[0] == b'\n' => break Ok(()),

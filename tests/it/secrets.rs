@@ -612,7 +612,10 @@ fn on_a_terminal(sb: &Sandbox, args: &[&str], prompt: &str, keys: &[u8]) -> Opti
         if let Some(st) = child.try_wait().unwrap() {
             break st;
         }
-        assert!(Instant::now() < deadline, "aiorch did not finish on the terminal");
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("aiorch did not finish on the terminal: {:?}", String::from_utf8_lossy(&transcript.lock().unwrap()));
+        }
         std::thread::sleep(Duration::from_millis(20));
     };
     drop(stdin);
