@@ -174,8 +174,9 @@ req=$(last_request "$LOGS/fakeapi" streamGenerateContent)
 if [ -n "$req" ]; then inspect gemini-command "$req" e2e-arg-marker; else fail "gemini -p /review sent no request"; show_err gemini-cmd; fi
 
 echo "- Codex CLI $("${BASE_ENV[@]}" timeout 30 codex --version 2>/dev/null)"
+# plugins/apps off: their startup sync would try github.com (offline here); skills are not plugins
 fresh; run codex-exec "$CLIENT_TIMEOUT" "${BASE_ENV[@]}" E2E_FAKE_KEY=sk-e2e-fake RUST_LOG=error codex exec \
-  -c model_provider=e2e_fake \
+  -c features.plugins=false -c features.apps=false -c model_provider=e2e_fake \
   -c "model_providers.e2e_fake={name=\"fake\",base_url=\"$URL/v1\",wire_api=\"responses\",env_key=\"E2E_FAKE_KEY\"}" \
   -m gpt-5 --skip-git-repo-check "e2e-probe"
 expect_rc codex-exec 0 "codex exec exits 0"
