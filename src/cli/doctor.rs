@@ -6,7 +6,7 @@ use crate::error::Exit;
 use crate::paths::Paths;
 use crate::ui::Ui;
 
-pub fn doctor(ui: &Ui, paths: &Paths, strict: bool, offline: bool) -> anyhow::Result<Exit> {
+pub fn doctor(ui: &Ui, paths: &Paths, strict: bool, no_connect: bool) -> anyhow::Result<Exit> {
     let mut checks = vec![];
     let loaded = match Loaded::load(paths) {
         Ok(l) => {
@@ -28,7 +28,7 @@ pub fn doctor(ui: &Ui, paths: &Paths, strict: bool, offline: bool) -> anyhow::Re
     });
     if loaded.config.enable {
         checks.extend(doctor::ledger_checks(paths, loaded.declared(paths)?)?);
-        checks.extend(crate::mcp::doctor::checks(&loaded.ctx(paths), offline)?);
+        checks.extend(crate::mcp::doctor::checks(&loaded.ctx(paths), no_connect)?);
     } else {
         checks.push(Check::warn("config", "enabled", "enable = false: apply does nothing", "set enable = true"));
     }
