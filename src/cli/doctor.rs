@@ -6,7 +6,7 @@ use crate::error::Exit;
 use crate::paths::Paths;
 use crate::ui::Ui;
 
-pub fn doctor(ui: &Ui, paths: &Paths, strict: bool, offline: bool) -> anyhow::Result<Exit> {
+pub fn doctor(ui: &Ui, paths: &Paths, strict: bool, no_connect: bool) -> anyhow::Result<Exit> {
     let mut checks = vec![];
     let loaded = match Loaded::load(paths) {
         Ok(l) => {
@@ -29,7 +29,7 @@ pub fn doctor(ui: &Ui, paths: &Paths, strict: bool, offline: bool) -> anyhow::Re
     checks.extend(crate::secrets::doctor_checks(&loaded.config, paths));
     if loaded.config.enable {
         checks.extend(doctor::ledger_checks(paths, loaded.declared(paths)?)?);
-        checks.extend(crate::mcp::doctor::checks(&loaded.ctx(paths), offline)?);
+        checks.extend(crate::mcp::doctor::checks(&loaded.ctx(paths), no_connect)?);
         checks.extend(crate::policy::doctor::checks(paths, &loaded.config, &loaded.tree));
     } else {
         checks.push(Check::warn("config", "enabled", "enable = false: apply does nothing", "set enable = true"));

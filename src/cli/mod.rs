@@ -86,14 +86,14 @@ pub enum Cmd {
         dry_run: bool,
     },
     /// Check links, merged settings and everything else aiorch manages
-    #[command(after_help = "Every MCP server is started (or reached) the way a client would, in parallel, and must answer initialize + tools/list.\n\nExamples:\n  aiorch doctor\n  aiorch doctor --json | jq '.checks[] | select(.status != \"ok\")'\n  aiorch doctor --offline   do not contact remote MCP servers off this machine\n\nExit status: 0 when every check passes, 1 when a check fails (or warns, with --strict).")]
+    #[command(after_help = "Every MCP server is started (or reached) the way a client would, in parallel, and must answer initialize + tools/list.\n\nExamples:\n  aiorch doctor\n  aiorch doctor --json | jq '.checks[] | select(.status != \"ok\")'\n  aiorch doctor --no-connect   config-level checks only: start or contact no MCP server\n\nExit status: 0 when every check passes, 1 when a check fails (or warns, with --strict).")]
     Doctor {
         /// Treat warnings as failures
         #[arg(long)]
         strict: bool,
-        /// Do not contact remote MCP servers that are not on this machine
+        /// Do not start or contact MCP servers (skip the handshakes)
         #[arg(long)]
-        offline: bool,
+        no_connect: bool,
     },
     /// List installed AI CLIs and model servers with their versions
     Agents,
@@ -198,7 +198,7 @@ fn run(cli: Cli, ui: &Ui) -> anyhow::Result<Exit> {
         Cmd::Init { force } => config::init(ui, &paths, force),
         Cmd::Apply { dry_run, check } => apply::apply(ui, &paths, dry_run, check),
         Cmd::Revert { dry_run } => apply::revert(ui, &paths, dry_run),
-        Cmd::Doctor { strict, offline } => doctor::doctor(ui, &paths, strict, offline),
+        Cmd::Doctor { strict, no_connect } => doctor::doctor(ui, &paths, strict, no_connect),
         Cmd::Agents => doctor::agents(ui, &paths),
         Cmd::Plugins(PluginsCmd::Sync) => plugins::sync(ui, &paths),
         Cmd::Config(c) => config::config(ui, &paths, c),

@@ -14,8 +14,8 @@ use crate::doctor::Check;
 const G: &str = "mcp servers";
 const P: &str = "claude plugins";
 
-/// `offline`: do not contact remote servers that are not on this machine.
-pub fn checks(ctx: &Ctx, offline: bool) -> anyhow::Result<Vec<Check>> {
+/// `no_connect`: start or contact no server (config-level checks only).
+pub fn checks(ctx: &Ctx, no_connect: bool) -> anyhow::Result<Vec<Check>> {
     let mut out = vec![];
     let translated = registry::translated(ctx)?;
     // Each server once, with the clients that get it.
@@ -23,9 +23,9 @@ pub fn checks(ctx: &Ctx, offline: bool) -> anyhow::Result<Vec<Check>> {
     for (client, s, _) in &translated {
         servers.entry(s.name.clone()).or_insert_with(|| (s.clone(), vec![])).1.push(*client);
     }
-    let (to_probe, skipped): (Vec<&Server>, Vec<&Server>) = servers.values().map(|(s, _)| s).partition(|s| !offline || is_local(s));
     let env: HashMap<String, String> = std::env::vars().collect();
-    let probes = probe::probe_all(&to_probe.into_iter().cloned().collect::<Vec<_>>(), &env);
+    let to_probe: Vec<Server> = if no_connect { vec![] } else { servers.values().map(|(s, _)| s.clone()).collect() };
+    let probes = probe::probe_all(&to_probe, &env);
     for p in probes {
         let (s, clients) = &servers[&p.server];
         let who = clients.iter().map(|c| c.name()).collect::<Vec<_>>().join(", ");
@@ -40,8 +40,8 @@ pub fn checks(ctx: &Ctx, offline: bool) -> anyhow::Result<Vec<Check>> {
             Outcome::Skipped { reason } => Check::warn(G, name, reason, "check it in a client: `claude mcp list`, `gemini mcp list`"),
         });
     }
-    for s in skipped {
-        out.push(Check::warn(G, format!("{} (remote)", s.name), "not contacted (--offline)", "run `aiorch doctor` without --offline to connect to it"));
+    if no_connect && !servers.is_empty() {
+        out.push(Check::warn(G, "handshakes", format!("skipped for {} server(s) (--no-connect)", servers.len()), "run `aiorch doctor` without --no-connect"));
     }
     for (_, (s, _)) in servers.iter() {
         if let Some(note) = remote_secrets_note(s) {
@@ -61,17 +61,6 @@ pub fn checks(ctx: &Ctx, offline: bool) -> anyhow::Result<Vec<Check>> {
         out.extend(plugin_checks(ctx)?);
     }
     Ok(out)
-}
-
-fn is_local(s: &Server) -> bool {
-    match &s.transport {
-        Transport::Stdio { .. } => true,
-        Transport::Http { url } | Transport::Sse { url } => {
-            let host = url.split("://").nth(1).unwrap_or("").split(['/', '?']).next().unwrap_or("");
-            let host = host.rsplit_once('@').map_or(host, |(_, h)| h);
-            ["127.0.0.1", "localhost", "[::1]"].iter().any(|l| host == *l || host.starts_with(&format!("{l}:")))
-        }
-    }
 }
 
 fn fix_for(s: &Server) -> String {
@@ -137,7 +126,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn local_means_this_machine() {
+    fn fixes_name_what_to_run() {
         let remote = |url: &str| Server {
             name: "x".into(),
             builtin: false,
@@ -151,10 +140,7 @@ mod tests {
             tools: None,
             clients: None,
         };
-        assert!(is_local(&remote("http://127.0.0.1:8080/mcp")));
-        assert!(is_local(&remote("http://localhost/mcp")));
-        assert!(!is_local(&remote("https://localhost.evil.example/mcp")));
-        assert!(!is_local(&remote("https://api.githubcopilot.com/mcp/")));
+        assert_eq!(fix_for(&remote("http://127.0.0.1:8080/mcp")), "is the server running at http://127.0.0.1:8080/mcp?");
         assert_eq!(shell_word("/a b/it's"), r"'/a b/it'\''s'");
     }
 }

@@ -51,6 +51,9 @@ pub fn probe_all(servers: &[Server], env: &HashMap<String, String>) -> Vec<Probe
         return vec![];
     }
     let _ = rustls::crypto::ring::default_provider().install_default();
+    // main() restores the default SIGPIPE (so `aiorch … | head` ends quietly); writing the
+    // handshake to a server that already died must be an EPIPE error, not the end of doctor.
+    let _sigpipe = IgnoreSigpipe::new();
     let rt = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
@@ -61,6 +64,37 @@ pub fn probe_all(servers: &[Server], env: &HashMap<String, String>) -> Vec<Probe
     // Servers that ignore stdin EOF are killed on drop; do not wait for stragglers.
     rt.shutdown_timeout(Duration::from_millis(200));
     probes
+}
+
+/// SIGPIPE ignored while any guard lives (probes may overlap in tests), then put back as it was.
+struct IgnoreSigpipe;
+
+static SIGPIPE_GUARDS: Mutex<(usize, Option<nix::sys::signal::SigHandler>)> = Mutex::new((0, None));
+
+impl IgnoreSigpipe {
+    fn new() -> IgnoreSigpipe {
+        use nix::sys::signal::{signal, SigHandler, Signal};
+        let mut g = SIGPIPE_GUARDS.lock().unwrap_or_else(|e| e.into_inner());
+        if g.0 == 0 {
+            // SAFETY: SIG_IGN installs no handler code; it only turns the fatal signal into EPIPE.
+            g.1 = unsafe { signal(Signal::SIGPIPE, SigHandler::SigIgn) }.ok();
+        }
+        g.0 += 1;
+        IgnoreSigpipe
+    }
+}
+
+impl Drop for IgnoreSigpipe {
+    fn drop(&mut self) {
+        let mut g = SIGPIPE_GUARDS.lock().unwrap_or_else(|e| e.into_inner());
+        g.0 -= 1;
+        if g.0 == 0
+            && let Some(old) = g.1.take()
+        {
+            // SAFETY: puts back the disposition that was there before the first guard.
+            let _ = unsafe { nix::sys::signal::signal(nix::sys::signal::Signal::SIGPIPE, old) };
+        }
+    }
 }
 
 fn kind(s: &Server) -> &'static str {
@@ -191,5 +225,19 @@ mod tests {
         assert!(reasons[0].starts_with("cannot start /nonexistent/server: No such file"), "{}", reasons[0]);
         assert!(reasons[1].starts_with("initialize failed") && reasons[1].ends_with("stderr: boom"), "{}", reasons[1]);
         assert_eq!(reasons[2], "no answer to initialize + tools/list within 1 s");
+    }
+
+    /// With the default SIGPIPE (what main() sets), a server that is gone before the
+    /// handshake is written must give a failure, not kill the process.
+    #[test]
+    fn a_server_that_exits_at_once_is_a_failure_not_a_signal() {
+        use nix::sys::signal::{signal, SigHandler, Signal};
+        // SAFETY: the default disposition, as main() sets it.
+        unsafe { signal(Signal::SIGPIPE, SigHandler::SigDfl) }.unwrap();
+        let env: HashMap<String, String> = HashMap::new();
+        let servers: Vec<Server> = (0..8).map(|i| stdio(&format!("gone{i}"), "/bin/true", &[])).collect();
+        for p in probe_all(&servers, &env) {
+            assert!(matches!(p.outcome, Outcome::Failed { .. }), "{p:?}");
+        }
     }
 }

@@ -186,10 +186,10 @@ URL=http://127.0.0.1:$FAKE_PORT
 # MCP_CONNECTION_NONBLOCKING=false: the first request waits for the servers (2.1.329 otherwise
 # sends it while slow servers are "still connecting").
 rm -f "$LOGS/fakeapi"/*.json
-run claude-p "$CLIENT_TIMEOUT" "${BASE_ENV[@]}" MCP_CONNECTION_NONBLOCKING=false ANTHROPIC_API_KEY=sk-ant-e2e-fake ANTHROPIC_BASE_URL="$URL" claude -p "e2e-probe"
+run claude-p "$CLIENT_TIMEOUT" "${BASE_ENV[@]}" MCP_CONNECTION_NONBLOCKING=false CLAUDE_CODE_MCP_STARTUP_WAIT_MS=60000 MCP_TIMEOUT=60000 ANTHROPIC_API_KEY=sk-ant-e2e-fake ANTHROPIC_BASE_URL="$URL" claude -p "e2e-probe"
 expect_rc claude-p 0 "claude -p exits 0"
-req=$(last_request "$LOGS/fakeapi" v1_messages)
-for n in $ALL; do grep -q "mcp__${n}__echo" "$req" 2>/dev/null && pass "claude offers mcp__${n}__echo to the model" || fail "claude: no mcp__${n}__echo in the request"; done
+req=$(last_request "$LOGS/fakeapi" v1_messages); [ -n "$req" ] && cp "$req" "$LOGS/claude-request.json"
+for n in $ALL; do grep -q "mcp__${n}__echo" "$req" 2>/dev/null && pass "claude offers mcp__${n}__echo to the model" || fail "claude: no mcp__${n}__echo in the request$(grep -o 'still connecting[^"]*' "$req" 2>/dev/null | head -c 300)"; done
 aiorch sync1 plugins sync --json
 expect_rc sync1 0 "aiorch plugins sync exits 0"
 run claude-plugins "$CLIENT_TIMEOUT" "${BASE_ENV[@]}" claude plugin list --json
@@ -207,7 +207,7 @@ for n in $ALL; do grep -q "✓ $n: .* - Connected" "$LOGS/gemini-list.err" "$LOG
 rm -f "$LOGS/fakeapi"/*.json
 run gemini-p "$CLIENT_TIMEOUT" "${GEM_ENV[@]}" GEMINI_API_KEY=e2e-fake GOOGLE_GEMINI_BASE_URL="$URL" gemini -m gemini-2.5-flash -y -p "e2e-probe"
 expect_rc gemini-p 0 "gemini -p exits 0"
-req=$(last_request "$LOGS/fakeapi" streamGenerateContent)
+req=$(last_request "$LOGS/fakeapi" streamGenerateContent); [ -n "$req" ] && cp "$req" "$LOGS/gemini-request.json"
 for n in $ALL; do grep -q "\"mcp_${n}_echo\"" "$req" 2>/dev/null && pass "gemini offers mcp_${n}_echo to the model" || fail "gemini: no mcp_${n}_echo in the request"; done
 
 section "Codex CLI: codex mcp list, codex exec with every server required"
@@ -226,19 +226,28 @@ run codex-exec "$CLIENT_TIMEOUT" "${BASE_ENV[@]}" E2E_FAKE_KEY=sk-e2e-fake RUST_
   -c model_provider=e2e_fake -c "model_providers.e2e_fake={name=\"fake\",base_url=\"$URL/v1\",wire_api=\"responses\",env_key=\"E2E_FAKE_KEY\"}" \
   "${args[@]}" -m gpt-5 --skip-git-repo-check "e2e-probe"
 expect_rc codex-exec 0 "codex exec exits 0 with every MCP server required"
-req=$(last_request "$LOGS/fakeapi" v1_responses)
+req=$(last_request "$LOGS/fakeapi" v1_responses); [ -n "$req" ] && cp "$req" "$LOGS/codex-request.json"
 for n in $ALL; do ns="mcp__${n//-/_}"; grep -q "\"$ns\"" "$req" 2>/dev/null && pass "codex offers namespace $ns to the model" || fail "codex: no $ns in the request"; done
 
 section "Copilot CLI: copilot mcp list, an offline session"
 run copilot-list 120 "${BASE_ENV[@]}" copilot mcp list --json
 expect_rc copilot-list 0 "copilot mcp list --json exits 0"
 for n in $ALL; do grep -q "\"$n\"" "$LOGS/copilot-list.out" && pass "copilot lists $n (not dropped)" || fail "copilot dropped $n"; done
-rm -f "$LOGS/fakeapi"/*.json
-run copilot-p "$CLIENT_TIMEOUT" "${BASE_ENV[@]}" COPILOT_OFFLINE=true COPILOT_PROVIDER_BASE_URL="$URL/v1" COPILOT_PROVIDER_API_KEY=e2e-fake \
-  COPILOT_MODEL=gpt-4o COPILOT_ALLOW_ALL=true copilot -p "e2e-probe" --log-dir "$LOGS/copilot-logs" --log-level warning
+# Copilot 1.0.102 opens with `server/discover` and falls back to `initialize` when a slow server
+# has not answered yet; the Python SDK then serves the 2026-07-28 era it saw first and refuses
+# the initialize (-32022). That race is Copilot's and the SDK's, not the config's: such a run is
+# retried (twice at most) and reported; any other failure is not.
+for try in 1 2 3; do
+  rm -rf "$LOGS/fakeapi"/*.json "$LOGS/copilot-logs"
+  run copilot-p "$CLIENT_TIMEOUT" "${BASE_ENV[@]}" COPILOT_OFFLINE=true COPILOT_PROVIDER_BASE_URL="$URL/v1" COPILOT_PROVIDER_API_KEY=e2e-fake \
+    COPILOT_MODEL=gpt-4o COPILOT_ALLOW_ALL=true copilot -p "e2e-probe" --log-dir "$LOGS/copilot-logs" --log-level warning
+  grep -h 'MCP server connection failed' "$LOGS"/copilot-logs/*.log 2>/dev/null | grep -v -- '-32022: connection is serving the 2026-07-28 protocol' | grep -q . && break
+  grep -q -- '-32022: connection is serving the 2026-07-28 protocol' "$LOGS"/copilot-logs/*.log 2>/dev/null || break
+  echo "  note  copilot run $try hit the server/discover vs initialize race (-32022); retrying"
+done
 expect_rc copilot-p 0 "copilot -p (offline, BYOK) exits 0"
-grep -q 'MCP server connection failed' "$LOGS"/copilot-logs/*.log 2>/dev/null && fail "copilot: $(grep -h 'MCP server connection failed' "$LOGS"/copilot-logs/*.log | head -2)" || pass "copilot logs no failed MCP connection"
-req=$(last_request "$LOGS/fakeapi" chat_completions)
+grep -q 'MCP server connection failed' "$LOGS"/copilot-logs/*.log 2>/dev/null && fail "copilot: $(grep -h 'MCP server connection failed' "$LOGS"/copilot-logs/*.log | head -2)" || pass "copilot logs no failed MCP connection (run $try)"
+req=$(last_request "$LOGS/fakeapi" chat_completions); [ -n "$req" ] && cp "$req" "$LOGS/copilot-request.json"
 for n in $ALL; do grep -q "\"$n-echo\"" "$req" 2>/dev/null && pass "copilot offers $n-echo to the model" || fail "copilot: no $n-echo in the request"; done
 stop_fakeapi
 

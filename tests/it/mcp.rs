@@ -301,3 +301,51 @@ fn canary_secret_value_is_never_written() {
     // The names are there, so the wrapper can fetch them at exec time.
     assert!(env.read(".claude.json").contains("\"--only\",\n        \"GITHUB_TOKEN,GITHUB_HOST\""));
 }
+
+/// The rmcp echo server built from examples/mcp-echo.rs (`cargo test` builds examples).
+fn echo_server() -> PathBuf {
+    let p = Path::new(env!("CARGO_BIN_EXE_aiorch")).parent().unwrap().join("examples/mcp-echo");
+    assert!(p.exists(), "{} is missing: run `cargo test` (it builds the examples) or `cargo build --example mcp-echo`", p.display());
+    p
+}
+
+/// doctor starts every server like a client (env, cwd), in parallel, with a time limit, and
+/// names the reason of each failure.
+#[test]
+fn doctor_handshakes_with_every_server() {
+    let env = Env::new();
+    let echo = echo_server();
+    let dir = env.dir.path().join("work dir");
+    std::fs::create_dir_all(&dir).unwrap();
+    env.config(&format!(
+        "{CLIENTS}[mcp.servers.echo]\ncommand = \"{e}\"\nenv = {{ ECHO_PREFIX = \"x\" }}\n\
+         [mcp.servers.in-dir]\ncommand = \"{e}\"\ncwd = \"{d}\"\nenv = {{ MCP_ECHO_REQUIRE_CWD = \"{d}\" }}\n\
+         [mcp.servers.wrong-dir]\ncommand = \"{e}\"\nenv = {{ MCP_ECHO_REQUIRE_CWD = \"{d}\" }}\n\
+         [mcp.servers.missing]\ncommand = \"/nonexistent/mcp-server\"\n\
+         [mcp.servers.hangs]\ncommand = \"/bin/sleep\"\nargs = [\"60\"]\nstartup_timeout = 1\n",
+        e = echo.display(),
+        d = dir.display()
+    ));
+    env.run(&["apply"], 0);
+    let (out, _) = env.run(&["doctor", "--json"], 1);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let check = |name: &str| -> (String, String) {
+        let c = v["checks"].as_array().unwrap().iter().find(|c| c["group"] == "mcp servers" && c["name"].as_str().unwrap().starts_with(&format!("{name} ("))).unwrap_or_else(|| panic!("no check for {name}: {out}"));
+        (c["status"].as_str().unwrap().to_string(), c["detail"].as_str().unwrap().to_string())
+    };
+    let (s, d) = check("echo");
+    assert_eq!(s, "ok", "{d}");
+    assert!(d.starts_with("connected to rmcp ") && d.contains(": 1 tool, ~") && d.ends_with(" tokens of tool schemas"), "{d}");
+    assert_eq!(check("in-dir").0, "ok", "{}", check("in-dir").1);
+    let (s, d) = check("wrong-dir");
+    assert_eq!(s, "fail");
+    assert!(d.contains("initialize failed") && d.contains("instead of"), "{d}");
+    let (s, d) = check("missing");
+    assert_eq!((s.as_str(), d.as_str()), ("fail", "cannot start /nonexistent/mcp-server: No such file or directory (os error 2)"));
+    assert_eq!(check("hangs"), ("fail".to_string(), "no answer to initialize + tools/list within 1 s".to_string()));
+    // Claude has no cwd: doctor says how it is emulated.
+    assert!(out.contains("\"in-dir in claude: cwd\""), "{out}");
+    // --no-connect starts nothing.
+    let (out, _) = env.run(&["doctor", "--no-connect"], 0);
+    assert!(out.contains("handshakes: skipped for 5 server(s) (--no-connect)"), "{out}");
+}
