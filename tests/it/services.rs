@@ -150,3 +150,74 @@ fn doctor_reports_budget_enforcement_and_health() {
     assert_eq!(c["status"], "fail");
     assert!(c["detail"].as_str().unwrap().contains("fail-open"));
 }
+
+/// A stand-in gateway (fault injection, not a model): liveliness, a streamed answer for
+/// `local-coding` (3 tokens and usage), HTTP 429 for everything else.
+fn fake_gateway() -> u16 {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = l.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for s in l.incoming().flatten() {
+            let mut r = BufReader::new(s);
+            let mut head = String::new();
+            let mut len = 0usize;
+            loop {
+                let mut line = String::new();
+                if r.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                    break;
+                }
+                if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                    len = v.trim().parse().unwrap_or(0);
+                }
+                head.push_str(&line);
+            }
+            let mut body = vec![0u8; len];
+            let _ = r.read_exact(&mut body);
+            let mut s = r.into_inner();
+            let reply = if head.starts_with("GET /health/liveliness") {
+                "HTTP/1.1 200 OK\r\ncontent-length: 12\r\nconnection: close\r\n\r\n\"I'm alive!\"".to_string()
+            } else if String::from_utf8_lossy(&body).contains("\"local-coding\"") {
+                let mut sse = String::new();
+                for t in ["Hel", "lo", "!"] {
+                    sse.push_str(&format!("data: {{\"choices\":[{{\"index\":0,\"delta\":{{\"content\":\"{t}\"}}}}]}}\n\n"));
+                }
+                sse.push_str("data: {\"choices\":[],\"usage\":{\"completion_tokens\":3}}\n\ndata: [DONE]\n\n");
+                format!("HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\nx-litellm-model-group: local-coding\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{sse}", sse.len())
+            } else {
+                let b = r#"{"error":{"message":"No deployments available - crossed budget","code":"429"}}"#;
+                format!("HTTP/1.1 429 Too Many Requests\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{b}", b.len())
+            };
+            let _ = s.write_all(reply.as_bytes());
+        }
+    });
+    port
+}
+
+#[test]
+fn bench_measures_streams_counts_errors_and_draws_a_chart() {
+    let port = fake_gateway();
+    let env = Env::new(&format!("[services.litellm]\nenable = true\nport = {port}\n"));
+    let out_dir = env.dir.path().join("bench");
+    let out = env
+        .cmd(&["bench", "--aliases", "local-coding,coding-model", "-n", "2", "--out", out_dir.to_str().unwrap()])
+        .env("LITELLM_MASTER_KEY", "k")
+        .assert()
+        .code(1) // a request failed
+        .get_output()
+        .stdout
+        .clone();
+    let table = String::from_utf8(out).unwrap();
+    let row = |a: &str| table.lines().find(|l| l.starts_with(a)).unwrap_or_else(|| panic!("{a} missing:\n{table}")).to_string();
+    assert!(row("local-coding").contains("0/2") && row("local-coding").ends_with("local-coding"), "{table}");
+    assert!(row("coding-model").contains("2/2") && row("coding-model").contains("HTTP 429 ×2"), "{table}");
+    let json = std::fs::read_dir(&out_dir).unwrap().flatten().map(|e| e.path()).find(|p| p.extension().is_some_and(|e| e == "json")).unwrap();
+    let v: serde_json::Value = serde_json::from_str(&read(&json)).unwrap();
+    let lc = &v["results"][0];
+    assert_eq!(lc["alias"], "local-coding");
+    assert_eq!(lc["samples"][0]["completion_tokens"], 3);
+    assert!(lc["ttft_ms_median"].as_f64().unwrap() > 0.0);
+    assert_eq!(v["results"][1]["error_kinds"]["HTTP 429"], 2);
+    let svg = read(&json.with_extension("svg"));
+    assert!(svg.starts_with("<svg") && svg.contains("Time to first token") && svg.contains("2 errors"), "{svg}");
+}
