@@ -91,6 +91,41 @@ pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()> {
     Ok(())
 }
 
+/// A file's new content, written under a temp name beside its target: `sync` makes the data
+/// durable, `commit` renames it into place. The apply engine stages every file of a run, syncs
+/// them all at once (one round of concurrent fsyncs the journal can batch, instead of two
+/// serial commits per file) and then renames them in order: each rename still lands only after
+/// its data is on disk, so a crash leaves the old or the new file, never a torn one.
+pub struct Staged(tempfile::NamedTempFile);
+
+pub fn stage(path: &Path, bytes: &[u8], mode: u32) -> io::Result<Staged> {
+    let dir = path.parent().ok_or_else(|| io::Error::other("path has no parent"))?;
+    let mut tmp = tempfile::Builder::new().prefix(TEMP_PREFIX).tempfile_in(dir)?;
+    tmp.write_all(bytes)?;
+    tmp.as_file().set_permissions(fs::Permissions::from_mode(mode))?;
+    Ok(Staged(tmp))
+}
+
+impl Staged {
+    pub fn sync(&self) -> io::Result<()> {
+        self.0.as_file().sync_all()
+    }
+
+    /// Rename into place; the caller syncs the directory (`sync_dirs`).
+    pub fn commit(self, path: &Path) -> io::Result<()> {
+        self.0.persist(path).map(drop).map_err(|e| e.error)
+    }
+}
+
+/// fsync every directory once, concurrently: makes the renames and removals in them durable.
+pub fn sync_dirs<'a>(dirs: impl IntoIterator<Item = &'a Path>) {
+    std::thread::scope(|s| {
+        for d in dirs {
+            s.spawn(move || sync_dir(d));
+        }
+    });
+}
+
 /// The prefix of every temp file `write_atomic` and `symlink_atomic` create.
 pub const TEMP_PREFIX: &str = ".aiorch-tmp-";
 
@@ -116,7 +151,8 @@ pub fn sweep_temp_tree(dir: &Path) {
     }
 }
 
-/// Point `path` at `target` atomically (a new link under a temp name, renamed over).
+/// Point `path` at `target` atomically (a new link under a temp name, renamed over). The caller
+/// syncs the directory (`sync_dirs`).
 pub fn symlink_atomic(target: &Path, path: &Path) -> io::Result<()> {
     let dir = path.parent().ok_or_else(|| io::Error::other("path has no parent"))?;
     for attempt in 0..16u32 {
@@ -127,7 +163,6 @@ pub fn symlink_atomic(target: &Path, path: &Path) -> io::Result<()> {
                     let _ = fs::remove_file(&tmp);
                     return Err(e);
                 }
-                sync_dir(dir);
                 return Ok(());
             }
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
@@ -137,17 +172,14 @@ pub fn symlink_atomic(target: &Path, path: &Path) -> io::Result<()> {
     Err(io::Error::other("could not create a temporary symlink"))
 }
 
+/// Remove a file, link or directory tree; the caller syncs the directory (`sync_dirs`).
 pub fn remove(path: &Path) -> io::Result<()> {
     match fs::symlink_metadata(path) {
         Ok(m) if m.is_dir() => fs::remove_dir_all(path),
         Ok(_) => fs::remove_file(path),
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
         Err(e) => Err(e),
-    }?;
-    if let Some(dir) = path.parent() {
-        sync_dir(dir);
     }
-    Ok(())
 }
 
 /// Copy whatever is at `from` (file, symlink or directory tree) to `to`, creating parents.

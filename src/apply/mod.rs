@@ -13,6 +13,7 @@ pub mod ledger;
 pub mod plan;
 pub mod report;
 
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;
@@ -124,8 +125,30 @@ pub fn execute(paths: &Paths, mut plan: Plan) -> anyhow::Result<Summary> {
 
     // 3. The changes themselves; retractions last, deepest first.
     plan.changes.sort_by_key(|c| matches!(c.after, plan::Target::Absent));
+    // 3a. Stage every new file beside its target and make all of them durable at once: one
+    // round of concurrent fsyncs instead of two serial journal commits per file (what a fresh
+    // apply used to spend 90% of its time on). A crash here leaves only temp files, which the
+    // next run sweeps.
+    let mut staged: Vec<Option<fsutil::Staged>> = Vec::with_capacity(plan.changes.len());
+    for c in &plan.changes {
+        staged.push(match &c.after {
+            plan::Target::File { bytes, mode } => {
+                if let Some(parent) = c.path.parent() {
+                    plan.ledger.dirs.extend(fsutil::create_dirs(parent)?);
+                }
+                Some(fsutil::stage(&c.path, bytes, *mode)?)
+            }
+            _ => None,
+        });
+    }
+    std::thread::scope(|s| {
+        let syncs: Vec<_> = staged.iter().flatten().map(|st| s.spawn(move || st.sync())).collect();
+        syncs.into_iter().try_for_each(|h| h.join().expect("fsync thread"))
+    })?;
+    // 3b. Put everything in place, in order; each rename lands after its data is durable.
     let fault = FaultHook::from_env();
-    for (i, c) in plan.changes.iter().enumerate() {
+    let mut touched: BTreeSet<PathBuf> = BTreeSet::new();
+    for (i, (c, st)) in plan.changes.iter().zip(staged).enumerate() {
         if let Some(from) = &c.merged_from {
             let now = match fsutil::State::read(&c.path)? {
                 fsutil::State::File { bytes, .. } => bytes,
@@ -135,24 +158,28 @@ pub fn execute(paths: &Paths, mut plan: Plan) -> anyhow::Result<Summary> {
                 return Err(Retry.into());
             }
         }
-        if let Some(parent) = c.path.parent()
-            && !matches!(c.after, plan::Target::Absent)
-        {
-            plan.ledger.dirs.extend(fsutil::create_dirs(parent)?);
+        if let Some(parent) = c.path.parent() {
+            if !matches!(c.after, plan::Target::Absent) {
+                plan.ledger.dirs.extend(fsutil::create_dirs(parent)?);
+            }
+            touched.insert(parent.to_path_buf());
         }
         if matches!(c.before, fsutil::State::Dir) && !matches!(c.after, plan::Target::Absent) {
             // A directory stands where a file or link belongs: it was copied to the backups
             // above; a rename cannot replace a directory, so it goes first.
             fsutil::remove(&c.path)?;
         }
-        match &c.after {
-            plan::Target::Link(t) => fsutil::symlink_atomic(t, &c.path)?,
-            plan::Target::File { bytes, mode } => fsutil::write_atomic(&c.path, bytes, *mode)?,
-            plan::Target::Restore(b) => fsutil::restore(b, &c.path)?,
-            plan::Target::Absent => fsutil::remove(&c.path)?,
+        match (&c.after, st) {
+            (plan::Target::File { .. }, Some(st)) => st.commit(&c.path)?,
+            (plan::Target::Link(t), _) => fsutil::symlink_atomic(t, &c.path)?,
+            (plan::Target::Restore(b), _) => fsutil::restore(b, &c.path)?,
+            (plan::Target::Absent, _) => fsutil::remove(&c.path)?,
+            (plan::Target::File { .. }, None) => unreachable!("every file was staged"),
         }
         fault.after_change(i + 1);
     }
+    // 3c. Make the renames and removals durable: each directory once.
+    fsutil::sync_dirs(touched.iter().map(PathBuf::as_path));
     // 4. Directories aiorch created that are now empty go too.
     let owned_parents: std::collections::BTreeSet<&Path> = plan.ledger.entries.iter().filter_map(|e| e.path.parent()).collect();
     let mut dirs: Vec<PathBuf> = plan.ledger.dirs.iter().cloned().collect();
