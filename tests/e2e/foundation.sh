@@ -25,7 +25,9 @@ T0=$(date +%s)
 CLIENT_TIMEOUT=${CLIENT_TIMEOUT:-120}
 WORK=$(mktemp -d -t aiorch-e2e-foundation-XXXXXX)
 H=$WORK/home S=$WORK/state P=$WORK/project LOGS=$WORK/logs
-mkdir -p "$H" "$S" "$P" "$LOGS"
+# the clients' TMPDIR is a directory of its own: a tool that tidies its temp dir must never
+# reach the home, the state dir or the logs
+mkdir -p "$H" "$S" "$P" "$LOGS" "$WORK/tmp"
 cleanup() {
   stop_fakeapi
   if [ "${KEEP:-0}" = 1 ] || [ "$FAILED" -gt 0 ]; then echo "scratch kept: $WORK (logs in $LOGS)"; else rm -rf "$WORK"; fi
@@ -48,7 +50,7 @@ echo "scratch: $WORK"
 # Every process runs with a clean environment: this PATH (pinned clients first), the scratch
 # HOME, and the shared XDG cache (Copilot's unpacked package). No real HOME, no API keys.
 BASE_ENV=(env -i PATH="$PATH" HOME="$H" XDG_CACHE_HOME="$E2E_CACHE/xdg-cache" LANG=C.UTF-8 TERM=dumb NO_COLOR=1
-          TMPDIR="$WORK" CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1 DISABLE_AUTOUPDATER=1 DISABLE_TELEMETRY=1
+          TMPDIR="$WORK/tmp" CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1 DISABLE_AUTOUPDATER=1 DISABLE_TELEMETRY=1
           COPILOT_AUTO_UPDATE=false GEMINI_CLI_NO_RELAUNCH=true)
 
 # run NAME TIMEOUT CMD...: run CMD in the project dir, output in $LOGS/NAME.{out,err}; sets RC
