@@ -24,6 +24,8 @@ impl Summary {
         for c in &plan.changes {
             match c.action {
                 Action::Create => s.created += 1,
+                // A key merged into a file that did not exist yet creates the file.
+                Action::Merge if matches!(c.before, State::Absent) => s.created += 1,
                 Action::Update | Action::Merge => s.updated += 1,
                 Action::Retract | Action::Restore => s.removed += 1,
             }
