@@ -4,6 +4,7 @@ mod apply;
 mod config;
 mod doctor;
 mod meta;
+mod runtime;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -100,6 +101,81 @@ pub enum Cmd {
     /// Print the man page (roff)
     #[command(after_help = "Example:\n  aiorch man | man -l -")]
     Man,
+    /// Ask one model, routed by role (streams the answer)
+    #[command(after_help = "Examples:\n  aiorch ask \"why does this test flake?\"             routed by keywords\n  aiorch ask --role review \"is this regex safe?\"      role given (seed names work: oracle)\n  aiorch ask --model gpt-5-mini \"summarise RFC 9110\"  a model by id\n  aiorch ask --local \"explain this stack trace\"       local models only\n  aiorch ask --continuation-id ID \"and the edge cases?\"  continue a thread (any model, any tool)\n  git diff | aiorch ask --role review -              read the prompt from stdin")]
+    Ask {
+        /// planning|coding|review|search (or sisyphus|hephaestus|oracle|librarian); default: by keywords
+        #[arg(long, value_parser = runtime::parse_role)]
+        role: Option<crate::runtime::roles::Role>,
+        /// A registry model id (see `aiorch route --list`)
+        #[arg(long)]
+        model: Option<String>,
+        /// Use local models only (also `local_only = true` in the config)
+        #[arg(long)]
+        local: bool,
+        /// Continue a conversation thread
+        #[arg(long, value_name = "ID")]
+        continuation_id: Option<String>,
+        /// Output tokens to ask for [default: runtime.max_tokens]
+        #[arg(long)]
+        max_tokens: Option<u64>,
+        /// The prompt (`-` reads stdin)
+        #[arg(required = true)]
+        prompt: Vec<String>,
+    },
+    /// Ask several models in parallel and weigh their verdicts
+    #[command(after_help = "Priorities set the agreement needed: low 0.6, normal 0.7, high 0.8, critical 0.9.\nRecommendations: proceed, proceed with caution, review required, conflict.\n\nExamples:\n  aiorch consensus \"Should we store sessions in SQLite?\"\n  aiorch consensus --priority high --models gpt-5,claude-sonnet-4-5,gemini-2.5-pro \"Is this auth change safe?\"\n  aiorch consensus --local \"Rename the crate now or after the release?\"\n  aiorch consensus --json --no-synthesis \"…\" | jq .recommendation")]
+    Consensus {
+        #[arg(long, value_enum, default_value_t = crate::runtime::consensus::Priority::Normal)]
+        priority: crate::runtime::consensus::Priority,
+        /// Comma-separated model ids [default: the best available for the role]
+        #[arg(long, value_delimiter = ',')]
+        models: Vec<String>,
+        /// The role whose scores weigh the votes [default: review]
+        #[arg(long, value_parser = runtime::parse_role)]
+        role: Option<crate::runtime::roles::Role>,
+        #[arg(long)]
+        local: bool,
+        /// Skip the synthesis by the role's best model
+        #[arg(long)]
+        no_synthesis: bool,
+        #[arg(long, value_name = "ID")]
+        continuation_id: Option<String>,
+        #[arg(required = true)]
+        question: Vec<String>,
+    },
+    /// Explain which role and model a task would get, and why
+    #[command(after_help = "Examples:\n  aiorch route \"fix the typo in README\"\n  aiorch route --role oracle \"check the migration\"\n  aiorch route --local --json \"design the cache\"\n  aiorch route --list            the model registry and which models are usable")]
+    Route {
+        #[arg(long, value_parser = runtime::parse_role)]
+        role: Option<crate::runtime::roles::Role>,
+        #[arg(long)]
+        local: bool,
+        /// List the model registry instead
+        #[arg(long)]
+        list: bool,
+        task: Vec<String>,
+    },
+    /// Calls, success rate, latency, tokens, cost and routing savings per model and role
+    #[command(after_help = "Examples:\n  aiorch stats\n  aiorch stats --days 7 --json")]
+    Stats {
+        /// Only the last N days [default: all]
+        #[arg(long)]
+        days: Option<u32>,
+    },
+    /// Run a multi-stage pipeline (feature, bugfix, review) and write a markdown report
+    #[command(after_help = "Stages: feature = plan → implement → review → document; bugfix = investigate → diagnose → fix → review;\nreview = summarise → review → consensus (includes `git diff HEAD` when run in a repository).\nThe builtin pipeline writes text (plans, patches, reviews); `aiorch go` with an agent CLI edits files.\n\nExamples:\n  aiorch pipeline feature \"add --since to aiorch stats\" --out report.md\n  aiorch pipeline review \"the pending change\"\n  aiorch pipeline bugfix --local \"stats shows NaN with no calls\"")]
+    Pipeline {
+        #[arg(value_enum)]
+        kind: crate::runtime::pipeline::Kind,
+        /// Write the report here instead of stdout
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+        #[arg(long)]
+        local: bool,
+        #[arg(required = true)]
+        task: Vec<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -144,6 +220,15 @@ fn run(cli: Cli, ui: &Ui) -> anyhow::Result<Exit> {
         Cmd::Config(c) => config::config(ui, &paths, c),
         Cmd::Completions { shell } => meta::completions(shell),
         Cmd::Man => meta::man(),
+        Cmd::Ask { role, model, local, continuation_id, max_tokens, prompt } => {
+            runtime::ask(ui, &paths, &prompt, runtime::AskOpts { role, model, local, continuation_id, max_tokens })
+        }
+        Cmd::Consensus { priority, models, role, local, no_synthesis, continuation_id, question } => {
+            runtime::consensus(ui, &paths, &question, runtime::ConsensusOpts { priority, models, role, local, no_synthesis, continuation_id })
+        }
+        Cmd::Route { role, local, list, task } => runtime::route(ui, &paths, &task, role, local, list),
+        Cmd::Stats { days } => runtime::stats(ui, &paths, days),
+        Cmd::Pipeline { kind, out, local, task } => runtime::pipeline(ui, &paths, kind, &task, out, local),
     }
 }
 

@@ -1,4 +1,17 @@
-//! The orchestration runtime (Runtime issue).
+//! The orchestration runtime: a model registry, role routing, providers with typed errors and
+//! fallback, fan-out with weighted consensus, a fail-closed budget and cost ledger, persistent
+//! threads, pipelines. The CLI (`aiorch ask|consensus|route|stats|pipeline|go`) and the MCP
+//! server (`aiorch mcp serve`) are thin layers over this module.
 
-/// Free-form until the Runtime issue types it.
-pub type RuntimeConfig = std::collections::BTreeMap<String, serde_json::Value>;
+pub mod config;
+pub mod consensus;
+pub mod engine;
+pub mod pipeline;
+pub mod ledger;
+pub mod provider;
+pub mod registry;
+pub mod roles;
+pub mod router;
+pub mod stats;
+
+pub use config::RuntimeConfig;

@@ -41,3 +41,21 @@ impl Default for SecretsConfig {
         SecretsConfig { backend: Backend::default(), keychain: "ai-secrets".into(), command: None, file: None }
     }
 }
+
+/// Fetch the named secrets, in order, from the configured backend.
+///
+/// Minimal version for the runtime branch: only the `env` backend is served here; the Secrets
+/// issue replaces this with the real multi-backend implementation (same signature). A missing
+/// name is an error naming it (never a value).
+pub fn resolve(cfg: &SecretsConfig, _paths: &crate::paths::Paths, names: &[String]) -> anyhow::Result<Vec<(String, zeroize::Zeroizing<String>)>> {
+    match cfg.backend {
+        Backend::Env => names
+            .iter()
+            .map(|n| match std::env::var(n) {
+                Ok(v) if !v.is_empty() => Ok((n.clone(), zeroize::Zeroizing::new(v))),
+                _ => Err(anyhow::anyhow!("secret {n} is not set in the environment (secrets.backend = \"env\")")),
+            })
+            .collect(),
+        other => anyhow::bail!("secrets backend {other:?} is not available in this build; set secrets.backend = \"env\""),
+    }
+}

@@ -1,0 +1,284 @@
+//! `aiorch ask | consensus | route | stats | pipeline`: the runtime from the shell.
+
+use std::io::Write as _;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use crate::error::{CliError, Exit};
+use crate::paths::Paths;
+use crate::runtime::consensus::{self, Priority};
+use crate::runtime::engine::{AskArgs, Cancel, Runtime};
+use crate::runtime::pipeline;
+use crate::runtime::roles::Role;
+use crate::runtime::{provider, router, stats};
+use crate::ui::Ui;
+
+pub fn parse_role(s: &str) -> Result<Role, String> {
+    s.parse()
+}
+
+pub fn open(paths: &Paths) -> anyhow::Result<Runtime> {
+    let cfg = crate::config::load(&paths.config_file, paths.config_explicit)?;
+    Runtime::open(cfg, paths.clone())
+}
+
+/// A current-thread runtime: the work is I/O bound and it starts fastest.
+pub fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread().enable_all().build().expect("tokio runtime").block_on(f)
+}
+
+/// Cancel on Ctrl-C.
+fn ctrl_c(cancel: &Cancel) {
+    let c = cancel.clone();
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            c.cancel();
+        }
+    });
+}
+
+fn join(words: &[String], what: &str) -> anyhow::Result<String> {
+    let text = words.join(" ");
+    if text.trim().is_empty() {
+        return Err(CliError::bad_input(format!("no {what} given")).hint(format!("pass the {what} as arguments, or `-` to read it from stdin")).into());
+    }
+    if text.trim() == "-" {
+        let mut s = String::new();
+        std::io::Read::read_to_string(&mut std::io::stdin(), &mut s)?;
+        return Ok(s);
+    }
+    Ok(text)
+}
+
+pub fn route(ui: &Ui, paths: &Paths, task: &[String], role: Option<Role>, local: bool, list: bool) -> anyhow::Result<Exit> {
+    let rt = open(paths)?;
+    if list {
+        return list_models(ui, &rt, local);
+    }
+    let task = join(task, "task")?;
+    let tokens = provider::estimate_tokens([task.as_str()]) + 100;
+    let r = rt.route(&task, role, local, None, tokens)?;
+    if ui.json {
+        ui.json(&serde_json::to_value(&r)?);
+    } else {
+        ui.data(router::explain(&task, &r).trim_end());
+    }
+    Ok(if r.chosen.is_some() { Exit::Ok } else { Exit::Failed })
+}
+
+pub fn list_models(ui: &Ui, rt: &Runtime, local: bool) -> anyhow::Result<Exit> {
+    let local_only = rt.local_only(local);
+    let rows: Vec<serde_json::Value> = rt
+        .reg
+        .models
+        .iter()
+        .map(|m| {
+            let why = if local_only && !m.local {
+                Some("cloud (local-only mode)".to_string())
+            } else if m.via == crate::runtime::registry::Via::Gateway && !rt.reg.gateway_enabled {
+                Some("gateway disabled".to_string())
+            } else {
+                rt.available(m).err()
+            };
+            serde_json::json!({
+                "id": m.id, "provider": m.provider.name(), "via": m.via, "endpoint": m.base_url, "model": m.upstream,
+                "context_window": m.context_window, "max_output": m.max_output, "price_in": m.price_in, "price_out": m.price_out,
+                "local": m.local, "tier": m.tier, "scores": m.scores, "usable": why.is_none(), "why_not": why,
+            })
+        })
+        .collect();
+    if ui.json {
+        ui.json(&serde_json::Value::Array(rows));
+        return Ok(Exit::Ok);
+    }
+    ui.data(&format!("{:<18} {:<9} {:<7} {:>4} {:>13}  {:<27} {}", "model", "provider", "via", "tier", "$/Mtok in/out", "plan/code/review/search", "status"));
+    for m in &rt.reg.models {
+        let row = rows.iter().find(|r| r["id"] == m.id.as_str()).expect("row");
+        let status = row["why_not"].as_str().map_or_else(|| ui.ok_mark(), |w| format!("- {w}"));
+        let scores = Role::ALL.iter().map(|r| format!("{:.2}", m.score(*r))).collect::<Vec<_>>().join("/");
+        let via = match m.via {
+            crate::runtime::registry::Via::Direct => "direct",
+            crate::runtime::registry::Via::Gateway => "gateway",
+            crate::runtime::registry::Via::Local => "local",
+        };
+        ui.data(&format!("{:<18} {:<9} {:<7} {:>4} {:>6.2}/{:<6.2}  {:<27} {status}", m.id, m.provider.name(), via, m.tier, m.price_in, m.price_out, scores));
+    }
+    Ok(Exit::Ok)
+}
+
+pub struct AskOpts {
+    pub role: Option<Role>,
+    pub model: Option<String>,
+    pub local: bool,
+    pub continuation_id: Option<String>,
+    pub max_tokens: Option<u64>,
+}
+
+pub fn ask(ui: &Ui, paths: &Paths, prompt: &[String], o: AskOpts) -> anyhow::Result<Exit> {
+    let rt = open(paths)?;
+    let prompt = join(prompt, "prompt")?;
+    let stream = !ui.json;
+    let printed = std::sync::atomic::AtomicBool::new(false);
+    let sink = |d: &str| {
+        printed.store(true, std::sync::atomic::Ordering::Relaxed);
+        let mut out = std::io::stdout().lock();
+        let _ = out.write_all(d.as_bytes());
+        let _ = out.flush();
+    };
+    let result = block_on(async {
+        let cancel = Cancel::default();
+        ctrl_c(&cancel);
+        let mut args = AskArgs::new(&prompt, "ask");
+        args.role = o.role;
+        args.model = o.model.as_deref();
+        args.local = o.local;
+        args.continuation_id = o.continuation_id.as_deref();
+        args.max_tokens = o.max_tokens;
+        if stream {
+            args.on_delta = Some(&sink);
+        }
+        rt.ask(args, &cancel).await
+    })?;
+    if ui.json {
+        ui.json(&serde_json::to_value(&result)?);
+    } else {
+        let streamed = printed.load(std::sync::atomic::Ordering::Relaxed);
+        if !streamed {
+            print!("{}", result.outcome.text);
+        }
+        if !result.outcome.text.ends_with('\n') {
+            println!();
+        }
+        for f in &result.outcome.fallbacks {
+            ui.note(&format!("{} failed ({}), fell back", f.model, f.error));
+        }
+        if !ui.quiet {
+            eprintln!(
+                "{}",
+                ui.paint(
+                    crate::ui::Style::Dim,
+                    &format!(
+                        "— {} ({}) · {} ms · {}→{} tokens · ${:.4} · continuation_id {}",
+                        result.outcome.model, result.role, result.outcome.latency_ms, result.outcome.tokens_in, result.outcome.tokens_out, result.outcome.cost, result.continuation_id
+                    )
+                )
+            );
+        }
+    }
+    Ok(Exit::Ok)
+}
+
+pub struct ConsensusOpts {
+    pub priority: Priority,
+    pub models: Vec<String>,
+    pub role: Option<Role>,
+    pub local: bool,
+    pub no_synthesis: bool,
+    pub continuation_id: Option<String>,
+}
+
+pub fn consensus(ui: &Ui, paths: &Paths, question: &[String], o: ConsensusOpts) -> anyhow::Result<Exit> {
+    let rt = open(paths)?;
+    let question = join(question, "question")?;
+    let quiet = ui.quiet;
+    let progress: consensus::OnProgress = Arc::new(move |p| {
+        if !quiet {
+            eprintln!("[{}/{}] {}", p.done, p.total, p.message);
+        }
+    });
+    let report = block_on(async {
+        let cancel = Cancel::default();
+        ctrl_c(&cancel);
+        let args = consensus::Args {
+            question: &question,
+            priority: o.priority,
+            models: o.models,
+            role: o.role.unwrap_or(Role::Review),
+            local: o.local,
+            synthesize: !o.no_synthesis && rt.cfg.runtime.consensus.synthesize,
+            continuation_id: o.continuation_id.as_deref(),
+            tool: "consensus",
+        };
+        consensus::run(&rt, args, Some(progress), &cancel).await
+    })?;
+    if ui.json {
+        ui.json(&serde_json::to_value(&report)?);
+    } else {
+        ui.data(render_consensus(&report).trim_end());
+    }
+    Ok(Exit::Ok)
+}
+
+pub fn render_consensus(r: &consensus::Report) -> String {
+    use std::fmt::Write;
+    let mut s = String::new();
+    let _ = writeln!(s, "question:       {}", router::one_line(&r.question, 100));
+    let _ = writeln!(s, "agreement:      {:.2} (threshold {:.2}, priority {:?}){}", r.agreement, r.threshold, r.priority, if r.agreement + 1e-9 >= r.threshold { " — met" } else { " — not met" });
+    let _ = writeln!(s, "majority:       {}", r.majority.as_deref().unwrap_or("none"));
+    let _ = writeln!(s, "recommendation: {}{}", r.recommendation.text(), if r.conflict { " (conflicting positions)" } else { "" });
+    if !r.dissenters.is_empty() {
+        let _ = writeln!(s, "dissenters:     {}", r.dissenters.join(", "));
+    }
+    if !r.abstained.is_empty() {
+        let _ = writeln!(s, "no verdict:     {}", r.abstained.join(", "));
+    }
+    let _ = writeln!(s, "votes:");
+    for v in &r.votes {
+        let verdict = v.verdict.as_deref().unwrap_or("-");
+        let detail = match &v.error {
+            Some(e) => format!("failed: {e}"),
+            None => format!("{} ms, ${:.4}{}", v.latency_ms, v.cost, v.confidence.map(|c| format!(", confidence {c:.2}")).unwrap_or_default()),
+        };
+        let _ = writeln!(s, "  {:<18} {:<14} weight {:.2}  {detail}", v.model, verdict, v.weight);
+    }
+    for v in r.votes.iter().filter(|v| v.error.is_none()) {
+        let _ = writeln!(s, "\n[{}]\n{}", v.model, v.answer.trim());
+    }
+    if let Some(syn) = &r.synthesis {
+        let _ = writeln!(s, "\nsynthesis ({}):\n{}", r.synthesis_model.as_deref().unwrap_or("-"), syn.trim());
+    }
+    let _ = writeln!(s, "\n{} ms wall · ${:.4} · continuation_id {}", r.wall_ms, r.cost, r.continuation_id);
+    s
+}
+
+pub fn stats(ui: &Ui, paths: &Paths, days: Option<u32>) -> anyhow::Result<Exit> {
+    let rt = open(paths)?;
+    let now = crate::ui::now_unix();
+    let since = days.map_or(0, |d| now - i64::from(d) * 86_400);
+    let s = stats::compute(&rt, since, now)?;
+    if ui.json {
+        ui.json(&serde_json::to_value(&s)?);
+    } else {
+        ui.data(stats::render(&s).trim_end());
+    }
+    Ok(Exit::Ok)
+}
+
+pub fn pipeline(ui: &Ui, paths: &Paths, kind: pipeline::Kind, task: &[String], out: Option<PathBuf>, local: bool) -> anyhow::Result<Exit> {
+    let rt = open(paths)?;
+    let task = join(task, "task")?;
+    let quiet = ui.quiet;
+    let on_stage = move |s: &str| {
+        if !quiet {
+            eprintln!("{s}");
+        }
+    };
+    let outcome = block_on(async {
+        let cancel = Cancel::default();
+        ctrl_c(&cancel);
+        pipeline::run(&rt, kind, &task, local, &on_stage, &cancel).await
+    })?;
+    let mode = if rt.local_only(local) { "local" } else { "cloud" };
+    let md = pipeline::report_markdown(&outcome, mode);
+    if let Some(path) = &out {
+        let path = crate::paths::absolute(path);
+        crate::apply::fsutil::write_atomic(&path, md.as_bytes(), 0o644)?;
+        ui.note(&format!("report written to {}", path.display()));
+    }
+    if ui.json {
+        ui.json(&serde_json::to_value(&outcome)?);
+    } else if out.is_none() {
+        ui.data(md.trim_end());
+    }
+    Ok(if outcome.ok { Exit::Ok } else { Exit::Failed })
+}
