@@ -3,6 +3,7 @@
 mod apply;
 mod config;
 mod doctor;
+mod mcp_serve;
 mod meta;
 mod runtime;
 
@@ -163,6 +164,9 @@ pub enum Cmd {
         #[arg(long)]
         days: Option<u32>,
     },
+    /// The aiorch MCP server (runtime tools for any MCP client)
+    #[command(subcommand)]
+    Mcp(McpCmd),
     /// Run a multi-stage pipeline (feature, bugfix, review) and write a markdown report
     #[command(after_help = "Stages: feature = plan → implement → review → document; bugfix = investigate → diagnose → fix → review;\nreview = summarise → review → consensus (includes `git diff HEAD` when run in a repository).\nThe builtin pipeline writes text (plans, patches, reviews); `aiorch go` with an agent CLI edits files.\n\nExamples:\n  aiorch pipeline feature \"add --since to aiorch stats\" --out report.md\n  aiorch pipeline review \"the pending change\"\n  aiorch pipeline bugfix --local \"stats shows NaN with no calls\"")]
     Pipeline {
@@ -176,6 +180,16 @@ pub enum Cmd {
         #[arg(required = true)]
         task: Vec<String>,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum McpCmd {
+    /// Serve the runtime's tools over MCP stdio (chat, consensus, codereview, precommit, planner, clink, route, listmodels, stats)
+    #[command(after_help = "Clients start it themselves; register it as a stdio server with command `aiorch` and args [\"mcp\", \"serve\"].\n\nExamples:\n  claude mcp add -s user aiorch -- aiorch mcp serve\n  npx @modelcontextprotocol/inspector --cli aiorch mcp serve --method tools/list")]
+    Serve,
+    /// List the tools with the size of their schemas (context cost for every client)
+    #[command(after_help = "Examples:\n  aiorch mcp tools\n  aiorch mcp tools --json     the tools/list payload itself")]
+    Tools,
 }
 
 #[derive(Debug, Subcommand)]
@@ -228,6 +242,8 @@ fn run(cli: Cli, ui: &Ui) -> anyhow::Result<Exit> {
         }
         Cmd::Route { role, local, list, task } => runtime::route(ui, &paths, &task, role, local, list),
         Cmd::Stats { days } => runtime::stats(ui, &paths, days),
+        Cmd::Mcp(McpCmd::Serve) => mcp_serve::serve(&paths),
+        Cmd::Mcp(McpCmd::Tools) => mcp_serve::tools(ui),
         Cmd::Pipeline { kind, out, local, task } => runtime::pipeline(ui, &paths, kind, &task, out, local),
     }
 }

@@ -204,41 +204,9 @@ pub fn consensus(ui: &Ui, paths: &Paths, question: &[String], o: ConsensusOpts) 
     if ui.json {
         ui.json(&serde_json::to_value(&report)?);
     } else {
-        ui.data(render_consensus(&report).trim_end());
+        ui.data(consensus::render(&report).trim_end());
     }
     Ok(Exit::Ok)
-}
-
-pub fn render_consensus(r: &consensus::Report) -> String {
-    use std::fmt::Write;
-    let mut s = String::new();
-    let _ = writeln!(s, "question:       {}", router::one_line(&r.question, 100));
-    let _ = writeln!(s, "agreement:      {:.2} (threshold {:.2}, priority {:?}){}", r.agreement, r.threshold, r.priority, if r.agreement + 1e-9 >= r.threshold { " — met" } else { " — not met" });
-    let _ = writeln!(s, "majority:       {}", r.majority.as_deref().unwrap_or("none"));
-    let _ = writeln!(s, "recommendation: {}{}", r.recommendation.text(), if r.conflict { " (conflicting positions)" } else { "" });
-    if !r.dissenters.is_empty() {
-        let _ = writeln!(s, "dissenters:     {}", r.dissenters.join(", "));
-    }
-    if !r.abstained.is_empty() {
-        let _ = writeln!(s, "no verdict:     {}", r.abstained.join(", "));
-    }
-    let _ = writeln!(s, "votes:");
-    for v in &r.votes {
-        let verdict = v.verdict.as_deref().unwrap_or("-");
-        let detail = match &v.error {
-            Some(e) => format!("failed: {e}"),
-            None => format!("{} ms, ${:.4}{}", v.latency_ms, v.cost, v.confidence.map(|c| format!(", confidence {c:.2}")).unwrap_or_default()),
-        };
-        let _ = writeln!(s, "  {:<18} {:<14} weight {:.2}  {detail}", v.model, verdict, v.weight);
-    }
-    for v in r.votes.iter().filter(|v| v.error.is_none()) {
-        let _ = writeln!(s, "\n[{}]\n{}", v.model, v.answer.trim());
-    }
-    if let Some(syn) = &r.synthesis {
-        let _ = writeln!(s, "\nsynthesis ({}):\n{}", r.synthesis_model.as_deref().unwrap_or("-"), syn.trim());
-    }
-    let _ = writeln!(s, "\n{} ms wall · ${:.4} · continuation_id {}", r.wall_ms, r.cost, r.continuation_id);
-    s
 }
 
 pub fn stats(ui: &Ui, paths: &Paths, days: Option<u32>) -> anyhow::Result<Exit> {

@@ -1,6 +1,9 @@
 //! MCP servers and Claude plugin marketplaces (filled in by the MCP issue; until then the
 //! sections are accepted as free-form tables so configs written for later versions load).
 
+pub mod server;
+pub mod tools;
+
 use std::collections::BTreeMap;
 
 use schemars::JsonSchema;

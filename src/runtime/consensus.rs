@@ -289,6 +289,39 @@ pub async fn run(rt: &Runtime, args: Args<'_>, progress: Option<OnProgress>, can
     Ok(report_out)
 }
 
+/// The human report `aiorch consensus` prints (and the MCP tool returns).
+pub fn render(r: &Report) -> String {
+    use std::fmt::Write;
+    let mut s = String::new();
+    let _ = writeln!(s, "question:       {}", super::router::one_line(&r.question, 100));
+    let _ = writeln!(s, "agreement:      {:.2} (threshold {:.2}, priority {:?}){}", r.agreement, r.threshold, r.priority, if r.agreement + 1e-9 >= r.threshold { " — met" } else { " — not met" });
+    let _ = writeln!(s, "majority:       {}", r.majority.as_deref().unwrap_or("none"));
+    let _ = writeln!(s, "recommendation: {}{}", r.recommendation.text(), if r.conflict { " (conflicting positions)" } else { "" });
+    if !r.dissenters.is_empty() {
+        let _ = writeln!(s, "dissenters:     {}", r.dissenters.join(", "));
+    }
+    if !r.abstained.is_empty() {
+        let _ = writeln!(s, "no verdict:     {}", r.abstained.join(", "));
+    }
+    let _ = writeln!(s, "votes:");
+    for v in &r.votes {
+        let verdict = v.verdict.as_deref().unwrap_or("-");
+        let detail = match &v.error {
+            Some(e) => format!("failed: {e}"),
+            None => format!("{} ms, ${:.4}{}", v.latency_ms, v.cost, v.confidence.map(|c| format!(", confidence {c:.2}")).unwrap_or_default()),
+        };
+        let _ = writeln!(s, "  {:<18} {:<14} weight {:.2}  {detail}", v.model, verdict, v.weight);
+    }
+    for v in r.votes.iter().filter(|v| v.error.is_none()) {
+        let _ = writeln!(s, "\n[{}]\n{}", v.model, v.answer.trim());
+    }
+    if let Some(syn) = &r.synthesis {
+        let _ = writeln!(s, "\nsynthesis ({}):\n{}", r.synthesis_model.as_deref().unwrap_or("-"), syn.trim());
+    }
+    let _ = writeln!(s, "\n{} ms wall · ${:.4} · continuation_id {}", r.wall_ms, r.cost, r.continuation_id);
+    s
+}
+
 /// Weigh the votes and decide. Pure, so the decision table is unit-tested.
 pub fn tally(question: &str, priority: Priority, votes: Vec<Vote>) -> Report {
     let threshold = priority.threshold();

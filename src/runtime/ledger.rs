@@ -149,6 +149,11 @@ impl Ledger {
         Ok(())
     }
 
+    /// A call that needed no reservation (a clink sub-agent bills its own account).
+    pub fn record(&self, now: i64, rec: &CallRecord) -> anyhow::Result<()> {
+        insert_call(&self.lock(), now, rec)
+    }
+
     /// Every call since `since` (unix seconds), oldest first.
     pub fn calls_since(&self, since: i64) -> anyhow::Result<Vec<(i64, CallRecord)>> {
         let conn = self.lock();

@@ -3,6 +3,7 @@
 //! threads, pipelines. The CLI (`aiorch ask|consensus|route|stats|pipeline|go`) and the MCP
 //! server (`aiorch mcp serve`) are thin layers over this module.
 
+pub mod clink;
 pub mod config;
 pub mod consensus;
 pub mod engine;

@@ -1,3 +1,4 @@
 
 mod fake_provider;
 mod runtime;
+mod runtime_mcp;

@@ -27,8 +27,9 @@ impl Env {
         self
     }
 
-    pub fn cmd(&self, args: &[&str]) -> assert_cmd::Command {
-        let mut c = assert_cmd::Command::cargo_bin("aiorch").unwrap();
+    /// The command as a plain std Command (for long-lived children such as `mcp serve`).
+    pub fn std_cmd(&self, args: &[&str]) -> std::process::Command {
+        let mut c = std::process::Command::new(assert_cmd::cargo::cargo_bin("aiorch"));
         c.env_clear()
             .env("AIORCH_NOW", "1795256700")
             .env("PATH", "/usr/bin:/bin")
@@ -43,6 +44,11 @@ impl Env {
         for (k, v) in &self.vars {
             c.env(k, v);
         }
+        c
+    }
+
+    pub fn cmd(&self, args: &[&str]) -> assert_cmd::Command {
+        let mut c = assert_cmd::Command::from_std(self.std_cmd(args));
         c.timeout(std::time::Duration::from_secs(60));
         c
     }
