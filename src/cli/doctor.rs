@@ -26,6 +26,7 @@ pub fn doctor(ui: &Ui, paths: &Paths, strict: bool) -> anyhow::Result<Exit> {
     } else {
         Check::ok("config", "managed clients", clients.join(", "))
     });
+    checks.extend(crate::runtime::doctor_checks(&loaded.config, paths));
     if loaded.config.enable {
         checks.extend(doctor::ledger_checks(paths, loaded.declared(paths)?)?);
     } else {

@@ -164,6 +164,24 @@ pub enum Cmd {
         #[arg(long)]
         days: Option<u32>,
     },
+    /// ai-go: preflight, start what the mode needs, and hand a task to an agent CLI (or the builtin pipeline)
+    #[command(after_help = "The agent runs headless with agentsmd/workflows/orchestrator-prompt.md and aiorch's MCP server\n(claude: --mcp-config + --allowedTools mcp__aiorch; codex: -c mcp_servers.aiorch; gemini, copilot: their registry).\nAgent sandboxes and approvals stay on. --agent auto (runtime.go.agent) = the first installed CLI, else builtin;\nin local mode auto = builtin (agent CLIs use cloud models). OLLAMA_HOST and the local endpoint are passed through.\n\nExamples:\n  aiorch go \"add --since to aiorch stats\"\n  aiorch go --local \"summarise the open TODOs\"\n  aiorch go --agent codex \"fix the flaky test in tests/it\"\n  aiorch go --dry-run --agent claude \"…\"     show the command, run nothing")]
+    Go {
+        /// Local models only (overrides config)
+        #[arg(long)]
+        local: bool,
+        #[arg(long, value_enum)]
+        agent: Option<crate::runtime::go::Agent>,
+        /// Preflight and show what would run; start nothing
+        #[arg(long)]
+        dry_run: bool,
+        /// builtin agent: write the report here
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+        /// The task (`-` reads stdin)
+        #[arg(required = true)]
+        task: Vec<String>,
+    },
     /// The aiorch MCP server (runtime tools for any MCP client)
     #[command(subcommand)]
     Mcp(McpCmd),
@@ -242,6 +260,7 @@ fn run(cli: Cli, ui: &Ui) -> anyhow::Result<Exit> {
         }
         Cmd::Route { role, local, list, task } => runtime::route(ui, &paths, &task, role, local, list),
         Cmd::Stats { days } => runtime::stats(ui, &paths, days),
+        Cmd::Go { local, agent, dry_run, out, task } => runtime::go(ui, &paths, &task, runtime::GoOpts { local, agent, dry_run, out }),
         Cmd::Mcp(McpCmd::Serve) => mcp_serve::serve(&paths),
         Cmd::Mcp(McpCmd::Tools) => mcp_serve::tools(ui),
         Cmd::Pipeline { kind, out, local, task } => runtime::pipeline(ui, &paths, kind, &task, out, local),

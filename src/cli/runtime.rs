@@ -250,3 +250,90 @@ pub fn pipeline(ui: &Ui, paths: &Paths, kind: pipeline::Kind, task: &[String], o
     }
     Ok(if outcome.ok { Exit::Ok } else { Exit::Failed })
 }
+
+pub struct GoOpts {
+    pub local: bool,
+    pub agent: Option<crate::runtime::go::Agent>,
+    pub dry_run: bool,
+    pub out: Option<PathBuf>,
+}
+
+/// `aiorch go`: preflight, services, then the agent (or the builtin pipeline).
+pub fn go(ui: &Ui, paths: &Paths, task: &[String], o: GoOpts) -> anyhow::Result<Exit> {
+    use crate::runtime::go;
+    let task = join(task, "task")?;
+    let loaded = super::Loaded::load(paths)?;
+    let rt = Runtime::open(loaded.config.clone(), paths.clone())?;
+    let local = rt.local_only(o.local);
+    let (agent, why) = go::pick_agent(&rt, o.agent, local)?;
+    let quiet = ui.quiet;
+    let say = |m: &str| {
+        if !quiet {
+            eprintln!("{m}");
+        }
+    };
+    say(&format!("aiorch go: mode {}, agent {} ({why})", if local { "local" } else { "cloud" }, agent.name()));
+    let checks = go::preflight(&rt, agent, local, loaded.declared(paths));
+    // Preflight goes to stderr: stdout belongs to the agent (or --json).
+    use crate::doctor::Status;
+    for c in &checks {
+        let mark = match c.status {
+            Status::Ok => ui.ok_mark(),
+            Status::Warn => ui.warn_mark(),
+            Status::Fail => ui.fail_mark(),
+        };
+        if c.status != Status::Ok || !quiet {
+            eprintln!("  {mark} {}: {}{}", c.name, c.detail, c.fix.as_deref().filter(|_| c.status != Status::Ok).map(|f| format!(" — {f}")).unwrap_or_default());
+        }
+    }
+    if checks.iter().any(|c| c.status == Status::Fail) {
+        return Err(CliError::failed("preflight failed; nothing was started").hint("fix the checks marked above, or run `aiorch doctor`").into());
+    }
+    if let Some((name, url)) = go::needed_service(&rt, local) {
+        let up = block_on(go::probe(&url));
+        if up {
+            say(&format!("service {name}: up ({url})"));
+        } else if o.dry_run {
+            say(&format!("service {name}: down ({url}); would run `aiorch services up {name}`"));
+        } else {
+            say(&format!("service {name}: down ({url}); starting it"));
+            go::start_service(paths, name).map_err(|e| CliError::failed(format!("{e:#}")).hint(format!("start it yourself, or check `aiorch services status {name}`")))?;
+            if !block_on(go::probe(&url)) {
+                return Err(CliError::failed(format!("{name} did not answer at {url} after starting")).hint(format!("`aiorch services logs {name}`")).into());
+            }
+        }
+    }
+    if agent == go::Agent::Builtin {
+        if o.dry_run {
+            say(&format!("would run the builtin feature pipeline on: {}", router::one_line(&task, 80)));
+            return Ok(Exit::Ok);
+        }
+        drop(rt);
+        return pipeline(ui, paths, pipeline::Kind::Feature, &[task], o.out, local);
+    }
+    let template = loaded.tree.workflow("orchestrator-prompt").ok_or_else(|| CliError::failed("agentsmd/workflows/orchestrator-prompt.md is missing from the agentsmd tree"))?;
+    let prompt = go::prompt(&template, &task, local);
+    let launch = go::launch(&rt, agent, &prompt, local)?;
+    if o.dry_run || ui.json {
+        let shown: Vec<String> = launch.args.iter().map(|a| if *a == prompt { format!("<orchestrator prompt, {} bytes>", prompt.len()) } else { a.clone() }).collect();
+        if ui.json {
+            ui.json(&serde_json::json!({"agent": agent, "program": launch.program, "args": shown, "env": launch.env, "files": launch.files, "dry_run": o.dry_run}));
+        } else {
+            ui.data(&format!("{} {}", launch.program.display(), shown.join(" ")));
+            for (k, v) in &launch.env {
+                ui.data(&format!("  {k}={v}"));
+            }
+        }
+        if o.dry_run {
+            return Ok(Exit::Ok);
+        }
+    }
+    drop(rt);
+    say(&format!("handing the task to {} (headless)…", agent.name()));
+    let status = crate::runtime::go::run_agent(&launch, &std::env::current_dir()?)?;
+    if status.success() {
+        Ok(Exit::Ok)
+    } else {
+        Err(CliError::failed(format!("{} exited with {status}", agent.name())).into())
+    }
+}

@@ -387,3 +387,50 @@ fn walk(dir: &std::path::Path) -> Vec<PathBuf> {
     }
     out
 }
+
+// --- aiorch go ---------------------------------------------------------------------------------
+
+#[test]
+fn go_hands_the_task_to_an_agent_cli_with_the_prompt_and_mcp_server() {
+    let fake = FakeProvider::start(&[("fa", vec![Act::ok("x")])]);
+    let env = Env::new(&isolated(&model("fa", "openai", &fake.url(), "K", 2, [0.8; 4], (1.0, 1.0))));
+    let bin = env.dir.path().join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let record = env.dir.path().join("claude-run.txt");
+    // A stand-in for Claude Code (the real one needs a cloud account): records argv and env.
+    let stub = format!("#!/bin/sh\n{{ for a in \"$@\"; do printf '%s\\n--\\n' \"$a\"; done; echo \"MODE=$AIORCH_MODE OLLAMA_HOST=$OLLAMA_HOST GO=$AIORCH_GO\"; }} > {}\nexit 3\n", record.display());
+    std::fs::write(bin.join("claude"), stub).unwrap();
+    std::fs::set_permissions(bin.join("claude"), std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let env = env.var("K", "k").var("PATH", &format!("{}:/usr/bin:/bin", bin.display())).var("OLLAMA_HOST", "http://127.0.0.1:9");
+    let (_, err) = env.run(&["go", "add a --since flag to stats"], 1);
+    assert!(err.contains("agent claude (auto: first installed") && err.contains("claude exited with"), "{err}");
+    let seen = std::fs::read_to_string(&record).unwrap();
+    let args: Vec<&str> = seen.split("\n--\n").collect();
+    assert_eq!(args[0], "-p");
+    assert!(args[1].starts_with("# aiorch go: orchestrator instructions") && args[1].contains("Mode: cloud") && args[1].contains("add a --since flag to stats"), "{}", args[1]);
+    assert_eq!((args[2], args[4], args[5]), ("--mcp-config", "--allowedTools", "mcp__aiorch"));
+    let mcp: Value = serde_json::from_str(&std::fs::read_to_string(args[3]).unwrap()).unwrap();
+    let server = &mcp["mcpServers"]["aiorch"];
+    assert!(server["command"].as_str().unwrap().ends_with("aiorch"));
+    let sargs: Vec<&str> = server["args"].as_array().unwrap().iter().map(|a| a.as_str().unwrap()).collect();
+    assert!(sargs.ends_with(&["mcp", "serve"]) && sargs.contains(&"--config"), "{sargs:?}");
+    assert!(seen.contains("MODE=cloud OLLAMA_HOST=http://127.0.0.1:9 GO=1"), "{seen}");
+}
+
+#[test]
+fn go_local_runs_the_builtin_pipeline_on_the_local_model() {
+    let fake = FakeProvider::start(&[("loc", vec![Act::ok("Local step.")])]);
+    let cfg = isolated(&format!(
+        "[runtime.models.loc]\nprovider = \"openai\"\nendpoint = \"local\"\nroles = {{ planning = 0.4, coding = 0.5, review = 0.4, search = 0.5 }}\n[runtime.local]\nurl = \"{}/v1\"\nmodel = \"loc\"\n",
+        fake.url()
+    ));
+    let env = Env::new(&cfg);
+    let (out, err) = env.run(&["go", "--local", "--agent", "builtin", "write a haiku"], 0);
+    assert!(err.contains("mode local, agent builtin"), "{err}");
+    assert!(out.contains("# aiorch pipeline: feature") && out.contains("Mode: local"), "{out}");
+    assert_eq!(fake.calls("loc"), 4);
+    // No usable model: the preflight stops before anything runs.
+    let empty = Env::new(&isolated(""));
+    let (_, err) = empty.run(&["go", "--agent", "builtin", "x"], 1);
+    assert!(err.contains("preflight failed") && err.contains("planning model"), "{err}");
+}
