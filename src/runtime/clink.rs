@@ -68,8 +68,7 @@ pub fn argv(rt: &Runtime, cli: &str, prompt: &str) -> anyhow::Result<Vec<String>
 }
 
 pub async fn run(rt: &Runtime, cwd: &Path, cli: &str, prompt: &str, role: Option<Role>, continuation_id: Option<&str>, cancel: &Cancel) -> anyhow::Result<ClinkOutcome> {
-    let thread = rt.thread(continuation_id, prompt)?;
-    let history = rt.history(&thread)?;
+    let (thread, history) = rt.thread_with_history(continuation_id, prompt)?;
     let mut full = String::new();
     if let Some(r) = role {
         full.push_str(&format!("Role: {} ({}). {}\n\n", r.name(), r.seed_name(), r.system_prompt()));

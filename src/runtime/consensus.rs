@@ -194,8 +194,7 @@ pub async fn run(rt: &Runtime, args: Args<'_>, progress: Option<OnProgress>, can
             .hint("nothing was sent; raise runtime.budget.daily_usd, ask fewer or cheaper models (--models), or use --local")
             .into());
     }
-    let thread = rt.thread(args.continuation_id, args.question)?;
-    let history = rt.history(&thread)?;
+    let (thread, history) = rt.thread_with_history(args.continuation_id, args.question)?;
     let total = models.len() + usize::from(args.synthesize);
     let done = std::sync::atomic::AtomicUsize::new(0);
     let report = |msg: String| {

@@ -315,19 +315,23 @@ impl Runtime {
 
     /// Start a thread, or check that `id` exists.
     pub fn thread(&self, id: Option<&str>, title: &str) -> anyhow::Result<String> {
+        Ok(self.thread_with_history(id, title)?.0)
+    }
+
+    /// `thread`, plus the history to send (empty for a new thread).
+    pub fn thread_with_history(&self, id: Option<&str>, title: &str) -> anyhow::Result<(String, Vec<Message>)> {
         match id {
-            Some(id) => {
-                self.history(id)?;
-                Ok(id.to_string())
-            }
-            None => self.ledger.create_thread(now_unix(), &router::one_line(title, 80)),
+            Some(id) => Ok((id.to_string(), self.history(id)?)),
+            None => Ok((self.ledger.create_thread(now_unix(), &router::one_line(title, 80))?, vec![])),
         }
     }
 
     pub fn remember(&self, thread: &str, tool: &str, prompt: &str, model: &str, answer: &str) -> anyhow::Result<()> {
-        let now = now_unix();
-        self.ledger.append_turn(now, thread, &Turn { role: "user".into(), model: None, tool: Some(tool.into()), content: prompt.into() })?;
-        self.ledger.append_turn(now, thread, &Turn { role: "assistant".into(), model: Some(model.into()), tool: Some(tool.into()), content: answer.into() })
+        let turns = [
+            Turn { role: "user".into(), model: None, tool: Some(tool.into()), content: prompt.into() },
+            Turn { role: "assistant".into(), model: Some(model.into()), tool: Some(tool.into()), content: answer.into() },
+        ];
+        self.ledger.append_turns(now_unix(), thread, &turns)
     }
 
     // --- the common "ask one role" path ---------------------------------------------------------
@@ -335,8 +339,7 @@ impl Runtime {
     /// Ask one question: route (or use `model`), include the thread's history, call with
     /// fallback, and record both turns in the thread.
     pub async fn ask(&self, a: AskArgs<'_>, cancel: &Cancel) -> anyhow::Result<AskResult> {
-        let thread = self.thread(a.continuation_id, a.prompt)?;
-        let mut messages = self.history(&thread)?;
+        let (thread, mut messages) = self.thread_with_history(a.continuation_id, a.prompt)?;
         messages.push(Message::user(a.prompt));
         let tokens_in = provider::estimate_tokens(messages.iter().map(|m| m.content.as_str())) + 100;
         let route = self.route(a.prompt, a.role, a.local, a.model, tokens_in)?;

@@ -194,14 +194,23 @@ impl Ledger {
         Ok(self.lock().query_row("SELECT 1 FROM threads WHERE id = ?1", params![id], |_| Ok(())).optional()?.is_some())
     }
 
+    #[cfg(test)]
     pub fn append_turn(&self, now: i64, thread: &str, turn: &Turn) -> anyhow::Result<()> {
+        self.append_turns(now, thread, std::slice::from_ref(turn))
+    }
+
+    /// Append turns in one transaction (a question and its answer land together).
+    pub fn append_turns(&self, now: i64, thread: &str, turns: &[Turn]) -> anyhow::Result<()> {
         let mut conn = self.lock();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let seq: i64 = tx.query_row("SELECT COALESCE(MAX(seq), 0) + 1 FROM turns WHERE thread_id = ?1", params![thread], |r| r.get(0))?;
-        tx.execute(
-            "INSERT INTO turns (thread_id, seq, ts, role, model, tool, content) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-            params![thread, seq, now, turn.role, turn.model, turn.tool, turn.content],
-        )?;
+        let mut seq: i64 = tx.query_row("SELECT COALESCE(MAX(seq), 0) FROM turns WHERE thread_id = ?1", params![thread], |r| r.get(0))?;
+        for turn in turns {
+            seq += 1;
+            tx.execute(
+                "INSERT INTO turns (thread_id, seq, ts, role, model, tool, content) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                params![thread, seq, now, turn.role, turn.model, turn.tool, turn.content],
+            )?;
+        }
         tx.execute("UPDATE threads SET updated = ?2 WHERE id = ?1", params![thread, now])?;
         tx.commit()?;
         Ok(())
