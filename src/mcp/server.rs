@@ -72,16 +72,19 @@ impl ServerHandler for Server {
                 let _ = tx.send(p);
             }) as OnProgress
         });
+        // A client's notifications/cancelled fires ctx.ct; the runtime stops every call of the
+        // request at its next await and settles or releases its budget reservations.
         let cancel = Cancel::default();
-        let name = req.name.to_string();
-        let work = tools::call(&self.rt, &self.cwd, &name, args, progress, &cancel);
-        let out = tokio::select! {
-            out = work => out,
-            _ = ctx.ct.cancelled() => {
-                cancel.cancel();
-                return Err(McpError::internal_error("cancelled by the client", None));
-            }
+        let watcher = {
+            let (ct, c) = (ctx.ct.clone(), cancel.clone());
+            tokio::spawn(async move {
+                ct.cancelled().await;
+                c.cancel();
+            })
         };
+        let name = req.name.to_string();
+        let out = tools::call(&self.rt, &self.cwd, &name, args, progress, &cancel).await;
+        watcher.abort();
         if let Some(f) = forwarder {
             let _ = f.await;
         }

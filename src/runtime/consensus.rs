@@ -220,6 +220,7 @@ pub async fn run(rt: &Runtime, args: Args<'_>, progress: Option<OnProgress>, can
     };
     let mut stream = futures_util::stream::iter(models.clone()).map(ask).buffer_unordered(rt.cfg.runtime.max_parallel.max(1));
     let mut votes: Vec<Vote> = vec![];
+    let mut stop: Option<CliError> = None;
     while let Some((id, r)) = stream.next().await {
         let weight = rt.reg.get(&id).map_or(0.0, |m| m.weight(args.role));
         let vote = match r {
@@ -227,8 +228,16 @@ pub async fn run(rt: &Runtime, args: Args<'_>, progress: Option<OnProgress>, can
                 let (verdict, confidence) = parse_verdict(&out.text);
                 Vote { model: id.clone(), verdict, confidence, weight, answer: out.text, latency_ms: out.latency_ms, cost: out.cost, error: None, answered_by: None }
             }
-            Err(CallError::Budget(b)) => return Err(CliError::failed(b.to_string()).hint("consensus reserves every panel member's worst case before sending; raise runtime.budget.daily_usd or use --local").into()),
-            Err(CallError::Cancelled) => return Err(CliError::failed("consensus cancelled").into()),
+            // Stop, but let the calls in flight finish (they settle, or see the cancel at once)
+            // so every request that reached a provider is in the ledger.
+            Err(CallError::Budget(b)) => {
+                stop.get_or_insert(CliError::failed(b.to_string()).hint("another process spent the budget meanwhile; raise runtime.budget.daily_usd or use --local"));
+                continue;
+            }
+            Err(CallError::Cancelled) => {
+                stop.get_or_insert(CliError::failed("consensus cancelled"));
+                continue;
+            }
             Err(e) => Vote { model: id.clone(), verdict: None, confidence: None, weight, answer: String::new(), latency_ms: 0, cost: 0.0, error: Some(e.to_string()), answered_by: None },
         };
         report(match (&vote.error, &vote.verdict) {
@@ -239,6 +248,9 @@ pub async fn run(rt: &Runtime, args: Args<'_>, progress: Option<OnProgress>, can
         votes.push(vote);
     }
     drop(stream);
+    if let Some(e) = stop {
+        return Err(e.into());
+    }
     // Keep the panel's order in the report, whatever order answers arrived in.
     votes.sort_by_key(|v| models.iter().position(|m| *m == v.model));
     let mut report_out = tally(args.question, args.priority, votes);

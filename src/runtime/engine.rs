@@ -247,6 +247,9 @@ impl Runtime {
             Ok(b) => OneError::Call(CallError::Budget(b)),
             Err(e) => OneError::Call(CallError::Internal(e)),
         })?;
+        // If this future is dropped mid-call (a cancelled MCP request, a dropped fan-out), the
+        // guard releases the reservation so it does not hold budget until it expires.
+        let mut held = Held { ledger: &self.ledger, id: reservation, settled: false };
         let started = Instant::now();
         let timeout = Duration::from_secs(self.cfg.runtime.timeout_secs.max(1));
         let result = tokio::select! {
@@ -276,6 +279,7 @@ impl Runtime {
             baseline_cost: baseline.map_or(cost, |b| b.cost(tin, tout)),
             thread_id: thread.map(str::to_string),
         };
+        held.settled = true;
         self.ledger.settle(reservation, now_unix(), &rec).map_err(|e| OneError::Call(CallError::Internal(e)))?;
         match result {
             Ok(r) => Ok(CallOutcome { model: model.id.clone(), text: r.text, tokens_in: tin, tokens_out: tout, cost, latency_ms, fallbacks: vec![] }),
@@ -360,6 +364,20 @@ impl Runtime {
         let out = self.call(spec, cancel).await.map_err(CallError::into_cli)?;
         self.remember(&thread, a.tool, a.prompt, &out.model, &out.text)?;
         Ok(AskResult { continuation_id: thread, role: route.role, outcome: out })
+    }
+}
+
+struct Held<'a> {
+    ledger: &'a Ledger,
+    id: i64,
+    settled: bool,
+}
+
+impl Drop for Held<'_> {
+    fn drop(&mut self) {
+        if !self.settled {
+            let _ = self.ledger.release(self.id);
+        }
     }
 }
 

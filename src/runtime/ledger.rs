@@ -149,6 +149,12 @@ impl Ledger {
         Ok(())
     }
 
+    /// Drop a reservation without a call record (the call was abandoned before it finished).
+    pub fn release(&self, reservation: i64) -> anyhow::Result<()> {
+        self.lock().execute("DELETE FROM reservations WHERE id = ?1", params![reservation])?;
+        Ok(())
+    }
+
     /// A call that needed no reservation (a clink sub-agent bills its own account).
     pub fn record(&self, now: i64, rec: &CallRecord) -> anyhow::Result<()> {
         insert_call(&self.lock(), now, rec)

@@ -117,3 +117,41 @@ fn mcp_serve_lists_and_calls_tools_with_progress() {
     let unknown = c.request("tools/call", json!({"name": "nope", "arguments": {}}), &mut notes);
     assert!(unknown.get("error").is_some(), "{unknown}");
 }
+
+#[test]
+fn mcp_cancellation_stops_the_fan_out_and_frees_the_budget() {
+    let fake = FakeProvider::start(&[("s1", vec![Act::Hang(15_000)]), ("s2", vec![Act::Hang(15_000)])]);
+    let models: String = ["s1", "s2"]
+        .iter()
+        .map(|id| format!("[runtime.models.{id}]\nprovider = \"openai\"\nendpoint = \"{}/v1\"\nkey = \"K\"\ntier = 2\nprice_in = 1.0\nprice_out = 2.0\nroles = {{ review = 0.9 }}\n\n", fake.url()))
+        .collect();
+    let env = Env::new(&format!("[runtime]\nbuiltin_models = false\ntimeout_secs = 60\n{models}")).var("K", "k");
+    let mut c = Client::start(&env);
+    let id = c.next;
+    c.next += 1;
+    c.send(json!({"jsonrpc": "2.0", "id": id, "method": "tools/call", "params": {"name": "consensus", "arguments": {"question": "q", "models": ["s1", "s2"], "synthesize": false}}}));
+    // Both requests are in flight (and their worst case reserved) before we cancel.
+    let mut notes = vec![];
+    for _ in 0..100 {
+        if fake.seen().len() == 2 {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let before = c.call("stats", json!({}), &mut notes);
+    assert!(before["structuredContent"]["reserved_today"].as_f64().unwrap() > 0.0, "{before}");
+    c.send(json!({"jsonrpc": "2.0", "method": "notifications/cancelled", "params": {"requestId": id, "reason": "test"}}));
+    // Well before the models would answer, the calls are settled as cancelled and nothing is held.
+    let mut last = Value::Null;
+    for _ in 0..100 {
+        last = c.call("stats", json!({}), &mut notes);
+        let s = &last["structuredContent"];
+        if s["reserved_today"] == 0.0 && s["total"]["errors"]["cancelled"] == 2 {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert_eq!(last["structuredContent"]["total"]["errors"]["cancelled"], 2, "{last}");
+    assert_eq!(last["structuredContent"]["reserved_today"], 0.0);
+    assert_eq!(last["structuredContent"]["spent_today"], 0.0);
+}
