@@ -27,6 +27,7 @@ pub fn doctor(ui: &Ui, paths: &Paths, strict: bool, no_connect: bool) -> anyhow:
         Check::ok("config", "managed clients", clients.join(", "))
     });
     checks.extend(crate::secrets::doctor_checks(&loaded.config, paths));
+    checks.extend(crate::runtime::doctor_checks(&loaded.config, paths));
     if loaded.config.enable {
         checks.extend(doctor::ledger_checks(paths, loaded.declared(paths)?)?);
         checks.extend(crate::mcp::doctor::checks(&loaded.ctx(paths), no_connect)?);

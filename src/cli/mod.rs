@@ -3,6 +3,7 @@
 mod apply;
 mod config;
 mod doctor;
+mod mcp_serve;
 mod meta;
 mod secrets;
 
@@ -10,6 +11,7 @@ pub use secrets::SecretsCmd;
 mod services;
 mod plugins;
 mod policy;
+mod runtime;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -129,6 +131,112 @@ pub enum Cmd {
     /// Print the man page (roff)
     #[command(after_help = "Example:\n  aiorch man | man -l -")]
     Man,
+    /// Ask one model, routed by role (streams the answer)
+    #[command(after_help = "Examples:\n  aiorch ask \"why does this test flake?\"             routed by keywords\n  aiorch ask --role review \"is this regex safe?\"      role given (seed names work: oracle)\n  aiorch ask --model gpt-5-mini \"summarise RFC 9110\"  a model by id\n  aiorch ask --local \"explain this stack trace\"       local models only\n  aiorch ask --continuation-id ID \"and the edge cases?\"  continue a thread (any model, any tool)\n  git diff | aiorch ask --role review -              read the prompt from stdin")]
+    Ask {
+        /// planning|coding|review|search (or sisyphus|hephaestus|oracle|librarian); default: by keywords
+        #[arg(long, value_parser = runtime::parse_role)]
+        role: Option<crate::runtime::roles::Role>,
+        /// A registry model id (see `aiorch route --list`)
+        #[arg(long)]
+        model: Option<String>,
+        /// Use local models only (also `local_only = true` in the config)
+        #[arg(long)]
+        local: bool,
+        /// Continue a conversation thread
+        #[arg(long, value_name = "ID")]
+        continuation_id: Option<String>,
+        /// Output tokens to ask for [default: runtime.max_tokens]
+        #[arg(long)]
+        max_tokens: Option<u64>,
+        /// The prompt (`-` reads stdin)
+        #[arg(required = true)]
+        prompt: Vec<String>,
+    },
+    /// Ask several models in parallel and weigh their verdicts
+    #[command(after_help = "Priorities set the agreement needed: low 0.6, normal 0.7, high 0.8, critical 0.9.\nRecommendations: proceed, proceed with caution, review required, conflict.\n\nExamples:\n  aiorch consensus \"Should we store sessions in SQLite?\"\n  aiorch consensus --priority high --models gpt-5,claude-sonnet-4-5,gemini-2.5-pro \"Is this auth change safe?\"\n  aiorch consensus --local \"Rename the crate now or after the release?\"\n  aiorch consensus --json --no-synthesis \"…\" | jq .recommendation")]
+    Consensus {
+        #[arg(long, value_enum, default_value_t = crate::runtime::consensus::Priority::Normal)]
+        priority: crate::runtime::consensus::Priority,
+        /// Comma-separated model ids [default: the best available for the role]
+        #[arg(long, value_delimiter = ',')]
+        models: Vec<String>,
+        /// The role whose scores weigh the votes [default: review]
+        #[arg(long, value_parser = runtime::parse_role)]
+        role: Option<crate::runtime::roles::Role>,
+        #[arg(long)]
+        local: bool,
+        /// Skip the synthesis by the role's best model
+        #[arg(long)]
+        no_synthesis: bool,
+        #[arg(long, value_name = "ID")]
+        continuation_id: Option<String>,
+        #[arg(required = true)]
+        question: Vec<String>,
+    },
+    /// Explain which role and model a task would get, and why
+    #[command(after_help = "Examples:\n  aiorch route \"fix the typo in README\"\n  aiorch route --role oracle \"check the migration\"\n  aiorch route --local --json \"design the cache\"\n  aiorch route --list            the model registry and which models are usable")]
+    Route {
+        #[arg(long, value_parser = runtime::parse_role)]
+        role: Option<crate::runtime::roles::Role>,
+        #[arg(long)]
+        local: bool,
+        /// List the model registry instead
+        #[arg(long)]
+        list: bool,
+        task: Vec<String>,
+    },
+    /// Calls, success rate, latency, tokens, cost and routing savings per model and role
+    #[command(after_help = "Examples:\n  aiorch stats\n  aiorch stats --days 7 --json")]
+    Stats {
+        /// Only the last N days [default: all]
+        #[arg(long)]
+        days: Option<u32>,
+    },
+    /// ai-go: preflight, start what the mode needs, and hand a task to an agent CLI (or the builtin pipeline)
+    #[command(after_help = "The agent runs headless with agentsmd/workflows/orchestrator-prompt.md and aiorch's MCP server\n(claude: --mcp-config + --allowedTools mcp__aiorch; codex: -c mcp_servers.aiorch; gemini, copilot: their registry).\nAgent sandboxes and approvals stay on. --agent auto (runtime.go.agent) = the first installed CLI, else builtin;\nin local mode auto = builtin (agent CLIs use cloud models). OLLAMA_HOST and the local endpoint are passed through.\n\nExamples:\n  aiorch go \"add --since to aiorch stats\"\n  aiorch go --local \"summarise the open TODOs\"\n  aiorch go --agent codex \"fix the flaky test in tests/it\"\n  aiorch go --dry-run --agent claude \"…\"     show the command, run nothing")]
+    Go {
+        /// Local models only (overrides config)
+        #[arg(long)]
+        local: bool,
+        #[arg(long, value_enum)]
+        agent: Option<crate::runtime::go::Agent>,
+        /// Preflight and show what would run; start nothing
+        #[arg(long)]
+        dry_run: bool,
+        /// builtin agent: write the report here
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+        /// The task (`-` reads stdin)
+        #[arg(required = true)]
+        task: Vec<String>,
+    },
+    /// The aiorch MCP server (runtime tools for any MCP client)
+    #[command(subcommand, after_help = "Examples:\n  aiorch mcp tools\n  aiorch mcp serve   # what clients start (mcp.serve_self registers it)")]
+    Mcp(McpCmd),
+    /// Run a multi-stage pipeline (feature, bugfix, review) and write a markdown report
+    #[command(after_help = "Stages: feature = plan → implement → review → document; bugfix = investigate → diagnose → fix → review;\nreview = summarise → review → consensus (includes `git diff HEAD` when run in a repository).\nThe builtin pipeline writes text (plans, patches, reviews); `aiorch go` with an agent CLI edits files.\n\nExamples:\n  aiorch pipeline feature \"add --since to aiorch stats\" --out report.md\n  aiorch pipeline review \"the pending change\"\n  aiorch pipeline bugfix --local \"stats shows NaN with no calls\"")]
+    Pipeline {
+        #[arg(value_enum)]
+        kind: crate::runtime::pipeline::Kind,
+        /// Write the report here instead of stdout
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+        #[arg(long)]
+        local: bool,
+        #[arg(required = true)]
+        task: Vec<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum McpCmd {
+    /// Serve the runtime's tools over MCP stdio (chat, consensus, codereview, precommit, planner, clink, route, listmodels, stats)
+    #[command(after_help = "Clients start it themselves; register it as a stdio server with command `aiorch` and args [\"mcp\", \"serve\"].\n\nExamples:\n  claude mcp add -s user aiorch -- aiorch mcp serve\n  npx @modelcontextprotocol/inspector --cli aiorch mcp serve --method tools/list")]
+    Serve,
+    /// List the tools with the size of their schemas (context cost for every client)
+    #[command(after_help = "Examples:\n  aiorch mcp tools\n  aiorch mcp tools --json     the tools/list payload itself")]
+    Tools,
 }
 
 #[derive(Debug, Subcommand)]
@@ -211,6 +319,18 @@ fn run(cli: Cli, ui: &Ui) -> anyhow::Result<Exit> {
         Cmd::Policy(PolicyCmd::Check { kind, client, subject }) => policy::check(ui, &paths, client, kind, &subject),
         Cmd::Completions { shell } => meta::completions(shell),
         Cmd::Man => meta::man(),
+        Cmd::Ask { role, model, local, continuation_id, max_tokens, prompt } => {
+            runtime::ask(ui, &paths, &prompt, runtime::AskOpts { role, model, local, continuation_id, max_tokens })
+        }
+        Cmd::Consensus { priority, models, role, local, no_synthesis, continuation_id, question } => {
+            runtime::consensus(ui, &paths, &question, runtime::ConsensusOpts { priority, models, role, local, no_synthesis, continuation_id })
+        }
+        Cmd::Route { role, local, list, task } => runtime::route(ui, &paths, &task, role, local, list),
+        Cmd::Stats { days } => runtime::stats(ui, &paths, days),
+        Cmd::Go { local, agent, dry_run, out, task } => runtime::go(ui, &paths, &task, runtime::GoOpts { local, agent, dry_run, out }),
+        Cmd::Mcp(McpCmd::Serve) => mcp_serve::serve(&paths),
+        Cmd::Mcp(McpCmd::Tools) => mcp_serve::tools(ui),
+        Cmd::Pipeline { kind, out, local, task } => runtime::pipeline(ui, &paths, kind, &task, out, local),
     }
 }
 

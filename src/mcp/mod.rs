@@ -9,6 +9,8 @@ pub mod plugins;
 pub mod probe;
 pub mod registry;
 pub mod sync;
+pub mod server;
+pub mod tools;
 
 pub use plugins::PluginsConfig;
 pub use registry::McpConfig;

@@ -22,3 +22,6 @@ mod secrets;
 mod services;
 mod mcp;
 mod policy;
+mod fake_provider;
+mod runtime;
+mod runtime_mcp;

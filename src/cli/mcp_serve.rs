@@ -1,0 +1,27 @@
+//! `aiorch mcp serve` and `aiorch mcp tools`.
+
+use crate::error::Exit;
+use crate::paths::Paths;
+use crate::ui::Ui;
+
+pub fn serve(paths: &Paths) -> anyhow::Result<Exit> {
+    let rt = super::runtime::open(paths)?;
+    let cwd = std::env::current_dir()?;
+    super::runtime::block_on(crate::mcp::server::serve(rt, cwd))?;
+    Ok(Exit::Ok)
+}
+
+pub fn tools(ui: &Ui) -> anyhow::Result<Exit> {
+    let listing = crate::mcp::tools::listing_json();
+    if ui.json {
+        ui.json(&listing);
+        return Ok(Exit::Ok);
+    }
+    for t in listing["tools"].as_array().expect("tools") {
+        let bytes = t.to_string().len();
+        ui.data(&format!("{:<11} {:>5} B  ~{:>4} tokens  {}", t["name"].as_str().unwrap_or(""), bytes, bytes.div_ceil(4), t["description"].as_str().unwrap_or("")));
+    }
+    let whole = listing.to_string().len();
+    ui.data(&format!("\n{} tools, tools/list result {whole} B, ~{} tokens (chars/4; PAL MCP 11.8.2: 45.7 KB, 10.0k cl100k tokens)", listing["tools"].as_array().map_or(0, Vec::len), whole.div_ceil(4)));
+    Ok(Exit::Ok)
+}

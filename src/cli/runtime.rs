@@ -1,0 +1,339 @@
+//! `aiorch ask | consensus | route | stats | pipeline`: the runtime from the shell.
+
+use std::io::Write as _;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use crate::error::{CliError, Exit};
+use crate::paths::Paths;
+use crate::runtime::consensus::{self, Priority};
+use crate::runtime::engine::{AskArgs, Cancel, Runtime};
+use crate::runtime::pipeline;
+use crate::runtime::roles::Role;
+use crate::runtime::{provider, router, stats};
+use crate::ui::Ui;
+
+pub fn parse_role(s: &str) -> Result<Role, String> {
+    s.parse()
+}
+
+pub fn open(paths: &Paths) -> anyhow::Result<Runtime> {
+    let cfg = crate::config::load(&paths.config_file, paths.config_explicit)?;
+    Runtime::open(cfg, paths.clone())
+}
+
+/// A current-thread runtime: the work is I/O bound and it starts fastest.
+pub fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread().enable_all().build().expect("tokio runtime").block_on(f)
+}
+
+/// Cancel on Ctrl-C.
+fn ctrl_c(cancel: &Cancel) {
+    let c = cancel.clone();
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            c.cancel();
+        }
+    });
+}
+
+fn join(words: &[String], what: &str) -> anyhow::Result<String> {
+    let text = words.join(" ");
+    if text.trim().is_empty() {
+        return Err(CliError::bad_input(format!("no {what} given")).hint(format!("pass the {what} as arguments, or `-` to read it from stdin")).into());
+    }
+    if text.trim() == "-" {
+        let mut s = String::new();
+        std::io::Read::read_to_string(&mut std::io::stdin(), &mut s)?;
+        return Ok(s);
+    }
+    Ok(text)
+}
+
+pub fn route(ui: &Ui, paths: &Paths, task: &[String], role: Option<Role>, local: bool, list: bool) -> anyhow::Result<Exit> {
+    let rt = open(paths)?;
+    if list {
+        return list_models(ui, &rt, local);
+    }
+    let task = join(task, "task")?;
+    let tokens = provider::estimate_tokens([task.as_str()]) + 100;
+    let r = rt.route(&task, role, local, None, tokens)?;
+    if ui.json {
+        ui.json(&serde_json::to_value(&r)?);
+    } else {
+        ui.data(router::explain(&task, &r).trim_end());
+    }
+    Ok(if r.chosen.is_some() { Exit::Ok } else { Exit::Failed })
+}
+
+pub fn list_models(ui: &Ui, rt: &Runtime, local: bool) -> anyhow::Result<Exit> {
+    let local_only = rt.local_only(local);
+    let rows: Vec<serde_json::Value> = rt
+        .reg
+        .models
+        .iter()
+        .map(|m| {
+            let why = if local_only && !m.local {
+                Some("cloud (local-only mode)".to_string())
+            } else if m.via == crate::runtime::registry::Via::Gateway && !rt.reg.gateway_enabled {
+                Some("gateway disabled".to_string())
+            } else {
+                rt.available(m).err()
+            };
+            serde_json::json!({
+                "id": m.id, "provider": m.provider.name(), "via": m.via, "endpoint": m.base_url, "model": m.upstream,
+                "context_window": m.context_window, "max_output": m.max_output, "price_in": m.price_in, "price_out": m.price_out,
+                "local": m.local, "tier": m.tier, "scores": m.scores, "usable": why.is_none(), "why_not": why,
+            })
+        })
+        .collect();
+    if ui.json {
+        ui.json(&serde_json::Value::Array(rows));
+        return Ok(Exit::Ok);
+    }
+    ui.data(&format!("{:<18} {:<9} {:<7} {:>4} {:>13}  {:<27} {}", "model", "provider", "via", "tier", "$/Mtok in/out", "plan/code/review/search", "status"));
+    for m in &rt.reg.models {
+        let row = rows.iter().find(|r| r["id"] == m.id.as_str()).expect("row");
+        let status = row["why_not"].as_str().map_or_else(|| ui.ok_mark(), |w| format!("- {w}"));
+        let scores = Role::ALL.iter().map(|r| format!("{:.2}", m.score(*r))).collect::<Vec<_>>().join("/");
+        let via = match m.via {
+            crate::runtime::registry::Via::Direct => "direct",
+            crate::runtime::registry::Via::Gateway => "gateway",
+            crate::runtime::registry::Via::Local => "local",
+        };
+        ui.data(&format!("{:<18} {:<9} {:<7} {:>4} {:>6.2}/{:<6.2}  {:<27} {status}", m.id, m.provider.name(), via, m.tier, m.price_in, m.price_out, scores));
+    }
+    Ok(Exit::Ok)
+}
+
+pub struct AskOpts {
+    pub role: Option<Role>,
+    pub model: Option<String>,
+    pub local: bool,
+    pub continuation_id: Option<String>,
+    pub max_tokens: Option<u64>,
+}
+
+pub fn ask(ui: &Ui, paths: &Paths, prompt: &[String], o: AskOpts) -> anyhow::Result<Exit> {
+    let rt = open(paths)?;
+    let prompt = join(prompt, "prompt")?;
+    let stream = !ui.json;
+    let printed = std::sync::atomic::AtomicBool::new(false);
+    let sink = |d: &str| {
+        printed.store(true, std::sync::atomic::Ordering::Relaxed);
+        let mut out = std::io::stdout().lock();
+        let _ = out.write_all(d.as_bytes());
+        let _ = out.flush();
+    };
+    let result = block_on(async {
+        let cancel = Cancel::default();
+        ctrl_c(&cancel);
+        let mut args = AskArgs::new(&prompt, "ask");
+        args.role = o.role;
+        args.model = o.model.as_deref();
+        args.local = o.local;
+        args.continuation_id = o.continuation_id.as_deref();
+        args.max_tokens = o.max_tokens;
+        if stream {
+            args.on_delta = Some(&sink);
+        }
+        rt.ask(args, &cancel).await
+    })?;
+    if ui.json {
+        ui.json(&serde_json::to_value(&result)?);
+    } else {
+        let streamed = printed.load(std::sync::atomic::Ordering::Relaxed);
+        if !streamed {
+            print!("{}", result.outcome.text);
+        }
+        if !result.outcome.text.ends_with('\n') {
+            println!();
+        }
+        for f in &result.outcome.fallbacks {
+            ui.note(&format!("{} failed ({}), fell back", f.model, f.error));
+        }
+        if !ui.quiet {
+            eprintln!(
+                "{}",
+                ui.paint(
+                    crate::ui::Style::Dim,
+                    &format!(
+                        "— {} ({}) · {} ms · {}→{} tokens · ${:.4} · continuation_id {}",
+                        result.outcome.model, result.role, result.outcome.latency_ms, result.outcome.tokens_in, result.outcome.tokens_out, result.outcome.cost, result.continuation_id
+                    )
+                )
+            );
+        }
+    }
+    Ok(Exit::Ok)
+}
+
+pub struct ConsensusOpts {
+    pub priority: Priority,
+    pub models: Vec<String>,
+    pub role: Option<Role>,
+    pub local: bool,
+    pub no_synthesis: bool,
+    pub continuation_id: Option<String>,
+}
+
+pub fn consensus(ui: &Ui, paths: &Paths, question: &[String], o: ConsensusOpts) -> anyhow::Result<Exit> {
+    let rt = open(paths)?;
+    let question = join(question, "question")?;
+    let quiet = ui.quiet;
+    let progress: consensus::OnProgress = Arc::new(move |p| {
+        if !quiet {
+            eprintln!("[{}/{}] {}", p.done, p.total, p.message);
+        }
+    });
+    let report = block_on(async {
+        let cancel = Cancel::default();
+        ctrl_c(&cancel);
+        let args = consensus::Args {
+            question: &question,
+            priority: o.priority,
+            models: o.models,
+            role: o.role.unwrap_or(Role::Review),
+            local: o.local,
+            synthesize: !o.no_synthesis && rt.cfg.runtime.consensus.synthesize,
+            continuation_id: o.continuation_id.as_deref(),
+            tool: "consensus",
+        };
+        consensus::run(&rt, args, Some(progress), &cancel).await
+    })?;
+    if ui.json {
+        ui.json(&serde_json::to_value(&report)?);
+    } else {
+        ui.data(consensus::render(&report).trim_end());
+    }
+    Ok(Exit::Ok)
+}
+
+pub fn stats(ui: &Ui, paths: &Paths, days: Option<u32>) -> anyhow::Result<Exit> {
+    let rt = open(paths)?;
+    let now = crate::ui::now_unix();
+    let since = days.map_or(0, |d| now - i64::from(d) * 86_400);
+    let s = stats::compute(&rt, since, now)?;
+    if ui.json {
+        ui.json(&serde_json::to_value(&s)?);
+    } else {
+        ui.data(stats::render(&s).trim_end());
+    }
+    Ok(Exit::Ok)
+}
+
+pub fn pipeline(ui: &Ui, paths: &Paths, kind: pipeline::Kind, task: &[String], out: Option<PathBuf>, local: bool) -> anyhow::Result<Exit> {
+    let rt = open(paths)?;
+    let task = join(task, "task")?;
+    let quiet = ui.quiet;
+    let on_stage = move |s: &str| {
+        if !quiet {
+            eprintln!("{s}");
+        }
+    };
+    let outcome = block_on(async {
+        let cancel = Cancel::default();
+        ctrl_c(&cancel);
+        pipeline::run(&rt, kind, &task, local, &on_stage, &cancel).await
+    })?;
+    let mode = if rt.local_only(local) { "local" } else { "cloud" };
+    let md = pipeline::report_markdown(&outcome, mode);
+    if let Some(path) = &out {
+        let path = crate::paths::absolute(path);
+        crate::apply::fsutil::write_atomic(&path, md.as_bytes(), 0o644)?;
+        ui.note(&format!("report written to {}", path.display()));
+    }
+    if ui.json {
+        ui.json(&serde_json::to_value(&outcome)?);
+    } else if out.is_none() {
+        ui.data(md.trim_end());
+    }
+    Ok(if outcome.ok { Exit::Ok } else { Exit::Failed })
+}
+
+pub struct GoOpts {
+    pub local: bool,
+    pub agent: Option<crate::runtime::go::Agent>,
+    pub dry_run: bool,
+    pub out: Option<PathBuf>,
+}
+
+/// `aiorch go`: preflight, services, then the agent (or the builtin pipeline).
+pub fn go(ui: &Ui, paths: &Paths, task: &[String], o: GoOpts) -> anyhow::Result<Exit> {
+    use crate::runtime::go;
+    let task = join(task, "task")?;
+    let loaded = super::Loaded::load(paths)?;
+    let rt = Runtime::open(loaded.config.clone(), paths.clone())?;
+    let local = rt.local_only(o.local);
+    let (agent, why) = go::pick_agent(&rt, o.agent, local)?;
+    let quiet = ui.quiet;
+    let say = |m: &str| {
+        if !quiet {
+            eprintln!("{m}");
+        }
+    };
+    say(&format!("aiorch go: mode {}, agent {} ({why})", if local { "local" } else { "cloud" }, agent.name()));
+    let checks = go::preflight(&rt, agent, local, loaded.declared(paths));
+    // Preflight goes to stderr: stdout belongs to the agent (or --json).
+    use crate::doctor::Status;
+    for c in &checks {
+        let mark = match c.status {
+            Status::Ok => ui.ok_mark(),
+            Status::Warn => ui.warn_mark(),
+            Status::Fail => ui.fail_mark(),
+        };
+        if c.status != Status::Ok || !quiet {
+            eprintln!("  {mark} {}: {}{}", c.name, c.detail, c.fix.as_deref().filter(|_| c.status != Status::Ok).map(|f| format!(" — {f}")).unwrap_or_default());
+        }
+    }
+    if checks.iter().any(|c| c.status == Status::Fail) {
+        return Err(CliError::failed("preflight failed; nothing was started").hint("fix the checks marked above, or run `aiorch doctor`").into());
+    }
+    if let Some((name, url)) = go::needed_service(&rt, local) {
+        let up = block_on(go::probe(&url));
+        if up {
+            say(&format!("service {name}: up ({url})"));
+        } else if o.dry_run {
+            say(&format!("service {name}: down ({url}); would run `aiorch services up {name}`"));
+        } else {
+            say(&format!("service {name}: down ({url}); starting it"));
+            go::start_service(paths, name).map_err(|e| CliError::failed(format!("{e:#}")).hint(format!("start it yourself, or check `aiorch services status {name}`")))?;
+            if !block_on(go::probe(&url)) {
+                return Err(CliError::failed(format!("{name} did not answer at {url} after starting")).hint(format!("`aiorch services logs {name}`")).into());
+            }
+        }
+    }
+    if agent == go::Agent::Builtin {
+        if o.dry_run {
+            say(&format!("would run the builtin feature pipeline on: {}", router::one_line(&task, 80)));
+            return Ok(Exit::Ok);
+        }
+        drop(rt);
+        return pipeline(ui, paths, pipeline::Kind::Feature, &[task], o.out, local);
+    }
+    let template = loaded.tree.workflow("orchestrator-prompt").ok_or_else(|| CliError::failed("agentsmd/workflows/orchestrator-prompt.md is missing from the agentsmd tree"))?;
+    let prompt = go::prompt(&template, &task, local);
+    let launch = go::launch(&rt, agent, &prompt, local)?;
+    if o.dry_run || ui.json {
+        let shown: Vec<String> = launch.args.iter().map(|a| if *a == prompt { format!("<orchestrator prompt, {} bytes>", prompt.len()) } else { a.clone() }).collect();
+        if ui.json {
+            ui.json(&serde_json::json!({"agent": agent, "program": launch.program, "args": shown, "env": launch.env, "files": launch.files, "dry_run": o.dry_run}));
+        } else {
+            ui.data(&format!("{} {}", launch.program.display(), shown.join(" ")));
+            for (k, v) in &launch.env {
+                ui.data(&format!("  {k}={v}"));
+            }
+        }
+        if o.dry_run {
+            return Ok(Exit::Ok);
+        }
+    }
+    drop(rt);
+    say(&format!("handing the task to {} (headless)…", agent.name()));
+    let status = crate::runtime::go::run_agent(&launch, &std::env::current_dir()?)?;
+    if status.success() {
+        Ok(Exit::Ok)
+    } else {
+        Err(CliError::failed(format!("{} exited with {status}", agent.name())).into())
+    }
+}

@@ -1,0 +1,226 @@
+//! Provider clients over plain reqwest with our own small types: any OpenAI-compatible API
+//! (OpenAI, LiteLLM, llama-server, Ollama /v1, OpenRouter), Anthropic Messages, Gemini
+//! generateContent. Every failure is a typed `ProviderError` the fallback logic can act on.
+
+mod anthropic;
+mod gemini;
+mod openai;
+mod sse;
+
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use serde::Serialize;
+
+use super::registry::{Model, Provider};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MsgRole {
+    System,
+    User,
+    Assistant,
+}
+
+impl MsgRole {
+    pub fn name(self) -> &'static str {
+        match self {
+            MsgRole::System => "system",
+            MsgRole::User => "user",
+            MsgRole::Assistant => "assistant",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Message {
+    pub role: MsgRole,
+    pub content: String,
+}
+
+impl Message {
+    pub fn system(c: impl Into<String>) -> Message {
+        Message { role: MsgRole::System, content: c.into() }
+    }
+    pub fn user(c: impl Into<String>) -> Message {
+        Message { role: MsgRole::User, content: c.into() }
+    }
+    pub fn assistant(c: impl Into<String>) -> Message {
+        Message { role: MsgRole::Assistant, content: c.into() }
+    }
+}
+
+/// Streamed text arrives here as it comes (only the OpenAI-compatible client streams).
+pub type OnDelta<'a> = Option<&'a (dyn Fn(&str) + Send + Sync)>;
+
+#[derive(Debug, Clone)]
+pub struct ChatRequest {
+    pub messages: Vec<Message>,
+    pub max_tokens: u64,
+    pub temperature: Option<f64>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ChatResponse {
+    pub text: String,
+    pub tokens_in: u64,
+    pub tokens_out: u64,
+    /// False when the provider sent no usage and the counts are estimates.
+    pub usage_reported: bool,
+    pub finish_reason: Option<String>,
+}
+
+#[derive(Debug, Clone, thiserror::Error, PartialEq)]
+pub enum ProviderError {
+    #[error("rate limited (HTTP {status}){}: {message}", retry_after.map(|s| format!(", retry after {s}s")).unwrap_or_default())]
+    RateLimited { status: u16, retry_after: Option<u64>, message: String },
+    #[error("server error (HTTP {status}): {message}")]
+    Server { status: u16, message: String },
+    #[error("timed out after {after_ms} ms")]
+    Timeout { after_ms: u64 },
+    #[error("prompt exceeds the model's context window: {message}")]
+    ContextWindow { message: String },
+    #[error("authentication failed (HTTP {status}): {message}")]
+    Auth { status: u16, message: String },
+    #[error("no API key: {0}")]
+    NoKey(String),
+    #[error("request rejected (HTTP {status}): {message}")]
+    BadRequest { status: u16, message: String },
+    #[error("unusable response: {0}")]
+    BadResponse(String),
+    #[error("connection failed: {0}")]
+    Network(String),
+    #[error("cancelled")]
+    Cancelled,
+}
+
+impl ProviderError {
+    /// A stable name for the ledger and stats.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            ProviderError::RateLimited { .. } => "rate_limit",
+            ProviderError::Server { .. } => "server",
+            ProviderError::Timeout { .. } => "timeout",
+            ProviderError::ContextWindow { .. } => "context_window",
+            ProviderError::Auth { .. } => "auth",
+            ProviderError::NoKey(_) => "no_key",
+            ProviderError::BadRequest { .. } => "bad_request",
+            ProviderError::BadResponse(_) => "bad_response",
+            ProviderError::Network(_) => "network",
+            ProviderError::Cancelled => "cancelled",
+        }
+    }
+
+    /// Whether moving to the next model in the chain can help.
+    pub fn falls_back(&self) -> bool {
+        !matches!(self, ProviderError::BadRequest { .. } | ProviderError::Cancelled)
+    }
+
+    /// Credentials are bad: never try them again, on any model that shares them.
+    pub fn is_credential(&self) -> bool {
+        matches!(self, ProviderError::Auth { .. } | ProviderError::NoKey(_))
+    }
+}
+
+/// One reqwest client for the process (connection pooling across fan-out calls).
+pub fn http() -> &'static reqwest::Client {
+    static CLIENT: OnceLock<reqwest::Client> = OnceLock::new();
+    CLIENT.get_or_init(|| {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(10))
+            .pool_idle_timeout(Duration::from_secs(60))
+            .user_agent(concat!("aiorch/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .expect("http client builds")
+    })
+}
+
+/// Send one chat request to `model`, with the given key (None for keyless local servers).
+pub async fn chat(model: &Model, key: Option<&str>, req: &ChatRequest, on_delta: OnDelta<'_>) -> Result<ChatResponse, ProviderError> {
+    let mut resp = match model.provider {
+        Provider::Openai => openai::chat(http(), model, key, req, on_delta).await?,
+        Provider::Anthropic => anthropic::chat(http(), model, key, req).await?,
+        Provider::Gemini => gemini::chat(http(), model, key, req).await?,
+    };
+    if !resp.usage_reported {
+        resp.tokens_in = estimate_tokens(req.messages.iter().map(|m| m.content.as_str()));
+        resp.tokens_out = estimate_tokens([resp.text.as_str()]);
+    }
+    Ok(resp)
+}
+
+/// ~4 characters per token, plus a few per message: good enough for budgets and routing.
+pub fn estimate_tokens<'a>(texts: impl IntoIterator<Item = &'a str>) -> u64 {
+    texts.into_iter().map(|t| t.len() as u64 / 4 + 4).sum()
+}
+
+/// Map a non-2xx status and body to a typed error.
+pub(crate) fn classify_status(status: u16, headers: &reqwest::header::HeaderMap, body: &str) -> ProviderError {
+    let message = error_message(body);
+    let lower = body.to_ascii_lowercase();
+    let context = ["context_length_exceeded", "maximum context length", "prompt is too long", "exceed_context_size", "exceeds the available context", "context window", "too many tokens", "input token count"]
+        .iter()
+        .any(|p| lower.contains(p));
+    match status {
+        401 | 403 => ProviderError::Auth { status, message },
+        429 => ProviderError::RateLimited { status, retry_after: headers.get("retry-after").and_then(|v| v.to_str().ok()).and_then(|v| v.trim().parse().ok()), message },
+        400 | 413 | 422 if context => ProviderError::ContextWindow { message },
+        408 => ProviderError::Timeout { after_ms: 0 },
+        500..=599 => ProviderError::Server { status, message },
+        _ => ProviderError::BadRequest { status, message },
+    }
+}
+
+/// The provider's error message when the body has one (OpenAI/Anthropic/Gemini all nest it in
+/// `error.message`), else the start of the body. Never longer than 300 characters.
+fn error_message(body: &str) -> String {
+    let from_json = serde_json::from_str::<serde_json::Value>(body).ok().and_then(|v| {
+        v.pointer("/error/message").or_else(|| v.get("message")).or_else(|| v.get("error")).and_then(|m| m.as_str().map(str::to_string))
+    });
+    let msg = from_json.unwrap_or_else(|| body.trim().to_string());
+    let msg: String = msg.chars().take(300).collect();
+    if msg.is_empty() { "(empty body)".into() } else { msg }
+}
+
+pub(crate) fn net_error(e: reqwest::Error) -> ProviderError {
+    if e.is_timeout() {
+        ProviderError::Timeout { after_ms: 0 }
+    } else if e.is_decode() || e.is_body() {
+        ProviderError::BadResponse(e.to_string())
+    } else {
+        // reqwest's Display includes the URL, never headers: no key leaks here.
+        ProviderError::Network(format!("{e}"))
+    }
+}
+
+/// Read a non-streaming response: typed error for non-2xx, JSON value otherwise.
+pub(crate) async fn json_body(resp: reqwest::Response) -> Result<serde_json::Value, ProviderError> {
+    let status = resp.status().as_u16();
+    let headers = resp.headers().clone();
+    let body = resp.text().await.map_err(net_error)?;
+    if !(200..300).contains(&status) {
+        return Err(classify_status(status, &headers, &body));
+    }
+    serde_json::from_str(&body).map_err(|e| ProviderError::BadResponse(format!("not JSON ({e}): {}", body.chars().take(120).collect::<String>())))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statuses_map_to_typed_errors() {
+        let h = reqwest::header::HeaderMap::new();
+        assert!(matches!(classify_status(429, &h, "{}"), ProviderError::RateLimited { .. }));
+        assert!(matches!(classify_status(529, &h, "{}"), ProviderError::Server { status: 529, .. }));
+        assert!(matches!(classify_status(401, &h, r#"{"error":{"message":"bad key"}}"#), ProviderError::Auth { .. }));
+        assert!(matches!(classify_status(400, &h, r#"{"error":{"code":"context_length_exceeded","message":"x"}}"#), ProviderError::ContextWindow { .. }));
+        assert!(matches!(classify_status(400, &h, r#"{"type":"error","error":{"type":"invalid_request_error","message":"prompt is too long: 250000 tokens > 200000 maximum"}}"#), ProviderError::ContextWindow { .. }));
+        assert!(matches!(classify_status(400, &h, "{}"), ProviderError::BadRequest { .. }));
+        assert_eq!(error_message(r#"{"error":{"message":"slow down"}}"#), "slow down");
+        assert!(ProviderError::Auth { status: 401, message: String::new() }.falls_back());
+        assert!(ProviderError::Auth { status: 401, message: String::new() }.is_credential());
+        assert!(!ProviderError::BadRequest { status: 400, message: String::new() }.falls_back());
+    }
+}

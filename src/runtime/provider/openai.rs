@@ -1,0 +1,116 @@
+//! OpenAI-compatible chat completions (`POST {base}/chat/completions`), JSON or SSE stream.
+
+use futures_util::StreamExt;
+use serde_json::{json, Value};
+
+use super::sse::SseParser;
+use super::{classify_status, json_body, net_error, ChatRequest, ChatResponse, OnDelta, ProviderError};
+use crate::runtime::registry::Model;
+
+pub async fn chat(http: &reqwest::Client, model: &Model, key: Option<&str>, req: &ChatRequest, on_delta: OnDelta<'_>) -> Result<ChatResponse, ProviderError> {
+    let messages: Vec<Value> = req.messages.iter().map(|m| json!({"role": m.role.name(), "content": m.content})).collect();
+    let mut body = json!({"model": model.upstream, "messages": messages, "max_tokens": req.max_tokens});
+    if let Some(t) = req.temperature {
+        body["temperature"] = json!(t);
+    }
+    let stream = on_delta.is_some();
+    if stream {
+        body["stream"] = json!(true);
+        body["stream_options"] = json!({"include_usage": true});
+    }
+    let mut rb = http.post(format!("{}/chat/completions", model.base_url)).json(&body);
+    if let Some(k) = key {
+        rb = rb.bearer_auth(k);
+    }
+    let resp = rb.send().await.map_err(net_error)?;
+    if stream {
+        read_stream(resp, on_delta.expect("stream has a sink")).await
+    } else {
+        parse_json(&json_body(resp).await?)
+    }
+}
+
+fn parse_json(v: &Value) -> Result<ChatResponse, ProviderError> {
+    let choice = v.pointer("/choices/0").ok_or_else(|| ProviderError::BadResponse(format!("no choices in {}", short(v))))?;
+    let text = match choice.pointer("/message/content") {
+        Some(Value::String(s)) => s.clone(),
+        Some(Value::Null) | None => String::new(),
+        Some(other) => return Err(ProviderError::BadResponse(format!("content is not text: {}", short(other)))),
+    };
+    let usage = v.get("usage");
+    let tin = usage.and_then(|u| u.get("prompt_tokens")).and_then(Value::as_u64);
+    let tout = usage.and_then(|u| u.get("completion_tokens")).and_then(Value::as_u64);
+    Ok(ChatResponse {
+        text,
+        tokens_in: tin.unwrap_or(0),
+        tokens_out: tout.unwrap_or(0),
+        usage_reported: tin.is_some() && tout.is_some(),
+        finish_reason: choice.get("finish_reason").and_then(Value::as_str).map(str::to_string),
+    })
+}
+
+async fn read_stream(resp: reqwest::Response, sink: &(dyn Fn(&str) + Send + Sync)) -> Result<ChatResponse, ProviderError> {
+    let status = resp.status().as_u16();
+    if !(200..300).contains(&status) {
+        let headers = resp.headers().clone();
+        let body = resp.text().await.map_err(net_error)?;
+        return Err(classify_status(status, &headers, &body));
+    }
+    let mut parser = SseParser::default();
+    let mut out = ChatResponse { text: String::new(), tokens_in: 0, tokens_out: 0, usage_reported: false, finish_reason: None };
+    let mut done = false;
+    let mut bytes = resp.bytes_stream();
+    let handle = |data: String, out: &mut ChatResponse, done: &mut bool| -> Result<(), ProviderError> {
+        if data.trim() == "[DONE]" {
+            *done = true;
+            return Ok(());
+        }
+        let v: Value = serde_json::from_str(&data).map_err(|e| ProviderError::BadResponse(format!("bad stream event ({e}): {}", data.chars().take(120).collect::<String>())))?;
+        if let Some(err) = v.get("error") {
+            return Err(ProviderError::Server { status: 200, message: short(err) });
+        }
+        if let Some(delta) = v.pointer("/choices/0/delta/content").and_then(Value::as_str) {
+            out.text.push_str(delta);
+            sink(delta);
+        }
+        if let Some(f) = v.pointer("/choices/0/finish_reason").and_then(Value::as_str) {
+            out.finish_reason = Some(f.to_string());
+        }
+        if let Some(u) = v.get("usage").filter(|u| u.is_object()) {
+            if let (Some(i), Some(o)) = (u.get("prompt_tokens").and_then(Value::as_u64), u.get("completion_tokens").and_then(Value::as_u64)) {
+                out.tokens_in = i;
+                out.tokens_out = o;
+                out.usage_reported = true;
+            }
+        }
+        Ok(())
+    };
+    while let Some(chunk) = bytes.next().await {
+        let chunk = chunk.map_err(net_error)?;
+        for data in parser.push(&chunk) {
+            handle(data, &mut out, &mut done)?;
+        }
+    }
+    for data in parser.finish() {
+        handle(data, &mut out, &mut done)?;
+    }
+    if !done && out.finish_reason.is_none() {
+        return Err(ProviderError::BadResponse("stream ended before it finished".into()));
+    }
+    Ok(out)
+}
+
+fn short(v: &Value) -> String {
+    v.to_string().chars().take(200).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn parses_completion_json() {
+        let v = serde_json::json!({"choices":[{"message":{"role":"assistant","content":"hi"},"finish_reason":"stop"}],"usage":{"prompt_tokens":3,"completion_tokens":1}});
+        let r = super::parse_json(&v).unwrap();
+        assert_eq!((r.text.as_str(), r.tokens_in, r.tokens_out, r.usage_reported), ("hi", 3, 1, true));
+        assert!(super::parse_json(&serde_json::json!({"oops": 1})).is_err());
+    }
+}

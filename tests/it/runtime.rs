@@ -1,0 +1,436 @@
+//! The orchestration runtime end to end: the real `aiorch` binary against the fake provider
+//! (routing, fallback on typed errors, budget, consensus, threads, provider shapes, pipelines).
+
+use std::path::PathBuf;
+
+use serde_json::Value;
+
+use crate::fake_provider::{Act, FakeProvider};
+
+/// A hermetic environment: scratch home, state dir and config; a fixed clock; env secrets.
+pub struct Env {
+    pub dir: tempfile::TempDir,
+    pub config: PathBuf,
+    vars: Vec<(String, String)>,
+}
+
+impl Env {
+    pub fn new(config: &str) -> Env {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("aiorch.toml");
+        std::fs::write(&path, format!("[secrets]\nbackend = \"env\"\n\n{config}")).unwrap();
+        Env { dir, config: path, vars: vec![] }
+    }
+
+    pub fn var(mut self, k: &str, v: &str) -> Env {
+        self.vars.push((k.into(), v.into()));
+        self
+    }
+
+    /// The command as a plain std Command (for long-lived children such as `mcp serve`).
+    pub fn std_cmd(&self, args: &[&str]) -> std::process::Command {
+        let mut c = std::process::Command::new(assert_cmd::cargo::cargo_bin("aiorch"));
+        c.env_clear()
+            .env("AIORCH_NOW", "1795256700")
+            .env("PATH", "/usr/bin:/bin")
+            .env("NO_COLOR", "1")
+            .arg("--home")
+            .arg(self.dir.path().join("home"))
+            .arg("--state-dir")
+            .arg(self.dir.path().join("state"))
+            .arg("--config")
+            .arg(&self.config)
+            .args(args);
+        for (k, v) in &self.vars {
+            c.env(k, v);
+        }
+        c
+    }
+
+    pub fn cmd(&self, args: &[&str]) -> assert_cmd::Command {
+        let mut c = assert_cmd::Command::from_std(self.std_cmd(args));
+        c.timeout(std::time::Duration::from_secs(60));
+        c
+    }
+
+    /// Run, expect `code`, return (stdout, stderr).
+    pub fn run(&self, args: &[&str], code: i32) -> (String, String) {
+        let out = self.cmd(args).output().unwrap();
+        let (o, e) = (String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned());
+        assert_eq!(out.status.code(), Some(code), "aiorch {args:?}\n--- stdout\n{o}\n--- stderr\n{e}");
+        (o, e)
+    }
+
+    pub fn json(&self, args: &[&str]) -> Value {
+        let mut a = vec!["--json"];
+        a.extend_from_slice(args);
+        let (o, _) = self.run(&a, 0);
+        serde_json::from_str(&o).unwrap_or_else(|e| panic!("not JSON ({e}): {o}"))
+    }
+}
+
+/// A registry entry for a fake model. `scores` = planning, coding, review, search.
+fn model(id: &str, provider: &str, url: &str, key: &str, tier: u8, scores: [f64; 4], price: (f64, f64)) -> String {
+    let endpoint = if provider == "openai" { format!("{url}/v1") } else { url.to_string() };
+    format!(
+        "[runtime.models.{id}]\nprovider = \"{provider}\"\nendpoint = \"{endpoint}\"\nkey = \"{key}\"\ntier = {tier}\nprice_in = {}\nprice_out = {}\ncontext_window = 100000\nmax_output = 1000\nroles = {{ planning = {}, coding = {}, review = {}, search = {} }}\n\n",
+        price.0, price.1, scores[0], scores[1], scores[2], scores[3]
+    )
+}
+
+fn isolated(extra: &str) -> String {
+    format!("[runtime]\nbuiltin_models = false\ntimeout_secs = 2\nmax_tokens = 1000\n{extra}\n")
+}
+
+// --- routing -----------------------------------------------------------------------------------
+
+fn routing_env() -> Env {
+    Env::new("").var("ANTHROPIC_API_KEY", "sk-ant-test").var("OPENAI_API_KEY", "sk-oai-test").var("GEMINI_API_KEY", "g-test")
+}
+
+#[test]
+fn route_explanations() {
+    let env = routing_env();
+    for (name, args) in [
+        ("route_simple", vec!["route", "fix the typo in README"]),
+        ("route_complex", vec!["route", "design the distributed cache invalidation protocol"]),
+        ("route_review", vec!["route", "review this diff for security regressions"]),
+        ("route_search_seed_role", vec!["route", "--role", "librarian", "what does the retry helper do?"]),
+        ("route_local", vec!["route", "--local", "implement the parser"]),
+    ] {
+        let (out, _) = env.run(&args, 0);
+        insta::assert_snapshot!(name, out);
+    }
+    // Without keys, only the local model is usable; the explanation says why.
+    let bare = Env::new("");
+    let (out, _) = bare.run(&["route", "implement the parser"], 0);
+    insta::assert_snapshot!("route_no_keys", out);
+}
+
+#[test]
+fn route_json_and_bad_role() {
+    let env = routing_env();
+    let v = env.json(&["route", "review the auth change"]);
+    assert_eq!(v["role"], "review");
+    assert_eq!(v["seed_name"], "oracle");
+    assert!(v["chain"].as_array().unwrap().len() >= 2);
+    let (_, err) = env.run(&["route", "--role", "reviw", "x"], 2);
+    assert!(err.contains("did you mean `review`"), "{err}");
+}
+
+// --- calls, ledger, stats ----------------------------------------------------------------------
+
+#[test]
+fn ask_records_tokens_cost_and_key_at_call_time() {
+    let fake = FakeProvider::start(&[("fa", vec![Act::ok("hello from fa")])]);
+    let env = Env::new(&isolated(&model("fa", "openai", &fake.url(), "FA_KEY", 2, [0.8; 4], (1.0, 2.0)))).var("FA_KEY", "sk-fa-secret");
+    let v = env.json(&["ask", "--model", "fa", "say hello"]);
+    assert_eq!(v["text"], "hello from fa");
+    assert_eq!(v["model"], "fa");
+    // 100 in × $1/M + 50 out × $2/M
+    assert!((v["cost"].as_f64().unwrap() - 0.0002).abs() < 1e-12, "{v}");
+    assert!(v["continuation_id"].as_str().unwrap().len() == 36);
+    let seen = fake.seen();
+    assert_eq!((seen[0].path.as_str(), seen[0].auth, seen[0].key.as_deref()), ("/v1/chat/completions", "bearer", Some("sk-fa-secret")));
+    // The secret is in no state file.
+    for entry in walk(&env.dir.path().join("state")) {
+        let bytes = std::fs::read(&entry).unwrap();
+        assert!(!String::from_utf8_lossy(&bytes).contains("sk-fa-secret"), "{} holds the key", entry.display());
+    }
+    let s = env.json(&["stats"]);
+    assert_eq!(s["by_model"]["fa"]["calls"], 1);
+    assert_eq!(s["by_model"]["fa"]["success_rate"], 1.0);
+    assert_eq!(s["total"]["tokens_in"], 100);
+    assert_eq!(s["spent_today"], 0.0002);
+    let (text, _) = env.run(&["stats"], 0);
+    assert!(text.contains("routing saved"), "{text}");
+}
+
+#[test]
+fn streaming_ask_prints_deltas() {
+    let fake = FakeProvider::start(&[("fa", vec![Act::ok("one two three")])]);
+    let env = Env::new(&isolated(&model("fa", "openai", &fake.url(), "FA_KEY", 2, [0.8; 4], (1.0, 2.0)))).var("FA_KEY", "k");
+    let (out, err) = env.run(&["ask", "--model", "fa", "count"], 0);
+    assert_eq!(out, "one two three\n");
+    assert!(err.contains("fa (coding)") && err.contains("continuation_id"), "{err}");
+    assert_eq!(fake.seen()[0].body["stream"], true);
+}
+
+// --- fallback ----------------------------------------------------------------------------------
+
+fn chain_env(fake: &FakeProvider) -> Env {
+    // c1 is the cheap pick for a simple task; c2 the same tier; strong the escalation.
+    let cfg = isolated(&format!(
+        "{}{}{}",
+        model("c1", "openai", &fake.url(), "K1", 1, [0.8; 4], (0.1, 0.2)),
+        model("c2", "openai", &fake.url(), "K2", 1, [0.8; 4], (0.2, 0.4)),
+        model("strong", "openai", &fake.url(), "K3", 3, [0.95; 4], (5.0, 10.0)),
+    ));
+    Env::new(&cfg).var("K1", "k1").var("K2", "k2").var("K3", "k3")
+}
+
+#[test]
+fn falls_back_on_rate_limit_and_server_errors_cheap_to_strong() {
+    let fake = FakeProvider::start(&[("c1", vec![Act::Fail(429, "slow down")]), ("c2", vec![Act::Fail(500, "boom")]), ("strong", vec![Act::ok("strong answer")])]);
+    let env = chain_env(&fake);
+    let v = env.json(&["ask", "fix the typo"]);
+    assert_eq!(v["model"], "strong");
+    let kinds: Vec<&str> = v["fallbacks"].as_array().unwrap().iter().map(|a| a["kind"].as_str().unwrap()).collect();
+    assert_eq!(kinds, ["rate_limit", "server"]);
+    assert!(v["fallbacks"][0]["error"].as_str().unwrap().contains("retry after 7s"));
+    let s = env.json(&["stats"]);
+    assert_eq!(s["by_model"]["c1"]["errors"]["rate_limit"], 1);
+    assert_eq!(s["by_model"]["c1"]["success_rate"], 0.0);
+    assert_eq!(s["total"]["calls"], 3);
+}
+
+#[test]
+fn falls_back_on_timeout_garbage_and_stalled_stream() {
+    let fake = FakeProvider::start(&[("c1", vec![Act::Hang(5000)]), ("c2", vec![Act::Garbage]), ("strong", vec![Act::ok("ok")])]);
+    let env = chain_env(&fake);
+    let v = env.json(&["ask", "fix the typo"]);
+    let kinds: Vec<&str> = v["fallbacks"].as_array().unwrap().iter().map(|a| a["kind"].as_str().unwrap()).collect();
+    assert_eq!(kinds, ["timeout", "bad_response"]);
+    assert_eq!(v["model"], "strong");
+
+    // A stream that trickles past the per-call timeout is cut and the next model answers.
+    let fake = FakeProvider::start(&[("c1", vec![Act::SlowStream { chunks: 40, gap_ms: 100 }]), ("c2", vec![Act::ok("rescued")])]);
+    let env = chain_env(&fake);
+    let (out, err) = env.run(&["ask", "fix the typo"], 0);
+    assert!(out.ends_with("rescued\n"), "{out}");
+    assert!(err.contains("c1 failed (timed out"), "{err}");
+}
+
+#[test]
+fn auth_errors_are_never_retried_with_the_same_credentials() {
+    let fake = FakeProvider::start(&[("c1", vec![Act::Fail(401, "invalid key")]), ("c1b", vec![Act::ok("same key")]), ("strong", vec![Act::ok("other key")])]);
+    let cfg = isolated(&format!(
+        "{}{}{}",
+        model("c1", "openai", &fake.url(), "K1", 1, [0.8; 4], (0.1, 0.2)),
+        model("c1b", "openai", &fake.url(), "K1", 1, [0.8; 4], (0.2, 0.3)),
+        model("strong", "openai", &fake.url(), "K3", 3, [0.95; 4], (5.0, 10.0)),
+    ));
+    let env = Env::new(&cfg).var("K1", "bad").var("K3", "good");
+    let v = env.json(&["ask", "fix the typo"]);
+    assert_eq!(v["model"], "strong");
+    assert_eq!(fake.calls("c1b"), 0, "a model sharing the failed key must not be called");
+    assert_eq!(v["fallbacks"][1]["kind"], "auth");
+}
+
+#[test]
+fn context_window_errors_skip_to_a_larger_window_and_bad_requests_stop() {
+    let fake = FakeProvider::start(&[("c1", vec![Act::Fail(400, "maximum context length exceeded")]), ("c2", vec![Act::ok("small")]), ("strong", vec![Act::ok("big")])]);
+    // c2 has the same 100k window as c1 (skipped); strong has 400k.
+    let strong = model("strong", "openai", &fake.url(), "K3", 3, [0.95; 4], (5.0, 10.0)).replace("context_window = 100000", "context_window = 400000");
+    let cfg = isolated(&format!("{}{}{strong}", model("c1", "openai", &fake.url(), "K1", 1, [0.8; 4], (0.1, 0.2)), model("c2", "openai", &fake.url(), "K2", 1, [0.8; 4], (0.2, 0.4))));
+    let env = Env::new(&cfg).var("K1", "k1").var("K2", "k2").var("K3", "k3");
+    let v = env.json(&["ask", "fix the typo"]);
+    assert_eq!(v["model"], "strong");
+    assert_eq!(fake.calls("c2"), 0);
+
+    let fake = FakeProvider::start(&[("c1", vec![Act::Fail(400, "unsupported parameter")]), ("c2", vec![Act::ok("x")])]);
+    let env = chain_env(&fake);
+    let (_, err) = env.run(&["ask", "fix the typo"], 1);
+    assert!(err.contains("request rejected (HTTP 400)"), "{err}");
+    assert_eq!(fake.calls("c2"), 0);
+}
+
+// --- budget ------------------------------------------------------------------------------------
+
+#[test]
+fn budget_fails_closed_before_sending() {
+    let fake = FakeProvider::start(&[("p1", vec![Act::ok("x")]), ("p2", vec![Act::ok("x")]), ("p3", vec![Act::ok("x")])]);
+    let models: String = ["p1", "p2", "p3"].iter().map(|id| model(id, "openai", &fake.url(), "K", 2, [0.9; 4], (10.0, 10.0))).collect();
+    // Worst case per call ≈ 1000 out × $10/M = $0.01; the budget allows one, not three.
+    let env = Env::new(&isolated(&format!("budget = {{ daily_usd = 0.015 }}\n{models}"))).var("K", "k");
+    let (_, err) = env.run(&["consensus", "--models", "p1,p2,p3", "--no-synthesis", "ship it?"], 1);
+    assert!(err.contains("daily budget exhausted") && err.contains("nothing was sent"), "{err}");
+    assert!(fake.seen().is_empty());
+    // One call fits; its reservation is settled to the real (smaller) cost.
+    env.json(&["ask", "--model", "p1", "hi"]);
+    let s = env.json(&["stats"]);
+    assert_eq!(s["spent_today"], 0.0015);
+    assert_eq!(s["reserved_today"], 0.0);
+    // With $0 a cloud model is refused by the router before any request.
+    let zero = Env::new(&isolated(&format!("budget = {{ daily_usd = 0.0 }}\n{models}"))).var("K", "k");
+    let (_, err) = zero.run(&["ask", "--model", "p2", "hi"], 1);
+    assert!(err.contains("no usable model"), "{err}");
+    assert_eq!(fake.calls("p2"), 0);
+}
+
+// --- consensus ---------------------------------------------------------------------------------
+
+fn panel(fake: &FakeProvider) -> Env {
+    let cfg = isolated(&format!(
+        "{}{}{}",
+        model("judge", "openai", &fake.url(), "K", 3, [0.9; 4], (1.0, 1.0)),
+        model("mid", "anthropic", &fake.url(), "K", 2, [0.9; 4], (1.0, 1.0)),
+        model("cheap", "gemini", &fake.url(), "K", 1, [0.9; 4], (1.0, 1.0)),
+    ));
+    Env::new(&cfg).var("K", "k")
+}
+
+#[test]
+fn consensus_weighs_votes_names_dissenters_and_synthesises() {
+    let fake = FakeProvider::start(&[
+        ("judge", vec![Act::ok_after("VERDICT: yes\nCONFIDENCE: 0.9\nSafe.", 300), Act::ok("Synthesis: go, but watch the migration.")]),
+        ("mid", vec![Act::ok_after("VERDICT: approve\nCONFIDENCE: 0.7\nFine.", 300)]),
+        ("cheap", vec![Act::ok_after("**Verdict:** no\nRisky.", 300)]),
+    ]);
+    let env = panel(&fake);
+    let v = env.json(&["consensus", "--models", "judge,mid,cheap", "Ship the migration?"]);
+    // weights 2.7, 1.8, 0.9: yes = 4.5 / 5.4
+    assert_eq!(v["agreement"], 0.833);
+    assert_eq!(v["threshold"], 0.7);
+    assert_eq!(v["majority"], "yes");
+    assert_eq!(v["recommendation"], "proceed_with_caution");
+    assert_eq!(v["dissenters"], serde_json::json!(["cheap"]));
+    assert_eq!(v["synthesis_model"], "judge");
+    assert!(v["synthesis"].as_str().unwrap().starts_with("Synthesis"));
+    assert_eq!(fake.max_concurrency(), 3, "the panel must be asked in parallel");
+    // The three provider shapes were all used.
+    let paths: Vec<String> = fake.seen().iter().map(|s| s.path.clone()).collect();
+    assert!(paths.contains(&"/v1/messages".to_string()) && paths.contains(&"/v1beta/models/cheap:generateContent".to_string()), "{paths:?}");
+
+    let fake = FakeProvider::start(&[("judge", vec![Act::ok("VERDICT: yes")]), ("mid", vec![Act::ok("VERDICT: yes")]), ("cheap", vec![Act::ok("VERDICT: no")])]);
+    let env = panel(&fake);
+    let v = env.json(&["consensus", "--priority", "critical", "--no-synthesis", "--models", "judge,mid,cheap", "Drop the table?"]);
+    assert_eq!((v["threshold"].as_f64(), v["recommendation"].as_str()), (Some(0.9), Some("review_required")));
+    let (text, err) = env.run(&["consensus", "--priority", "critical", "--no-synthesis", "--models", "judge,mid,cheap", "Drop the table?"], 0);
+    assert!(text.contains("recommendation: review required") && text.contains("dissenters:     cheap"), "{text}");
+    assert!(err.contains("[3/3]"), "progress on stderr: {err}");
+}
+
+#[test]
+fn consensus_detects_conflict_and_survives_a_failed_member() {
+    let fake = FakeProvider::start(&[("judge", vec![Act::ok("VERDICT: Postgres")]), ("mid", vec![Act::ok("VERDICT: SQLite")]), ("cheap", vec![Act::Fail(500, "down")])]);
+    let cfg = isolated(&format!(
+        "{}{}{}",
+        model("judge", "openai", &fake.url(), "K", 2, [0.9; 4], (1.0, 1.0)),
+        model("mid", "openai", &fake.url(), "K", 2, [0.9; 4], (1.0, 1.0)),
+        model("cheap", "openai", &fake.url(), "K", 1, [0.9; 4], (1.0, 1.0)),
+    ));
+    let env = Env::new(&cfg).var("K", "k");
+    let v = env.json(&["consensus", "--no-synthesis", "--models", "judge,mid,cheap", "Which database?"]);
+    assert_eq!(v["recommendation"], "conflict");
+    assert_eq!(v["conflict"], true);
+    assert!(v["votes"][2]["error"].as_str().unwrap().contains("HTTP 500"));
+    assert_eq!(v["abstained"], serde_json::json!(["cheap"]));
+}
+
+// --- threads -----------------------------------------------------------------------------------
+
+#[test]
+fn threads_continue_across_models_and_processes() {
+    let fake = FakeProvider::start(&[("fa", vec![Act::ok("Noted: the number is 42.")]), ("fb", vec![Act::ok("It was 42.")])]);
+    let cfg = isolated(&format!("{}{}", model("fa", "openai", &fake.url(), "K", 2, [0.8; 4], (1.0, 1.0)), model("fb", "anthropic", &fake.url(), "K", 2, [0.8; 4], (1.0, 1.0))));
+    let env = Env::new(&cfg).var("K", "k");
+    let first = env.json(&["ask", "--model", "fa", "remember the number 42"]);
+    let id = first["continuation_id"].as_str().unwrap();
+    let second = env.json(&["ask", "--model", "fb", "--continuation-id", id, "which number?"]);
+    assert_eq!(second["continuation_id"], id);
+    let body = &fake.seen()[1].body;
+    let msgs = body["messages"].as_array().unwrap();
+    let texts: Vec<&str> = msgs.iter().map(|m| m["content"].as_str().unwrap()).collect();
+    assert_eq!(texts.len(), 3, "{body}");
+    assert!(texts[0] == "remember the number 42" && texts[1].contains("[fa via ask] Noted") && texts[2] == "which number?", "{texts:?}");
+    assert!(body["system"].as_str().is_some(), "Anthropic gets the system prompt apart");
+    let (_, err) = env.run(&["ask", "--continuation-id", "nope", "x"], 2);
+    assert!(err.contains("unknown continuation_id"), "{err}");
+}
+
+// --- local-only and pipelines ------------------------------------------------------------------
+
+#[test]
+fn local_only_refuses_cloud_models() {
+    let fake = FakeProvider::start(&[("cloud", vec![Act::ok("x")]), ("loc", vec![Act::ok("local answer")])]);
+    let cfg = isolated(&format!(
+        "{}[runtime.models.loc]\nprovider = \"openai\"\nendpoint = \"local\"\nroles = {{ coding = 0.3 }}\n[runtime.local]\nurl = \"{}/v1\"\nmodel = \"loc\"\n",
+        model("cloud", "openai", &fake.url(), "K", 3, [0.9; 4], (1.0, 1.0)),
+        fake.url()
+    ));
+    let env = Env::new(&cfg).var("K", "k");
+    let (_, err) = env.run(&["ask", "--local", "--model", "cloud", "x"], 1);
+    assert!(err.contains("no usable model"), "{err}");
+    let v = env.json(&["ask", "--local", "implement it"]);
+    assert_eq!(v["model"], "loc");
+    assert_eq!(fake.seen().last().unwrap().auth, "none");
+    let (_, err) = env.run(&["consensus", "--local", "--models", "cloud,loc", "x"], 2);
+    assert!(err.contains("cloud model and local-only mode"), "{err}");
+}
+
+#[test]
+fn feature_pipeline_writes_a_report() {
+    let fake = FakeProvider::start(&[("fa", vec![Act::ok("Step 1: do it.")])]);
+    let env = Env::new(&isolated(&model("fa", "openai", &fake.url(), "K", 2, [0.8; 4], (1.0, 1.0)))).var("K", "k");
+    let out = env.dir.path().join("report.md");
+    env.run(&["pipeline", "feature", "--out", out.to_str().unwrap(), "add a --since flag"], 0);
+    let md = std::fs::read_to_string(&out).unwrap();
+    for h in ["# aiorch pipeline: feature", "## 1. Plan — planning (sisyphus) · fa", "## 2. Implement — coding", "## 3. Review — review", "## 4. Document — search", "Total cost: $0.0006"] {
+        assert!(md.contains(h), "missing {h:?} in\n{md}");
+    }
+    // Each stage saw the earlier ones (one thread).
+    assert_eq!(fake.seen()[3].body["messages"].as_array().unwrap().len(), 8);
+}
+
+fn walk(dir: &std::path::Path) -> Vec<PathBuf> {
+    let mut out = vec![];
+    if let Ok(rd) = std::fs::read_dir(dir) {
+        for e in rd.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                out.extend(walk(&p));
+            } else {
+                out.push(p);
+            }
+        }
+    }
+    out
+}
+
+// --- aiorch go ---------------------------------------------------------------------------------
+
+#[test]
+fn go_hands_the_task_to_an_agent_cli_with_the_prompt_and_mcp_server() {
+    let fake = FakeProvider::start(&[("fa", vec![Act::ok("x")])]);
+    let env = Env::new(&isolated(&model("fa", "openai", &fake.url(), "K", 2, [0.8; 4], (1.0, 1.0))));
+    let bin = env.dir.path().join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let record = env.dir.path().join("claude-run.txt");
+    // A stand-in for Claude Code (the real one needs a cloud account): records argv and env.
+    let stub = format!("#!/bin/sh\n{{ for a in \"$@\"; do printf '%s\\n--\\n' \"$a\"; done; echo \"MODE=$AIORCH_MODE OLLAMA_HOST=$OLLAMA_HOST GO=$AIORCH_GO\"; }} > {}\nexit 3\n", record.display());
+    std::fs::write(bin.join("claude"), stub).unwrap();
+    std::fs::set_permissions(bin.join("claude"), std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let env = env.var("K", "k").var("PATH", &format!("{}:/usr/bin:/bin", bin.display())).var("OLLAMA_HOST", "http://127.0.0.1:9");
+    let (_, err) = env.run(&["go", "add a --since flag to stats"], 1);
+    assert!(err.contains("agent claude (auto: first installed") && err.contains("claude exited with"), "{err}");
+    let seen = std::fs::read_to_string(&record).unwrap();
+    let args: Vec<&str> = seen.split("\n--\n").collect();
+    assert_eq!(args[0], "-p");
+    assert!(args[1].starts_with("# aiorch go: orchestrator instructions") && args[1].contains("Mode: cloud") && args[1].contains("add a --since flag to stats"), "{}", args[1]);
+    assert_eq!((args[2], args[4], args[5]), ("--mcp-config", "--allowedTools", "mcp__aiorch"));
+    let mcp: Value = serde_json::from_str(&std::fs::read_to_string(args[3]).unwrap()).unwrap();
+    let server = &mcp["mcpServers"]["aiorch"];
+    assert!(server["command"].as_str().unwrap().ends_with("aiorch"));
+    let sargs: Vec<&str> = server["args"].as_array().unwrap().iter().map(|a| a.as_str().unwrap()).collect();
+    assert!(sargs.ends_with(&["mcp", "serve"]) && sargs.contains(&"--config"), "{sargs:?}");
+    assert!(seen.contains("MODE=cloud OLLAMA_HOST=http://127.0.0.1:9 GO=1"), "{seen}");
+}
+
+#[test]
+fn go_local_runs_the_builtin_pipeline_on_the_local_model() {
+    let fake = FakeProvider::start(&[("loc", vec![Act::ok("Local step.")])]);
+    let cfg = isolated(&format!(
+        "[runtime.models.loc]\nprovider = \"openai\"\nendpoint = \"local\"\nroles = {{ planning = 0.4, coding = 0.5, review = 0.4, search = 0.5 }}\n[runtime.local]\nurl = \"{}/v1\"\nmodel = \"loc\"\n",
+        fake.url()
+    ));
+    let env = Env::new(&cfg);
+    let (out, err) = env.run(&["go", "--local", "--agent", "builtin", "write a haiku"], 0);
+    assert!(err.contains("mode local, agent builtin"), "{err}");
+    assert!(out.contains("# aiorch pipeline: feature") && out.contains("Mode: local"), "{out}");
+    assert_eq!(fake.calls("loc"), 4);
+    // No usable model: the preflight stops before anything runs.
+    let empty = Env::new(&isolated(""));
+    let (_, err) = empty.run(&["go", "--agent", "builtin", "x"], 1);
+    assert!(err.contains("preflight failed") && err.contains("planning model"), "{err}");
+}

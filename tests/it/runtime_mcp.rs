@@ -1,0 +1,157 @@
+//! `aiorch mcp serve` over real stdio JSON-RPC (newline-delimited), as any MCP client speaks it:
+//! handshake, tools/list, tool calls with progress notifications, errors.
+
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Child, ChildStdin, ChildStdout, Stdio};
+
+use serde_json::{json, Value};
+
+use crate::fake_provider::{Act, FakeProvider};
+use crate::runtime::Env;
+
+struct Client {
+    child: Child,
+    stdin: ChildStdin,
+    stdout: BufReader<ChildStdout>,
+    next: u64,
+}
+
+impl Client {
+    fn start(env: &Env) -> Client {
+        let mut c = env.std_cmd(&["mcp", "serve"]);
+        let mut child = c.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::inherit()).spawn().unwrap();
+        let stdin = child.stdin.take().unwrap();
+        let stdout = BufReader::new(child.stdout.take().unwrap());
+        let mut me = Client { child, stdin, stdout, next: 1 };
+        let init = me.request("initialize", json!({"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "it", "version": "0"}}), &mut vec![]);
+        assert_eq!(init["result"]["serverInfo"]["name"], "aiorch", "{init}");
+        me.send(json!({"jsonrpc": "2.0", "method": "notifications/initialized"}));
+        me
+    }
+
+    fn send(&mut self, v: Value) {
+        writeln!(self.stdin, "{v}").unwrap();
+        self.stdin.flush().unwrap();
+    }
+
+    /// Send a request; collect notifications until its response arrives.
+    fn request(&mut self, method: &str, params: Value, notes: &mut Vec<Value>) -> Value {
+        let id = self.next;
+        self.next += 1;
+        self.send(json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params}));
+        loop {
+            let mut line = String::new();
+            assert!(self.stdout.read_line(&mut line).unwrap() > 0, "server closed stdout");
+            let v: Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("stdout is not JSON-RPC ({e}): {line}"));
+            if v.get("id") == Some(&json!(id)) {
+                return v;
+            }
+            notes.push(v);
+        }
+    }
+
+    fn call(&mut self, tool: &str, args: Value, notes: &mut Vec<Value>) -> Value {
+        let r = self.request("tools/call", json!({"name": tool, "arguments": args, "_meta": {"progressToken": "p1"}}), notes);
+        r.get("result").cloned().unwrap_or(r)
+    }
+}
+
+impl Drop for Client {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn mcp_serve_lists_and_calls_tools_with_progress() {
+    let fake = FakeProvider::start(&[
+        ("m1", vec![Act::ok("VERDICT: yes\nCONFIDENCE: 0.9\nok")]),
+        ("m2", vec![Act::ok("VERDICT: yes\nfine")]),
+        ("m3", vec![Act::ok("VERDICT: no\nrisky")]),
+    ]);
+    let models: String = [("m1", 3), ("m2", 2), ("m3", 1)]
+        .iter()
+        .map(|(id, tier)| format!("[runtime.models.{id}]\nprovider = \"openai\"\nendpoint = \"{}/v1\"\nkey = \"K\"\ntier = {tier}\nprice_in = 1.0\nprice_out = 2.0\nroles = {{ planning = 0.9, coding = 0.9, review = 0.9, search = 0.9 }}\n\n", fake.url()))
+        .collect();
+    let env = Env::new(&format!("[runtime]\nbuiltin_models = false\ntimeout_secs = 5\n{models}")).var("K", "k");
+    let mut c = Client::start(&env);
+    let mut notes = vec![];
+    let list = c.request("tools/list", json!({}), &mut notes);
+    let names: Vec<&str> = list["result"]["tools"].as_array().unwrap().iter().map(|t| t["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["chat", "consensus", "codereview", "precommit", "planner", "clink", "route", "listmodels", "stats"]);
+
+    let chat = c.call("chat", json!({"prompt": "hello", "model": "m2"}), &mut notes);
+    assert_eq!(chat["isError"], false, "{chat}");
+    let cid = chat["structuredContent"]["continuation_id"].as_str().unwrap().to_string();
+    assert!(chat["content"][0]["text"].as_str().unwrap().contains("continuation_id"));
+
+    // Another tool, another model, same thread.
+    let plan = c.call("planner", json!({"task": "plan it", "continuation_id": cid}), &mut notes);
+    assert_eq!(plan["structuredContent"]["continuation_id"], cid.as_str(), "{plan}");
+    let last = fake.seen().last().unwrap().body.clone();
+    assert!(last["messages"].to_string().contains("hello"), "the planner saw the chat turn: {last}");
+
+    notes.clear();
+    let cons = c.call("consensus", json!({"question": "ship?", "models": ["m1", "m2", "m3"], "synthesize": false}), &mut notes);
+    assert_eq!(cons["structuredContent"]["recommendation"], "proceed_with_caution", "{cons}");
+    let progress: Vec<&Value> = notes.iter().filter(|n| n["method"] == "notifications/progress").collect();
+    assert_eq!(progress.len(), 3, "one progress notification per model: {notes:?}");
+    assert_eq!(progress[2]["params"]["progress"], 3.0);
+    assert_eq!(progress[2]["params"]["total"], 3.0);
+
+    let route = c.call("route", json!({"task": "review the diff", "role": "oracle"}), &mut notes);
+    assert!(route["content"][0]["text"].as_str().unwrap().contains("review (oracle)"), "{route}");
+    let stats = c.call("stats", json!({}), &mut notes);
+    assert_eq!(stats["structuredContent"]["total"]["calls"], 5, "{stats}");
+    let models = c.call("listmodels", json!({}), &mut notes);
+    assert_eq!(models["structuredContent"]["models"].as_array().unwrap().len(), 3);
+
+    // Tool-level failures are isError results, not protocol errors.
+    let bad = c.call("chat", json!({"prompt": "x", "model": "nope"}), &mut notes);
+    assert_eq!(bad["isError"], true);
+    assert!(bad["content"][0]["text"].as_str().unwrap().contains("unknown model `nope`"), "{bad}");
+    let clink = c.call("clink", json!({"cli": "claude", "prompt": "x"}), &mut notes);
+    assert_eq!(clink["isError"], true);
+    assert!(clink["content"][0]["text"].as_str().unwrap().contains("not installed"), "{clink}");
+    let unknown = c.request("tools/call", json!({"name": "nope", "arguments": {}}), &mut notes);
+    assert!(unknown.get("error").is_some(), "{unknown}");
+}
+
+#[test]
+fn mcp_cancellation_stops_the_fan_out_and_frees_the_budget() {
+    let fake = FakeProvider::start(&[("s1", vec![Act::Hang(15_000)]), ("s2", vec![Act::Hang(15_000)])]);
+    let models: String = ["s1", "s2"]
+        .iter()
+        .map(|id| format!("[runtime.models.{id}]\nprovider = \"openai\"\nendpoint = \"{}/v1\"\nkey = \"K\"\ntier = 2\nprice_in = 1.0\nprice_out = 2.0\nroles = {{ review = 0.9 }}\n\n", fake.url()))
+        .collect();
+    let env = Env::new(&format!("[runtime]\nbuiltin_models = false\ntimeout_secs = 60\n{models}")).var("K", "k");
+    let mut c = Client::start(&env);
+    let id = c.next;
+    c.next += 1;
+    c.send(json!({"jsonrpc": "2.0", "id": id, "method": "tools/call", "params": {"name": "consensus", "arguments": {"question": "q", "models": ["s1", "s2"], "synthesize": false}}}));
+    // Both requests are in flight (and their worst case reserved) before we cancel.
+    let mut notes = vec![];
+    for _ in 0..100 {
+        if fake.seen().len() == 2 {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let before = c.call("stats", json!({}), &mut notes);
+    assert!(before["structuredContent"]["reserved_today"].as_f64().unwrap() > 0.0, "{before}");
+    c.send(json!({"jsonrpc": "2.0", "method": "notifications/cancelled", "params": {"requestId": id, "reason": "test"}}));
+    // Well before the models would answer, the calls are settled as cancelled and nothing is held.
+    let mut last = Value::Null;
+    for _ in 0..100 {
+        last = c.call("stats", json!({}), &mut notes);
+        let s = &last["structuredContent"];
+        if s["reserved_today"] == 0.0 && s["total"]["errors"]["cancelled"] == 2 {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert_eq!(last["structuredContent"]["total"]["errors"]["cancelled"], 2, "{last}");
+    assert_eq!(last["structuredContent"]["reserved_today"], 0.0);
+    assert_eq!(last["structuredContent"]["spent_today"], 0.0);
+}
