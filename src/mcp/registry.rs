@@ -18,13 +18,20 @@ use crate::error::CliError;
 use crate::paths::Paths;
 
 /// `[mcp]`: the servers every managed client gets.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq)]
 #[serde(default, deny_unknown_fields)]
 pub struct McpConfig {
-    /// Register aiorch's own MCP server (`aiorch mcp serve`) as `aiorch` in every managed client.
+    /// Register aiorch's own MCP server (`aiorch mcp serve`: chat, consensus, codereview, …) as
+    /// `aiorch` in every managed client.
     pub serve_self: bool,
     /// `[mcp.servers.NAME]`: stdio (`command`) or remote (`url`) servers.
     pub servers: BTreeMap<String, McpServer>,
+}
+
+impl Default for McpConfig {
+    fn default() -> Self {
+        McpConfig { serve_self: true, servers: BTreeMap::new() }
+    }
 }
 
 /// One server. Either `command` (stdio) or `url` (remote); values may reference environment
@@ -405,8 +412,9 @@ mod tests {
     fn secrets_wrap_the_command_with_the_self_binary() {
         let me = Some(Path::new("/nix/store/x-aiorch/bin/aiorch"));
         let s = resolve_as(&cfg("[mcp.servers.gh]\ncommand = \"~/bin/gh-mcp\"\nargs = [\"stdio\"]\nsecrets = [\"GITHUB_TOKEN\", \"B\"]\n"), &paths(), me).unwrap();
+        let gh = s.iter().find(|x| x.name == "gh").unwrap();
         assert_eq!(
-            s[0].transport,
+            gh.transport,
             Transport::Stdio {
                 command: "/nix/store/x-aiorch/bin/aiorch".into(),
                 args: ["secrets", "exec", "--only", "GITHUB_TOKEN,B", "--", "/h/bin/gh-mcp", "stdio"].map(String::from).to_vec()

@@ -213,3 +213,17 @@ fn json_output_has_the_summary() {
     assert_eq!(again["summary"]["removed"], 0);
     assert_eq!(again["changes"], serde_json::json!([]));
 }
+
+/// By default every managed client gets aiorch's own MCP server, started by the absolute path
+/// of this binary.
+#[test]
+fn aiorch_registers_its_own_mcp_server_by_default() {
+    let env = TestEnv::with_config("[clients]\nclaude = \"always\"\ncodex = \"always\"\n");
+    env.ok(["apply"]);
+    let claude: serde_json::Value = serde_json::from_str(&env.read("~/.claude.json")).unwrap();
+    let me = std::fs::canonicalize(crate::common::AIORCH).unwrap();
+    assert_eq!(claude["mcpServers"]["aiorch"]["command"], me.display().to_string());
+    let args = claude["mcpServers"]["aiorch"]["args"].as_array().unwrap();
+    assert_eq!(&args[args.len() - 2..], &[serde_json::json!("mcp"), serde_json::json!("serve")]);
+    assert!(env.read("~/.codex/config.toml").contains("[mcp_servers.aiorch]"));
+}

@@ -119,7 +119,7 @@ fn malformed_config_after_an_apply_changes_nothing() {
     let env = TestEnv::new();
     env.ok(["apply"]);
     env.write("config/aiorch.toml", format!("{}colour = \"red\"\n", crate::common::ALL_CLIENTS));
-    refuses(&env, "config/aiorch.toml", "6:1", "unknown field `colour`");
+    refuses(&env, "config/aiorch.toml", "8:1", "unknown field `colour`");
     // revert does not need the config: a broken one never blocks undoing everything.
     env.ok(["revert"]);
     assert_eq!(std::fs::read_dir(&env.home).unwrap().count(), 0, "{}", env.tree());

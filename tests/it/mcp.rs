@@ -26,7 +26,10 @@ impl Env {
     fn state(&self) -> PathBuf {
         self.dir.path().join("state")
     }
+    /// aiorch's own server (on by default) is left out unless a test names `serve_self`, so the
+    /// files show exactly the servers under test.
     fn config(&self, toml: &str) {
+        let toml = if toml.contains("serve_self") { toml.to_string() } else { format!("{toml}\n[mcp]\nserve_self = false\n") };
         std::fs::write(self.dir.path().join("aiorch.toml"), toml).unwrap();
     }
     fn write(&self, rel: &str, text: &str) {

@@ -15,7 +15,7 @@ fn spliced(old: &str, new: &str) -> (String, String) {
     (old[p..old.len() - s].to_string(), new[p..new.len() - s].to_string())
 }
 
-const GEMINI_ONLY: &str = "[clients]\ngemini = \"always\"\n";
+const GEMINI_ONLY: &str = "[clients]\ngemini = \"always\"\n[mcp]\nserve_self = false\n";
 
 const USER_SETTINGS: &str = r#"// Gemini settings — edited by hand, keep my notes!
 {

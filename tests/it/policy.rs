@@ -25,7 +25,7 @@ impl Env {
     }
     fn config(&self, extra: &str) {
         // Anthropic's default plugins are another feature's keys in the same settings file.
-        let base = "[clients]\nclaude = \"always\"\ngemini = \"always\"\ncodex = \"always\"\ncopilot = \"always\"\n[plugins]\ndefaults = false\n";
+        let base = "[clients]\nclaude = \"always\"\ngemini = \"always\"\ncodex = \"always\"\ncopilot = \"always\"\n[plugins]\ndefaults = false\n[mcp]\nserve_self = false\n";
         std::fs::write(self.dir.path().join("aiorch.toml"), format!("{base}{extra}")).unwrap();
     }
     fn cmd(&self, args: &[&str]) -> assert_cmd::assert::Assert {

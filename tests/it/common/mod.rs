@@ -16,11 +16,16 @@ use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
+/// The binary under test (aiorch writes its own path into the clients' MCP settings).
+pub const AIORCH: &str = env!("CARGO_BIN_EXE_aiorch");
+
 /// The fixed clock every run sees (`20261121T102500Z`).
 pub const NOW: &str = "1795256700";
 
 /// A config that manages all four clients whatever is on PATH.
-pub const ALL_CLIENTS: &str = "[clients]\nclaude = \"always\"\ngemini = \"always\"\ncodex = \"always\"\ncopilot = \"always\"\n";
+/// aiorch's own MCP server (registered by default) is left out: these suites are about the
+/// apply engine, and tests/it/mcp.rs covers the registration.
+pub const ALL_CLIENTS: &str = "[clients]\nclaude = \"always\"\ngemini = \"always\"\ncodex = \"always\"\ncopilot = \"always\"\n[mcp]\nserve_self = false\n";
 
 pub struct TestEnv {
     _dir: tempfile::TempDir,
@@ -206,13 +211,15 @@ impl TestEnv {
     /// its leading `/` (`backups/STAMP/[TEMP]/home/...`).
     pub fn filter(&self, text: &str) -> String {
         let root = self.root.display().to_string();
-        text.replace(&root, "[TEMP]").replace(root.trim_start_matches('/'), "[TEMP]")
+        text.replace(AIORCH, "[AIORCH]").replace(&root, "[TEMP]").replace(root.trim_start_matches('/'), "[TEMP]")
     }
 
     /// insta settings with the sandbox filter; bind them around snapshot assertions.
     pub fn insta(&self) -> insta::Settings {
         let mut s = insta::Settings::clone_current();
         let root = self.root.display().to_string();
+        // aiorch registers itself (its MCP server) by the absolute path of its binary.
+        s.add_filter(&regex_escape(AIORCH), "[AIORCH]");
         s.add_filter(&regex_escape(&root), "[TEMP]");
         s.add_filter(&regex_escape(root.trim_start_matches('/')), "[TEMP]");
         s.set_prepend_module_to_snapshot(true);
