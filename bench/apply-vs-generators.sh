@@ -194,8 +194,8 @@ L.append("aiorch --config aiorch.toml --home HOME --state-dir STATE -q apply    
 L.append("node ruler/dist/cli/index.js apply --project-root DIR --agents claude,gemini-cli,codex,copilot --no-gitignore --no-backup")
 L.append("cd DIR && node rulesync/dist/cli/index.js generate --silent")
 L.append("```\n")
-L.append("What each writes: aiorch links `~/.claude/{CLAUDE.md,AGENTS.md,commands/*}`, `~/.gemini/{AGENTS.md,commands/*.toml}` + merges `context.fileName` into `~/.gemini/settings.json`, `~/.codex/{AGENTS.md,skills/*}`, `~/.copilot/{copilot-instructions.md,skills/*}`, `~/AGENTS.md`, with a ledger; ruler writes the project's CLAUDE.md, AGENTS.md, `.gemini/settings.json`, `.codex/config.toml`, `.mcp.json`, skills; rulesync writes 18 project files (rules, commands, MCP) for 5 targets. "
-         "Note: in this build aiorch's `[mcp.servers]` section is accepted but not yet written to the clients (the MCP issue adds it), so aiorch does slightly less work than the generators here; MCP adds a few key merges of the same kind as `context.fileName`.\n")
+L.append("What each writes: aiorch links `~/.claude/{CLAUDE.md,AGENTS.md,commands/*}`, `~/.gemini/{AGENTS.md,commands/*.toml}` + merges `context.fileName` into `~/.gemini/settings.json`, `~/.codex/{AGENTS.md,skills/*}`, `~/.copilot/{copilot-instructions.md,skills/*}`, `~/AGENTS.md`, merges the 2 MCP servers (plus its own) into `~/.claude.json`, `~/.gemini/settings.json`, `~/.codex/config.toml` and `~/.copilot/mcp-config.json`, the default plugin marketplaces and the permission policy, with a ledger; ruler writes the project's CLAUDE.md, AGENTS.md, `.gemini/settings.json`, `.codex/config.toml`, `.mcp.json`, skills; rulesync writes 18 project files (rules, commands, MCP) for 5 targets. "
+         "\n")
 if profile:
     import re, collections
     L.append("## aiorch syscall profile (`strace -f -T`: wall time inside each call, one run under strace)\n")

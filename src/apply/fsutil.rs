@@ -119,11 +119,26 @@ impl Staged {
 
 /// fsync every directory once, concurrently: makes the renames and removals in them durable.
 pub fn sync_dirs<'a>(dirs: impl IntoIterator<Item = &'a Path>) {
-    std::thread::scope(|s| {
-        for d in dirs {
-            s.spawn(move || sync_dir(d));
-        }
+    let dirs: Vec<&Path> = dirs.into_iter().collect();
+    let _ = in_parallel(&dirs, |d| {
+        sync_dir(d);
+        Ok(())
     });
+}
+
+/// Run `f` over `items` on a few threads (fsyncs wait on the disk, not the CPU, so a handful in
+/// flight lets the journal commit them together); the first error wins.
+pub fn in_parallel<T: Sync>(items: &[T], f: impl Fn(&T) -> io::Result<()> + Sync) -> io::Result<()> {
+    const WORKERS: usize = 8;
+    if items.len() <= 1 {
+        return items.iter().try_for_each(&f);
+    }
+    let per = items.len().div_ceil(WORKERS);
+    std::thread::scope(|s| {
+        let f = &f;
+        let handles: Vec<_> = items.chunks(per).map(|chunk| s.spawn(move || chunk.iter().try_for_each(f))).collect();
+        handles.into_iter().try_for_each(|h| h.join().expect("fsync worker"))
+    })
 }
 
 /// The prefix of every temp file `write_atomic` and `symlink_atomic` create.

@@ -141,10 +141,8 @@ pub fn execute(paths: &Paths, mut plan: Plan) -> anyhow::Result<Summary> {
             _ => None,
         });
     }
-    std::thread::scope(|s| {
-        let syncs: Vec<_> = staged.iter().flatten().map(|st| s.spawn(move || st.sync())).collect();
-        syncs.into_iter().try_for_each(|h| h.join().expect("fsync thread"))
-    })?;
+    let files: Vec<&fsutil::Staged> = staged.iter().flatten().collect();
+    fsutil::in_parallel(&files, |st| st.sync())?;
     // 3b. Put everything in place, in order; each rename lands after its data is durable.
     let fault = FaultHook::from_env();
     let mut touched: BTreeSet<PathBuf> = BTreeSet::new();
