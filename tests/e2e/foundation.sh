@@ -64,7 +64,10 @@ run() {
   return 0
 }
 show_err() { echo "  --- $1 (last lines of stderr/stdout)"; tail -n 8 "$LOGS/$1.err" "$LOGS/$1.out" 2>/dev/null | sed 's/^/  | /'; }
-aiorch() { local name=$1; shift; run "$name" 60 "${BASE_ENV[@]}" "$AIORCH" --home "$H" --state-dir "$S" --color never "$@"; }
+# The foundation's proof leaves out aiorch's own MCP server (on by default: its registration in
+# every real client is proven by mcp.sh and runtime-mcp.sh), so ~/.claude.json stays Claude's.
+printf '[mcp]\nserve_self = false\n' >"$WORK/aiorch.toml"
+aiorch() { local name=$1; shift; run "$name" 60 "${BASE_ENV[@]}" "$AIORCH" --config "$WORK/aiorch.toml" --home "$H" --state-dir "$S" --color never "$@"; }
 # expect_rc NAME WANT WHAT: pass when the last run exited WANT
 expect_rc() { if [ "$RC" = "$2" ]; then pass "$3"; else fail "$3 (exit $RC, want $2)"; show_err "$1"; fi; }
 # inspect KIND FILE [ARG]: feed inspect_request.py's ok/FAIL lines into the counters

@@ -138,7 +138,8 @@ write_config() {   # write_config FULL|FEWER
 }
 write_config FULL
 OURS="echo web cwd-echo"; [ "$HAVE_SECRETS" = 1 ] && OURS="$OURS secret-echo"
-ALL="$OURS user-echo"
+ALL="$OURS user-echo aiorch"   # aiorch: its own server, registered by default
+tool_of() { [ "$1" = aiorch ] && echo listmodels || echo echo; }   # one tool each server offers
 if [ "$HAVE_SECRETS" = 1 ]; then
   printf '%s' "$CANARY" | "${BASE_ENV[@]}" "$AIORCH" --home "$H" --state-dir "$S" --config "$CFG" secrets set ECHO_PREFIX >"$LOGS/secret-set.out" 2>&1 \
     && pass "secret ECHO_PREFIX stored in the file backend" || fail "aiorch secrets set: $(cat "$LOGS/secret-set.out")"
@@ -189,7 +190,7 @@ rm -f "$LOGS/fakeapi"/*.json
 run claude-p "$CLIENT_TIMEOUT" "${BASE_ENV[@]}" MCP_CONNECTION_NONBLOCKING=false CLAUDE_CODE_MCP_STARTUP_WAIT_MS=60000 MCP_TIMEOUT=60000 ANTHROPIC_API_KEY=sk-ant-e2e-fake ANTHROPIC_BASE_URL="$URL" claude -p "e2e-probe"
 expect_rc claude-p 0 "claude -p exits 0"
 req=$(last_request "$LOGS/fakeapi" v1_messages); [ -n "$req" ] && cp "$req" "$LOGS/claude-request.json"
-for n in $ALL; do grep -q "mcp__${n}__echo" "$req" 2>/dev/null && pass "claude offers mcp__${n}__echo to the model" || fail "claude: no mcp__${n}__echo in the request$(grep -o 'still connecting[^"]*' "$req" 2>/dev/null | head -c 300)"; done
+for n in $ALL; do t=$(tool_of "$n"); grep -q "mcp__${n}__$t" "$req" 2>/dev/null && pass "claude offers mcp__${n}__$t to the model" || fail "claude: no mcp__${n}__$t in the request$(grep -o 'still connecting[^"]*' "$req" 2>/dev/null | head -c 300)"; done
 aiorch sync1 plugins sync --json
 expect_rc sync1 0 "aiorch plugins sync exits 0"
 run claude-plugins "$CLIENT_TIMEOUT" "${BASE_ENV[@]}" claude plugin list --json
@@ -208,7 +209,7 @@ rm -f "$LOGS/fakeapi"/*.json
 run gemini-p "$CLIENT_TIMEOUT" "${GEM_ENV[@]}" GEMINI_API_KEY=e2e-fake GOOGLE_GEMINI_BASE_URL="$URL" gemini -m gemini-2.5-flash -y -p "e2e-probe"
 expect_rc gemini-p 0 "gemini -p exits 0"
 req=$(last_request "$LOGS/fakeapi" streamGenerateContent); [ -n "$req" ] && cp "$req" "$LOGS/gemini-request.json"
-for n in $ALL; do grep -q "\"mcp_${n}_echo\"" "$req" 2>/dev/null && pass "gemini offers mcp_${n}_echo to the model" || fail "gemini: no mcp_${n}_echo in the request"; done
+for n in $ALL; do t=$(tool_of "$n"); grep -q "\"mcp_${n}_$t\"" "$req" 2>/dev/null && pass "gemini offers mcp_${n}_$t to the model" || fail "gemini: no mcp_${n}_$t in the request"; done
 
 section "Codex CLI: codex mcp list, codex exec with every server required"
 run codex-list 60 "${BASE_ENV[@]}" codex mcp list --json
@@ -248,7 +249,7 @@ done
 expect_rc copilot-p 0 "copilot -p (offline, BYOK) exits 0"
 grep -q 'MCP server connection failed' "$LOGS"/copilot-logs/*.log 2>/dev/null && fail "copilot: $(grep -h 'MCP server connection failed' "$LOGS"/copilot-logs/*.log | head -2)" || pass "copilot logs no failed MCP connection (run $try)"
 req=$(last_request "$LOGS/fakeapi" chat_completions); [ -n "$req" ] && cp "$req" "$LOGS/copilot-request.json"
-for n in $ALL; do grep -q "\"$n-echo\"" "$req" 2>/dev/null && pass "copilot offers $n-echo to the model" || fail "copilot: no $n-echo in the request"; done
+for n in $ALL; do t=$(tool_of "$n"); grep -q "\"$n-$t\"" "$req" 2>/dev/null && pass "copilot offers $n-$t to the model" || fail "copilot: no $n-$t in the request"; done
 stop_fakeapi
 
 section "secrets: the value reaches the server and no file"
