@@ -76,12 +76,12 @@ async fn read_stream(resp: reqwest::Response, sink: &(dyn Fn(&str) + Send + Sync
         if let Some(f) = v.pointer("/choices/0/finish_reason").and_then(Value::as_str) {
             out.finish_reason = Some(f.to_string());
         }
-        if let Some(u) = v.get("usage").filter(|u| u.is_object()) {
-            if let (Some(i), Some(o)) = (u.get("prompt_tokens").and_then(Value::as_u64), u.get("completion_tokens").and_then(Value::as_u64)) {
-                out.tokens_in = i;
-                out.tokens_out = o;
-                out.usage_reported = true;
-            }
+        if let Some(u) = v.get("usage").filter(|u| u.is_object())
+            && let (Some(i), Some(o)) = (u.get("prompt_tokens").and_then(Value::as_u64), u.get("completion_tokens").and_then(Value::as_u64))
+        {
+            out.tokens_in = i;
+            out.tokens_out = o;
+            out.usage_reported = true;
         }
         Ok(())
     };
