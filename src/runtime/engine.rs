@@ -242,7 +242,9 @@ impl Runtime {
             None => None,
         };
         let now = now_unix();
-        let reserve = model.cost(tokens_in, req.max_tokens);
+        // Reserve with a margin on the input estimate (chars/4 undercounts some tokenizers), so
+        // the settled cost stays within what was reserved.
+        let reserve = model.cost(tokens_in + tokens_in / 4, req.max_tokens);
         let reservation = self.ledger.reserve(now, reserve, self.cfg.runtime.budget.daily_usd).map_err(|e| match e.downcast::<BudgetExceeded>() {
             Ok(b) => OneError::Call(CallError::Budget(b)),
             Err(e) => OneError::Call(CallError::Internal(e)),
