@@ -84,11 +84,11 @@ if out=$("${A[@]}" --json consensus --local --models local,gemma-b "Is Rust memo
 else
   bad "consensus --local failed"
 fi
-"${A[@]}" consensus --local --no-synthesis --models local,gemma-b "Should we ship? yes or no" 2>"$T/progress.txt" | head -6
+"${A[@]}" consensus --local --no-synthesis --models local,gemma-b "Should we ship? yes or no" 2>"$T/progress.txt" | sed -n 1,6p
 grep -q '\[2/2\]' "$T/progress.txt" && ok "consensus progress on stderr" || bad "no progress lines: $(cat "$T/progress.txt")"
 
 echo; echo "== stats"
-"${A[@]}" stats | head -12
+"${A[@]}" stats | sed -n 1,14p
 [ "$("${A[@]}" --json stats | jq_py 'd["total"]["calls"] >= 6 and d["total"]["cost"] == 0 and d["by_model"]["local"]["tokens_out"] > 0')" = True ] && ok "ledger: calls and tokens recorded, cost 0" || bad "stats"
 
 if [ "${SKIP_GATEWAY:-0}" != 1 ] && [ -x "$LAB/venv-litellm/bin/litellm" ]; then
@@ -113,10 +113,12 @@ EOF
       ok "gateway alias local-coding answered (aiorch → LiteLLM → llama-server)"
     else bad "ask --model local-coding via the gateway"; fi
     if out=$("${A[@]}" --json ask --model coding-model --max-tokens 16 "Say hi."); then
-      echo "$out" | jq_py '"model=%s tokens_out=%s fallbacks=%s" % (d["model"], d["tokens_out"], d["fallbacks"])'
-      ok "coding-model answered: LiteLLM fell back from the 401 cloud to local-coding"
+      echo "$out" | jq_py '"model=%s served_by=%s tokens_out=%s cost=%s" % (d["model"], d.get("served_by"), d["tokens_out"], d["cost"])'
+      [ "$(echo "$out" | jq_py 'd.get("served_by") == "local-coding" and d["cost"] == 0')" = True ] \
+        && ok "coding-model: LiteLLM fell back from the 401 cloud to local-coding; aiorch recorded who served and its price (0)" \
+        || bad "coding-model: $out"
     else bad "ask --model coding-model via the gateway"; fi
-    "${A[@]}" route --list | grep -E 'model|gateway' | head -8
+    "${A[@]}" route --list | sed -n 1,20p
   else
     tail -5 "$T/litellm.out"; bad "LiteLLM did not start"
   fi
