@@ -87,9 +87,18 @@ fi
 "${A[@]}" consensus --local --no-synthesis --models local,gemma-b "Should we ship? yes or no" 2>"$T/progress.txt" | sed -n 1,6p
 grep -q '\[2/2\]' "$T/progress.txt" && ok "consensus progress on stderr" || bad "no progress lines: $(cat "$T/progress.txt")"
 
+echo; echo "== aiorch go --local (no agent CLI in local mode: the builtin feature pipeline on llama-server)"
+if "${A[@]}" go --local --out "$T/report.md" "add a --verbose flag to a CLI" 2>"$T/go.err"; then
+  sed -n 1,12p "$T/go.err"
+  grep -A7 '^## Summary' "$T/report.md"
+  [ "$(grep -c '^## [0-9]\. ' "$T/report.md")" = 4 ] && ! grep -q 'Failed' "$T/report.md" && ok "go --local: preflight, local model up, 4 pipeline stages on the local model" || bad "go report: $(cat "$T/report.md")"
+else
+  cat "$T/go.err"; bad "go --local failed"
+fi
+
 echo; echo "== stats"
 "${A[@]}" stats | sed -n 1,14p
-[ "$("${A[@]}" --json stats | jq_py 'd["total"]["calls"] >= 6 and d["total"]["cost"] == 0 and d["by_model"]["local"]["tokens_out"] > 0')" = True ] && ok "ledger: calls and tokens recorded, cost 0" || bad "stats"
+[ "$("${A[@]}" --json stats | jq_py 'd["total"]["calls"] >= 10 and d["total"]["cost"] == 0 and d["by_model"]["local"]["tokens_out"] > 0')" = True ] && ok "ledger: calls and tokens recorded, cost 0" || bad "stats"
 
 if [ "${SKIP_GATEWAY:-0}" != 1 ] && [ -x "$LAB/venv-litellm/bin/litellm" ]; then
   echo; echo "== through the LiteLLM gateway"
