@@ -158,8 +158,9 @@ pub fn ask(ui: &Ui, paths: &Paths, prompt: &[String], o: AskOpts) -> anyhow::Res
                 ui.paint(
                     crate::ui::Style::Dim,
                     &format!(
-                        "— {} ({}) · {} ms · {}→{} tokens · ${:.4} · continuation_id {}",
-                        result.outcome.model, result.role, result.outcome.latency_ms, result.outcome.tokens_in, result.outcome.tokens_out, result.outcome.cost, result.continuation_id
+                        "— {}{} ({}) · {} ms · {}→{} tokens · ${:.4} · continuation_id {}",
+                        result.outcome.model,
+                        result.outcome.served_by.as_deref().map(|s| format!(" → {s}")).unwrap_or_default(), result.role, result.outcome.latency_ms, result.outcome.tokens_in, result.outcome.tokens_out, result.outcome.cost, result.continuation_id
                     )
                 )
             );

@@ -81,6 +81,9 @@ pub struct CallOutcome {
     pub tokens_out: u64,
     pub cost: f64,
     pub latency_ms: u64,
+    /// The deployment that really answered behind a gateway alias (LiteLLM's own fallback).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub served_by: Option<String>,
     /// Failed attempts before the one that answered.
     pub fallbacks: Vec<Attempt>,
 }
@@ -253,7 +256,9 @@ impl Runtime {
             None => None,
         };
         let now = now_unix();
-        let reserve = model.cost(tokens_in, req.max_tokens);
+        // Reserve with a margin on the input estimate (chars/4 undercounts some tokenizers), so
+        // the settled cost stays within what was reserved.
+        let reserve = model.cost(tokens_in + tokens_in / 4, req.max_tokens);
         let reservation = self.ledger.reserve(now, reserve, self.cfg.runtime.budget.daily_usd).map_err(|e| match e.downcast::<BudgetExceeded>() {
             Ok(b) => OneError::Call(CallError::Budget(b)),
             Err(e) => OneError::Call(CallError::Internal(e)),
@@ -276,7 +281,17 @@ impl Runtime {
             Ok(r) => (true, None, r.tokens_in, r.tokens_out),
             Err(e) => (false, Some(e.kind().to_string()), 0, 0),
         };
-        let cost = model.cost(tin, tout);
+        // Behind a gateway, the deployment that really answered decides the cost: our price for
+        // it when it is in the registry (LiteLLM 1.106 prices a fallback answer at the alias's
+        // price), else the gateway's own figure, else our price for the model we asked.
+        let cost = match &result {
+            Ok(r) => match (r.served_by.as_deref().and_then(|s| self.reg.get(s)), r.reported_cost) {
+                (Some(served), _) => served.cost(tin, tout),
+                (None, Some(c)) => c,
+                (None, None) => model.cost(tin, tout),
+            },
+            Err(_) => 0.0,
+        };
         let rec = CallRecord {
             model: model.id.clone(),
             role,
@@ -293,7 +308,7 @@ impl Runtime {
         held.settled = true;
         self.ledger.settle(reservation, now_unix(), &rec).map_err(|e| OneError::Call(CallError::Internal(e)))?;
         match result {
-            Ok(r) => Ok(CallOutcome { model: model.id.clone(), text: r.text, tokens_in: tin, tokens_out: tout, cost, latency_ms, fallbacks: vec![] }),
+            Ok(r) => Ok(CallOutcome { model: model.id.clone(), text: r.text, tokens_in: tin, tokens_out: tout, cost, latency_ms, served_by: r.served_by, fallbacks: vec![] }),
             Err(e) => Err(OneError::Provider(e)),
         }
     }

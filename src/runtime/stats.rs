@@ -119,7 +119,7 @@ pub fn render(s: &Stats) -> String {
     table(&mut o, "role", &s.by_role);
     let _ = writeln!(o);
     line(&mut o, "total", &s.total);
-    let base = s.baseline.as_deref().unwrap_or("-");
+    let base = s.baseline.as_deref().unwrap_or("the strongest model (none configured: runtime.routing.baseline)");
     let pct = if s.total.baseline_cost > 0.0 { 100.0 * s.total.saved / s.total.baseline_cost } else { 0.0 };
     let _ = writeln!(o, "\nrouting saved ${:.4} ({pct:.0}%) against sending every call to {base} (${:.4})", s.total.saved, s.total.baseline_cost);
     o

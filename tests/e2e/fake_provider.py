@@ -76,8 +76,14 @@ class H(BaseHTTPRequestHandler):
             path = m.group(2)
         if LOG:
             with _lock, open(LOG, "a") as f:
+                text = json.dumps(req.get("messages", [])) + json.dumps(req.get("system", ""))
                 f.write(json.dumps({"path": path, "model": req.get("model"), "stream": bool(req.get("stream")),
-                                    "auth": "bearer" if self.headers.get("authorization") else ("x-api-key" if self.headers.get("x-api-key") else "none")}) + "\n")
+                                    "auth": "bearer" if self.headers.get("authorization") else ("x-api-key" if self.headers.get("x-api-key") else "none"),
+                                    "tools": [t.get("name") or (t.get("function") or {}).get("name") for t in req.get("tools", []) if isinstance(t, dict)],
+                                    "orchestrator_prompt": "aiorch go: orchestrator instructions" in text,
+                                    # MCP tools a client announces by name anywhere in the request
+                                    # (Claude Code defers them behind its ToolSearch tool).
+                                    "mcp_aiorch": sorted(set(re.findall(r"mcp__aiorch__[a-z]+", body.decode("utf-8", "replace"))))}) + "\n")
         model = req.get("model") or "fake"
         text = reply_for(model)
         if path.endswith("/chat/completions"):

@@ -2,7 +2,7 @@
 # runtime-mcp.sh — list and call every tool of `aiorch mcp serve` through two real MCP clients:
 # the official Python SDK (`mcp`) and the MCP Inspector CLI (npm). The models are a fake
 # OpenAI-compatible provider on 127.0.0.1 (tests/e2e/fake_provider.py, random port), so no cloud
-# is needed. clink runs the real Claude Code CLI against the same fake when it is installed
+# is needed. clink and `aiorch go --agent claude` run the real Claude Code CLI against the same fake when it is installed
 # (else a stub `claude` on PATH, reported as such).
 #
 # Self-contained: installs what it lacks under ${AIORCH_E2E_CACHE:-~/.cache/aiorch-e2e}
@@ -185,7 +185,28 @@ if [ -n "$CLAUDE_REAL" ]; then
   printf '%s' "$listing" | grep -q 'aiorch:.*Connected' && ok "claude mcp list: aiorch connected" || bad "claude mcp list: $listing"
 fi
 
-# --- 4. what reached the provider --------------------------------------------------------------------
+# --- 4. aiorch go: Claude Code headless with the orchestrator prompt and aiorch's MCP tools ---------------
+if [ -n "$CLAUDE_REAL" ]; then
+  echo
+  echo "== aiorch go --agent claude"
+  before=$(wc -l <"$T/requests.jsonl")
+  if (export "${CLAUDE_ENV[@]}"; cd "$REPO" && timeout 300 "$AIORCH_BIN" --home "$T/home" --state-dir "$T/state" go --agent claude "add a subtract function" >"$T/go.out" 2>"$T/go.err"); then
+    sed -n 1,12p "$T/go.err"; echo "agent said: $(head -c 200 "$T/go.out")"
+    tail -n +"$((before + 1))" "$T/requests.jsonl" >"$T/go-requests.jsonl"
+    "$PY" - "$T/go-requests.jsonl" <<'PY' && ok "go: Claude Code got the orchestrator prompt and aiorch's MCP tools" || bad "go: $(tail -c 600 "$T/go-requests.jsonl")"
+import json, sys
+reqs = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+msgs = [r for r in reqs if r["path"] == "/v1/messages" and r["orchestrator_prompt"]]
+tools = sorted({t for r in msgs for t in r["tools"] + r["mcp_aiorch"] if t and t.startswith("mcp__aiorch__")})
+print(f"{len(reqs)} requests, {len(msgs)} with the orchestrator prompt; aiorch tools offered to the model: {', '.join(tools)}")
+sys.exit(0 if msgs and len(tools) == 9 else 1)
+PY
+  else
+    cat "$T/go.err"; bad "aiorch go --agent claude failed"
+  fi
+fi
+
+# --- 5. what reached the provider --------------------------------------------------------------------
 echo
 touch "$T/requests.jsonl"
 calls=$(wc -l <"$T/requests.jsonl")

@@ -24,6 +24,8 @@ pub enum Act {
     Garbage,
     /// Stream `chunks` deltas `gap_ms` apart (needs `stream: true`, else plain JSON).
     SlowStream { chunks: usize, gap_ms: u64 },
+    /// Answer like LiteLLM after its own fallback: the cost it computed and the group that served.
+    Gateway { text: &'static str, cost: &'static str, group: &'static str },
 }
 
 impl Act {
@@ -209,6 +211,14 @@ fn act_respond(conn: &mut TcpStream, shape: Shape, model: &str, act: Act, stream
             false
         }
         Act::Garbage => respond(conn, 200, "application/json", "<html>502 Bad Gateway (not really)</html>"),
+        Act::Gateway { text, cost, group } => {
+            let extra = format!("x-litellm-response-cost: {cost}\r\nx-litellm-model-group: {group}\r\n");
+            if stream {
+                return sse_with(conn, group, &[text.to_string()], 0, Some((100, 50)), &extra);
+            }
+            let body = json!({"id":"x","object":"chat.completion","model":group,"choices":[{"index":0,"message":{"role":"assistant","content":text},"finish_reason":"stop"}],"usage":{"prompt_tokens":100,"completion_tokens":50}});
+            respond_with(conn, 200, "application/json", &body.to_string(), &extra)
+        }
         Act::SlowStream { chunks, gap_ms } => {
             let words: Vec<String> = (0..chunks).map(|i| format!("w{i} ")).collect();
             sse(conn, model, &words, gap_ms, None)
@@ -217,7 +227,11 @@ fn act_respond(conn: &mut TcpStream, shape: Shape, model: &str, act: Act, stream
 }
 
 fn sse(conn: &mut TcpStream, model: &str, words: &[String], gap_ms: u64, usage: Option<(u64, u64)>) -> bool {
-    let head = "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ncache-control: no-cache\r\nconnection: close\r\n\r\n";
+    sse_with(conn, model, words, gap_ms, usage, "")
+}
+
+fn sse_with(conn: &mut TcpStream, model: &str, words: &[String], gap_ms: u64, usage: Option<(u64, u64)>, extra: &str) -> bool {
+    let head = format!("HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ncache-control: no-cache\r\n{extra}connection: close\r\n\r\n");
     if conn.write_all(head.as_bytes()).is_err() {
         return false;
     }

@@ -147,6 +147,26 @@ fn ask_records_tokens_cost_and_key_at_call_time() {
 }
 
 #[test]
+fn gateway_reported_cost_and_serving_deployment_win_over_the_price_table() {
+    // gw's cloud deployment failed inside LiteLLM, which fell back to local-coding (free, in the
+    // registry): the ledger records local-coding's price, not gw's list price nor LiteLLM's
+    // figure (which prices the fallback as the alias). An unknown group: LiteLLM's figure.
+    let fake = FakeProvider::start(&[
+        ("gw", vec![Act::Gateway { text: "from local", cost: "0.000354", group: "local-coding" }]),
+        ("gw2", vec![Act::Gateway { text: "from elsewhere", cost: "0.00042", group: "some-deployment" }]),
+    ]);
+    let local = "[runtime.models.local-coding]\nprovider = \"openai\"\nendpoint = \"local\"\nroles = { coding = 0.1 }\n";
+    let cfg = isolated(&format!("{}{}{local}", model("gw", "openai", &fake.url(), "K", 2, [0.8; 4], (3.0, 15.0)), model("gw2", "openai", &fake.url(), "K", 2, [0.8; 4], (3.0, 15.0))));
+    let env = Env::new(&cfg).var("K", "k");
+    assert_eq!(env.json(&["ask", "--model", "gw2", "hi"])["cost"], 0.00042);
+    let v = env.json(&["ask", "--model", "gw", "hi"]);
+    assert_eq!((v["cost"].as_f64(), v["served_by"].as_str()), (Some(0.0), Some("local-coding")), "{v}");
+    let (_, err) = env.run(&["ask", "--model", "gw", "hi"], 0);
+    assert!(err.contains("gw → local-coding"), "{err}");
+    assert_eq!(env.json(&["stats"])["spent_today"], 0.00042);
+}
+
+#[test]
 fn streaming_ask_prints_deltas() {
     let fake = FakeProvider::start(&[("fa", vec![Act::ok("one two three")])]);
     let env = Env::new(&isolated(&model("fa", "openai", &fake.url(), "FA_KEY", 2, [0.8; 4], (1.0, 2.0)))).var("FA_KEY", "k");

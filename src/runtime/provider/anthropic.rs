@@ -47,6 +47,8 @@ fn parse(v: &Value) -> Result<ChatResponse, ProviderError> {
         tokens_in: tin.unwrap_or(0),
         tokens_out: tout.unwrap_or(0),
         usage_reported: tin.is_some() && tout.is_some(),
+        reported_cost: None,
+        served_by: None,
         finish_reason: v.get("stop_reason").and_then(Value::as_str).map(str::to_string),
     })
 }

@@ -42,6 +42,8 @@ fn parse(v: &Value) -> Result<ChatResponse, ProviderError> {
         tokens_in: tin.unwrap_or(0),
         tokens_out: tout.unwrap_or(0),
         usage_reported: tin.is_some() && tout.is_some(),
+        reported_cost: None,
+        served_by: None,
         finish_reason: cand.get("finishReason").and_then(Value::as_str).map(str::to_string),
     })
 }

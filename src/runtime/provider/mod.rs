@@ -68,6 +68,10 @@ pub struct ChatResponse {
     /// False when the provider sent no usage and the counts are estimates.
     pub usage_reported: bool,
     pub finish_reason: Option<String>,
+    /// The gateway's own cost for the call (LiteLLM's `x-litellm-response-cost`).
+    pub reported_cost: Option<f64>,
+    /// The deployment group that answered behind a gateway alias (`x-litellm-model-group`).
+    pub served_by: Option<String>,
 }
 
 #[derive(Debug, Clone, thiserror::Error, PartialEq)]

@@ -23,11 +23,12 @@ pub async fn chat(http: &reqwest::Client, model: &Model, key: Option<&str>, req:
         rb = rb.bearer_auth(k);
     }
     let resp = rb.send().await.map_err(net_error)?;
-    if stream {
-        read_stream(resp, on_delta.expect("stream has a sink")).await
-    } else {
-        parse_json(&json_body(resp).await?)
-    }
+    let header = |name: &str| resp.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_string);
+    let (cost, group) = (header("x-litellm-response-cost").and_then(|v| v.parse::<f64>().ok()), header("x-litellm-model-group"));
+    let mut out = if stream { read_stream(resp, on_delta.expect("stream has a sink")).await? } else { parse_json(&json_body(resp).await?)? };
+    out.reported_cost = cost.filter(|c| c.is_finite() && *c >= 0.0);
+    out.served_by = group.filter(|g| *g != model.upstream);
+    Ok(out)
 }
 
 fn parse_json(v: &Value) -> Result<ChatResponse, ProviderError> {
@@ -46,6 +47,8 @@ fn parse_json(v: &Value) -> Result<ChatResponse, ProviderError> {
         tokens_out: tout.unwrap_or(0),
         usage_reported: tin.is_some() && tout.is_some(),
         finish_reason: choice.get("finish_reason").and_then(Value::as_str).map(str::to_string),
+        reported_cost: None,
+        served_by: None,
     })
 }
 
@@ -57,7 +60,7 @@ async fn read_stream(resp: reqwest::Response, sink: &(dyn Fn(&str) + Send + Sync
         return Err(classify_status(status, &headers, &body));
     }
     let mut parser = SseParser::default();
-    let mut out = ChatResponse { text: String::new(), tokens_in: 0, tokens_out: 0, usage_reported: false, finish_reason: None };
+    let mut out = ChatResponse { text: String::new(), tokens_in: 0, tokens_out: 0, usage_reported: false, finish_reason: None, reported_cost: None, served_by: None };
     let mut done = false;
     let mut bytes = resp.bytes_stream();
     let handle = |data: String, out: &mut ChatResponse, done: &mut bool| -> Result<(), ProviderError> {
@@ -76,12 +79,12 @@ async fn read_stream(resp: reqwest::Response, sink: &(dyn Fn(&str) + Send + Sync
         if let Some(f) = v.pointer("/choices/0/finish_reason").and_then(Value::as_str) {
             out.finish_reason = Some(f.to_string());
         }
-        if let Some(u) = v.get("usage").filter(|u| u.is_object()) {
-            if let (Some(i), Some(o)) = (u.get("prompt_tokens").and_then(Value::as_u64), u.get("completion_tokens").and_then(Value::as_u64)) {
-                out.tokens_in = i;
-                out.tokens_out = o;
-                out.usage_reported = true;
-            }
+        if let Some(u) = v.get("usage").filter(|u| u.is_object())
+            && let (Some(i), Some(o)) = (u.get("prompt_tokens").and_then(Value::as_u64), u.get("completion_tokens").and_then(Value::as_u64))
+        {
+            out.tokens_in = i;
+            out.tokens_out = o;
+            out.usage_reported = true;
         }
         Ok(())
     };
