@@ -321,7 +321,9 @@ mod tests {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let port = l.local_addr().unwrap().port();
         let me = std::process::id() as i32;
-        assert_eq!(port_owner(port, me), Owner::Ours(me));
+        // Other tests in this process fork children: one may hold the socket for an instant
+        // between fork and exec, and it is ours too.
+        assert!(matches!(port_owner(port, me), Owner::Ours(_)));
         // Not in the tree of PID 1's child-less stand-in: someone else (us) owns it.
         match port_owner(port, i32::MAX) {
             Owner::Other(p) => assert!(p.contains(&me), "{p:?}"),
@@ -329,7 +331,11 @@ mod tests {
         }
         assert!(!port_free("127.0.0.1", port));
         drop(l);
-        assert_eq!(port_owner(port, me), Owner::NotListening);
+        let gone = (0..50).any(|_| {
+            std::thread::sleep(Duration::from_millis(10));
+            port_owner(port, me) == Owner::NotListening
+        });
+        assert!(gone, "{:?}", port_owner(port, me));
     }
 
     #[test]
