@@ -114,10 +114,28 @@ impl Ledger {
 
     fn init(conn: Connection) -> anyhow::Result<Ledger> {
         conn.busy_timeout(std::time::Duration::from_secs(10))?;
-        conn.pragma_update(None, "journal_mode", "WAL")?;
-        conn.pragma_update(None, "synchronous", "NORMAL")?;
-        conn.pragma_update(None, "foreign_keys", "ON")?;
-        conn.execute_batch(SCHEMA)?;
+        // Switching a new database to WAL takes an exclusive lock that SQLite's busy handler
+        // does not wait for: processes opening the ledger for the first time at the same moment
+        // (a fan-out, two `aiorch ask`s) see "database is locked". Setting up again is harmless.
+        let setup = |c: &Connection| -> rusqlite::Result<()> {
+            c.pragma_update(None, "journal_mode", "WAL")?;
+            c.pragma_update(None, "synchronous", "NORMAL")?;
+            c.pragma_update(None, "foreign_keys", "ON")?;
+            c.execute_batch(SCHEMA)
+        };
+        let mut tries = 0;
+        loop {
+            match setup(&conn) {
+                Ok(()) => break,
+                Err(rusqlite::Error::SqliteFailure(e, _))
+                    if matches!(e.code, rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked) && tries < 200 =>
+                {
+                    tries += 1;
+                    std::thread::sleep(std::time::Duration::from_millis(10 + tries % 7));
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
         Ok(Ledger { conn: Mutex::new(conn) })
     }
 
