@@ -34,6 +34,11 @@ if [ -x "$LAB/venv/bin/pal-mcp-server" ]; then
   ( . "$MCPB/pal_env.sh" 9 0; "$TOKPY" "$MCPB/mcp_tools_tokens.py" -- "$LAB/venv/bin/pal-mcp-server" | tail -1 )
 fi
 
+if command -v hyperfine >/dev/null; then
+  echo; echo "== CLI: aiorch route (process start, config, registry, ledger, routing), hyperfine"
+  AIORCH_CONFIG=$T/aiorch.toml hyperfine -N -w 3 -r "${N}" --style basic "$AIORCH_BIN --home $T/home --state-dir $T/state route 'fix the typo in README'" 2>&1 | grep -E 'Time|Range'
+fi
+
 echo; echo "== 3+4. consensus wall time and per-call overhead (aiorch)"
 python3 "$HERE/consensus_overhead.py" "$AIORCH_BIN" --reps "$REPS" --calls "${CALLS:-300}"
 if [ -x "$LAB/venv/bin/pal-mcp-server" ] && [ "${PAL_CONSENSUS:-1}" = 1 ]; then

@@ -4,6 +4,7 @@
 Serves on 127.0.0.1 (port 0 = any free port; the chosen port is printed as PORT=N):
   POST .../chat/completions   OpenAI-compatible, JSON or SSE (stream: true)
   POST .../v1/messages        Anthropic Messages, JSON or SSE (what Claude Code sends)
+  POST .../responses          OpenAI Responses, JSON or SSE (what Codex sends)
   GET  /health                {"status": "ok"}
 A path prefix /delay/<ms>/ answers after that many milliseconds (e.g. base URL
 http://127.0.0.1:PORT/delay/1000/v1). The answer depends on the model name: a model named
@@ -76,14 +77,16 @@ class H(BaseHTTPRequestHandler):
             path = m.group(2)
         if LOG:
             with _lock, open(LOG, "a") as f:
-                text = json.dumps(req.get("messages", [])) + json.dumps(req.get("system", ""))
+                text = "".join(json.dumps(req.get(k, "")) for k in ("messages", "system", "input", "instructions"))
                 f.write(json.dumps({"path": path, "model": req.get("model"), "stream": bool(req.get("stream")),
                                     "auth": "bearer" if self.headers.get("authorization") else ("x-api-key" if self.headers.get("x-api-key") else "none"),
                                     "tools": [t.get("name") or (t.get("function") or {}).get("name") for t in req.get("tools", []) if isinstance(t, dict)],
                                     "orchestrator_prompt": "aiorch go: orchestrator instructions" in text,
                                     # MCP tools a client announces by name anywhere in the request
                                     # (Claude Code defers them behind its ToolSearch tool).
-                                    "mcp_aiorch": sorted(set(re.findall(r"mcp__aiorch__[a-z]+", body.decode("utf-8", "replace"))))}) + "\n")
+                                    "mcp_aiorch": sorted(set(re.findall(r"mcp__aiorch__[a-z]+", body.decode("utf-8", "replace")))),
+                                    # Codex sends MCP tools as a namespace of plain names.
+                                    "tool_names": sorted(set(re.findall(r'"name": ?"([a-z_]+)"', body.decode("utf-8", "replace"))))}) + "\n")
         model = req.get("model") or "fake"
         text = reply_for(model)
         if path.endswith("/chat/completions"):
@@ -108,6 +111,20 @@ class H(BaseHTTPRequestHandler):
                 ("content_block_stop", {"type": "content_block_stop", "index": 0}),
                 ("message_delta", {"type": "message_delta", "delta": {"stop_reason": "end_turn", "stop_sequence": None}, "usage": {"output_tokens": 12}}),
                 ("message_stop", {"type": "message_stop"}),
+            ])
+        if path.endswith("/responses"):
+            rid, iid = "resp_" + uuid.uuid4().hex[:16], "msg_" + uuid.uuid4().hex[:16]
+            item = {"id": iid, "type": "message", "role": "assistant", "status": "completed", "content": [{"type": "output_text", "text": text, "annotations": []}]}
+            resp = {"id": rid, "object": "response", "created_at": int(time.time()), "model": model, "status": "completed", "output": [item],
+                    "usage": {"input_tokens": 40, "input_tokens_details": {"cached_tokens": 0}, "output_tokens": 12, "output_tokens_details": {"reasoning_tokens": 0}, "total_tokens": 52}}
+            if not req.get("stream"):
+                return self._json(resp)
+            return self._sse([
+                ("response.created", {"type": "response.created", "response": dict(resp, status="in_progress", output=[])}),
+                ("response.output_item.added", {"type": "response.output_item.added", "output_index": 0, "item": dict(item, status="in_progress", content=[])}),
+                ("response.output_text.delta", {"type": "response.output_text.delta", "item_id": iid, "output_index": 0, "content_index": 0, "delta": text}),
+                ("response.output_item.done", {"type": "response.output_item.done", "output_index": 0, "item": item}),
+                ("response.completed", {"type": "response.completed", "response": resp}),
             ])
         return self._json({"error": {"message": f"no route {path}"}}, 404)
 

@@ -2,7 +2,7 @@
 # runtime-mcp.sh — list and call every tool of `aiorch mcp serve` through two real MCP clients:
 # the official Python SDK (`mcp`) and the MCP Inspector CLI (npm). The models are a fake
 # OpenAI-compatible provider on 127.0.0.1 (tests/e2e/fake_provider.py, random port), so no cloud
-# is needed. clink and `aiorch go --agent claude` run the real Claude Code CLI against the same fake when it is installed
+# is needed. clink and `aiorch go --agent claude|codex` run the real Claude Code / Codex CLIs against the same fake when installed
 # (else a stub `claude` on PATH, reported as such).
 #
 # Self-contained: installs what it lacks under ${AIORCH_E2E_CACHE:-~/.cache/aiorch-e2e}
@@ -203,6 +203,42 @@ sys.exit(0 if msgs and len(tools) == 9 else 1)
 PY
   else
     cat "$T/go.err"; bad "aiorch go --agent claude failed"
+  fi
+fi
+
+CODEX_REAL=$(command -v codex || true)
+[ -z "$CODEX_REAL" ] && [ -x "$LAB/npm/node_modules/.bin/codex" ] && CODEX_REAL=$LAB/npm/node_modules/.bin/codex
+if [ -n "$CODEX_REAL" ]; then
+  echo
+  echo "== aiorch go --agent codex ($("$CODEX_REAL" --version 2>/dev/null | head -1))"
+  # Codex's own model is the fake (a Responses API provider, given through runtime.clink.args,
+  # which go also applies); aiorch's server is required, so a server that fails to start fails the run.
+  cp "$T/aiorch.toml" "$T/aiorch-codex.toml"
+  {
+    echo
+    echo '[runtime.clink.args]'
+    printf 'codex = ["-m", "gpt-5", "-c", "model_provider=fake", "-c", %s, "-c", "mcp_servers.aiorch.required=true"]\n' \
+      "'model_providers.fake={name=\"fake\",base_url=\"http://127.0.0.1:$PORT/v1\",wire_api=\"responses\",env_key=\"FAKE_API_KEY\"}'"
+  } >>"$T/aiorch-codex.toml"
+  mkdir -p "$T/codex-home/.codex" "$T/bin-codex" && ln -sf "$CODEX_REAL" "$T/bin-codex/codex"
+  before=$(wc -l <"$T/requests.jsonl")
+  if (cd "$REPO" && HOME="$T/codex-home" CODEX_HOME="$T/codex-home/.codex" PATH="$T/bin-codex:$(dirname "$NODE"):$PATH" AIORCH_CONFIG="$T/aiorch-codex.toml" \
+        timeout 300 "$AIORCH_BIN" --home "$T/home" --state-dir "$T/state" go --agent codex "add a subtract function" >"$T/codex.out" 2>"$T/codex.err"); then
+    tail -n +"$((before + 1))" "$T/requests.jsonl" >"$T/codex-requests.jsonl"
+    if "$PY" - "$T/codex-requests.jsonl" <<'PY'
+import json, sys
+reqs = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+hits = [r for r in reqs if r["path"].endswith("/responses")]
+names = {n for r in hits for n in r["tool_names"]}
+want = {"chat", "consensus", "codereview", "precommit", "planner", "clink", "route", "listmodels", "stats"}
+print(f"{len(hits)} Responses requests, orchestrator prompt: {any(r['orchestrator_prompt'] for r in hits)}; aiorch tools offered: {', '.join(sorted(want & names))}")
+sys.exit(0 if hits and want <= names and any(r["orchestrator_prompt"] for r in hits) else 1)
+PY
+    then ok "go: Codex got the orchestrator prompt and aiorch's MCP tools (server required)"
+    else bad "go codex: $(tail -c 600 "$T/codex-requests.jsonl")"
+    fi
+  else
+    tail -5 "$T/codex.err"; bad "aiorch go --agent codex failed"
   fi
 fi
 
