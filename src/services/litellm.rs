@@ -302,13 +302,15 @@ pub fn argv(cfg: &Config, config_path: &std::path::Path) -> Vec<String> {
     v
 }
 
-/// Environment (not secret) of the proxy: offline cost map, no feedback banner.
+/// Environment (not secret) of the proxy: offline cost map, no feedback banner, and the log
+/// level (`LITELLM_LOG` from aiorch's own environment wins, e.g. `ERROR` or `DEBUG`).
 pub fn env() -> Vec<(String, String)> {
+    let level = std::env::var("LITELLM_LOG").ok().filter(|l| !l.is_empty()).unwrap_or_else(|| "INFO".into());
     vec![
         // Use the cost map in the wheel; otherwise LiteLLM fetches it from GitHub at import.
         ("LITELLM_LOCAL_MODEL_COST_MAP".into(), "True".into()),
         ("LITELLM_DONT_SHOW_FEEDBACK_BOX".into(), "True".into()),
-        ("LITELLM_LOG".into(), "INFO".into()),
+        ("LITELLM_LOG".into(), level),
     ]
 }
 

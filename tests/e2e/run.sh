@@ -23,8 +23,10 @@ scripts=()
 if [ ${#names[@]} -gt 0 ]; then
   for n in "${names[@]}"; do [ -f "$n.sh" ] || { echo "run.sh: no tests/e2e/$n.sh" >&2; exit 64; }; scripts+=("$n.sh"); done
 else
+  # services.sh first: it installs the local model stack the runtime scripts use too.
+  [ -f services.sh ] && scripts+=(services.sh)
   for f in *.sh; do
-    case $f in lib.sh|run.sh|install-*.sh) continue ;; esac
+    case $f in lib.sh|run.sh|install-*.sh|services.sh) continue ;; esac
     scripts+=("$f")
   done
 fi

@@ -14,10 +14,16 @@ set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd); ROOT=$(cd "$HERE/../.." && pwd)
 KIT=${SERVICES_KIT:-$(cd "$ROOT/../shared/tools/services" 2>/dev/null && pwd || echo /work/shared/tools/services)}
 LAB=${AIORCH_LAB:-$HOME/.cache/aiorch-lab}/services
+E2E_CACHE=${AIORCH_E2E_CACHE:-$HOME/.cache/aiorch-e2e}
+# The project's own portable llama-server and model (services.sh installs them; run.sh runs it
+# first), else the shared toolkit's.
 if [ -z "${LLAMA_VENV:-}" ]; then
-  if [ -x "$LAB/venv-llama-noamx/bin/python" ]; then LLAMA_VENV=$LAB/venv-llama-noamx; else LLAMA_VENV=$LAB/venv-llama; fi
+  if [ -x "$E2E_CACHE/llama-portable/venv/bin/python" ]; then LLAMA_VENV=$E2E_CACHE/llama-portable/venv
+  elif [ -x "$LAB/venv-llama-noamx/bin/python" ]; then LLAMA_VENV=$LAB/venv-llama-noamx; else LLAMA_VENV=$LAB/venv-llama; fi
 fi
 export LLAMA_VENV
+GGUF=$E2E_CACHE/models/gemma-3-270m-q4_k_m.gguf
+[ -f "$GGUF" ] || GGUF=$LAB/models/gemma-3-270m-q4_k_m.gguf
 if [ -z "${AIORCH_BIN:-}" ]; then cargo build --quiet --manifest-path "$ROOT/Cargo.toml"; AIORCH_BIN=$ROOT/target/debug/aiorch; fi
 pass=0; fail=0
 ok() { echo "ok   $*"; pass=$((pass + 1)); }
@@ -28,7 +34,7 @@ trap cleanup EXIT
 started() { sed -n "s/^$1=//p" "$2" | head -1; }
 
 echo "== llama-server ($LLAMA_VENV)"
-LLAMA_START_TIMEOUT=120 "$KIT/start-llama-server.sh" >"$T/llama.out" 2>&1 || { tail -5 "$T/llama.out"; exit 1; }
+LLAMA_START_TIMEOUT=120 "$KIT/start-llama-server.sh" "" "$GGUF" >"$T/llama.out" 2>&1 || { tail -5 "$T/llama.out"; exit 1; }
 LPORT=$(started PORT "$T/llama.out"); PIDS+=("$(started PID "$T/llama.out")")
 grep healthy "$T/llama.out"
 cat >"$T/aiorch.toml" <<EOF

