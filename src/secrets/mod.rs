@@ -18,7 +18,7 @@ mod keychain;
 pub mod mask;
 pub mod prompt;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -184,7 +184,6 @@ pub fn validate_name(name: &str) -> anyhow::Result<()> {
 
 /// Resolve `names` from the configured backend, in order. Any missing name is an error (exit 2)
 /// that lists every missing name, the backend and the fix; nothing is returned partially.
-#[allow(dead_code)] // library API: the MCP, services and runtime features call it
 pub fn resolve(cfg: &SecretsConfig, paths: &Paths, names: &[String]) -> anyhow::Result<Vec<(String, Value)>> {
     let store = open(cfg, paths)?;
     resolve_from(store.as_ref(), names)
@@ -209,18 +208,12 @@ pub(crate) fn resolve_from(store: &dyn Store, names: &[String]) -> anyhow::Resul
 /// The aiorch arguments that wrap a command so it gets `names` in its environment:
 /// `<aiorch> secrets exec --only A,B -- cmd args…`. With no names the wrapper injects nothing
 /// (`--only ""`), never everything.
-#[allow(dead_code)] // library API: the MCP, services and runtime features call it
 pub fn exec_wrapper_args(names: &[String]) -> Vec<String> {
     vec!["secrets".into(), "exec".into(), "--only".into(), names.join(","), "--".into()]
 }
 
-/// Every secret name something in the config needs (doctor checks that each resolves).
-#[allow(dead_code)] // library API: the MCP, services and runtime features call it
-pub fn required_names(cfg: &crate::config::Config) -> BTreeSet<String> {
-    required_by(cfg).into_keys().collect()
-}
-
-/// Secret name → who needs it (`mcp server github`).
+/// Every secret name something in the config needs, and who needs it (`mcp server github`):
+/// doctor checks that each resolves.
 pub(crate) fn required_by(cfg: &crate::config::Config) -> BTreeMap<String, Vec<String>> {
     let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for (server, v) in &cfg.mcp.servers {
