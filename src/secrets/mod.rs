@@ -301,7 +301,7 @@ mod tests {
             "t.toml",
         )
         .unwrap();
-        assert_eq!(required_names(&cfg).into_iter().collect::<Vec<_>>(), ["GITHUB_TOKEN", "X_KEY"]);
+        assert_eq!(required_by(&cfg).into_keys().collect::<Vec<_>>(), ["GITHUB_TOKEN", "X_KEY"]);
         assert_eq!(required_by(&cfg)["GITHUB_TOKEN"], ["mcp server github", "mcp server x"]);
     }
 
