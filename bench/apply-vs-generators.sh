@@ -181,12 +181,9 @@ for t, m, ok in targets: L.append(f"| {t} | {m} | {'met' if ok else '**missed**'
 L.append("")
 if diag and not targets[0][2]:
     L.append("## Finding\n")
-    L.append("The fresh apply misses the ruler-ratio target because it waits for the disk, not because it computes: "
-             f"{cpu_ms(fresh):.1f} ms of CPU, {ms(diag):.1f} ms wall with fsync disabled, {ms(fresh):.1f} ms with it. "
-             "Every rendered file gets fsync + rename + an fsync of its directory, one after the other, so a run with N files "
-             "pays ~2N serial journal commits (the profile below). `bench/results/fsync-prototype.diff` keeps the same guarantees "
-             "(each file's data is durable before its rename; every directory is synced before the final ledger) but issues the "
-             "file fsyncs concurrently and syncs each directory once at the end; the README's Benchmarks section has its numbers.\n")
+    L.append("The fresh apply misses the ruler-ratio target: "
+             f"{cpu_ms(fresh):.1f} ms of CPU, {ms(diag):.1f} ms wall with fsync disabled, {ms(fresh):.1f} ms with it "
+             "(the syscall profile below shows where the rest goes).\n")
 L.append("## Commands\n")
 L.append("```")
 L.append("aiorch --config aiorch.toml --home HOME --state-dir STATE -q apply      # bench/input/aiorch/aiorch.toml; fresh HOME/STATE")
