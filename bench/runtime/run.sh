@@ -28,10 +28,10 @@ fi
 echo; echo "== 2. tools/list size"
 TOKPY=python3; [ -x "$LAB/toolsvenv/bin/python" ] && TOKPY=$LAB/toolsvenv/bin/python
 export TIKTOKEN_CACHE_DIR=$LAB/tiktoken_cache
-AIORCH_CONFIG=$T/aiorch.toml "$TOKPY" "$MCPB/mcp_tools_tokens.py" --per-tool -- "${SERVER[@]}" | tail -12
+AIORCH_CONFIG=$T/aiorch.toml "$TOKPY" "$MCPB/mcp_tools_tokens.py" --out "$T/tools_list.json" --per-tool -- "${SERVER[@]}" | tail -12
 if [ -x "$LAB/venv/bin/pal-mcp-server" ]; then
   echo "-- PAL MCP 11.8.2 (default tool set)"
-  ( . "$MCPB/pal_env.sh" 9 0; "$TOKPY" "$MCPB/mcp_tools_tokens.py" -- "$LAB/venv/bin/pal-mcp-server" | tail -1 )
+  ( . "$MCPB/pal_env.sh" 9 0; "$TOKPY" "$MCPB/mcp_tools_tokens.py" --out "$T/pal_tools_list.json" -- "$LAB/venv/bin/pal-mcp-server" | tail -1 )
 fi
 
 if command -v hyperfine >/dev/null; then

@@ -162,7 +162,8 @@ impl Default for GatewayConfig {
 #[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema, PartialEq)]
 #[serde(default, deny_unknown_fields)]
 pub struct LocalConfig {
-    /// OpenAI-compatible base URL (default: `$OLLAMA_HOST/v1`, else `ollama_host` + `/v1`).
+    /// OpenAI-compatible base URL (default: the llama-server `[services.local_model]` runs, else
+    /// `$OLLAMA_HOST/v1`, else `ollama_host` + `/v1`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
     /// Model name sent to it (default: `models.local_coding` without its `ollama/` prefix).

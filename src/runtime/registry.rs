@@ -108,6 +108,10 @@ impl Registry {
         }
         let local_url = local_url(cfg);
         let local_model = rt.local.model.clone().unwrap_or_else(|| {
+            if managed_llama_server(cfg).is_some() {
+                // The name `aiorch services` makes llama-server serve its GGUF under.
+                return crate::services::litellm::served_name(cfg);
+            }
             let m = &cfg.models.local_coding;
             m.strip_prefix("ollama/").or_else(|| m.strip_prefix("ollama_chat/")).unwrap_or(m).to_string()
         });
@@ -191,10 +195,20 @@ impl Registry {
     }
 }
 
-/// The local server's OpenAI-compatible base URL.
+/// The llama-server `aiorch services` runs, when that is the configured local model.
+fn managed_llama_server(cfg: &Config) -> Option<&crate::services::config::LocalModelConfig> {
+    let lm = &cfg.services.local_model;
+    (lm.enable && lm.kind == crate::services::config::LocalKind::LlamaServer).then_some(lm)
+}
+
+/// The local server's OpenAI-compatible base URL: `runtime.local.url`, else the llama-server
+/// `aiorch services` runs, else Ollama's `/v1` (`$OLLAMA_HOST`, then `ollama_host`).
 pub fn local_url(cfg: &Config) -> String {
     if let Some(u) = &cfg.runtime.local.url {
         return u.trim_end_matches('/').to_string();
+    }
+    if let Some(lm) = managed_llama_server(cfg) {
+        return format!("http://{}:{}/v1", lm.host, lm.port);
     }
     let host = std::env::var("OLLAMA_HOST").ok().filter(|h| !h.is_empty()).unwrap_or_else(|| cfg.ollama_host.clone());
     let host = if host.contains("://") { host } else { format!("http://{host}") };
@@ -213,6 +227,15 @@ fn patch(mut base: ModelEntry, user: ModelEntry) -> ModelEntry {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_local_model_follows_the_llama_server_aiorch_runs() {
+        let cfg: Config = toml::from_str("[services.local_model]\nenable = true\nkind = \"llama-server\"\nport = 8088\nmodel = \"~/m/gemma-3-270m-q4_k_m.gguf\"\n").unwrap();
+        assert_eq!(local_url(&cfg), "http://127.0.0.1:8088/v1");
+        assert_eq!(crate::services::litellm::served_name(&cfg), "gemma-3-270m-q4_k_m");
+        let explicit: Config = toml::from_str("[runtime.local]\nurl = \"http://127.0.0.1:9/v1/\"\n[services.local_model]\nenable = true\nkind = \"llama-server\"\n").unwrap();
+        assert_eq!(local_url(&explicit), "http://127.0.0.1:9/v1");
+    }
 
     #[test]
     fn builtin_registry_loads_and_is_complete() {
