@@ -42,15 +42,7 @@ fn parse(v: &Value) -> Result<ChatResponse, ProviderError> {
     let text: String = blocks.iter().filter(|b| b.get("type").and_then(Value::as_str) == Some("text")).filter_map(|b| b.get("text").and_then(Value::as_str)).collect();
     let tin = v.pointer("/usage/input_tokens").and_then(Value::as_u64);
     let tout = v.pointer("/usage/output_tokens").and_then(Value::as_u64);
-    Ok(ChatResponse {
-        text,
-        tokens_in: tin.unwrap_or(0),
-        tokens_out: tout.unwrap_or(0),
-        usage_reported: tin.is_some() && tout.is_some(),
-        reported_cost: None,
-        served_by: None,
-        finish_reason: v.get("stop_reason").and_then(Value::as_str).map(str::to_string),
-    })
+    Ok(ChatResponse::parsed(text, tin, tout, v.get("stop_reason").and_then(Value::as_str)))
 }
 
 #[cfg(test)]

@@ -37,15 +37,7 @@ fn parse(v: &Value) -> Result<ChatResponse, ProviderError> {
     let text: String = cand.pointer("/content/parts").and_then(Value::as_array).map(|ps| ps.iter().filter_map(|p| p.get("text").and_then(Value::as_str)).collect()).unwrap_or_default();
     let tin = v.pointer("/usageMetadata/promptTokenCount").and_then(Value::as_u64);
     let tout = v.pointer("/usageMetadata/candidatesTokenCount").and_then(Value::as_u64);
-    Ok(ChatResponse {
-        text,
-        tokens_in: tin.unwrap_or(0),
-        tokens_out: tout.unwrap_or(0),
-        usage_reported: tin.is_some() && tout.is_some(),
-        reported_cost: None,
-        served_by: None,
-        finish_reason: cand.get("finishReason").and_then(Value::as_str).map(str::to_string),
-    })
+    Ok(ChatResponse::parsed(text, tin, tout, cand.get("finishReason").and_then(Value::as_str)))
 }
 
 #[cfg(test)]

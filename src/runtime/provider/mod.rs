@@ -74,6 +74,22 @@ pub struct ChatResponse {
     pub served_by: Option<String>,
 }
 
+impl ChatResponse {
+    /// A parsed answer: token counts as the provider reported them (missing ones count as 0 and
+    /// mark the usage as not reported); gateway fields are filled in by the caller.
+    pub fn parsed(text: String, tokens_in: Option<u64>, tokens_out: Option<u64>, finish_reason: Option<&str>) -> ChatResponse {
+        ChatResponse {
+            text,
+            tokens_in: tokens_in.unwrap_or(0),
+            tokens_out: tokens_out.unwrap_or(0),
+            usage_reported: tokens_in.is_some() && tokens_out.is_some(),
+            finish_reason: finish_reason.map(str::to_string),
+            reported_cost: None,
+            served_by: None,
+        }
+    }
+}
+
 #[derive(Debug, Clone, thiserror::Error, PartialEq)]
 pub enum ProviderError {
     #[error("rate limited (HTTP {status}){}: {message}", retry_after.map(|s| format!(", retry after {s}s")).unwrap_or_default())]

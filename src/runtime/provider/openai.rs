@@ -41,15 +41,7 @@ fn parse_json(v: &Value) -> Result<ChatResponse, ProviderError> {
     let usage = v.get("usage");
     let tin = usage.and_then(|u| u.get("prompt_tokens")).and_then(Value::as_u64);
     let tout = usage.and_then(|u| u.get("completion_tokens")).and_then(Value::as_u64);
-    Ok(ChatResponse {
-        text,
-        tokens_in: tin.unwrap_or(0),
-        tokens_out: tout.unwrap_or(0),
-        usage_reported: tin.is_some() && tout.is_some(),
-        finish_reason: choice.get("finish_reason").and_then(Value::as_str).map(str::to_string),
-        reported_cost: None,
-        served_by: None,
-    })
+    Ok(ChatResponse::parsed(text, tin, tout, choice.get("finish_reason").and_then(Value::as_str)))
 }
 
 async fn read_stream(resp: reqwest::Response, sink: &(dyn Fn(&str) + Send + Sync)) -> Result<ChatResponse, ProviderError> {
@@ -60,7 +52,7 @@ async fn read_stream(resp: reqwest::Response, sink: &(dyn Fn(&str) + Send + Sync
         return Err(classify_status(status, &headers, &body));
     }
     let mut parser = SseParser::default();
-    let mut out = ChatResponse { text: String::new(), tokens_in: 0, tokens_out: 0, usage_reported: false, finish_reason: None, reported_cost: None, served_by: None };
+    let mut out = ChatResponse::parsed(String::new(), None, None, None);
     let mut done = false;
     let mut bytes = resp.bytes_stream();
     let handle = |data: String, out: &mut ChatResponse, done: &mut bool| -> Result<(), ProviderError> {
