@@ -13,7 +13,9 @@ yes-*, no-* or opt-<x>-* answers with a VERDICT line for consensus; others answe
 Usage: fake_provider.py [PORT] [LOGFILE]
 """
 import json, re, sys, threading, time, uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
+
+import fakehttp
 
 PORT = int(sys.argv[1]) if len(sys.argv) > 1 else 0
 LOG = sys.argv[2] if len(sys.argv) > 2 else None
@@ -31,38 +33,13 @@ def reply_for(model):
     return f"FAKE-OK from {model}"
 
 
-class H(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    disable_nagle_algorithm = True  # headers and body in one segment: no 40 ms delayed-ACK stalls
-
-    def log_message(self, *a):
-        pass
-
-    def _json(self, obj, code=200):
-        data = json.dumps(obj).encode()
-        self.send_response(code)
-        self.send_header("content-type", "application/json")
-        self.send_header("content-length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def _sse(self, events):
-        self.send_response(200)
-        self.send_header("content-type", "text/event-stream")
-        self.send_header("connection", "close")
-        self.end_headers()
-        self.close_connection = True
-        for ev, data in events:
-            s = (f"event: {ev}\n" if ev else "") + f"data: {data if isinstance(data, str) else json.dumps(data)}\n\n"
-            self.wfile.write(s.encode())
-            self.wfile.flush()
-
+class H(fakehttp.Handler):
     def do_GET(self):
         if self.path.startswith("/health"):
-            return self._json({"status": "ok"})
+            return self.send_json({"status": "ok"})
         if self.path.endswith("/models"):
-            return self._json({"object": "list", "data": [{"id": "fake", "object": "model"}]})
-        return self._json({"error": {"message": "not found"}}, 404)
+            return self.send_json({"object": "list", "data": [{"id": "fake", "object": "model"}]})
+        return self.send_json({"error": {"message": "not found"}}, 404)
 
     def do_POST(self):
         body = self.rfile.read(int(self.headers.get("content-length") or 0))
@@ -92,19 +69,19 @@ class H(BaseHTTPRequestHandler):
         if path.endswith("/chat/completions"):
             usage = {"prompt_tokens": 40, "completion_tokens": 12, "total_tokens": 52}
             if not req.get("stream"):
-                return self._json({"id": "chatcmpl-x", "object": "chat.completion", "created": int(time.time()), "model": model,
+                return self.send_json({"id": "chatcmpl-x", "object": "chat.completion", "created": int(time.time()), "model": model,
                                    "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}], "usage": usage})
             ch = lambda delta, fin: {"id": "c", "object": "chat.completion.chunk", "model": model, "choices": [{"index": 0, "delta": delta, "finish_reason": fin}]}
-            return self._sse([(None, ch({"role": "assistant", "content": text}, None)), (None, dict(ch({}, "stop"), usage=usage)), (None, "[DONE]")])
+            return self.send_sse([(None, ch({"role": "assistant", "content": text}, None)), (None, dict(ch({}, "stop"), usage=usage)), (None, "[DONE]")])
         if path.endswith("/v1/messages/count_tokens"):
-            return self._json({"input_tokens": 42})
+            return self.send_json({"input_tokens": 42})
         if path.endswith("/v1/messages"):
             mid = "msg_" + uuid.uuid4().hex[:20]
             usage = {"input_tokens": 40, "output_tokens": 12}
             if not req.get("stream"):
-                return self._json({"id": mid, "type": "message", "role": "assistant", "model": model, "content": [{"type": "text", "text": text}],
+                return self.send_json({"id": mid, "type": "message", "role": "assistant", "model": model, "content": [{"type": "text", "text": text}],
                                    "stop_reason": "end_turn", "stop_sequence": None, "usage": usage})
-            return self._sse([
+            return self.send_sse([
                 ("message_start", {"type": "message_start", "message": {"id": mid, "type": "message", "role": "assistant", "model": model, "content": [], "stop_reason": None, "stop_sequence": None, "usage": usage}}),
                 ("content_block_start", {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}}),
                 ("content_block_delta", {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": text}}),
@@ -118,15 +95,15 @@ class H(BaseHTTPRequestHandler):
             resp = {"id": rid, "object": "response", "created_at": int(time.time()), "model": model, "status": "completed", "output": [item],
                     "usage": {"input_tokens": 40, "input_tokens_details": {"cached_tokens": 0}, "output_tokens": 12, "output_tokens_details": {"reasoning_tokens": 0}, "total_tokens": 52}}
             if not req.get("stream"):
-                return self._json(resp)
-            return self._sse([
+                return self.send_json(resp)
+            return self.send_sse([
                 ("response.created", {"type": "response.created", "response": dict(resp, status="in_progress", output=[])}),
                 ("response.output_item.added", {"type": "response.output_item.added", "output_index": 0, "item": dict(item, status="in_progress", content=[])}),
                 ("response.output_text.delta", {"type": "response.output_text.delta", "item_id": iid, "output_index": 0, "content_index": 0, "delta": text}),
                 ("response.output_item.done", {"type": "response.output_item.done", "output_index": 0, "item": item}),
                 ("response.completed", {"type": "response.completed", "response": resp}),
             ])
-        return self._json({"error": {"message": f"no route {path}"}}, 404)
+        return self.send_json({"error": {"message": f"no route {path}"}}, 404)
 
 
 if __name__ == "__main__":

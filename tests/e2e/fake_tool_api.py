@@ -11,7 +11,9 @@ Endpoints: Anthropic POST /v1/messages, OpenAI /v1/responses and /v1/chat/comple
 Gemini :streamGenerateContent / :generateContent.  Usage: fake_tool_api.py PORT LOGDIR
 """
 import json, os, re, sys, threading, time, uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
+
+import fakehttp
 
 PORT, LOGDIR = int(sys.argv[1]), sys.argv[2]
 CMD = os.environ.get("FAKE_TOOL_COMMAND", "echo hello")
@@ -39,35 +41,11 @@ def tool_names_openai(req):
     return out
 
 
-class H(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-
-    def log_message(self, *a):
-        pass
-
-    def _json(self, obj, code=200):
-        data = json.dumps(obj).encode()
-        self.send_response(code)
-        self.send_header("content-type", "application/json")
-        self.send_header("content-length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def _sse(self, events):
-        self.send_response(200)
-        self.send_header("content-type", "text/event-stream")
-        self.send_header("connection", "close")
-        self.end_headers()
-        self.close_connection = True
-        for event, data in events:
-            s = (f"event: {event}\n" if event else "") + f"data: {json.dumps(data)}\n\n"
-            self.wfile.write(s.encode())
-        self.wfile.flush()
-
+class H(fakehttp.Handler):
     def do_GET(self):
         if self.path.startswith("/v1/models"):
-            return self._json({"object": "list", "data": [{"id": "gpt-5", "object": "model"}], "models": []})
-        return self._json({}, 404)
+            return self.send_json({"object": "list", "data": [{"id": "gpt-5", "object": "model"}], "models": []})
+        return self.send_json({}, 404)
 
     def do_POST(self):
         body = self.rfile.read(int(self.headers.get("content-length") or 0))
@@ -78,7 +56,7 @@ class H(BaseHTTPRequestHandler):
         log(self.path, req)
         p = self.path.split("?")[0]
         if p.endswith("/count_tokens"):
-            return self._json({"input_tokens": 42})
+            return self.send_json({"input_tokens": 42})
         if p.endswith("/v1/messages"):
             return self.anthropic(req)
         if p.endswith("/responses"):
@@ -86,10 +64,10 @@ class H(BaseHTTPRequestHandler):
         if p.endswith("/chat/completions"):
             return self.chat(req)
         if ":countTokens" in p:
-            return self._json({"totalTokens": 42})
+            return self.send_json({"totalTokens": 42})
         if "GenerateContent" in p or "generateContent" in p:
             return self.gemini(req, stream="stream" in p)
-        return self._json({}, 404)
+        return self.send_json({}, 404)
 
     # ---- Anthropic: tool_use of Bash until a tool_result comes back
     def anthropic(self, req):
@@ -106,7 +84,7 @@ class H(BaseHTTPRequestHandler):
             stop = "end_turn"
         msg = {"id": mid, "type": "message", "role": "assistant", "model": req.get("model", "claude"), "content": [block], "stop_reason": stop, "stop_sequence": None, "usage": usage}
         if not req.get("stream"):
-            return self._json(msg)
+            return self.send_json(msg)
         start = dict(msg, content=[], stop_reason=None)
         if block["type"] == "tool_use":
             cb = [("content_block_start", {"type": "content_block_start", "index": 0, "content_block": dict(block, input={})}),
@@ -114,7 +92,7 @@ class H(BaseHTTPRequestHandler):
         else:
             cb = [("content_block_start", {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}}),
                   ("content_block_delta", {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": "DONE"}})]
-        self._sse([("message_start", {"type": "message_start", "message": start}), *cb,
+        self.send_sse([("message_start", {"type": "message_start", "message": start}), *cb,
                    ("content_block_stop", {"type": "content_block_stop", "index": 0}),
                    ("message_delta", {"type": "message_delta", "delta": {"stop_reason": stop, "stop_sequence": None}, "usage": {"output_tokens": 2}}),
                    ("message_stop", {"type": "message_stop"})])
@@ -138,8 +116,8 @@ class H(BaseHTTPRequestHandler):
         resp = {"id": rid, "object": "response", "created_at": int(time.time()), "model": req.get("model", "gpt-5"), "status": "completed", "output": [item],
                 "usage": {"input_tokens": 10, "input_tokens_details": {"cached_tokens": 0}, "output_tokens": 2, "output_tokens_details": {"reasoning_tokens": 0}, "total_tokens": 12}}
         if not req.get("stream"):
-            return self._json(resp)
-        self._sse([("response.created", {"type": "response.created", "response": dict(resp, status="in_progress", output=[])}),
+            return self.send_json(resp)
+        self.send_sse([("response.created", {"type": "response.created", "response": dict(resp, status="in_progress", output=[])}),
                    ("response.output_item.added", {"type": "response.output_item.added", "output_index": 0, "item": item}),
                    ("response.output_item.done", {"type": "response.output_item.done", "output_index": 0, "item": item}),
                    ("response.completed", {"type": "response.completed", "response": resp})])
@@ -160,7 +138,7 @@ class H(BaseHTTPRequestHandler):
             msg = {k: v for k, v in delta.items()}
             if "tool_calls" in msg:
                 msg["tool_calls"] = [{k: v for k, v in c.items() if k != "index"} for c in msg["tool_calls"]]
-            return self._json({"id": cid, "object": "chat.completion", "created": int(time.time()), "model": req.get("model", "gpt-4o"),
+            return self.send_json({"id": cid, "object": "chat.completion", "created": int(time.time()), "model": req.get("model", "gpt-4o"),
                                "choices": [{"index": 0, "message": msg, "finish_reason": finish}], "usage": {"prompt_tokens": 10, "completion_tokens": 2, "total_tokens": 12}})
         self.send_response(200)
         self.send_header("content-type", "text/event-stream")
@@ -186,8 +164,8 @@ class H(BaseHTTPRequestHandler):
         chunk = {"candidates": [{"content": {"role": "model", "parts": [part]}, "finishReason": "STOP", "index": 0}],
                  "usageMetadata": {"promptTokenCount": 10, "candidatesTokenCount": 2, "totalTokenCount": 12}, "modelVersion": "gemini-2.5-flash"}
         if not stream:
-            return self._json(chunk)
-        self._sse([(None, chunk)])
+            return self.send_json(chunk)
+        self.send_sse([(None, chunk)])
 
 
 if __name__ == "__main__":

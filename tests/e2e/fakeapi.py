@@ -18,7 +18,9 @@ import sys
 import threading
 import time
 import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
+
+import fakehttp
 
 REPLY = "E2E-OK"
 LOGDIR = sys.argv[2] if len(sys.argv) == 3 else sys.exit(__doc__)
@@ -43,33 +45,7 @@ def record(path, raw, headers):
     os.replace(tmp, os.path.join(LOGDIR, f"{n:04d}-{name}.json"))  # readers never see half a file
 
 
-class Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    disable_nagle_algorithm = True
-
-    def log_message(self, *args):
-        pass
-
-    def send_json(self, obj, code=200):
-        data = json.dumps(obj).encode()
-        self.send_response(code)
-        self.send_header("content-type", "application/json")
-        self.send_header("content-length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def sse(self, events):
-        self.send_response(200)
-        self.send_header("content-type", "text/event-stream")
-        self.send_header("cache-control", "no-cache")
-        self.send_header("connection", "close")
-        self.end_headers()
-        self.close_connection = True
-        for event, data in events:
-            chunk = (f"event: {event}\n" if event else "") + (data if isinstance(data, str) else f"data: {json.dumps(data)}") + "\n\n"
-            self.wfile.write(chunk.encode())
-        self.wfile.flush()
-
+class Handler(fakehttp.Handler):
     def do_GET(self):
         record(self.path, b"", self.headers)
         if self.path.startswith("/v1/models"):
@@ -104,7 +80,7 @@ class Handler(BaseHTTPRequestHandler):
                "stop_reason": "end_turn", "stop_sequence": None, "usage": usage}
         if not req.get("stream"):
             return self.send_json(dict(msg, content=[{"type": "text", "text": REPLY}]))
-        self.sse([
+        self.send_sse([
             ("message_start", {"type": "message_start", "message": dict(msg, content=[], stop_reason=None)}),
             ("content_block_start", {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}}),
             ("content_block_delta", {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": REPLY}}),
@@ -122,7 +98,7 @@ class Handler(BaseHTTPRequestHandler):
                           "output_tokens_details": {"reasoning_tokens": 0}, "total_tokens": 12}}
         if not req.get("stream"):
             return self.send_json(resp)
-        self.sse([
+        self.send_sse([
             ("response.created", {"type": "response.created", "response": dict(resp, status="in_progress", output=[])}),
             ("response.output_item.added", {"type": "response.output_item.added", "output_index": 0, "item": dict(item, status="in_progress", content=[])}),
             ("response.output_text.delta", {"type": "response.output_text.delta", "item_id": item["id"], "output_index": 0, "content_index": 0, "delta": REPLY}),
@@ -137,10 +113,10 @@ class Handler(BaseHTTPRequestHandler):
             return self.send_json(dict(base, object="chat.completion", usage=usage, choices=[
                 {"index": 0, "message": {"role": "assistant", "content": REPLY}, "finish_reason": "stop"}]))
         chunk = dict(base, object="chat.completion.chunk")
-        self.sse([
+        self.send_sse([
             (None, dict(chunk, choices=[{"index": 0, "delta": {"role": "assistant", "content": REPLY}, "finish_reason": None}])),
             (None, dict(chunk, usage=usage, choices=[{"index": 0, "delta": {}, "finish_reason": "stop"}])),
-            (None, "data: [DONE]"),
+            (None, "[DONE]"),
         ])
 
     def gemini(self, stream):
@@ -149,7 +125,7 @@ class Handler(BaseHTTPRequestHandler):
                  "modelVersion": "gemini-2.5-flash"}
         if not stream:
             return self.send_json(chunk)
-        self.sse([(None, chunk)])
+        self.send_sse([(None, chunk)])
 
 
 if __name__ == "__main__":
