@@ -5,7 +5,7 @@
 //! `MCP_ECHO_REQUIRE_CWD=DIR` makes it exit at once unless started in DIR (to test `cwd`).
 
 use rmcp::handler::server::wrapper::Parameters;
-use rmcp::{tool, tool_router, ServiceExt};
+use rmcp::{ServiceExt, tool, tool_router};
 
 #[derive(Debug, serde::Deserialize, schemars::JsonSchema)]
 struct EchoArgs {

@@ -38,7 +38,9 @@ pub fn detect() -> Vec<Agent> {
         .map(|&(name, command, flag, package)| {
             std::thread::spawn(move || {
                 let path = which::which(command).ok();
-                let version = path.as_ref().and_then(|p| package.and_then(|pkg| npm_package_version(p, pkg)).or_else(|| version_of(p, flag)));
+                let version = path
+                    .as_ref()
+                    .and_then(|p| package.and_then(|pkg| npm_package_version(p, pkg)).or_else(|| version_of(p, flag)));
                 Agent { name, command, path, version }
             })
         })
@@ -51,13 +53,15 @@ pub fn detect() -> Vec<Agent> {
 fn npm_package_version(bin: &Path, name: &str) -> Option<String> {
     let real = bin.canonicalize().ok()?;
     real.ancestors().skip(1).take(6).find_map(|dir| {
-        let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(dir.join("package.json")).ok()?).ok()?;
+        let v: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(dir.join("package.json")).ok()?).ok()?;
         (v.get("name")?.as_str()? == name).then(|| v.get("version")?.as_str().map(str::to_string)).flatten()
     })
 }
 
 fn version_of(path: &PathBuf, flag: &str) -> Option<String> {
-    let mut child = Command::new(path).arg(flag).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().ok()?;
+    let mut child =
+        Command::new(path).arg(flag).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().ok()?;
     let deadline = std::time::Instant::now() + PROBE_TIMEOUT;
     loop {
         match child.try_wait() {

@@ -41,7 +41,6 @@ impl fmt::Display for CliError {
 
 impl std::error::Error for CliError {}
 
-
 /// Levenshtein distance, for "did you mean" hints.
 pub fn edit_distance(a: &str, b: &str) -> usize {
     let b: Vec<char> = b.chars().collect();

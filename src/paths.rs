@@ -16,7 +16,11 @@ pub struct Paths {
 }
 
 impl Paths {
-    pub fn resolve(home: Option<PathBuf>, state_dir: Option<PathBuf>, config: Option<PathBuf>) -> anyhow::Result<Paths> {
+    pub fn resolve(
+        home: Option<PathBuf>,
+        state_dir: Option<PathBuf>,
+        config: Option<PathBuf>,
+    ) -> anyhow::Result<Paths> {
         let env_home = std::env::home_dir();
         let home = match home.or_else(|| env_home.clone()) {
             Some(h) => absolute(&h),
@@ -30,7 +34,8 @@ impl Paths {
                 _ => home.join(default),
             }
         };
-        let state_dir = state_dir.map(|p| absolute(&p)).unwrap_or_else(|| xdg("XDG_STATE_HOME", ".local/state").join("aiorch"));
+        let state_dir =
+            state_dir.map(|p| absolute(&p)).unwrap_or_else(|| xdg("XDG_STATE_HOME", ".local/state").join("aiorch"));
         let config_explicit = config.is_some() || std::env::var_os("AIORCH_CONFIG").is_some_and(|v| !v.is_empty());
         let config_file = config
             .or_else(|| std::env::var_os("AIORCH_CONFIG").filter(|v| !v.is_empty()).map(PathBuf::from))

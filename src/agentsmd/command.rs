@@ -32,7 +32,9 @@ impl Command {
             }
         }
         let description = description
-            .or_else(|| body.lines().find(|l| !l.trim().is_empty()).map(|l| l.trim().trim_start_matches('#').trim().to_string()))
+            .or_else(|| {
+                body.lines().find(|l| !l.trim().is_empty()).map(|l| l.trim().trim_start_matches('#').trim().to_string())
+            })
             .unwrap_or_else(|| name.clone());
         Ok(Command { name, rel: rel.to_string(), description, argument_hint, body: body.to_string() })
     }
@@ -108,7 +110,8 @@ fn yaml_string(s: &str) -> String {
 mod tests {
     use super::*;
 
-    const SRC: &str = "---\ndescription: \"Review: the diff\"\nargument-hint: \"[path]\"\n---\nReview $ARGUMENTS now.\n";
+    const SRC: &str =
+        "---\ndescription: \"Review: the diff\"\nargument-hint: \"[path]\"\n---\nReview $ARGUMENTS now.\n";
 
     #[test]
     fn parses_frontmatter() {
@@ -129,7 +132,13 @@ mod tests {
 
     #[test]
     fn awkward_prompts_still_round_trip() {
-        let c = Command { name: "x".into(), rel: "commands/x.md".into(), description: "d".into(), argument_hint: None, body: "a ''' b \\n \"\"\" c\n".into() };
+        let c = Command {
+            name: "x".into(),
+            rel: "commands/x.md".into(),
+            description: "d".into(),
+            argument_hint: None,
+            body: "a ''' b \\n \"\"\" c\n".into(),
+        };
         let v: toml::Table = toml::from_str(&c.to_gemini_toml()).unwrap();
         assert_eq!(v["prompt"].as_str(), Some("a ''' b \\n \"\"\" c\n"));
     }

@@ -12,7 +12,7 @@ pub use command::Command;
 use crate::apply::Artifact;
 use crate::config::Config;
 use crate::error::CliError;
-use crate::paths::{expand_tilde, Paths};
+use crate::paths::{Paths, expand_tilde};
 
 static EMBEDDED: include_dir::Dir<'static> = include_dir::include_dir!("$CARGO_MANIFEST_DIR/agentsmd");
 
@@ -162,7 +162,13 @@ mod tests {
     #[test]
     fn embedded_tree_has_the_required_content() {
         let t = Tree::embedded();
-        for f in ["AGENTS.md", "workflows/orchestrator-prompt.md", "workflows/benchmark-guide.md", "docs/keychain-setup.md", "docs/command-comparison.md"] {
+        for f in [
+            "AGENTS.md",
+            "workflows/orchestrator-prompt.md",
+            "workflows/benchmark-guide.md",
+            "docs/keychain-setup.md",
+            "docs/command-comparison.md",
+        ] {
             assert!(t.get(f).is_some(), "missing {f}");
         }
         let names: Vec<String> = t.commands().unwrap().into_iter().map(|c| c.name).collect();

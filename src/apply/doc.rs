@@ -57,9 +57,9 @@ impl Doc {
                         t.set_implicit(true);
                         Item::Table(t)
                     });
-                    table = entry.as_table_mut().ok_or_else(|| {
-                        CliError::bad_input(format!("`{}` is not a table", key.join(".")))
-                    })?;
+                    table = entry
+                        .as_table_mut()
+                        .ok_or_else(|| CliError::bad_input(format!("`{}` is not a table", key.join("."))))?;
                 }
                 let mut new = json_to_item(value, true);
                 // Keep the comment and spacing around a value we replace.
@@ -95,7 +95,13 @@ impl Doc {
     /// Make the array at `key` equal `want` by removing `gone` and appending `add`, editing the
     /// existing array in place so the user's layout and comments inside it survive; an absent
     /// or empty array is simply set.
-    pub fn edit_array(&mut self, key: &[String], add: &[Value], gone: &[Value], want: &[Value]) -> Result<(), CliError> {
+    pub fn edit_array(
+        &mut self,
+        key: &[String],
+        add: &[Value],
+        gone: &[Value],
+        want: &[Value],
+    ) -> Result<(), CliError> {
         let fail = |e: super::jsonc::ParseError| CliError::failed(e.to_string());
         match self {
             Doc::Json(d) => {
@@ -194,8 +200,12 @@ fn item_to_json(item: &Item) -> Option<Value> {
     match item {
         Item::None => None,
         Item::Value(v) => Some(value_to_json(v)),
-        Item::Table(t) => Some(Value::Object(t.iter().filter_map(|(k, v)| Some((k.to_string(), item_to_json(v)?))).collect())),
-        Item::ArrayOfTables(a) => Some(Value::Array(a.iter().map(|t| item_to_json(&Item::Table(t.clone())).unwrap_or(Value::Null)).collect())),
+        Item::Table(t) => {
+            Some(Value::Object(t.iter().filter_map(|(k, v)| Some((k.to_string(), item_to_json(v)?))).collect()))
+        }
+        Item::ArrayOfTables(a) => {
+            Some(Value::Array(a.iter().map(|t| item_to_json(&Item::Table(t.clone())).unwrap_or(Value::Null)).collect()))
+        }
     }
 }
 
@@ -228,7 +238,10 @@ mod tests {
         d.set(&k("mcp_servers.echo"), &json!({"command": "py", "args": ["e.py"], "env": {"A": "1"}})).unwrap();
         let out = d.text();
         assert!(out.starts_with(src), "{out}");
-        assert!(out.contains("[mcp_servers.echo]\ncommand = \"py\"\nargs = [\"e.py\"]\nenv = { A = \"1\" }\n"), "{out}");
+        assert!(
+            out.contains("[mcp_servers.echo]\ncommand = \"py\"\nargs = [\"e.py\"]\nenv = { A = \"1\" }\n"),
+            "{out}"
+        );
         assert_eq!(d.get(&k("mcp_servers.echo.env.A")), Some(json!("1")));
         assert!(d.remove(&k("mcp_servers.echo")).unwrap());
         assert_eq!(Doc::parse(DocFormat::Toml, &d.text(), Path::new("c")).unwrap().get(&k("model")), Some(json!("o3")));

@@ -227,7 +227,9 @@ pub fn restore(backup: &Path, path: &Path) -> io::Result<()> {
             remove(path)?;
             copy_any(backup, path)
         }
-        State::Absent => Err(io::Error::new(io::ErrorKind::NotFound, format!("backup {} is missing", backup.display()))),
+        State::Absent => {
+            Err(io::Error::new(io::ErrorKind::NotFound, format!("backup {} is missing", backup.display())))
+        }
     }
 }
 

@@ -24,17 +24,10 @@ impl ParseError {
     fn at(text: &str, pos: usize, msg: impl Into<String>) -> Self {
         let before = &text.as_bytes()[..pos.min(text.len())];
         let line = before.iter().filter(|&&c| c == b'\n').count() + 1;
-        let ls = before
-            .iter()
-            .rposition(|&c| c == b'\n')
-            .map_or(0, |i| i + 1);
+        let ls = before.iter().rposition(|&c| c == b'\n').map_or(0, |i| i + 1);
         // Columns count chars, so skip UTF-8 continuation bytes.
         let col = before[ls..].iter().filter(|&&c| c & 0xC0 != 0x80).count() + 1;
-        ParseError {
-            line,
-            col,
-            msg: msg.into(),
-        }
+        ParseError { line, col, msg: msg.into() }
     }
 }
 
@@ -101,11 +94,7 @@ struct Parser<'a> {
 impl Parser<'_> {
     /// Parses a whole document; `None` means it holds no value (only whitespace / comments).
     fn document(text: &str) -> Result<Option<Node>, ParseError> {
-        let mut p = Parser {
-            text,
-            b: text.as_bytes(),
-            pos: 0,
-        };
+        let mut p = Parser { text, b: text.as_bytes(), pos: 0 };
         // Windows editors may prepend a BOM: skip it, but keep it in the text.
         if text.starts_with('\u{feff}') {
             p.pos = 3;
@@ -149,12 +138,10 @@ impl Parser<'_> {
                     let rest = &self.b[self.pos..];
                     self.pos += rest.iter().position(|&c| c == b'\n').unwrap_or(rest.len());
                 }
-                (Some(b'/'), Some(b'*')) => {
-                    match self.b[self.pos + 2..].windows(2).position(|w| w == b"*/") {
-                        Some(i) => self.pos += i + 4,
-                        None => return Err(self.err(self.pos, "unterminated block comment")),
-                    }
-                }
+                (Some(b'/'), Some(b'*')) => match self.b[self.pos + 2..].windows(2).position(|w| w == b"*/") {
+                    Some(i) => self.pos += i + 4,
+                    None => return Err(self.err(self.pos, "unterminated block comment")),
+                },
                 _ => return Ok(()),
             }
         }
@@ -172,11 +159,7 @@ impl Parser<'_> {
             Some(b'-' | b'0'..=b'9') => Kind::Scalar(self.number()?),
             _ => Kind::Scalar(self.literal()?),
         };
-        Ok(Node {
-            start,
-            end: self.pos,
-            kind,
-        })
+        Ok(Node { start, end: self.pos, kind })
     }
 
     fn object(&mut self, depth: usize) -> Result<Kind, ParseError> {
@@ -201,13 +184,7 @@ impl Parser<'_> {
             let value = self.value(depth + 1)?;
             self.skip_trivia()?;
             let comma = (self.peek() == Some(b',')).then_some(self.pos);
-            members.push(Member {
-                key,
-                key_start,
-                colon,
-                value,
-                comma,
-            });
+            members.push(Member { key, key_start, colon, value, comma });
             if comma.is_some() {
                 self.pos += 1; // a '}' may follow: trailing commas are fine in JSONC
             } else if self.peek() == Some(b'}') {
@@ -294,8 +271,7 @@ impl Parser<'_> {
                 };
                 // Lone surrogates cannot be represented in a Rust String; refuse rather
                 // than silently altering the user's data.
-                char::from_u32(code)
-                    .ok_or_else(|| self.err(at, "unpaired surrogate in \\u escape"))?
+                char::from_u32(code).ok_or_else(|| self.err(at, "unpaired surrogate in \\u escape"))?
             }
             None => return Err(self.err(string_start, "unterminated string")),
             Some(_) => return Err(self.err(at, "invalid escape sequence")),
@@ -336,9 +312,7 @@ impl Parser<'_> {
         // Validated against the JSON grammar above; serde_json does the numeric conversion
         // so values compare equal to what serde_json itself would produce.
         let raw = &self.text[start..self.pos];
-        raw.parse()
-            .map(Value::Number)
-            .map_err(|_| self.err(start, "number out of range"))
+        raw.parse().map(Value::Number).map_err(|_| self.err(start, "number out of range"))
     }
 
     fn digits(&mut self) -> Result<(), ParseError> {
@@ -352,11 +326,7 @@ impl Parser<'_> {
     }
 
     fn literal(&mut self) -> Result<Value, ParseError> {
-        for (word, v) in [
-            ("true", Value::Bool(true)),
-            ("false", Value::Bool(false)),
-            ("null", Value::Null),
-        ] {
+        for (word, v) in [("true", Value::Bool(true)), ("false", Value::Bool(false)), ("null", Value::Null)] {
             if self.b[self.pos..].starts_with(word.as_bytes()) {
                 self.pos += word.len();
                 return Ok(v);
@@ -371,19 +341,13 @@ fn is_hws(c: u8) -> bool {
 }
 
 fn line_start(b: &[u8], pos: usize) -> usize {
-    b[..pos]
-        .iter()
-        .rposition(|&c| c == b'\n')
-        .map_or(0, |i| i + 1)
+    b[..pos].iter().rposition(|&c| c == b'\n').map_or(0, |i| i + 1)
 }
 
 /// The leading spaces/tabs of the line containing `pos`.
 fn line_indent(text: &str, pos: usize) -> &str {
     let ls = line_start(text.as_bytes(), pos);
-    let n = text.as_bytes()[ls..]
-        .iter()
-        .take_while(|&&c| is_hws(c))
-        .count();
+    let n = text.as_bytes()[ls..].iter().take_while(|&&c| is_hws(c)).count();
     &text[ls..ls + n]
 }
 
@@ -407,10 +371,7 @@ fn skip_line_trivia(b: &[u8], mut pos: usize) -> usize {
         if rest.starts_with(b"//") {
             return pos + rest.iter().position(|&c| c == b'\n').unwrap_or(rest.len());
         }
-        match rest
-            .strip_prefix(b"/*")
-            .and_then(|r| r.windows(2).position(|w| w == b"*/"))
-        {
+        match rest.strip_prefix(b"/*").and_then(|r| r.windows(2).position(|w| w == b"*/")) {
             Some(i) if !rest[..i + 2].contains(&b'\n') => pos += i + 4,
             _ => return pos,
         }
@@ -424,8 +385,12 @@ fn comma_after(b: &[u8], mut pos: usize, close: usize) -> Option<usize> {
         match b[pos] {
             b',' => return Some(pos),
             c if c.is_ascii_whitespace() => pos += 1,
-            b'/' if b.get(pos + 1) == Some(&b'/') => pos += b[pos..].iter().position(|&c| c == b'\n').unwrap_or(b.len() - pos),
-            b'/' if b.get(pos + 1) == Some(&b'*') => pos += 2 + b[pos + 2..].windows(2).position(|w| w == b"*/").map_or(b.len(), |i| i + 2),
+            b'/' if b.get(pos + 1) == Some(&b'/') => {
+                pos += b[pos..].iter().position(|&c| c == b'\n').unwrap_or(b.len() - pos)
+            }
+            b'/' if b.get(pos + 1) == Some(&b'*') => {
+                pos += 2 + b[pos + 2..].windows(2).position(|w| w == b"*/").map_or(b.len(), |i| i + 2)
+            }
             _ => return None,
         }
     }
@@ -438,10 +403,7 @@ fn detect_indent(text: &str, node: &Node) -> Option<String> {
     let children: Vec<&Node> = match &node.kind {
         Kind::Object(ms) => {
             let parent = line_indent(text, node.start);
-            for m in ms
-                .iter()
-                .filter(|m| first_on_line(text.as_bytes(), m.key_start))
-            {
+            for m in ms.iter().filter(|m| first_on_line(text.as_bytes(), m.key_start)) {
                 match line_indent(text, m.key_start).strip_prefix(parent) {
                     Some(u) if u.contains('\t') => return Some("\t".into()),
                     Some(u) if !u.is_empty() => return Some(u.to_string()),
@@ -458,22 +420,14 @@ fn detect_indent(text: &str, node: &Node) -> Option<String> {
 
 enum Style<'a> {
     /// Multi-line; `base` is the indentation of the line the value starts on.
-    Pretty {
-        unit: &'a str,
-        base: &'a str,
-        eol: &'a str,
-    },
+    Pretty { unit: &'a str, base: &'a str, eol: &'a str },
     /// One line, `{"a": 1, "b": 2}` or (compact) `{"a":1,"b":2}`.
     Inline { compact: bool },
 }
 
 fn render(v: &Value, st: &Style, depth: usize, out: &mut String) {
     let (open, close, entries): (char, char, Vec<(Option<&str>, &Value)>) = match v {
-        Value::Object(m) => (
-            '{',
-            '}',
-            m.iter().map(|(k, v)| (Some(k.as_str()), v)).collect(),
-        ),
+        Value::Object(m) => ('{', '}', m.iter().map(|(k, v)| (Some(k.as_str()), v)).collect()),
         Value::Array(a) => ('[', ']', a.iter().map(|v| (None, v)).collect()),
         // Display of a Value is its JSON text, with strings properly escaped.
         _ => return out.push_str(&v.to_string()),
@@ -489,11 +443,7 @@ fn render(v: &Value, st: &Style, depth: usize, out: &mut String) {
     out.push(open);
     for (i, (k, v)) in entries.iter().enumerate() {
         if i > 0 {
-            out.push_str(if matches!(st, Style::Inline { compact: false }) {
-                ", "
-            } else {
-                ","
-            });
+            out.push_str(if matches!(st, Style::Inline { compact: false }) { ", " } else { "," });
         }
         newline(out, depth + 1);
         if let Some(k) = k {
@@ -532,30 +482,18 @@ impl JsoncDoc {
     /// whitespace-only text is treated as `{}`. The root must be an object, else ParseError.
     pub fn parse(text: &str) -> Result<JsoncDoc, ParseError> {
         let root = Parser::document(text)?;
-        let indent = root
-            .as_ref()
-            .and_then(|r| detect_indent(text, r))
-            .unwrap_or_else(|| "  ".into());
+        let indent = root.as_ref().and_then(|r| detect_indent(text, r)).unwrap_or_else(|| "  ".into());
         let eol = match text.find('\n') {
             Some(i) if i > 0 && text.as_bytes()[i - 1] == b'\r' => "\r\n",
             _ => "\n",
         };
-        Ok(JsoncDoc {
-            text: text.to_string(),
-            root,
-            indent,
-            eol,
-        })
+        Ok(JsoncDoc { text: text.to_string(), root, indent, eol })
     }
 
     /// The current value at a key path (object keys only), as serde_json::Value (comments dropped).
     pub fn get(&self, path: &[&str]) -> Option<Value> {
         match &self.root {
-            Some(root) => Some(
-                path.iter()
-                    .try_fold(root, |n, k| n.member(k).map(|m| &m.value))?
-                    .to_value(),
-            ),
+            Some(root) => Some(path.iter().try_fold(root, |n, k| n.member(k).map(|m| &m.value))?.to_value()),
             None => path.is_empty().then(|| Value::Object(Map::new())),
         }
     }
@@ -567,9 +505,7 @@ impl JsoncDoc {
 
     /// serde_json::Value of the whole document (comments dropped).
     pub fn to_value(&self) -> Value {
-        self.root
-            .as_ref()
-            .map_or_else(|| Value::Object(Map::new()), Node::to_value)
+        self.root.as_ref().map_or_else(|| Value::Object(Map::new()), Node::to_value)
     }
 
     /// Set the value at `path`, creating intermediate objects as needed. Existing members are
@@ -607,27 +543,15 @@ impl JsoncDoc {
     /// whether something was removed; a parent left empty is kept (as `{}`).
     pub fn remove(&mut self, path: &[&str]) -> Result<bool, ParseError> {
         let Some((key, parents)) = path.split_last() else {
-            return Err(ParseError {
-                line: 1,
-                col: 1,
-                msg: "cannot remove the root object".into(),
-            });
+            return Err(ParseError { line: 1, col: 1, msg: "cannot remove the root object".into() });
         };
-        let count = self.object_at(parents).map_or(0, |o| {
-            o.members()
-                .unwrap_or(&[])
-                .iter()
-                .filter(|m| m.key == *key)
-                .count()
-        });
+        let count =
+            self.object_at(parents).map_or(0, |o| o.members().unwrap_or(&[]).iter().filter(|m| m.key == *key).count());
         for _ in 0..count {
             let Some(obj) = self.object_at(parents) else {
                 break;
             };
-            let Some(i) = obj
-                .members()
-                .and_then(|ms| ms.iter().rposition(|m| m.key == *key))
-            else {
+            let Some(i) = obj.members().and_then(|ms| ms.iter().rposition(|m| m.key == *key)) else {
                 break;
             };
             let edits = self.remove_edits(obj, i);
@@ -652,7 +576,8 @@ impl JsoncDoc {
         let mut edits: Vec<Edit> = vec![];
         if !b[open..close].contains(&b'\n') {
             // One line: `["a", "b"]` → `["a", "b", "c"]`, matching the spacing after commas.
-            let compact = comma_after(b, items[0].end, close).is_some_and(|c| items.len() > 1 && !b.get(c + 1).is_some_and(|x| x.is_ascii_whitespace()));
+            let compact = comma_after(b, items[0].end, close)
+                .is_some_and(|c| items.len() > 1 && !b.get(c + 1).is_some_and(|x| x.is_ascii_whitespace()));
             let sp = if compact { "" } else { " " };
             let mut v = String::new();
             render(value, &Style::Inline { compact }, 0, &mut v);
@@ -662,7 +587,11 @@ impl JsoncDoc {
             });
         } else {
             let parent_indent = line_indent(t, open);
-            let indent = if first_on_line(b, last.start) { line_indent(t, last.start).to_string() } else { format!("{parent_indent}{}", self.indent) };
+            let indent = if first_on_line(b, last.start) {
+                line_indent(t, last.start).to_string()
+            } else {
+                format!("{parent_indent}{}", self.indent)
+            };
             let mut v = String::new();
             render(value, &Style::Pretty { unit: &self.indent, base: &indent, eol }, 0, &mut v);
             if comma.is_none() {
@@ -754,17 +683,11 @@ impl JsoncDoc {
     }
 
     fn internal(&self, msg: &str) -> ParseError {
-        ParseError {
-            line: 1,
-            col: 1,
-            msg: format!("internal error: {msg}"),
-        }
+        ParseError { line: 1, col: 1, msg: format!("internal error: {msg}") }
     }
 
     fn object_at(&self, path: &[&str]) -> Option<&Node> {
-        let node = path
-            .iter()
-            .try_fold(self.root.as_ref()?, |n, k| n.member(k).map(|m| &m.value))?;
+        let node = path.iter().try_fold(self.root.as_ref()?, |n, k| n.member(k).map(|m| &m.value))?;
         node.members().map(|_| node)
     }
 
@@ -774,11 +697,7 @@ impl JsoncDoc {
         if self.root.is_some() {
             return Ok(());
         }
-        let bom = if self.text.starts_with('\u{feff}') {
-            "\u{feff}"
-        } else {
-            ""
-        };
+        let bom = if self.text.starts_with('\u{feff}') { "\u{feff}" } else { "" };
         let eol = self.eol;
         let text = if self.text[bom.len()..].trim().is_empty() {
             format!("{bom}{{}}{eol}")
@@ -801,14 +720,8 @@ impl JsoncDoc {
             }
             text.replace_range(s..e, &new);
         }
-        let root = Parser::document(&text)
-            .map_err(|e| self.internal(&format!("edit produced invalid JSONC ({e})")))?;
-        Ok(JsoncDoc {
-            text,
-            root,
-            indent: self.indent.clone(),
-            eol: self.eol,
-        })
+        let root = Parser::document(&text).map_err(|e| self.internal(&format!("edit produced invalid JSONC ({e})")))?;
+        Ok(JsoncDoc { text, root, indent: self.indent.clone(), eol: self.eol })
     }
 
     fn plan_set(&self, path: &[&str], value: &Value) -> Result<SetPlan, ParseError> {
@@ -817,19 +730,16 @@ impl JsoncDoc {
         };
         for (i, key) in path.iter().enumerate() {
             if node.members().is_none() {
-                let msg = format!(
-                    "cannot set {:?}: {:?} is not an object",
-                    path.join("."),
-                    path[..i].join(".")
-                );
+                let msg = format!("cannot set {:?}: {:?} is not an object", path.join("."), path[..i].join("."));
                 return Err(ParseError::at(&self.text, node.start, msg));
             }
             match node.member(key) {
                 Some(m) => node = &m.value,
                 None => {
-                    let nested = path[i + 1..].iter().rev().fold(value.clone(), |acc, k| {
-                        Value::Object(Map::from_iter([(k.to_string(), acc)]))
-                    });
+                    let nested = path[i + 1..]
+                        .iter()
+                        .rev()
+                        .fold(value.clone(), |acc, k| Value::Object(Map::from_iter([(k.to_string(), acc)])));
                     return Ok(SetPlan::Splice(self.insert_edits(node, key, &nested)));
                 }
             }
@@ -838,27 +748,16 @@ impl JsoncDoc {
             return Ok(SetPlan::Unchanged);
         }
         if let (Some(ms), Value::Object(new)) = (node.members(), value) {
-            let mut stale: Vec<String> = ms
-                .iter()
-                .filter(|m| !new.contains_key(&m.key))
-                .map(|m| m.key.clone())
-                .collect();
+            let mut stale: Vec<String> =
+                ms.iter().filter(|m| !new.contains_key(&m.key)).map(|m| m.key.clone()).collect();
             stale.dedup();
             return Ok(SetPlan::Merge(stale));
         }
         if path.is_empty() {
-            return Err(ParseError::at(
-                &self.text,
-                node.start,
-                "the root value must be an object",
-            ));
+            return Err(ParseError::at(&self.text, node.start, "the root value must be an object"));
         }
         let mut s = String::new();
-        let style = Style::Pretty {
-            unit: &self.indent,
-            base: line_indent(&self.text, node.start),
-            eol: self.eol,
-        };
+        let style = Style::Pretty { unit: &self.indent, base: line_indent(&self.text, node.start), eol: self.eol };
         render(value, &style, 0, &mut s);
         Ok(SetPlan::Splice(vec![(node.start, node.end, s)]))
     }
@@ -894,9 +793,7 @@ impl JsoncDoc {
         if let Some(last) = ms.last()
             && !b[open..close].contains(&b'\n')
         {
-            let compact = !b
-                .get(last.colon + 1)
-                .is_some_and(|c| c.is_ascii_whitespace());
+            let compact = !b.get(last.colon + 1).is_some_and(|c| c.is_ascii_whitespace());
             let sp = if compact { "" } else { " " };
             let mut kv = format!("{key_json}:{sp}");
             render(value, &Style::Inline { compact }, 0, &mut kv);
@@ -912,16 +809,7 @@ impl JsoncDoc {
             None => format!("{parent_indent}{}", self.indent),
         };
         let mut member = format!("{key_json}: ");
-        render(
-            value,
-            &Style::Pretty {
-                unit: &self.indent,
-                base: &indent,
-                eol,
-            },
-            0,
-            &mut member,
-        );
+        render(value, &Style::Pretty { unit: &self.indent, base: &indent, eol }, 0, &mut member);
         if trailing {
             member.push(',');
         }
@@ -940,22 +828,14 @@ impl JsoncDoc {
             edits.push((ls, ls, format!("{indent}{member}{eol}")));
         } else if ms.is_empty() && b[open + 1..close].iter().all(u8::is_ascii_whitespace) {
             // `{}` or `{ }`: open it up at the right depth.
-            edits.push((
-                open + 1,
-                close,
-                format!("{eol}{indent}{member}{eol}{parent_indent}"),
-            ));
+            edits.push((open + 1, close, format!("{eol}{indent}{member}{eol}{parent_indent}")));
         } else {
             // `}` shares its line with earlier content: put the member on a line before it.
             let mut ws = close;
             while ws > open + 1 && is_hws(b[ws - 1]) {
                 ws -= 1;
             }
-            let tail = if ms.is_empty() {
-                format!("{eol}{parent_indent}")
-            } else {
-                String::new()
-            };
+            let tail = if ms.is_empty() { format!("{eol}{parent_indent}") } else { String::new() };
             edits.push((ws, close, format!("{eol}{indent}{member}{tail}")));
         }
         edits
@@ -995,12 +875,7 @@ impl JsoncDoc {
             }
         };
         // The only member, with nothing but whitespace around it: leave a tidy `{}`.
-        if ms.len() == 1
-            && b[open + 1..span.0]
-                .iter()
-                .chain(&b[span.1..close])
-                .all(u8::is_ascii_whitespace)
-        {
+        if ms.len() == 1 && b[open + 1..span.0].iter().chain(&b[span.1..close]).all(u8::is_ascii_whitespace) {
             return vec![(open + 1, close, String::new())];
         }
         let mut edits = Vec::new();
@@ -1082,14 +957,8 @@ mod tests {
         assert_eq!(set("", &["a"], json!(1)), "{\n  \"a\": 1\n}\n");
         assert_eq!(set("  \n", &["a"], json!(1)), "{\n  \"a\": 1\n}\n");
         assert_eq!(set("{}", &["a"], json!(1)), "{\n  \"a\": 1\n}");
-        assert_eq!(
-            set("{}\n", &["a"], json!({"b": [1]})),
-            "{\n  \"a\": {\n    \"b\": [\n      1\n    ]\n  }\n}\n"
-        );
-        assert_eq!(
-            set("// mine\n", &["a"], json!(1)),
-            "// mine\n{\n  \"a\": 1\n}\n"
-        );
+        assert_eq!(set("{}\n", &["a"], json!({"b": [1]})), "{\n  \"a\": {\n    \"b\": [\n      1\n    ]\n  }\n}\n");
+        assert_eq!(set("// mine\n", &["a"], json!(1)), "// mine\n{\n  \"a\": 1\n}\n");
         assert_eq!(JsoncDoc::parse("").unwrap().to_value(), json!({}));
         // Setting `{}` on an empty file is already equal: nothing is written.
         assert_eq!(set("", &[], json!({})), "");
@@ -1129,11 +998,9 @@ mod tests {
     #[test]
     fn set_equal_value_is_byte_identical() {
         let t = "{ \"a\" : 1.50, \"o\": {\n // c\n \"k\": [1, 2,], },\n}";
-        for (p, v) in [
-            (&["a"][..], json!(1.5)),
-            (&["o"], json!({"k": [1, 2]})),
-            (&[], json!({"a": 1.5, "o": {"k": [1, 2]}})),
-        ] {
+        for (p, v) in
+            [(&["a"][..], json!(1.5)), (&["o"], json!({"k": [1, 2]})), (&[], json!({"a": 1.5, "o": {"k": [1, 2]}}))]
+        {
             assert_eq!(set(t, p, v), t);
         }
     }
@@ -1142,10 +1009,7 @@ mod tests {
     fn set_object_over_object_merges() {
         let t = "{\n  \"s\": {\n    // why a\n    \"a\": 1,\n    \"b\": 2\n  }\n}";
         let out = set(t, &["s"], json!({"a": 1, "c": 3}));
-        assert_eq!(
-            out,
-            "{\n  \"s\": {\n    // why a\n    \"a\": 1,\n    \"c\": 3\n  }\n}"
-        );
+        assert_eq!(out, "{\n  \"s\": {\n    // why a\n    \"a\": 1,\n    \"c\": 3\n  }\n}");
         let mut d = JsoncDoc::parse(t).unwrap();
         assert!(d.set(&[], &json!(3)).is_err());
         assert!(d.set(&["s", "a", "deeper"], &json!(3)).is_err());
@@ -1168,16 +1032,10 @@ mod tests {
         assert_eq!(remove(inline, &["a"]), "{\"b\": {\"x\": 1}, \"c\": 3}");
         assert_eq!(remove(inline, &["b"]), "{\"a\": 1, \"c\": 3}");
         assert_eq!(remove(inline, &["c"]), "{\"a\": 1, \"b\": {\"x\": 1}}");
-        assert_eq!(
-            remove(inline, &["b", "x"]),
-            "{\"a\": 1, \"b\": {}, \"c\": 3}"
-        );
+        assert_eq!(remove(inline, &["b", "x"]), "{\"a\": 1, \"b\": {}, \"c\": 3}");
         // Comments of neighbours survive; the removed member's own line comment goes with it.
         let out = remove(COMMENTED, &["model"]);
-        assert_eq!(
-            out,
-            "// settings\n{\n  /* theme */ \"theme\": \"dark\" // keep dark\n  // end of members\n}\n"
-        );
+        assert_eq!(out, "// settings\n{\n  /* theme */ \"theme\": \"dark\" // keep dark\n  // end of members\n}\n");
         let mut d = JsoncDoc::parse(t).unwrap();
         assert!(!d.remove(&["zz"]).unwrap());
         assert!(!d.remove(&["a", "x"]).unwrap());
@@ -1201,16 +1059,10 @@ mod tests {
     fn trailing_commas() {
         let t = "{\n  \"a\": 1,\n  \"b\": [1, 2,],\n}\n";
         assert_eq!(JsoncDoc::parse(t).unwrap().get(&["b"]), Some(json!([1, 2])));
-        assert_eq!(
-            set(t, &["c"], json!(3)),
-            "{\n  \"a\": 1,\n  \"b\": [1, 2,],\n  \"c\": 3,\n}\n"
-        );
+        assert_eq!(set(t, &["c"], json!(3)), "{\n  \"a\": 1,\n  \"b\": [1, 2,],\n  \"c\": 3,\n}\n");
         assert_eq!(remove(t, &["b"]), "{\n  \"a\": 1,\n}\n");
         assert_eq!(remove(t, &["a"]), "{\n  \"b\": [1, 2,],\n}\n");
-        assert_eq!(
-            set("{\"a\":1,}", &["b"], json!({"x": [true]})),
-            "{\"a\":1,\"b\":{\"x\":[true]},}"
-        );
+        assert_eq!(set("{\"a\":1,}", &["b"], json!({"x": [true]})), "{\"a\":1,\"b\":{\"x\":[true]},}");
         assert!(JsoncDoc::parse("{\"a\": [,]}").is_err());
         assert!(JsoncDoc::parse("{,}").is_err());
     }
@@ -1237,10 +1089,7 @@ mod tests {
             set(t, &["a", "y"], json!({"z": 2})),
             "{\n\t\"a\": {\n\t\t\"x\": 1,\n\t\t\"y\": {\n\t\t\t\"z\": 2\n\t\t}\n\t}\n}"
         );
-        assert_eq!(
-            set(t, &["b"], json!([1])),
-            "{\n\t\"a\": {\n\t\t\"x\": 1\n\t},\n\t\"b\": [\n\t\t1\n\t]\n}"
-        );
+        assert_eq!(set(t, &["b"], json!([1])), "{\n\t\"a\": {\n\t\t\"x\": 1\n\t},\n\t\"b\": [\n\t\t1\n\t]\n}");
     }
 
     #[test]
@@ -1250,14 +1099,8 @@ mod tests {
         assert_eq!(d.get(&["café"]), Some(json!("🎉 \"q\" \\ / \n")));
         assert_eq!(d.get(&["日本"]), Some(json!("語")));
         let out = set(t, &["ключ \"x\""], json!("значение\t🎉"));
-        assert!(
-            out.ends_with(", \"ключ \\\"x\\\"\": \"значение\\t🎉\"}"),
-            "{out}"
-        );
-        assert_eq!(
-            set(t, &["日本"], json!("ok")),
-            t.replace("\"語\"", "\"ok\"")
-        );
+        assert!(out.ends_with(", \"ключ \\\"x\\\"\": \"значение\\t🎉\"}"), "{out}");
+        assert_eq!(set(t, &["日本"], json!("ok")), t.replace("\"語\"", "\"ok\""));
         for bad in [
             "{\"a\": \"\\ud800\"}",
             "{\"a\": \"\\udc00\"}",
@@ -1271,14 +1114,8 @@ mod tests {
 
     #[test]
     fn numbers_and_literals() {
-        let d = JsoncDoc::parse(
-            "{\"n\": [0, -1, 1.5e3, -0.25E-2, 18446744073709551615, true, false, null]}",
-        )
-        .unwrap();
-        assert_eq!(
-            d.to_value(),
-            json!({"n": [0, -1, 1500.0, -0.0025, 18446744073709551615u64, true, false, null]})
-        );
+        let d = JsoncDoc::parse("{\"n\": [0, -1, 1.5e3, -0.25E-2, 18446744073709551615, true, false, null]}").unwrap();
+        assert_eq!(d.to_value(), json!({"n": [0, -1, 1500.0, -0.0025, 18446744073709551615u64, true, false, null]}));
         for bad in [
             "{\"n\": 01}",
             "{\"n\": 1.}",
@@ -1304,34 +1141,13 @@ mod tests {
 
     #[test]
     fn inline_and_odd_layouts() {
-        assert_eq!(
-            set("{\"a\":1}", &["b"], json!({"c": [1, "x"]})),
-            "{\"a\":1,\"b\":{\"c\":[1,\"x\"]}}"
-        );
-        assert_eq!(
-            set("{ \"a\": 1 }", &["b"], json!({"c": [1, 2]})),
-            "{ \"a\": 1, \"b\": {\"c\": [1, 2]} }"
-        );
-        assert_eq!(
-            set("{\n  \"a\": 1}", &["b"], json!(2)),
-            "{\n  \"a\": 1,\n  \"b\": 2}"
-        );
-        assert_eq!(
-            set("{\n  \"e\": { }\n}", &["e", "k"], json!(1)),
-            "{\n  \"e\": {\n    \"k\": 1\n  }\n}"
-        );
-        assert_eq!(
-            set("{\n  \"e\": {\n  }\n}", &["e", "k"], json!(1)),
-            "{\n  \"e\": {\n    \"k\": 1\n  }\n}"
-        );
-        assert_eq!(
-            set("{ /* c */ }", &["k"], json!(1)),
-            "{ /* c */\n  \"k\": 1\n}"
-        );
-        assert_eq!(
-            set("\u{feff}{}\n", &["k"], json!(1)),
-            "\u{feff}{\n  \"k\": 1\n}\n"
-        );
+        assert_eq!(set("{\"a\":1}", &["b"], json!({"c": [1, "x"]})), "{\"a\":1,\"b\":{\"c\":[1,\"x\"]}}");
+        assert_eq!(set("{ \"a\": 1 }", &["b"], json!({"c": [1, 2]})), "{ \"a\": 1, \"b\": {\"c\": [1, 2]} }");
+        assert_eq!(set("{\n  \"a\": 1}", &["b"], json!(2)), "{\n  \"a\": 1,\n  \"b\": 2}");
+        assert_eq!(set("{\n  \"e\": { }\n}", &["e", "k"], json!(1)), "{\n  \"e\": {\n    \"k\": 1\n  }\n}");
+        assert_eq!(set("{\n  \"e\": {\n  }\n}", &["e", "k"], json!(1)), "{\n  \"e\": {\n    \"k\": 1\n  }\n}");
+        assert_eq!(set("{ /* c */ }", &["k"], json!(1)), "{ /* c */\n  \"k\": 1\n}");
+        assert_eq!(set("\u{feff}{}\n", &["k"], json!(1)), "\u{feff}{\n  \"k\": 1\n}\n");
     }
 
     #[test]
@@ -1347,11 +1163,7 @@ mod tests {
         assert_eq!(err("\n[1]"), (2, 1)); // root not an object
         let e = JsoncDoc::parse("{\"a\": 1 \"b\": 2}").err().unwrap();
         assert_eq!(e.to_string(), "1:9: expected ',' or '}', found '\"'");
-        let e = JsoncDoc::parse("{\"a\": 1}")
-            .unwrap()
-            .set(&["a", "b"], &json!(1))
-            .err()
-            .unwrap();
+        let e = JsoncDoc::parse("{\"a\": 1}").unwrap().set(&["a", "b"], &json!(1)).err().unwrap();
         assert_eq!((e.line, e.col), (1, 7));
     }
 
@@ -1412,15 +1224,9 @@ mod tests {
             2 => json!(r.below(2000) as i64 - 1000),
             3 => json!(r.below(100) as f64 / 8.0),
             4 => json!(format!("{} \n\t{}", WORDS[r.below(6)], WORDS[r.below(6)])),
-            5 => Value::Array(
-                (0..r.below(3))
-                    .map(|_| random_value(r, depth + 1))
-                    .collect(),
-            ),
+            5 => Value::Array((0..r.below(3)).map(|_| random_value(r, depth + 1)).collect()),
             _ => Value::Object(
-                (0..r.below(4))
-                    .map(|_| (WORDS[r.below(6)].to_string(), random_value(r, depth + 1)))
-                    .collect(),
+                (0..r.below(4)).map(|_| (WORDS[r.below(6)].to_string(), random_value(r, depth + 1))).collect(),
             ),
         }
     }
@@ -1444,18 +1250,13 @@ mod tests {
                 None => return false,
             }
         }
-        cur.as_object_mut()
-            .is_some_and(|m| m.shift_remove(path[path.len() - 1]).is_some())
+        cur.as_object_mut().is_some_and(|m| m.shift_remove(path[path.len() - 1]).is_some())
     }
 
     /// Source text of each top-level member, from its key to the end of its value.
     fn top_level_spans(d: &JsoncDoc) -> Vec<(String, String)> {
         let root = d.root.as_ref().unwrap();
-        root.members()
-            .unwrap()
-            .iter()
-            .map(|m| (m.key.clone(), d.text[m.key_start..m.value.end].to_string()))
-            .collect()
+        root.members().unwrap().iter().map(|m| (m.key.clone(), d.text[m.key_start..m.value.end].to_string())).collect()
     }
 
     #[test]
@@ -1475,10 +1276,7 @@ mod tests {
             &["theme"],
         ];
         let jsonc = CLAUDE
-            .replace(
-                "  \"theme\": \"dark\",",
-                "  // user's pick\n  \"theme\": /* inline */ \"dark\", // dark!",
-            )
+            .replace("  \"theme\": \"dark\",", "  // user's pick\n  \"theme\": /* inline */ \"dark\", // dark!")
             .replace(
                 "\"hasCompletedOnboarding\": true\n",
                 "\"hasCompletedOnboarding\": true, // trailing comma\n/* footer */\n",
@@ -1486,11 +1284,7 @@ mod tests {
             .replace("      \"env\": {}\n", "      \"env\": {},\n");
         let crlf_tabs = CLAUDE.replace("  ", "\t").replace('\n', "\r\n");
         let mut r = Rng(0x9E37_79B9_7F4A_7C15);
-        for (variant, strict) in [
-            (CLAUDE.to_string(), true),
-            (jsonc, false),
-            (crlf_tabs, true),
-        ] {
+        for (variant, strict) in [(CLAUDE.to_string(), true), (jsonc, false), (crlf_tabs, true)] {
             for _ in 0..40 {
                 let mut d = JsoncDoc::parse(&variant).unwrap();
                 let mut model: Value = d.to_value();
@@ -1500,19 +1294,11 @@ mod tests {
                     let path = paths[r.below(paths.len())];
                     touched.push(path[0]);
                     if r.below(3) == 0 {
-                        assert_eq!(
-                            d.remove(path).unwrap(),
-                            model_remove(&mut model, path),
-                            "{path:?}"
-                        );
+                        assert_eq!(d.remove(path).unwrap(), model_remove(&mut model, path), "{path:?}");
                     } else {
                         let v = random_value(&mut r, 0);
                         let (was, equal) = (d.text().to_string(), d.get(path).as_ref() == Some(&v));
-                        assert_eq!(
-                            d.set(path, &v).is_ok(),
-                            model_set(&mut model, path, &v),
-                            "{path:?}"
-                        );
+                        assert_eq!(d.set(path, &v).is_ok(), model_set(&mut model, path, &v), "{path:?}");
                         if equal {
                             assert_eq!(d.text(), was, "equal set must not change text");
                         }
@@ -1520,31 +1306,15 @@ mod tests {
                     assert_eq!(d.to_value(), model);
                     assert_eq!(JsoncDoc::parse(d.text()).unwrap().to_value(), model);
                     if strict {
-                        assert_eq!(
-                            serde_json::from_str::<Value>(d.text()).unwrap(),
-                            model,
-                            "{}",
-                            d.text()
-                        );
+                        assert_eq!(serde_json::from_str::<Value>(d.text()).unwrap(), model, "{}", d.text());
                     }
                     if variant.contains('\r') {
-                        assert!(
-                            !d.text().replace("\r\n", "").contains('\n'),
-                            "bare LF in {:?}",
-                            d.text()
-                        );
+                        assert!(!d.text().replace("\r\n", "").contains('\n'), "bare LF in {:?}", d.text());
                     }
                 }
                 let after = top_level_spans(&d);
-                for (k, src) in before
-                    .iter()
-                    .filter(|(k, _)| !touched.contains(&k.as_str()))
-                {
-                    assert!(
-                        after.contains(&(k.clone(), src.clone())),
-                        "{k} changed:\n{}",
-                        d.text()
-                    );
+                for (k, src) in before.iter().filter(|(k, _)| !touched.contains(&k.as_str())) {
+                    assert!(after.contains(&(k.clone(), src.clone())), "{k} changed:\n{}", d.text());
                 }
             }
         }
@@ -1555,9 +1325,7 @@ mod tests {
         let mut r = Rng(42);
         let alphabet = b"{}[]\":,/*\\ \n\r\t01-.eEtrufnalsu\xc3\xa9\xff";
         for _ in 0..3000 {
-            let bytes: Vec<u8> = (0..r.below(40))
-                .map(|_| alphabet[r.below(alphabet.len())])
-                .collect();
+            let bytes: Vec<u8> = (0..r.below(40)).map(|_| alphabet[r.below(alphabet.len())]).collect();
             let _ = JsoncDoc::parse(&String::from_utf8_lossy(&bytes));
         }
         // Mutated real documents reach deeper states; any doc that parses must stay editable.
@@ -1601,18 +1369,7 @@ mod tests {
             "{\"a\":1,\"b\":{\"c\":[1,2],\"d\":{}},\"e\":\"x\"}".to_string(),
             "{ \"a\" : 1 , /* x */ \"b\" : { \"c\" : 2 } , }".to_string(),
         ];
-        let keys = [
-            "a",
-            "b",
-            "c",
-            "d",
-            "e",
-            "theme",
-            "model",
-            "mcpServers",
-            "github",
-            "new",
-        ];
+        let keys = ["a", "b", "c", "d", "e", "theme", "model", "mcpServers", "github", "new"];
         let mut ok = 0;
         for _ in 0..4000 {
             let mut bytes = srcs[r.below(srcs.len())].as_bytes().to_vec();
@@ -1635,28 +1392,15 @@ mod tests {
                 let n = 1 + r.below(3);
                 let path: Vec<&str> = (0..n).map(|_| keys[r.below(keys.len())]).collect();
                 if r.below(3) == 0 {
-                    assert_eq!(
-                        d.remove(&path).unwrap(),
-                        model_remove(&mut model, &path),
-                        "{text:?} {path:?}"
-                    );
+                    assert_eq!(d.remove(&path).unwrap(), model_remove(&mut model, &path), "{text:?} {path:?}");
                 } else {
                     let v = random_value(&mut r, 1);
                     let res = d.set(&path, &v);
-                    assert_eq!(
-                        res.is_ok(),
-                        model_set(&mut model, &path, &v),
-                        "{text:?} {path:?} {res:?}"
-                    );
+                    assert_eq!(res.is_ok(), model_set(&mut model, &path, &v), "{text:?} {path:?} {res:?}");
                 }
                 assert_eq!(d.to_value(), model, "{text:?}\n{}", d.text());
                 if strict {
-                    assert_eq!(
-                        serde_json::from_str::<Value>(d.text()).unwrap(),
-                        model,
-                        "{text:?}\n{}",
-                        d.text()
-                    );
+                    assert_eq!(serde_json::from_str::<Value>(d.text()).unwrap(), model, "{text:?}\n{}", d.text());
                 }
             }
         }

@@ -42,8 +42,12 @@ pub struct Entry {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(tag = "kind", rename_all = "lowercase")]
 pub enum Owned {
-    Link { target: PathBuf },
-    File { sha256: String },
+    Link {
+        target: PathBuf,
+    },
+    File {
+        sha256: String,
+    },
     /// One key path inside a JSON or TOML file that clients also write.
     Key {
         format: DocFormat,
@@ -89,7 +93,9 @@ impl Ledger {
     pub fn load(path: &Path) -> anyhow::Result<Ledger> {
         let text = match std::fs::read_to_string(path) {
             Ok(t) => t,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Ledger { version: VERSION, ..Default::default() }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Ok(Ledger { version: VERSION, ..Default::default() });
+            }
             Err(e) => return Err(e.into()),
         };
         serde_json::from_str(&text).map_err(|e| {

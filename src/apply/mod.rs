@@ -20,7 +20,7 @@ use serde_json::Value;
 
 pub use ledger::{DocFormat, Ledger, Owned};
 pub use plan::Plan;
-pub use report::{print_plan, Summary};
+pub use report::{Summary, print_plan};
 
 use crate::error::CliError;
 use crate::paths::Paths;
@@ -55,12 +55,26 @@ impl Artifact {
         Artifact { path, owner, desired: Desired::File { bytes: bytes.into(), mode: 0o644 } }
     }
     pub fn key(owner: &'static str, path: PathBuf, format: DocFormat, key: &[&str], value: Value) -> Artifact {
-        Artifact { path, owner, desired: Desired::Key { format, key: key.iter().map(|s| s.to_string()).collect(), value } }
+        Artifact {
+            path,
+            owner,
+            desired: Desired::Key { format, key: key.iter().map(|s| s.to_string()).collect(), value },
+        }
     }
     /// `values` become members of the array at `key` in a file the user also edits; aiorch
     /// owns exactly the members it inserted.
-    pub fn members(owner: &'static str, path: PathBuf, format: DocFormat, key: &[&str], values: Vec<Value>) -> Artifact {
-        Artifact { path, owner, desired: Desired::Members { format, key: key.iter().map(|s| s.to_string()).collect(), values } }
+    pub fn members(
+        owner: &'static str,
+        path: PathBuf,
+        format: DocFormat,
+        key: &[&str],
+        values: Vec<Value>,
+    ) -> Artifact {
+        Artifact {
+            path,
+            owner,
+            desired: Desired::Members { format, key: key.iter().map(|s| s.to_string()).collect(), values },
+        }
     }
 }
 
@@ -92,7 +106,8 @@ pub fn execute(paths: &Paths, mut plan: Plan) -> anyhow::Result<Summary> {
 
     // 0. Temp files an interrupted run left next to what aiorch writes.
     let mut dirs: std::collections::BTreeSet<PathBuf> = [paths.state_dir.clone()].into();
-    for p in plan.changes.iter().map(|c| &c.path).chain(plan.ledger.entries.iter().chain(&old.entries).map(|e| &e.path)) {
+    for p in plan.changes.iter().map(|c| &c.path).chain(plan.ledger.entries.iter().chain(&old.entries).map(|e| &e.path))
+    {
         dirs.extend(p.parent().map(Path::to_path_buf));
         dirs.extend(plan::resolve_link(p).parent().map(Path::to_path_buf));
     }
@@ -179,7 +194,8 @@ pub fn execute(paths: &Paths, mut plan: Plan) -> anyhow::Result<Summary> {
     // 3c. Make the renames and removals durable: each directory once.
     fsutil::sync_dirs(touched.iter().map(PathBuf::as_path));
     // 4. Directories aiorch created that are now empty go too.
-    let owned_parents: std::collections::BTreeSet<&Path> = plan.ledger.entries.iter().filter_map(|e| e.path.parent()).collect();
+    let owned_parents: std::collections::BTreeSet<&Path> =
+        plan.ledger.entries.iter().filter_map(|e| e.path.parent()).collect();
     let mut dirs: Vec<PathBuf> = plan.ledger.dirs.iter().cloned().collect();
     dirs.sort_by_key(|d| std::cmp::Reverse(d.components().count()));
     for d in dirs {
@@ -207,7 +223,11 @@ impl std::error::Error for Retry {}
 
 /// Plan and execute, planning again (up to 5 times) when a client rewrote a file underneath us.
 /// `show` sees the plan that is about to be carried out.
-pub fn converge(paths: &Paths, declare: impl Fn() -> anyhow::Result<Vec<Artifact>>, mut show: impl FnMut(&Plan)) -> anyhow::Result<Summary> {
+pub fn converge(
+    paths: &Paths,
+    declare: impl Fn() -> anyhow::Result<Vec<Artifact>>,
+    mut show: impl FnMut(&Plan),
+) -> anyhow::Result<Summary> {
     for _ in 0..5 {
         let p = plan(paths, declare()?)?;
         show(&p);
@@ -216,7 +236,9 @@ pub fn converge(paths: &Paths, declare: impl Fn() -> anyhow::Result<Vec<Artifact
             other => return other,
         }
     }
-    Err(CliError::failed("files kept changing while aiorch was writing them").hint("is a client rewriting its config in a loop? try again when it is idle").into())
+    Err(CliError::failed("files kept changing while aiorch was writing them")
+        .hint("is a client rewriting its config in a loop? try again when it is idle")
+        .into())
 }
 
 /// A directory name for this run's backups: a UTC timestamp (from `AIORCH_NOW` in tests),
@@ -243,7 +265,10 @@ struct FaultHook {
 impl FaultHook {
     fn from_env() -> FaultHook {
         let num = |k: &str| std::env::var(k).ok().and_then(|v| v.parse().ok());
-        FaultHook { abort_after: num("AIORCH_FAULT_ABORT_AFTER").map(|n: u64| n as usize), delay_ms: num("AIORCH_FAULT_DELAY_MS").unwrap_or(0) }
+        FaultHook {
+            abort_after: num("AIORCH_FAULT_ABORT_AFTER").map(|n: u64| n as usize),
+            delay_ms: num("AIORCH_FAULT_DELAY_MS").unwrap_or(0),
+        }
     }
     fn after_change(&self, n: usize) {
         if self.abort_after == Some(n) {

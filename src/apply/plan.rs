@@ -8,8 +8,8 @@ use std::path::{Path, PathBuf};
 use serde_json::Value;
 
 use super::doc::Doc;
-use super::fsutil::{sha256_hex, State};
-use super::ledger::{value_hash, Entry, Ledger, Owned};
+use super::fsutil::{State, sha256_hex};
+use super::ledger::{Entry, Ledger, Owned, value_hash};
 use super::{Artifact, Desired};
 use crate::error::CliError;
 
@@ -17,7 +17,10 @@ use crate::error::CliError;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Target {
     Link(PathBuf),
-    File { bytes: Vec<u8>, mode: u32 },
+    File {
+        bytes: Vec<u8>,
+        mode: u32,
+    },
     /// Put the backup at this path back.
     Restore(PathBuf),
     Absent,
@@ -66,7 +69,8 @@ pub struct Planner<'a> {
 
 impl Planner<'_> {
     pub fn plan(&self, desired: Vec<Artifact>) -> anyhow::Result<Plan> {
-        let mut plan = Plan { ledger: Ledger { version: super::ledger::VERSION, ..Default::default() }, ..Default::default() };
+        let mut plan =
+            Plan { ledger: Ledger { version: super::ledger::VERSION, ..Default::default() }, ..Default::default() };
         plan.ledger.dirs = self.old.dirs.clone();
         plan.ledger.created_files = self.old.created_files.clone();
         plan.ledger.merge_backups = self.old.merge_backups.clone();
@@ -94,7 +98,10 @@ impl Planner<'_> {
         for path in paths {
             if let Some(a) = wholes.remove(&path) {
                 self.plan_whole(&mut plan, a)?;
-            } else if merges.contains_key(&path) || self.old.keys_at(&path).next().is_some() || self.old.members_at(&path).next().is_some() {
+            } else if merges.contains_key(&path)
+                || self.old.keys_at(&path).next().is_some()
+                || self.old.members_at(&path).next().is_some()
+            {
                 let wanted = merges.remove(&path).unwrap_or_default();
                 self.plan_merge(&mut plan, &path, wanted)?;
             } else if let Some(e) = self.old.whole(&path) {
@@ -122,7 +129,12 @@ impl Planner<'_> {
             }
             Desired::Key { .. } | Desired::Members { .. } => unreachable!("merges are planned elsewhere"),
         };
-        let mut entry = Entry { path: path.clone(), owner: a.owner.to_string(), kind, backup: owned.and_then(|o| o.backup.clone()) };
+        let mut entry = Entry {
+            path: path.clone(),
+            owner: a.owner.to_string(),
+            kind,
+            backup: owned.and_then(|o| o.backup.clone()),
+        };
 
         if matches_target(&before, &after) {
             plan.unchanged += 1;
@@ -131,7 +143,15 @@ impl Planner<'_> {
                 // gives it back rather than deleting it.
                 let b = self.backup_path(&path);
                 entry.backup = Some(b.clone());
-                plan.changes.push(Change { path: path.clone(), action: Action::Update, before: before.clone(), after, backup: Some(b), keys: vec![], merged_from: None });
+                plan.changes.push(Change {
+                    path: path.clone(),
+                    action: Action::Update,
+                    before: before.clone(),
+                    after,
+                    backup: Some(b),
+                    keys: vec![],
+                    merged_from: None,
+                });
                 plan.unchanged -= 1;
             }
             plan.ledger.entries.push(entry);
@@ -142,20 +162,28 @@ impl Planner<'_> {
         let ours_untouched = match (owned, &before) {
             (_, State::Absent) => true,
             (Some(Entry { kind: Owned::Link { target }, .. }), State::Link(t)) => t == target,
-            (Some(Entry { kind: Owned::File { sha256 }, .. }), State::File { bytes, .. }) => &sha256_hex(bytes) == sha256,
+            (Some(Entry { kind: Owned::File { sha256 }, .. }), State::File { bytes, .. }) => {
+                &sha256_hex(bytes) == sha256
+            }
             _ => false,
         };
         let mut backup = None;
         if !ours_untouched {
             // Not ours, or ours but edited by the user: keep a copy before replacing — unless
             // an earlier (interrupted) run already saved exactly this.
-            let already = owned.and_then(|o| o.backup.as_ref()).is_some_and(|b| State::read(b).ok().as_ref() == Some(&before));
+            let already =
+                owned.and_then(|o| o.backup.as_ref()).is_some_and(|b| State::read(b).ok().as_ref() == Some(&before));
             if !already {
                 let b = self.backup_path(&path);
                 entry.backup = Some(b.clone());
                 backup = Some(b);
                 let whose = if owned.is_some() { "an edited copy of aiorch's" } else { "not created by aiorch" };
-                plan.notes.push(format!("{} is {} ({}): it will be saved to the backups", path.display(), before.describe(), whose));
+                plan.notes.push(format!(
+                    "{} is {} ({}): it will be saved to the backups",
+                    path.display(),
+                    before.describe(),
+                    whose
+                ));
             }
         }
         let action = if matches!(before, State::Absent) { Action::Create } else { Action::Update };
@@ -185,7 +213,15 @@ impl Planner<'_> {
             Some(b) if State::read(b)? != State::Absent => (Target::Restore(b.clone()), Action::Restore),
             _ => (Target::Absent, Action::Retract),
         };
-        plan.changes.push(Change { path: e.path.clone(), action, before, after, backup: None, keys: vec![], merged_from: None });
+        plan.changes.push(Change {
+            path: e.path.clone(),
+            action,
+            before,
+            after,
+            backup: None,
+            keys: vec![],
+            merged_from: None,
+        });
         Ok(())
     }
 
@@ -206,26 +242,42 @@ impl Planner<'_> {
                     let valid = std::str::from_utf8(&bytes[..e.valid_up_to()]).expect("valid prefix");
                     let (line, col) = crate::config::load::line_col(valid, valid.len());
                     let bad = bytes[e.valid_up_to()];
-                    return Err(CliError::bad_input(format!("{}:{line}:{col}: not UTF-8 text (byte 0x{bad:02x})", real.display()))
-                        .hint("fix or move the file, then run aiorch again; nothing was changed")
-                        .into());
+                    return Err(CliError::bad_input(format!(
+                        "{}:{line}:{col}: not UTF-8 text (byte 0x{bad:02x})",
+                        real.display()
+                    ))
+                    .hint("fix or move the file, then run aiorch again; nothing was changed")
+                    .into());
                 }
             },
             State::Absent => (String::new(), 0o644),
-            other => return Err(CliError::bad_input(format!("{} is {}, expected a {format:?} file", real.display(), other.describe())).into()),
+            other => {
+                return Err(CliError::bad_input(format!(
+                    "{} is {}, expected a {format:?} file",
+                    real.display(),
+                    other.describe()
+                ))
+                .into());
+            }
         };
         let mut doc = Doc::parse(format, &text, &real)?;
         let existed = !matches!(before, State::Absent);
         let mut keys_changed = vec![];
 
-        let wanted_keys: BTreeSet<Vec<String>> = wanted.iter().filter_map(|a| a.key_path().map(<[String]>::to_vec)).collect();
+        let wanted_keys: BTreeSet<Vec<String>> =
+            wanted.iter().filter_map(|a| a.key_path().map(<[String]>::to_vec)).collect();
         for a in &wanted {
             let Desired::Key { key, value, .. } = &a.desired else { continue };
             let current = doc.get(key);
             let old = self.old.keys_at(path).find(|e| e.key() == Some(key.as_slice()));
             let (prior, created_parents) = match old {
-                Some(Entry { kind: Owned::Key { prior, created_parents, .. }, .. }) => (prior.clone(), *created_parents),
-                _ => (current.clone(), (1..key.len()).find(|&n| doc.get(&key[..n]).is_none()).map_or(0, |n| key.len() - n)),
+                Some(Entry { kind: Owned::Key { prior, created_parents, .. }, .. }) => {
+                    (prior.clone(), *created_parents)
+                }
+                _ => (
+                    current.clone(),
+                    (1..key.len()).find(|&n| doc.get(&key[..n]).is_none()).map_or(0, |n| key.len() - n),
+                ),
             };
             if current.as_ref() != Some(value) {
                 doc.set(key, value)?;
@@ -234,7 +286,11 @@ impl Planner<'_> {
                     && let Owned::Key { sha256, .. } = &old.kind
                     && &value_hash(cur) != sha256
                 {
-                    plan.notes.push(format!("{}: `{}` had been changed by hand; aiorch's value is set again", real.display(), key.join(".")));
+                    plan.notes.push(format!(
+                        "{}: `{}` had been changed by hand; aiorch's value is set again",
+                        real.display(),
+                        key.join(".")
+                    ));
                 }
             }
             plan.ledger.entries.push(Entry {
@@ -266,7 +322,11 @@ impl Planner<'_> {
                     }
                     keys_changed.push(format!("-{}", key.join(".")));
                 }
-                Some(_) => plan.notes.push(format!("{}: `{}` was changed by hand; left as it is and no longer managed", real.display(), key.join("."))),
+                Some(_) => plan.notes.push(format!(
+                    "{}: `{}` was changed by hand; left as it is and no longer managed",
+                    real.display(),
+                    key.join(".")
+                )),
                 None => {}
             }
         }
@@ -277,9 +337,14 @@ impl Planner<'_> {
             prune_empty_parents(&mut doc, key, *created)?;
         }
         for (key, created) in &orphaned {
-            let Some(parent) = (1..=*created).rev().map(|l| &key[..key.len() - l]).find(|p| doc.get(p).is_some()) else { continue };
+            let Some(parent) = (1..=*created).rev().map(|l| &key[..key.len() - l]).find(|p| doc.get(p).is_some())
+            else {
+                continue;
+            };
             let heir = plan.ledger.entries.iter_mut().filter(|e| e.path == path).find_map(|e| match &mut e.kind {
-                Owned::Key { key: k, created_parents, .. } if k.len() > parent.len() && k.starts_with(parent) => Some((k.len(), created_parents)),
+                Owned::Key { key: k, created_parents, .. } if k.len() > parent.len() && k.starts_with(parent) => {
+                    Some((k.len(), created_parents))
+                }
                 _ => None,
             });
             if let Some((len, c)) = heir {
@@ -308,7 +373,15 @@ impl Planner<'_> {
         }
         let after = if drop_file { Target::Absent } else { Target::File { bytes: new_text.into_bytes(), mode } };
         let action = if wanted.is_empty() { Action::Retract } else { Action::Merge };
-        plan.changes.push(Change { path: real, action, before, after, backup, keys: keys_changed, merged_from: Some(text.into_bytes()) });
+        plan.changes.push(Change {
+            path: real,
+            action,
+            before,
+            after,
+            backup,
+            keys: keys_changed,
+            merged_from: Some(text.into_bytes()),
+        });
         Ok(())
     }
 }
@@ -318,7 +391,16 @@ impl Planner<'_> {
     /// missing, and then aiorch's); values aiorch inserted earlier but no longer declares are
     /// removed; members the user wrote (even ones equal to ours that were there first) stay.
     #[allow(clippy::too_many_arguments)]
-    fn plan_members(&self, plan: &mut Plan, doc: &mut Doc, path: &Path, real: &Path, format: super::DocFormat, wanted: &[Artifact], keys_changed: &mut Vec<String>) -> anyhow::Result<()> {
+    fn plan_members(
+        &self,
+        plan: &mut Plan,
+        doc: &mut Doc,
+        path: &Path,
+        real: &Path,
+        format: super::DocFormat,
+        wanted: &[Artifact],
+        keys_changed: &mut Vec<String>,
+    ) -> anyhow::Result<()> {
         let mut declared: BTreeMap<Vec<String>, (&'static str, Vec<Value>)> = BTreeMap::new();
         for a in wanted {
             if let Desired::Members { key, values, .. } = &a.desired {
@@ -366,7 +448,8 @@ impl Planner<'_> {
                     owned.push(v.clone());
                 }
             }
-            let gone: Vec<Value> = old_values.iter().filter(|v| !values.contains(v) && before.contains(v)).cloned().collect();
+            let gone: Vec<Value> =
+                old_values.iter().filter(|v| !values.contains(v) && before.contains(v)).cloned().collect();
             let mut after: Vec<Value> = before.iter().filter(|x| !gone.contains(x)).cloned().collect();
             let removed = before.len() - after.len();
             after.extend(add.iter().cloned());
@@ -463,12 +546,17 @@ impl Artifact {
 mod tests {
     use serde_json::json;
 
-    use super::super::{converge, Artifact, DocFormat};
+    use super::super::{Artifact, DocFormat, converge};
     use crate::paths::Paths;
 
     fn env() -> (tempfile::TempDir, Paths) {
         let t = tempfile::tempdir().unwrap();
-        let paths = Paths { home: t.path().join("h"), state_dir: t.path().join("s"), config_file: t.path().join("c.toml"), config_explicit: false };
+        let paths = Paths {
+            home: t.path().join("h"),
+            state_dir: t.path().join("s"),
+            config_file: t.path().join("c.toml"),
+            config_explicit: false,
+        };
         std::fs::create_dir_all(&paths.home).unwrap();
         (t, paths)
     }
@@ -478,7 +566,13 @@ mod tests {
     }
 
     fn allow(paths: &Paths, values: &[&str]) -> Artifact {
-        Artifact::members("policy", paths.in_home("settings.json"), DocFormat::Json, &["permissions", "allow"], values.iter().map(|v| json!(v)).collect())
+        Artifact::members(
+            "policy",
+            paths.in_home("settings.json"),
+            DocFormat::Json,
+            &["permissions", "allow"],
+            values.iter().map(|v| json!(v)).collect(),
+        )
     }
 
     #[test]
@@ -489,24 +583,42 @@ mod tests {
         std::fs::write(&file, user).unwrap();
 
         run(&paths, vec![allow(&paths, &["Bash(git status:*)", "Bash(git diff:*)"])]);
-        let v: serde_json::Value = crate::apply::read_key(DocFormat::Json, &std::fs::read_to_string(&file).unwrap(), &file, &["permissions".into()]).unwrap().unwrap();
+        let v: serde_json::Value = crate::apply::read_key(
+            DocFormat::Json,
+            &std::fs::read_to_string(&file).unwrap(),
+            &file,
+            &["permissions".into()],
+        )
+        .unwrap()
+        .unwrap();
         assert_eq!(v["allow"], json!(["Bash(make:*)", "Bash(git status:*)", "Bash(git diff:*)"]));
         assert!(std::fs::read_to_string(&file).unwrap().contains("// mine"));
 
         // The user adds an entry of their own after aiorch's.
-        let text = std::fs::read_to_string(&file).unwrap().replace("\"Bash(git diff:*)\"", "\"Bash(git diff:*)\",\n      \"Bash(cargo test:*)\"");
+        let text = std::fs::read_to_string(&file)
+            .unwrap()
+            .replace("\"Bash(git diff:*)\"", "\"Bash(git diff:*)\",\n      \"Bash(cargo test:*)\"");
         std::fs::write(&file, text).unwrap();
 
         // Declaring fewer values retracts only aiorch's own (git diff), never the user's
         // git status that was there first.
         run(&paths, vec![allow(&paths, &["Bash(git status:*)"])]);
-        let v = crate::apply::read_key(DocFormat::Json, &std::fs::read_to_string(&file).unwrap(), &file, &["permissions".into(), "allow".into()]).unwrap().unwrap();
+        let v = crate::apply::read_key(
+            DocFormat::Json,
+            &std::fs::read_to_string(&file).unwrap(),
+            &file,
+            &["permissions".into(), "allow".into()],
+        )
+        .unwrap()
+        .unwrap();
         assert_eq!(v, json!(["Bash(make:*)", "Bash(git status:*)", "Bash(cargo test:*)"]));
 
         // Nothing declared (revert): the user's entries all stay.
         run(&paths, vec![]);
         let text = std::fs::read_to_string(&file).unwrap();
-        let v = crate::apply::read_key(DocFormat::Json, &text, &file, &["permissions".into(), "allow".into()]).unwrap().unwrap();
+        let v = crate::apply::read_key(DocFormat::Json, &text, &file, &["permissions".into(), "allow".into()])
+            .unwrap()
+            .unwrap();
         assert_eq!(v, json!(["Bash(make:*)", "Bash(git status:*)", "Bash(cargo test:*)"]));
         assert!(text.contains("// mine") && text.contains("\"model\": \"opus\""));
     }
@@ -531,9 +643,14 @@ mod tests {
         let (_t, paths) = env();
         let file = paths.in_home("settings.json");
         run(&paths, vec![allow(&paths, &["Read(~/x)"])]);
-        assert_eq!(std::fs::read_to_string(&file).unwrap(), "{\n  \"permissions\": {\n    \"allow\": [\n      \"Read(~/x)\"\n    ]\n  }\n}\n");
+        assert_eq!(
+            std::fs::read_to_string(&file).unwrap(),
+            "{\n  \"permissions\": {\n    \"allow\": [\n      \"Read(~/x)\"\n    ]\n  }\n}\n"
+        );
         let ledger = crate::apply::Ledger::load(&paths.ledger()).unwrap();
-        assert!(matches!(&ledger.entries[0].kind, crate::apply::Owned::Members { created: true, values, .. } if values == &vec![json!("Read(~/x)")]));
+        assert!(
+            matches!(&ledger.entries[0].kind, crate::apply::Owned::Members { created: true, values, .. } if values == &vec![json!("Read(~/x)")])
+        );
         run(&paths, vec![]);
         assert!(!file.exists(), "a file aiorch created for its members alone is removed");
     }

@@ -39,7 +39,10 @@ impl Summary {
     }
 
     pub fn line(&self) -> String {
-        let mut s = format!("{} created, {} updated, {} removed, {} unchanged", self.created, self.updated, self.removed, self.unchanged);
+        let mut s = format!(
+            "{} created, {} updated, {} removed, {} unchanged",
+            self.created, self.updated, self.removed, self.unchanged
+        );
         if self.backups > 0 {
             s.push_str(&format!(" ({} backed up)", self.backups));
         }

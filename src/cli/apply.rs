@@ -9,7 +9,9 @@ use crate::ui::Ui;
 pub fn apply(ui: &Ui, paths: &Paths, dry_run: bool, check: bool) -> anyhow::Result<Exit> {
     let loaded = Loaded::load(paths)?;
     if !loaded.config.enable {
-        ui.out("aiorch is disabled in the config (enable = false): nothing to do. `aiorch revert` undoes earlier runs.");
+        ui.out(
+            "aiorch is disabled in the config (enable = false): nothing to do. `aiorch revert` undoes earlier runs.",
+        );
         return Ok(Exit::Ok);
     }
     for note in crate::mcp::notes(&loaded.ctx(paths))? {
@@ -34,13 +36,17 @@ pub fn apply(ui: &Ui, paths: &Paths, dry_run: bool, check: bool) -> anyhow::Resu
     }
     let _lock = apply::lock(paths)?;
     let mut shown = None;
-    let summary = apply::converge(paths, || loaded.declared(paths), |plan| {
-        if !ui.json {
-            apply::print_plan(ui, plan, paths, false);
-        } else {
-            shown = Some(apply::report::plan_json(plan, paths));
-        }
-    })?;
+    let summary = apply::converge(
+        paths,
+        || loaded.declared(paths),
+        |plan| {
+            if !ui.json {
+                apply::print_plan(ui, plan, paths, false);
+            } else {
+                shown = Some(apply::report::plan_json(plan, paths));
+            }
+        },
+    )?;
     match shown {
         Some(j) => ui.json(&j),
         None => ui.out(&format!("applied: {}", summary.line())),
@@ -61,13 +67,17 @@ pub fn revert(ui: &Ui, paths: &Paths, dry_run: bool) -> anyhow::Result<Exit> {
     }
     let _lock = apply::lock(paths)?;
     let mut shown = None;
-    let summary = apply::converge(paths, || Ok(vec![]), |plan| {
-        if ui.json {
-            shown = Some(apply::report::plan_json(plan, paths));
-        } else {
-            apply::print_plan(ui, plan, paths, false);
-        }
-    })?;
+    let summary = apply::converge(
+        paths,
+        || Ok(vec![]),
+        |plan| {
+            if ui.json {
+                shown = Some(apply::report::plan_json(plan, paths));
+            } else {
+                apply::print_plan(ui, plan, paths, false);
+            }
+        },
+    )?;
     match shown {
         Some(j) => ui.json(&j),
         None => ui.out(&format!("reverted: {}", summary.line())),

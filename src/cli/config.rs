@@ -9,7 +9,9 @@ use crate::ui::Ui;
 pub fn init(ui: &Ui, paths: &Paths, force: bool) -> anyhow::Result<Exit> {
     let path = &paths.config_file;
     if path.exists() && !force {
-        return Err(CliError::bad_input(format!("{} already exists", path.display())).hint("use `aiorch config set KEY VALUE` to change it, or `aiorch init --force` to start over").into());
+        return Err(CliError::bad_input(format!("{} already exists", path.display()))
+            .hint("use `aiorch config set KEY VALUE` to change it, or `aiorch init --force` to start over")
+            .into());
     }
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir)?;
@@ -48,13 +50,16 @@ pub fn config(ui: &Ui, paths: &Paths, cmd: ConfigCmd) -> anyhow::Result<Exit> {
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => config::DEFAULT_TEMPLATE.to_string(),
                 Err(e) => return Err(e.into()),
             };
-            let new = config::set_key(&old, &key, &value).map_err(|e| CliError::bad_input(format!("{}:{}", path.display(), e.message)))?;
+            let new = config::set_key(&old, &key, &value)
+                .map_err(|e| CliError::bad_input(format!("{}:{}", path.display(), e.message)))?;
             // Validate before writing: a key the schema does not know is refused, file untouched.
             config::parse_str(&new, Format::Toml, &path.display().to_string())?;
             if let Some(dir) = path.parent() {
                 std::fs::create_dir_all(dir)?;
             }
-            let mode = std::fs::metadata(path).map(|m| std::os::unix::fs::PermissionsExt::mode(&m.permissions()) & 0o7777).unwrap_or(0o644);
+            let mode = std::fs::metadata(path)
+                .map(|m| std::os::unix::fs::PermissionsExt::mode(&m.permissions()) & 0o7777)
+                .unwrap_or(0o644);
             crate::apply::fsutil::write_atomic(path, new.as_bytes(), mode)?;
             ui.out(&format!("set {key} in {}", path.display()));
         }

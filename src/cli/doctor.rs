@@ -14,15 +14,26 @@ pub fn doctor(ui: &Ui, paths: &Paths, strict: bool, no_connect: bool) -> anyhow:
             l
         }
         Err(e) => {
-            let msg = e.downcast_ref::<crate::error::CliError>().map_or_else(|| format!("{e:#}"), |c| c.message.clone());
-            checks.push(Check::fail("config", "config loads", msg, "fix the config file (`aiorch config schema` lists every key)"));
+            let msg =
+                e.downcast_ref::<crate::error::CliError>().map_or_else(|| format!("{e:#}"), |c| c.message.clone());
+            checks.push(Check::fail(
+                "config",
+                "config loads",
+                msg,
+                "fix the config file (`aiorch config schema` lists every key)",
+            ));
             doctor::report(ui, &checks, strict);
             return Ok(Exit::BadInput);
         }
     };
     let clients: Vec<&str> = crate::clients::managed(&loaded.config).iter().map(|c| c.name()).collect();
     checks.push(if clients.is_empty() {
-        Check::warn("config", "managed clients", "none (no client CLI found on PATH)", "install a client, or set clients.NAME = \"always\"")
+        Check::warn(
+            "config",
+            "managed clients",
+            "none (no client CLI found on PATH)",
+            "install a client, or set clients.NAME = \"always\"",
+        )
     } else {
         Check::ok("config", "managed clients", clients.join(", "))
     });
@@ -59,7 +70,8 @@ pub fn agents(ui: &Ui, paths: &Paths) -> anyhow::Result<Exit> {
     }
     for a in &agents {
         let mark = if a.path.is_some() { ui.ok_mark() } else { ui.paint(crate::ui::Style::Dim, "-") };
-        let version = a.version.as_deref().unwrap_or(if a.path.is_some() { "version unknown" } else { "not installed" });
+        let version =
+            a.version.as_deref().unwrap_or(if a.path.is_some() { "version unknown" } else { "not installed" });
         let note = if managed.contains(&a.command) { "  (managed)" } else { "" };
         ui.data(&format!("{mark} {:<13} {:<14} {version}{note}", a.name, a.command));
     }

@@ -19,9 +19,19 @@ pub fn tools(ui: &Ui) -> anyhow::Result<Exit> {
     }
     for t in listing["tools"].as_array().expect("tools") {
         let bytes = t.to_string().len();
-        ui.data(&format!("{:<11} {:>5} B  ~{:>4} tokens  {}", t["name"].as_str().unwrap_or(""), bytes, bytes.div_ceil(4), t["description"].as_str().unwrap_or("")));
+        ui.data(&format!(
+            "{:<11} {:>5} B  ~{:>4} tokens  {}",
+            t["name"].as_str().unwrap_or(""),
+            bytes,
+            bytes.div_ceil(4),
+            t["description"].as_str().unwrap_or("")
+        ));
     }
     let whole = listing.to_string().len();
-    ui.data(&format!("\n{} tools, tools/list result {whole} B, ~{} tokens (chars/4; PAL MCP 11.8.2: 45.7 KB, 10.0k cl100k tokens)", listing["tools"].as_array().map_or(0, Vec::len), whole.div_ceil(4)));
+    ui.data(&format!(
+        "\n{} tools, tools/list result {whole} B, ~{} tokens (chars/4; PAL MCP 11.8.2: 45.7 KB, 10.0k cl100k tokens)",
+        listing["tools"].as_array().map_or(0, Vec::len),
+        whole.div_ceil(4)
+    ));
     Ok(Exit::Ok)
 }

@@ -15,7 +15,9 @@ pub fn sync(ui: &Ui, paths: &Paths) -> anyhow::Result<Exit> {
         return Ok(Exit::Ok);
     }
     let Some(claude) = Claude::find(paths) else {
-        return Err(CliError::failed("`claude` is not on PATH, so plugins cannot be installed now").hint("Claude installs the declared plugins itself during its next two sessions").into());
+        return Err(CliError::failed("`claude` is not on PATH, so plugins cannot be installed now")
+            .hint("Claude installs the declared plugins itself during its next two sessions")
+            .into());
     };
     let declared = sync::declared(&loaded.config, paths)?;
     // The settings.json keys must be aiorch's before Claude writes the same ones, or a later
@@ -27,7 +29,9 @@ pub fn sync(ui: &Ui, paths: &Paths) -> anyhow::Result<Exit> {
         !ledger.keys_at(&a.path).any(|e| e.key() == Some(key.as_slice()))
     });
     if pending {
-        return Err(CliError::failed("the declared marketplaces and plugins are not in ~/.claude/settings.json yet").hint("run `aiorch apply` first").into());
+        return Err(CliError::failed("the declared marketplaces and plugins are not in ~/.claude/settings.json yet")
+            .hint("run `aiorch apply` first")
+            .into());
     }
     let steps = sync::sync(&claude, &declared)?;
     let failed = steps.iter().any(|s| s.status == Status::Failed);

@@ -7,7 +7,7 @@ use super::Loaded;
 use crate::clients::Client;
 use crate::error::Exit;
 use crate::paths::Paths;
-use crate::policy::eval::{judge, Env, Request};
+use crate::policy::eval::{Env, Request, judge};
 use crate::policy::{self, How, Kind, Translation};
 use crate::ui::{Style, Ui};
 
@@ -46,7 +46,8 @@ pub fn show(ui: &Ui, paths: &Paths, only: Option<Client>) -> anyhow::Result<Exit
     let loaded = Loaded::load(paths)?;
     let p = policy::load(&loaded.config, &loaded.tree)?;
     let source = policy::source_name(&loaded.tree);
-    let translations: Vec<Translation> = clients_of(only).into_iter().map(|c| policy::translate(c, paths, &p)).collect();
+    let translations: Vec<Translation> =
+        clients_of(only).into_iter().map(|c| policy::translate(c, paths, &p)).collect();
     if ui.json {
         let clients: Vec<_> = translations
             .iter()

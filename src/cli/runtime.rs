@@ -40,7 +40,9 @@ fn ctrl_c(cancel: &Cancel) {
 fn join(words: &[String], what: &str) -> anyhow::Result<String> {
     let text = words.join(" ");
     if text.trim().is_empty() {
-        return Err(CliError::bad_input(format!("no {what} given")).hint(format!("pass the {what} as arguments, or `-` to read it from stdin")).into());
+        return Err(CliError::bad_input(format!("no {what} given"))
+            .hint(format!("pass the {what} as arguments, or `-` to read it from stdin"))
+            .into());
     }
     if text.trim() == "-" {
         let mut s = String::new();
@@ -50,7 +52,14 @@ fn join(words: &[String], what: &str) -> anyhow::Result<String> {
     Ok(text)
 }
 
-pub fn route(ui: &Ui, paths: &Paths, task: &[String], role: Option<Role>, local: bool, list: bool) -> anyhow::Result<Exit> {
+pub fn route(
+    ui: &Ui,
+    paths: &Paths,
+    task: &[String],
+    role: Option<Role>,
+    local: bool,
+    list: bool,
+) -> anyhow::Result<Exit> {
     let rt = open(paths)?;
     if list {
         return list_models(ui, &rt, local);
@@ -91,7 +100,10 @@ pub fn list_models(ui: &Ui, rt: &Runtime, local: bool) -> anyhow::Result<Exit> {
         ui.json(&serde_json::Value::Array(rows));
         return Ok(Exit::Ok);
     }
-    ui.data(&format!("{:<18} {:<9} {:<7} {:>4} {:>13}  {:<27} {}", "model", "provider", "via", "tier", "$/Mtok in/out", "plan/code/review/search", "status"));
+    ui.data(&format!(
+        "{:<18} {:<9} {:<7} {:>4} {:>13}  {:<27} {}",
+        "model", "provider", "via", "tier", "$/Mtok in/out", "plan/code/review/search", "status"
+    ));
     for m in &rt.reg.models {
         let row = rows.iter().find(|r| r["id"] == m.id.as_str()).expect("row");
         let status = row["why_not"].as_str().map_or_else(|| ui.ok_mark(), |w| format!("- {w}"));
@@ -101,7 +113,16 @@ pub fn list_models(ui: &Ui, rt: &Runtime, local: bool) -> anyhow::Result<Exit> {
             crate::runtime::registry::Via::Gateway => "gateway",
             crate::runtime::registry::Via::Local => "local",
         };
-        ui.data(&format!("{:<18} {:<9} {:<7} {:>4} {:>6.2}/{:<6.2}  {:<27} {status}", m.id, m.provider.name(), via, m.tier, m.price_in, m.price_out, scores));
+        ui.data(&format!(
+            "{:<18} {:<9} {:<7} {:>4} {:>6.2}/{:<6.2}  {:<27} {status}",
+            m.id,
+            m.provider.name(),
+            via,
+            m.tier,
+            m.price_in,
+            m.price_out,
+            scores
+        ));
     }
     Ok(Exit::Ok)
 }
@@ -160,7 +181,13 @@ pub fn ask(ui: &Ui, paths: &Paths, prompt: &[String], o: AskOpts) -> anyhow::Res
                     &format!(
                         "— {}{} ({}) · {} ms · {}→{} tokens · ${:.4} · continuation_id {}",
                         result.outcome.model,
-                        result.outcome.served_by.as_deref().map(|s| format!(" → {s}")).unwrap_or_default(), result.role, result.outcome.latency_ms, result.outcome.tokens_in, result.outcome.tokens_out, result.outcome.cost, result.continuation_id
+                        result.outcome.served_by.as_deref().map(|s| format!(" → {s}")).unwrap_or_default(),
+                        result.role,
+                        result.outcome.latency_ms,
+                        result.outcome.tokens_in,
+                        result.outcome.tokens_out,
+                        result.outcome.cost,
+                        result.continuation_id
                     )
                 )
             );
@@ -223,7 +250,14 @@ pub fn stats(ui: &Ui, paths: &Paths, days: Option<u32>) -> anyhow::Result<Exit> 
     Ok(Exit::Ok)
 }
 
-pub fn pipeline(ui: &Ui, paths: &Paths, kind: pipeline::Kind, task: &[String], out: Option<PathBuf>, local: bool) -> anyhow::Result<Exit> {
+pub fn pipeline(
+    ui: &Ui,
+    paths: &Paths,
+    kind: pipeline::Kind,
+    task: &[String],
+    out: Option<PathBuf>,
+    local: bool,
+) -> anyhow::Result<Exit> {
     let rt = open(paths)?;
     let task = join(task, "task")?;
     let quiet = ui.quiet;
@@ -284,11 +318,18 @@ pub fn go(ui: &Ui, paths: &Paths, task: &[String], o: GoOpts) -> anyhow::Result<
             Status::Fail => ui.fail_mark(),
         };
         if c.status != Status::Ok || !quiet {
-            eprintln!("  {mark} {}: {}{}", c.name, c.detail, c.fix.as_deref().filter(|_| c.status != Status::Ok).map(|f| format!(" — {f}")).unwrap_or_default());
+            eprintln!(
+                "  {mark} {}: {}{}",
+                c.name,
+                c.detail,
+                c.fix.as_deref().filter(|_| c.status != Status::Ok).map(|f| format!(" — {f}")).unwrap_or_default()
+            );
         }
     }
     if checks.iter().any(|c| c.status == Status::Fail) {
-        return Err(CliError::failed("preflight failed; nothing was started").hint("fix the checks marked above, or run `aiorch doctor`").into());
+        return Err(CliError::failed("preflight failed; nothing was started")
+            .hint("fix the checks marked above, or run `aiorch doctor`")
+            .into());
     }
     if let Some((name, url)) = go::needed_service(&rt, local) {
         let up = block_on(go::probe(&url));
@@ -298,9 +339,14 @@ pub fn go(ui: &Ui, paths: &Paths, task: &[String], o: GoOpts) -> anyhow::Result<
             say(&format!("service {name}: down ({url}); would run `aiorch services up {name}`"));
         } else {
             say(&format!("service {name}: down ({url}); starting it"));
-            go::start_service(paths, name).map_err(|e| CliError::failed(format!("{e:#}")).hint(format!("start it yourself, or check `aiorch services status {name}`")))?;
+            go::start_service(paths, name).map_err(|e| {
+                CliError::failed(format!("{e:#}"))
+                    .hint(format!("start it yourself, or check `aiorch services status {name}`"))
+            })?;
             if !block_on(go::probe(&url)) {
-                return Err(CliError::failed(format!("{name} did not answer at {url} after starting")).hint(format!("`aiorch services logs {name}`")).into());
+                return Err(CliError::failed(format!("{name} did not answer at {url} after starting"))
+                    .hint(format!("`aiorch services logs {name}`"))
+                    .into());
             }
         }
     }
@@ -312,11 +358,17 @@ pub fn go(ui: &Ui, paths: &Paths, task: &[String], o: GoOpts) -> anyhow::Result<
         drop(rt);
         return pipeline(ui, paths, pipeline::Kind::Feature, &[task], o.out, local);
     }
-    let template = loaded.tree.workflow("orchestrator-prompt").ok_or_else(|| CliError::failed("agentsmd/workflows/orchestrator-prompt.md is missing from the agentsmd tree"))?;
+    let template = loaded.tree.workflow("orchestrator-prompt").ok_or_else(|| {
+        CliError::failed("agentsmd/workflows/orchestrator-prompt.md is missing from the agentsmd tree")
+    })?;
     let prompt = go::prompt(&template, &task, local);
     let launch = go::launch(&rt, agent, &prompt, local)?;
     if o.dry_run || ui.json {
-        let shown: Vec<String> = launch.args.iter().map(|a| if *a == prompt { format!("<orchestrator prompt, {} bytes>", prompt.len()) } else { a.clone() }).collect();
+        let shown: Vec<String> = launch
+            .args
+            .iter()
+            .map(|a| if *a == prompt { format!("<orchestrator prompt, {} bytes>", prompt.len()) } else { a.clone() })
+            .collect();
         if ui.json {
             ui.json(&serde_json::json!({"agent": agent, "program": launch.program, "args": shown, "env": launch.env, "files": launch.files, "dry_run": o.dry_run}));
         } else {

@@ -3,11 +3,11 @@
 //! source format, so commands are links. `~/.claude.json` is rewritten by Claude on every run:
 //! it only ever gets merged keys, never a link or a replacement.
 
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value, json};
 
 use super::{Client, Ctx};
 use crate::apply::{Artifact, DocFormat};
-use crate::mcp::registry::{cwd_wrapper, Effect, Entry, Server, Transport};
+use crate::mcp::registry::{Effect, Entry, Server, Transport, cwd_wrapper};
 
 pub const CLAUDE_MD: &str = "<!-- Managed by aiorch: the instructions live in AGENTS.md (agentsmd/). Edit those, not this file. -->\n@AGENTS.md\n";
 
@@ -18,7 +18,11 @@ pub fn artifacts(ctx: &Ctx) -> anyhow::Result<Vec<Artifact>> {
         Artifact::file("claude", dir.join("CLAUDE.md"), CLAUDE_MD),
     ];
     for cmd in ctx.tree.commands()? {
-        out.push(Artifact::link("claude", dir.join("commands").join(format!("{}.md", cmd.name)), ctx.tree.link_target(&cmd.rel, ctx.paths)));
+        out.push(Artifact::link(
+            "claude",
+            dir.join("commands").join(format!("{}.md", cmd.name)),
+            ctx.tree.link_target(&cmd.rel, ctx.paths),
+        ));
     }
     Ok(out)
 }
@@ -35,7 +39,13 @@ pub fn mcp_entry(_ctx: &Ctx, s: &Server) -> Entry {
             v.insert("type".into(), json!("stdio"));
             let (command, args) = match &s.cwd {
                 Some(dir) => {
-                    e.gap(c, s, "cwd", Effect::Emulated, "Claude has no `cwd`: the server is started through `/bin/sh -c 'cd -- DIR && exec …'`");
+                    e.gap(
+                        c,
+                        s,
+                        "cwd",
+                        Effect::Emulated,
+                        "Claude has no `cwd`: the server is started through `/bin/sh -c 'cd -- DIR && exec …'`",
+                    );
                     cwd_wrapper(dir, command, args)
                 }
                 None => (command.clone(), args.clone()),
@@ -58,7 +68,13 @@ pub fn mcp_entry(_ctx: &Ctx, s: &Server) -> Entry {
         v.insert("timeout".into(), json!(t * 1000));
     }
     if s.startup_timeout_s.is_some() {
-        e.gap(c, s, "startup_timeout", Effect::Lost, "Claude has no per-server startup timeout (it is global: the MCP_TIMEOUT environment variable, in ms)");
+        e.gap(
+            c,
+            s,
+            "startup_timeout",
+            Effect::Lost,
+            "Claude has no per-server startup timeout (it is global: the MCP_TIMEOUT environment variable, in ms)",
+        );
     }
     if s.tools.is_some() {
         e.gap(c, s, "tools", Effect::Lost, "Claude has no per-server tool allow-list: every tool of the server is offered (deny tools with `permissions.deny` in ~/.claude/settings.json)");
@@ -79,9 +95,13 @@ pub fn plugin_artifacts(ctx: &Ctx, declared: &crate::mcp::plugins::Declared) -> 
     let mut out: Vec<Artifact> = declared
         .marketplaces
         .iter()
-        .map(|(name, m)| Artifact::key("plugins", file.clone(), DocFormat::Json, &["extraKnownMarketplaces", name], m.to_claude()))
+        .map(|(name, m)| {
+            Artifact::key("plugins", file.clone(), DocFormat::Json, &["extraKnownMarketplaces", name], m.to_claude())
+        })
         .collect();
-    out.extend(declared.enabled.iter().map(|id| Artifact::key("plugins", file.clone(), DocFormat::Json, &["enabledPlugins", &id.to_string()], json!(true))));
+    out.extend(declared.enabled.iter().map(|id| {
+        Artifact::key("plugins", file.clone(), DocFormat::Json, &["enabledPlugins", &id.to_string()], json!(true))
+    }));
     out
 }
 
@@ -114,7 +134,10 @@ pub fn policy(paths: &crate::paths::Paths, p: &Policy) -> Translation {
         };
         lists.entry(r.decision).or_default().push(serde_json::Value::String(native.clone()));
         let how = match r.kind {
-            Kind::Host => How::Partial { native, caveat: "Claude's WebFetch tool; a shell command such as curl is judged by the command rules".into() },
+            Kind::Host => How::Partial {
+                native,
+                caveat: "Claude's WebFetch tool; a shell command such as curl is judged by the command rules".into(),
+            },
             _ => How::Native(native),
         };
         rules.push((r.clone(), how));
@@ -122,12 +145,22 @@ pub fn policy(paths: &crate::paths::Paths, p: &Policy) -> Translation {
     let file = paths.in_home(SETTINGS);
     let mut artifacts: Vec<Artifact> = lists
         .into_iter()
-        .map(|(d, values)| Artifact::members("policy", file.clone(), crate::apply::DocFormat::Json, &["permissions", d.name()], values))
+        .map(|(d, values)| {
+            Artifact::members("policy", file.clone(), crate::apply::DocFormat::Json, &["permissions", d.name()], values)
+        })
         .collect();
     let (posture, unlisted) = match p.posture {
-        Posture::Ask => (How::Default("defaultMode \"default\": Claude asks before anything no rule allows".into()), Decision::Ask),
+        Posture::Ask => {
+            (How::Default("defaultMode \"default\": Claude asks before anything no rule allows".into()), Decision::Ask)
+        }
         Posture::Deny => {
-            artifacts.push(Artifact::key("policy", file, crate::apply::DocFormat::Json, &["permissions", "defaultMode"], serde_json::json!("dontAsk")));
+            artifacts.push(Artifact::key(
+                "policy",
+                file,
+                crate::apply::DocFormat::Json,
+                &["permissions", "defaultMode"],
+                serde_json::json!("dontAsk"),
+            ));
             (How::Native("permissions.defaultMode = \"dontAsk\"".into()), Decision::Deny)
         }
     };

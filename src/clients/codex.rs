@@ -2,11 +2,11 @@
 //! commands become skills (`~/.codex/skills/NAME/SKILL.md`). `config.toml` is written by the TUI
 //! too (trust entries, `[tui]`): merged tables only, comments kept.
 
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value, json};
 
 use super::{Client, Ctx};
 use crate::apply::{Artifact, DocFormat};
-use crate::mcp::registry::{env_refs, whole_ref, Effect, Entry, Server, Transport};
+use crate::mcp::registry::{Effect, Entry, Server, Transport, env_refs, whole_ref};
 
 pub fn artifacts(ctx: &Ctx) -> anyhow::Result<Vec<Artifact>> {
     let dir = ctx.paths.in_home(".codex");
@@ -25,7 +25,13 @@ pub fn mcp_entry(ctx: &Ctx, s: &Server) -> Entry {
     let mut v = Map::new();
     let literal = |e: &mut Entry, setting: &str, value: &str| {
         if !env_refs(value).is_empty() {
-            e.gap(c, s, setting, Effect::Lost, format!("Codex does not expand ${{VAR}}: `{value}` is passed literally"));
+            e.gap(
+                c,
+                s,
+                setting,
+                Effect::Lost,
+                format!("Codex does not expand ${{VAR}}: `{value}` is passed literally"),
+            );
         }
     };
     match &s.transport {
@@ -63,7 +69,13 @@ pub fn mcp_entry(ctx: &Ctx, s: &Server) -> Entry {
             }
         }
         Transport::Sse { .. } => {
-            e.gap(c, s, "transport", Effect::Lost, "Codex only speaks streamable HTTP to remote servers: not registered in Codex");
+            e.gap(
+                c,
+                s,
+                "transport",
+                Effect::Lost,
+                "Codex only speaks streamable HTTP to remote servers: not registered in Codex",
+            );
             return e;
         }
         Transport::Http { url } => {
@@ -108,7 +120,14 @@ pub fn mcp_entry(ctx: &Ctx, s: &Server) -> Entry {
 }
 
 pub fn mcp_artifacts(ctx: &Ctx, servers: &[Server]) -> Vec<Artifact> {
-    super::mcp_keys(Client::Codex, ctx, servers, ctx.paths.in_home(".codex/config.toml"), DocFormat::Toml, "mcp_servers")
+    super::mcp_keys(
+        Client::Codex,
+        ctx,
+        servers,
+        ctx.paths.in_home(".codex/config.toml"),
+        DocFormat::Toml,
+        "mcp_servers",
+    )
 }
 
 // ---- Permission policy (src/policy) ----------------------------------------------------------
@@ -124,7 +143,7 @@ pub fn mcp_artifacts(ctx: &Ctx, servers: &[Server]) -> Vec<Artifact> {
 // asking, so aiorch leaves approval_policy to the user and reports it. Codex has no per-path
 // file rules or per-tool MCP rules in user config: those are reported too.
 
-use crate::policy::{quoted, Decision, How, Kind, Policy, Translation};
+use crate::policy::{Decision, How, Kind, Policy, Translation, quoted};
 
 pub const RULES_FILE: &str = ".codex/rules/aiorch.rules";
 
@@ -138,7 +157,9 @@ fn codex_decision(d: Decision) -> &'static str {
 
 pub fn policy(paths: &crate::paths::Paths, p: &Policy) -> Translation {
     let mut rules = vec![];
-    let mut out = String::from("# Managed by aiorch: the permission policy (agentsmd/permissions/policy.toml + [policy]).\n# Edit the policy, not this file; `aiorch policy show --client codex` explains every rule.\n");
+    let mut out = String::from(
+        "# Managed by aiorch: the permission policy (agentsmd/permissions/policy.toml + [policy]).\n# Edit the policy, not this file; `aiorch policy show --client codex` explains every rule.\n",
+    );
     for r in &p.rules {
         let how = match r.kind {
             Kind::Command => {
@@ -189,12 +210,18 @@ pub fn policy(paths: &crate::paths::Paths, p: &Policy) -> Translation {
     let sandboxed = "Codex runs it inside its sandbox without asking (approval_policy on-request, its default: it asks only to leave the sandbox)";
     let posture_how = How::Unexpressed {
         fallback: Decision::Allow,
-        why: format!("Codex 0.169 has no ask-for-everything mode (approval_policy = \"untrusted\" is refused); unlisted commands: {sandboxed}"),
+        why: format!(
+            "Codex 0.169 has no ask-for-everything mode (approval_policy = \"untrusted\" is refused); unlisted commands: {sandboxed}"
+        ),
     };
     let defaults = vec![
         (Kind::Command, Decision::Allow, sandboxed.to_string()),
         (Kind::Read, Decision::Allow, "Codex's sandbox lets commands read everywhere".into()),
-        (Kind::Write, Decision::Allow, "Codex's workspace-write sandbox lets edits inside the workspace through (outside it, it asks)".into()),
+        (
+            Kind::Write,
+            Decision::Allow,
+            "Codex's workspace-write sandbox lets edits inside the workspace through (outside it, it asks)".into(),
+        ),
         (Kind::Host, Decision::Deny, "the default workspace-write sandbox gives commands no network".into()),
         (Kind::Mcp, Decision::Ask, "Codex decides MCP approvals from the tools' annotations".into()),
     ];

@@ -2,7 +2,7 @@
 //! skills (`~/.copilot/skills/NAME/SKILL.md`) are its slash commands. `config.json` is rewritten
 //! on every run and never touched; `mcp-config.json` gets merged keys only.
 
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value, json};
 
 use super::{Client, Ctx};
 use crate::apply::{Artifact, DocFormat};
@@ -10,7 +10,8 @@ use crate::mcp::registry::{Effect, Entry, Server, Transport};
 
 pub fn artifacts(ctx: &Ctx) -> anyhow::Result<Vec<Artifact>> {
     let dir = ctx.paths.in_home(".copilot");
-    let mut out = vec![Artifact::link("copilot", dir.join("copilot-instructions.md"), ctx.tree.instructions_target(ctx.paths))];
+    let mut out =
+        vec![Artifact::link("copilot", dir.join("copilot-instructions.md"), ctx.tree.instructions_target(ctx.paths))];
     out.extend(super::skills("copilot", dir.join("skills"), ctx)?);
     Ok(out)
 }
@@ -54,7 +55,14 @@ pub fn mcp_entry(_ctx: &Ctx, s: &Server) -> Entry {
 }
 
 pub fn mcp_artifacts(ctx: &Ctx, servers: &[Server]) -> Vec<Artifact> {
-    super::mcp_keys(Client::Copilot, ctx, servers, ctx.paths.in_home(".copilot/mcp-config.json"), DocFormat::Json, "mcpServers")
+    super::mcp_keys(
+        Client::Copilot,
+        ctx,
+        servers,
+        ctx.paths.in_home(".copilot/mcp-config.json"),
+        DocFormat::Json,
+        "mcpServers",
+    )
 }
 
 // ---- Permission policy (src/policy) ----------------------------------------------------------
@@ -86,36 +94,61 @@ pub fn policy(paths: &crate::paths::Paths, p: &Policy) -> Translation {
             (Kind::Host, Decision::Allow) => {
                 let url = format!("https://{}", r.pattern);
                 allowed.push(serde_json::json!(url));
-                How::Partial { native: format!("allowedUrls {url}"), caveat: "https only (Copilot's URL rules are protocol-aware)".into() }
+                How::Partial {
+                    native: format!("allowedUrls {url}"),
+                    caveat: "https only (Copilot's URL rules are protocol-aware)".into(),
+                }
             }
             (Kind::Host, Decision::Ask) => How::Default("Copilot asks for URLs that allowedUrls does not list".into()),
             (_, Decision::Ask) => How::Default("Copilot's default manual mode asks".into()),
             (Kind::Command, d) => {
                 let flag = format!("shell({})", copilot_command_id(&r.pattern, d));
-                if d == Decision::Deny { deny_flags.push(flag) } else { allow_flags.push(flag) }
-                How::Unexpressed { fallback: Decision::Ask, why: format!("{managed_only}; in manual mode Copilot asks before every shell command") }
+                if d == Decision::Deny {
+                    deny_flags.push(flag)
+                } else {
+                    allow_flags.push(flag)
+                }
+                How::Unexpressed {
+                    fallback: Decision::Ask,
+                    why: format!("{managed_only}; in manual mode Copilot asks before every shell command"),
+                }
             }
             (Kind::Read, d) => {
                 let relative = !r.pattern.starts_with('/') && !r.pattern.starts_with('~');
                 if d == Decision::Deny && relative {
                     How::Unexpressed { fallback: Decision::Allow, why: "Copilot approves reads inside the working directory by itself and has no user-level read rule: NOT enforced there".into() }
                 } else {
-                    How::Unexpressed { fallback: Decision::Ask, why: "Copilot has no user-level read rule; it asks before reading outside the working directory".into() }
+                    How::Unexpressed {
+                        fallback: Decision::Ask,
+                        why:
+                            "Copilot has no user-level read rule; it asks before reading outside the working directory"
+                                .into(),
+                    }
                 }
             }
             (Kind::Write, d) => {
                 if let Some(f) = copilot_write_flag(&r.pattern) {
                     if d == Decision::Deny { deny_flags.push(f) } else { allow_flags.push(f) }
                 }
-                How::Unexpressed { fallback: Decision::Ask, why: format!("{managed_only}; in manual mode Copilot asks before every write") }
+                How::Unexpressed {
+                    fallback: Decision::Ask,
+                    why: format!("{managed_only}; in manual mode Copilot asks before every write"),
+                }
             }
             (Kind::Mcp, d) => {
                 let flag = match crate::policy::model::mcp_parts(&r.pattern) {
                     (s, Some(t)) => format!("{s}({t})"),
                     (s, None) => s.to_string(),
                 };
-                if d == Decision::Deny { deny_flags.push(flag) } else { allow_flags.push(flag) }
-                How::Unexpressed { fallback: Decision::Ask, why: format!("{managed_only}; in manual mode Copilot asks before MCP tool calls") }
+                if d == Decision::Deny {
+                    deny_flags.push(flag)
+                } else {
+                    allow_flags.push(flag)
+                }
+                How::Unexpressed {
+                    fallback: Decision::Ask,
+                    why: format!("{managed_only}; in manual mode Copilot asks before MCP tool calls"),
+                }
             }
         };
         rules.push((r.clone(), how));
@@ -123,25 +156,45 @@ pub fn policy(paths: &crate::paths::Paths, p: &Policy) -> Translation {
     let file = paths.in_home(SETTINGS);
     let mut artifacts = vec![];
     if !denied.is_empty() {
-        artifacts.push(Artifact::members("policy", file.clone(), crate::apply::DocFormat::Json, &["deniedUrls"], denied));
+        artifacts.push(Artifact::members(
+            "policy",
+            file.clone(),
+            crate::apply::DocFormat::Json,
+            &["deniedUrls"],
+            denied,
+        ));
     }
     if !allowed.is_empty() {
         artifacts.push(Artifact::members("policy", file, crate::apply::DocFormat::Json, &["allowedUrls"], allowed));
     }
     let posture = match p.posture {
-        Posture::Ask => How::Default("defaultPermissionMode \"manual\": Copilot asks before commands and writes".into()),
-        Posture::Deny => How::Unexpressed { fallback: Decision::Ask, why: "Copilot has no deny-by-default mode for users; manual mode asks (the safer side it offers)".into() },
+        Posture::Ask => {
+            How::Default("defaultPermissionMode \"manual\": Copilot asks before commands and writes".into())
+        }
+        Posture::Deny => How::Unexpressed {
+            fallback: Decision::Ask,
+            why: "Copilot has no deny-by-default mode for users; manual mode asks (the safer side it offers)".into(),
+        },
     };
     let defaults = vec![
         (Kind::Command, Decision::Ask, "manual mode: Copilot asks before shell commands".into()),
-        (Kind::Read, Decision::Allow, "Copilot reads inside the working directory without asking (outside it, it asks)".into()),
+        (
+            Kind::Read,
+            Decision::Allow,
+            "Copilot reads inside the working directory without asking (outside it, it asks)".into(),
+        ),
         (Kind::Write, Decision::Ask, "manual mode: Copilot asks before writes".into()),
         (Kind::Host, Decision::Ask, "Copilot asks for URLs that allowedUrls does not list".into()),
         (Kind::Mcp, Decision::Ask, "manual mode: Copilot asks before MCP tool calls".into()),
     ];
     // A deny flag names a whole command ("git push"); drop it where that would also refuse a
     // command the policy allows or asks about, and say each flag once.
-    let kept: Vec<String> = p.rules.iter().filter(|r| r.kind == Kind::Command && r.decision != Decision::Deny).map(|r| copilot_command_id(&r.pattern, Decision::Deny)).collect();
+    let kept: Vec<String> = p
+        .rules
+        .iter()
+        .filter(|r| r.kind == Kind::Command && r.decision != Decision::Deny)
+        .map(|r| copilot_command_id(&r.pattern, Decision::Deny))
+        .collect();
     deny_flags.retain(|f| !kept.iter().any(|k| f == &format!("shell({k})")));
     deny_flags.dedup();
     allow_flags.dedup();

@@ -3,7 +3,7 @@
 //! AGENTS.md there also makes Gemini read project AGENTS.md files. Commands are TOML with
 //! `{{args}}`. `settings.json` is the user's (and `gemini mcp add` rewrites it): merged keys only.
 
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value, json};
 
 use super::{Client, Ctx};
 use crate::apply::{Artifact, DocFormat};
@@ -13,10 +13,20 @@ pub fn artifacts(ctx: &Ctx) -> anyhow::Result<Vec<Artifact>> {
     let dir = ctx.paths.in_home(".gemini");
     let mut out = vec![
         Artifact::link("gemini", dir.join("AGENTS.md"), ctx.tree.instructions_target(ctx.paths)),
-        Artifact::key("gemini", dir.join("settings.json"), DocFormat::Json, &["context", "fileName"], json!(["AGENTS.md", "GEMINI.md"])),
+        Artifact::key(
+            "gemini",
+            dir.join("settings.json"),
+            DocFormat::Json,
+            &["context", "fileName"],
+            json!(["AGENTS.md", "GEMINI.md"]),
+        ),
     ];
     for cmd in ctx.tree.commands()? {
-        out.push(Artifact::file("gemini", dir.join("commands").join(format!("{}.toml", cmd.name)), cmd.to_gemini_toml()));
+        out.push(Artifact::file(
+            "gemini",
+            dir.join("commands").join(format!("{}.toml", cmd.name)),
+            cmd.to_gemini_toml(),
+        ));
     }
     Ok(out)
 }
@@ -54,7 +64,13 @@ pub fn mcp_entry(ctx: &Ctx, s: &Server) -> Entry {
         v.insert("includeTools".into(), json!(tools));
     }
     if s.startup_timeout_s.is_some() {
-        e.gap(c, s, "startup_timeout", Effect::Lost, "Gemini has a single `timeout` (tool calls; `gemini mcp list` waits for it too); set `timeout` instead");
+        e.gap(
+            c,
+            s,
+            "startup_timeout",
+            Effect::Lost,
+            "Gemini has a single `timeout` (tool calls; `gemini mcp list` waits for it too); set `timeout` instead",
+        );
     }
     // Gemini strips inherited variables with secret-looking names before it starts a stdio
     // server, so the env backend's values never reach `aiorch secrets exec`.
@@ -70,11 +86,20 @@ pub fn mcp_entry(ctx: &Ctx, s: &Server) -> Entry {
 /// Gemini 0.61's sanitisation pattern for inherited variable names.
 fn secret_looking(name: &str) -> bool {
     let n = name.to_ascii_uppercase();
-    ["TOKEN", "SECRET", "PASSWORD", "KEY", "AUTH", "CREDENTIAL", "CREDS", "PRIVATE", "CERT"].iter().any(|p| n.contains(p))
+    ["TOKEN", "SECRET", "PASSWORD", "KEY", "AUTH", "CREDENTIAL", "CREDS", "PRIVATE", "CERT"]
+        .iter()
+        .any(|p| n.contains(p))
 }
 
 pub fn mcp_artifacts(ctx: &Ctx, servers: &[Server]) -> Vec<Artifact> {
-    super::mcp_keys(Client::Gemini, ctx, servers, ctx.paths.in_home(".gemini/settings.json"), DocFormat::Json, "mcpServers")
+    super::mcp_keys(
+        Client::Gemini,
+        ctx,
+        servers,
+        ctx.paths.in_home(".gemini/settings.json"),
+        DocFormat::Json,
+        "mcpServers",
+    )
 }
 
 // ---- Permission policy (src/policy) ----------------------------------------------------------
@@ -87,7 +112,7 @@ pub fn mcp_artifacts(ctx: &Ctx, servers: &[Server]) -> Vec<Artifact> {
 // `tools.allowed = ["run_shell_command(git)"]` also adds a deny for every other shell command,
 // and `tools.exclude` takes tool names only (packages/core/src/policy/config.ts in the bundle).
 
-use crate::policy::{eval::expand_home, quoted, Decision, How, Kind, Policy, Posture, Translation};
+use crate::policy::{Decision, How, Kind, Policy, Posture, Translation, eval::expand_home, quoted};
 
 pub const POLICY_FILE: &str = ".gemini/policies/aiorch.toml";
 
@@ -110,7 +135,9 @@ fn priority(d: Decision) -> u32 {
 
 pub fn policy(paths: &crate::paths::Paths, p: &Policy) -> Translation {
     let mut rules = vec![];
-    let mut out = String::from("# Managed by aiorch: the permission policy (agentsmd/permissions/policy.toml + [policy]).\n# Edit the policy, not this file; `aiorch policy show --client gemini` explains every rule.\n");
+    let mut out = String::from(
+        "# Managed by aiorch: the permission policy (agentsmd/permissions/policy.toml + [policy]).\n# Edit the policy, not this file; `aiorch policy show --client gemini` explains every rule.\n",
+    );
     for d in [Decision::Deny, Decision::Ask, Decision::Allow] {
         let cmds: Vec<&str> = p.with(d, Kind::Command).map(|r| r.pattern.as_str()).collect();
         if !cmds.is_empty() {
@@ -139,10 +166,20 @@ pub fn policy(paths: &crate::paths::Paths, p: &Policy) -> Translation {
                     // anywhere — broader than the rule. Fine for deny/ask, not for allow.
                     How::Unexpressed { fallback: Decision::Ask, why: "Gemini's file tools take absolute paths, so a relative glob could only be matched in any directory — too broad to allow; Gemini asks".into() }
                 } else {
-                    out.push_str(&format!("\n[[rule]]\ntoolName = {tools}\nargsPattern = {}\ndecision = \"{d}\"\npriority = {pr}\n", quoted(&re)));
+                    out.push_str(&format!(
+                        "\n[[rule]]\ntoolName = {tools}\nargsPattern = {}\ndecision = \"{d}\"\npriority = {pr}\n",
+                        quoted(&re)
+                    ));
                     let native = format!("{} argsPattern {}", tools.replace('"', ""), quoted(&re));
-                    let caveat = if r.kind == Kind::Read { "read_file only: read_many_files and grep_search take globs that cannot be matched" } else { "write_file and replace" };
-                    How::Partial { native, caveat: if broadened { format!("{caveat}; matched in any directory") } else { caveat.into() } }
+                    let caveat = if r.kind == Kind::Read {
+                        "read_file only: read_many_files and grep_search take globs that cannot be matched"
+                    } else {
+                        "write_file and replace"
+                    };
+                    How::Partial {
+                        native,
+                        caveat: if broadened { format!("{caveat}; matched in any directory") } else { caveat.into() },
+                    }
                 }
             }
             Kind::Host => {
@@ -150,27 +187,41 @@ pub fn policy(paths: &crate::paths::Paths, p: &Policy) -> Translation {
                     How::Unexpressed { fallback: Decision::Ask, why: "web_fetch takes URLs inside a free-text prompt; allowing on a host match could approve a prompt that also names other hosts".into() }
                 } else {
                     let re = host_args_pattern(&r.pattern);
-                    out.push_str(&format!("\n[[rule]]\ntoolName = \"web_fetch\"\nargsPattern = {}\ndecision = \"{d}\"\npriority = {pr}\n", quoted(&re)));
-                    How::Partial { native: format!("web_fetch argsPattern {}", quoted(&re)), caveat: "web_fetch only; shell commands such as curl are judged by the command rules".into() }
+                    out.push_str(&format!(
+                        "\n[[rule]]\ntoolName = \"web_fetch\"\nargsPattern = {}\ndecision = \"{d}\"\npriority = {pr}\n",
+                        quoted(&re)
+                    ));
+                    How::Partial {
+                        native: format!("web_fetch argsPattern {}", quoted(&re)),
+                        caveat: "web_fetch only; shell commands such as curl are judged by the command rules".into(),
+                    }
                 }
             }
             Kind::Mcp => {
                 let (server, tool) = crate::policy::model::mcp_parts(&r.pattern);
                 let tool = tool.unwrap_or("*");
-                out.push_str(&format!("\n[[rule]]\nmcpName = {}\ntoolName = {}\ndecision = \"{d}\"\npriority = {pr}\n", quoted(server), quoted(tool)));
+                out.push_str(&format!(
+                    "\n[[rule]]\nmcpName = {}\ntoolName = {}\ndecision = \"{d}\"\npriority = {pr}\n",
+                    quoted(server),
+                    quoted(tool)
+                ));
                 How::Native(format!("mcpName {} toolName {}", quoted(server), quoted(tool)))
             }
         };
         rules.push((r.clone(), how));
     }
     let (posture, unlisted) = match p.posture {
-        Posture::Ask => (How::Default("Gemini asks before tools that need approval (in headless -p runs it refuses them)".into()), Decision::Ask),
+        Posture::Ask => (
+            How::Default("Gemini asks before tools that need approval (in headless -p runs it refuses them)".into()),
+            Decision::Ask,
+        ),
         Posture::Deny => {
             out.push_str("\n# posture = \"deny\": refuse what no rule above allows.\n[[rule]]\ntoolName = [\"run_shell_command\", \"write_file\", \"replace\", \"web_fetch\"]\ndecision = \"deny\"\npriority = 100\n\n[[rule]]\nmcpName = \"*\"\ntoolName = \"*\"\ndecision = \"deny\"\npriority = 100\n");
             (How::Native("deny rules at priority 100 for run_shell_command, write_file, replace, web_fetch and every MCP tool".into()), Decision::Deny)
         }
     };
-    let why = if unlisted == Decision::Deny { "the posture rule refuses it" } else { "Gemini asks (headless -p: refuses)" };
+    let why =
+        if unlisted == Decision::Deny { "the posture rule refuses it" } else { "Gemini asks (headless -p: refuses)" };
     let defaults = vec![
         (Kind::Command, unlisted, why.to_string()),
         (Kind::Read, Decision::Allow, "Gemini's read-only tools run without asking".into()),
@@ -178,7 +229,11 @@ pub fn policy(paths: &crate::paths::Paths, p: &Policy) -> Translation {
         (Kind::Host, unlisted, why.to_string()),
         (Kind::Mcp, unlisted, why.to_string()),
     ];
-    let artifacts = if p.rules.is_empty() && p.posture == Posture::Ask { vec![] } else { vec![Artifact::file("policy", paths.in_home(POLICY_FILE), out)] };
+    let artifacts = if p.rules.is_empty() && p.posture == Posture::Ask {
+        vec![]
+    } else {
+        vec![Artifact::file("policy", paths.in_home(POLICY_FILE), out)]
+    };
     Translation { client: super::Client::Gemini, rules, defaults, posture, notes: vec![], artifacts }
 }
 
@@ -213,7 +268,11 @@ fn path_args_pattern(glob: &str, home: &std::path::Path) -> (String, bool) {
             body.push('/');
         }
     }
-    if absolute { (format!("\"file_path\":\"/{body}\""), false) } else { (format!("\"file_path\":\"(?:[^\"]*/|){body}\""), true) }
+    if absolute {
+        (format!("\"file_path\":\"/{body}\""), false)
+    } else {
+        (format!("\"file_path\":\"(?:[^\"]*/|){body}\""), true)
+    }
 }
 
 /// A regex finding a URL with this host in web_fetch's prompt (deny/ask only: it errs broad).

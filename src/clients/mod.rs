@@ -19,7 +19,19 @@ pub struct Ctx<'a> {
     pub tree: &'a Tree,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize, schemars::JsonSchema, clap::ValueEnum)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    serde::Serialize,
+    serde::Deserialize,
+    schemars::JsonSchema,
+    clap::ValueEnum,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Client {
     Claude,
@@ -125,10 +137,19 @@ pub(crate) fn skills(owner: &'static str, dir: std::path::PathBuf, ctx: &Ctx) ->
 
 /// One merged key per server (`KEY_ROOT.NAME`), so a user's own servers in the same map are
 /// never touched and removing a server retracts exactly that key.
-pub(crate) fn mcp_keys(client: Client, ctx: &Ctx, servers: &[Server], file: std::path::PathBuf, format: crate::apply::DocFormat, root: &str) -> Vec<Artifact> {
+pub(crate) fn mcp_keys(
+    client: Client,
+    ctx: &Ctx,
+    servers: &[Server],
+    file: std::path::PathBuf,
+    format: crate::apply::DocFormat,
+    root: &str,
+) -> Vec<Artifact> {
     servers
         .iter()
         .filter(|s| s.wants(client))
-        .filter_map(|s| client.mcp_entry(ctx, s).value.map(|v| Artifact::key("mcp", file.clone(), format, &[root, &s.name], v)))
+        .filter_map(|s| {
+            client.mcp_entry(ctx, s).value.map(|v| Artifact::key("mcp", file.clone(), format, &[root, &s.name], v))
+        })
         .collect()
 }

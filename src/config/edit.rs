@@ -15,7 +15,8 @@ pub fn set_key(text: &str, key: &str, raw: &str) -> Result<String, CliError> {
     })?;
     let parts: Vec<&str> = key.split('.').collect();
     if parts.iter().any(|p| p.is_empty()) {
-        return Err(CliError::bad_input(format!("`{key}` is not a dotted key path")).hint("example: aiorch config set models.default_coding openai/gpt-5"));
+        return Err(CliError::bad_input(format!("`{key}` is not a dotted key path"))
+            .hint("example: aiorch config set models.default_coding openai/gpt-5"));
     }
     let mut value: Value = raw.parse().unwrap_or_else(|_| Value::from(raw));
     let (last, parents) = parts.split_last().expect("non-empty");
@@ -26,9 +27,7 @@ pub fn set_key(text: &str, key: &str, raw: &str) -> Result<String, CliError> {
             t.set_implicit(true);
             Item::Table(t)
         });
-        table = entry
-            .as_table_mut()
-            .ok_or_else(|| CliError::bad_input(format!("`{p}` in `{key}` is not a table")))?;
+        table = entry.as_table_mut().ok_or_else(|| CliError::bad_input(format!("`{p}` in `{key}` is not a table")))?;
     }
     match table.get_mut(last) {
         Some(Item::Value(old)) => {

@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use super::Config;
-use crate::error::{did_you_mean, CliError};
+use crate::error::{CliError, did_you_mean};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {

@@ -7,7 +7,7 @@ mod edit;
 pub mod load;
 
 pub use edit::set_key;
-pub use load::{load, parse_str, Format};
+pub use load::{Format, load, parse_str};
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};

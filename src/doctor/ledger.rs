@@ -1,7 +1,7 @@
 //! Doctor checks for what the ledger says aiorch owns, and for drift against the config.
 
 use super::Check;
-use crate::apply::fsutil::{sha256_hex, State};
+use crate::apply::fsutil::{State, sha256_hex};
 use crate::apply::{self, Artifact, Ledger, Owned};
 use crate::paths::Paths;
 
@@ -16,22 +16,36 @@ pub fn checks(paths: &Paths, declared: Vec<Artifact>) -> anyhow::Result<Vec<Chec
         let problem = match &e.kind {
             Owned::Link { target } => match State::read(&e.path)? {
                 State::Link(t) if &t == target && e.path.exists() => None,
-                State::Link(t) if &t == target => Some((format!("{shown} -> {} is dangling", paths.display(target)), "run `aiorch apply` (or restore the source)".to_string())),
+                State::Link(t) if &t == target => Some((
+                    format!("{shown} -> {} is dangling", paths.display(target)),
+                    "run `aiorch apply` (or restore the source)".to_string(),
+                )),
                 State::Absent => Some((format!("{shown} is missing"), "run `aiorch apply`".into())),
-                other => Some((format!("{shown} should link to {} but is {}", paths.display(target), other.describe()), "run `aiorch apply` (the current content will be backed up)".into())),
+                other => Some((
+                    format!("{shown} should link to {} but is {}", paths.display(target), other.describe()),
+                    "run `aiorch apply` (the current content will be backed up)".into(),
+                )),
             },
             Owned::File { sha256 } => match State::read(&e.path)? {
                 State::File { bytes, .. } if &sha256_hex(&bytes) == sha256 => None,
                 State::Absent => Some((format!("{shown} is missing"), "run `aiorch apply`".into())),
-                _ => Some((format!("{shown} was changed after aiorch wrote it"), "edit the agentsmd source instead, then `aiorch apply` (your edit will be backed up)".into())),
+                _ => Some((
+                    format!("{shown} was changed after aiorch wrote it"),
+                    "edit the agentsmd source instead, then `aiorch apply` (your edit will be backed up)".into(),
+                )),
             },
             Owned::Key { format, key, sha256, .. } => {
                 let real = apply::plan::resolve_link(&e.path);
                 let text = std::fs::read_to_string(&real).unwrap_or_default();
                 match apply_doc_get(*format, &text, &real, key) {
-                    Err(msg) => Some((msg, "fix the file by hand; aiorch will not write into a file it cannot parse".into())),
+                    Err(msg) => {
+                        Some((msg, "fix the file by hand; aiorch will not write into a file it cannot parse".into()))
+                    }
                     Ok(Some(v)) if &crate::apply::ledger::value_hash(&v) == sha256 => None,
-                    Ok(Some(_)) => Some((format!("{shown}: `{}` was changed by hand", key.join(".")), "run `aiorch apply` to set it again, or remove it from the config".into())),
+                    Ok(Some(_)) => Some((
+                        format!("{shown}: `{}` was changed by hand", key.join(".")),
+                        "run `aiorch apply` to set it again, or remove it from the config".into(),
+                    )),
                     Ok(None) => Some((format!("{shown}: `{}` is missing", key.join(".")), "run `aiorch apply`".into())),
                 }
             }
@@ -39,13 +53,24 @@ pub fn checks(paths: &Paths, declared: Vec<Artifact>) -> anyhow::Result<Vec<Chec
                 let real = apply::plan::resolve_link(&e.path);
                 let text = std::fs::read_to_string(&real).unwrap_or_default();
                 match apply_doc_get(*format, &text, &real, key) {
-                    Err(msg) => Some((msg, "fix the file by hand; aiorch will not write into a file it cannot parse".into())),
+                    Err(msg) => {
+                        Some((msg, "fix the file by hand; aiorch will not write into a file it cannot parse".into()))
+                    }
                     Ok(Some(serde_json::Value::Array(have))) => {
-                        let missing: Vec<String> = values.iter().filter(|v| !have.contains(v)).map(|v| v.to_string()).collect();
-                        (!missing.is_empty()).then(|| (format!("{shown}: `{}` lacks {}", key.join("."), missing.join(", ")), "run `aiorch apply` to add them again".into()))
+                        let missing: Vec<String> =
+                            values.iter().filter(|v| !have.contains(v)).map(|v| v.to_string()).collect();
+                        (!missing.is_empty()).then(|| {
+                            (
+                                format!("{shown}: `{}` lacks {}", key.join("."), missing.join(", ")),
+                                "run `aiorch apply` to add them again".into(),
+                            )
+                        })
                     }
                     Ok(_) if values.is_empty() => None,
-                    Ok(_) => Some((format!("{shown}: `{}` is missing or not an array", key.join(".")), "run `aiorch apply`".into())),
+                    Ok(_) => Some((
+                        format!("{shown}: `{}` is missing or not an array", key.join(".")),
+                        "run `aiorch apply`".into(),
+                    )),
                 }
             }
         };
@@ -63,8 +88,14 @@ pub fn checks(paths: &Paths, declared: Vec<Artifact>) -> anyhow::Result<Vec<Chec
     let plan = match apply::plan(paths, declared) {
         Ok(p) => p,
         Err(e) => {
-            let msg = e.downcast_ref::<crate::error::CliError>().map_or_else(|| format!("{e:#}"), |c| c.message.clone());
-            out.push(Check::fail(G, "in sync with the config", format!("cannot plan: {msg}"), "fix or move the file it names, then run `aiorch apply`"));
+            let msg =
+                e.downcast_ref::<crate::error::CliError>().map_or_else(|| format!("{e:#}"), |c| c.message.clone());
+            out.push(Check::fail(
+                G,
+                "in sync with the config",
+                format!("cannot plan: {msg}"),
+                "fix or move the file it names, then run `aiorch apply`",
+            ));
             return Ok(out);
         }
     };
@@ -75,7 +106,12 @@ pub fn checks(paths: &Paths, declared: Vec<Artifact>) -> anyhow::Result<Vec<Chec
         out.push(Check::fail(
             G,
             "in sync with the config",
-            format!("{} pending change(s): {}{}", plan.changes.len(), list.join(", "), if plan.changes.len() > 5 { ", …" } else { "" }),
+            format!(
+                "{} pending change(s): {}{}",
+                plan.changes.len(),
+                list.join(", "),
+                if plan.changes.len() > 5 { ", …" } else { "" }
+            ),
             "run `aiorch apply --dry-run` to see them, then `aiorch apply`",
         ));
     }
@@ -85,6 +121,11 @@ pub fn checks(paths: &Paths, declared: Vec<Artifact>) -> anyhow::Result<Vec<Chec
     Ok(out)
 }
 
-fn apply_doc_get(format: apply::DocFormat, text: &str, path: &std::path::Path, key: &[String]) -> Result<Option<serde_json::Value>, String> {
+fn apply_doc_get(
+    format: apply::DocFormat,
+    text: &str,
+    path: &std::path::Path,
+    key: &[String],
+) -> Result<Option<serde_json::Value>, String> {
     apply::read_key(format, text, path, key).map_err(|e| e.message)
 }

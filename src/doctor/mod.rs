@@ -31,10 +31,20 @@ impl Check {
     pub fn ok(group: &'static str, name: impl Into<String>, detail: impl Into<String>) -> Check {
         Check { group, name: name.into(), status: Status::Ok, detail: detail.into(), fix: None }
     }
-    pub fn warn(group: &'static str, name: impl Into<String>, detail: impl Into<String>, fix: impl Into<String>) -> Check {
+    pub fn warn(
+        group: &'static str,
+        name: impl Into<String>,
+        detail: impl Into<String>,
+        fix: impl Into<String>,
+    ) -> Check {
         Check { group, name: name.into(), status: Status::Warn, detail: detail.into(), fix: Some(fix.into()) }
     }
-    pub fn fail(group: &'static str, name: impl Into<String>, detail: impl Into<String>, fix: impl Into<String>) -> Check {
+    pub fn fail(
+        group: &'static str,
+        name: impl Into<String>,
+        detail: impl Into<String>,
+        fix: impl Into<String>,
+    ) -> Check {
         Check { group, name: name.into(), status: Status::Fail, detail: detail.into(), fix: Some(fix.into()) }
     }
 }

@@ -9,7 +9,7 @@ use crate::config::Config;
 use crate::paths::Paths;
 use crate::services::lifecycle::{self, Ctx};
 use crate::services::litellm::{self, ApiKey};
-use crate::services::{local_model, render, Layout, Service};
+use crate::services::{Layout, Service, local_model, render};
 use crate::ui::Ui;
 
 const G: &str = "services";
@@ -35,7 +35,12 @@ pub fn checks(ui: &Ui, paths: &Paths, cfg: &Config) -> Vec<Check> {
             out.push(if stale.is_empty() {
                 Check::ok(G, "rendered config current", paths.display(&Layout::new(paths).root))
             } else {
-                Check::warn(G, "rendered config current", format!("missing or out of date: {}", stale.join(", ")), "aiorch services render")
+                Check::warn(
+                    G,
+                    "rendered config current",
+                    format!("missing or out of date: {}", stale.join(", ")),
+                    "aiorch services render",
+                )
             });
         }
         Err(e) => out.push(Check::fail(G, "rendered config current", e.message, "fix the services config")),
@@ -60,7 +65,12 @@ pub fn checks(ui: &Ui, paths: &Paths, cfg: &Config) -> Vec<Check> {
             let label = format!("secret {name}");
             out.push(match (resolves, master) {
                 (true, _) => Check::ok(G, label, "resolves"),
-                (false, true) => Check::fail(G, label, "does not resolve: the gateway cannot start", format!("aiorch secrets set {name}")),
+                (false, true) => Check::fail(
+                    G,
+                    label,
+                    "does not resolve: the gateway cannot start",
+                    format!("aiorch secrets set {name}"),
+                ),
                 (false, false) => Check::warn(
                     G,
                     label,
@@ -70,7 +80,12 @@ pub fn checks(ui: &Ui, paths: &Paths, cfg: &Config) -> Vec<Check> {
             });
         }
     } else if gw.master_key_secret.is_none() {
-        out.push(Check::warn(G, "gateway key", "no master key: any local process can spend through the gateway", "set services.litellm.master_key_secret"));
+        out.push(Check::warn(
+            G,
+            "gateway key",
+            "no master key: any local process can spend through the gateway",
+            "set services.litellm.master_key_secret",
+        ));
     }
 
     // Loopback only: the gateway spends money with the keys it holds, Open WebUI has no login.
@@ -98,13 +113,23 @@ pub fn checks(ui: &Ui, paths: &Paths, cfg: &Config) -> Vec<Check> {
                 let prog = &spec.argv[0];
                 out.push(match which::which(prog) {
                     Ok(p) => Check::ok(G, format!("{svc} command"), p.display().to_string()),
-                    Err(_) => Check::fail(G, format!("{svc} command"), format!("`{prog}` not found"), format!("install it or set services.{}.command", svc.key())),
+                    Err(_) => Check::fail(
+                        G,
+                        format!("{svc} command"),
+                        format!("`{prog}` not found"),
+                        format!("install it or set services.{}.command", svc.key()),
+                    ),
                 });
                 if *svc == Service::LocalModel
                     && let Ok(m) = local_model::model_path(cfg, paths)
                     && !m.is_file()
                 {
-                    out.push(Check::fail(G, "local model file", format!("{} does not exist", m.display()), "set services.local_model.model to a GGUF file"));
+                    out.push(Check::fail(
+                        G,
+                        "local model file",
+                        format!("{} does not exist", m.display()),
+                        "set services.local_model.model to a GGUF file",
+                    ));
                 }
             }
             Err(e) => out.push(Check::fail(G, format!("{svc} command"), format!("{e:#}"), "fix the services config")),
@@ -124,7 +149,12 @@ pub fn checks(ui: &Ui, paths: &Paths, cfg: &Config) -> Vec<Check> {
                 out.push(if r.state == "healthy" {
                     Check::ok(G, name, format!("{url} ({who})"))
                 } else {
-                    Check::fail(G, name, r.problem.unwrap_or_else(|| r.state.to_string()), format!("aiorch services up {0}; aiorch services logs {0}", r.service))
+                    Check::fail(
+                        G,
+                        name,
+                        r.problem.unwrap_or_else(|| r.state.to_string()),
+                        format!("aiorch services up {0}; aiorch services logs {0}", r.service),
+                    )
                 });
                 if r.outdated {
                     out.push(Check::warn(
@@ -158,7 +188,12 @@ fn budget_check(paths: &Paths, gw: &litellm::Gateway, cfg: &Config) -> Check {
         Err(e) => return Check::fail(G, name, format!("{} does not parse: {e}", paths.display(&path)), fix),
     };
     if v["litellm_settings"].get("max_budget").is_some() && std::env::var_os("DATABASE_URL").is_none() {
-        return Check::fail(G, name, "litellm_settings.max_budget is set but LiteLLM ignores it without a database (fail-open)", fix);
+        return Check::fail(
+            G,
+            name,
+            "litellm_settings.max_budget is set but LiteLLM ignores it without a database (fail-open)",
+            fix,
+        );
     }
     let cloud: Vec<&litellm::Deployment> = gw.cloud().collect();
     if cloud.is_empty() {
@@ -168,19 +203,33 @@ fn budget_check(paths: &Paths, gw: &litellm::Gateway, cfg: &Config) -> Check {
     let mut parts = vec![];
     let mut sum = 0.0;
     for d in &cloud {
-        let found = models.iter().find(|m| m["model_name"] == d.alias.as_str() && m["litellm_params"]["model"] == d.model.as_str());
+        let found = models
+            .iter()
+            .find(|m| m["model_name"] == d.alias.as_str() && m["litellm_params"]["model"] == d.model.as_str());
         let p = found.map(|m| &m["litellm_params"]);
         match p.and_then(|p| Some((p["max_budget"].as_f64()?, p["budget_duration"].as_str()?))) {
             Some((usd, window)) if !window.is_empty() => {
                 sum += usd;
                 parts.push(format!("{} ${usd:.2}/{window}", d.alias));
             }
-            _ => return Check::fail(G, name, format!("{} has no per-deployment budget in {}", d.alias, paths.display(&path)), fix),
+            _ => {
+                return Check::fail(
+                    G,
+                    name,
+                    format!("{} has no per-deployment budget in {}", d.alias, paths.display(&path)),
+                    fix,
+                );
+            }
         }
     }
     let daily = cfg.services.litellm.daily_budget;
     if sum > daily + 1e-6 {
-        return Check::fail(G, name, format!("deployment budgets add up to ${sum:.2}, more than daily_budget ${daily:.2}"), fix);
+        return Check::fail(
+            G,
+            name,
+            format!("deployment budgets add up to ${sum:.2}, more than daily_budget ${daily:.2}"),
+            fix,
+        );
     }
     Check::ok(
         G,

@@ -34,14 +34,25 @@ pub fn checks(ctx: &Ctx, no_connect: bool) -> anyhow::Result<Vec<Check>> {
             Outcome::Connected { server_info, tools, schema_tokens } => Check::ok(
                 G,
                 name,
-                format!("connected to {}: {tools} tool{}, ~{schema_tokens} tokens of tool schemas", if server_info.is_empty() { "the server".into() } else { server_info }, if tools == 1 { "" } else { "s" }),
+                format!(
+                    "connected to {}: {tools} tool{}, ~{schema_tokens} tokens of tool schemas",
+                    if server_info.is_empty() { "the server".into() } else { server_info },
+                    if tools == 1 { "" } else { "s" }
+                ),
             ),
             Outcome::Failed { reason } => Check::fail(G, name, reason, fix_for(s)),
-            Outcome::Skipped { reason } => Check::warn(G, name, reason, "check it in a client: `claude mcp list`, `gemini mcp list`"),
+            Outcome::Skipped { reason } => {
+                Check::warn(G, name, reason, "check it in a client: `claude mcp list`, `gemini mcp list`")
+            }
         });
     }
     if no_connect && !servers.is_empty() {
-        out.push(Check::warn(G, "handshakes", format!("skipped for {} server(s) (--no-connect)", servers.len()), "run `aiorch doctor` without --no-connect"));
+        out.push(Check::warn(
+            G,
+            "handshakes",
+            format!("skipped for {} server(s) (--no-connect)", servers.len()),
+            "run `aiorch doctor` without --no-connect",
+        ));
     }
     for (_, (s, _)) in servers.iter() {
         if let Some(note) = remote_secrets_note(s) {
@@ -53,7 +64,12 @@ pub fn checks(ctx: &Ctx, no_connect: bool) -> anyhow::Result<Vec<Check>> {
             let name = format!("{} in {}: {}", g.server, g.client.name(), g.setting);
             out.push(match g.effect {
                 Effect::Emulated => Check::ok(G, name, &g.detail),
-                Effect::Lost => Check::warn(G, name, &g.detail, "change the server's config, or limit it to clients that support the setting (`clients = [...]`)"),
+                Effect::Lost => Check::warn(
+                    G,
+                    name,
+                    &g.detail,
+                    "change the server's config, or limit it to clients that support the setting (`clients = [...]`)",
+                ),
             });
         }
     }
@@ -66,7 +82,11 @@ pub fn checks(ctx: &Ctx, no_connect: bool) -> anyhow::Result<Vec<Check>> {
 fn fix_for(s: &Server) -> String {
     match &s.transport {
         Transport::Stdio { command, args } => {
-            let line = std::iter::once(command.as_str()).chain(args.iter().map(String::as_str)).map(shell_word).collect::<Vec<_>>().join(" ");
+            let line = std::iter::once(command.as_str())
+                .chain(args.iter().map(String::as_str))
+                .map(shell_word)
+                .collect::<Vec<_>>()
+                .join(" ");
             format!("run it by hand to see why: {line}")
         }
         Transport::Http { url } | Transport::Sse { url } => format!("is the server running at {url}?"),
@@ -74,7 +94,11 @@ fn fix_for(s: &Server) -> String {
 }
 
 fn shell_word(w: &str) -> String {
-    if !w.is_empty() && w.chars().all(|c| c.is_ascii_alphanumeric() || "/._-=,:@+".contains(c)) { w.to_string() } else { format!("'{}'", w.replace('\'', r"'\''")) }
+    if !w.is_empty() && w.chars().all(|c| c.is_ascii_alphanumeric() || "/._-=,:@+".contains(c)) {
+        w.to_string()
+    } else {
+        format!("'{}'", w.replace('\'', r"'\''"))
+    }
 }
 
 fn plugin_checks(ctx: &Ctx) -> anyhow::Result<Vec<Check>> {
@@ -84,8 +108,18 @@ fn plugin_checks(ctx: &Ctx) -> anyhow::Result<Vec<Check>> {
         if let plugins::Source::Directory { path } = &m.source {
             out.push(match directory_marketplace_name(Path::new(path)) {
                 Ok(n) if &n == name => Check::ok(P, format!("marketplace {name}"), path.as_str()),
-                Ok(n) => Check::fail(P, format!("marketplace {name}"), format!("{path} is the marketplace `{n}`"), format!("name it `{n}` in [plugins.marketplaces]")),
-                Err(e) => Check::fail(P, format!("marketplace {name}"), e, "point `path` at a directory holding .claude-plugin/marketplace.json"),
+                Ok(n) => Check::fail(
+                    P,
+                    format!("marketplace {name}"),
+                    format!("{path} is the marketplace `{n}`"),
+                    format!("name it `{n}` in [plugins.marketplaces]"),
+                ),
+                Err(e) => Check::fail(
+                    P,
+                    format!("marketplace {name}"),
+                    e,
+                    "point `path` at a directory holding .claude-plugin/marketplace.json",
+                ),
             });
         }
     }
@@ -94,11 +128,21 @@ fn plugin_checks(ctx: &Ctx) -> anyhow::Result<Vec<Check>> {
     for id in &d.enabled {
         let name = format!("plugin {id}");
         out.push(if !declared_mkts.contains(id.marketplace.as_str()) {
-            Check::warn(P, name, format!("marketplace `{}` is not in [plugins.marketplaces]", id.marketplace), "declare the marketplace, or Claude will skip the plugin")
+            Check::warn(
+                P,
+                name,
+                format!("marketplace `{}` is not in [plugins.marketplaces]", id.marketplace),
+                "declare the marketplace, or Claude will skip the plugin",
+            )
         } else if installed.contains(&id.to_string()) {
             Check::ok(P, name, "installed")
         } else {
-            Check::warn(P, name, "declared, not installed yet (Claude installs it during its next two sessions)", "run `aiorch plugins sync` to install it now")
+            Check::warn(
+                P,
+                name,
+                "declared, not installed yet (Claude installs it during its next two sessions)",
+                "run `aiorch plugins sync` to install it now",
+            )
         });
     }
     Ok(out)
@@ -140,7 +184,10 @@ mod tests {
             tools: None,
             clients: None,
         };
-        assert_eq!(fix_for(&remote("http://127.0.0.1:8080/mcp")), "is the server running at http://127.0.0.1:8080/mcp?");
+        assert_eq!(
+            fix_for(&remote("http://127.0.0.1:8080/mcp")),
+            "is the server running at http://127.0.0.1:8080/mcp?"
+        );
         assert_eq!(shell_word("/a b/it's"), r"'/a b/it'\''s'");
     }
 }

@@ -8,8 +8,8 @@ pub mod doctor;
 pub mod plugins;
 pub mod probe;
 pub mod registry;
-pub mod sync;
 pub mod server;
+pub mod sync;
 pub mod tools;
 
 pub use plugins::PluginsConfig;

@@ -70,7 +70,10 @@ pub const OFFICIAL_MKT: &str = "claude-plugins-official";
 fn default_set() -> (Vec<(String, Marketplace)>, Vec<String>) {
     let gh = |repo: &str| Marketplace { source: Source::Github { repo: repo.into(), git_ref: None, path: None } };
     (
-        vec![(SKILLS_MKT.into(), gh("anthropics/skills")), (OFFICIAL_MKT.into(), gh("anthropics/claude-plugins-official"))],
+        vec![
+            (SKILLS_MKT.into(), gh("anthropics/skills")),
+            (OFFICIAL_MKT.into(), gh("anthropics/claude-plugins-official")),
+        ],
         vec![format!("document-skills@{SKILLS_MKT}"), format!("example-skills@{SKILLS_MKT}")],
     )
 }
@@ -105,18 +108,24 @@ pub fn declared(cfg: &PluginsConfig, paths: &Paths) -> Result<Declared, CliError
     }
     for (name, m) in &cfg.marketplaces {
         if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.') {
-            return Err(CliError::bad_input(format!("plugins.marketplaces.{name}: marketplace names are kebab-case (the `name` in its marketplace.json)")));
+            return Err(CliError::bad_input(format!(
+                "plugins.marketplaces.{name}: marketplace names are kebab-case (the `name` in its marketplace.json)"
+            )));
         }
         let source = match &m.source {
             Source::Directory { path } => {
                 let p = crate::paths::expand_tilde(path, &paths.home);
                 if !p.is_absolute() {
-                    return Err(CliError::bad_input(format!("plugins.marketplaces.{name}.source.path: `{path}` must be absolute (or start with ~/)")));
+                    return Err(CliError::bad_input(format!(
+                        "plugins.marketplaces.{name}.source.path: `{path}` must be absolute (or start with ~/)"
+                    )));
                 }
                 Source::Directory { path: p.display().to_string() }
             }
             Source::Github { repo, .. } if repo.split('/').count() != 2 || repo.split('/').any(str::is_empty) => {
-                return Err(CliError::bad_input(format!("plugins.marketplaces.{name}.source.repo: `{repo}` is not `owner/repo`")));
+                return Err(CliError::bad_input(format!(
+                    "plugins.marketplaces.{name}.source.repo: `{repo}` is not `owner/repo`"
+                )));
             }
             other => other.clone(),
         };
@@ -125,7 +134,9 @@ pub fn declared(cfg: &PluginsConfig, paths: &Paths) -> Result<Declared, CliError
     enabled.extend(cfg.enabled.iter().cloned());
     for e in enabled {
         let id = match e.split_once('@') {
-            Some((p, m)) if !p.is_empty() && !m.is_empty() && !m.contains('@') => PluginId { plugin: p.into(), marketplace: m.into() },
+            Some((p, m)) if !p.is_empty() && !m.is_empty() && !m.contains('@') => {
+                PluginId { plugin: p.into(), marketplace: m.into() }
+            }
             _ => return Err(CliError::bad_input(format!("plugins.enabled: `{e}` is not `plugin@marketplace`"))),
         };
         if !d.enabled.contains(&id) {
@@ -165,8 +176,14 @@ mod tests {
     fn defaults_are_the_anthropic_marketplaces_with_document_and_example_skills() {
         let d = declared(&PluginsConfig::default(), &paths()).unwrap();
         assert_eq!(d.marketplaces.keys().collect::<Vec<_>>(), ["anthropic-agent-skills", "claude-plugins-official"]);
-        assert_eq!(d.marketplaces["anthropic-agent-skills"].to_claude(), serde_json::json!({"source": {"source": "github", "repo": "anthropics/skills"}}));
-        assert_eq!(d.enabled.iter().map(ToString::to_string).collect::<Vec<_>>(), ["document-skills@anthropic-agent-skills", "example-skills@anthropic-agent-skills"]);
+        assert_eq!(
+            d.marketplaces["anthropic-agent-skills"].to_claude(),
+            serde_json::json!({"source": {"source": "github", "repo": "anthropics/skills"}})
+        );
+        assert_eq!(
+            d.enabled.iter().map(ToString::to_string).collect::<Vec<_>>(),
+            ["document-skills@anthropic-agent-skills", "example-skills@anthropic-agent-skills"]
+        );
     }
 
     #[test]
@@ -178,15 +195,33 @@ mod tests {
         )
         .unwrap();
         let d = declared(&cfg.plugins, &paths()).unwrap();
-        assert_eq!(d.marketplaces["demo"].to_claude(), serde_json::json!({"source": {"source": "directory", "path": "/h/mkt"}}));
-        assert_eq!(d.marketplaces["g"].to_claude(), serde_json::json!({"source": {"source": "git", "url": "file:///x.git", "ref": "main"}}));
+        assert_eq!(
+            d.marketplaces["demo"].to_claude(),
+            serde_json::json!({"source": {"source": "directory", "path": "/h/mkt"}})
+        );
+        assert_eq!(
+            d.marketplaces["g"].to_claude(),
+            serde_json::json!({"source": {"source": "git", "url": "file:///x.git", "ref": "main"}})
+        );
         assert_eq!(d.marketplaces["demo"].add_argument().as_deref(), Some("/h/mkt"));
         assert_eq!(d.marketplaces["g"].add_argument(), None);
-        let bad = crate::config::parse_str("[plugins.marketplaces.x]\nsource = { source = \"github\", repo = \"a/b\", branch = \"x\" }\n", crate::config::Format::Toml, "t.toml");
+        let bad = crate::config::parse_str(
+            "[plugins.marketplaces.x]\nsource = { source = \"github\", repo = \"a/b\", branch = \"x\" }\n",
+            crate::config::Format::Toml,
+            "t.toml",
+        );
         assert!(bad.is_err());
         // The JSON the Nix modules write: Claude's own shape.
-        let j = crate::config::parse_str(r#"{"plugins": {"marketplaces": {"m": {"source": {"repo": "a/b", "source": "github"}}}}}"#, crate::config::Format::Json, "c.json").unwrap();
-        assert_eq!(j.plugins.marketplaces["m"].source, Source::Github { repo: "a/b".into(), git_ref: None, path: None });
+        let j = crate::config::parse_str(
+            r#"{"plugins": {"marketplaces": {"m": {"source": {"repo": "a/b", "source": "github"}}}}}"#,
+            crate::config::Format::Json,
+            "c.json",
+        )
+        .unwrap();
+        assert_eq!(
+            j.plugins.marketplaces["m"].source,
+            Source::Github { repo: "a/b".into(), git_ref: None, path: None }
+        );
         let e = declared(&PluginsConfig { enabled: vec!["nope".into()], ..Default::default() }, &paths()).unwrap_err();
         assert_eq!(e.message, "plugins.enabled: `nope` is not `plugin@marketplace`");
     }

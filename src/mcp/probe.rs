@@ -12,7 +12,7 @@ use rmcp::transport::{StreamableHttpClientTransport, TokioChildProcess};
 use serde::Serialize;
 use tokio::io::AsyncReadExt;
 
-use super::registry::{expand_refs, Server, Transport};
+use super::registry::{Server, Transport, expand_refs};
 
 /// Used when a server sets no `startup_timeout`.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -57,7 +57,15 @@ pub fn probe_all(servers: &[Server], env: &HashMap<String, String>) -> Vec<Probe
     let rt = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
-            return servers.iter().map(|s| Probe { server: s.name.clone(), transport: kind(s), outcome: Outcome::Failed { reason: format!("cannot start the async runtime: {e}") }, millis: 0 }).collect();
+            return servers
+                .iter()
+                .map(|s| Probe {
+                    server: s.name.clone(),
+                    transport: kind(s),
+                    outcome: Outcome::Failed { reason: format!("cannot start the async runtime: {e}") },
+                    millis: 0,
+                })
+                .collect();
         }
     };
     let probes = rt.block_on(futures_util::future::join_all(servers.iter().map(|s| probe(s, env))));
@@ -73,7 +81,7 @@ static SIGPIPE_GUARDS: Mutex<(usize, Option<nix::sys::signal::SigHandler>)> = Mu
 
 impl IgnoreSigpipe {
     fn new() -> IgnoreSigpipe {
-        use nix::sys::signal::{signal, SigHandler, Signal};
+        use nix::sys::signal::{SigHandler, Signal, signal};
         let mut g = SIGPIPE_GUARDS.lock().unwrap_or_else(|e| e.into_inner());
         if g.0 == 0 {
             // SAFETY: SIG_IGN installs no handler code; it only turns the fatal signal into EPIPE.
@@ -125,13 +133,22 @@ async fn probe(s: &Server, env: &HashMap<String, String>) -> Probe {
     Probe { server: s.name.clone(), transport: kind(s), outcome, millis: start.elapsed().as_millis() as u64 }
 }
 
-async fn connect(s: &Server, env: &HashMap<String, String>, stderr: Arc<Mutex<Vec<u8>>>, done: tokio::sync::watch::Sender<bool>) -> Result<Outcome, String> {
+async fn connect(
+    s: &Server,
+    env: &HashMap<String, String>,
+    stderr: Arc<Mutex<Vec<u8>>>,
+    done: tokio::sync::watch::Sender<bool>,
+) -> Result<Outcome, String> {
     let ex = |v: &str| expand_refs(v, |n| env.get(n).cloned());
     let client = match &s.transport {
         Transport::Stdio { command, args } => {
             let program = ex(command);
             let mut cmd = tokio::process::Command::new(&program);
-            cmd.args(args.iter().map(|a| ex(a))).env_clear().envs(env).envs(s.env.iter().map(|(k, v)| (k, ex(v)))).kill_on_drop(true);
+            cmd.args(args.iter().map(|a| ex(a)))
+                .env_clear()
+                .envs(env)
+                .envs(s.env.iter().map(|(k, v)| (k, ex(v))))
+                .kill_on_drop(true);
             if let Some(dir) = &s.cwd {
                 cmd.current_dir(ex(dir));
             }
@@ -156,18 +173,29 @@ async fn connect(s: &Server, env: &HashMap<String, String>, stderr: Arc<Mutex<Ve
         Transport::Http { url } => {
             let mut headers = HashMap::new();
             for (k, v) in &s.headers {
-                let name = reqwest::header::HeaderName::from_bytes(k.as_bytes()).map_err(|e| format!("header {k}: {e}"))?;
+                let name =
+                    reqwest::header::HeaderName::from_bytes(k.as_bytes()).map_err(|e| format!("header {k}: {e}"))?;
                 // The value may hold a secret: never put it in a message.
-                let value = reqwest::header::HeaderValue::from_str(&ex(v)).map_err(|_| format!("header {k}: not a valid header value after expansion"))?;
+                let value = reqwest::header::HeaderValue::from_str(&ex(v))
+                    .map_err(|_| format!("header {k}: not a valid header value after expansion"))?;
                 headers.insert(name, value);
             }
             let mut cfg = StreamableHttpClientTransportConfig::with_uri(ex(url));
             cfg.custom_headers = headers;
-            ().serve(StreamableHttpClientTransport::from_config(cfg)).await.map_err(|e| format!("initialize failed: {e}"))?
+            ().serve(StreamableHttpClientTransport::from_config(cfg))
+                .await
+                .map_err(|e| format!("initialize failed: {e}"))?
         }
-        Transport::Sse { .. } => return Ok(Outcome::Skipped { reason: "legacy SSE transport: not checked (the clients connect to it themselves)".into() }),
+        Transport::Sse { .. } => {
+            return Ok(Outcome::Skipped {
+                reason: "legacy SSE transport: not checked (the clients connect to it themselves)".into(),
+            });
+        }
     };
-    let info = client.peer_info().and_then(|i| i.server_info.as_ref().map(|s| format!("{} {}", s.name, s.version).trim().to_string())).unwrap_or_default();
+    let info = client
+        .peer_info()
+        .and_then(|i| i.server_info.as_ref().map(|s| format!("{} {}", s.name, s.version).trim().to_string()))
+        .unwrap_or_default();
     let tools = client.list_all_tools().await.map_err(|e| format!("tools/list failed: {e}"));
     let _ = client.cancel().await;
     let tools = tools?;
@@ -187,7 +215,9 @@ fn with_stderr(s: &Server, reason: String, stderr: &Mutex<Vec<u8>>) -> String {
     };
     match (shown.is_empty(), s.secrets.is_empty() || lines.is_empty()) {
         (true, true) => reason,
-        (true, false) => format!("{reason} (its stderr is not shown because it was given secrets; run it by hand to see it)"),
+        (true, false) => {
+            format!("{reason} (its stderr is not shown because it was given secrets; run it by hand to see it)")
+        }
         (false, _) => format!("{reason}; stderr: {}", shown.join(" | ")),
     }
 }
@@ -217,11 +247,21 @@ mod tests {
         let env: HashMap<String, String> = [("PATH".to_string(), std::env::var("PATH").unwrap_or_default())].into();
         let mut hang = stdio("hang", "/bin/sleep", &["30"]);
         hang.startup_timeout_s = Some(1);
-        let p = probe_all(&[stdio("missing", "/nonexistent/server", &[]), stdio("noisy", "/bin/sh", &["-c", "echo boom >&2; exit 3"]), hang], &env);
-        let reasons: Vec<String> = p.iter().map(|p| match &p.outcome {
-            Outcome::Failed { reason } => reason.clone(),
-            other => panic!("{other:?}"),
-        }).collect();
+        let p = probe_all(
+            &[
+                stdio("missing", "/nonexistent/server", &[]),
+                stdio("noisy", "/bin/sh", &["-c", "echo boom >&2; exit 3"]),
+                hang,
+            ],
+            &env,
+        );
+        let reasons: Vec<String> = p
+            .iter()
+            .map(|p| match &p.outcome {
+                Outcome::Failed { reason } => reason.clone(),
+                other => panic!("{other:?}"),
+            })
+            .collect();
         assert!(reasons[0].starts_with("cannot start /nonexistent/server: No such file"), "{}", reasons[0]);
         assert!(reasons[1].starts_with("initialize failed") && reasons[1].ends_with("stderr: boom"), "{}", reasons[1]);
         assert_eq!(reasons[2], "no answer to initialize + tools/list within 1 s");
@@ -231,7 +271,7 @@ mod tests {
     /// handshake is written must give a failure, not kill the process.
     #[test]
     fn a_server_that_exits_at_once_is_a_failure_not_a_signal() {
-        use nix::sys::signal::{signal, SigHandler, Signal};
+        use nix::sys::signal::{SigHandler, Signal, signal};
         // SAFETY: the default disposition, as main() sets it.
         unsafe { signal(Signal::SIGPIPE, SigHandler::SigDfl) }.unwrap();
         let env: HashMap<String, String> = HashMap::new();

@@ -92,9 +92,16 @@ pub enum RemoteTransport {
 #[serde(tag = "type", rename_all = "lowercase")]
 pub enum Transport {
     /// The command line the client runs (already wrapped for secrets).
-    Stdio { command: String, args: Vec<String> },
-    Http { url: String },
-    Sse { url: String },
+    Stdio {
+        command: String,
+        args: Vec<String>,
+    },
+    Http {
+        url: String,
+    },
+    Sse {
+        url: String,
+    },
 }
 
 /// A validated registry entry, as every client translation sees it.
@@ -153,13 +160,16 @@ pub fn resolve(cfg: &Config, paths: &Paths) -> anyhow::Result<Vec<Server>> {
 
 /// `resolve`, with the aiorch binary given (tests) instead of `self_exe()`.
 pub fn resolve_as(cfg: &Config, paths: &Paths, me: Option<&Path>) -> anyhow::Result<Vec<Server>> {
-    let me = || -> anyhow::Result<String> { Ok(me.map_or_else(self_exe, |p| Ok(p.to_path_buf()))?.display().to_string()) };
+    let me =
+        || -> anyhow::Result<String> { Ok(me.map_or_else(self_exe, |p| Ok(p.to_path_buf()))?.display().to_string()) };
     let mut specs: Vec<(String, bool, McpServer)> = vec![];
     if cfg.mcp.serve_self {
         if cfg.mcp.servers.contains_key(SELF_NAME) {
-            return Err(CliError::bad_input(format!("mcp.servers.{SELF_NAME} clashes with aiorch's own server (mcp.serve_self = true)"))
-                .hint("rename your server, or set mcp.serve_self = false")
-                .into());
+            return Err(CliError::bad_input(format!(
+                "mcp.servers.{SELF_NAME} clashes with aiorch's own server (mcp.serve_self = true)"
+            ))
+            .hint("rename your server, or set mcp.serve_self = false")
+            .into());
         }
         let mut args = self_argv_prefix(paths);
         args.extend(["mcp".to_string(), "serve".to_string()]);
@@ -169,11 +179,21 @@ pub fn resolve_as(cfg: &Config, paths: &Paths, me: Option<&Path>) -> anyhow::Res
     specs.into_iter().map(|(name, builtin, spec)| resolve_one(&name, builtin, spec, paths, &me)).collect()
 }
 
-fn resolve_one(name: &str, builtin: bool, s: McpServer, paths: &Paths, me: &dyn Fn() -> anyhow::Result<String>) -> anyhow::Result<Server> {
+fn resolve_one(
+    name: &str,
+    builtin: bool,
+    s: McpServer,
+    paths: &Paths,
+    me: &dyn Fn() -> anyhow::Result<String>,
+) -> anyhow::Result<Server> {
     let at = |field: &str| format!("mcp.servers.{name}{}{field}", if field.is_empty() { "" } else { "." });
-    let bad = |field: &str, msg: String| -> anyhow::Error { CliError::bad_input(format!("{}: {msg}", at(field))).into() };
+    let bad =
+        |field: &str, msg: String| -> anyhow::Error { CliError::bad_input(format!("{}: {msg}", at(field))).into() };
     if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
-        return Err(bad("", "server names may only contain letters, digits, `-` and `_` (clients build tool names from them)".into()));
+        return Err(bad(
+            "",
+            "server names may only contain letters, digits, `-` and `_` (clients build tool names from them)".into(),
+        ));
     }
     for secret in &s.secrets {
         if !is_env_name(secret) {
@@ -201,7 +221,10 @@ fn resolve_one(name: &str, builtin: bool, s: McpServer, paths: &Paths, me: &dyn 
                 return Err(bad("command", "is empty".into()));
             }
             if s.transport.is_some() || !s.headers.is_empty() {
-                return Err(bad(if s.transport.is_some() { "transport" } else { "headers" }, "only applies to remote servers (`url`)".into()));
+                return Err(bad(
+                    if s.transport.is_some() { "transport" } else { "headers" },
+                    "only applies to remote servers (`url`)".into(),
+                ));
             }
             // A `${SECRET}` reference would be expanded by the client, which never has the value:
             // the server gets the secret as an environment variable of that very name.
@@ -226,7 +249,13 @@ fn resolve_one(name: &str, builtin: bool, s: McpServer, paths: &Paths, me: &dyn 
         }
         (None, Some(url)) => {
             if !s.args.is_empty() || !s.env.is_empty() || s.cwd.is_some() {
-                let f = if !s.args.is_empty() { "args" } else if !s.env.is_empty() { "env" } else { "cwd" };
+                let f = if !s.args.is_empty() {
+                    "args"
+                } else if !s.env.is_empty() {
+                    "env"
+                } else {
+                    "cwd"
+                };
                 return Err(bad(f, "only applies to stdio servers (`command`)".into()));
             }
             if !(url.starts_with("http://") || url.starts_with("https://") || url.starts_with("${")) {
@@ -305,7 +334,9 @@ pub fn expand_refs(s: &str, lookup: impl Fn(&str) -> Option<String>) -> String {
     let mut last = 0;
     for r in env_refs(s) {
         out.push_str(&s[last..r.span.start]);
-        out.push_str(&lookup(r.name).filter(|v| !v.is_empty()).or_else(|| r.default.map(str::to_string)).unwrap_or_default());
+        out.push_str(
+            &lookup(r.name).filter(|v| !v.is_empty()).or_else(|| r.default.map(str::to_string)).unwrap_or_default(),
+        );
         last = r.span.end;
     }
     out.push_str(&s[last..]);
@@ -348,8 +379,21 @@ pub struct Entry {
 }
 
 impl Entry {
-    pub fn gap(&mut self, client: Client, server: &Server, setting: impl Into<String>, effect: Effect, detail: impl Into<String>) {
-        self.gaps.push(Gap { client, server: server.name.clone(), setting: setting.into(), effect, detail: detail.into() });
+    pub fn gap(
+        &mut self,
+        client: Client,
+        server: &Server,
+        setting: impl Into<String>,
+        effect: Effect,
+        detail: impl Into<String>,
+    ) {
+        self.gaps.push(Gap {
+            client,
+            server: server.name.clone(),
+            setting: setting.into(),
+            effect,
+            detail: detail.into(),
+        });
     }
 }
 
@@ -375,7 +419,13 @@ pub fn gaps(ctx: &Ctx) -> anyhow::Result<Vec<Gap>> {
 /// `sh -c 'cd -- "$1" && shift && exec "$@"' aiorch-cwd DIR CMD ARGS…`. The directory and the
 /// command are positional parameters, never spliced into the script, so no quoting can break.
 pub fn cwd_wrapper(dir: &str, command: &str, args: &[String]) -> (String, Vec<String>) {
-    let mut a = vec!["-c".to_string(), r#"cd -- "$1" && shift && exec "$@""#.to_string(), "aiorch-cwd".to_string(), dir.to_string(), command.to_string()];
+    let mut a = vec![
+        "-c".to_string(),
+        r#"cd -- "$1" && shift && exec "$@""#.to_string(),
+        "aiorch-cwd".to_string(),
+        dir.to_string(),
+        command.to_string(),
+    ];
     a.extend(args.iter().cloned());
     ("/bin/sh".to_string(), a)
 }
@@ -385,7 +435,12 @@ mod tests {
     use super::*;
 
     fn paths() -> Paths {
-        Paths { home: "/h".into(), state_dir: "/s".into(), config_file: "/h/.config/aiorch/aiorch.toml".into(), config_explicit: false }
+        Paths {
+            home: "/h".into(),
+            state_dir: "/s".into(),
+            config_file: "/h/.config/aiorch/aiorch.toml".into(),
+            config_explicit: false,
+        }
     }
 
     fn cfg(toml: &str) -> Config {
@@ -417,7 +472,9 @@ mod tests {
             gh.transport,
             Transport::Stdio {
                 command: "/nix/store/x-aiorch/bin/aiorch".into(),
-                args: ["secrets", "exec", "--only", "GITHUB_TOKEN,B", "--", "/h/bin/gh-mcp", "stdio"].map(String::from).to_vec()
+                args: ["secrets", "exec", "--only", "GITHUB_TOKEN,B", "--", "/h/bin/gh-mcp", "stdio"]
+                    .map(String::from)
+                    .to_vec()
             }
         );
         let mut p = paths();
@@ -425,24 +482,65 @@ mod tests {
         p.config_file = "/nix/store/y-aiorch.json".into();
         let s = resolve_as(&cfg("[mcp]\nserve_self = true\n"), &p, me).unwrap();
         assert!(s[0].builtin);
-        assert_eq!(s[0].transport, Transport::Stdio { command: "/nix/store/x-aiorch/bin/aiorch".into(), args: ["--config", "/nix/store/y-aiorch.json", "mcp", "serve"].map(String::from).to_vec() });
+        assert_eq!(
+            s[0].transport,
+            Transport::Stdio {
+                command: "/nix/store/x-aiorch/bin/aiorch".into(),
+                args: ["--config", "/nix/store/y-aiorch.json", "mcp", "serve"].map(String::from).to_vec()
+            }
+        );
     }
 
     #[test]
     fn bad_entries_are_bad_input_naming_the_key() {
-        assert_eq!(err("[mcp.servers.x]\nargs = []\n"), "mcp.servers.x: needs `command` (a stdio server) or `url` (a remote server)");
-        assert_eq!(err("[mcp.servers.x]\ncommand = \"a\"\nurl = \"http://h\"\n"), "mcp.servers.x: set either `command` (stdio) or `url` (remote), not both");
-        assert_eq!(err("[mcp.servers.x]\nurl = \"http://h\"\ncwd = \"/\"\n"), "mcp.servers.x.cwd: only applies to stdio servers (`command`)");
-        assert_eq!(err("[mcp.servers.x]\ncommand = \"a\"\nheaders = { A = \"b\" }\n"), "mcp.servers.x.headers: only applies to remote servers (`url`)");
-        assert_eq!(err("[mcp.servers.\"a.b\"]\ncommand = \"a\"\n"), "mcp.servers.a.b: server names may only contain letters, digits, `-` and `_` (clients build tool names from them)");
-        assert_eq!(err("[mcp.servers.x]\ncommand = \"a\"\nsecrets = [\"NOT-A-NAME\"]\n"), "mcp.servers.x.secrets: `NOT-A-NAME` is not an environment variable name");
-        assert_eq!(err("[mcp.servers.x]\ncommand = \"a\"\ntools = []\n"), "mcp.servers.x.tools: the allow-list names at least one tool (remove it to allow all)");
-        assert_eq!(err("[mcp.servers.x]\ncommand = \"a\"\ntimeout = 0\n"), "mcp.servers.x.timeout: must be at least 1 second");
+        assert_eq!(
+            err("[mcp.servers.x]\nargs = []\n"),
+            "mcp.servers.x: needs `command` (a stdio server) or `url` (a remote server)"
+        );
+        assert_eq!(
+            err("[mcp.servers.x]\ncommand = \"a\"\nurl = \"http://h\"\n"),
+            "mcp.servers.x: set either `command` (stdio) or `url` (remote), not both"
+        );
+        assert_eq!(
+            err("[mcp.servers.x]\nurl = \"http://h\"\ncwd = \"/\"\n"),
+            "mcp.servers.x.cwd: only applies to stdio servers (`command`)"
+        );
+        assert_eq!(
+            err("[mcp.servers.x]\ncommand = \"a\"\nheaders = { A = \"b\" }\n"),
+            "mcp.servers.x.headers: only applies to remote servers (`url`)"
+        );
+        assert_eq!(
+            err("[mcp.servers.\"a.b\"]\ncommand = \"a\"\n"),
+            "mcp.servers.a.b: server names may only contain letters, digits, `-` and `_` (clients build tool names from them)"
+        );
+        assert_eq!(
+            err("[mcp.servers.x]\ncommand = \"a\"\nsecrets = [\"NOT-A-NAME\"]\n"),
+            "mcp.servers.x.secrets: `NOT-A-NAME` is not an environment variable name"
+        );
+        assert_eq!(
+            err("[mcp.servers.x]\ncommand = \"a\"\ntools = []\n"),
+            "mcp.servers.x.tools: the allow-list names at least one tool (remove it to allow all)"
+        );
+        assert_eq!(
+            err("[mcp.servers.x]\ncommand = \"a\"\ntimeout = 0\n"),
+            "mcp.servers.x.timeout: must be at least 1 second"
+        );
         assert_eq!(err("[mcp.servers.x]\nurl = \"ftp://h\"\n"), "mcp.servers.x.url: `ftp://h` is not an http(s) URL");
-        assert_eq!(err("[mcp.servers.x]\ncommand = \"a\"\nsecrets = [\"K\"]\nenv = { A = \"${K}\" }\n"), "mcp.servers.x.env: references the secret ${K}");
-        assert_eq!(err("[mcp]\nserve_self = true\n[mcp.servers.aiorch]\ncommand = \"a\"\n"), "mcp.servers.aiorch clashes with aiorch's own server (mcp.serve_self = true)");
+        assert_eq!(
+            err("[mcp.servers.x]\ncommand = \"a\"\nsecrets = [\"K\"]\nenv = { A = \"${K}\" }\n"),
+            "mcp.servers.x.env: references the secret ${K}"
+        );
+        assert_eq!(
+            err("[mcp]\nserve_self = true\n[mcp.servers.aiorch]\ncommand = \"a\"\n"),
+            "mcp.servers.aiorch clashes with aiorch's own server (mcp.serve_self = true)"
+        );
         // Unknown keys are caught by the config loader, with a suggestion.
-        let e = crate::config::parse_str("[mcp.servers.x]\ncommand = \"a\"\nheader = {}\n", crate::config::Format::Toml, "t.toml").unwrap_err();
+        let e = crate::config::parse_str(
+            "[mcp.servers.x]\ncommand = \"a\"\nheader = {}\n",
+            crate::config::Format::Toml,
+            "t.toml",
+        )
+        .unwrap_err();
         assert!(e.to_string().contains("headers"), "{e}");
     }
 
@@ -458,6 +556,13 @@ mod tests {
         let out = std::process::Command::new(cmd).args(&args).output().unwrap();
         assert_eq!(String::from_utf8_lossy(&out.stdout).trim_end(), odd.to_str().unwrap());
         let (cmd, args) = cwd_wrapper("/nonexistent-dir", "/bin/true", &[]);
-        assert!(!std::process::Command::new(cmd).args(&args).stderr(std::process::Stdio::null()).status().unwrap().success());
+        assert!(
+            !std::process::Command::new(cmd)
+                .args(&args)
+                .stderr(std::process::Stdio::null())
+                .status()
+                .unwrap()
+                .success()
+        );
     }
 }

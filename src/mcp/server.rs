@@ -6,8 +6,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use rmcp::model::{
-    CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, Implementation, ListToolsResult, PaginatedRequestParams, ProgressNotificationParam, ServerCapabilities,
-    ServerConfig, Tool,
+    CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, Implementation, ListToolsResult,
+    PaginatedRequestParams, ProgressNotificationParam, ServerCapabilities, ServerConfig, Tool,
 };
 use rmcp::service::RequestContext;
 use rmcp::{ErrorData as McpError, RoleServer, ServerHandler, ServiceExt};
@@ -49,11 +49,19 @@ impl ServerHandler for Server {
             .with_instructions(INSTRUCTIONS)
     }
 
-    async fn list_tools(&self, _req: Option<PaginatedRequestParams>, _ctx: RequestContext<RoleServer>) -> Result<ListToolsResult, McpError> {
+    async fn list_tools(
+        &self,
+        _req: Option<PaginatedRequestParams>,
+        _ctx: RequestContext<RoleServer>,
+    ) -> Result<ListToolsResult, McpError> {
         Ok(ListToolsResult::with_all_items(self.tools.as_ref().clone()))
     }
 
-    async fn call_tool(&self, req: CallToolRequestParams, ctx: RequestContext<RoleServer>) -> Result<CallToolResponse, McpError> {
+    async fn call_tool(
+        &self,
+        req: CallToolRequestParams,
+        ctx: RequestContext<RoleServer>,
+    ) -> Result<CallToolResponse, McpError> {
         let args = req.arguments.map_or(serde_json::Value::Null, serde_json::Value::Object);
         // Progress notifications, in order, when the client asked for them with a token. The
         // forwarder ends when the tool drops its sender; it is awaited before the result is
@@ -64,7 +72,9 @@ impl ServerHandler for Server {
             let peer = ctx.peer.clone();
             forwarder = Some(tokio::spawn(async move {
                 while let Some(p) = rx.recv().await {
-                    let n = ProgressNotificationParam::new(token.clone(), p.done as f64).with_total(p.total as f64).with_message(p.message);
+                    let n = ProgressNotificationParam::new(token.clone(), p.done as f64)
+                        .with_total(p.total as f64)
+                        .with_message(p.message);
                     let _ = peer.notify_progress(n).await;
                 }
             }));
@@ -91,7 +101,11 @@ impl ServerHandler for Server {
         let Some(out) = out else {
             return Err(McpError::invalid_params(format!("unknown tool `{name}`"), None));
         };
-        let mut result = if out.is_error { CallToolResult::error(vec![ContentBlock::text(out.text)]) } else { CallToolResult::success(vec![ContentBlock::text(out.text)]) };
+        let mut result = if out.is_error {
+            CallToolResult::error(vec![ContentBlock::text(out.text)])
+        } else {
+            CallToolResult::success(vec![ContentBlock::text(out.text)])
+        };
         result.structured_content = out.structured;
         Ok(result.into())
     }

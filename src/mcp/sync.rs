@@ -81,7 +81,11 @@ impl Claude {
                 _ => {
                     let _ = child.kill();
                     let _ = child.wait();
-                    return Err(format!("`claude {}` did not finish within {} s", args.join(" "), STEP_TIMEOUT.as_secs()));
+                    return Err(format!(
+                        "`claude {}` did not finish within {} s",
+                        args.join(" "),
+                        STEP_TIMEOUT.as_secs()
+                    ));
                 }
             }
         };
@@ -95,7 +99,8 @@ impl Claude {
 
     fn names(&self, args: &[&str], key: &str) -> Result<Vec<String>, String> {
         let out = self.run(args)?;
-        let v: serde_json::Value = serde_json::from_str(out.trim()).map_err(|e| format!("`claude {}` printed no JSON list: {e}", args.join(" ")))?;
+        let v: serde_json::Value = serde_json::from_str(out.trim())
+            .map_err(|e| format!("`claude {}` printed no JSON list: {e}", args.join(" ")))?;
         Ok(v.as_array().into_iter().flatten().filter_map(|x| x.get(key)?.as_str().map(str::to_string)).collect())
     }
 }
@@ -142,12 +147,24 @@ pub fn sync(claude: &Claude, declared: &Declared) -> Result<Vec<Step>, CliError>
         match claude.run(&["plugin", "marketplace", "add", &arg, "--scope", "user", "--json"]) {
             Ok(out) => {
                 // Claude names the marketplace after its marketplace.json, which must be ours.
-                let added = serde_json::from_str::<serde_json::Value>(out.lines().last().unwrap_or("")).ok().and_then(|v| v.get("marketplace")?.as_str().map(str::to_string));
+                let added = serde_json::from_str::<serde_json::Value>(out.lines().last().unwrap_or(""))
+                    .ok()
+                    .and_then(|v| v.get("marketplace")?.as_str().map(str::to_string));
                 match added {
-                    Some(a) if &a != name => steps.push(Step { item, status: Status::Failed, detail: format!("{arg} is the marketplace `{a}`: rename [plugins.marketplaces.{name}] to `{a}`") }),
+                    Some(a) if &a != name => steps.push(Step {
+                        item,
+                        status: Status::Failed,
+                        detail: format!(
+                            "{arg} is the marketplace `{a}`: rename [plugins.marketplaces.{name}] to `{a}`"
+                        ),
+                    }),
                     _ => {
                         usable.push(name);
-                        steps.push(Step { item, status: Status::Done, detail: format!("claude plugin marketplace add {arg}") });
+                        steps.push(Step {
+                            item,
+                            status: Status::Done,
+                            detail: format!("claude plugin marketplace add {arg}"),
+                        });
                     }
                 }
             }
@@ -161,10 +178,16 @@ pub fn sync(claude: &Claude, declared: &Declared) -> Result<Vec<Step>, CliError>
         if installed.contains(&id_s) {
             steps.push(Step { item, status: Status::Present, detail: String::new() });
         } else if !usable.contains(&id.marketplace.as_str()) && !known.contains(&id.marketplace) {
-            steps.push(Step { item, status: Status::Failed, detail: format!("marketplace `{}` is not available", id.marketplace) });
+            steps.push(Step {
+                item,
+                status: Status::Failed,
+                detail: format!("marketplace `{}` is not available", id.marketplace),
+            });
         } else {
             match claude.run(&["plugin", "install", &id_s, "--scope", "user", "--json"]) {
-                Ok(_) => steps.push(Step { item, status: Status::Done, detail: format!("claude plugin install {id_s}") }),
+                Ok(_) => {
+                    steps.push(Step { item, status: Status::Done, detail: format!("claude plugin install {id_s}") })
+                }
                 Err(e) => steps.push(Step { item, status: Status::Failed, detail: e }),
             }
         }
@@ -181,7 +204,11 @@ pub fn declared(cfg: &crate::config::Config, paths: &Paths) -> Result<Declared, 
 mod tests {
     #[test]
     fn claude_json_messages_are_read() {
-        assert_eq!(super::json_message("noise\n{\"outcome\":\"error\",\"message\":\"Invalid marketplace source format\"}\n").as_deref(), Some("Invalid marketplace source format"));
+        assert_eq!(
+            super::json_message("noise\n{\"outcome\":\"error\",\"message\":\"Invalid marketplace source format\"}\n")
+                .as_deref(),
+            Some("Invalid marketplace source format")
+        );
         assert_eq!(super::last_lines("a\n\nb\nc\nd\n", 2), "c | d");
     }
 }

@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
 use crate::runtime::clink;
 use crate::runtime::consensus::{self, OnProgress, Priority};
@@ -55,7 +55,10 @@ pub fn defs() -> Vec<ToolDef> {
         ToolDef {
             name: "chat",
             description: "Ask one model, routed by role (or by id). Returns the answer and a continuation_id.",
-            schema: obj(json!({"prompt": s("The question or task"), "role": s(ROLE), "model": s("Model id (see listmodels)"), "continuation_id": cid(), "local": local()}), &["prompt"]),
+            schema: obj(
+                json!({"prompt": s("The question or task"), "role": s(ROLE), "model": s("Model id (see listmodels)"), "continuation_id": cid(), "local": local()}),
+                &["prompt"],
+            ),
         },
         ToolDef {
             name: "consensus",
@@ -68,36 +71,59 @@ pub fn defs() -> Vec<ToolDef> {
         ToolDef {
             name: "codereview",
             description: "Review code with the review role: findings by severity with fixes. Input: code, file paths, or (default) the git diff.",
-            schema: obj(json!({"code": s("Code or a diff"), "paths": {"type": "array", "items": {"type": "string"}, "description": "Files to review"}, "focus": s("What to look at"), "model": s("Model id"), "continuation_id": cid(), "local": local()}), &[]),
+            schema: obj(
+                json!({"code": s("Code or a diff"), "paths": {"type": "array", "items": {"type": "string"}, "description": "Files to review"}, "focus": s("What to look at"), "model": s("Model id"), "continuation_id": cid(), "local": local()}),
+                &[],
+            ),
         },
         ToolDef {
             name: "precommit",
             description: "Review the repository's pending git changes before a commit; ends with VERDICT ready or not ready.",
-            schema: obj(json!({"path": s("Repository directory (default: working directory)"), "staged": b("Only staged changes"), "focus": s("What to look at"), "continuation_id": cid(), "local": local()}), &[]),
+            schema: obj(
+                json!({"path": s("Repository directory (default: working directory)"), "staged": b("Only staged changes"), "focus": s("What to look at"), "continuation_id": cid(), "local": local()}),
+                &[],
+            ),
         },
         ToolDef {
             name: "planner",
             description: "Plan a task with the planning role: ordered, verifiable steps with files, roles and acceptance criteria.",
-            schema: obj(json!({"task": s("What to plan"), "context": s("Facts gathered so far"), "continuation_id": cid(), "local": local()}), &["task"]),
+            schema: obj(
+                json!({"task": s("What to plan"), "context": s("Facts gathered so far"), "continuation_id": cid(), "local": local()}),
+                &["task"],
+            ),
         },
         ToolDef {
             name: "clink",
             description: "Run another installed AI CLI (claude, gemini, codex, copilot) headless as a sub-agent, in its own sandbox. Its answer joins the thread.",
-            schema: obj(json!({"cli": {"type": "string", "enum": ["claude", "gemini", "codex", "copilot"]}, "prompt": s("Task for the sub-agent"), "role": s(ROLE), "continuation_id": cid()}), &["cli", "prompt"]),
+            schema: obj(
+                json!({"cli": {"type": "string", "enum": ["claude", "gemini", "codex", "copilot"]}, "prompt": s("Task for the sub-agent"), "role": s(ROLE), "continuation_id": cid()}),
+                &["cli", "prompt"],
+            ),
         },
         ToolDef {
             name: "route",
             description: "Explain which role and model a task would get, and the fallback chain.",
             schema: obj(json!({"task": s("The task"), "role": s(ROLE), "local": local()}), &["task"]),
         },
-        ToolDef { name: "listmodels", description: "The model registry: providers, tiers, prices, role scores, usable or why not.", schema: obj(json!({"local": local()}), &[]) },
-        ToolDef { name: "stats", description: "Budget left today; per model and role: calls, success, latency p50/p95, tokens, cost, routing savings.", schema: obj(json!({"days": {"type": "integer", "description": "Last N days"}}), &[]) },
+        ToolDef {
+            name: "listmodels",
+            description: "The model registry: providers, tiers, prices, role scores, usable or why not.",
+            schema: obj(json!({"local": local()}), &[]),
+        },
+        ToolDef {
+            name: "stats",
+            description: "Budget left today; per model and role: calls, success, latency p50/p95, tokens, cost, routing savings.",
+            schema: obj(json!({"days": {"type": "integer", "description": "Last N days"}}), &[]),
+        },
     ]
 }
 
 /// A rough token count of the whole `tools/list` payload (chars/4; `aiorch mcp tools`).
 pub fn listing_json() -> Value {
-    let tools: Vec<Value> = defs().into_iter().map(|d| json!({"name": d.name, "description": d.description, "inputSchema": d.schema})).collect();
+    let tools: Vec<Value> = defs()
+        .into_iter()
+        .map(|d| json!({"name": d.name, "description": d.description, "inputSchema": d.schema}))
+        .collect();
     json!({"tools": tools})
 }
 
@@ -201,7 +227,14 @@ fn message(e: &anyhow::Error) -> String {
 }
 
 /// Run tool `name`; `None` when there is no such tool.
-pub async fn call(rt: &Runtime, cwd: &Path, name: &str, args: Value, progress: Option<OnProgress>, cancel: &Cancel) -> Option<Output> {
+pub async fn call(
+    rt: &Runtime,
+    cwd: &Path,
+    name: &str,
+    args: Value,
+    progress: Option<OnProgress>,
+    cancel: &Cancel,
+) -> Option<Output> {
     let out = match name {
         "chat" => chat(rt, args, cancel).await,
         "consensus" => consensus_tool(rt, args, progress, cancel).await,
@@ -219,8 +252,22 @@ pub async fn call(rt: &Runtime, cwd: &Path, name: &str, args: Value, progress: O
 
 fn answered(r: AskResult, extra: Value) -> Result<Output, Output> {
     let o = &r.outcome;
-    let fb = if o.fallbacks.is_empty() { String::new() } else { format!(" · fell back from {}", o.fallbacks.iter().map(|a| format!("{} ({})", a.model, a.kind)).collect::<Vec<_>>().join(", ")) };
-    let text = format!("{}\n\n— {} ({}) · ${:.4}{fb} · continuation_id: {}", o.text.trim_end(), o.model, r.role, o.cost, r.continuation_id);
+    let fb = if o.fallbacks.is_empty() {
+        String::new()
+    } else {
+        format!(
+            " · fell back from {}",
+            o.fallbacks.iter().map(|a| format!("{} ({})", a.model, a.kind)).collect::<Vec<_>>().join(", ")
+        )
+    };
+    let text = format!(
+        "{}\n\n— {} ({}) · ${:.4}{fb} · continuation_id: {}",
+        o.text.trim_end(),
+        o.model,
+        r.role,
+        o.cost,
+        r.continuation_id
+    );
     let mut v = json!({"model": o.model, "role": r.role, "continuation_id": r.continuation_id, "cost": o.cost, "tokens_in": o.tokens_in, "tokens_out": o.tokens_out, "latency_ms": o.latency_ms, "fallbacks": o.fallbacks});
     if let (Some(m), Some(e)) = (v.as_object_mut(), extra.as_object()) {
         m.extend(e.clone());
@@ -245,7 +292,12 @@ async fn chat(rt: &Runtime, args: Value, cancel: &Cancel) -> Result<Output, Outp
     ask(rt, q, cancel, json!({})).await
 }
 
-async fn consensus_tool(rt: &Runtime, args: Value, progress: Option<OnProgress>, cancel: &Cancel) -> Result<Output, Output> {
+async fn consensus_tool(
+    rt: &Runtime,
+    args: Value,
+    progress: Option<OnProgress>,
+    cancel: &Cancel,
+) -> Result<Output, Output> {
     let a: ConsensusArgs = parse("consensus", args)?;
     let args = consensus::Args {
         question: &a.question,
@@ -277,7 +329,8 @@ async fn codereview(rt: &Runtime, cwd: &Path, args: Value, cancel: &Cancel) -> R
     const CAP: usize = 200_000;
     for p in &a.paths {
         let path = resolve(cwd, p);
-        let text = std::fs::read_to_string(&path).map_err(|e| Output::err(format!("cannot read {}: {e}", path.display())))?;
+        let text =
+            std::fs::read_to_string(&path).map_err(|e| Output::err(format!("cannot read {}: {e}", path.display())))?;
         subject.push_str(&format!("\n--- {p}\n{text}\n"));
         if subject.len() > CAP {
             return Err(Output::err(format!("the files are larger than {CAP} bytes; review fewer at a time")));
@@ -305,10 +358,23 @@ async fn precommit(rt: &Runtime, cwd: &Path, args: Value, cancel: &Cancel) -> Re
     let a: PrecommitArgs = parse("precommit", args)?;
     let dir = a.path.as_deref().map_or_else(|| cwd.to_path_buf(), |p| resolve(cwd, p));
     let diff = git_diff(&dir, a.staged).map_err(|e| Output::err(e.to_string()))?;
-    let status = std::process::Command::new("git").arg("-C").arg(&dir).args(["status", "--porcelain"]).output().map(|o| String::from_utf8_lossy(&o.stdout).into_owned()).unwrap_or_default();
+    let status = std::process::Command::new("git")
+        .arg("-C")
+        .arg(&dir)
+        .args(["status", "--porcelain"])
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+        .unwrap_or_default();
     if diff.trim().is_empty() {
         let untracked = status.lines().filter(|l| l.starts_with("??")).count();
-        return Ok(Output::ok(format!("No {} changes to review in {} ({untracked} untracked files not reviewed).", if a.staged { "staged" } else { "pending" }, dir.display()), json!({"changes": 0})));
+        return Ok(Output::ok(
+            format!(
+                "No {} changes to review in {} ({untracked} untracked files not reviewed).",
+                if a.staged { "staged" } else { "pending" },
+                dir.display()
+            ),
+            json!({"changes": 0}),
+        ));
     }
     let focus = a.focus.as_deref().map(|f| format!("Focus: {f}\n")).unwrap_or_default();
     let prompt = format!(
@@ -342,7 +408,13 @@ async fn clink_tool(rt: &Runtime, cwd: &Path, args: Value, cancel: &Cancel) -> R
     let r = role(&a.role)?;
     match clink::run(rt, cwd, &a.cli, &a.prompt, r, a.continuation_id.as_deref(), cancel).await {
         Ok(out) => {
-            let text = format!("{}\n\n— {} · {} ms · continuation_id: {}", out.output.trim_end(), out.cli, out.latency_ms, out.continuation_id);
+            let text = format!(
+                "{}\n\n— {} · {} ms · continuation_id: {}",
+                out.output.trim_end(),
+                out.cli,
+                out.latency_ms,
+                out.continuation_id
+            );
             Ok(Output::ok(text, serde_json::to_value(&out).unwrap_or_default()))
         }
         Err(e) => Err(Output::err(message(&e))),
@@ -372,7 +444,15 @@ fn listmodels(rt: &Runtime, args: Value) -> Result<Output, Output> {
             rt.available(m).err()
         };
         let scores = Role::ALL.iter().map(|r| format!("{:.2}", m.score(*r))).collect::<Vec<_>>().join("/");
-        text.push_str(&format!("{} | {} | {} | {}/{} | {scores} | {}\n", m.id, m.provider.name(), m.tier, m.price_in, m.price_out, why.as_deref().unwrap_or("usable")));
+        text.push_str(&format!(
+            "{} | {} | {} | {}/{} | {scores} | {}\n",
+            m.id,
+            m.provider.name(),
+            m.tier,
+            m.price_in,
+            m.price_out,
+            why.as_deref().unwrap_or("usable")
+        ));
         rows.push(json!({"id": m.id, "provider": m.provider.name(), "local": m.local, "tier": m.tier, "price_in": m.price_in, "price_out": m.price_out, "scores": m.scores, "usable": why.is_none(), "why_not": why}));
     }
     Ok(Output::ok(text, json!({"models": rows})))

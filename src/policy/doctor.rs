@@ -21,11 +21,21 @@ pub fn checks(paths: &Paths, cfg: &Config, tree: &crate::agentsmd::Tree) -> Vec<
     let policy = match super::load(cfg, tree) {
         Ok(p) => p,
         Err(e) => {
-            let msg = e.downcast_ref::<crate::error::CliError>().map_or_else(|| format!("{e:#}"), |c| c.message.clone());
+            let msg =
+                e.downcast_ref::<crate::error::CliError>().map_or_else(|| format!("{e:#}"), |c| c.message.clone());
             return vec![Check::fail(G, "policy loads", msg, "fix the policy file or [policy] in the config")];
         }
     };
-    let mut out = vec![Check::ok(G, "policy loads", format!("{} rules, posture {}, from {}", policy.rules.len(), policy.posture.decision().name(), super::source_name(tree)))];
+    let mut out = vec![Check::ok(
+        G,
+        "policy loads",
+        format!(
+            "{} rules, posture {}, from {}",
+            policy.rules.len(),
+            policy.posture.decision().name(),
+            super::source_name(tree)
+        ),
+    )];
     for c in clients {
         let t = super::translate(c, paths, &policy);
         out.push(in_place(paths, &t));
@@ -39,8 +49,18 @@ fn in_place(paths: &Paths, t: &Translation) -> Check {
     let name = format!("{} settings in place", t.client.name());
     let problems: Vec<String> = t.artifacts.iter().filter_map(|a| artifact_problem(paths, a)).collect();
     if problems.is_empty() {
-        let files: Vec<String> = t.artifacts.iter().map(|a| paths.display(&a.path)).collect::<std::collections::BTreeSet<_>>().into_iter().collect();
-        let detail = if files.is_empty() { "nothing aiorch can write for this policy (see the warnings below)".to_string() } else { files.join(", ") };
+        let files: Vec<String> = t
+            .artifacts
+            .iter()
+            .map(|a| paths.display(&a.path))
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let detail = if files.is_empty() {
+            "nothing aiorch can write for this policy (see the warnings below)".to_string()
+        } else {
+            files.join(", ")
+        };
         Check::ok(G, name, detail)
     } else {
         Check::fail(G, name, problems.join("; "), "run `aiorch apply`")
@@ -65,7 +85,9 @@ fn artifact_problem(paths: &Paths, a: &Artifact) -> Option<String> {
             Err(msg) => Some(msg),
             Ok(Some(serde_json::Value::Array(have))) => {
                 let missing = values.iter().filter(|v| !have.contains(v)).count();
-                (missing > 0).then(|| format!("{shown}: `{}` lacks {missing} of aiorch's {} entries", key.join("."), values.len()))
+                (missing > 0).then(|| {
+                    format!("{shown}: `{}` lacks {missing} of aiorch's {} entries", key.join("."), values.len())
+                })
             }
             Ok(_) => Some(format!("{shown}: `{}` is missing", key.join("."))),
         },
@@ -83,7 +105,12 @@ fn read(format: apply::DocFormat, real: &std::path::Path, key: &[String]) -> Res
 fn gaps(t: &Translation) -> Vec<Check> {
     let mut groups: BTreeMap<(super::Decision, String), Vec<String>> = BTreeMap::new();
     for (r, fallback, why) in t.unexpressed() {
-        groups.entry((fallback, why.to_string())).or_default().push(format!("{} {} {:?}", r.decision.name(), r.kind.name(), r.pattern));
+        groups.entry((fallback, why.to_string())).or_default().push(format!(
+            "{} {} {:?}",
+            r.decision.name(),
+            r.kind.name(),
+            r.pattern
+        ));
     }
     if let How::Unexpressed { fallback, why } = &t.posture {
         groups.entry((*fallback, why.clone())).or_default().push("the posture".into());

@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use super::model::{mcp_parts, Decision, Kind, Policy, Rule};
+use super::model::{Decision, Kind, Policy, Rule, mcp_parts};
 use super::{How, Translation};
 
 /// An action to judge.
@@ -79,7 +79,12 @@ fn judge_one(policy: &Policy, client: Option<&Translation>, kind: Kind, subject:
         // The strictest wins; on a tie, prefer a rule the client really expresses.
         let better = match &best {
             None => true,
-            Some((d, _, h)) => effective > *d || effective == *d && matches!(h, Some(How::Unexpressed { .. })) && !matches!(how, Some(How::Unexpressed { .. })),
+            Some((d, _, h)) => {
+                effective > *d
+                    || effective == *d
+                        && matches!(h, Some(How::Unexpressed { .. }))
+                        && !matches!(how, Some(How::Unexpressed { .. }))
+            }
         };
         if better {
             best = Some((effective, rule, how));
@@ -90,17 +95,23 @@ fn judge_one(policy: &Policy, client: Option<&Translation>, kind: Kind, subject:
             let (reason, native) = match how {
                 None => (format!("matches {}", rule.label()), None),
                 Some(How::Native(n)) => (format!("matches {} → {n}", rule.label()), Some(n.clone())),
-                Some(How::Partial { native, caveat }) => (format!("matches {} → {native} ({caveat})", rule.label()), Some(native.clone())),
-                Some(How::Default(why)) => (format!("matches {} → nothing to write: {why}", rule.label()), None),
-                Some(How::Unexpressed { fallback, why }) => {
-                    (format!("matches {}, which this client cannot express ({why}) → {}", rule.label(), fallback.name()), None)
+                Some(How::Partial { native, caveat }) => {
+                    (format!("matches {} → {native} ({caveat})", rule.label()), Some(native.clone()))
                 }
+                Some(How::Default(why)) => (format!("matches {} → nothing to write: {why}", rule.label()), None),
+                Some(How::Unexpressed { fallback, why }) => (
+                    format!("matches {}, which this client cannot express ({why}) → {}", rule.label(), fallback.name()),
+                    None,
+                ),
             };
             Verdict { decision, reason, rule: Some(rule.label()), native, part: None }
         }
         None => {
             let (decision, reason) = match client {
-                None => (policy.posture.decision(), format!("no rule matches: posture {}", policy.posture.decision().name())),
+                None => (
+                    policy.posture.decision(),
+                    format!("no rule matches: posture {}", policy.posture.decision().name()),
+                ),
                 Some(t) => {
                     let (d, why) = t.default(kind);
                     (d, format!("no rule matches: {why}"))
@@ -276,7 +287,11 @@ pub fn host_of(s: &str) -> String {
 
 pub fn host_matches(pattern: &str, host: &str) -> bool {
     match pattern.strip_prefix("*.") {
-        Some(domain) => host.len() > domain.len() + 1 && host.ends_with(domain) && host.as_bytes()[host.len() - domain.len() - 1] == b'.',
+        Some(domain) => {
+            host.len() > domain.len() + 1
+                && host.ends_with(domain)
+                && host.as_bytes()[host.len() - domain.len() - 1] == b'.'
+        }
         None => pattern == host,
     }
 }
@@ -299,20 +314,25 @@ mod tests {
 
     #[test]
     fn split_compound_commands() {
-        assert_eq!(split_command("git status && rm -rf / ; ls | wc -l & echo 'a;b' \"c d\""), vec![
-            vec!["git", "status"],
-            vec!["rm", "-rf", "/"],
-            vec!["ls"],
-            vec!["wc", "-l"],
-            vec!["echo", "a;b", "c d"],
-        ]);
+        assert_eq!(
+            split_command("git status && rm -rf / ; ls | wc -l & echo 'a;b' \"c d\""),
+            vec![
+                vec!["git", "status"],
+                vec!["rm", "-rf", "/"],
+                vec!["ls"],
+                vec!["wc", "-l"],
+                vec!["echo", "a;b", "c d"],
+            ]
+        );
         assert_eq!(split_command("a || b\nc"), vec![vec!["a"], vec!["b"], vec!["c"]]);
         assert!(split_command("  ").is_empty());
     }
 
     #[test]
     fn command_prefixes_are_word_prefixes() {
-        let p = policy("[allow]\ncommands = [\"git diff\", \"ls\"]\n[deny]\ncommands = [\"rm -rf\", \"git push --force\"]\n[ask]\ncommands = [\"git push\"]\n");
+        let p = policy(
+            "[allow]\ncommands = [\"git diff\", \"ls\"]\n[deny]\ncommands = [\"rm -rf\", \"git push --force\"]\n[ask]\ncommands = [\"git push\"]\n",
+        );
         assert_eq!(check(&p, Kind::Command, "git diff --stat"), Decision::Allow);
         assert_eq!(check(&p, Kind::Command, "git difftool"), Decision::Ask, "not a word prefix: posture");
         assert_eq!(check(&p, Kind::Command, "git push origin main"), Decision::Ask);
@@ -330,7 +350,11 @@ mod tests {
         assert_eq!(check(&p, Kind::Read, ".env"), Decision::Deny);
         assert_eq!(check(&p, Kind::Read, "sub/dir/.env"), Decision::Deny);
         assert_eq!(check(&p, Kind::Read, "/home/u/proj/a/.env"), Decision::Deny);
-        assert_eq!(check(&p, Kind::Read, "/tmp/.env"), Decision::Ask, "relative globs stay under the working directory");
+        assert_eq!(
+            check(&p, Kind::Read, "/tmp/.env"),
+            Decision::Ask,
+            "relative globs stay under the working directory"
+        );
         assert_eq!(check(&p, Kind::Read, "~/.ssh/id_ed25519"), Decision::Deny);
         assert_eq!(check(&p, Kind::Read, "/home/u/.ssh/config"), Decision::Deny);
         assert_eq!(check(&p, Kind::Read, "../.ssh/config"), Decision::Deny, "`..` resolves before matching");
@@ -342,7 +366,9 @@ mod tests {
 
     #[test]
     fn hosts_and_mcp() {
-        let p = policy("[allow]\nhosts = [\"docs.rs\"]\nmcp = [\"echo\"]\n[deny]\nhosts = [\"*.evil.test\"]\nmcp = [\"echo/rm\"]\n");
+        let p = policy(
+            "[allow]\nhosts = [\"docs.rs\"]\nmcp = [\"echo\"]\n[deny]\nhosts = [\"*.evil.test\"]\nmcp = [\"echo/rm\"]\n",
+        );
         assert_eq!(check(&p, Kind::Host, "https://docs.rs/serde"), Decision::Allow);
         assert_eq!(check(&p, Kind::Host, "a.evil.test"), Decision::Deny);
         assert_eq!(check(&p, Kind::Host, "https://user@x.a.evil.test:8443/p"), Decision::Deny);

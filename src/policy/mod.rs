@@ -48,7 +48,14 @@ pub struct PolicyConfig {
 
 impl Default for PolicyConfig {
     fn default() -> Self {
-        PolicyConfig { enable: true, posture: None, allow: RuleSet::default(), ask: RuleSet::default(), deny: RuleSet::default(), clients: PolicyClients::default() }
+        PolicyConfig {
+            enable: true,
+            posture: None,
+            allow: RuleSet::default(),
+            ask: RuleSet::default(),
+            deny: RuleSet::default(),
+            clients: PolicyClients::default(),
+        }
     }
 }
 
@@ -93,7 +100,8 @@ pub fn load(cfg: &Config, tree: &Tree) -> anyhow::Result<Policy> {
     let base = match tree.get(SOURCE) {
         None => PolicyFile::default(),
         Some(bytes) => {
-            let text = std::str::from_utf8(bytes).map_err(|e| CliError::bad_input(format!("{origin}: not UTF-8 ({e})")))?;
+            let text =
+                std::str::from_utf8(bytes).map_err(|e| CliError::bad_input(format!("{origin}: not UTF-8 ({e})")))?;
             toml::from_str::<PolicyFile>(text).map_err(|e| {
                 let (line, col) = e.span().map(|s| crate::config::load::line_col(text, s.start)).unwrap_or((1, 1));
                 CliError::bad_input(format!("{origin}:{line}:{col}: {}", e.message().trim())).hint("the policy has `posture` and [allow] / [ask] / [deny] tables with commands, read, write, hosts and mcp lists (docs/permissions.md)")
@@ -140,7 +148,11 @@ impl Translation {
     }
 
     pub fn default(&self, kind: Kind) -> (Decision, String) {
-        self.defaults.iter().find(|(k, ..)| *k == kind).map(|(_, d, w)| (*d, w.clone())).unwrap_or((Decision::Ask, "the client asks".into()))
+        self.defaults
+            .iter()
+            .find(|(k, ..)| *k == kind)
+            .map(|(_, d, w)| (*d, w.clone()))
+            .unwrap_or((Decision::Ask, "the client asks".into()))
     }
 
     /// Rules the client does not carry as written: (rule, what it does instead, why).

@@ -69,7 +69,13 @@ pub struct RuleSet {
 
 impl RuleSet {
     fn lists(&self) -> [(Kind, &Vec<String>); 5] {
-        [(Kind::Command, &self.commands), (Kind::Read, &self.read), (Kind::Write, &self.write), (Kind::Host, &self.hosts), (Kind::Mcp, &self.mcp)]
+        [
+            (Kind::Command, &self.commands),
+            (Kind::Read, &self.read),
+            (Kind::Write, &self.write),
+            (Kind::Host, &self.hosts),
+            (Kind::Mcp, &self.mcp),
+        ]
     }
 }
 
@@ -140,9 +146,18 @@ pub struct Policy {
 impl Policy {
     /// Merge `extra` (the config) over `base` (the source file): lists are joined (duplicates
     /// dropped), the posture is replaced when the config names one.
-    pub fn build(base: &PolicyFile, posture: Option<Posture>, extra: [&RuleSet; 3], origin: &str) -> Result<Policy, CliError> {
+    pub fn build(
+        base: &PolicyFile,
+        posture: Option<Posture>,
+        extra: [&RuleSet; 3],
+        origin: &str,
+    ) -> Result<Policy, CliError> {
         let mut rules: Vec<Rule> = vec![];
-        let sets = [(Decision::Allow, &base.allow, extra[0]), (Decision::Ask, &base.ask, extra[1]), (Decision::Deny, &base.deny, extra[2])];
+        let sets = [
+            (Decision::Allow, &base.allow, extra[0]),
+            (Decision::Ask, &base.ask, extra[1]),
+            (Decision::Deny, &base.deny, extra[2]),
+        ];
         for (decision, a, b) in sets {
             for set in [a, b] {
                 for (kind, list) in set.lists() {
@@ -180,7 +195,9 @@ fn validate(kind: Kind, p: &str) -> Result<String, String> {
     }
     match kind {
         Kind::Command => {
-            if t.chars().any(|c| matches!(c, ';' | '&' | '|' | '\n' | '`' | '(' | ')' | '<' | '>' | '"' | '\'' | '\\' | '$' | '*')) {
+            if t.chars().any(|c| {
+                matches!(c, ';' | '&' | '|' | '\n' | '`' | '(' | ')' | '<' | '>' | '"' | '\'' | '\\' | '$' | '*')
+            }) {
                 return Err("a command prefix is plain words (no quotes, wildcards or shell operators; a prefix already matches any arguments after it)".into());
             }
             Ok(t.split_whitespace().collect::<Vec<_>>().join(" "))
@@ -199,7 +216,9 @@ fn validate(kind: Kind, p: &str) -> Result<String, String> {
                 return Err("a host is a name like example.com or *.example.com (no scheme, port or path)".into());
             }
             let name = t.strip_prefix("*.").unwrap_or(t);
-            if name.is_empty() || !name.split('.').all(|l| !l.is_empty() && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')) {
+            if name.is_empty()
+                || !name.split('.').all(|l| !l.is_empty() && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'))
+            {
                 return Err("a host is a name like example.com or *.example.com".into());
             }
             Ok(t.to_ascii_lowercase())
@@ -208,7 +227,9 @@ fn validate(kind: Kind, p: &str) -> Result<String, String> {
             let (server, tool) = t.split_once('/').map_or((t, None), |(s, tl)| (s, Some(tl)));
             let ok = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
             if !ok(server) || tool.is_some_and(|tl| tl != "*" && !ok(tl)) {
-                return Err("an MCP rule is `server` or `server/tool` (letters, digits, `_`, `-`; tool may be `*`)".into());
+                return Err(
+                    "an MCP rule is `server` or `server/tool` (letters, digits, `_`, `-`; tool may be `*`)".into()
+                );
             }
             Ok(match tool {
                 Some("*") | None => server.to_string(),
@@ -232,9 +253,17 @@ mod tests {
 
     #[test]
     fn build_merges_and_validates() {
-        let base: PolicyFile = toml::from_str("posture = \"ask\"\n[allow]\ncommands = [\"git  status\"]\n[deny]\nmcp = [\"gh/*\"]\n").unwrap();
+        let base: PolicyFile =
+            toml::from_str("posture = \"ask\"\n[allow]\ncommands = [\"git  status\"]\n[deny]\nmcp = [\"gh/*\"]\n")
+                .unwrap();
         let extra = RuleSet { commands: vec!["git status".into(), "cargo test".into()], ..Default::default() };
-        let p = Policy::build(&base, Some(Posture::Deny), [&extra, &RuleSet::default(), &RuleSet::default()], "policy.toml").unwrap();
+        let p = Policy::build(
+            &base,
+            Some(Posture::Deny),
+            [&extra, &RuleSet::default(), &RuleSet::default()],
+            "policy.toml",
+        )
+        .unwrap();
         assert_eq!(p.posture, Posture::Deny);
         let pats: Vec<_> = p.rules.iter().map(|r| r.label()).collect();
         assert_eq!(pats, ["allow.commands \"git status\"", "allow.commands \"cargo test\"", "deny.mcp \"gh\""]);
@@ -242,7 +271,14 @@ mod tests {
 
     #[test]
     fn bad_patterns_are_bad_input_naming_the_rule() {
-        for (kind, p) in [(Kind::Command, "rm -rf *"), (Kind::Command, "a && b"), (Kind::Host, "https://x.com"), (Kind::Mcp, "a/b/c"), (Kind::Read, "~bob/x"), (Kind::Read, " ")] {
+        for (kind, p) in [
+            (Kind::Command, "rm -rf *"),
+            (Kind::Command, "a && b"),
+            (Kind::Host, "https://x.com"),
+            (Kind::Mcp, "a/b/c"),
+            (Kind::Read, "~bob/x"),
+            (Kind::Read, " "),
+        ] {
             let mut set = RuleSet::default();
             match kind {
                 Kind::Command => set.commands.push(p.into()),
@@ -251,7 +287,9 @@ mod tests {
                 Kind::Mcp => set.mcp.push(p.into()),
                 Kind::Write => set.write.push(p.into()),
             }
-            let e = Policy::build(&PolicyFile::default(), None, [&RuleSet::default(), &RuleSet::default(), &set], "cfg").unwrap_err();
+            let e =
+                Policy::build(&PolicyFile::default(), None, [&RuleSet::default(), &RuleSet::default(), &set], "cfg")
+                    .unwrap_err();
             assert!(e.message.starts_with(&format!("cfg: deny.{}", kind.list())), "{}", e.message);
         }
     }

@@ -48,17 +48,22 @@ pub fn argv(rt: &Runtime, cli: &str, prompt: &str) -> anyhow::Result<Vec<String>
         "codex" => vec!["exec".into(), "--skip-git-repo-check".into(), prompt.into()],
         "copilot" => vec!["-p".into(), prompt.into()],
         other => {
-            let hint = crate::error::did_you_mean(other, CLIS).map(|c| format!("did you mean `{c}`?")).unwrap_or_else(|| "use claude, gemini, codex or copilot".into());
+            let hint = crate::error::did_you_mean(other, CLIS)
+                .map(|c| format!("did you mean `{c}`?"))
+                .unwrap_or_else(|| "use claude, gemini, codex or copilot".into());
             return Err(CliError::bad_input(format!("clink: unknown CLI `{other}`")).hint(hint).into());
         }
     };
     let extra = rt.cfg.runtime.clink.args.get(cli).cloned().unwrap_or_default();
     if !rt.cfg.runtime.clink.allow_bypass
-        && let Some(bad) = extra.iter().find(|a| BYPASS.iter().any(|b| a.as_str() == *b || a.ends_with(&format!("={b}"))))
+        && let Some(bad) =
+            extra.iter().find(|a| BYPASS.iter().any(|b| a.as_str() == *b || a.ends_with(&format!("={b}"))))
     {
-        return Err(CliError::bad_input(format!("clink: `{bad}` in runtime.clink.args.{cli} bypasses the CLI's sandbox or approvals"))
-            .hint("remove it, or set runtime.clink.allow_bypass = true if you really mean it")
-            .into());
+        return Err(CliError::bad_input(format!(
+            "clink: `{bad}` in runtime.clink.args.{cli} bypasses the CLI's sandbox or approvals"
+        ))
+        .hint("remove it, or set runtime.clink.allow_bypass = true if you really mean it")
+        .into());
     }
     let at = if cli == "codex" { 2 } else { args.len() };
     for (i, a) in extra.into_iter().enumerate() {
@@ -67,7 +72,15 @@ pub fn argv(rt: &Runtime, cli: &str, prompt: &str) -> anyhow::Result<Vec<String>
     Ok(args)
 }
 
-pub async fn run(rt: &Runtime, cwd: &Path, cli: &str, prompt: &str, role: Option<Role>, continuation_id: Option<&str>, cancel: &Cancel) -> anyhow::Result<ClinkOutcome> {
+pub async fn run(
+    rt: &Runtime,
+    cwd: &Path,
+    cli: &str,
+    prompt: &str,
+    role: Option<Role>,
+    continuation_id: Option<&str>,
+    cancel: &Cancel,
+) -> anyhow::Result<ClinkOutcome> {
     let (thread, history) = rt.thread_with_history(continuation_id, prompt)?;
     let mut full = String::new();
     if let Some(r) = role {
@@ -91,7 +104,10 @@ pub async fn run(rt: &Runtime, cwd: &Path, cli: &str, prompt: &str, role: Option
         full = format!("(earlier context cut)\n{}", &full[cut..]);
     }
     let args = argv(rt, cli, &full)?;
-    let exe = which::which(cli).map_err(|_| CliError::failed(format!("clink: `{cli}` is not installed (not on PATH)")).hint("`aiorch agents` lists the installed CLIs"))?;
+    let exe = which::which(cli).map_err(|_| {
+        CliError::failed(format!("clink: `{cli}` is not installed (not on PATH)"))
+            .hint("`aiorch agents` lists the installed CLIs")
+    })?;
     let started = Instant::now();
     let child = tokio::process::Command::new(&exe)
         .args(&args)
@@ -133,11 +149,23 @@ pub async fn run(rt: &Runtime, cwd: &Path, cli: &str, prompt: &str, role: Option
     )?;
     if !ok {
         let stderr = String::from_utf8_lossy(&out.stderr);
-        let tail: String = stderr.lines().rev().take(8).collect::<Vec<_>>().into_iter().rev().collect::<Vec<_>>().join("\n");
-        return Err(CliError::failed(format!("clink: {cli} exited with {} and {}:\n{tail}", out.status, if stdout.is_empty() { "no output" } else { "output" })).into());
+        let tail: String =
+            stderr.lines().rev().take(8).collect::<Vec<_>>().into_iter().rev().collect::<Vec<_>>().join("\n");
+        return Err(CliError::failed(format!(
+            "clink: {cli} exited with {} and {}:\n{tail}",
+            out.status,
+            if stdout.is_empty() { "no output" } else { "output" }
+        ))
+        .into());
     }
     rt.remember(&thread, "clink", prompt, &model, &stdout)?;
-    Ok(ClinkOutcome { cli: cli.to_string(), output: stdout, exit_code: out.status.code(), latency_ms, continuation_id: thread })
+    Ok(ClinkOutcome {
+        cli: cli.to_string(),
+        output: stdout,
+        exit_code: out.status.code(),
+        latency_ms,
+        continuation_id: thread,
+    })
 }
 
 #[cfg(test)]
@@ -146,7 +174,12 @@ mod tests {
 
     fn rt(cfg: crate::config::Config) -> (tempfile::TempDir, Runtime) {
         let d = tempfile::tempdir().unwrap();
-        let paths = crate::paths::Paths::resolve(Some(d.path().into()), Some(d.path().join("s")), Some(d.path().join("c.toml"))).unwrap();
+        let paths = crate::paths::Paths::resolve(
+            Some(d.path().into()),
+            Some(d.path().join("s")),
+            Some(d.path().join("c.toml")),
+        )
+        .unwrap();
         let rt = Runtime::open(cfg, paths).unwrap();
         (d, rt)
     }

@@ -11,7 +11,7 @@ use std::time::Instant;
 use futures_util::StreamExt;
 use serde::Serialize;
 
-use super::engine::{Cancel, CallError, CallSpec, Runtime};
+use super::engine::{CallError, CallSpec, Cancel, Runtime};
 use super::provider::{self, Message};
 use super::roles::Role;
 use crate::error::CliError;
@@ -139,14 +139,20 @@ pub fn panel(rt: &Runtime, args: &Args) -> anyhow::Result<Vec<String>> {
         for id in &args.models {
             let m = rt.reg.require(id)?;
             if local_only && !m.local {
-                return Err(CliError::bad_input(format!("model `{id}` is a cloud model and local-only mode is on")).hint("pick local models or drop --local").into());
+                return Err(CliError::bad_input(format!("model `{id}` is a cloud model and local-only mode is on"))
+                    .hint("pick local models or drop --local")
+                    .into());
             }
         }
         return Ok(args.models.clone());
     }
     let configured = &rt.cfg.runtime.consensus.models;
     if !configured.is_empty() {
-        let usable: Vec<String> = configured.iter().filter(|id| rt.reg.get(id).is_some_and(|m| (!local_only || m.local) && rt.available(m).is_ok())).cloned().collect();
+        let usable: Vec<String> = configured
+            .iter()
+            .filter(|id| rt.reg.get(id).is_some_and(|m| (!local_only || m.local) && rt.available(m).is_ok()))
+            .cloned()
+            .collect();
         if !usable.is_empty() {
             return Ok(usable);
         }
@@ -159,7 +165,12 @@ pub fn panel(rt: &Runtime, args: &Args) -> anyhow::Result<Vec<String>> {
         .filter(|m| m.via != super::registry::Via::Gateway || rt.reg.gateway_enabled)
         .filter(|m| rt.available(m).is_ok())
         .collect();
-    ranked.sort_by(|a, b| b.weight(args.role).total_cmp(&a.weight(args.role)).then(a.blended_price().total_cmp(&b.blended_price())).then(a.id.cmp(&b.id)));
+    ranked.sort_by(|a, b| {
+        b.weight(args.role)
+            .total_cmp(&a.weight(args.role))
+            .then(a.blended_price().total_cmp(&b.blended_price()))
+            .then(a.id.cmp(&b.id))
+    });
     // Prefer one model per provider family first, so the panel is diverse.
     let mut out: Vec<String> = vec![];
     let mut seen_keys = vec![];
@@ -177,22 +188,42 @@ pub fn panel(rt: &Runtime, args: &Args) -> anyhow::Result<Vec<String>> {
     }
     out.truncate(rt.cfg.runtime.consensus.size.max(1));
     if out.is_empty() {
-        return Err(CliError::failed("no usable model for a consensus").hint("`aiorch route --list` shows which models have keys; or pass --models").into());
+        return Err(CliError::failed("no usable model for a consensus")
+            .hint("`aiorch route --list` shows which models have keys; or pass --models")
+            .into());
     }
     Ok(out)
 }
 
-pub async fn run(rt: &Runtime, args: Args<'_>, progress: Option<OnProgress>, cancel: &Cancel) -> anyhow::Result<Report> {
+pub async fn run(
+    rt: &Runtime,
+    args: Args<'_>,
+    progress: Option<OnProgress>,
+    cancel: &Cancel,
+) -> anyhow::Result<Report> {
     let started = Instant::now();
     let models = panel(rt, &args)?;
     // Fail closed before anything is sent: the whole panel's worst case must fit today's budget
     // (each call still reserves its own share, which also guards against other processes).
-    let worst: f64 = models.iter().filter_map(|id| rt.reg.get(id)).map(|m| m.cost(provider::estimate_tokens([args.question]) + 200, rt.cfg.runtime.max_tokens.min(2048).min(m.max_output))).sum();
+    let worst: f64 = models
+        .iter()
+        .filter_map(|id| rt.reg.get(id))
+        .map(|m| {
+            m.cost(
+                provider::estimate_tokens([args.question]) + 200,
+                rt.cfg.runtime.max_tokens.min(2048).min(m.max_output),
+            )
+        })
+        .sum();
     let left = rt.budget_left()?;
     if worst > left + 1e-12 {
-        return Err(CliError::failed(format!("daily budget exhausted: this consensus may cost ${worst:.4}, ${left:.4} left today"))
-            .hint("nothing was sent; raise runtime.budget.daily_usd, ask fewer or cheaper models (--models), or use --local")
-            .into());
+        return Err(CliError::failed(format!(
+            "daily budget exhausted: this consensus may cost ${worst:.4}, ${left:.4} left today"
+        ))
+        .hint(
+            "nothing was sent; raise runtime.budget.daily_usd, ask fewer or cheaper models (--models), or use --local",
+        )
+        .into());
     }
     let (thread, history) = rt.thread_with_history(args.continuation_id, args.question)?;
     let total = models.len() + usize::from(args.synthesize);
@@ -213,33 +244,66 @@ pub async fn run(rt: &Runtime, args: Args<'_>, progress: Option<OnProgress>, can
         let role = args.role;
         async move {
             // Each panel member falls back only to itself: a substitute would distort the vote.
-            let spec = CallSpec { role, tool, chain: vec![id.clone()], messages, max_tokens, temperature: Some(0.2), thread_id: Some(thread), on_delta: None };
+            let spec = CallSpec {
+                role,
+                tool,
+                chain: vec![id.clone()],
+                messages,
+                max_tokens,
+                temperature: Some(0.2),
+                thread_id: Some(thread),
+                on_delta: None,
+            };
             let r = rt.call(spec, cancel).await;
             (id, r)
         }
     };
-    let mut stream = futures_util::stream::iter(models.clone()).map(ask).buffer_unordered(rt.cfg.runtime.max_parallel.max(1));
+    let mut stream =
+        futures_util::stream::iter(models.clone()).map(ask).buffer_unordered(rt.cfg.runtime.max_parallel.max(1));
     let mut votes: Vec<Vote> = vec![];
     let mut stop: Option<CliError> = None;
     while let Some((id, r)) = stream.next().await {
         let weight = rt.reg.get(&id).map_or(0.0, |m| m.weight(args.role));
-        let vote = match r {
-            Ok(out) => {
-                let (verdict, confidence) = parse_verdict(&out.text);
-                Vote { model: id.clone(), verdict, confidence, weight, answer: out.text, latency_ms: out.latency_ms, cost: out.cost, error: None, answered_by: None }
-            }
-            // Stop, but let the calls in flight finish (they settle, or see the cancel at once)
-            // so every request that reached a provider is in the ledger.
-            Err(CallError::Budget(b)) => {
-                stop.get_or_insert(CliError::failed(b.to_string()).hint("another process spent the budget meanwhile; raise runtime.budget.daily_usd or use --local"));
-                continue;
-            }
-            Err(CallError::Cancelled) => {
-                stop.get_or_insert(CliError::failed("consensus cancelled"));
-                continue;
-            }
-            Err(e) => Vote { model: id.clone(), verdict: None, confidence: None, weight, answer: String::new(), latency_ms: 0, cost: 0.0, error: Some(e.to_string()), answered_by: None },
-        };
+        let vote =
+            match r {
+                Ok(out) => {
+                    let (verdict, confidence) = parse_verdict(&out.text);
+                    Vote {
+                        model: id.clone(),
+                        verdict,
+                        confidence,
+                        weight,
+                        answer: out.text,
+                        latency_ms: out.latency_ms,
+                        cost: out.cost,
+                        error: None,
+                        answered_by: None,
+                    }
+                }
+                // Stop, but let the calls in flight finish (they settle, or see the cancel at once)
+                // so every request that reached a provider is in the ledger.
+                Err(CallError::Budget(b)) => {
+                    stop.get_or_insert(CliError::failed(b.to_string()).hint(
+                        "another process spent the budget meanwhile; raise runtime.budget.daily_usd or use --local",
+                    ));
+                    continue;
+                }
+                Err(CallError::Cancelled) => {
+                    stop.get_or_insert(CliError::failed("consensus cancelled"));
+                    continue;
+                }
+                Err(e) => Vote {
+                    model: id.clone(),
+                    verdict: None,
+                    confidence: None,
+                    weight,
+                    answer: String::new(),
+                    latency_ms: 0,
+                    cost: 0.0,
+                    error: Some(e.to_string()),
+                    answered_by: None,
+                },
+            };
         report(match (&vote.error, &vote.verdict) {
             (Some(e), _) => format!("{id} failed: {e}"),
             (None, Some(v)) => format!("{id}: {v}"),
@@ -258,9 +322,28 @@ pub async fn run(rt: &Runtime, args: Args<'_>, progress: Option<OnProgress>, can
     let summary: String = report_out
         .votes
         .iter()
-        .map(|v| format!("[{}] verdict={} weight={:.2}\n{}\n", v.model, v.verdict.as_deref().unwrap_or(if v.error.is_some() { "(failed)" } else { "(none)" }), v.weight, if v.answer.is_empty() { v.error.clone().unwrap_or_default() } else { v.answer.clone() }))
+        .map(|v| {
+            format!(
+                "[{}] verdict={} weight={:.2}\n{}\n",
+                v.model,
+                v.verdict.as_deref().unwrap_or(if v.error.is_some() { "(failed)" } else { "(none)" }),
+                v.weight,
+                if v.answer.is_empty() { v.error.clone().unwrap_or_default() } else { v.answer.clone() }
+            )
+        })
         .collect();
-    rt.remember(&thread, args.tool, args.question, "consensus", &format!("agreement {:.2} (threshold {:.2}), recommendation: {}\n\n{summary}", report_out.agreement, report_out.threshold, report_out.recommendation.text()))?;
+    rt.remember(
+        &thread,
+        args.tool,
+        args.question,
+        "consensus",
+        &format!(
+            "agreement {:.2} (threshold {:.2}), recommendation: {}\n\n{summary}",
+            report_out.agreement,
+            report_out.threshold,
+            report_out.recommendation.text()
+        ),
+    )?;
     if args.synthesize {
         let prompt = format!(
             "Question: {}\n\nIndependent answers (weighted agreement {:.2}, threshold {:.2}, recommendation: {}):\n\n{summary}\n\
@@ -305,9 +388,21 @@ pub fn render(r: &Report) -> String {
     use std::fmt::Write;
     let mut s = String::new();
     let _ = writeln!(s, "question:       {}", super::router::one_line(&r.question, 100));
-    let _ = writeln!(s, "agreement:      {:.2} (threshold {:.2}, priority {:?}){}", r.agreement, r.threshold, r.priority, if r.agreement + 1e-9 >= r.threshold { " — met" } else { " — not met" });
+    let _ = writeln!(
+        s,
+        "agreement:      {:.2} (threshold {:.2}, priority {:?}){}",
+        r.agreement,
+        r.threshold,
+        r.priority,
+        if r.agreement + 1e-9 >= r.threshold { " — met" } else { " — not met" }
+    );
     let _ = writeln!(s, "majority:       {}", r.majority.as_deref().unwrap_or("none"));
-    let _ = writeln!(s, "recommendation: {}{}", r.recommendation.text(), if r.conflict { " (conflicting positions)" } else { "" });
+    let _ = writeln!(
+        s,
+        "recommendation: {}{}",
+        r.recommendation.text(),
+        if r.conflict { " (conflicting positions)" } else { "" }
+    );
     if !r.dissenters.is_empty() {
         let _ = writeln!(s, "dissenters:     {}", r.dissenters.join(", "));
     }
@@ -319,7 +414,12 @@ pub fn render(r: &Report) -> String {
         let verdict = v.verdict.as_deref().unwrap_or("-");
         let detail = match &v.error {
             Some(e) => format!("failed: {e}"),
-            None => format!("{} ms, ${:.4}{}", v.latency_ms, v.cost, v.confidence.map(|c| format!(", confidence {c:.2}")).unwrap_or_default()),
+            None => format!(
+                "{} ms, ${:.4}{}",
+                v.latency_ms,
+                v.cost,
+                v.confidence.map(|c| format!(", confidence {c:.2}")).unwrap_or_default()
+            ),
         };
         let _ = writeln!(s, "  {:<18} {:<14} weight {:.2}  {detail}", v.model, verdict, v.weight);
     }
@@ -351,14 +451,19 @@ pub fn tally(question: &str, priority: Priority, votes: Vec<Vote>) -> Report {
         [(v, w)] => (Some(v.clone()), if total > 0.0 { w / total } else { 0.0 }, 0.0),
         [(v, w), (_, w2), ..] => (Some(v.clone()), w / total, w2 / total),
     };
-    let dissenters: Vec<String> = votes.iter().filter(|v| v.verdict.is_some() && v.verdict != majority).map(|v| v.model.clone()).collect();
+    let dissenters: Vec<String> =
+        votes.iter().filter(|v| v.verdict.is_some() && v.verdict != majority).map(|v| v.model.clone()).collect();
     let abstained: Vec<String> = votes.iter().filter(|v| v.verdict.is_none()).map(|v| v.model.clone()).collect();
     // A near tie between the top two positions is a conflict, not just weak agreement.
     let conflict = ranked.len() >= 2 && agreement - runner_up < 0.2;
     let recommendation = if voters < 2 {
         Recommendation::ReviewRequired
     } else if agreement + 1e-9 >= threshold {
-        if dissenters.is_empty() && abstained.is_empty() { Recommendation::Proceed } else { Recommendation::ProceedWithCaution }
+        if dissenters.is_empty() && abstained.is_empty() {
+            Recommendation::Proceed
+        } else {
+            Recommendation::ProceedWithCaution
+        }
     } else if conflict {
         Recommendation::Conflict
     } else {
@@ -399,18 +504,26 @@ pub fn parse_verdict(text: &str) -> (Option<String>, Option<f64>) {
             && let Some(rest) = lower.strip_prefix("confidence").map(|r| r.trim_start_matches([':', ' ', '-']))
         {
             let num: String = rest.chars().take_while(|c| c.is_ascii_digit() || *c == '.' || *c == '%').collect();
-            confidence = num.trim_end_matches('%').parse::<f64>().ok().map(|v| if num.ends_with('%') || v > 1.0 { v / 100.0 } else { v }).filter(|v| (0.0..=1.0).contains(v));
+            confidence = num
+                .trim_end_matches('%')
+                .parse::<f64>()
+                .ok()
+                .map(|v| if num.ends_with('%') || v > 1.0 { v / 100.0 } else { v })
+                .filter(|v| (0.0..=1.0).contains(v));
         }
     }
     (verdict, confidence)
 }
 
 fn normalise_verdict(raw: &str) -> Option<String> {
-    let cleaned: String = raw.chars().map(|c| if c.is_alphanumeric() || c == ' ' || c == '-' || c == '.' { c } else { ' ' }).collect();
+    let cleaned: String =
+        raw.chars().map(|c| if c.is_alphanumeric() || c == ' ' || c == '-' || c == '.' { c } else { ' ' }).collect();
     let words: Vec<&str> = cleaned.split_whitespace().collect();
     let first = words.first()?.trim_end_matches(['.', '-']);
-    const YES: &[&str] = &["yes", "y", "approve", "approved", "agree", "proceed", "support", "accept", "ok", "go", "true", "lgtm"];
-    const NO: &[&str] = &["no", "n", "reject", "rejected", "disagree", "oppose", "block", "decline", "false", "don't", "dont", "stop"];
+    const YES: &[&str] =
+        &["yes", "y", "approve", "approved", "agree", "proceed", "support", "accept", "ok", "go", "true", "lgtm"];
+    const NO: &[&str] =
+        &["no", "n", "reject", "rejected", "disagree", "oppose", "block", "decline", "false", "don't", "dont", "stop"];
     if YES.contains(&first) {
         return Some("yes".into());
     }
@@ -425,7 +538,17 @@ mod tests {
     use super::*;
 
     fn v(model: &str, verdict: Option<&str>, weight: f64) -> Vote {
-        Vote { model: model.into(), verdict: verdict.map(str::to_string), confidence: None, weight, answer: String::new(), latency_ms: 0, cost: 0.0, error: None, answered_by: None }
+        Vote {
+            model: model.into(),
+            verdict: verdict.map(str::to_string),
+            confidence: None,
+            weight,
+            answer: String::new(),
+            latency_ms: 0,
+            cost: 0.0,
+            error: None,
+            answered_by: None,
+        }
     }
 
     #[test]

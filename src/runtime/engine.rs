@@ -13,7 +13,7 @@ use tokio::sync::Notify;
 use super::ledger::{BudgetExceeded, CallRecord, Ledger, Turn};
 use super::provider::{self, ChatRequest, Message, OnDelta, ProviderError};
 use super::registry::{Model, Registry, Via};
-use super::roles::{classify, Role};
+use super::roles::{Role, classify};
 use super::router::{self, Route};
 use crate::config::Config;
 use crate::error::CliError;
@@ -110,8 +110,12 @@ impl CallError {
     /// As a CLI error with the exit code and a hint.
     pub fn into_cli(self) -> anyhow::Error {
         match self {
-            CallError::Budget(b) => CliError::failed(b.to_string()).hint("raise runtime.budget.daily_usd, wait for the next UTC day, or use --local").into(),
-            CallError::NoModel(m) => CliError::failed(format!("no usable model: {m}")).hint("`aiorch route TASK` explains the choice; set API keys with `aiorch secrets set NAME`").into(),
+            CallError::Budget(b) => CliError::failed(b.to_string())
+                .hint("raise runtime.budget.daily_usd, wait for the next UTC day, or use --local")
+                .into(),
+            CallError::NoModel(m) => CliError::failed(format!("no usable model: {m}"))
+                .hint("`aiorch route TASK` explains the choice; set API keys with `aiorch secrets set NAME`")
+                .into(),
             CallError::Internal(e) => e,
             other => CliError::failed(other.to_string()).into(),
         }
@@ -152,12 +156,21 @@ impl Runtime {
     pub fn available(&self, m: &Model) -> Result<(), String> {
         let Some(name) = &m.key else { return Ok(()) };
         let mut cache = self.key_presence.lock().unwrap_or_else(|p| p.into_inner());
-        let present = *cache.entry(name.clone()).or_insert_with(|| crate::secrets::resolve(&self.cfg.secrets, &self.paths, std::slice::from_ref(name)).is_ok());
+        let present = *cache.entry(name.clone()).or_insert_with(|| {
+            crate::secrets::resolve(&self.cfg.secrets, &self.paths, std::slice::from_ref(name)).is_ok()
+        });
         if present { Ok(()) } else { Err(format!("no key ({name} does not resolve)")) }
     }
 
     /// Route a task: classify it (unless a role is given) and pick model + chain.
-    pub fn route(&self, task: &str, role: Option<Role>, local: bool, pinned: Option<&str>, tokens_in: u64) -> anyhow::Result<Route> {
+    pub fn route(
+        &self,
+        task: &str,
+        role: Option<Role>,
+        local: bool,
+        pinned: Option<&str>,
+        tokens_in: u64,
+    ) -> anyhow::Result<Route> {
         let req = router::Request {
             class: classify(task, role),
             local_only: self.local_only(local),
@@ -188,21 +201,46 @@ impl Runtime {
                 return Err(CallError::Cancelled);
             }
             let Some(model) = self.reg.get(id) else {
-                attempts.push(Attempt { model: id.clone(), error: "not in the registry".into(), kind: "unknown_model" });
+                attempts.push(Attempt {
+                    model: id.clone(),
+                    error: "not in the registry".into(),
+                    kind: "unknown_model",
+                });
                 continue;
             };
             let cred = (model.base_url.clone(), model.key.clone());
             if bad_credentials.contains(&cred) {
-                attempts.push(Attempt { model: id.clone(), error: "skipped: same credentials just failed".into(), kind: "auth" });
+                attempts.push(Attempt {
+                    model: id.clone(),
+                    error: "skipped: same credentials just failed".into(),
+                    kind: "auth",
+                });
                 continue;
             }
             if needed_context > 0 && model.context_window <= needed_context {
-                attempts.push(Attempt { model: id.clone(), error: "skipped: context window no larger".into(), kind: "context_window" });
+                attempts.push(Attempt {
+                    model: id.clone(),
+                    error: "skipped: context window no larger".into(),
+                    kind: "context_window",
+                });
                 continue;
             }
             let max_out = spec.max_tokens.min(model.max_output);
             let req = ChatRequest { max_tokens: max_out, ..req.clone() };
-            match self.call_one(model, &req, tokens_in, spec.role, spec.tool, spec.thread_id.as_deref(), baseline.as_ref(), spec.on_delta, cancel).await {
+            match self
+                .call_one(
+                    model,
+                    &req,
+                    tokens_in,
+                    spec.role,
+                    spec.tool,
+                    spec.thread_id.as_deref(),
+                    baseline.as_ref(),
+                    spec.on_delta,
+                    cancel,
+                )
+                .await
+            {
                 Ok(mut out) => {
                     out.fallbacks = attempts;
                     return Ok(out);
@@ -259,9 +297,11 @@ impl Runtime {
         // Reserve with a margin on the input estimate (chars/4 undercounts some tokenizers), so
         // the settled cost stays within what was reserved.
         let reserve = model.cost(tokens_in + tokens_in / 4, req.max_tokens);
-        let reservation = self.ledger.reserve(now, reserve, self.cfg.runtime.budget.daily_usd).map_err(|e| match e.downcast::<BudgetExceeded>() {
-            Ok(b) => OneError::Call(CallError::Budget(b)),
-            Err(e) => OneError::Call(CallError::Internal(e)),
+        let reservation = self.ledger.reserve(now, reserve, self.cfg.runtime.budget.daily_usd).map_err(|e| {
+            match e.downcast::<BudgetExceeded>() {
+                Ok(b) => OneError::Call(CallError::Budget(b)),
+                Err(e) => OneError::Call(CallError::Internal(e)),
+            }
         })?;
         // If this future is dropped mid-call (a cancelled MCP request, a dropped fan-out), the
         // guard releases the reservation so it does not hold budget until it expires.
@@ -308,7 +348,16 @@ impl Runtime {
         held.settled = true;
         self.ledger.settle(reservation, now_unix(), &rec).map_err(|e| OneError::Call(CallError::Internal(e)))?;
         match result {
-            Ok(r) => Ok(CallOutcome { model: model.id.clone(), text: r.text, tokens_in: tin, tokens_out: tout, cost, latency_ms, served_by: r.served_by, fallbacks: vec![] }),
+            Ok(r) => Ok(CallOutcome {
+                model: model.id.clone(),
+                text: r.text,
+                tokens_in: tin,
+                tokens_out: tout,
+                cost,
+                latency_ms,
+                served_by: r.served_by,
+                fallbacks: vec![],
+            }),
             Err(e) => Err(OneError::Provider(e)),
         }
     }
@@ -320,7 +369,10 @@ impl Runtime {
     pub fn history(&self, continuation_id: &str) -> anyhow::Result<Vec<Message>> {
         if !self.ledger.thread_exists(continuation_id)? {
             return Err(CliError::bad_input(format!("unknown continuation_id `{continuation_id}`"))
-                .hint(format!("threads expire after {} hours without use; start a new one by leaving it out", self.cfg.runtime.threads.ttl_hours))
+                .hint(format!(
+                    "threads expire after {} hours without use; start a new one by leaving it out",
+                    self.cfg.runtime.threads.ttl_hours
+                ))
                 .into());
         }
         let turns = self.ledger.turns(continuation_id)?;
@@ -337,7 +389,11 @@ impl Runtime {
                 (Some(m), None) => format!("[{m}] "),
                 _ => String::new(),
             };
-            kept.push(if t.role == "assistant" { Message::assistant(format!("{who}{}", t.content)) } else { Message::user(t.content.clone()) });
+            kept.push(if t.role == "assistant" {
+                Message::assistant(format!("{who}{}", t.content))
+            } else {
+                Message::user(t.content.clone())
+            });
         }
         kept.reverse();
         Ok(kept)
@@ -359,7 +415,12 @@ impl Runtime {
     pub fn remember(&self, thread: &str, tool: &str, prompt: &str, model: &str, answer: &str) -> anyhow::Result<()> {
         let turns = [
             Turn { role: "user".into(), model: None, tool: Some(tool.into()), content: prompt.into() },
-            Turn { role: "assistant".into(), model: Some(model.into()), tool: Some(tool.into()), content: answer.into() },
+            Turn {
+                role: "assistant".into(),
+                model: Some(model.into()),
+                tool: Some(tool.into()),
+                content: answer.into(),
+            },
         ];
         self.ledger.append_turns(now_unix(), thread, &turns)
     }
@@ -427,7 +488,17 @@ pub struct AskArgs<'a> {
 
 impl<'a> AskArgs<'a> {
     pub fn new(prompt: &'a str, tool: &'a str) -> AskArgs<'a> {
-        AskArgs { prompt, role: None, model: None, local: false, continuation_id: None, tool, system: None, max_tokens: None, on_delta: None }
+        AskArgs {
+            prompt,
+            role: None,
+            model: None,
+            local: false,
+            continuation_id: None,
+            tool,
+            system: None,
+            max_tokens: None,
+            on_delta: None,
+        }
     }
 }
 

@@ -51,16 +51,25 @@ pub fn pick_agent(rt: &Runtime, flag: Option<Agent>, local: bool) -> anyhow::Res
             .map(|a| (*a, format!("auto: first installed of claude, gemini, codex, copilot ({})", a.name())))
             .unwrap_or((Agent::Builtin, "auto: no agent CLI installed".into()))),
         name => {
-            let a = [Agent::Claude, Agent::Gemini, Agent::Codex, Agent::Copilot, Agent::Builtin].into_iter().find(|a| a.name() == name).ok_or_else(|| {
-                CliError::bad_input(format!("runtime.go.agent = \"{name}\" is not an agent")).hint("use auto, claude, gemini, codex, copilot or builtin")
-            })?;
+            let a = [Agent::Claude, Agent::Gemini, Agent::Codex, Agent::Copilot, Agent::Builtin]
+                .into_iter()
+                .find(|a| a.name() == name)
+                .ok_or_else(|| {
+                    CliError::bad_input(format!("runtime.go.agent = \"{name}\" is not an agent"))
+                        .hint("use auto, claude, gemini, codex, copilot or builtin")
+                })?;
             Ok((a, "runtime.go.agent".into()))
         }
     }
 }
 
 /// The fast checks run before anything starts. Failures stop `go`; warnings are shown.
-pub fn preflight(rt: &Runtime, agent: Agent, local: bool, declared: anyhow::Result<Vec<crate::apply::Artifact>>) -> Vec<Check> {
+pub fn preflight(
+    rt: &Runtime,
+    agent: Agent,
+    local: bool,
+    declared: anyhow::Result<Vec<crate::apply::Artifact>>,
+) -> Vec<Check> {
     let mut checks = vec![Check::ok("go", "config loads", rt.paths.config_file.display().to_string())];
     match declared.and_then(|d| crate::doctor::ledger_checks(&rt.paths, d)) {
         Ok(list) => {
@@ -68,15 +77,29 @@ pub fn preflight(rt: &Runtime, agent: Agent, local: bool, declared: anyhow::Resu
             checks.push(if bad.is_empty() {
                 Check::ok("go", "managed config", format!("{} items intact", list.len()))
             } else {
-                Check::warn("go", "managed config", format!("{} of {} items drifted or missing", bad.len(), list.len()), "run `aiorch apply` (details: `aiorch doctor`)")
+                Check::warn(
+                    "go",
+                    "managed config",
+                    format!("{} of {} items drifted or missing", bad.len(), list.len()),
+                    "run `aiorch apply` (details: `aiorch doctor`)",
+                )
             });
         }
         Err(e) => checks.push(Check::warn("go", "managed config", format!("{e:#}"), "run `aiorch doctor`")),
     }
     if !local {
         match rt.budget_left() {
-            Ok(left) if left > 0.0 => checks.push(Check::ok("go", "budget", format!("${left:.2} left today of ${:.2}", rt.cfg.runtime.budget.daily_usd))),
-            Ok(_) => checks.push(Check::fail("go", "budget", "today's budget is spent", "wait for the next UTC day, raise runtime.budget.daily_usd, or use --local")),
+            Ok(left) if left > 0.0 => checks.push(Check::ok(
+                "go",
+                "budget",
+                format!("${left:.2} left today of ${:.2}", rt.cfg.runtime.budget.daily_usd),
+            )),
+            Ok(_) => checks.push(Check::fail(
+                "go",
+                "budget",
+                "today's budget is spent",
+                "wait for the next UTC day, raise runtime.budget.daily_usd, or use --local",
+            )),
             Err(e) => checks.push(Check::fail("go", "budget", format!("{e:#}"), "check the state dir")),
         }
     }
@@ -84,8 +107,18 @@ pub fn preflight(rt: &Runtime, agent: Agent, local: bool, declared: anyhow::Resu
         let r = rt.route(role.name(), Some(role), local, None, 1000);
         let check = match r {
             Ok(r) if r.chosen.is_some() => Check::ok("go", format!("{role} model"), r.chosen.unwrap_or_default()),
-            Ok(r) if agent == Agent::Builtin => Check::fail("go", format!("{role} model"), r.reason, "`aiorch route --list` shows why each model is unusable"),
-            Ok(r) => Check::warn("go", format!("{role} model"), r.reason, "the agent works alone; aiorch's MCP tools will fail until a model is usable"),
+            Ok(r) if agent == Agent::Builtin => Check::fail(
+                "go",
+                format!("{role} model"),
+                r.reason,
+                "`aiorch route --list` shows why each model is unusable",
+            ),
+            Ok(r) => Check::warn(
+                "go",
+                format!("{role} model"),
+                r.reason,
+                "the agent works alone; aiorch's MCP tools will fail until a model is usable",
+            ),
             Err(e) => Check::fail("go", format!("{role} model"), format!("{e:#}"), "fix the runtime config"),
         };
         checks.push(check);
@@ -93,7 +126,12 @@ pub fn preflight(rt: &Runtime, agent: Agent, local: bool, declared: anyhow::Resu
     if agent != Agent::Builtin {
         checks.push(match which::which(agent.name()) {
             Ok(p) => Check::ok("go", "agent", format!("{} ({})", agent.name(), p.display())),
-            Err(_) => Check::fail("go", "agent", format!("{} is not installed", agent.name()), "install it, pick another with --agent, or use --agent builtin"),
+            Err(_) => Check::fail(
+                "go",
+                "agent",
+                format!("{} is not installed", agent.name()),
+                "install it, pick another with --agent, or use --agent builtin",
+            ),
         });
     }
     checks
@@ -153,7 +191,12 @@ pub struct Launch {
 /// The MCP server entry that starts this very binary with the same config and state.
 fn self_server(paths: &Paths) -> anyhow::Result<(String, Vec<String>)> {
     let exe = std::env::current_exe()?.display().to_string();
-    let mut args = vec!["--home".to_string(), paths.home.display().to_string(), "--state-dir".into(), paths.state_dir.display().to_string()];
+    let mut args = vec![
+        "--home".to_string(),
+        paths.home.display().to_string(),
+        "--state-dir".into(),
+        paths.state_dir.display().to_string(),
+    ];
     if paths.config_explicit {
         args.push("--config".into());
         args.push(paths.config_file.display().to_string());
@@ -165,7 +208,8 @@ fn self_server(paths: &Paths) -> anyhow::Result<(String, Vec<String>)> {
 
 /// How to start `agent` headless on `prompt`, with aiorch's MCP server available to it.
 pub fn launch(rt: &Runtime, agent: Agent, prompt: &str, local: bool) -> anyhow::Result<Launch> {
-    let program = which::which(agent.name()).map_err(|_| CliError::failed(format!("{} is not installed", agent.name())))?;
+    let program =
+        which::which(agent.name()).map_err(|_| CliError::failed(format!("{} is not installed", agent.name())))?;
     let (exe, sargs) = self_server(&rt.paths)?;
     let mut files = vec![];
     let mut args: Vec<String> = match agent {
@@ -177,12 +221,24 @@ pub fn launch(rt: &Runtime, agent: Agent, prompt: &str, local: bool) -> anyhow::
             std::fs::create_dir_all(path.parent().expect("parent"))?;
             crate::apply::fsutil::write_atomic(&path, serde_json::to_string_pretty(&cfg)?.as_bytes(), 0o600)?;
             files.push(path.clone());
-            vec!["-p".into(), prompt.into(), "--mcp-config".into(), path.display().to_string(), "--allowedTools".into(), "mcp__aiorch".into()]
+            vec![
+                "-p".into(),
+                prompt.into(),
+                "--mcp-config".into(),
+                path.display().to_string(),
+                "--allowedTools".into(),
+                "mcp__aiorch".into(),
+            ]
         }
         Agent::Codex => {
             let quote = |s: &str| serde_json::to_string(s).expect("string");
             let arr = sargs.iter().map(|a| quote(a)).collect::<Vec<_>>().join(",");
-            let mut a = vec!["exec".into(), "--skip-git-repo-check".into(), "-c".into(), format!("mcp_servers.aiorch={{command={},args=[{arr}]}}", quote(&exe))];
+            let mut a = vec![
+                "exec".into(),
+                "--skip-git-repo-check".into(),
+                "-c".into(),
+                format!("mcp_servers.aiorch={{command={},args=[{arr}]}}", quote(&exe)),
+            ];
             if local {
                 // Codex's own model from the local server (Ollama API at OLLAMA_HOST).
                 a.push("--oss".into());
@@ -203,7 +259,8 @@ pub fn launch(rt: &Runtime, agent: Agent, prompt: &str, local: bool) -> anyhow::
     for (i, a) in extra.into_iter().enumerate() {
         args.insert(at + i, a);
     }
-    let ollama = std::env::var("OLLAMA_HOST").ok().filter(|h| !h.is_empty()).unwrap_or_else(|| rt.cfg.ollama_host.clone());
+    let ollama =
+        std::env::var("OLLAMA_HOST").ok().filter(|h| !h.is_empty()).unwrap_or_else(|| rt.cfg.ollama_host.clone());
     let env = vec![
         ("AIORCH_GO".to_string(), "1".to_string()),
         ("AIORCH_MODE".into(), if local { "local" } else { "cloud" }.into()),

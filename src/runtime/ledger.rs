@@ -9,7 +9,7 @@
 use std::path::Path;
 use std::sync::Mutex;
 
-use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use serde::Serialize;
 
 use super::roles::Role;
@@ -60,7 +60,9 @@ CREATE TABLE IF NOT EXISTS turns (
 const RESERVATION_TTL: i64 = 3600;
 
 #[derive(Debug, thiserror::Error)]
-#[error("daily budget exhausted: this call may cost ${need:.4}, ${spent:.4} spent and ${held:.4} reserved of ${limit:.2} today")]
+#[error(
+    "daily budget exhausted: this call may cost ${need:.4}, ${spent:.4} spent and ${held:.4} reserved of ${limit:.2} today"
+)]
 pub struct BudgetExceeded {
     pub limit: f64,
     pub spent: f64,
@@ -102,7 +104,8 @@ impl Ledger {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir)?;
         }
-        let conn = Connection::open(path).map_err(|e| anyhow::anyhow!("cannot open the runtime ledger {}: {e}", path.display()))?;
+        let conn = Connection::open(path)
+            .map_err(|e| anyhow::anyhow!("cannot open the runtime ledger {}: {e}", path.display()))?;
         Ledger::init(conn)
     }
 
@@ -128,7 +131,8 @@ impl Ledger {
             match setup(&conn) {
                 Ok(()) => break,
                 Err(rusqlite::Error::SqliteFailure(e, _))
-                    if matches!(e.code, rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked) && tries < 200 =>
+                    if matches!(e.code, rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+                        && tries < 200 =>
                 {
                     tries += 1;
                     std::thread::sleep(std::time::Duration::from_millis(10 + tries % 7));
@@ -220,7 +224,10 @@ impl Ledger {
 
     pub fn create_thread(&self, now: i64, title: &str) -> anyhow::Result<String> {
         let id = new_id();
-        self.lock().execute("INSERT INTO threads (id, created, updated, title) VALUES (?1, ?2, ?2, ?3)", params![id, now, title])?;
+        self.lock().execute(
+            "INSERT INTO threads (id, created, updated, title) VALUES (?1, ?2, ?2, ?3)",
+            params![id, now, title],
+        )?;
         Ok(id)
     }
 
@@ -237,7 +244,10 @@ impl Ledger {
     pub fn append_turns(&self, now: i64, thread: &str, turns: &[Turn]) -> anyhow::Result<()> {
         let mut conn = self.lock();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let mut seq: i64 = tx.query_row("SELECT COALESCE(MAX(seq), 0) FROM turns WHERE thread_id = ?1", params![thread], |r| r.get(0))?;
+        let mut seq: i64 =
+            tx.query_row("SELECT COALESCE(MAX(seq), 0) FROM turns WHERE thread_id = ?1", params![thread], |r| {
+                r.get(0)
+            })?;
         for turn in turns {
             seq += 1;
             tx.execute(
@@ -253,7 +263,9 @@ impl Ledger {
     pub fn turns(&self, thread: &str) -> anyhow::Result<Vec<Turn>> {
         let conn = self.lock();
         let mut st = conn.prepare("SELECT role, model, tool, content FROM turns WHERE thread_id = ?1 ORDER BY seq")?;
-        let rows = st.query_map(params![thread], |r| Ok(Turn { role: r.get(0)?, model: r.get(1)?, tool: r.get(2)?, content: r.get(3)? }))?;
+        let rows = st.query_map(params![thread], |r| {
+            Ok(Turn { role: r.get(0)?, model: r.get(1)?, tool: r.get(2)?, content: r.get(3)? })
+        })?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
@@ -264,8 +276,13 @@ impl Ledger {
 }
 
 fn totals(conn: &Connection, d: &str, now: i64) -> rusqlite::Result<(f64, f64)> {
-    let spent: f64 = conn.query_row("SELECT COALESCE(SUM(cost), 0) FROM calls WHERE day = ?1", params![d], |r| r.get(0))?;
-    let held: f64 = conn.query_row("SELECT COALESCE(SUM(amount), 0) FROM reservations WHERE day = ?1 AND ts > ?2", params![d, now - RESERVATION_TTL], |r| r.get(0))?;
+    let spent: f64 =
+        conn.query_row("SELECT COALESCE(SUM(cost), 0) FROM calls WHERE day = ?1", params![d], |r| r.get(0))?;
+    let held: f64 = conn.query_row(
+        "SELECT COALESCE(SUM(amount), 0) FROM reservations WHERE day = ?1 AND ts > ?2",
+        params![d, now - RESERVATION_TTL],
+        |r| r.get(0),
+    )?;
     Ok((spent, held))
 }
 
@@ -307,7 +324,14 @@ pub fn new_id() -> String {
         h.finish()
     };
     let (a, b) = (word(), word());
-    format!("{:08x}-{:04x}-4{:03x}-{:04x}-{:012x}", a >> 32, (a >> 16) & 0xffff, a & 0xfff, (b >> 48) & 0x3fff | 0x8000, b & 0xffff_ffff_ffff)
+    format!(
+        "{:08x}-{:04x}-4{:03x}-{:04x}-{:012x}",
+        a >> 32,
+        (a >> 16) & 0xffff,
+        a & 0xfff,
+        (b >> 48) & 0x3fff | 0x8000,
+        b & 0xffff_ffff_ffff
+    )
 }
 
 #[cfg(test)]
@@ -315,7 +339,19 @@ mod tests {
     use super::*;
 
     fn rec(cost: f64) -> CallRecord {
-        CallRecord { model: "m".into(), role: Role::Coding, tool: "ask".into(), ok: true, error_kind: None, latency_ms: 5, tokens_in: 10, tokens_out: 20, cost, baseline_cost: cost * 2.0, thread_id: None }
+        CallRecord {
+            model: "m".into(),
+            role: Role::Coding,
+            tool: "ask".into(),
+            ok: true,
+            error_kind: None,
+            latency_ms: 5,
+            tokens_in: 10,
+            tokens_out: 20,
+            cost,
+            baseline_cost: cost * 2.0,
+            thread_id: None,
+        }
     }
 
     #[test]
@@ -359,8 +395,23 @@ mod tests {
         let id = {
             let l = Ledger::open(&path).unwrap();
             let id = l.create_thread(1, "t").unwrap();
-            l.append_turn(2, &id, &Turn { role: "user".into(), model: None, tool: Some("chat".into()), content: "hi".into() }).unwrap();
-            l.append_turn(3, &id, &Turn { role: "assistant".into(), model: Some("a".into()), tool: Some("chat".into()), content: "hello".into() }).unwrap();
+            l.append_turn(
+                2,
+                &id,
+                &Turn { role: "user".into(), model: None, tool: Some("chat".into()), content: "hi".into() },
+            )
+            .unwrap();
+            l.append_turn(
+                3,
+                &id,
+                &Turn {
+                    role: "assistant".into(),
+                    model: Some("a".into()),
+                    tool: Some("chat".into()),
+                    content: "hello".into(),
+                },
+            )
+            .unwrap();
             id
         };
         let l = Ledger::open(&path).unwrap();

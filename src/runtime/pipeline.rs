@@ -34,20 +34,60 @@ impl Kind {
     fn stages(self) -> &'static [(&'static str, Role, &'static str)] {
         match self {
             Kind::Feature => &[
-                ("Plan", Role::Planning, "Plan the implementation of this feature. Give ordered steps; for each: goal, files, tests, how to verify. End with acceptance criteria.\n\nFeature: {task}"),
-                ("Implement", Role::Coding, "Implement the plan above. Give the code as unified diffs or complete files, with tests. Say how to build and test it.\n\nFeature: {task}"),
-                ("Review", Role::Review, "Review the implementation above against the plan. List defects, risks and missing tests, each rated high, medium or low, with a fix. Say whether it is ready.\n\nFeature: {task}"),
-                ("Document", Role::Search, "Write the user-facing documentation for this feature (README section or help text) and a one-line changelog entry, based on the plan, code and review above.\n\nFeature: {task}"),
+                (
+                    "Plan",
+                    Role::Planning,
+                    "Plan the implementation of this feature. Give ordered steps; for each: goal, files, tests, how to verify. End with acceptance criteria.\n\nFeature: {task}",
+                ),
+                (
+                    "Implement",
+                    Role::Coding,
+                    "Implement the plan above. Give the code as unified diffs or complete files, with tests. Say how to build and test it.\n\nFeature: {task}",
+                ),
+                (
+                    "Review",
+                    Role::Review,
+                    "Review the implementation above against the plan. List defects, risks and missing tests, each rated high, medium or low, with a fix. Say whether it is ready.\n\nFeature: {task}",
+                ),
+                (
+                    "Document",
+                    Role::Search,
+                    "Write the user-facing documentation for this feature (README section or help text) and a one-line changelog entry, based on the plan, code and review above.\n\nFeature: {task}",
+                ),
             ],
             Kind::Bugfix => &[
-                ("Investigate", Role::Search, "Collect what is known about this bug: symptoms, likely code areas, what to look at, how to reproduce it.\n\nBug: {task}"),
-                ("Diagnose", Role::Planning, "From the investigation above, give the most likely root causes, ranked, and a plan for a minimal fix with a regression test.\n\nBug: {task}"),
-                ("Fix", Role::Coding, "Write the minimal fix and a regression test for the diagnosed cause, as unified diffs or complete files.\n\nBug: {task}"),
-                ("Review", Role::Review, "Review the fix above: does it address the root cause, could it regress anything, is the test sufficient? Rate findings high, medium or low.\n\nBug: {task}"),
+                (
+                    "Investigate",
+                    Role::Search,
+                    "Collect what is known about this bug: symptoms, likely code areas, what to look at, how to reproduce it.\n\nBug: {task}",
+                ),
+                (
+                    "Diagnose",
+                    Role::Planning,
+                    "From the investigation above, give the most likely root causes, ranked, and a plan for a minimal fix with a regression test.\n\nBug: {task}",
+                ),
+                (
+                    "Fix",
+                    Role::Coding,
+                    "Write the minimal fix and a regression test for the diagnosed cause, as unified diffs or complete files.\n\nBug: {task}",
+                ),
+                (
+                    "Review",
+                    Role::Review,
+                    "Review the fix above: does it address the root cause, could it regress anything, is the test sufficient? Rate findings high, medium or low.\n\nBug: {task}",
+                ),
             ],
             Kind::Review => &[
-                ("Summarise", Role::Search, "Summarise what this change does, file by file, in a few bullet points.\n\n{task}"),
-                ("Review", Role::Review, "Review this change. List defects, security issues, risks and missing tests, each rated high, medium or low, with a concrete fix.\n\n{task}"),
+                (
+                    "Summarise",
+                    Role::Search,
+                    "Summarise what this change does, file by file, in a few bullet points.\n\n{task}",
+                ),
+                (
+                    "Review",
+                    Role::Review,
+                    "Review this change. List defects, security issues, risks and missing tests, each rated high, medium or low, with a concrete fix.\n\n{task}",
+                ),
             ],
         }
     }
@@ -77,7 +117,14 @@ pub struct Outcome {
     pub ok: bool,
 }
 
-pub async fn run(rt: &Runtime, kind: Kind, task: &str, local: bool, on_stage: &(dyn Fn(&str) + Sync), cancel: &Cancel) -> anyhow::Result<Outcome> {
+pub async fn run(
+    rt: &Runtime,
+    kind: Kind,
+    task: &str,
+    local: bool,
+    on_stage: &(dyn Fn(&str) + Sync),
+    cancel: &Cancel,
+) -> anyhow::Result<Outcome> {
     let subject = if kind == Kind::Review { review_subject(task)? } else { task.to_string() };
     let thread = rt.thread(None, &format!("{} pipeline: {task}", kind.name()))?;
     let mut stages = vec![];
@@ -103,8 +150,20 @@ pub async fn run(rt: &Runtime, kind: Kind, task: &str, local: bool, on_stage: &(
                 fallbacks: r.outcome.fallbacks.iter().map(|a| format!("{}: {}", a.model, a.error)).collect(),
             }),
             Err(e) => {
-                let msg = e.downcast_ref::<crate::error::CliError>().map_or_else(|| format!("{e:#}"), |c| c.message.clone());
-                stages.push(Stage { name: name.to_string(), role: *role, model: None, output: String::new(), error: Some(msg), latency_ms: 0, tokens_in: 0, tokens_out: 0, cost: 0.0, fallbacks: vec![] });
+                let msg =
+                    e.downcast_ref::<crate::error::CliError>().map_or_else(|| format!("{e:#}"), |c| c.message.clone());
+                stages.push(Stage {
+                    name: name.to_string(),
+                    role: *role,
+                    model: None,
+                    output: String::new(),
+                    error: Some(msg),
+                    latency_ms: 0,
+                    tokens_in: 0,
+                    tokens_out: 0,
+                    cost: 0.0,
+                    fallbacks: vec![],
+                });
                 ok = false;
                 break;
             }
@@ -114,12 +173,32 @@ pub async fn run(rt: &Runtime, kind: Kind, task: &str, local: bool, on_stage: &(
     if ok && kind == Kind::Review {
         on_stage("Consensus (review)…");
         let question = "Based on the change and the review in this conversation: is this change ready to merge as is? Answer yes or no.";
-        let args = consensus::Args { question, priority: Priority::Normal, models: vec![], role: Role::Review, local, synthesize: false, continuation_id: Some(&thread), tool: "pipeline" };
+        let args = consensus::Args {
+            question,
+            priority: Priority::Normal,
+            models: vec![],
+            role: Role::Review,
+            local,
+            synthesize: false,
+            continuation_id: Some(&thread),
+            tool: "pipeline",
+        };
         match consensus::run(rt, args, None, cancel).await {
             Ok(r) => consensus_report = Some(r),
             Err(e) => {
                 ok = false;
-                stages.push(Stage { name: "Consensus".into(), role: Role::Review, model: None, output: String::new(), error: Some(format!("{e:#}")), latency_ms: 0, tokens_in: 0, tokens_out: 0, cost: 0.0, fallbacks: vec![] });
+                stages.push(Stage {
+                    name: "Consensus".into(),
+                    role: Role::Review,
+                    model: None,
+                    output: String::new(),
+                    error: Some(format!("{e:#}")),
+                    latency_ms: 0,
+                    tokens_in: 0,
+                    tokens_out: 0,
+                    cost: 0.0,
+                    fallbacks: vec![],
+                });
             }
         }
     }
@@ -129,7 +208,9 @@ pub async fn run(rt: &Runtime, kind: Kind, task: &str, local: bool, on_stage: &(
 /// For `review`: the task text plus the working tree's diff when run inside a git repository.
 fn review_subject(task: &str) -> anyhow::Result<String> {
     match git_diff(Path::new("."), false) {
-        Ok(diff) if !diff.trim().is_empty() => Ok(format!("{task}\n\nThe change (git diff HEAD):\n```diff\n{diff}\n```")),
+        Ok(diff) if !diff.trim().is_empty() => {
+            Ok(format!("{task}\n\nThe change (git diff HEAD):\n```diff\n{diff}\n```"))
+        }
         _ => Ok(task.to_string()),
     }
 }
@@ -164,7 +245,12 @@ pub fn report_markdown(o: &Outcome, mode: &str) -> String {
     let mut s = String::new();
     let _ = writeln!(s, "# aiorch pipeline: {}\n", o.kind.name());
     let _ = writeln!(s, "**Task:** {}\n", o.task.trim());
-    let _ = writeln!(s, "Mode: {mode} · thread `{}` · {}\n", o.continuation_id, if o.ok { "completed" } else { "stopped early" });
+    let _ = writeln!(
+        s,
+        "Mode: {mode} · thread `{}` · {}\n",
+        o.continuation_id,
+        if o.ok { "completed" } else { "stopped early" }
+    );
     for (i, st) in o.stages.iter().enumerate() {
         let who = st.model.as_deref().unwrap_or("—");
         let _ = writeln!(s, "## {}. {} — {} ({}) · {who}\n", i + 1, st.name, st.role, st.role.seed_name());
@@ -179,20 +265,42 @@ pub fn report_markdown(o: &Outcome, mode: &str) -> String {
     }
     if let Some(c) = &o.consensus {
         let _ = writeln!(s, "## Consensus: ready to merge?\n");
-        let _ = writeln!(s, "Agreement {:.2} (threshold {:.2}, priority {:?}) · majority: {} · recommendation: **{}**\n", c.agreement, c.threshold, c.priority, c.majority.as_deref().unwrap_or("none"), c.recommendation.text());
+        let _ = writeln!(
+            s,
+            "Agreement {:.2} (threshold {:.2}, priority {:?}) · majority: {} · recommendation: **{}**\n",
+            c.agreement,
+            c.threshold,
+            c.priority,
+            c.majority.as_deref().unwrap_or("none"),
+            c.recommendation.text()
+        );
         if !c.dissenters.is_empty() {
             let _ = writeln!(s, "Dissenters: {}\n", c.dissenters.join(", "));
         }
         for v in &c.votes {
-            let _ = writeln!(s, "- {}: {}", v.model, v.verdict.as_deref().or(v.error.as_deref()).unwrap_or("no verdict"));
+            let _ =
+                writeln!(s, "- {}: {}", v.model, v.verdict.as_deref().or(v.error.as_deref()).unwrap_or("no verdict"));
         }
         let _ = writeln!(s);
     }
-    let _ = writeln!(s, "## Summary\n\n| stage | role | model | latency | tokens in/out | cost |\n|---|---|---|---|---|---|");
+    let _ = writeln!(
+        s,
+        "## Summary\n\n| stage | role | model | latency | tokens in/out | cost |\n|---|---|---|---|---|---|"
+    );
     let mut total = 0.0;
     for st in &o.stages {
         total += st.cost;
-        let _ = writeln!(s, "| {} | {} | {} | {:.1} s | {}/{} | ${:.4} |", st.name, st.role, st.model.as_deref().unwrap_or("failed"), st.latency_ms as f64 / 1000.0, st.tokens_in, st.tokens_out, st.cost);
+        let _ = writeln!(
+            s,
+            "| {} | {} | {} | {:.1} s | {}/{} | ${:.4} |",
+            st.name,
+            st.role,
+            st.model.as_deref().unwrap_or("failed"),
+            st.latency_ms as f64 / 1000.0,
+            st.tokens_in,
+            st.tokens_out,
+            st.cost
+        );
     }
     if let Some(c) = &o.consensus {
         total += c.cost;

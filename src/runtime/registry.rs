@@ -93,7 +93,11 @@ pub struct Registry {
 
 impl Registry {
     pub fn load(cfg: &Config) -> anyhow::Result<Registry> {
-        let builtin: BTreeMap<String, ModelEntry> = if cfg.runtime.builtin_models { toml::from_str(BUILTIN).expect("built-in models.toml parses") } else { BTreeMap::new() };
+        let builtin: BTreeMap<String, ModelEntry> = if cfg.runtime.builtin_models {
+            toml::from_str(BUILTIN).expect("built-in models.toml parses")
+        } else {
+            BTreeMap::new()
+        };
         Self::build(cfg, builtin)
     }
 
@@ -121,14 +125,21 @@ impl Registry {
                 continue;
             }
             let bad = |what: &str| {
-                CliError::bad_input(format!("runtime.models.{id}: {what}")).hint("a new model needs provider, endpoint and (unless it is the id) model; see `aiorch config schema`")
+                CliError::bad_input(format!("runtime.models.{id}: {what}")).hint(
+                    "a new model needs provider, endpoint and (unless it is the id) model; see `aiorch config schema`",
+                )
             };
             let provider = e.provider.ok_or_else(|| bad("missing `provider` (openai, anthropic or gemini)"))?;
-            let endpoint = e.endpoint.clone().ok_or_else(|| bad("missing `endpoint` (a base URL, `gateway` or `local`)"))?;
+            let endpoint =
+                e.endpoint.clone().ok_or_else(|| bad("missing `endpoint` (a base URL, `gateway` or `local`)"))?;
             let (via, base_url, key) = match endpoint.as_str() {
-                "gateway" => (Via::Gateway, rt.gateway.url.clone(), e.key.clone().or_else(|| Some(rt.gateway.key.clone()))),
+                "gateway" => {
+                    (Via::Gateway, rt.gateway.url.clone(), e.key.clone().or_else(|| Some(rt.gateway.key.clone())))
+                }
                 "local" => (Via::Local, local_url.clone(), e.key.clone()),
-                url if url.starts_with("http://") || url.starts_with("https://") => (Via::Direct, url.trim_end_matches('/').to_string(), e.key.clone()),
+                url if url.starts_with("http://") || url.starts_with("https://") => {
+                    (Via::Direct, url.trim_end_matches('/').to_string(), e.key.clone())
+                }
                 other => return Err(bad(&format!("endpoint `{other}` is not a URL, `gateway` or `local`")).into()),
             };
             let upstream = match (&e.model, &via) {
@@ -189,9 +200,10 @@ impl Registry {
             return self.get(id);
         }
         let avg = |m: &Model| Role::ALL.iter().map(|r| m.score(*r)).sum::<f64>() / 4.0;
-        self.models.iter().filter(|m| !m.local && m.via != Via::Gateway).max_by(|a, b| {
-            (a.tier, avg(a)).partial_cmp(&(b.tier, avg(b))).unwrap_or(std::cmp::Ordering::Equal)
-        })
+        self.models
+            .iter()
+            .filter(|m| !m.local && m.via != Via::Gateway)
+            .max_by(|a, b| (a.tier, avg(a)).partial_cmp(&(b.tier, avg(b))).unwrap_or(std::cmp::Ordering::Equal))
     }
 }
 

@@ -40,10 +40,18 @@ impl Role {
     /// A one-line instruction sent as the system prompt when a role has no better one.
     pub fn system_prompt(self) -> &'static str {
         match self {
-            Role::Planning => "You are the strategic lead. Break the task into ordered, verifiable steps; name files, risks and acceptance criteria. Be concise.",
-            Role::Coding => "You are a senior software engineer. Produce correct, minimal, idiomatic code and say how to verify it. Be concise.",
-            Role::Review => "You are a rigorous reviewer. Find defects, risks and missing tests; rate each finding high, medium or low. Be concise.",
-            Role::Search => "You are a librarian. Find and summarise the relevant facts precisely, citing where they come from. Be concise.",
+            Role::Planning => {
+                "You are the strategic lead. Break the task into ordered, verifiable steps; name files, risks and acceptance criteria. Be concise."
+            }
+            Role::Coding => {
+                "You are a senior software engineer. Produce correct, minimal, idiomatic code and say how to verify it. Be concise."
+            }
+            Role::Review => {
+                "You are a rigorous reviewer. Find defects, risks and missing tests; rate each finding high, medium or low. Be concise."
+            }
+            Role::Search => {
+                "You are a librarian. Find and summarise the relevant facts precisely, citing where they come from. Be concise."
+            }
         }
     }
 }
@@ -64,8 +72,12 @@ impl FromStr for Role {
             "search" | "research" | "librarian" => Ok(Role::Search),
             other => {
                 let names = ["planning", "coding", "review", "search", "sisyphus", "hephaestus", "oracle", "librarian"];
-                let hint = crate::error::did_you_mean(other, names).map(|n| format!(" (did you mean `{n}`?)")).unwrap_or_default();
-                Err(format!("unknown role `{other}`{hint}: use planning|coding|review|search or sisyphus|hephaestus|oracle|librarian"))
+                let hint = crate::error::did_you_mean(other, names)
+                    .map(|n| format!(" (did you mean `{n}`?)"))
+                    .unwrap_or_default();
+                Err(format!(
+                    "unknown role `{other}`{hint}: use planning|coding|review|search or sisyphus|hephaestus|oracle|librarian"
+                ))
             }
         }
     }
@@ -92,14 +104,115 @@ impl Difficulty {
 /// Keyword stems per role. A stem matches a word that starts with it ("implement" matches
 /// "implementation"); entries with a space match as a phrase.
 const ROLE_KEYWORDS: &[(Role, &[&str])] = &[
-    (Role::Planning, &["plan", "design", "architect", "roadmap", "strateg", "break down", "decompos", "trade-off", "tradeoff", "approach", "propos", "milestone", "prioriti", "scope", "spec"]),
-    (Role::Coding, &["implement", "code", "write", "fix", "bug", "refactor", "add", "function", "test", "compile", "build", "patch", "port", "rename", "script", "endpoint", "migrat", "optimi", "typo"]),
-    (Role::Review, &["review", "audit", "validat", "verify", "critique", "check", "secur", "vulnerab", "regression", "diff", "approve", "precommit", "lint", "assess"]),
-    (Role::Search, &["find", "search", "locate", "where is", "look up", "lookup", "grep", "summar", "list", "docs", "documentation", "explain", "what is", "which", "research", "compare"]),
+    (
+        Role::Planning,
+        &[
+            "plan",
+            "design",
+            "architect",
+            "roadmap",
+            "strateg",
+            "break down",
+            "decompos",
+            "trade-off",
+            "tradeoff",
+            "approach",
+            "propos",
+            "milestone",
+            "prioriti",
+            "scope",
+            "spec",
+        ],
+    ),
+    (
+        Role::Coding,
+        &[
+            "implement",
+            "code",
+            "write",
+            "fix",
+            "bug",
+            "refactor",
+            "add",
+            "function",
+            "test",
+            "compile",
+            "build",
+            "patch",
+            "port",
+            "rename",
+            "script",
+            "endpoint",
+            "migrat",
+            "optimi",
+            "typo",
+        ],
+    ),
+    (
+        Role::Review,
+        &[
+            "review",
+            "audit",
+            "validat",
+            "verify",
+            "critique",
+            "check",
+            "secur",
+            "vulnerab",
+            "regression",
+            "diff",
+            "approve",
+            "precommit",
+            "lint",
+            "assess",
+        ],
+    ),
+    (
+        Role::Search,
+        &[
+            "find",
+            "search",
+            "locate",
+            "where is",
+            "look up",
+            "lookup",
+            "grep",
+            "summar",
+            "list",
+            "docs",
+            "documentation",
+            "explain",
+            "what is",
+            "which",
+            "research",
+            "compare",
+        ],
+    ),
 ];
 
-const COMPLEX: &[&str] = &["architect", "design", "secur", "concurren", "distributed", "migrat", "race", "deadlock", "performance", "scalab", "cryptograph", "whole", "entire", "across", "system", "protocol", "invariant"];
-const SIMPLE: &[&str] = &["typo", "rename", "list", "summar", "format", "small", "quick", "simple", "trivial", "one-line", "oneliner", "lookup", "look up", "what is", "spelling"];
+const COMPLEX: &[&str] = &[
+    "architect",
+    "design",
+    "secur",
+    "concurren",
+    "distributed",
+    "migrat",
+    "race",
+    "deadlock",
+    "performance",
+    "scalab",
+    "cryptograph",
+    "whole",
+    "entire",
+    "across",
+    "system",
+    "protocol",
+    "invariant",
+];
+const SIMPLE: &[&str] = &[
+    "typo", "rename", "list", "summar", "format", "small", "quick", "simple", "trivial", "one-line", "oneliner",
+    "lookup", "look up", "what is", "spelling",
+];
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Classification {
@@ -171,7 +284,14 @@ mod tests {
 
     #[test]
     fn seed_names_and_role_names_parse() {
-        for (a, b) in [("sisyphus", Role::Planning), ("hephaestus", Role::Coding), ("oracle", Role::Review), ("librarian", Role::Search), ("validator", Role::Review), ("Coding", Role::Coding)] {
+        for (a, b) in [
+            ("sisyphus", Role::Planning),
+            ("hephaestus", Role::Coding),
+            ("oracle", Role::Review),
+            ("librarian", Role::Search),
+            ("validator", Role::Review),
+            ("Coding", Role::Coding),
+        ] {
             assert_eq!(a.parse::<Role>().unwrap(), b);
         }
         let err = "reviw".parse::<Role>().unwrap_err();
@@ -191,7 +311,10 @@ mod tests {
     #[test]
     fn difficulty_from_keywords() {
         assert_eq!(classify("fix a typo in README", None).difficulty, Difficulty::Simple);
-        assert_eq!(classify("design the distributed cache invalidation protocol", None).difficulty, Difficulty::Complex);
+        assert_eq!(
+            classify("design the distributed cache invalidation protocol", None).difficulty,
+            Difficulty::Complex
+        );
         assert_eq!(classify("add a flag to the CLI", None).difficulty, Difficulty::Normal);
     }
 }

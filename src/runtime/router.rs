@@ -79,12 +79,23 @@ pub fn route(cfg: &Config, reg: &Registry, req: &Request, available: Availabilit
             } else {
                 available(m).err()
             };
-            Candidate { id: m.id.clone(), score: m.score(role), tier: m.tier, price_in: m.price_in, price_out: m.price_out, local: m.local, max_cost, skipped }
+            Candidate {
+                id: m.id.clone(),
+                score: m.score(role),
+                tier: m.tier,
+                price_in: m.price_in,
+                price_out: m.price_out,
+                local: m.local,
+                max_cost,
+                skipped,
+            }
         })
         .collect();
     // Best first, so the listing reads as a ranking.
-    candidates.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.max_cost.total_cmp(&b.max_cost)).then(a.id.cmp(&b.id)));
-    let eligible: Vec<&Model> = candidates.iter().filter(|c| c.skipped.is_none()).filter_map(|c| reg.get(&c.id)).collect();
+    candidates
+        .sort_by(|a, b| b.score.total_cmp(&a.score).then(a.max_cost.total_cmp(&b.max_cost)).then(a.id.cmp(&b.id)));
+    let eligible: Vec<&Model> =
+        candidates.iter().filter(|c| c.skipped.is_none()).filter_map(|c| reg.get(&c.id)).collect();
     let over = role_override(cfg, role);
 
     let (chosen, reason) = pick(cfg, req, &eligible, over.and_then(|o| o.model.as_deref()));
@@ -113,7 +124,12 @@ pub fn route(cfg: &Config, reg: &Registry, req: &Request, available: Availabilit
     }
 }
 
-fn pick<'m>(cfg: &Config, req: &Request, eligible: &[&'m Model], role_pin: Option<&str>) -> (Option<&'m Model>, String) {
+fn pick<'m>(
+    cfg: &Config,
+    req: &Request,
+    eligible: &[&'m Model],
+    role_pin: Option<&str>,
+) -> (Option<&'m Model>, String) {
     let role = req.class.role;
     if let Some(id) = req.pinned {
         return match eligible.iter().find(|m| m.id == id) {
@@ -201,7 +217,11 @@ pub fn explain(task: &str, r: &Route) -> String {
     let mut s = String::new();
     let _ = writeln!(s, "task:       {}", one_line(task, 100));
     let _ = writeln!(s, "role:       {} ({}) — {}", r.role, r.seed_name, r.role_source);
-    let dk = if r.difficulty_keywords.is_empty() { String::new() } else { format!(" — keywords: {}", r.difficulty_keywords.join(", ")) };
+    let dk = if r.difficulty_keywords.is_empty() {
+        String::new()
+    } else {
+        format!(" — keywords: {}", r.difficulty_keywords.join(", "))
+    };
     let _ = writeln!(s, "difficulty: {}{dk}", r.difficulty.name());
     let budget = r.budget_left.map_or("unlimited".to_string(), |b| format!("${b:.2} left today"));
     let _ = writeln!(s, "mode:       {}, budget {budget}", r.mode);
@@ -226,7 +246,15 @@ pub fn explain(task: &str, r: &Route) -> String {
             " "
         };
         let note = c.skipped.as_deref().map(|w| format!("  skipped: {w}")).unwrap_or_default();
-        let line = format!("  {mark} {:<18} {:.2}  tier {}  {:>6.2}/{:<6.2}{}{note}", c.id, c.score, c.tier, c.price_in, c.price_out, if c.local { "  local" } else { "" });
+        let line = format!(
+            "  {mark} {:<18} {:.2}  tier {}  {:>6.2}/{:<6.2}{}{note}",
+            c.id,
+            c.score,
+            c.tier,
+            c.price_in,
+            c.price_out,
+            if c.local { "  local" } else { "" }
+        );
         let _ = writeln!(s, "{}", line.trim_end());
     }
     s
@@ -234,11 +262,7 @@ pub fn explain(task: &str, r: &Route) -> String {
 
 pub fn one_line(text: &str, max: usize) -> String {
     let flat: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
-    if flat.chars().count() > max {
-        format!("{}…", flat.chars().take(max).collect::<String>())
-    } else {
-        flat
-    }
+    if flat.chars().count() > max { format!("{}…", flat.chars().take(max).collect::<String>()) } else { flat }
 }
 
 #[cfg(test)]
@@ -247,7 +271,14 @@ mod tests {
     use crate::runtime::roles::classify;
 
     fn req(task: &str) -> Request<'static> {
-        Request { class: classify(task, None), local_only: false, tokens_in: 1000, max_out: 4000, budget_left: None, pinned: None }
+        Request {
+            class: classify(task, None),
+            local_only: false,
+            tokens_in: 1000,
+            max_out: 4000,
+            budget_left: None,
+            pinned: None,
+        }
     }
     fn all(_: &Model) -> Result<(), String> {
         Ok(())
@@ -283,7 +314,9 @@ mod tests {
         let reg = Registry::load(&cfg).unwrap();
         let mut r = req("design the distributed protocol");
         r.budget_left = Some(0.05);
-        let no_anthropic = |m: &Model| if m.provider == crate::runtime::registry::Provider::Anthropic { Err("no key".to_string()) } else { Ok(()) };
+        let no_anthropic = |m: &Model| {
+            if m.provider == crate::runtime::registry::Provider::Anthropic { Err("no key".to_string()) } else { Ok(()) }
+        };
         let out = route(&cfg, &reg, &r, &no_anthropic);
         let opus = out.candidates.iter().find(|c| c.id == "claude-opus-4-1").unwrap();
         assert!(opus.skipped.as_deref().unwrap().contains("may cost"), "{:?}", opus.skipped);
@@ -293,7 +326,13 @@ mod tests {
     #[test]
     fn role_pins_and_fallbacks_apply() {
         let mut cfg = Config::default();
-        cfg.runtime.roles.insert("hephaestus".into(), crate::runtime::config::RoleOverride { model: Some("claude-sonnet-4-5".into()), fallback: vec!["gemini-2.5-flash".into()] });
+        cfg.runtime.roles.insert(
+            "hephaestus".into(),
+            crate::runtime::config::RoleOverride {
+                model: Some("claude-sonnet-4-5".into()),
+                fallback: vec!["gemini-2.5-flash".into()],
+            },
+        );
         let reg = Registry::load(&cfg).unwrap();
         let out = route(&cfg, &reg, &req("implement the parser"), &all);
         assert_eq!(out.chosen.as_deref(), Some("claude-sonnet-4-5"));

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use super::engine::Runtime;
-use super::ledger::{day, CallRecord};
+use super::ledger::{CallRecord, day};
 
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Row {
@@ -108,9 +108,17 @@ fn round3(v: f64) -> f64 {
 pub fn render(s: &Stats) -> String {
     use std::fmt::Write;
     let mut o = String::new();
-    let _ = writeln!(o, "budget {}: ${:.4} spent, ${:.4} reserved, ${:.4} left of ${:.2}", s.today, s.spent_today, s.reserved_today, s.left_today, s.budget_usd);
+    let _ = writeln!(
+        o,
+        "budget {}: ${:.4} spent, ${:.4} reserved, ${:.4} left of ${:.2}",
+        s.today, s.spent_today, s.reserved_today, s.left_today, s.budget_usd
+    );
     let table = |o: &mut String, title: &str, rows: &BTreeMap<String, Row>| {
-        let _ = writeln!(o, "\n{:<20} {:>6} {:>6} {:>8} {:>8} {:>9} {:>9} {:>10} {:>10}", title, "calls", "ok%", "p50 ms", "p95 ms", "tok in", "tok out", "cost $", "saved $");
+        let _ = writeln!(
+            o,
+            "\n{:<20} {:>6} {:>6} {:>8} {:>8} {:>9} {:>9} {:>10} {:>10}",
+            title, "calls", "ok%", "p50 ms", "p95 ms", "tok in", "tok out", "cost $", "saved $"
+        );
         for (k, r) in rows {
             line(o, k, r);
         }
@@ -121,13 +129,21 @@ pub fn render(s: &Stats) -> String {
     line(&mut o, "total", &s.total);
     let base = s.baseline.as_deref().unwrap_or("the strongest model (none configured: runtime.routing.baseline)");
     let pct = if s.total.baseline_cost > 0.0 { 100.0 * s.total.saved / s.total.baseline_cost } else { 0.0 };
-    let _ = writeln!(o, "\nrouting saved ${:.4} ({pct:.0}%) against sending every call to {base} (${:.4})", s.total.saved, s.total.baseline_cost);
+    let _ = writeln!(
+        o,
+        "\nrouting saved ${:.4} ({pct:.0}%) against sending every call to {base} (${:.4})",
+        s.total.saved, s.total.baseline_cost
+    );
     o
 }
 
 fn line(o: &mut String, name: &str, r: &Row) {
     use std::fmt::Write;
-    let errs = if r.errors.is_empty() { String::new() } else { format!("  errors: {}", r.errors.iter().map(|(k, v)| format!("{k}×{v}")).collect::<Vec<_>>().join(", ")) };
+    let errs = if r.errors.is_empty() {
+        String::new()
+    } else {
+        format!("  errors: {}", r.errors.iter().map(|(k, v)| format!("{k}×{v}")).collect::<Vec<_>>().join(", "))
+    };
     let _ = writeln!(
         o,
         "{:<20} {:>6} {:>6.1} {:>8} {:>8} {:>9} {:>9} {:>10.4} {:>10.4}{errs}",

@@ -7,7 +7,7 @@
 use std::io::Write;
 use std::process::{Command, Stdio};
 
-use super::{fill_template, SecretsConfig, Store, Value};
+use super::{SecretsConfig, Store, Value, fill_template};
 use crate::error::CliError;
 
 pub struct CommandStore {
@@ -27,14 +27,25 @@ impl CommandStore {
                     .into());
             }
         };
-        for (key, t) in [("command", Some(&read)), ("command_set", cfg.command_set.as_ref()), ("command_rm", cfg.command_rm.as_ref())] {
+        for (key, t) in [
+            ("command", Some(&read)),
+            ("command_set", cfg.command_set.as_ref()),
+            ("command_rm", cfg.command_rm.as_ref()),
+        ] {
             if let Some(t) = t
                 && !t.iter().any(|a| a.contains("{name}"))
             {
-                return Err(CliError::bad_input(format!("secrets.{key} has no `{{name}}` placeholder")).hint("put {name} where the secret's name goes, e.g. \"ai/{name}\"").into());
+                return Err(CliError::bad_input(format!("secrets.{key} has no `{{name}}` placeholder"))
+                    .hint("put {name} where the secret's name goes, e.g. \"ai/{name}\"")
+                    .into());
             }
         }
-        Ok(CommandStore { read, set: cfg.command_set.clone(), rm: cfg.command_rm.clone(), list: cfg.command_list.clone() })
+        Ok(CommandStore {
+            read,
+            set: cfg.command_set.clone(),
+            rm: cfg.command_rm.clone(),
+            list: cfg.command_list.clone(),
+        })
     }
 
     fn unsupported(&self, verb: &str, key: &str, example: &str) -> anyhow::Error {
@@ -46,7 +57,9 @@ impl CommandStore {
 
 /// Run `argv`; a program that cannot be started is an error naming it (never a value).
 fn spawn_err(argv: &[String], e: std::io::Error) -> anyhow::Error {
-    CliError::failed(format!("command backend: cannot run `{}`: {e}", argv[0])).hint("check secrets.command* in the config and that the program is on PATH").into()
+    CliError::failed(format!("command backend: cannot run `{}`: {e}", argv[0]))
+        .hint("check secrets.command* in the config and that the program is on PATH")
+        .into()
 }
 
 impl Store for CommandStore {
@@ -56,7 +69,12 @@ impl Store for CommandStore {
 
     fn get(&self, name: &str) -> anyhow::Result<Option<Value>> {
         let argv = fill_template(&self.read, name);
-        let out = Command::new(&argv[0]).args(&argv[1..]).stdin(Stdio::null()).stderr(Stdio::inherit()).output().map_err(|e| spawn_err(&argv, e))?;
+        let out = Command::new(&argv[0])
+            .args(&argv[1..])
+            .stdin(Stdio::null())
+            .stderr(Stdio::inherit())
+            .output()
+            .map_err(|e| spawn_err(&argv, e))?;
         if !out.status.success() {
             drop(zeroize::Zeroizing::new(out.stdout));
             tracing::debug!(name, status = %out.status, "command backend reader failed: treated as missing");
@@ -66,9 +84,12 @@ impl Store for CommandStore {
     }
 
     fn set(&self, name: &str, value: &str) -> anyhow::Result<()> {
-        let Some(t) = &self.set else { return Err(self.unsupported("set", "command_set", "[\"pass\", \"insert\", \"-m\", \"ai/{name}\"]")) };
+        let Some(t) = &self.set else {
+            return Err(self.unsupported("set", "command_set", "[\"pass\", \"insert\", \"-m\", \"ai/{name}\"]"));
+        };
         let argv = fill_template(t, name);
-        let mut child = Command::new(&argv[0]).args(&argv[1..]).stdin(Stdio::piped()).spawn().map_err(|e| spawn_err(&argv, e))?;
+        let mut child =
+            Command::new(&argv[0]).args(&argv[1..]).stdin(Stdio::piped()).spawn().map_err(|e| spawn_err(&argv, e))?;
         let mut stdin = child.stdin.take().expect("piped stdin");
         // Exactly the value, no newline added. A writer that exits early closes the pipe: the
         // status below reports it.
@@ -82,20 +103,37 @@ impl Store for CommandStore {
     }
 
     fn remove(&self, name: &str) -> anyhow::Result<bool> {
-        let Some(t) = &self.rm else { return Err(self.unsupported("remove", "command_rm", "[\"pass\", \"rm\", \"-f\", \"ai/{name}\"]")) };
+        let Some(t) = &self.rm else {
+            return Err(self.unsupported("remove", "command_rm", "[\"pass\", \"rm\", \"-f\", \"ai/{name}\"]"));
+        };
         let argv = fill_template(t, name);
-        let status = Command::new(&argv[0]).args(&argv[1..]).stdin(Stdio::null()).status().map_err(|e| spawn_err(&argv, e))?;
+        let status =
+            Command::new(&argv[0]).args(&argv[1..]).stdin(Stdio::null()).status().map_err(|e| spawn_err(&argv, e))?;
         Ok(status.success())
     }
 
     fn list(&self) -> anyhow::Result<Vec<String>> {
-        let Some(argv) = &self.list else { return Err(self.unsupported("list", "command_list", "[\"sh\", \"-c\", \"ls ~/.password-store/ai | sed 's/.gpg$//'\"]")) };
-        let out = Command::new(&argv[0]).args(&argv[1..]).stdin(Stdio::null()).stderr(Stdio::inherit()).output().map_err(|e| spawn_err(argv, e))?;
+        let Some(argv) = &self.list else {
+            return Err(self.unsupported(
+                "list",
+                "command_list",
+                "[\"sh\", \"-c\", \"ls ~/.password-store/ai | sed 's/.gpg$//'\"]",
+            ));
+        };
+        let out = Command::new(&argv[0])
+            .args(&argv[1..])
+            .stdin(Stdio::null())
+            .stderr(Stdio::inherit())
+            .output()
+            .map_err(|e| spawn_err(argv, e))?;
         if !out.status.success() {
-            return Err(CliError::failed(format!("command backend: `{}` failed ({})", argv.join(" "), out.status)).into());
+            return Err(
+                CliError::failed(format!("command backend: `{}` failed ({})", argv.join(" "), out.status)).into()
+            );
         }
         let text = String::from_utf8_lossy(&out.stdout);
-        let mut names: Vec<String> = text.lines().map(str::trim).filter(|l| super::validate_name(l).is_ok()).map(String::from).collect();
+        let mut names: Vec<String> =
+            text.lines().map(str::trim).filter(|l| super::validate_name(l).is_ok()).map(String::from).collect();
         names.sort();
         names.dedup();
         Ok(names)
@@ -103,8 +141,14 @@ impl Store for CommandStore {
 
     fn fix_missing(&self, name: &str) -> String {
         match &self.set {
-            Some(_) => format!("store it with `aiorch secrets set {name}`, or check that `{}` prints it", fill_template(&self.read, name).join(" ")),
-            None => format!("store it where `{}` finds it (the reader exited non-zero)", fill_template(&self.read, name).join(" ")),
+            Some(_) => format!(
+                "store it with `aiorch secrets set {name}`, or check that `{}` prints it",
+                fill_template(&self.read, name).join(" ")
+            ),
+            None => format!(
+                "store it where `{}` finds it (the reader exited non-zero)",
+                fill_template(&self.read, name).join(" ")
+            ),
         }
     }
 }

@@ -41,7 +41,9 @@ impl Store for EnvStore {
     }
 
     fn fix_missing(&self, name: &str) -> String {
-        format!("export {name} in the environment that runs aiorch, or choose another backend (secrets.backend = \"file\" | \"keychain\" | \"command\")")
+        format!(
+            "export {name} in the environment that runs aiorch, or choose another backend (secrets.backend = \"file\" | \"keychain\" | \"command\")"
+        )
     }
 }
 

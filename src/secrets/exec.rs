@@ -16,8 +16,8 @@ use std::time::Duration;
 use nix::libc;
 use nix::sys::signal::{self, SaFlags, SigAction, SigHandler, SigSet, Signal};
 
-use super::mask::Masker;
 use super::Value;
+use super::mask::Masker;
 
 /// How a command could not be started: shell conventions (127 not found, 126 not runnable).
 pub struct StartError {
@@ -29,7 +29,9 @@ fn start_error(program: &OsString, e: &std::io::Error) -> StartError {
     let shown = program.to_string_lossy();
     match e.kind() {
         std::io::ErrorKind::NotFound => StartError { code: 127, message: format!("{shown}: command not found") },
-        std::io::ErrorKind::PermissionDenied => StartError { code: 126, message: format!("{shown}: permission denied") },
+        std::io::ErrorKind::PermissionDenied => {
+            StartError { code: 126, message: format!("{shown}: permission denied") }
+        }
         _ => StartError { code: 126, message: format!("{shown}: cannot run it: {e}") },
     }
 }
@@ -56,7 +58,15 @@ static CHILD: AtomicI32 = AtomicI32::new(0);
 static PENDING: AtomicI32 = AtomicI32::new(0);
 static TTY: AtomicI32 = AtomicI32::new(-1);
 
-const FORWARDED: [Signal; 7] = [Signal::SIGINT, Signal::SIGTERM, Signal::SIGHUP, Signal::SIGQUIT, Signal::SIGUSR1, Signal::SIGUSR2, Signal::SIGWINCH];
+const FORWARDED: [Signal; 7] = [
+    Signal::SIGINT,
+    Signal::SIGTERM,
+    Signal::SIGHUP,
+    Signal::SIGQUIT,
+    Signal::SIGUSR1,
+    Signal::SIGUSR2,
+    Signal::SIGWINCH,
+];
 
 /// Signal handler: pass the signal on to the child. Only async-signal-safe calls here.
 extern "C" fn forward(sig: libc::c_int) {
@@ -118,7 +128,8 @@ pub fn supervise(argv: &[OsString], secrets: Vec<(String, Value)>) -> Result<u8,
         let _ = tx2.send(());
     });
 
-    let status = child.wait().map_err(|e| StartError { code: 1, message: format!("waiting for the child failed: {e}") })?;
+    let status =
+        child.wait().map_err(|e| StartError { code: 1, message: format!("waiting for the child failed: {e}") })?;
     CHILD.store(0, Ordering::SeqCst);
     // The pipes close when the child and anything it started that kept them exit; don't wait
     // forever on a daemon that inherited them.

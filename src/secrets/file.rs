@@ -66,20 +66,31 @@ impl FileStore {
         let mode = meta.permissions().mode() & 0o777;
         let me = nix::unistd::geteuid().as_raw();
         if meta.uid() != me {
-            return Err(CliError::bad_input(format!("the secrets file {} is owned by uid {}, not by you (uid {me})", self.shown, meta.uid()))
-                .hint(format!("take it over: chown \"$(id -u)\" {}", self.path.display()))
-                .into());
+            return Err(CliError::bad_input(format!(
+                "the secrets file {} is owned by uid {}, not by you (uid {me})",
+                self.shown,
+                meta.uid()
+            ))
+            .hint(format!("take it over: chown \"$(id -u)\" {}", self.path.display()))
+            .into());
         }
         if mode & 0o077 != 0 {
-            return Err(CliError::bad_input(format!("the secrets file {} has mode {mode:04o}: other users can read it", self.shown))
-                .hint(format!("chmod 600 {}", self.path.display()))
-                .into());
+            return Err(CliError::bad_input(format!(
+                "the secrets file {} has mode {mode:04o}: other users can read it",
+                self.shown
+            ))
+            .hint(format!("chmod 600 {}", self.path.display()))
+            .into());
         }
         Ok(())
     }
 
     fn parse(&self, text: &str) -> anyhow::Result<Vec<Entry>> {
-        parse(text).map_err(|line| CliError::bad_input(format!("{}:{line}: not a NAME=value line", self.shown)).hint("each line is NAME=value, export NAME=value, or a # comment").into())
+        parse(text).map_err(|line| {
+            CliError::bad_input(format!("{}:{line}: not a NAME=value line", self.shown))
+                .hint("each line is NAME=value, export NAME=value, or a # comment")
+                .into()
+        })
     }
 
     /// Write `text` atomically with mode 0600, creating the directory (0700) if needed.
@@ -92,7 +103,8 @@ impl FileStore {
         if let Some(dir) = self.path.parent() {
             fs::DirBuilder::new().recursive(true).mode(0o700).create(dir)?;
         }
-        crate::apply::fsutil::write_atomic(&self.path, text, 0o600).map_err(|e| CliError::failed(format!("cannot write the secrets file {}: {e}", self.shown)))?;
+        crate::apply::fsutil::write_atomic(&self.path, text, 0o600)
+            .map_err(|e| CliError::failed(format!("cannot write the secrets file {}: {e}", self.shown)))?;
         Ok(())
     }
 }
@@ -170,7 +182,10 @@ impl Store for FileStore {
     }
 
     fn fix_missing(&self, name: &str) -> String {
-        format!("store it with `aiorch secrets set {name}` (writes {} with mode 0600), or add a `{name}=…` line to it", self.shown)
+        format!(
+            "store it with `aiorch secrets set {name}` (writes {} with mode 0600), or add a `{name}=…` line to it",
+            self.shown
+        )
     }
 }
 
@@ -299,7 +314,12 @@ mod tests {
     use super::*;
 
     fn store(dir: &std::path::Path) -> FileStore {
-        let paths = Paths { home: dir.to_path_buf(), state_dir: dir.join("state"), config_file: dir.join("c.toml"), config_explicit: false };
+        let paths = Paths {
+            home: dir.to_path_buf(),
+            state_dir: dir.join("state"),
+            config_file: dir.join("c.toml"),
+            config_explicit: false,
+        };
         FileStore::new(&SecretsConfig::default(), &paths)
     }
 
@@ -312,7 +332,8 @@ mod tests {
         let text = "# c\n\nA=1\nexport B = two words \nC='lit $x \\n'\nD=\"esc \\\"q\\\" \\n \\$\" # trailing\r\nE=\n";
         assert_eq!(
             values(text),
-            [("A", "1"), ("B", "two words"), ("C", "lit $x \\n"), ("D", "esc \"q\" \n $"), ("E", "")].map(|(a, b)| (a.to_string(), b.to_string()))
+            [("A", "1"), ("B", "two words"), ("C", "lit $x \\n"), ("D", "esc \"q\" \n $"), ("E", "")]
+                .map(|(a, b)| (a.to_string(), b.to_string()))
         );
         assert_eq!(parse("A=1\nnot a line\n").unwrap_err(), 2);
         assert_eq!(parse("A=\"open\n").unwrap_err(), 1);
@@ -321,7 +342,9 @@ mod tests {
 
     #[test]
     fn quoting_round_trips() {
-        for v in ["plain", "sk-abc_123./:@+", "with space", "q\"uo'te", "back\\slash", "$HOME `x`", "multi\nline\ttab", ""] {
+        for v in
+            ["plain", "sk-abc_123./:@+", "with space", "q\"uo'te", "back\\slash", "$HOME `x`", "multi\nline\ttab", ""]
+        {
             let line = format!("X={}\n", &*quote(v));
             assert_eq!(values(&line), [("X".to_string(), v.to_string())], "{line}");
         }

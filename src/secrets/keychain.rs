@@ -42,9 +42,17 @@ impl Keychain {
     pub fn new(cfg: &SecretsConfig, paths: &Paths) -> anyhow::Result<Keychain> {
         let path = keychain_path(&cfg.keychain, &paths.home);
         if cfg.reader == KeychainReader::Framework && !cfg!(target_os = "macos") {
-            return Err(CliError::bad_input("secrets.reader = \"framework\" exists only on macOS").hint("use reader = \"security\" (the default)").into());
+            return Err(CliError::bad_input("secrets.reader = \"framework\" exists only on macOS")
+                .hint("use reader = \"security\" (the default)")
+                .into());
         }
-        Ok(Keychain { shown: paths.display(&path), path, security: security_bin()?, reader: cfg.reader, account: account_name() })
+        Ok(Keychain {
+            shown: paths.display(&path),
+            path,
+            security: security_bin()?,
+            reader: cfg.reader,
+            account: account_name(),
+        })
     }
 
     fn cmd(&self) -> Command {
@@ -80,10 +88,16 @@ impl Keychain {
     fn failure(&self, what: &str, out: &Output) -> anyhow::Error {
         let msg = String::from_utf8_lossy(&out.stderr).trim().to_string();
         let code = out.status.code().unwrap_or(-1);
-        let mut e = CliError::failed(format!("keychain backend: {what} in {} failed (security exit {code}): {msg}", self.shown));
+        let mut e = CliError::failed(format!(
+            "keychain backend: {what} in {} failed (security exit {code}): {msg}",
+            self.shown
+        ));
         // errSecInteractionNotAllowed (-25308), errSecAuthFailed (-25293), userCanceled (-128).
         if matches!(code, 36 | 51 | 128) {
-            e = e.hint(format!("the keychain is locked or access was refused: unlock it with `security unlock-keychain {}`", self.path.display()));
+            e = e.hint(format!(
+                "the keychain is locked or access was refused: unlock it with `security unlock-keychain {}`",
+                self.path.display()
+            ));
         }
         e.into()
     }
@@ -100,9 +114,16 @@ impl Keychain {
             ui.note(&format!("creating {}: security asks for its password twice. Choose a real one; it guards every AI key stored there.", self.shown));
             // No -p: `security` prompts on the terminal itself, so the password never passes
             // through aiorch or an argv.
-            let status = Command::new(&self.security).arg("create-keychain").arg(&self.path).status().map_err(|e| self.spawn_err(e))?;
+            let status = Command::new(&self.security)
+                .arg("create-keychain")
+                .arg(&self.path)
+                .status()
+                .map_err(|e| self.spawn_err(e))?;
             if !status.success() {
-                return Err(CliError::failed(format!("keychain backend: `security create-keychain` failed ({status})")).into());
+                return Err(CliError::failed(format!(
+                    "keychain backend: `security create-keychain` failed ({status})"
+                ))
+                .into());
             }
             ui.out(&format!("created keychain {}", self.shown));
         }
@@ -116,17 +137,29 @@ impl Keychain {
         if list.iter().any(|p| same_path(p, &self.path)) {
             ui.out("already in the keychain search list");
         } else {
-            let status = self.cmd().args(["list-keychains", "-d", "user", "-s"]).args(&list).arg(&self.path).status().map_err(|e| self.spawn_err(e))?;
+            let status = self
+                .cmd()
+                .args(["list-keychains", "-d", "user", "-s"])
+                .args(&list)
+                .arg(&self.path)
+                .status()
+                .map_err(|e| self.spawn_err(e))?;
             if !status.success() {
-                return Err(CliError::failed(format!("keychain backend: `security list-keychains -s` failed ({status})")).into());
+                return Err(CliError::failed(format!(
+                    "keychain backend: `security list-keychains -s` failed ({status})"
+                ))
+                .into());
             }
             ui.out("added to the keychain search list (Keychain Access shows it)");
         }
         if self.has_empty_password()? {
             // Everything else is in place; this one only the user can fix (it needs the password).
-            return Err(CliError::failed(format!("the keychain {} has an empty password: anything running as you can read every key in it", self.shown))
-                .hint(format!("set one: security set-keychain-password {}", self.path.display()))
-                .into());
+            return Err(CliError::failed(format!(
+                "the keychain {} has an empty password: anything running as you can read every key in it",
+                self.shown
+            ))
+            .hint(format!("set one: security set-keychain-password {}", self.path.display()))
+            .into());
         }
         Ok(())
     }
@@ -137,7 +170,12 @@ impl Keychain {
         if !out.status.success() {
             return Err(self.failure("list-keychains", &out));
         }
-        Ok(String::from_utf8_lossy(&out.stdout).lines().map(|l| l.trim().trim_matches('"')).filter(|l| !l.is_empty()).map(PathBuf::from).collect())
+        Ok(String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(|l| l.trim().trim_matches('"'))
+            .filter(|l| !l.is_empty())
+            .map(PathBuf::from)
+            .collect())
     }
 
     /// (lock on sleep, lock after N seconds idle) from `security show-keychain-info`.
@@ -148,7 +186,10 @@ impl Keychain {
         }
         // `Keychain "<path>" lock-on-sleep timeout=300s` or `… no-timeout` (printed to stderr).
         let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-        let timeout = text.split_whitespace().find_map(|w| w.strip_prefix("timeout=")).and_then(|t| t.trim_end_matches('s').parse().ok());
+        let timeout = text
+            .split_whitespace()
+            .find_map(|w| w.strip_prefix("timeout="))
+            .and_then(|t| t.trim_end_matches('s').parse().ok());
         Ok((text.contains("lock-on-sleep"), timeout))
     }
 
@@ -166,7 +207,11 @@ impl Keychain {
 
     fn find(&self, name: &str, with_value: bool) -> anyhow::Result<Option<Output>> {
         self.require_exists()?;
-        let args: &[&str] = if with_value { &["find-generic-password", "-s", name, "-w"] } else { &["find-generic-password", "-s", name] };
+        let args: &[&str] = if with_value {
+            &["find-generic-password", "-s", name, "-w"]
+        } else {
+            &["find-generic-password", "-s", name]
+        };
         let out = self.run(args)?;
         match out.status.code() {
             Some(0) => Ok(Some(out)),
@@ -211,14 +256,19 @@ impl Store for Keychain {
         // Update the item reads find (service NAME, whatever its account: the seed setup used
         // $USER, other tools their own), rather than adding a second one beside it.
         let account = match self.find(name, false)? {
-            Some(out) => attribute(&String::from_utf8_lossy(&out.stdout), "acct").unwrap_or_else(|| self.account.clone()),
+            Some(out) => {
+                attribute(&String::from_utf8_lossy(&out.stdout), "acct").unwrap_or_else(|| self.account.clone())
+            }
             None => self.account.clone(),
         };
         let max = self.max_value_len(&account, name);
         if value.len() > max {
-            return Err(CliError::bad_input(format!("keychain backend: the value is {} bytes; at most {max} fit through `security -i`", value.len()))
-                .hint("store a file path or a shorter token, or use the file or command backend for large values")
-                .into());
+            return Err(CliError::bad_input(format!(
+                "keychain backend: the value is {} bytes; at most {max} fit through `security -i`",
+                value.len()
+            ))
+            .hint("store a file path or a shorter token, or use the file or command backend for large values")
+            .into());
         }
         // Built in place at its final size, so no reallocation leaves a copy behind.
         let (head, tail) = add_line_parts(&account, name, &self.path);
@@ -230,7 +280,13 @@ impl Store for Keychain {
         }
         line.push_str(&tail);
         line.push('\n');
-        let mut child = Command::new(&self.security).arg("-i").stdin(Stdio::piped()).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().map_err(|e| self.spawn_err(e))?;
+        let mut child = Command::new(&self.security)
+            .arg("-i")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|e| self.spawn_err(e))?;
         let mut stdin = child.stdin.take().expect("piped stdin");
         let _ = stdin.write_all(line.as_bytes());
         drop(stdin);
@@ -287,7 +343,10 @@ const HEX: &[u8; 16] = b"0123456789abcdef";
 /// The `security -i` line that stores an item (`-U`: replace an existing one), around the hex
 /// value: (before, after).
 fn add_line_parts(account: &str, name: &str, path: &Path) -> (String, String) {
-    (format!("add-generic-password -U -a {} -s {name} -X ", sec_quote(account)), format!(" {}", sec_quote(&path.to_string_lossy())))
+    (
+        format!("add-generic-password -U -a {} -s {name} -X ", sec_quote(account)),
+        format!(" {}", sec_quote(&path.to_string_lossy())),
+    )
 }
 
 #[cfg(test)]
@@ -342,7 +401,11 @@ pub fn keychain_path(name: &str, home: &Path) -> PathBuf {
     if name.contains('/') {
         return crate::paths::absolute(&crate::paths::expand_tilde(name, home));
     }
-    let file = if name.ends_with(".keychain-db") || name.ends_with(".keychain") { name.to_string() } else { format!("{name}.keychain-db") };
+    let file = if name.ends_with(".keychain-db") || name.ends_with(".keychain") {
+        name.to_string()
+    } else {
+        format!("{name}.keychain-db")
+    };
     home.join("Library/Keychains").join(file)
 }
 
@@ -355,7 +418,9 @@ fn security_bin() -> anyhow::Result<PathBuf> {
     }
     which::which("security").map_err(|_| {
         CliError::bad_input("the keychain backend needs Apple's `security` tool, which this system does not have")
-            .hint("on Linux set secrets.backend = \"file\" (a 0600 dotenv file) or \"command\" (e.g. pass, secret-tool)")
+            .hint(
+                "on Linux set secrets.backend = \"file\" (a 0600 dotenv file) or \"command\" (e.g. pass, secret-tool)",
+            )
             .into()
     })
 }
@@ -411,7 +476,10 @@ attributes:
 
     #[test]
     fn interactive_lines_quote_only_when_needed() {
-        assert_eq!(add_line("me", "K", "6869", Path::new("/h/k.keychain-db")), "add-generic-password -U -a me -s K -X 6869 /h/k.keychain-db");
+        assert_eq!(
+            add_line("me", "K", "6869", Path::new("/h/k.keychain-db")),
+            "add-generic-password -U -a me -s K -X 6869 /h/k.keychain-db"
+        );
         assert_eq!(sec_quote("/Users/a b/x\"y"), "\"/Users/a b/x\\\"y\"");
     }
 }

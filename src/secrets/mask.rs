@@ -19,8 +19,11 @@ pub struct Masker {
 impl Masker {
     /// Empty values are ignored (they would match everywhere).
     pub fn new(secrets: &[(String, super::Value)]) -> Masker {
-        let mut list: Vec<(Zeroizing<Vec<u8>>, Vec<u8>)> =
-            secrets.iter().filter(|(_, v)| !v.is_empty()).map(|(n, v)| (Zeroizing::new(v.as_bytes().to_vec()), format!("<redacted:{n}>").into_bytes())).collect();
+        let mut list: Vec<(Zeroizing<Vec<u8>>, Vec<u8>)> = secrets
+            .iter()
+            .filter(|(_, v)| !v.is_empty())
+            .map(|(n, v)| (Zeroizing::new(v.as_bytes().to_vec()), format!("<redacted:{n}>").into_bytes()))
+            .collect();
         list.sort_by_key(|(v, _)| std::cmp::Reverse(v.len()));
         let mut first = [false; 256];
         for (v, _) in &list {
@@ -89,7 +92,8 @@ mod tests {
     use super::*;
 
     fn masker(pairs: &[(&str, &str)]) -> Masker {
-        let v: Vec<(String, super::super::Value)> = pairs.iter().map(|(n, v)| (n.to_string(), Zeroizing::new(v.to_string()))).collect();
+        let v: Vec<(String, super::super::Value)> =
+            pairs.iter().map(|(n, v)| (n.to_string(), Zeroizing::new(v.to_string()))).collect();
         Masker::new(&v)
     }
 
@@ -116,7 +120,11 @@ mod tests {
     fn longest_value_wins_and_prefixes_wait() {
         let pairs = [("SHORT", "abc"), ("LONG", "abcdef")];
         for size in 1..=12 {
-            assert_eq!(run(&mut masker(&pairs), b"abcdef abc abcde", size), "<redacted:LONG> <redacted:SHORT> <redacted:SHORT>de", "size {size}");
+            assert_eq!(
+                run(&mut masker(&pairs), b"abcdef abc abcde", size),
+                "<redacted:LONG> <redacted:SHORT> <redacted:SHORT>de",
+                "size {size}"
+            );
         }
     }
 
@@ -142,7 +150,11 @@ mod tests {
     fn repeated_and_adjacent_values() {
         for size in 1..=9 {
             assert_eq!(run(&mut masker(&[("A", "aa")]), b"aaaaa", size), "<redacted:A><redacted:A>a", "size {size}");
-            assert_eq!(run(&mut masker(&[("X", "xy"), ("Y", "yz")]), b"xyz yz", size), "<redacted:X>z <redacted:Y>", "size {size}");
+            assert_eq!(
+                run(&mut masker(&[("X", "xy"), ("Y", "yz")]), b"xyz yz", size),
+                "<redacted:X>z <redacted:Y>",
+                "size {size}"
+            );
         }
     }
 

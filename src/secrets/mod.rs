@@ -172,7 +172,8 @@ pub fn setup(cfg: &SecretsConfig, paths: &Paths, ui: &crate::ui::Ui) -> anyhow::
 /// An environment variable name: what a secret is called everywhere.
 pub fn validate_name(name: &str) -> anyhow::Result<()> {
     let mut chars = name.chars();
-    let ok = matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_') && chars.all(|c| c.is_ascii_alphanumeric() || c == '_');
+    let ok = matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_');
     if ok {
         Ok(())
     } else {
@@ -196,7 +197,11 @@ pub(crate) fn resolve_from(store: &dyn Store, names: &[String]) -> anyhow::Resul
     let values = store.get_many(names)?;
     let missing: Vec<&str> = names.iter().zip(&values).filter(|(_, v)| v.is_none()).map(|(n, _)| n.as_str()).collect();
     if let Some(first) = missing.first() {
-        let what = if missing.len() == 1 { format!("secret {first} is") } else { format!("secrets {} are", missing.join(", ")) };
+        let what = if missing.len() == 1 {
+            format!("secret {first} is")
+        } else {
+            format!("secrets {} are", missing.join(", "))
+        };
         return Err(CliError::bad_input(format!("{what} not in the {}", store.describe()))
             .hint(store.fix_missing(first))
             .hint("`aiorch secrets list` shows the names the backend holds")
@@ -261,7 +266,9 @@ pub(crate) fn value_from_bytes(mut bytes: Zeroizing<Vec<u8>>, what: &dyn Fn() ->
         Ok(s) => Ok(Zeroizing::new(s)),
         Err(e) => {
             drop(Zeroizing::new(e.into_bytes()));
-            Err(CliError::failed(format!("{} is not UTF-8 text", what())).hint("environment variables carry text: store the value base64-encoded").into())
+            Err(CliError::failed(format!("{} is not UTF-8 text", what()))
+                .hint("environment variables carry text: store the value base64-encoded")
+                .into())
         }
     }
 }

@@ -5,7 +5,7 @@ use std::io::{IsTerminal, Read, Write};
 use std::os::fd::AsFd;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 use nix::sys::signal::{self, SaFlags, SigAction, SigHandler, SigSet, Signal};
 use nix::sys::termios::{self, LocalFlags, SetArg};
 use zeroize::Zeroizing;
@@ -30,7 +30,9 @@ pub fn read_value(name: &str) -> anyhow::Result<Value> {
         super::value_from_stdout(std::mem::take(&mut *bytes), &|| format!("the value for {name} on stdin"))?
     };
     if value.is_empty() {
-        return Err(CliError::bad_input(format!("empty value: nothing stored for {name}")).hint("type or pipe the value; `aiorch secrets rm NAME` removes a secret").into());
+        return Err(CliError::bad_input(format!("empty value: nothing stored for {name}"))
+            .hint("type or pipe the value; `aiorch secrets rm NAME` removes a secret")
+            .into());
     }
     Ok(value)
 }

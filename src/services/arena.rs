@@ -4,7 +4,7 @@
 
 use crate::error::Exit;
 use crate::services::lifecycle::{self, Ctx, Started};
-use crate::services::{open_webui, render, Service};
+use crate::services::{Service, open_webui, render};
 
 fn read_marker(ctx: &Ctx) -> Vec<Service> {
     let text = std::fs::read_to_string(ctx.layout.arena_marker()).unwrap_or_default();

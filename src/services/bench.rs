@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use futures_util::StreamExt;
 use serde::Serialize;
 
-use crate::error::{did_you_mean, CliError, Exit};
+use crate::error::{CliError, Exit, did_you_mean};
 use crate::services::health::{self, Probe};
 use crate::services::lifecycle::Ctx;
 use crate::services::litellm::{self, ALIASES};
@@ -106,7 +106,18 @@ async fn one(client: &reqwest::Client, url: &str, key: Option<&str>, alias: &str
     };
     let resp = match req.send().await {
         Ok(r) => r,
-        Err(e) => return fail(if e.is_timeout() { "timeout".into() } else if e.is_connect() { "connect".into() } else { format!("request: {e}") }, t0),
+        Err(e) => {
+            return fail(
+                if e.is_timeout() {
+                    "timeout".into()
+                } else if e.is_connect() {
+                    "connect".into()
+                } else {
+                    format!("request: {e}")
+                },
+                t0,
+            );
+        }
     };
     let served_by = resp.headers().get("x-litellm-model-group").and_then(|v| v.to_str().ok()).map(str::to_string);
     let status = resp.status();
@@ -206,7 +217,8 @@ fn summarise(alias: &str, samples: Vec<Sample>) -> AliasResult {
 }
 
 pub fn run(ctx: &Ctx, opts: &Options) -> anyhow::Result<Exit> {
-    let aliases: Vec<String> = if opts.aliases.is_empty() { ALIASES.iter().map(|s| s.to_string()).collect() } else { opts.aliases.clone() };
+    let aliases: Vec<String> =
+        if opts.aliases.is_empty() { ALIASES.iter().map(|s| s.to_string()).collect() } else { opts.aliases.clone() };
     for a in &aliases {
         if !ALIASES.contains(&a.as_str()) {
             let mut e = CliError::bad_input(format!("`{a}` is not a gateway alias"));
@@ -220,9 +232,12 @@ pub fn run(ctx: &Ctx, opts: &Options) -> anyhow::Result<Exit> {
         return Err(CliError::bad_input("--requests must be at least 1").into());
     }
     let gateway = litellm::base_url(ctx.cfg);
-    let live = health::check_all(&[Probe::new(format!("{gateway}/health/liveliness"), Some("alive"))], Duration::from_secs(3));
+    let live =
+        health::check_all(&[Probe::new(format!("{gateway}/health/liveliness"), Some("alive"))], Duration::from_secs(3));
     if !live[0].ok {
-        return Err(CliError::failed(format!("the gateway does not answer at {gateway} ({})", live[0].detail)).hint("start it: aiorch services up").into());
+        return Err(CliError::failed(format!("the gateway does not answer at {gateway} ({})", live[0].detail))
+            .hint("start it: aiorch services up")
+            .into());
     }
     let key = match litellm::plan(ctx.cfg)?.master_key_secret {
         Some(name) => Some(crate::secrets::resolve(&ctx.cfg.secrets, ctx.paths, &[name])?.remove(0).1),
@@ -261,7 +276,9 @@ pub fn run(ctx: &Ctx, opts: &Options) -> anyhow::Result<Exit> {
         requests_per_alias: opts.requests,
         max_tokens: opts.max_tokens,
         prompt: opts.prompt.clone(),
-        loadavg: std::fs::read_to_string("/proc/loadavg").ok().map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" ")),
+        loadavg: std::fs::read_to_string("/proc/loadavg")
+            .ok()
+            .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" ")),
         results,
     };
     let dir = opts.out.clone().unwrap_or_else(|| ctx.layout.bench_dir());
@@ -293,11 +310,7 @@ pub fn table(r: &Report) -> String {
         "alias", "TTFT med", "TTFT max", "tok/s", "total med", "errors", "served by"
     );
     for a in &r.results {
-        let errs = if a.errors == 0 {
-            format!("0/{}", a.requests)
-        } else {
-            format!("{}/{}", a.errors, a.requests)
-        };
+        let errs = if a.errors == 0 { format!("0/{}", a.requests) } else { format!("{}/{}", a.errors, a.requests) };
         let mut served = a.served_by.join(",");
         if !a.error_kinds.is_empty() {
             let kinds: Vec<String> = a.error_kinds.iter().map(|(k, n)| format!("{k} ×{n}")).collect();
@@ -349,8 +362,20 @@ pub fn svg(r: &Report) -> String {
         colour: &'static str,
     }
     let panels = [
-        Panel { title: "Time to first token (median; dots: each request)", unit: "ms", med: |a| a.ttft_ms_median, each: |s| s.ttft_ms, colour: "#4e79a7" },
-        Panel { title: "Generation speed (median; dots: each request)", unit: "tok/s", med: |a| a.tokens_per_s_median, each: |s| s.tokens_per_s, colour: "#59a14f" },
+        Panel {
+            title: "Time to first token (median; dots: each request)",
+            unit: "ms",
+            med: |a| a.ttft_ms_median,
+            each: |s| s.ttft_ms,
+            colour: "#4e79a7",
+        },
+        Panel {
+            title: "Generation speed (median; dots: each request)",
+            unit: "tok/s",
+            med: |a| a.tokens_per_s_median,
+            each: |s| s.tokens_per_s,
+            colour: "#59a14f",
+        },
     ];
     for (p, Panel { title, unit, med, each, colour }) in panels.iter().enumerate() {
         let top = 70.0 + p as f64 * panel_h;
@@ -367,17 +392,31 @@ pub fn svg(r: &Report) -> String {
             s.push_str(&format!("<rect x=\"{LABEL}\" y=\"{y}\" width=\"{BAR_W}\" height=\"20\" fill=\"#f2f2f2\"/>\n"));
             if let Some(v) = med(a) {
                 let w = (v / max * BAR_W).max(1.0);
-                s.push_str(&format!("<rect x=\"{LABEL}\" y=\"{y}\" width=\"{w:.1}\" height=\"20\" fill=\"{colour}\"/>\n"));
+                s.push_str(&format!(
+                    "<rect x=\"{LABEL}\" y=\"{y}\" width=\"{w:.1}\" height=\"20\" fill=\"{colour}\"/>\n"
+                ));
             }
             for x in a.samples.iter().filter_map(each) {
                 let cx = LABEL + x / max * BAR_W;
-                s.push_str(&format!("<circle cx=\"{cx:.1}\" cy=\"{}\" r=\"2.5\" fill=\"black\" fill-opacity=\"0.55\"/>\n", y + 10.0));
+                s.push_str(&format!(
+                    "<circle cx=\"{cx:.1}\" cy=\"{}\" r=\"2.5\" fill=\"black\" fill-opacity=\"0.55\"/>\n",
+                    y + 10.0
+                ));
             }
             let label = med(a).map_or_else(|| "no data".to_string(), |v| format!("{v:.1} {unit}"));
-            let errs = if a.errors > 0 { format!("  {} error{}", a.errors, if a.errors == 1 { "" } else { "s" }) } else { String::new() };
+            let errs = if a.errors > 0 {
+                format!("  {} error{}", a.errors, if a.errors == 1 { "" } else { "s" })
+            } else {
+                String::new()
+            };
             s.push_str(&format!("<text x=\"{}\" y=\"{}\">{}</text>", LABEL + BAR_W + 8.0, y + 15.0, esc(&label)));
             if !errs.is_empty() {
-                s.push_str(&format!("<text x=\"{}\" y=\"{}\" fill=\"#c0392b\">{}</text>", LABEL + BAR_W + 8.0 + 7.5 * label.len() as f64, y + 15.0, esc(&errs)));
+                s.push_str(&format!(
+                    "<text x=\"{}\" y=\"{}\" fill=\"#c0392b\">{}</text>",
+                    LABEL + BAR_W + 8.0 + 7.5 * label.len() as f64,
+                    y + 15.0,
+                    esc(&errs)
+                ));
             }
             s.push('\n');
         }
@@ -388,7 +427,11 @@ pub fn svg(r: &Report) -> String {
         .filter(|a| a.served_by.iter().any(|s| *s != a.alias))
         .map(|a| format!("{} → {}", a.alias, a.served_by.join(",")))
         .collect();
-    let foot = if fallbacks.is_empty() { "every alias answered itself".to_string() } else { format!("served by a fallback: {}", fallbacks.join("; ")) };
+    let foot = if fallbacks.is_empty() {
+        "every alias answered itself".to_string()
+    } else {
+        format!("served by a fallback: {}", fallbacks.join("; "))
+    };
     s.push_str(&format!("<text x=\"16\" y=\"{}\" fill=\"#555\">{}</text>\n</svg>\n", h - 12.0, esc(&foot)));
     s
 }
@@ -398,11 +441,27 @@ mod tests {
     use super::*;
 
     fn sample(ttft: f64, tps: f64) -> Sample {
-        Sample { ok: true, ttft_ms: Some(ttft), total_ms: ttft + 500.0, completion_tokens: Some(16), tokens_per_s: Some(tps), served_by: Some("local-coding".into()), error: None }
+        Sample {
+            ok: true,
+            ttft_ms: Some(ttft),
+            total_ms: ttft + 500.0,
+            completion_tokens: Some(16),
+            tokens_per_s: Some(tps),
+            served_by: Some("local-coding".into()),
+            error: None,
+        }
     }
 
     fn report() -> Report {
-        let err = Sample { ok: false, ttft_ms: None, total_ms: 3.0, completion_tokens: None, tokens_per_s: None, served_by: None, error: Some("HTTP 429: crossed budget".into()) };
+        let err = Sample {
+            ok: false,
+            ttft_ms: None,
+            total_ms: 3.0,
+            completion_tokens: None,
+            tokens_per_s: None,
+            served_by: None,
+            error: Some("HTTP 429: crossed budget".into()),
+        };
         Report {
             gateway: "http://127.0.0.1:4000".into(),
             at: "20261121T102500Z".into(),
@@ -412,7 +471,14 @@ mod tests {
             loadavg: None,
             results: vec![
                 summarise("local-coding", vec![sample(100.0, 20.0), sample(140.0, 22.0), sample(120.0, 21.0)]),
-                summarise("coding-model", vec![sample(300.0, 10.0), err.clone(), Sample { served_by: Some("local-coding".into()), ..sample(200.0, 12.0) }]),
+                summarise(
+                    "coding-model",
+                    vec![
+                        sample(300.0, 10.0),
+                        err.clone(),
+                        Sample { served_by: Some("local-coding".into()), ..sample(200.0, 12.0) },
+                    ],
+                ),
             ],
         }
     }

@@ -17,7 +17,7 @@ use crate::paths::Paths;
 use crate::services::config::LocalKind;
 use crate::services::health::{self, Outcome, Probe};
 use crate::services::process::{self, Owner, PidRecord, Stopped};
-use crate::services::{litellm, local_model, open_webui, render, Layout, Service};
+use crate::services::{Layout, Service, litellm, local_model, open_webui, render};
 use crate::ui::Ui;
 
 /// How long a stopped service gets between SIGTERM and SIGKILL.
@@ -219,7 +219,9 @@ pub fn start(ctx: &Ctx, svc: Service) -> anyhow::Result<Started> {
         if rec.alive() {
             ctx.ui.out(&format!("{svc}: already running (pid {})", rec.pid));
             if rec.config_hash != spec.hash {
-                ctx.ui.note(&format!("{svc} runs with an older configuration: `aiorch services down {svc}` then `up` to apply it"));
+                ctx.ui.note(&format!(
+                    "{svc} runs with an older configuration: `aiorch services down {svc}` then `up` to apply it"
+                ));
             }
             return Ok(Started::AlreadyRunning);
         }
@@ -231,7 +233,10 @@ pub fn start(ctx: &Ctx, svc: Service) -> anyhow::Result<Started> {
         if svc == Service::LocalModel && ctx.cfg.services.local_model.kind == LocalKind::Ollama {
             let o = health::check_all(&spec.probes, Duration::from_secs(3));
             if o.iter().all(|o| o.ok) {
-                ctx.ui.out(&format!("{svc}: Ollama already answers at {} (not started by aiorch): using it", ctx.cfg.ollama_host));
+                ctx.ui.out(&format!(
+                    "{svc}: Ollama already answers at {} (not started by aiorch): using it",
+                    ctx.cfg.ollama_host
+                ));
                 return Ok(Started::External);
             }
         }
@@ -240,13 +245,18 @@ pub fn start(ctx: &Ctx, svc: Service) -> anyhow::Result<Started> {
             _ => "another process".into(),
         };
         return Err(CliError::failed(format!("{svc}: port {port} on {} is already in use by {who}", spec.host))
-            .hint(format!("stop that process, or choose another port: aiorch config set services.{}.port PORT", svc.key()))
+            .hint(format!(
+                "stop that process, or choose another port: aiorch config set services.{}.port PORT",
+                svc.key()
+            ))
             .into());
     }
     check_command(svc.key(), &spec.argv)?;
     let (secrets, missing) = resolve_secrets(ctx, &spec)?;
     for m in missing {
-        ctx.ui.note(&format!("{svc}: secret {m} does not resolve: the aliases using it will fail (and fall back, where configured)"));
+        ctx.ui.note(&format!(
+            "{svc}: secret {m} does not resolve: the aliases using it will fail (and fall back, where configured)"
+        ));
     }
     let mut child = process::spawn(&spec.argv, &spec.env, &secrets, &spec.cwd, &spec.log)
         .map_err(|e| CliError::failed(format!("{svc}: cannot start `{}`: {e}", spec.argv[0])))?;
@@ -296,7 +306,12 @@ fn progress(ui: &Ui, svc: Service, timeout: Duration) -> ProgressBar {
 
 /// Poll the first probe until it answers as expected, the process dies, or time runs out; then
 /// check that the answering socket belongs to the process we started.
-fn wait_healthy(ctx: &Ctx, child: &mut std::process::Child, spec: &Spec, timeout: Duration) -> anyhow::Result<Duration> {
+fn wait_healthy(
+    ctx: &Ctx,
+    child: &mut std::process::Child,
+    spec: &Spec,
+    timeout: Duration,
+) -> anyhow::Result<Duration> {
     let svc = spec.svc;
     let pb = progress(ctx.ui, svc, timeout);
     let client = health::client(Duration::from_secs(2));
@@ -317,7 +332,11 @@ fn wait_healthy(ctx: &Ctx, child: &mut std::process::Child, spec: &Spec, timeout
         if o.ok {
             match spec.port.map(|p| (p, process::port_owner(p, pid))) {
                 Some((port, Owner::Other(p))) => {
-                    let who = if p.is_empty() { "another process".into() } else { p.iter().map(|p| process::describe(*p)).collect::<Vec<_>>().join(", ") };
+                    let who = if p.is_empty() {
+                        "another process".into()
+                    } else {
+                        p.iter().map(|p| process::describe(*p)).collect::<Vec<_>>().join(", ")
+                    };
                     break Err(CliError::failed(format!(
                         "{svc}: {} answers, but port {port} is owned by {who}, not by the started pid {pid}",
                         spec.probes[0].url
@@ -325,7 +344,9 @@ fn wait_healthy(ctx: &Ctx, child: &mut std::process::Child, spec: &Spec, timeout
                     .hint(format!("choose a free port: aiorch config set services.{}.port PORT", svc.key())));
                 }
                 Some((port, Owner::NotListening)) => {
-                    tracing::warn!("{svc}: answers but no listening socket for port {port} is visible; cannot verify its owner");
+                    tracing::warn!(
+                        "{svc}: answers but no listening socket for port {port} is visible; cannot verify its owner"
+                    );
                 }
                 _ => {}
             }
@@ -338,7 +359,10 @@ fn wait_healthy(ctx: &Ctx, child: &mut std::process::Child, spec: &Spec, timeout
                 spec.probes[0].url,
                 o.detail
             ))
-            .hint(format!("its log: aiorch services logs {svc}; a slow machine may need services.{}.start_timeout_secs", svc.key())));
+            .hint(format!(
+                "its log: aiorch services logs {svc}; a slow machine may need services.{}.start_timeout_secs",
+                svc.key()
+            )));
         }
         pb.set_position(t0.elapsed().as_secs());
         pb.set_message(o.detail);
@@ -404,31 +428,61 @@ pub fn statuses(ctx: &Ctx, only: &[Service]) -> anyhow::Result<Vec<Status>> {
             list.push((svc, rec));
         }
     }
-    let all: Vec<(usize, Probe)> = list.iter().enumerate().flat_map(|(i, (svc, _))| probes(ctx.cfg, *svc).into_iter().map(move |p| (i, p))).collect();
+    let all: Vec<(usize, Probe)> = list
+        .iter()
+        .enumerate()
+        .flat_map(|(i, (svc, _))| probes(ctx.cfg, *svc).into_iter().map(move |p| (i, p)))
+        .collect();
     let probes: Vec<Probe> = all.iter().map(|(_, p)| p.clone()).collect();
     let outcomes = health::check_all(&probes, Duration::from_secs(3));
     let mut out = vec![];
     for (i, (svc, rec)) in list.into_iter().enumerate() {
-        let checks: Vec<Outcome> = all.iter().zip(&outcomes).filter(|((j, _), _)| *j == i).map(|(_, o)| o.clone()).collect();
+        let checks: Vec<Outcome> =
+            all.iter().zip(&outcomes).filter(|((j, _), _)| *j == i).map(|(_, o)| o.clone()).collect();
         let healthy = checks.iter().all(|c| c.ok);
         let answers = checks.iter().any(|c| c.status.is_some());
         let mut problem = None;
-        let mut managed = if rec.is_some() { "aiorch" } else if answers { "external" } else { "none" };
+        let mut managed = if rec.is_some() {
+            "aiorch"
+        } else if answers {
+            "external"
+        } else {
+            "none"
+        };
         if let (Some(r), Some(port)) = (&rec, port(ctx.cfg, svc))
             && let Owner::Other(p) = process::port_owner(port, r.pid)
         {
             managed = "external";
-            problem = Some(format!("port {port} is owned by {}, not by aiorch's pid {}", p.iter().map(|p| process::describe(*p)).collect::<Vec<_>>().join(", "), r.pid));
+            problem = Some(format!(
+                "port {port} is owned by {}, not by aiorch's pid {}",
+                p.iter().map(|p| process::describe(*p)).collect::<Vec<_>>().join(", "),
+                r.pid
+            ));
         }
         let outdated = match (&rec, spec(ctx, svc)) {
             (Some(r), Ok(s)) => r.config_hash != s.hash,
             _ => false,
         };
-        let state = if healthy && problem.is_none() { "healthy" } else if rec.is_some() || answers { "unhealthy" } else { "stopped" };
+        let state = if healthy && problem.is_none() {
+            "healthy"
+        } else if rec.is_some() || answers {
+            "unhealthy"
+        } else {
+            "stopped"
+        };
         if problem.is_none() && !healthy {
             problem = checks.iter().find(|c| !c.ok).map(|c| format!("{}: {}", c.url, c.detail));
         }
-        out.push(Status { service: svc, enabled: svc.enabled(ctx.cfg), state, pid: rec.map(|r| r.pid), managed, outdated, checks, problem });
+        out.push(Status {
+            service: svc,
+            enabled: svc.enabled(ctx.cfg),
+            state,
+            pid: rec.map(|r| r.pid),
+            managed,
+            outdated,
+            checks,
+            problem,
+        });
     }
     Ok(out)
 }
@@ -461,7 +515,10 @@ pub fn status(ctx: &Ctx, only: &[Service]) -> anyhow::Result<Exit> {
             ctx.ui.data(&format!("    {p}"));
         }
         if r.outdated {
-            ctx.ui.data(&format!("    runs with an older configuration: `aiorch services down {0}` then `up {0}`", r.service.key()));
+            ctx.ui.data(&format!(
+                "    runs with an older configuration: `aiorch services down {0}` then `up {0}`",
+                r.service.key()
+            ));
         }
     }
     Ok(if bad { Exit::Failed } else { Exit::Ok })
@@ -490,7 +547,9 @@ pub fn logs(ctx: &Ctx, only: Option<Service>, lines: usize, follow: bool) -> any
     for svc in &list {
         let path = ctx.layout.log_file(ctx.cfg, *svc);
         if !path.exists() {
-            return Err(CliError::failed(format!("{svc}: no log at {}", path.display())).hint(format!("start it: aiorch services up {svc}")).into());
+            return Err(CliError::failed(format!("{svc}: no log at {}", path.display()))
+                .hint(format!("start it: aiorch services up {svc}"))
+                .into());
         }
         if only.is_none() {
             ctx.ui.data(&format!("==> {} <==", path.display()));
@@ -557,7 +616,8 @@ mod tests {
                 use std::io::{Read, Write};
                 let mut buf = [0u8; 1024];
                 let _ = s.read(&mut buf);
-                let _ = s.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 12\r\nconnection: close\r\n\r\nI'm alive!\r\n");
+                let _ =
+                    s.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 12\r\nconnection: close\r\n\r\nI'm alive!\r\n");
             }
         });
         port
@@ -567,7 +627,12 @@ mod tests {
     fn a_healthy_answer_from_someone_elses_socket_is_refused() {
         let port = foreign_server();
         let dir = tempfile::tempdir().unwrap();
-        let paths = Paths { home: dir.path().into(), state_dir: dir.path().join("s"), config_file: dir.path().join("c.toml"), config_explicit: false };
+        let paths = Paths {
+            home: dir.path().into(),
+            state_dir: dir.path().join("s"),
+            config_file: dir.path().join("c.toml"),
+            config_explicit: false,
+        };
         let cfg = Config::default();
         let ui = Ui::new(crate::ui::ColorChoice::Never, true, false);
         let ctx = Ctx::new(&ui, &paths, &cfg);
@@ -596,7 +661,12 @@ mod tests {
     #[test]
     fn a_process_that_dies_is_reported_not_waited_for() {
         let dir = tempfile::tempdir().unwrap();
-        let paths = Paths { home: dir.path().into(), state_dir: dir.path().join("s"), config_file: dir.path().join("c.toml"), config_explicit: false };
+        let paths = Paths {
+            home: dir.path().into(),
+            state_dir: dir.path().join("s"),
+            config_file: dir.path().join("c.toml"),
+            config_explicit: false,
+        };
         let cfg = Config::default();
         let ui = Ui::new(crate::ui::ColorChoice::Never, true, false);
         let ctx = Ctx::new(&ui, &paths, &cfg);

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use crate::config::Config;
-use crate::error::{did_you_mean, CliError};
+use crate::error::{CliError, did_you_mean};
 use crate::services::config::LocalKind;
 
 pub const ALIASES: [&str; 5] = ["research-model", "coding-model", "fast-model", "local-research", "local-coding"];
@@ -147,7 +147,16 @@ fn local_deployment(cfg: &Config, alias: &str, id: &str) -> Deployment {
             (format!("ollama_chat/{name}"), "ollama_chat".to_string(), base, ApiKey::None)
         }
     };
-    Deployment { alias: alias.into(), model, provider, api_base: Some(api_base), api_key, local: true, budget: None, extra }
+    Deployment {
+        alias: alias.into(),
+        model,
+        provider,
+        api_base: Some(api_base),
+        api_key,
+        local: true,
+        budget: None,
+        extra,
+    }
 }
 
 fn cloud_deployment(cfg: &Config, alias: &str, id: &str) -> Deployment {
@@ -215,14 +224,19 @@ pub fn plan(cfg: &Config) -> Result<Gateway, CliError> {
     // Budgets: the daily budget is split over the cloud deployments (LiteLLM enforces those in
     // memory; its proxy-wide budget is ignored without a database).
     if !(lit.daily_budget >= 0.0 && lit.daily_budget.is_finite()) {
-        return Err(CliError::bad_input(format!("services.litellm.daily_budget = {}: must be 0 or more", lit.daily_budget)));
+        return Err(CliError::bad_input(format!(
+            "services.litellm.daily_budget = {}: must be 0 or more",
+            lit.daily_budget
+        )));
     }
     for (alias, usd) in &lit.alias_budgets {
         if !ALIASES.contains(&alias.as_str()) {
             return Err(alias_error("services.litellm.alias_budgets", alias));
         }
         if !(*usd >= 0.0 && usd.is_finite()) {
-            return Err(CliError::bad_input(format!("services.litellm.alias_budgets.{alias} = {usd}: must be 0 or more")));
+            return Err(CliError::bad_input(format!(
+                "services.litellm.alias_budgets.{alias} = {usd}: must be 0 or more"
+            )));
         }
     }
     let explicit: f64 = deployments.iter().filter(|d| !d.local).filter_map(|d| lit.alias_budgets.get(&d.alias)).sum();
@@ -233,8 +247,9 @@ pub fn plan(cfg: &Config) -> Result<Gateway, CliError> {
         ))
         .hint("lower an alias budget or raise services.litellm.daily_budget"));
     }
-    let shared: Vec<usize> =
-        (0..deployments.len()).filter(|&i| !deployments[i].local && !lit.alias_budgets.contains_key(&deployments[i].alias)).collect();
+    let shared: Vec<usize> = (0..deployments.len())
+        .filter(|&i| !deployments[i].local && !lit.alias_budgets.contains_key(&deployments[i].alias))
+        .collect();
     let share = if shared.is_empty() { 0.0 } else { cents_down((lit.daily_budget - explicit) / shared.len() as f64) };
     for d in deployments.iter_mut().filter(|d| !d.local) {
         d.budget = Some(lit.alias_budgets.get(&d.alias).copied().map_or(share, cents_down));
@@ -250,20 +265,27 @@ pub fn plan(cfg: &Config) -> Result<Gateway, CliError> {
                     return Err(alias_error(&format!("services.litellm.fallbacks.{from}"), to));
                 }
             }
-            ALIASES.iter().filter_map(|a| map.get(*a).filter(|t| !t.is_empty()).map(|t| (a.to_string(), t.clone()))).collect()
+            ALIASES
+                .iter()
+                .filter_map(|a| map.get(*a).filter(|t| !t.is_empty()).map(|t| (a.to_string(), t.clone())))
+                .collect()
         }
         // Each cloud alias falls back to its local twin; a local alias has nowhere to go.
-        None => [("research-model", "local-research"), ("coding-model", "local-coding"), ("fast-model", "local-coding")]
-            .into_iter()
-            .filter(|(from, _)| deployments.iter().any(|d| d.alias == *from && !d.local))
-            .map(|(f, t)| (f.to_string(), vec![t.to_string()]))
-            .collect(),
+        None => {
+            [("research-model", "local-research"), ("coding-model", "local-coding"), ("fast-model", "local-coding")]
+                .into_iter()
+                .filter(|(from, _)| deployments.iter().any(|d| d.alias == *from && !d.local))
+                .map(|(f, t)| (f.to_string(), vec![t.to_string()]))
+                .collect()
+        }
     };
 
     let mut provider_budgets = vec![];
     for (p, usd) in &lit.provider_budgets {
         if !(*usd >= 0.0 && usd.is_finite()) {
-            return Err(CliError::bad_input(format!("services.litellm.provider_budgets.{p} = {usd}: must be 0 or more")));
+            return Err(CliError::bad_input(format!(
+                "services.litellm.provider_budgets.{p} = {usd}: must be 0 or more"
+            )));
         }
         provider_budgets.push((p.clone(), *usd));
     }
@@ -340,7 +362,10 @@ mod tests {
 
     #[test]
     fn budgets_over_the_daily_total_are_refused() {
-        let e = plan(&cfg("[services.litellm]\ndaily_budget = 10.0\n[services.litellm.alias_budgets]\ncoding-model = 30.0\n")).unwrap_err();
+        let e = plan(&cfg(
+            "[services.litellm]\ndaily_budget = 10.0\n[services.litellm.alias_budgets]\ncoding-model = 30.0\n",
+        ))
+        .unwrap_err();
         assert!(e.message.contains("more than daily_budget"), "{}", e.message);
     }
 

@@ -2,7 +2,7 @@
 
 use crate::config::Config;
 use crate::error::CliError;
-use crate::paths::{expand_tilde, Paths};
+use crate::paths::{Paths, expand_tilde};
 use crate::services::config::LocalKind;
 use crate::services::health::Probe;
 use crate::services::litellm::{local_base, served_name};
@@ -27,8 +27,18 @@ pub fn argv(cfg: &Config, paths: &Paths) -> Result<Vec<String>, CliError> {
         let model = model_path(cfg, paths)?;
         v.extend(
             [
-                "--model", &model.display().to_string(), "--host", &lm.host, "--port", &lm.port.to_string(),
-                "--alias", &served_name(cfg), "--ctx-size", &lm.context.to_string(), "--parallel", &lm.parallel.to_string(),
+                "--model",
+                &model.display().to_string(),
+                "--host",
+                &lm.host,
+                "--port",
+                &lm.port.to_string(),
+                "--alias",
+                &served_name(cfg),
+                "--ctx-size",
+                &lm.context.to_string(),
+                "--parallel",
+                &lm.parallel.to_string(),
             ]
             .map(String::from),
         );
@@ -52,7 +62,8 @@ pub fn env(cfg: &Config) -> Vec<(String, String)> {
     match lm.kind {
         LocalKind::LlamaServer => vec![],
         LocalKind::Ollama => {
-            let host = cfg.ollama_host.trim_start_matches("http://").trim_start_matches("https://").trim_end_matches('/');
+            let host =
+                cfg.ollama_host.trim_start_matches("http://").trim_start_matches("https://").trim_end_matches('/');
             vec![
                 ("OLLAMA_HOST".into(), host.to_string()),
                 ("OLLAMA_CONTEXT_LENGTH".into(), lm.context.to_string()),
@@ -67,7 +78,10 @@ pub fn probes(cfg: &Config) -> Vec<Probe> {
     let base = local_base(cfg);
     match cfg.services.local_model.kind {
         // 503 while the model loads, then {"status":"ok"}.
-        LocalKind::LlamaServer => vec![Probe::new(format!("{base}/health"), Some("\"ok\"")), Probe::new(format!("{base}/v1/models"), Some("\"data\""))],
+        LocalKind::LlamaServer => vec![
+            Probe::new(format!("{base}/health"), Some("\"ok\"")),
+            Probe::new(format!("{base}/v1/models"), Some("\"data\"")),
+        ],
         LocalKind::Ollama => vec![Probe::new(format!("{base}/api/tags"), Some("\"models\""))],
     }
 }

@@ -21,7 +21,7 @@ use std::path::PathBuf;
 pub use config::ServicesConfig;
 
 use crate::config::Config;
-use crate::paths::{expand_tilde, Paths};
+use crate::paths::{Paths, expand_tilde};
 
 /// A service aiorch can run. The order of `ALL` is the start order (each needs the previous).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, clap::ValueEnum, serde::Serialize)]

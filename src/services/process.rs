@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use nix::sys::signal::{kill, killpg, Signal};
+use nix::sys::signal::{Signal, kill, killpg};
 use nix::unistd::Pid;
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
@@ -35,7 +35,9 @@ pub struct PidRecord {
 impl PidRecord {
     pub fn read(path: &Path) -> io::Result<Option<PidRecord>> {
         match std::fs::read(path) {
-            Ok(b) => serde_json::from_slice(&b).map(Some).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, format!("{}: {e}", path.display()))),
+            Ok(b) => serde_json::from_slice(&b)
+                .map(Some)
+                .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, format!("{}: {e}", path.display()))),
             Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(e),
         }
@@ -88,7 +90,8 @@ pub fn spawn(
     cwd: &Path,
     log: &Path,
 ) -> io::Result<Child> {
-    let (prog, args) = argv.split_first().ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "empty command"))?;
+    let (prog, args) =
+        argv.split_first().ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "empty command"))?;
     if let Some(d) = log.parent() {
         std::fs::create_dir_all(d)?;
     }
@@ -110,8 +113,15 @@ pub fn spawn(
 
 /// Replace this process with `argv` (the foreground `aiorch service run`): the service manager
 /// then supervises the server itself and its signals reach it directly.
-pub fn exec(argv: &[String], env: &[(String, String)], secrets: &[(String, Zeroizing<String>)], cwd: &Path) -> io::Error {
-    let Some((prog, args)) = argv.split_first() else { return io::Error::new(io::ErrorKind::InvalidInput, "empty command") };
+pub fn exec(
+    argv: &[String],
+    env: &[(String, String)],
+    secrets: &[(String, Zeroizing<String>)],
+    cwd: &Path,
+) -> io::Error {
+    let Some((prog, args)) = argv.split_first() else {
+        return io::Error::new(io::ErrorKind::InvalidInput, "empty command");
+    };
     if let Err(e) = std::fs::create_dir_all(cwd) {
         return e;
     }
@@ -351,7 +361,16 @@ mod tests {
                 break t;
             }
         };
-        let rec = PidRecord { service: "t".into(), pid, start_time: st.clone(), port: None, argv, log, started_at: 0, config_hash: String::new() };
+        let rec = PidRecord {
+            service: "t".into(),
+            pid,
+            start_time: st.clone(),
+            port: None,
+            argv,
+            log,
+            started_at: 0,
+            config_hash: String::new(),
+        };
         let reused = PidRecord { start_time: format!("{st}0"), ..rec.clone() };
         assert_eq!(stop(&reused, Duration::from_secs(1)), Stopped::Reused);
         assert!(rec.alive());

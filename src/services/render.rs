@@ -5,13 +5,13 @@
 
 use std::path::PathBuf;
 
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value, json};
 
 use crate::config::Config;
 use crate::error::CliError;
 use crate::paths::Paths;
-use crate::services::litellm::{self, ApiKey, Gateway, BUDGET_WINDOW, LOCAL_KEY_PLACEHOLDER};
-use crate::services::{open_webui, Layout};
+use crate::services::litellm::{self, ApiKey, BUDGET_WINDOW, Gateway, LOCAL_KEY_PLACEHOLDER};
+use crate::services::{Layout, open_webui};
 
 /// How a container reaches the host's loopback services (Docker Desktop, OrbStack, Podman with
 /// `host-gateway`).
@@ -40,7 +40,11 @@ pub fn files(cfg: &Config, paths: &Paths) -> Result<Vec<File>, CliError> {
     let webui_env = open_webui::env(cfg, &layout, None, &open_webui::gateway(cfg));
     Ok(vec![
         File { path: layout.litellm_config(), text: litellm_yaml(&gw, false), what: "LiteLLM config" },
-        File { path: layout.litellm_container_config(), text: litellm_yaml(&gw, true), what: "LiteLLM config for containers" },
+        File {
+            path: layout.litellm_container_config(),
+            text: litellm_yaml(&gw, true),
+            what: "LiteLLM config for containers",
+        },
         File { path: layout.webui_env(), text: env_file(cfg, &webui_env), what: "Open WebUI environment" },
         File { path: layout.compose(), text: compose_yaml(cfg, &gw, &layout), what: "compose file (OrbStack/Docker)" },
     ])
@@ -78,7 +82,9 @@ fn container_url(url: &str) -> String {
         .iter()
         .find_map(|h| {
             let (scheme, rest) = url.split_once("://")?;
-            rest.strip_prefix(h).filter(|r| r.is_empty() || r.starts_with([':', '/'])).map(|r| format!("{scheme}://{HOST_FROM_CONTAINER}{r}"))
+            rest.strip_prefix(h)
+                .filter(|r| r.is_empty() || r.starts_with([':', '/']))
+                .map(|r| format!("{scheme}://{HOST_FROM_CONTAINER}{r}"))
         })
         .unwrap_or_else(|| url.to_string())
 }
@@ -176,10 +182,13 @@ fn compose_yaml(cfg: &Config, gw: &Gateway, layout: &Layout) -> String {
     let mut lenv: Vec<String> = litellm::env().into_iter().map(|(k, v)| format!("{k}={v}")).collect();
     // A bare name passes the value through from the environment of `docker compose`.
     lenv.extend(gw.secret_names());
-    let mut wenv: Vec<String> = open_webui::env(cfg, layout, Some(WEBUI_CONTAINER_DATA), &format!("http://litellm:{}", l.port))
-        .into_iter()
-        .map(|(k, v)| if k == "OLLAMA_BASE_URL" { format!("{k}={}", container_url(&v)) } else { format!("{k}={v}") })
-        .collect();
+    let mut wenv: Vec<String> =
+        open_webui::env(cfg, layout, Some(WEBUI_CONTAINER_DATA), &format!("http://litellm:{}", l.port))
+            .into_iter()
+            .map(
+                |(k, v)| if k == "OLLAMA_BASE_URL" { format!("{k}={}", container_url(&v)) } else { format!("{k}={v}") },
+            )
+            .collect();
     for (var, secret) in open_webui::secret_env(cfg) {
         wenv.push(format!("{var}=${{{secret}}}"));
     }
@@ -284,7 +293,8 @@ enable = true
         let v = litellm_value(&gw, false);
         let back: Value = serde_saphyr::from_str(&litellm_yaml(&gw, false)).unwrap();
         assert_eq!(back, v);
-        let tricky = json!({"a": "no", "b": "on", "c": "1d", "d": "yes", "e": "0123", "f": "null", "g": "os.environ/X"});
+        let tricky =
+            json!({"a": "no", "b": "on", "c": "1d", "d": "yes", "e": "0123", "f": "null", "g": "os.environ/X"});
         let text = yaml(&tricky);
         for word in ["no", "on", "yes", "null", "0123"] {
             assert!(!text.contains(&format!(": {word}\n")), "{word} left bare:\n{text}");

@@ -1,7 +1,7 @@
 //! `aiorch apply`: the plan, what lands on disk for each client, idempotence, drift checks,
 //! retraction, `auto` detection, the master switch and `--json`.
 
-use crate::common::{assert_same, TestEnv};
+use crate::common::{TestEnv, assert_same};
 
 /// The plan lines of a dry run, without the diffs (those are covered by the file snapshots).
 fn plan_lines(stdout: &str) -> String {
@@ -40,14 +40,24 @@ fn apply_links_and_renders_every_client() {
     // The instructions every client reads: AGENTS.md followed by each rule, with markers.
     let composed = env.read("state/generated/instructions/AGENTS.md");
     let head: String = composed.lines().take(12).map(|l| format!("{l}\n")).collect();
-    let markers: String = composed.lines().filter(|l| l.starts_with("<!-- aiorch: ")).map(|l| format!("{l}\n")).collect();
+    let markers: String =
+        composed.lines().filter(|l| l.starts_with("<!-- aiorch: ")).map(|l| format!("{l}\n")).collect();
     s.bind(|| {
         insta::assert_snapshot!("instructions_head", head);
         insta::assert_snapshot!("instructions_rule_markers", markers);
     });
-    assert!(composed.starts_with(&env.read("state/generated/agentsmd/AGENTS.md")), "the composed instructions start with AGENTS.md");
+    assert!(
+        composed.starts_with(&env.read("state/generated/agentsmd/AGENTS.md")),
+        "the composed instructions start with AGENTS.md"
+    );
     // Every instructions link resolves to the same composed file.
-    for link in ["~/.claude/AGENTS.md", "~/.gemini/AGENTS.md", "~/.codex/AGENTS.md", "~/.copilot/copilot-instructions.md", "~/AGENTS.md"] {
+    for link in [
+        "~/.claude/AGENTS.md",
+        "~/.gemini/AGENTS.md",
+        "~/.codex/AGENTS.md",
+        "~/.copilot/copilot-instructions.md",
+        "~/AGENTS.md",
+    ] {
         assert_eq!(env.read(link), composed, "{link}");
     }
     // Gemini's TOML command parses and uses {{args}}, never $ARGUMENTS.
@@ -85,7 +95,11 @@ fn check_exits_1_on_drift_and_names_it() {
     std::fs::remove_file(env.path("~/.codex/AGENTS.md")).unwrap();
     let before = env.fingerprint();
     let run = env.expect(["apply", "--check"], 1);
-    run.assert_stdout_contains("+ ~/.codex/AGENTS.md -> [TEMP]/state/generated/instructions/AGENTS.md".replace("[TEMP]", &env.root.display().to_string()).as_str());
+    run.assert_stdout_contains(
+        "+ ~/.codex/AGENTS.md -> [TEMP]/state/generated/instructions/AGENTS.md"
+            .replace("[TEMP]", &env.root.display().to_string())
+            .as_str(),
+    );
     run.assert_stdout_contains("check: 1 created, 0 updated, 0 removed");
     assert_same(&before, &env.fingerprint(), "--check");
     env.ok(["apply"]);
@@ -96,7 +110,11 @@ fn check_exits_1_on_drift_and_names_it() {
     run.assert_stdout_contains("~ ~/.gemini/commands/review.toml  (backed up)");
     run.assert_stdout_contains("check: 0 created, 1 updated, 0 removed");
     run.assert_stderr_contains("review.toml is a file (an edited copy of aiorch's)");
-    assert_eq!(env.read("~/.gemini/commands/review.toml"), "description = \"mine now\"\nprompt = \"x\"\n", "--check wrote");
+    assert_eq!(
+        env.read("~/.gemini/commands/review.toml"),
+        "description = \"mine now\"\nprompt = \"x\"\n",
+        "--check wrote"
+    );
 }
 
 #[test]
@@ -123,16 +141,27 @@ fn never_retracts_exactly_that_clients_artifacts() {
     }
     let (c, u, r, _) = run.summary();
     assert_eq!((c, u), (0, 0), "{run}");
-    assert_eq!(r, before.iter().filter(|(k, v)| k.starts_with("home/.codex") && !v.starts_with("dir")).count(), "{run}");
+    assert_eq!(
+        r,
+        before.iter().filter(|(k, v)| k.starts_with("home/.codex") && !v.starts_with("dir")).count(),
+        "{run}"
+    );
     let ledger = env.ledger();
-    assert!(ledger["entries"].as_array().unwrap().iter().all(|e| e["owner"] != "codex" && !e["path"].as_str().unwrap().contains("/.codex/")));
+    assert!(
+        ledger["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|e| e["owner"] != "codex" && !e["path"].as_str().unwrap().contains("/.codex/"))
+    );
     env.ok(["apply", "--check"]);
 }
 
 #[test]
 fn auto_manages_only_clients_found_on_path() {
     crate::common::assert_no_system_clients();
-    let env = TestEnv::with_config("[clients]\nclaude = \"auto\"\ngemini = \"auto\"\ncodex = \"auto\"\ncopilot = \"auto\"\n");
+    let env =
+        TestEnv::with_config("[clients]\nclaude = \"auto\"\ngemini = \"auto\"\ncodex = \"auto\"\ncopilot = \"auto\"\n");
     env.install_fake_client("claude", "2.1.329 (Claude Code)");
     env.install_fake_client("codex", "codex-cli 0.169.0");
     env.ok(["apply"]);
@@ -201,9 +230,19 @@ fn json_output_has_the_summary() {
     }
     assert_eq!(plan["summary"], applied["summary"], "the dry run announced what apply did");
     assert_eq!(plan["changes"], applied["changes"]);
-    let claude = applied["changes"].as_array().unwrap().iter().find(|c| c["path"] == "~/.claude/CLAUDE.md").expect("CLAUDE.md change");
+    let claude = applied["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["path"] == "~/.claude/CLAUDE.md")
+        .expect("CLAUDE.md change");
     assert_eq!(claude["action"], "create");
-    let settings = applied["changes"].as_array().unwrap().iter().find(|c| c["path"] == "~/.gemini/settings.json").expect("settings change");
+    let settings = applied["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["path"] == "~/.gemini/settings.json")
+        .expect("settings change");
     assert_eq!(settings["action"], "merge");
     assert_eq!(settings["keys"], serde_json::json!(["context.fileName"]));
 

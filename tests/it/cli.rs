@@ -1,7 +1,7 @@
 //! The command-line contract: help that teaches, completions, the man page, usage errors,
 //! colour control, and `aiorch agents` against fake client executables.
 
-use crate::common::{run_cmd, TestEnv};
+use crate::common::{TestEnv, run_cmd};
 
 /// The subcommands listed in the `Commands:` section of a help text (without `help`).
 fn subcommands(help: &str) -> Vec<String> {
@@ -79,7 +79,8 @@ fn completions_for_each_shell() {
     // The bash script is valid bash.
     let script = env.ok(["completions", "bash"]).stdout;
     env.write("aiorch.bash", &script);
-    let st = std::process::Command::new("/bin/bash").arg("-n").arg(env.path("aiorch.bash")).env_clear().status().unwrap();
+    let st =
+        std::process::Command::new("/bin/bash").arg("-n").arg(env.path("aiorch.bash")).env_clear().status().unwrap();
     assert!(st.success(), "bash -n rejects the completion script");
     env.expect(["completions", "tcsh"], 2).assert_stderr_contains("invalid value 'tcsh'");
 }
@@ -166,12 +167,15 @@ fn strip_ansi(s: &str) -> String {
 #[test]
 fn agents_lists_fake_clients_with_their_versions() {
     crate::common::assert_no_system_clients();
-    let env = TestEnv::with_config("[clients]\nclaude = \"auto\"\ngemini = \"auto\"\ncodex = \"never\"\ncopilot = \"always\"\n");
+    let env = TestEnv::with_config(
+        "[clients]\nclaude = \"auto\"\ngemini = \"auto\"\ncodex = \"never\"\ncopilot = \"always\"\n",
+    );
     env.install_fake_client("claude", "2.1.329 (Claude Code)");
     env.install_fake_client("codex", "codex-cli 0.169.0");
     let v = env.ok(["agents", "--json"]).json();
     let rows = v.as_array().expect("an array");
-    let row = |cmd: &str| rows.iter().find(|r| r["command"] == cmd).unwrap_or_else(|| panic!("no {cmd} in {v:#}")).clone();
+    let row =
+        |cmd: &str| rows.iter().find(|r| r["command"] == cmd).unwrap_or_else(|| panic!("no {cmd} in {v:#}")).clone();
 
     let claude = row("claude");
     assert_eq!(claude["installed"], true);
@@ -190,12 +194,15 @@ fn agents_lists_fake_clients_with_their_versions() {
     assert_eq!(row("gemini")["managed"], false, "auto + not installed");
     assert_eq!(row("copilot")["managed"], true, "always");
     // Only the fakes are installed: nothing leaks in from the real machine.
-    let installed: Vec<&str> = rows.iter().filter(|r| r["installed"] == true).map(|r| r["command"].as_str().unwrap()).collect();
+    let installed: Vec<&str> =
+        rows.iter().filter(|r| r["installed"] == true).map(|r| r["command"].as_str().unwrap()).collect();
     assert_eq!(installed, vec!["claude", "codex"], "{v:#}");
 
     // The text form says the same.
     let text = env.ok(["agents"]).stdout;
-    let line = |cmd: &str| text.lines().find(|l| l.split_whitespace().any(|w| w == cmd)).unwrap_or_else(|| panic!("{text}")).to_string();
+    let line = |cmd: &str| {
+        text.lines().find(|l| l.split_whitespace().any(|w| w == cmd)).unwrap_or_else(|| panic!("{text}")).to_string()
+    };
     assert!(line("claude").contains("2.1.329") && line("claude").ends_with("(managed)"), "{text}");
     assert!(line("gemini").contains("not installed"), "{text}");
     assert!(line("copilot").contains("not installed") && line("copilot").ends_with("(managed)"), "{text}");

@@ -1,6 +1,6 @@
 //! `aiorch init` and `aiorch config show|path|set|schema`.
 
-use crate::common::{assert_same, run_cmd, TestEnv};
+use crate::common::{TestEnv, assert_same, run_cmd};
 
 const TEMPLATE: &str = include_str!("../../src/config/template.toml");
 
@@ -22,7 +22,9 @@ fn init_writes_the_template_and_will_not_overwrite() {
     let before = env.fingerprint();
     let run = env.expect(["init"], 2);
     run.assert_stderr_contains(&format!("error: {} already exists", env.config.display()));
-    run.assert_stderr_contains("hint: use `aiorch config set KEY VALUE` to change it, or `aiorch init --force` to start over");
+    run.assert_stderr_contains(
+        "hint: use `aiorch config set KEY VALUE` to change it, or `aiorch init --force` to start over",
+    );
     assert_same(&before, &env.fingerprint(), "init without --force");
 
     env.ok(["init", "--force"]);
@@ -44,7 +46,8 @@ const COMMENTED: &str = "# My aiorch config (hand-written)\n\nlocal_only = false
 #[test]
 fn config_set_keeps_comments_and_layout() {
     let env = TestEnv::with_config(COMMENTED);
-    env.ok(["config", "set", "local_only", "true"]).assert_stdout_contains(&format!("set local_only in {}", env.config.display()));
+    env.ok(["config", "set", "local_only", "true"])
+        .assert_stdout_contains(&format!("set local_only in {}", env.config.display()));
     env.ok(["config", "set", "clients.codex", "never"]);
     env.ok(["config", "set", "models.default_coding", "openai/gpt-5"]);
     env.ok(["config", "set", "agentsmd.home_agents_md", "false"]);
@@ -139,7 +142,19 @@ fn config_schema_describes_every_top_level_key() {
     for k in keys {
         assert!(props.contains_key(k), "the schema lacks `{k}`");
     }
-    for k in ["enable", "local_only", "models", "agentsmd", "clients", "secrets", "mcp", "plugins", "services", "runtime", "policy"] {
+    for k in [
+        "enable",
+        "local_only",
+        "models",
+        "agentsmd",
+        "clients",
+        "secrets",
+        "mcp",
+        "plugins",
+        "services",
+        "runtime",
+        "policy",
+    ] {
         assert!(props.contains_key(k), "the schema lacks `{k}`");
     }
     assert_eq!(schema["additionalProperties"], false, "unknown keys are refused");
@@ -161,7 +176,11 @@ fn config_path_honours_flag_env_and_xdg() {
     assert_eq!(path(&[], &[]), format!("{home}/.config/aiorch/aiorch.toml"));
     assert_eq!(path(&[("XDG_CONFIG_HOME", "/elsewhere")], &[]), "/elsewhere/aiorch/aiorch.toml");
     assert_eq!(path(&[("AIORCH_CONFIG", "/etc/aiorch/a.json")], &[]), "/etc/aiorch/a.json");
-    assert_eq!(path(&[("AIORCH_CONFIG", "/etc/aiorch/a.json")], &["--config", "/tmp/b.toml"]), "/tmp/b.toml", "--config beats the env");
+    assert_eq!(
+        path(&[("AIORCH_CONFIG", "/etc/aiorch/a.json")], &["--config", "/tmp/b.toml"]),
+        "/tmp/b.toml",
+        "--config beats the env"
+    );
     // A relative --config is made absolute against the working directory.
     assert_eq!(path(&[], &["--config", "rel/c.toml"]), format!("{}/rel/c.toml", env.root.display()));
     // AIORCH_CONFIG names a file that must exist.

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::os::unix::fs::PermissionsExt;
 
-use crate::common::{assert_same, TestEnv};
+use crate::common::{TestEnv, assert_same};
 
 const STAMP: &str = "20261121T102500Z";
 
@@ -35,10 +35,20 @@ fn user_files_are_backed_up_replaced_and_restored() {
     let originals: BTreeMap<String, Vec<u8>> = env.files_under("home");
 
     let run = env.ok(["apply"]);
-    for f in ["~/.claude/CLAUDE.md", "~/.codex/AGENTS.md", "~/.claude/commands/review.md", "~/AGENTS.md", "~/.copilot/copilot-instructions.md"] {
+    for f in [
+        "~/.claude/CLAUDE.md",
+        "~/.codex/AGENTS.md",
+        "~/.claude/commands/review.md",
+        "~/AGENTS.md",
+        "~/.copilot/copilot-instructions.md",
+    ] {
         run.assert_stdout_contains(f);
         let shown = env.path(f).display().to_string();
-        assert!(run.stderr.contains(&format!("note: {shown} is ")) && run.stderr.contains("(not created by aiorch): it will be saved to the backups"), "no note for {f}{run}");
+        assert!(
+            run.stderr.contains(&format!("note: {shown} is "))
+                && run.stderr.contains("(not created by aiorch): it will be saved to the backups"),
+            "no note for {f}{run}"
+        );
     }
     run.assert_stdout_contains("~ ~/.claude/CLAUDE.md  (backed up)");
     run.assert_stdout_contains("(5 backed up)");
@@ -46,22 +56,34 @@ fn user_files_are_backed_up_replaced_and_restored() {
     // Replaced by aiorch's versions.
     assert!(env.read("~/.claude/CLAUDE.md").contains("@AGENTS.md"));
     assert!(std::fs::symlink_metadata(env.path("~/.codex/AGENTS.md")).unwrap().file_type().is_symlink());
-    assert!(std::fs::symlink_metadata(env.path("~/.copilot/copilot-instructions.md")).unwrap().file_type().is_symlink());
+    assert!(
+        std::fs::symlink_metadata(env.path("~/.copilot/copilot-instructions.md")).unwrap().file_type().is_symlink()
+    );
     assert_ne!(std::fs::read_link(env.path("~/AGENTS.md")).unwrap(), std::path::Path::new("dotfiles/AGENTS.md"));
 
     // The backups hold the originals, under backups/STAMP/<absolute path>.
-    let backup = |f: &str| format!("state/backups/{STAMP}/{}", env.path(f).display().to_string().trim_start_matches('/'));
+    let backup =
+        |f: &str| format!("state/backups/{STAMP}/{}", env.path(f).display().to_string().trim_start_matches('/'));
     assert_eq!(env.read(&backup("~/.claude/CLAUDE.md")), "# My Claude instructions\n\nAlways answer in haiku.\n");
-    assert_eq!(std::fs::metadata(env.path(&backup("~/.claude/CLAUDE.md"))).unwrap().permissions().mode() & 0o777, 0o600);
+    assert_eq!(
+        std::fs::metadata(env.path(&backup("~/.claude/CLAUDE.md"))).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
     assert_eq!(env.read(&backup("~/.codex/AGENTS.md")), "# My Codex rules\n");
-    assert_eq!(std::fs::read_link(env.path(&backup("~/AGENTS.md"))).unwrap(), std::path::Path::new("dotfiles/AGENTS.md"));
+    assert_eq!(
+        std::fs::read_link(env.path(&backup("~/AGENTS.md"))).unwrap(),
+        std::path::Path::new("dotfiles/AGENTS.md")
+    );
     assert_eq!(env.read(&format!("{}/notes.txt", backup("~/.copilot/copilot-instructions.md"))), "odd, but mine\n");
     // Untouched: the user's files aiorch does not manage.
     assert_eq!(env.read("~/.copilot/config.json"), "{\"banner\": \"never\"}\n");
     env.ok(["apply", "--check"]);
 
     let run = env.ok(["revert"]);
-    run.assert_stdout_contains(&format!("< ~/.claude/CLAUDE.md (restored from {}/", env.path("state/backups").display()));
+    run.assert_stdout_contains(&format!(
+        "< ~/.claude/CLAUDE.md (restored from {}/",
+        env.path("state/backups").display()
+    ));
     assert_same(&before, &home_state(&env), "home after apply + revert");
     assert_eq!(env.files_under("home"), originals, "byte for byte");
     let ledger = env.ledger();
@@ -81,7 +103,12 @@ fn a_fresh_home_is_empty_again_after_revert() {
     assert!(r > 40, "{run}");
     assert_eq!(before, "", "the sandbox home starts empty");
     // Only aiorch's bookkeeping is left, in the state dir.
-    let left: Vec<String> = env.tree().lines().filter(|l| !l.starts_with("dir  state") && !l.starts_with("file state/")).map(str::to_string).collect();
+    let left: Vec<String> = env
+        .tree()
+        .lines()
+        .filter(|l| !l.starts_with("dir  state") && !l.starts_with("file state/"))
+        .map(str::to_string)
+        .collect();
     assert_eq!(left, Vec::<String>::new(), "{}", env.tree());
     assert!(!env.exists("state/generated"), "{}", env.tree());
     let (c, u, r, _) = env.ok(["revert"]).summary();
@@ -97,15 +124,24 @@ fn an_edited_owned_file_is_backed_up_before_it_is_rewritten() {
 
     let run = env.ok(["apply"]);
     run.assert_stdout_contains("~ ~/.gemini/commands/review.toml  (backed up)");
-    run.assert_stderr_contains(&format!("note: {} is a file (an edited copy of aiorch's): it will be saved to the backups", env.path("~/.gemini/commands/review.toml").display()));
+    run.assert_stderr_contains(&format!(
+        "note: {} is a file (an edited copy of aiorch's): it will be saved to the backups",
+        env.path("~/.gemini/commands/review.toml").display()
+    ));
     assert_eq!(env.read("~/.gemini/commands/review.toml"), ours, "aiorch's version is back");
     // The first apply backed nothing up, so this is the first backups/STAMP.
-    let b = format!("state/backups/{STAMP}/{}", env.path("~/.gemini/commands/review.toml").display().to_string().trim_start_matches('/'));
+    let b = format!(
+        "state/backups/{STAMP}/{}",
+        env.path("~/.gemini/commands/review.toml").display().to_string().trim_start_matches('/')
+    );
     assert_eq!(env.read(&b), "description = \"my tweak\"\nprompt = \"review {{args}} harder\"\n");
 
     // revert gives the user's edit back (it is the last thing that was there that was not ours).
     env.ok(["revert"]);
-    assert_eq!(env.read("~/.gemini/commands/review.toml"), "description = \"my tweak\"\nprompt = \"review {{args}} harder\"\n");
+    assert_eq!(
+        env.read("~/.gemini/commands/review.toml"),
+        "description = \"my tweak\"\nprompt = \"review {{args}} harder\"\n"
+    );
     assert!(!env.exists("~/.gemini/commands/plan.toml"));
 }
 

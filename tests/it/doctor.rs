@@ -14,14 +14,22 @@ fn applied() -> TestEnv {
 fn fails_with(env: &TestEnv, detail: &str, fix: &str) {
     let run = env.expect(["doctor"], 1);
     let lines: Vec<&str> = run.stdout.lines().collect();
-    let i = lines.iter().position(|l| l.contains("✗") && l.contains(detail)).unwrap_or_else(|| panic!("no failed check naming {detail:?}{run}"));
+    let i = lines
+        .iter()
+        .position(|l| l.contains("✗") && l.contains(detail))
+        .unwrap_or_else(|| panic!("no failed check naming {detail:?}{run}"));
     assert_eq!(lines.get(i + 1).map(|l| l.trim()), Some(format!("fix: {fix}").as_str()), "{run}");
     assert!(run.stdout.ends_with("problems\n"), "{run}");
     // --json says the same, with ok:false.
     let v = env.expect(["doctor", "--json"], 1).json();
     assert_eq!(v["ok"], false);
     assert!(v["summary"]["fail"].as_u64().unwrap() >= 1);
-    let check = v["checks"].as_array().unwrap().iter().find(|c| c["status"] == "fail" && c["detail"].as_str().unwrap().contains(detail)).unwrap_or_else(|| panic!("{v:#}"));
+    let check = v["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["status"] == "fail" && c["detail"].as_str().unwrap().contains(detail))
+        .unwrap_or_else(|| panic!("{v:#}"));
     assert_eq!(check["fix"], fix);
 }
 
@@ -30,7 +38,10 @@ fn clean_after_apply() {
     // Anthropic's default plugins are declared but only installed by Claude (or `plugins sync`),
     // and the default policy has rules some clients cannot enforce: doctor rightly warns about
     // both. Leave them out to see a fully clean run.
-    let env = TestEnv::with_config(&format!("{}\n[plugins]\ndefaults = false\n[policy]\nenable = false\n", crate::common::ALL_CLIENTS));
+    let env = TestEnv::with_config(&format!(
+        "{}\n[plugins]\ndefaults = false\n[policy]\nenable = false\n",
+        crate::common::ALL_CLIENTS
+    ));
     env.ok(["apply"]);
     let run = env.ok(["doctor"]);
     env.insta().bind(|| insta::assert_snapshot!("doctor_clean", run.stdout));
@@ -44,7 +55,11 @@ fn clean_after_apply() {
 #[test]
 fn before_any_apply_it_reports_pending_changes() {
     let env = TestEnv::new();
-    fails_with(&env, "pending change(s): ~/.claude/AGENTS.md", "run `aiorch apply --dry-run` to see them, then `aiorch apply`");
+    fails_with(
+        &env,
+        "pending change(s): ~/.claude/AGENTS.md",
+        "run `aiorch apply --dry-run` to see them, then `aiorch apply`",
+    );
     assert!(!env.exists("state"), "doctor writes nothing");
 }
 
@@ -62,14 +77,22 @@ fn a_link_replaced_by_a_file() {
     let env = applied();
     std::fs::remove_file(env.path("~/.gemini/AGENTS.md")).unwrap();
     env.write("~/.gemini/AGENTS.md", "my own\n");
-    fails_with(&env, "~/.gemini/AGENTS.md should link to", "run `aiorch apply` (the current content will be backed up)");
+    fails_with(
+        &env,
+        "~/.gemini/AGENTS.md should link to",
+        "run `aiorch apply` (the current content will be backed up)",
+    );
 }
 
 #[test]
 fn an_edited_owned_file() {
     let env = applied();
     env.write("~/.claude/CLAUDE.md", "edited\n");
-    fails_with(&env, "~/.claude/CLAUDE.md was changed after aiorch wrote it", "edit the agentsmd source instead, then `aiorch apply` (your edit will be backed up)");
+    fails_with(
+        &env,
+        "~/.claude/CLAUDE.md was changed after aiorch wrote it",
+        "edit the agentsmd source instead, then `aiorch apply` (your edit will be backed up)",
+    );
     // The conflict is also spelled out as a warning.
     let run = env.expect(["doctor"], 1);
     run.assert_stdout_contains("! conflict:");
@@ -80,7 +103,11 @@ fn an_edited_merged_key() {
     let env = applied();
     let text = env.read("~/.gemini/settings.json").replace("\"GEMINI.md\"", "\"MINE.md\"");
     env.write("~/.gemini/settings.json", text);
-    fails_with(&env, "~/.gemini/settings.json: `context.fileName` was changed by hand", "run `aiorch apply` to set it again, or remove it from the config");
+    fails_with(
+        &env,
+        "~/.gemini/settings.json: `context.fileName` was changed by hand",
+        "run `aiorch apply` to set it again, or remove it from the config",
+    );
     env.ok(["apply"]);
     env.ok(["doctor"]);
 }

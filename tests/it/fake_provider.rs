@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
 /// What the fake does for one request.
 #[derive(Debug, Clone)]
@@ -67,7 +67,10 @@ impl FakeProvider {
     pub fn start(scripts: &[(&str, Vec<Act>)]) -> FakeProvider {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
         let port = listener.local_addr().unwrap().port();
-        let state = Arc::new(Mutex::new(State { scripts: scripts.iter().map(|(k, v)| (k.to_string(), v.clone())).collect(), ..Default::default() }));
+        let state = Arc::new(Mutex::new(State {
+            scripts: scripts.iter().map(|(k, v)| (k.to_string(), v.clone())).collect(),
+            ..Default::default()
+        }));
         let in_flight = Arc::new(AtomicUsize::new(0));
         let max_in_flight = Arc::new(AtomicUsize::new(0));
         let (st, inf, mx) = (state.clone(), in_flight.clone(), max_in_flight.clone());
@@ -158,7 +161,10 @@ fn serve(conn: TcpStream, st: Arc<Mutex<State>>, inf: Arc<AtomicUsize>, mx: Arc<
             let n = s.calls.entry(model.clone()).or_insert(0);
             *n += 1;
             let idx = *n - 1;
-            s.scripts.get(&model).map(|acts| acts[idx.min(acts.len() - 1)].clone()).unwrap_or(Act::Fail(404, "unknown model"))
+            s.scripts
+                .get(&model)
+                .map(|acts| acts[idx.min(acts.len() - 1)].clone())
+                .unwrap_or(Act::Fail(404, "unknown model"))
         };
         let now = inf.fetch_add(1, Ordering::SeqCst) + 1;
         mx.fetch_max(now, Ordering::SeqCst);
@@ -188,16 +194,24 @@ fn act_respond(conn: &mut TcpStream, shape: Shape, model: &str, act: Act, stream
                 return sse(conn, model, &words, 0, Some((tokens_in, tokens_out)));
             }
             let body = match shape {
-                Shape::OpenAi => json!({"id":"x","object":"chat.completion","model":model,"choices":[{"index":0,"message":{"role":"assistant","content":text},"finish_reason":"stop"}],"usage":{"prompt_tokens":tokens_in,"completion_tokens":tokens_out,"total_tokens":tokens_in+tokens_out}}),
-                Shape::Anthropic => json!({"id":"x","type":"message","role":"assistant","model":model,"content":[{"type":"text","text":text}],"stop_reason":"end_turn","usage":{"input_tokens":tokens_in,"output_tokens":tokens_out}}),
-                Shape::Gemini => json!({"candidates":[{"content":{"role":"model","parts":[{"text":text}]},"finishReason":"STOP"}],"usageMetadata":{"promptTokenCount":tokens_in,"candidatesTokenCount":tokens_out}}),
+                Shape::OpenAi => {
+                    json!({"id":"x","object":"chat.completion","model":model,"choices":[{"index":0,"message":{"role":"assistant","content":text},"finish_reason":"stop"}],"usage":{"prompt_tokens":tokens_in,"completion_tokens":tokens_out,"total_tokens":tokens_in+tokens_out}})
+                }
+                Shape::Anthropic => {
+                    json!({"id":"x","type":"message","role":"assistant","model":model,"content":[{"type":"text","text":text}],"stop_reason":"end_turn","usage":{"input_tokens":tokens_in,"output_tokens":tokens_out}})
+                }
+                Shape::Gemini => {
+                    json!({"candidates":[{"content":{"role":"model","parts":[{"text":text}]},"finishReason":"STOP"}],"usageMetadata":{"promptTokenCount":tokens_in,"candidatesTokenCount":tokens_out}})
+                }
             };
             respond(conn, 200, "application/json", &body.to_string())
         }
         Act::Fail(status, msg) => {
             let body = match (shape, status) {
                 (Shape::Anthropic, _) => json!({"type":"error","error":{"type":"api_error","message":msg}}),
-                (_, 400) if msg.contains("context") => json!({"error":{"message":msg,"type":"invalid_request_error","code":"context_length_exceeded"}}),
+                (_, 400) if msg.contains("context") => {
+                    json!({"error":{"message":msg,"type":"invalid_request_error","code":"context_length_exceeded"}})
+                }
                 _ => json!({"error":{"message":msg,"code":status}}),
             };
             let mut extra = String::new();
@@ -230,8 +244,17 @@ fn sse(conn: &mut TcpStream, model: &str, words: &[String], gap_ms: u64, usage: 
     sse_with(conn, model, words, gap_ms, usage, "")
 }
 
-fn sse_with(conn: &mut TcpStream, model: &str, words: &[String], gap_ms: u64, usage: Option<(u64, u64)>, extra: &str) -> bool {
-    let head = format!("HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ncache-control: no-cache\r\n{extra}connection: close\r\n\r\n");
+fn sse_with(
+    conn: &mut TcpStream,
+    model: &str,
+    words: &[String],
+    gap_ms: u64,
+    usage: Option<(u64, u64)>,
+    extra: &str,
+) -> bool {
+    let head = format!(
+        "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ncache-control: no-cache\r\n{extra}connection: close\r\n\r\n"
+    );
     if conn.write_all(head.as_bytes()).is_err() {
         return false;
     }
@@ -267,6 +290,9 @@ fn respond_with(conn: &mut TcpStream, status: u16, ctype: &str, body: &str, extr
         500 => "Internal Server Error",
         _ => "Status",
     };
-    let msg = format!("HTTP/1.1 {status} {reason}\r\ncontent-type: {ctype}\r\ncontent-length: {}\r\n{extra}connection: keep-alive\r\n\r\n{body}", body.len());
+    let msg = format!(
+        "HTTP/1.1 {status} {reason}\r\ncontent-type: {ctype}\r\ncontent-length: {}\r\n{extra}connection: keep-alive\r\n\r\n{body}",
+        body.len()
+    );
     conn.write_all(msg.as_bytes()).is_ok() && conn.flush().is_ok()
 }

@@ -9,7 +9,7 @@ use std::process::Stdio;
 use std::sync::{Arc, Barrier};
 use std::time::Duration;
 
-use crate::common::{assert_same, Rng, TestEnv};
+use crate::common::{Rng, TestEnv, assert_same};
 
 const USER_SETTINGS: &str = "{\n  \"theme\": \"Dracula\",\n  \"mcpServers\": {\"x\": {\"command\": \"x\"}}\n}\n";
 
@@ -21,7 +21,10 @@ fn scenario() -> TestEnv {
     env.write("agentsmd/AGENTS.md", "# Agents\n\nBe careful.\n");
     env.write("agentsmd/rules/00-safety.md", "Never push.\n");
     env.write("agentsmd/commands/review.md", "---\ndescription: Review the diff\n---\nReview $ARGUMENTS.\n");
-    env.write("config/aiorch.toml", format!("[agentsmd]\nsource = \"{}\"\n\n{}", env.path("agentsmd").display(), crate::common::ALL_CLIENTS));
+    env.write(
+        "config/aiorch.toml",
+        format!("[agentsmd]\nsource = \"{}\"\n\n{}", env.path("agentsmd").display(), crate::common::ALL_CLIENTS),
+    );
     env.write("~/.claude/CLAUDE.md", "# mine\n");
     env.write("~/.codex/AGENTS.md", "# my codex rules\n");
     env.write("~/.gemini/settings.json", USER_SETTINGS);
@@ -64,17 +67,28 @@ fn assert_consistent(env: &TestEnv, r: &Reference, what: &str) {
     for t in &temps {
         let dir = t.rsplit_once('/').map_or("", |(d, _)| d);
         // (The state dir too: the ledger and the backups are written atomically as well.)
-        assert!(dir.starts_with("state") || r.after.keys().any(|k| k.rsplit_once('/').is_some_and(|(d, _)| d == dir)), "{what}: temp file {t} outside the directories apply writes to");
+        assert!(
+            dir.starts_with("state") || r.after.keys().any(|k| k.rsplit_once('/').is_some_and(|(d, _)| d == dir)),
+            "{what}: temp file {t} outside the directories apply writes to"
+        );
     }
     now.retain(|k, _| !temps.contains(k));
     for (path, desc) in &now {
         let ok = r.before.get(path) == Some(desc) || r.after.get(path) == Some(desc);
         // A directory a full apply creates may exist, empty, after a crash.
         let dir = desc == "dir" && r.after.get(path).is_some_and(|d| d == "dir");
-        assert!(ok || dir, "{what}: {path} is neither before nor after:\n  now:    {desc}\n  before: {:?}\n  after:  {:?}", r.before.get(path), r.after.get(path));
+        assert!(
+            ok || dir,
+            "{what}: {path} is neither before nor after:\n  now:    {desc}\n  before: {:?}\n  after:  {:?}",
+            r.before.get(path),
+            r.after.get(path)
+        );
     }
     for path in r.before.keys().chain(r.after.keys()) {
-        assert!(now.contains_key(path) || !r.before.contains_key(path) || !r.after.contains_key(path), "{what}: {path} vanished");
+        assert!(
+            now.contains_key(path) || !r.before.contains_key(path) || !r.after.contains_key(path),
+            "{what}: {path} vanished"
+        );
     }
     assert_parses(env, what);
 }
@@ -85,7 +99,8 @@ fn assert_parses(env: &TestEnv, what: &str) {
         for (rel, bytes) in env.files_under(top) {
             let text = String::from_utf8(bytes).unwrap_or_default();
             if rel.ends_with(".json") {
-                serde_json::from_str::<serde_json::Value>(&text).unwrap_or_else(|e| panic!("{what}: {rel} does not parse: {e}\n{text}"));
+                serde_json::from_str::<serde_json::Value>(&text)
+                    .unwrap_or_else(|e| panic!("{what}: {rel} does not parse: {e}\n{text}"));
             } else if rel.ends_with(".toml") {
                 text.parse::<toml::Table>().unwrap_or_else(|e| panic!("{what}: {rel} does not parse: {e}\n{text}"));
             }
@@ -95,7 +110,11 @@ fn assert_parses(env: &TestEnv, what: &str) {
 
 /// Temp files of aiorch's atomic writes anywhere in the sandbox.
 fn temp_files(env: &TestEnv) -> Vec<String> {
-    crate::common::walk(&env.root, &env.root).into_iter().map(|(rel, _)| rel).filter(|rel| rel.rsplit('/').next().unwrap().starts_with(".aiorch-tmp-")).collect()
+    crate::common::walk(&env.root, &env.root)
+        .into_iter()
+        .map(|(rel, _)| rel)
+        .filter(|rel| rel.rsplit('/').next().unwrap().starts_with(".aiorch-tmp-"))
+        .collect()
 }
 
 /// After a crash: a normal apply converges, another one has nothing to do, revert restores.
@@ -108,7 +127,9 @@ fn recover(env: &TestEnv, r: &Reference, what: &str) {
     let (c, u, rm, _) = env.ok(["apply"]).summary();
     assert_eq!((c, u, rm), (0, 0, 0), "{what}: the third apply has nothing to do");
     env.ok(["revert"]);
-    let home = |m: &BTreeMap<String, String>| m.iter().filter(|(k, _)| k.starts_with("home")).map(|(k, v)| (k.clone(), v.clone())).collect::<BTreeMap<_, _>>();
+    let home = |m: &BTreeMap<String, String>| {
+        m.iter().filter(|(k, _)| k.starts_with("home")).map(|(k, v)| (k.clone(), v.clone())).collect::<BTreeMap<_, _>>()
+    };
     assert_same(&home(&r.before), &home(&contents(env)), &format!("{what}: revert restores the user's home"));
     assert_eq!(env.ledger()["entries"], serde_json::json!([]), "{what}");
 }
@@ -132,7 +153,13 @@ fn abort_after_every_change() {
                     // No core dumps from the intended abort.
                     let out = no_core(&mut cmd).env("AIORCH_FAULT_ABORT_AFTER", n.to_string()).output().unwrap();
                     let what = format!("abort after change {n}");
-                    assert_eq!(out.status.signal(), Some(6), "{what}: expected SIGABRT, got {:?}\n{}", out.status, String::from_utf8_lossy(&out.stderr));
+                    assert_eq!(
+                        out.status.signal(),
+                        Some(6),
+                        "{what}: expected SIGABRT, got {:?}\n{}",
+                        out.status,
+                        String::from_utf8_lossy(&out.stderr)
+                    );
                     assert_consistent(&env, &r, &what);
                     recover(&env, &r, &what);
                 }
@@ -165,7 +192,13 @@ fn sigkill_at_random_moments() {
         let env = scenario();
         // Start-up and planning take some ms too: spread the kills over all of it.
         let kill_after = rng.below(r.changes as u64 * delay_ms + 150);
-        let mut child = env.std_cmd(["apply"]).env("AIORCH_FAULT_DELAY_MS", delay_ms.to_string()).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
+        let mut child = env
+            .std_cmd(["apply"])
+            .env("AIORCH_FAULT_DELAY_MS", delay_ms.to_string())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
         std::thread::sleep(Duration::from_millis(kill_after));
         child.kill().unwrap();
         let status = child.wait().unwrap();
@@ -245,7 +278,13 @@ fn a_client_rewriting_its_settings_meanwhile_keeps_both_keys() {
     // not write back a merge computed from the old text.
     let env = TestEnv::new();
     env.write("~/.gemini/settings.json", USER_SETTINGS);
-    let mut child = env.std_cmd(["apply"]).env("AIORCH_FAULT_DELAY_MS", "40").stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    let mut child = env
+        .std_cmd(["apply"])
+        .env("AIORCH_FAULT_DELAY_MS", "40")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
     // Once the first change is on disk the plan has been computed from the old text; settings
     // come ~20 changes later. Rewrite them now, the way a client does (read, add, write).
     let first = env.path("~/.claude/AGENTS.md");
@@ -269,11 +308,18 @@ fn a_client_rewriting_its_settings_meanwhile_keeps_both_keys() {
     eprintln!("rewritten before the merge: {rewritten_before_merge}");
     if rewritten_before_merge {
         // The engine noticed the file changed after planning and planned again.
-        assert_eq!(stdout.matches("~ ~/.gemini/settings.json  [context.fileName]").count(), 2, "the merge was planned twice:\n{stdout}");
+        assert_eq!(
+            stdout.matches("~ ~/.gemini/settings.json  [context.fileName]").count(),
+            2,
+            "the merge was planned twice:\n{stdout}"
+        );
     }
     let (c, u, r, _) = env.ok(["apply"]).summary();
     assert_eq!((c, u, r), (0, 0, 0));
     env.ok(["revert"]);
     let settings: serde_json::Value = serde_json::from_str(&env.read("~/.gemini/settings.json")).unwrap();
-    assert_eq!(settings, serde_json::json!({"theme": "Dracula", "mcpServers": {"x": {"command": "x"}}, "general": {"vimMode": true}}));
+    assert_eq!(
+        settings,
+        serde_json::json!({"theme": "Dracula", "mcpServers": {"x": {"command": "x"}}, "general": {"vimMode": true}})
+    );
 }

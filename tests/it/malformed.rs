@@ -1,7 +1,7 @@
 //! Bad input gets a clear error and nothing else: every malformed file below makes `aiorch
 //! apply` exit 2 with an error naming `file:line:col`, and not one byte changes anywhere.
 
-use crate::common::{assert_same, Run, TestEnv};
+use crate::common::{Run, TestEnv, assert_same};
 
 /// Run `apply` and require exit 2, an error starting with `path:line:col`, the hint, and an
 /// untouched sandbox. `fresh`: the state dir did not exist before (then it must still not).
@@ -30,7 +30,12 @@ fn bad_settings() -> Vec<(&'static str, Vec<u8>, &'static str, &'static str)> {
     vec![
         ("missing comma", b"{\n  \"theme\": \"dark\"\n  \"vimMode\": true\n}\n".to_vec(), "3:3", "expected ',' or '}'"),
         ("unterminated string", b"{\n  \"theme\": \"dark\n}\n".to_vec(), "2:12", "unterminated string"),
-        ("trailing garbage", b"{\"theme\": \"dark\"}\n}}\n".to_vec(), "2:1", "unexpected content after the root object"),
+        (
+            "trailing garbage",
+            b"{\"theme\": \"dark\"}\n}}\n".to_vec(),
+            "2:1",
+            "unexpected content after the root object",
+        ),
         ("array root", b"[\"AGENTS.md\"]\n".to_vec(), "1:1", "the root value must be an object"),
         ("invalid utf-8", b"{\n  \"theme\": \"d\xffrk\"\n}\n".to_vec(), "2:14", "not UTF-8 text (byte 0xff)"),
     ]
@@ -79,14 +84,63 @@ type BadConfig = (&'static str, &'static str, &'static str, &'static str, &'stat
 fn bad_configs() -> Vec<BadConfig> {
     vec![
         ("bad syntax", "aiorch.toml", "[clients\nclaude = \"always\"\n", "1:9", "unclosed table, expected `]`", None),
-        ("unknown key", "aiorch.toml", "enable = true\nlocal_onyl = true\n", "2:1", "unknown field `local_onyl`", Some("did you mean `local_only`?")),
-        ("unknown nested key", "aiorch.toml", "# models\n[models]\ndefault_codng = \"x\"\n", "3:1", "unknown field `default_codng`", Some("did you mean `default_coding`?")),
-        ("unknown client mode", "aiorch.toml", "[clients]\ncodex = \"nevr\"\n", "2:9", "unknown variant `nevr`", Some("did you mean `never`?")),
-        ("wrong type", "aiorch.toml", "enable = true\nlocal_only = \"yes\"\n", "2:14", "invalid type: string \"yes\", expected a boolean", None),
+        (
+            "unknown key",
+            "aiorch.toml",
+            "enable = true\nlocal_onyl = true\n",
+            "2:1",
+            "unknown field `local_onyl`",
+            Some("did you mean `local_only`?"),
+        ),
+        (
+            "unknown nested key",
+            "aiorch.toml",
+            "# models\n[models]\ndefault_codng = \"x\"\n",
+            "3:1",
+            "unknown field `default_codng`",
+            Some("did you mean `default_coding`?"),
+        ),
+        (
+            "unknown client mode",
+            "aiorch.toml",
+            "[clients]\ncodex = \"nevr\"\n",
+            "2:9",
+            "unknown variant `nevr`",
+            Some("did you mean `never`?"),
+        ),
+        (
+            "wrong type",
+            "aiorch.toml",
+            "enable = true\nlocal_only = \"yes\"\n",
+            "2:14",
+            "invalid type: string \"yes\", expected a boolean",
+            None,
+        ),
         ("duplicate key", "aiorch.toml", "enable = true\nenable = false\n", "2:1", "duplicate key", None),
-        ("json syntax on line 3", "aiorch.json", "{\n  \"enable\": true,\n  \"local_only\": tru\n}\n", "3:20", "expected ident", None),
-        ("json unknown nested key", "aiorch.json", "{\n  \"clients\": {\n    \"codx\": \"never\"\n  }\n}\n", "3:10", "unknown field `codx`", Some("did you mean `codex`?")),
-        ("json wrong type", "aiorch.json", "{\n  \"enable\": \"yes\"\n}\n", "2:17", "invalid type: string \"yes\", expected a boolean", None),
+        (
+            "json syntax on line 3",
+            "aiorch.json",
+            "{\n  \"enable\": true,\n  \"local_only\": tru\n}\n",
+            "3:20",
+            "expected ident",
+            None,
+        ),
+        (
+            "json unknown nested key",
+            "aiorch.json",
+            "{\n  \"clients\": {\n    \"codx\": \"never\"\n  }\n}\n",
+            "3:10",
+            "unknown field `codx`",
+            Some("did you mean `codex`?"),
+        ),
+        (
+            "json wrong type",
+            "aiorch.json",
+            "{\n  \"enable\": \"yes\"\n}\n",
+            "2:17",
+            "invalid type: string \"yes\", expected a boolean",
+            None,
+        ),
     ]
 }
 
@@ -139,12 +193,19 @@ fn a_named_config_that_does_not_exist() {
 fn a_corrupt_ledger() {
     let env = TestEnv::new();
     env.ok(["apply"]);
-    for (text, line_col) in [("{\"version\": 1, \"entries\": [\n", "1:28"), ("not json", "1:2"), ("{\"version\": 1, \"entries\": 3}", "1:27")] {
+    for (text, line_col) in [
+        ("{\"version\": 1, \"entries\": [\n", "1:28"),
+        ("not json", "1:2"),
+        ("{\"version\": 1, \"entries\": 3}", "1:27"),
+    ] {
         env.write("state/ledger.json", text);
         let before = env.fingerprint();
         for args in [&["apply"][..], &["apply", "--dry-run"], &["revert"]] {
             let run = env.expect(args, 2);
-            run.assert_stderr_contains(&format!("{}:{line_col}: the ledger does not parse", env.path("state/ledger.json").display()));
+            run.assert_stderr_contains(&format!(
+                "{}:{line_col}: the ledger does not parse",
+                env.path("state/ledger.json").display()
+            ));
             run.assert_stderr_contains("hint: the ledger is aiorch's record of what it owns");
         }
         assert_same(&before, &env.fingerprint(), "corrupt ledger");

@@ -29,7 +29,8 @@ impl Env {
     /// aiorch's own server (on by default) is left out unless a test names `serve_self`, so the
     /// files show exactly the servers under test.
     fn config(&self, toml: &str) {
-        let toml = if toml.contains("serve_self") { toml.to_string() } else { format!("{toml}\n[mcp]\nserve_self = false\n") };
+        let toml =
+            if toml.contains("serve_self") { toml.to_string() } else { format!("{toml}\n[mcp]\nserve_self = false\n") };
         std::fs::write(self.dir.path().join("aiorch.toml"), toml).unwrap();
     }
     fn write(&self, rel: &str, text: &str) {
@@ -59,7 +60,8 @@ impl Env {
     /// Run; panic with everything on an unexpected exit code. Returns (stdout, stderr).
     fn run(&self, args: &[&str], code: i32) -> (String, String) {
         let out = self.cmd(args).output().unwrap();
-        let (o, e) = (String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned());
+        let (o, e) =
+            (String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned());
         assert_eq!(out.status.code(), Some(code), "aiorch {args:?}\n--- stdout\n{o}\n--- stderr\n{e}");
         (self.filter(&o), self.filter(&e))
     }
@@ -265,14 +267,20 @@ fn aiorch_itself_is_an_entry_like_any_other() {
     env.run(&["apply"], 0);
     let claude: serde_json::Value = serde_json::from_str(&env.read(".claude.json")).unwrap();
     let cfg = format!("{}/aiorch.toml", env.dir.path().display());
-    assert_eq!(claude["mcpServers"]["aiorch"], serde_json::json!({"type": "stdio", "command": SELF, "args": ["--config", cfg, "mcp", "serve"]}));
+    assert_eq!(
+        claude["mcpServers"]["aiorch"],
+        serde_json::json!({"type": "stdio", "command": SELF, "args": ["--config", cfg, "mcp", "serve"]})
+    );
     assert!(env.read(".codex/config.toml").contains("[mcp_servers.aiorch]\ncommand = \"/opt/aiorch/bin/aiorch\""));
 }
 
 #[test]
 fn plugins_merge_into_claude_settings() {
     let env = Env::new();
-    env.write(".claude/settings.json", "{\n  \"model\": \"opus\",\n  \"enabledPlugins\": { \"mine@elsewhere\": true }\n}\n");
+    env.write(
+        ".claude/settings.json",
+        "{\n  \"model\": \"opus\",\n  \"enabledPlugins\": { \"mine@elsewhere\": true }\n}\n",
+    );
     env.config(
         "[clients]\nclaude = \"always\"\ngemini = \"never\"\ncodex = \"never\"\ncopilot = \"never\"\n[policy]\nenable = false\n[plugins]\nenabled = [\"hello@demo-mkt\"]\n[plugins.marketplaces.demo-mkt]\nsource = { source = \"directory\", path = \"~/mkt\" }\n[plugins.marketplaces.gitmkt.source]\nsource = \"git\"\nurl = \"https://example.invalid/m.git\"\nref = \"v1\"\n",
     );
@@ -281,7 +289,10 @@ fn plugins_merge_into_claude_settings() {
     // Plugins off: the user's settings come back exactly.
     env.config("[clients]\nclaude = \"always\"\ngemini = \"never\"\ncodex = \"never\"\ncopilot = \"never\"\n[policy]\nenable = false\n[plugins]\ndefaults = false\n");
     env.run(&["apply"], 0);
-    assert_eq!(env.read(".claude/settings.json"), "{\n  \"model\": \"opus\",\n  \"enabledPlugins\": { \"mine@elsewhere\": true }\n}\n");
+    assert_eq!(
+        env.read(".claude/settings.json"),
+        "{\n  \"model\": \"opus\",\n  \"enabledPlugins\": { \"mine@elsewhere\": true }\n}\n"
+    );
 }
 
 /// A secret's value, present in aiorch's environment with the env backend, is in no file under
@@ -292,7 +303,8 @@ fn canary_secret_value_is_never_written() {
     let canary = "CANARY-5f0c1e0b-d00d-4bad-a11c-0123456789ab";
     env.config(&format!("{CLIENTS}[secrets]\nbackend = \"env\"\n{REGISTRY}\n[mcp]\nserve_self = true\n"));
     for args in [&["apply"][..], &["apply", "--dry-run"], &["doctor", "--json"]] {
-        let out = env.cmd(args).env("GITHUB_TOKEN", canary).env("WEB_TOKEN", canary).env("TEAM", canary).output().unwrap();
+        let out =
+            env.cmd(args).env("GITHUB_TOKEN", canary).env("WEB_TOKEN", canary).env("TEAM", canary).output().unwrap();
         let all = [out.stdout, out.stderr].concat();
         assert!(!String::from_utf8_lossy(&all).contains(canary), "aiorch {args:?} printed the secret");
     }
@@ -308,7 +320,11 @@ fn canary_secret_value_is_never_written() {
 /// The rmcp echo server built from examples/mcp-echo.rs (`cargo test` builds examples).
 fn echo_server() -> PathBuf {
     let p = Path::new(env!("CARGO_BIN_EXE_aiorch")).parent().unwrap().join("examples/mcp-echo");
-    assert!(p.exists(), "{} is missing: run `cargo test` (it builds the examples) or `cargo build --example mcp-echo`", p.display());
+    assert!(
+        p.exists(),
+        "{} is missing: run `cargo test` (it builds the examples) or `cargo build --example mcp-echo`",
+        p.display()
+    );
     p
 }
 
@@ -333,18 +349,29 @@ fn doctor_handshakes_with_every_server() {
     let (out, _) = env.run(&["doctor", "--json"], 1);
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     let check = |name: &str| -> (String, String) {
-        let c = v["checks"].as_array().unwrap().iter().find(|c| c["group"] == "mcp servers" && c["name"].as_str().unwrap().starts_with(&format!("{name} ("))).unwrap_or_else(|| panic!("no check for {name}: {out}"));
+        let c = v["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["group"] == "mcp servers" && c["name"].as_str().unwrap().starts_with(&format!("{name} (")))
+            .unwrap_or_else(|| panic!("no check for {name}: {out}"));
         (c["status"].as_str().unwrap().to_string(), c["detail"].as_str().unwrap().to_string())
     };
     let (s, d) = check("echo");
     assert_eq!(s, "ok", "{d}");
-    assert!(d.starts_with("connected to rmcp ") && d.contains(": 1 tool, ~") && d.ends_with(" tokens of tool schemas"), "{d}");
+    assert!(
+        d.starts_with("connected to rmcp ") && d.contains(": 1 tool, ~") && d.ends_with(" tokens of tool schemas"),
+        "{d}"
+    );
     assert_eq!(check("in-dir").0, "ok", "{}", check("in-dir").1);
     let (s, d) = check("wrong-dir");
     assert_eq!(s, "fail");
     assert!(d.contains("initialize failed") && d.contains("instead of"), "{d}");
     let (s, d) = check("missing");
-    assert_eq!((s.as_str(), d.as_str()), ("fail", "cannot start /nonexistent/mcp-server: No such file or directory (os error 2)"));
+    assert_eq!(
+        (s.as_str(), d.as_str()),
+        ("fail", "cannot start /nonexistent/mcp-server: No such file or directory (os error 2)")
+    );
     assert_eq!(check("hangs"), ("fail".to_string(), "no answer to initialize + tools/list within 1 s".to_string()));
     // Claude has no cwd: doctor says how it is emulated.
     assert!(out.contains("\"in-dir in claude: cwd\""), "{out}");

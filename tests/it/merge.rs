@@ -67,7 +67,10 @@ fn a_context_object_of_the_users_gets_only_the_key() {
     let (removed, inserted) = spliced(original, &merged);
     assert_eq!(removed, "");
     // Inserted as a sibling of the user's key, in the file's own 4-space indentation.
-    assert_eq!(inserted, ",\n        \"fileName\": [\n            \"AGENTS.md\",\n            \"GEMINI.md\"\n        ]", "{merged}");
+    assert_eq!(
+        inserted, ",\n        \"fileName\": [\n            \"AGENTS.md\",\n            \"GEMINI.md\"\n        ]",
+        "{merged}"
+    );
     env.ok(["revert"]);
     assert_eq!(env.read(SETTINGS), original);
 }
@@ -128,7 +131,11 @@ fn a_symlinked_settings_file_is_written_through() {
     std::os::unix::fs::symlink("../dotfiles/gemini/settings.json", env.path(SETTINGS)).unwrap();
 
     env.ok(["apply"]);
-    assert_eq!(std::fs::read_link(env.path(SETTINGS)).unwrap(), std::path::Path::new("../dotfiles/gemini/settings.json"), "still the same link");
+    assert_eq!(
+        std::fs::read_link(env.path(SETTINGS)).unwrap(),
+        std::path::Path::new("../dotfiles/gemini/settings.json"),
+        "still the same link"
+    );
     let merged = env.read("~/dotfiles/gemini/settings.json");
     assert!(merged.contains("\"fileName\""), "{merged}");
     assert_eq!(spliced(original, &merged).0, "");
@@ -137,7 +144,10 @@ fn a_symlinked_settings_file_is_written_through() {
     env.ok(["doctor"]);
 
     env.ok(["revert"]);
-    assert_eq!(std::fs::read_link(env.path(SETTINGS)).unwrap(), std::path::Path::new("../dotfiles/gemini/settings.json"));
+    assert_eq!(
+        std::fs::read_link(env.path(SETTINGS)).unwrap(),
+        std::path::Path::new("../dotfiles/gemini/settings.json")
+    );
     assert_eq!(env.read("~/dotfiles/gemini/settings.json"), original);
 }
 
@@ -157,7 +167,12 @@ fn users_own_commands_survive_apply_and_revert() {
     }
     env.ok(["revert"]);
     let after = env.fingerprint();
-    let home = |m: &std::collections::BTreeMap<String, String>| m.iter().filter(|(k, _)| k.starts_with("home")).map(|(k, v)| (k.clone(), v.clone())).collect::<std::collections::BTreeMap<_, _>>();
+    let home = |m: &std::collections::BTreeMap<String, String>| {
+        m.iter()
+            .filter(|(k, _)| k.starts_with("home"))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect::<std::collections::BTreeMap<_, _>>()
+    };
     // The user's commands and the directories they live in are exactly as before.
     crate::common::assert_same(&home(&before), &home(&after), "home after apply + revert");
 }
@@ -166,7 +181,12 @@ fn users_own_commands_survive_apply_and_revert() {
 /// change at a time; the parent goes with the last of them, and so does the file aiorch created.
 #[test]
 fn a_created_parent_goes_with_the_last_of_its_keys() {
-    let config = |plugins: &str| format!("{}\n[policy]\nenable = false\n[plugins]\ndefaults = false\nenabled = [{plugins}]\n", crate::common::ALL_CLIENTS);
+    let config = |plugins: &str| {
+        format!(
+            "{}\n[policy]\nenable = false\n[plugins]\ndefaults = false\nenabled = [{plugins}]\n",
+            crate::common::ALL_CLIENTS
+        )
+    };
     let env = TestEnv::with_config(&config(r#""a@m", "b@m""#));
     env.ok(["apply"]);
     let v: serde_json::Value = serde_json::from_str(&env.read("~/.claude/settings.json")).unwrap();

@@ -1,7 +1,7 @@
 //! The JSON the Nix modules render (fixtures kept equal to the modules' output by the flake's
 //! `fixtures` check) must be a config `aiorch apply --config` accepts and converges on.
 
-use crate::common::{run_cmd, Run, TestEnv};
+use crate::common::{Run, TestEnv, run_cmd};
 
 fn run(env: &TestEnv, config: &str, cmd: &str) -> Run {
     let (home, state) = (env.home.to_str().unwrap(), env.state.to_str().unwrap());
@@ -17,11 +17,16 @@ fn applies(fixture: &str) {
     let again = run(&env, config, "apply");
     again.assert_code(0);
     let summary = &again.json()["summary"];
-    assert_eq!((&summary["created"], &summary["updated"], &summary["removed"]), (&0.into(), &0.into(), &0.into()), "second apply changed something{again}");
+    assert_eq!(
+        (&summary["created"], &summary["updated"], &summary["removed"]),
+        (&0.into(), &0.into(), &0.into()),
+        "second apply changed something{again}"
+    );
     // The fixtures enable services that are not running here, so doctor as a whole fails;
     // what must hold is everything apply manages.
     let doctor = run(&env, config, "doctor").json();
-    let managed: Vec<_> = doctor["checks"].as_array().unwrap().iter().filter(|c| c["group"] == "managed files").collect();
+    let managed: Vec<_> =
+        doctor["checks"].as_array().unwrap().iter().filter(|c| c["group"] == "managed files").collect();
     assert!(!managed.is_empty() && managed.iter().all(|c| c["status"] == "ok"), "{doctor:#}");
 }
 

@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
 /// A scratch home, state dir and config; every client managed regardless of PATH.
 struct Env {
@@ -53,7 +53,8 @@ impl Env {
     }
     /// The file as JSON (whole-line `//` comments dropped: the fixtures keep one).
     fn json(&self, rel: &str) -> Value {
-        let text: String = self.read(rel).lines().filter(|l| !l.trim_start().starts_with("//")).map(|l| format!("{l}\n")).collect();
+        let text: String =
+            self.read(rel).lines().filter(|l| !l.trim_start().starts_with("//")).map(|l| format!("{l}\n")).collect();
         serde_json::from_str(&text).unwrap()
     }
     fn write(&self, rel: &str, text: &str) {
@@ -76,7 +77,9 @@ impl Env {
 /// Every file the policy renders, in one text for a snapshot.
 fn rendered(e: &Env) -> String {
     let mut out = String::new();
-    for rel in [".claude/settings.json", ".gemini/policies/aiorch.toml", ".codex/rules/aiorch.rules", ".copilot/settings.json"] {
+    for rel in
+        [".claude/settings.json", ".gemini/policies/aiorch.toml", ".codex/rules/aiorch.rules", ".copilot/settings.json"]
+    {
         let p: &Path = &e.home().join(rel);
         let body = std::fs::read_to_string(p).unwrap_or_else(|_| "(absent)\n".into());
         out.push_str(&format!("===== ~/{rel}\n{body}"));
@@ -125,14 +128,28 @@ fn default_policy_rendered_per_client() {
     assert!(e.ok(&["apply"]).contains("0 created, 0 updated, 0 removed"));
     let doc: Value = serde_json::from_str(&e.ok(&["doctor", "--json"])).unwrap();
     let policy: Vec<&Value> = doc["checks"].as_array().unwrap().iter().filter(|c| c["group"] == "policy").collect();
-    assert!(policy.iter().filter(|c| c["name"].as_str().unwrap().ends_with("settings in place")).all(|c| c["status"] == "ok"), "{policy:#?}");
-    assert!(policy.iter().any(|c| c["status"] == "warn" && c["name"] == "codex cannot express 10 rule(s)" && c["detail"].as_str().unwrap().contains("NOT enforced")), "{policy:#?}");
+    assert!(
+        policy
+            .iter()
+            .filter(|c| c["name"].as_str().unwrap().ends_with("settings in place"))
+            .all(|c| c["status"] == "ok"),
+        "{policy:#?}"
+    );
+    assert!(
+        policy.iter().any(|c| c["status"] == "warn"
+            && c["name"] == "codex cannot express 10 rule(s)"
+            && c["detail"].as_str().unwrap().contains("NOT enforced")),
+        "{policy:#?}"
+    );
 
     // A user who deletes one of aiorch's deny entries gets a failing doctor, and apply puts it back.
     let text = e.read(".claude/settings.json").replace("      \"Bash(rm -rf:*)\",\n", "");
     e.write(".claude/settings.json", &text);
     let out = String::from_utf8(e.cmd(&["doctor"]).code(1).get_output().stdout.clone()).unwrap();
-    assert!(out.contains("claude settings in place: ~/.claude/settings.json: `permissions.deny` lacks 1 of aiorch's"), "{out}");
+    assert!(
+        out.contains("claude settings in place: ~/.claude/settings.json: `permissions.deny` lacks 1 of aiorch's"),
+        "{out}"
+    );
     e.ok(&["apply"]);
     assert!(e.read(".claude/settings.json").contains("\"Bash(rm -rf:*)\""));
     e.cmd(&["doctor"]).success();
@@ -144,7 +161,10 @@ fn every_rule_kind_rendered_per_client() {
     e.ok(&["apply"]);
     insta::assert_snapshot!("every_kind_policy", rendered(&e));
     let show: Value = serde_json::from_str(&e.ok(&["policy", "show", "--json"])).unwrap();
-    insta::assert_json_snapshot!("every_kind_show", serde_json::from_str::<Value>(&e.filtered(&show.to_string())).unwrap());
+    insta::assert_json_snapshot!(
+        "every_kind_show",
+        serde_json::from_str::<Value>(&e.filtered(&show.to_string())).unwrap()
+    );
 }
 
 #[test]
@@ -152,12 +172,36 @@ fn check_says_what_each_client_does() {
     let e = Env::new("");
     let out = e.ok(&["policy", "check", "rm -rf /"]);
     insta::assert_snapshot!("check_rm_rf", out);
-    let v: Value = serde_json::from_str(&e.ok(&["policy", "check", "--json", "git status && git push --force"])).unwrap();
+    let v: Value =
+        serde_json::from_str(&e.ok(&["policy", "check", "--json", "git status && git push --force"])).unwrap();
     assert_eq!(v["policy"]["decision"], "deny");
     assert_eq!(v["policy"]["part"], "git push --force");
-    let by: Vec<(String, String)> = v["clients"].as_array().unwrap().iter().map(|c| (c["client"].as_str().unwrap().into(), c["decision"].as_str().unwrap().into())).collect();
-    assert_eq!(by, [("claude".into(), "deny".into()), ("gemini".into(), "deny".into()), ("codex".into(), "deny".into()), ("copilot".into(), "ask".into())]);
-    let v: Value = serde_json::from_str(&e.ok(&["policy", "check", "--json", "--kind", "read", "~/.ssh/id_ed25519", "--client", "codex"])).unwrap();
+    let by: Vec<(String, String)> = v["clients"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (c["client"].as_str().unwrap().into(), c["decision"].as_str().unwrap().into()))
+        .collect();
+    assert_eq!(
+        by,
+        [
+            ("claude".into(), "deny".into()),
+            ("gemini".into(), "deny".into()),
+            ("codex".into(), "deny".into()),
+            ("copilot".into(), "ask".into())
+        ]
+    );
+    let v: Value = serde_json::from_str(&e.ok(&[
+        "policy",
+        "check",
+        "--json",
+        "--kind",
+        "read",
+        "~/.ssh/id_ed25519",
+        "--client",
+        "codex",
+    ]))
+    .unwrap();
     assert_eq!(v["clients"][0]["decision"], "allow", "Codex cannot enforce read rules and check must say so");
     assert!(v["clients"][0]["reason"].as_str().unwrap().contains("NOT enforced"));
     // Bad input: exit 2.
@@ -175,13 +219,28 @@ fn user_permission_entries_are_kept_and_only_ours_retracted() {
 
     let c = e.json(".claude/settings.json");
     let allow = c["permissions"]["allow"].as_array().unwrap();
-    assert_eq!(&allow[..2], &[json!("Bash(npm run lint:*)"), json!("Bash(git status:*)")], "the user's entries stay first");
+    assert_eq!(
+        &allow[..2],
+        &[json!("Bash(npm run lint:*)"), json!("Bash(git status:*)")],
+        "the user's entries stay first"
+    );
     assert!(allow.contains(&json!("Bash(make test:*)")));
-    assert_eq!(allow.iter().filter(|v| *v == "Bash(git status:*)").count(), 1, "an entry the user already had is not duplicated");
+    assert_eq!(
+        allow.iter().filter(|v| *v == "Bash(git status:*)").count(),
+        1,
+        "an entry the user already had is not duplicated"
+    );
     assert!(c["permissions"]["deny"].as_array().unwrap().contains(&json!("Read(./secrets/**)")));
     assert!(e.read(".claude/settings.json").contains("// my settings"));
-    assert_eq!(e.json(".copilot/settings.json")["deniedUrls"], json!(["https://mine.test", "https://evil.test", "http://evil.test"]));
-    assert_eq!(e.read(".codex/config.toml"), "# mine\nmodel = \"o3\"\napproval_policy = \"on-request\"\n", "Codex's approval policy is the user's");
+    assert_eq!(
+        e.json(".copilot/settings.json")["deniedUrls"],
+        json!(["https://mine.test", "https://evil.test", "http://evil.test"])
+    );
+    assert_eq!(
+        e.read(".codex/config.toml"),
+        "# mine\nmodel = \"o3\"\napproval_policy = \"on-request\"\n",
+        "Codex's approval policy is the user's"
+    );
 
     // Drop our extra rules: only aiorch's entries go.
     e.config("");

@@ -56,7 +56,8 @@ impl Env {
     /// Run, expect `code`, return (stdout, stderr).
     pub fn run(&self, args: &[&str], code: i32) -> (String, String) {
         let out = self.cmd(args).output().unwrap();
-        let (o, e) = (String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned());
+        let (o, e) =
+            (String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned());
         assert_eq!(out.status.code(), Some(code), "aiorch {args:?}\n--- stdout\n{o}\n--- stderr\n{e}");
         (o, e)
     }
@@ -85,7 +86,10 @@ fn isolated(extra: &str) -> String {
 // --- routing -----------------------------------------------------------------------------------
 
 fn routing_env() -> Env {
-    Env::new("").var("ANTHROPIC_API_KEY", "sk-ant-test").var("OPENAI_API_KEY", "sk-oai-test").var("GEMINI_API_KEY", "g-test")
+    Env::new("")
+        .var("ANTHROPIC_API_KEY", "sk-ant-test")
+        .var("OPENAI_API_KEY", "sk-oai-test")
+        .var("GEMINI_API_KEY", "g-test")
 }
 
 #[test]
@@ -123,7 +127,8 @@ fn route_json_and_bad_role() {
 #[test]
 fn ask_records_tokens_cost_and_key_at_call_time() {
     let fake = FakeProvider::start(&[("fa", vec![Act::ok("hello from fa")])]);
-    let env = Env::new(&isolated(&model("fa", "openai", &fake.url(), "FA_KEY", 2, [0.8; 4], (1.0, 2.0)))).var("FA_KEY", "sk-fa-secret");
+    let env = Env::new(&isolated(&model("fa", "openai", &fake.url(), "FA_KEY", 2, [0.8; 4], (1.0, 2.0))))
+        .var("FA_KEY", "sk-fa-secret");
     let v = env.json(&["ask", "--model", "fa", "say hello"]);
     assert_eq!(v["text"], "hello from fa");
     assert_eq!(v["model"], "fa");
@@ -131,7 +136,10 @@ fn ask_records_tokens_cost_and_key_at_call_time() {
     assert!((v["cost"].as_f64().unwrap() - 0.0002).abs() < 1e-12, "{v}");
     assert!(v["continuation_id"].as_str().unwrap().len() == 36);
     let seen = fake.seen();
-    assert_eq!((seen[0].path.as_str(), seen[0].auth, seen[0].key.as_deref()), ("/v1/chat/completions", "bearer", Some("sk-fa-secret")));
+    assert_eq!(
+        (seen[0].path.as_str(), seen[0].auth, seen[0].key.as_deref()),
+        ("/v1/chat/completions", "bearer", Some("sk-fa-secret"))
+    );
     // The secret is in no state file.
     for entry in walk(&env.dir.path().join("state")) {
         let bytes = std::fs::read(&entry).unwrap();
@@ -155,8 +163,13 @@ fn gateway_reported_cost_and_serving_deployment_win_over_the_price_table() {
         ("gw", vec![Act::Gateway { text: "from local", cost: "0.000354", group: "local-coding" }]),
         ("gw2", vec![Act::Gateway { text: "from elsewhere", cost: "0.00042", group: "some-deployment" }]),
     ]);
-    let local = "[runtime.models.local-coding]\nprovider = \"openai\"\nendpoint = \"local\"\nroles = { coding = 0.1 }\n";
-    let cfg = isolated(&format!("{}{}{local}", model("gw", "openai", &fake.url(), "K", 2, [0.8; 4], (3.0, 15.0)), model("gw2", "openai", &fake.url(), "K", 2, [0.8; 4], (3.0, 15.0))));
+    let local =
+        "[runtime.models.local-coding]\nprovider = \"openai\"\nendpoint = \"local\"\nroles = { coding = 0.1 }\n";
+    let cfg = isolated(&format!(
+        "{}{}{local}",
+        model("gw", "openai", &fake.url(), "K", 2, [0.8; 4], (3.0, 15.0)),
+        model("gw2", "openai", &fake.url(), "K", 2, [0.8; 4], (3.0, 15.0))
+    ));
     let env = Env::new(&cfg).var("K", "k");
     assert_eq!(env.json(&["ask", "--model", "gw2", "hi"])["cost"], 0.00042);
     let v = env.json(&["ask", "--model", "gw", "hi"]);
@@ -169,7 +182,8 @@ fn gateway_reported_cost_and_serving_deployment_win_over_the_price_table() {
 #[test]
 fn streaming_ask_prints_deltas() {
     let fake = FakeProvider::start(&[("fa", vec![Act::ok("one two three")])]);
-    let env = Env::new(&isolated(&model("fa", "openai", &fake.url(), "FA_KEY", 2, [0.8; 4], (1.0, 2.0)))).var("FA_KEY", "k");
+    let env =
+        Env::new(&isolated(&model("fa", "openai", &fake.url(), "FA_KEY", 2, [0.8; 4], (1.0, 2.0)))).var("FA_KEY", "k");
     let (out, err) = env.run(&["ask", "--model", "fa", "count"], 0);
     assert_eq!(out, "one two three\n");
     assert!(err.contains("fa (coding)") && err.contains("continuation_id"), "{err}");
@@ -191,7 +205,11 @@ fn chain_env(fake: &FakeProvider) -> Env {
 
 #[test]
 fn falls_back_on_rate_limit_and_server_errors_cheap_to_strong() {
-    let fake = FakeProvider::start(&[("c1", vec![Act::Fail(429, "slow down")]), ("c2", vec![Act::Fail(500, "boom")]), ("strong", vec![Act::ok("strong answer")])]);
+    let fake = FakeProvider::start(&[
+        ("c1", vec![Act::Fail(429, "slow down")]),
+        ("c2", vec![Act::Fail(500, "boom")]),
+        ("strong", vec![Act::ok("strong answer")]),
+    ]);
     let env = chain_env(&fake);
     let v = env.json(&["ask", "fix the typo"]);
     assert_eq!(v["model"], "strong");
@@ -206,7 +224,11 @@ fn falls_back_on_rate_limit_and_server_errors_cheap_to_strong() {
 
 #[test]
 fn falls_back_on_timeout_garbage_and_stalled_stream() {
-    let fake = FakeProvider::start(&[("c1", vec![Act::Hang(5000)]), ("c2", vec![Act::Garbage]), ("strong", vec![Act::ok("ok")])]);
+    let fake = FakeProvider::start(&[
+        ("c1", vec![Act::Hang(5000)]),
+        ("c2", vec![Act::Garbage]),
+        ("strong", vec![Act::ok("ok")]),
+    ]);
     let env = chain_env(&fake);
     let v = env.json(&["ask", "fix the typo"]);
     let kinds: Vec<&str> = v["fallbacks"].as_array().unwrap().iter().map(|a| a["kind"].as_str().unwrap()).collect();
@@ -214,7 +236,10 @@ fn falls_back_on_timeout_garbage_and_stalled_stream() {
     assert_eq!(v["model"], "strong");
 
     // A stream that trickles past the per-call timeout is cut and the next model answers.
-    let fake = FakeProvider::start(&[("c1", vec![Act::SlowStream { chunks: 40, gap_ms: 100 }]), ("c2", vec![Act::ok("rescued")])]);
+    let fake = FakeProvider::start(&[
+        ("c1", vec![Act::SlowStream { chunks: 40, gap_ms: 100 }]),
+        ("c2", vec![Act::ok("rescued")]),
+    ]);
     let env = chain_env(&fake);
     let (out, err) = env.run(&["ask", "fix the typo"], 0);
     assert!(out.ends_with("rescued\n"), "{out}");
@@ -223,7 +248,11 @@ fn falls_back_on_timeout_garbage_and_stalled_stream() {
 
 #[test]
 fn auth_errors_are_never_retried_with_the_same_credentials() {
-    let fake = FakeProvider::start(&[("c1", vec![Act::Fail(401, "invalid key")]), ("c1b", vec![Act::ok("same key")]), ("strong", vec![Act::ok("other key")])]);
+    let fake = FakeProvider::start(&[
+        ("c1", vec![Act::Fail(401, "invalid key")]),
+        ("c1b", vec![Act::ok("same key")]),
+        ("strong", vec![Act::ok("other key")]),
+    ]);
     let cfg = isolated(&format!(
         "{}{}{}",
         model("c1", "openai", &fake.url(), "K1", 1, [0.8; 4], (0.1, 0.2)),
@@ -239,16 +268,26 @@ fn auth_errors_are_never_retried_with_the_same_credentials() {
 
 #[test]
 fn context_window_errors_skip_to_a_larger_window_and_bad_requests_stop() {
-    let fake = FakeProvider::start(&[("c1", vec![Act::Fail(400, "maximum context length exceeded")]), ("c2", vec![Act::ok("small")]), ("strong", vec![Act::ok("big")])]);
+    let fake = FakeProvider::start(&[
+        ("c1", vec![Act::Fail(400, "maximum context length exceeded")]),
+        ("c2", vec![Act::ok("small")]),
+        ("strong", vec![Act::ok("big")]),
+    ]);
     // c2 has the same 100k window as c1 (skipped); strong has 400k.
-    let strong = model("strong", "openai", &fake.url(), "K3", 3, [0.95; 4], (5.0, 10.0)).replace("context_window = 100000", "context_window = 400000");
-    let cfg = isolated(&format!("{}{}{strong}", model("c1", "openai", &fake.url(), "K1", 1, [0.8; 4], (0.1, 0.2)), model("c2", "openai", &fake.url(), "K2", 1, [0.8; 4], (0.2, 0.4))));
+    let strong = model("strong", "openai", &fake.url(), "K3", 3, [0.95; 4], (5.0, 10.0))
+        .replace("context_window = 100000", "context_window = 400000");
+    let cfg = isolated(&format!(
+        "{}{}{strong}",
+        model("c1", "openai", &fake.url(), "K1", 1, [0.8; 4], (0.1, 0.2)),
+        model("c2", "openai", &fake.url(), "K2", 1, [0.8; 4], (0.2, 0.4))
+    ));
     let env = Env::new(&cfg).var("K1", "k1").var("K2", "k2").var("K3", "k3");
     let v = env.json(&["ask", "fix the typo"]);
     assert_eq!(v["model"], "strong");
     assert_eq!(fake.calls("c2"), 0);
 
-    let fake = FakeProvider::start(&[("c1", vec![Act::Fail(400, "unsupported parameter")]), ("c2", vec![Act::ok("x")])]);
+    let fake =
+        FakeProvider::start(&[("c1", vec![Act::Fail(400, "unsupported parameter")]), ("c2", vec![Act::ok("x")])]);
     let env = chain_env(&fake);
     let (_, err) = env.run(&["ask", "fix the typo"], 1);
     assert!(err.contains("request rejected (HTTP 400)"), "{err}");
@@ -259,8 +298,10 @@ fn context_window_errors_skip_to_a_larger_window_and_bad_requests_stop() {
 
 #[test]
 fn budget_fails_closed_before_sending() {
-    let fake = FakeProvider::start(&[("p1", vec![Act::ok("x")]), ("p2", vec![Act::ok("x")]), ("p3", vec![Act::ok("x")])]);
-    let models: String = ["p1", "p2", "p3"].iter().map(|id| model(id, "openai", &fake.url(), "K", 2, [0.9; 4], (10.0, 10.0))).collect();
+    let fake =
+        FakeProvider::start(&[("p1", vec![Act::ok("x")]), ("p2", vec![Act::ok("x")]), ("p3", vec![Act::ok("x")])]);
+    let models: String =
+        ["p1", "p2", "p3"].iter().map(|id| model(id, "openai", &fake.url(), "K", 2, [0.9; 4], (10.0, 10.0))).collect();
     // Worst case per call ≈ 1000 out × $10/M = $0.01; the budget allows one, not three.
     let env = Env::new(&isolated(&format!("budget = {{ daily_usd = 0.015 }}\n{models}"))).var("K", "k");
     let (_, err) = env.run(&["consensus", "--models", "p1,p2,p3", "--no-synthesis", "ship it?"], 1);
@@ -293,7 +334,13 @@ fn panel(fake: &FakeProvider) -> Env {
 #[test]
 fn consensus_weighs_votes_names_dissenters_and_synthesises() {
     let fake = FakeProvider::start(&[
-        ("judge", vec![Act::ok_after("VERDICT: yes\nCONFIDENCE: 0.9\nSafe.", 300), Act::ok("Synthesis: go, but watch the migration.")]),
+        (
+            "judge",
+            vec![
+                Act::ok_after("VERDICT: yes\nCONFIDENCE: 0.9\nSafe.", 300),
+                Act::ok("Synthesis: go, but watch the migration."),
+            ],
+        ),
         ("mid", vec![Act::ok_after("VERDICT: approve\nCONFIDENCE: 0.7\nFine.", 300)]),
         ("cheap", vec![Act::ok_after("**Verdict:** no\nRisky.", 300)]),
     ]);
@@ -310,20 +357,43 @@ fn consensus_weighs_votes_names_dissenters_and_synthesises() {
     assert_eq!(fake.max_concurrency(), 3, "the panel must be asked in parallel");
     // The three provider shapes were all used.
     let paths: Vec<String> = fake.seen().iter().map(|s| s.path.clone()).collect();
-    assert!(paths.contains(&"/v1/messages".to_string()) && paths.contains(&"/v1beta/models/cheap:generateContent".to_string()), "{paths:?}");
+    assert!(
+        paths.contains(&"/v1/messages".to_string())
+            && paths.contains(&"/v1beta/models/cheap:generateContent".to_string()),
+        "{paths:?}"
+    );
 
-    let fake = FakeProvider::start(&[("judge", vec![Act::ok("VERDICT: yes")]), ("mid", vec![Act::ok("VERDICT: yes")]), ("cheap", vec![Act::ok("VERDICT: no")])]);
+    let fake = FakeProvider::start(&[
+        ("judge", vec![Act::ok("VERDICT: yes")]),
+        ("mid", vec![Act::ok("VERDICT: yes")]),
+        ("cheap", vec![Act::ok("VERDICT: no")]),
+    ]);
     let env = panel(&fake);
-    let v = env.json(&["consensus", "--priority", "critical", "--no-synthesis", "--models", "judge,mid,cheap", "Drop the table?"]);
+    let v = env.json(&[
+        "consensus",
+        "--priority",
+        "critical",
+        "--no-synthesis",
+        "--models",
+        "judge,mid,cheap",
+        "Drop the table?",
+    ]);
     assert_eq!((v["threshold"].as_f64(), v["recommendation"].as_str()), (Some(0.9), Some("review_required")));
-    let (text, err) = env.run(&["consensus", "--priority", "critical", "--no-synthesis", "--models", "judge,mid,cheap", "Drop the table?"], 0);
+    let (text, err) = env.run(
+        &["consensus", "--priority", "critical", "--no-synthesis", "--models", "judge,mid,cheap", "Drop the table?"],
+        0,
+    );
     assert!(text.contains("recommendation: review required") && text.contains("dissenters:     cheap"), "{text}");
     assert!(err.contains("[3/3]"), "progress on stderr: {err}");
 }
 
 #[test]
 fn consensus_detects_conflict_and_survives_a_failed_member() {
-    let fake = FakeProvider::start(&[("judge", vec![Act::ok("VERDICT: Postgres")]), ("mid", vec![Act::ok("VERDICT: SQLite")]), ("cheap", vec![Act::Fail(500, "down")])]);
+    let fake = FakeProvider::start(&[
+        ("judge", vec![Act::ok("VERDICT: Postgres")]),
+        ("mid", vec![Act::ok("VERDICT: SQLite")]),
+        ("cheap", vec![Act::Fail(500, "down")]),
+    ]);
     let cfg = isolated(&format!(
         "{}{}{}",
         model("judge", "openai", &fake.url(), "K", 2, [0.9; 4], (1.0, 1.0)),
@@ -342,8 +412,13 @@ fn consensus_detects_conflict_and_survives_a_failed_member() {
 
 #[test]
 fn threads_continue_across_models_and_processes() {
-    let fake = FakeProvider::start(&[("fa", vec![Act::ok("Noted: the number is 42.")]), ("fb", vec![Act::ok("It was 42.")])]);
-    let cfg = isolated(&format!("{}{}", model("fa", "openai", &fake.url(), "K", 2, [0.8; 4], (1.0, 1.0)), model("fb", "anthropic", &fake.url(), "K", 2, [0.8; 4], (1.0, 1.0))));
+    let fake =
+        FakeProvider::start(&[("fa", vec![Act::ok("Noted: the number is 42.")]), ("fb", vec![Act::ok("It was 42.")])]);
+    let cfg = isolated(&format!(
+        "{}{}",
+        model("fa", "openai", &fake.url(), "K", 2, [0.8; 4], (1.0, 1.0)),
+        model("fb", "anthropic", &fake.url(), "K", 2, [0.8; 4], (1.0, 1.0))
+    ));
     let env = Env::new(&cfg).var("K", "k");
     let first = env.json(&["ask", "--model", "fa", "remember the number 42"]);
     let id = first["continuation_id"].as_str().unwrap();
@@ -353,7 +428,10 @@ fn threads_continue_across_models_and_processes() {
     let msgs = body["messages"].as_array().unwrap();
     let texts: Vec<&str> = msgs.iter().map(|m| m["content"].as_str().unwrap()).collect();
     assert_eq!(texts.len(), 3, "{body}");
-    assert!(texts[0] == "remember the number 42" && texts[1].contains("[fa via ask] Noted") && texts[2] == "which number?", "{texts:?}");
+    assert!(
+        texts[0] == "remember the number 42" && texts[1].contains("[fa via ask] Noted") && texts[2] == "which number?",
+        "{texts:?}"
+    );
     assert!(body["system"].as_str().is_some(), "Anthropic gets the system prompt apart");
     let (_, err) = env.run(&["ask", "--continuation-id", "nope", "x"], 2);
     assert!(err.contains("unknown continuation_id"), "{err}");
@@ -386,7 +464,14 @@ fn feature_pipeline_writes_a_report() {
     let out = env.dir.path().join("report.md");
     env.run(&["pipeline", "feature", "--out", out.to_str().unwrap(), "add a --since flag"], 0);
     let md = std::fs::read_to_string(&out).unwrap();
-    for h in ["# aiorch pipeline: feature", "## 1. Plan — planning (sisyphus) · fa", "## 2. Implement — coding", "## 3. Review — review", "## 4. Document — search", "Total cost: $0.0006"] {
+    for h in [
+        "# aiorch pipeline: feature",
+        "## 1. Plan — planning (sisyphus) · fa",
+        "## 2. Implement — coding",
+        "## 3. Review — review",
+        "## 4. Document — search",
+        "Total cost: $0.0006",
+    ] {
         assert!(md.contains(h), "missing {h:?} in\n{md}");
     }
     // Each stage saw the earlier ones (one thread).
@@ -418,16 +503,28 @@ fn go_hands_the_task_to_an_agent_cli_with_the_prompt_and_mcp_server() {
     std::fs::create_dir_all(&bin).unwrap();
     let record = env.dir.path().join("claude-run.txt");
     // A stand-in for Claude Code (the real one needs a cloud account): records argv and env.
-    let stub = format!("#!/bin/sh\n{{ for a in \"$@\"; do printf '%s\\n--\\n' \"$a\"; done; echo \"MODE=$AIORCH_MODE OLLAMA_HOST=$OLLAMA_HOST GO=$AIORCH_GO\"; }} > {}\nexit 3\n", record.display());
+    let stub = format!(
+        "#!/bin/sh\n{{ for a in \"$@\"; do printf '%s\\n--\\n' \"$a\"; done; echo \"MODE=$AIORCH_MODE OLLAMA_HOST=$OLLAMA_HOST GO=$AIORCH_GO\"; }} > {}\nexit 3\n",
+        record.display()
+    );
     std::fs::write(bin.join("claude"), stub).unwrap();
     std::fs::set_permissions(bin.join("claude"), std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
-    let env = env.var("K", "k").var("PATH", &format!("{}:/usr/bin:/bin", bin.display())).var("OLLAMA_HOST", "http://127.0.0.1:9");
+    let env = env
+        .var("K", "k")
+        .var("PATH", &format!("{}:/usr/bin:/bin", bin.display()))
+        .var("OLLAMA_HOST", "http://127.0.0.1:9");
     let (_, err) = env.run(&["go", "add a --since flag to stats"], 1);
     assert!(err.contains("agent claude (auto: first installed") && err.contains("claude exited with"), "{err}");
     let seen = std::fs::read_to_string(&record).unwrap();
     let args: Vec<&str> = seen.split("\n--\n").collect();
     assert_eq!(args[0], "-p");
-    assert!(args[1].starts_with("# aiorch go: orchestrator instructions") && args[1].contains("Mode: cloud") && args[1].contains("add a --since flag to stats"), "{}", args[1]);
+    assert!(
+        args[1].starts_with("# aiorch go: orchestrator instructions")
+            && args[1].contains("Mode: cloud")
+            && args[1].contains("add a --since flag to stats"),
+        "{}",
+        args[1]
+    );
     assert_eq!((args[2], args[4], args[5]), ("--mcp-config", "--allowedTools", "mcp__aiorch"));
     let mcp: Value = serde_json::from_str(&std::fs::read_to_string(args[3]).unwrap()).unwrap();
     let server = &mcp["mcpServers"]["aiorch"];

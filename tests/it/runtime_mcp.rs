@@ -4,7 +4,7 @@
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Child, ChildStdin, ChildStdout, Stdio};
 
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
 use crate::fake_provider::{Act, FakeProvider};
 use crate::runtime::Env;
@@ -23,7 +23,11 @@ impl Client {
         let stdin = child.stdin.take().unwrap();
         let stdout = BufReader::new(child.stdout.take().unwrap());
         let mut me = Client { child, stdin, stdout, next: 1 };
-        let init = me.request("initialize", json!({"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "it", "version": "0"}}), &mut vec![]);
+        let init = me.request(
+            "initialize",
+            json!({"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "it", "version": "0"}}),
+            &mut vec![],
+        );
         assert_eq!(init["result"]["serverInfo"]["name"], "aiorch", "{init}");
         me.send(json!({"jsonrpc": "2.0", "method": "notifications/initialized"}));
         me
@@ -42,7 +46,8 @@ impl Client {
         loop {
             let mut line = String::new();
             assert!(self.stdout.read_line(&mut line).unwrap() > 0, "server closed stdout");
-            let v: Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("stdout is not JSON-RPC ({e}): {line}"));
+            let v: Value =
+                serde_json::from_str(&line).unwrap_or_else(|e| panic!("stdout is not JSON-RPC ({e}): {line}"));
             if v.get("id") == Some(&json!(id)) {
                 return v;
             }
@@ -51,7 +56,11 @@ impl Client {
     }
 
     fn call(&mut self, tool: &str, args: Value, notes: &mut Vec<Value>) -> Value {
-        let r = self.request("tools/call", json!({"name": tool, "arguments": args, "_meta": {"progressToken": "p1"}}), notes);
+        let r = self.request(
+            "tools/call",
+            json!({"name": tool, "arguments": args, "_meta": {"progressToken": "p1"}}),
+            notes,
+        );
         r.get("result").cloned().unwrap_or(r)
     }
 }
@@ -78,8 +87,12 @@ fn mcp_serve_lists_and_calls_tools_with_progress() {
     let mut c = Client::start(&env);
     let mut notes = vec![];
     let list = c.request("tools/list", json!({}), &mut notes);
-    let names: Vec<&str> = list["result"]["tools"].as_array().unwrap().iter().map(|t| t["name"].as_str().unwrap()).collect();
-    assert_eq!(names, ["chat", "consensus", "codereview", "precommit", "planner", "clink", "route", "listmodels", "stats"]);
+    let names: Vec<&str> =
+        list["result"]["tools"].as_array().unwrap().iter().map(|t| t["name"].as_str().unwrap()).collect();
+    assert_eq!(
+        names,
+        ["chat", "consensus", "codereview", "precommit", "planner", "clink", "route", "listmodels", "stats"]
+    );
 
     let chat = c.call("chat", json!({"prompt": "hello", "model": "m2"}), &mut notes);
     assert_eq!(chat["isError"], false, "{chat}");
@@ -93,7 +106,11 @@ fn mcp_serve_lists_and_calls_tools_with_progress() {
     assert!(last["messages"].to_string().contains("hello"), "the planner saw the chat turn: {last}");
 
     notes.clear();
-    let cons = c.call("consensus", json!({"question": "ship?", "models": ["m1", "m2", "m3"], "synthesize": false}), &mut notes);
+    let cons = c.call(
+        "consensus",
+        json!({"question": "ship?", "models": ["m1", "m2", "m3"], "synthesize": false}),
+        &mut notes,
+    );
     assert_eq!(cons["structuredContent"]["recommendation"], "proceed_with_caution", "{cons}");
     let progress: Vec<&Value> = notes.iter().filter(|n| n["method"] == "notifications/progress").collect();
     assert_eq!(progress.len(), 3, "one progress notification per model: {notes:?}");
@@ -140,7 +157,9 @@ fn mcp_cancellation_stops_the_fan_out_and_frees_the_budget() {
     }
     let before = c.call("stats", json!({}), &mut notes);
     assert!(before["structuredContent"]["reserved_today"].as_f64().unwrap() > 0.0, "{before}");
-    c.send(json!({"jsonrpc": "2.0", "method": "notifications/cancelled", "params": {"requestId": id, "reason": "test"}}));
+    c.send(
+        json!({"jsonrpc": "2.0", "method": "notifications/cancelled", "params": {"requestId": id, "reason": "test"}}),
+    );
     // Well before the models would answer, the calls are settled as cancelled and nothing is held.
     let mut last = Value::Null;
     for _ in 0..100 {

@@ -37,7 +37,11 @@ struct Run {
 
 impl std::fmt::Display for Run {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "\n--- command ---\n{}\n--- exit code ---\n{:?}\n--- stdout ---\n{}\n--- stderr ---\n{}\n---", self.cmdline, self.code, self.stdout, self.stderr)
+        write!(
+            f,
+            "\n--- command ---\n{}\n--- exit code ---\n{:?}\n--- stdout ---\n{}\n--- stderr ---\n{}\n---",
+            self.cmdline, self.code, self.stdout, self.stderr
+        )
     }
 }
 
@@ -55,7 +59,8 @@ impl Sandbox {
     fn new(config: &str) -> Sandbox {
         let dir = tempfile::Builder::new().prefix("aiorch-secrets-").tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
         let root = dir.path().canonicalize().unwrap();
-        let (home, state, config_file, bin) = (root.join("home"), root.join("state"), root.join("config/aiorch.toml"), root.join("bin"));
+        let (home, state, config_file, bin) =
+            (root.join("home"), root.join("state"), root.join("config/aiorch.toml"), root.join("bin"));
         for d in [&home, &bin, &config_file.parent().unwrap().to_path_buf()] {
             std::fs::create_dir_all(d).unwrap();
         }
@@ -96,7 +101,16 @@ impl Sandbox {
     }
 
     fn sandbox_args(&self) -> Vec<String> {
-        ["--home", &self.home.display().to_string(), "--state-dir", &self.state.display().to_string(), "--config", &self.config.display().to_string()].map(String::from).to_vec()
+        [
+            "--home",
+            &self.home.display().to_string(),
+            "--state-dir",
+            &self.state.display().to_string(),
+            "--config",
+            &self.config.display().to_string(),
+        ]
+        .map(String::from)
+        .to_vec()
     }
 
     fn std_cmd<I: IntoIterator<Item = S>, S: AsRef<OsStr>>(&self, args: I) -> std::process::Command {
@@ -114,7 +128,12 @@ impl Sandbox {
         let _ = input.write_all(stdin.as_bytes());
         drop(input);
         let out = child.wait_with_output().unwrap();
-        Run { cmdline, code: out.status.code(), stdout: String::from_utf8_lossy(&out.stdout).into(), stderr: String::from_utf8_lossy(&out.stderr).into() }
+        Run {
+            cmdline,
+            code: out.status.code(),
+            stdout: String::from_utf8_lossy(&out.stdout).into(),
+            stderr: String::from_utf8_lossy(&out.stderr).into(),
+        }
     }
 
     fn run<I: IntoIterator<Item = S>, S: AsRef<OsStr>>(&self, args: I) -> Run {
@@ -142,7 +161,16 @@ fn round_trip(sb: &Sandbox, value: &str) {
     assert_eq!(v["names"], serde_json::json!(["API_KEY", "OTHER_KEY"]));
 
     // The child sees exactly what was stored, and only what was asked for.
-    let r = sb.ok(["secrets", "exec", "--only", "API_KEY", "--", "sh", "-c", "printf '%s|%s' \"$API_KEY\" \"${OTHER_KEY-unset}\""]);
+    let r = sb.ok([
+        "secrets",
+        "exec",
+        "--only",
+        "API_KEY",
+        "--",
+        "sh",
+        "-c",
+        "printf '%s|%s' \"$API_KEY\" \"${OTHER_KEY-unset}\"",
+    ]);
     assert_eq!(r.stdout, format!("{value}|unset"), "{r}");
     // Without --only: every name the backend holds.
     let r = sb.ok(["secrets", "exec", "--", "sh", "-c", "printf '%s|%s' \"$API_KEY\" \"$OTHER_KEY\""]);
@@ -278,7 +306,14 @@ fn keychain_backend_through_a_fake_security() {
 
     let d = sb.run(["doctor", "--json"]);
     let checks: serde_json::Value = serde_json::from_str(&d.stdout).unwrap();
-    let status = |name: &str| checks["checks"].as_array().unwrap().iter().find(|c| c["group"] == "secrets" && c["name"] == name).map(|c| c["status"].as_str().unwrap().to_string());
+    let status = |name: &str| {
+        checks["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["group"] == "secrets" && c["name"] == name)
+            .map(|c| c["status"].as_str().unwrap().to_string())
+    };
     assert_eq!(status("keychain password").as_deref(), Some("ok"), "{d}");
     assert_eq!(status("keychain locking").as_deref(), Some("ok"), "{d}");
     assert_eq!(status("keychain search list").as_deref(), Some("ok"), "{d}");
@@ -287,24 +322,46 @@ fn keychain_backend_through_a_fake_security() {
     let log = std::fs::read_to_string(sb.root.join("security.log")).unwrap();
     let hex: String = value.bytes().map(|b| format!("{b:02x}")).collect();
     assert!(log.contains("-i") && log.contains("find-generic-password -s API_KEY -w"), "{log}");
-    assert!(!log.contains(value) && !log.contains(&hex) && !log.contains("other-value") && !log.contains("kc-password"), "{log}");
+    assert!(
+        !log.contains(value) && !log.contains(&hex) && !log.contains("other-value") && !log.contains("kc-password"),
+        "{log}"
+    );
 }
 
 #[test]
 fn keychain_doctor_warns_about_an_empty_password_and_no_lock_on_sleep() {
-    let mut sb = Sandbox::new("[secrets]\nbackend = \"keychain\"\n[mcp.servers.gh]\ncommand = \"gh-mcp\"\nsecrets = [\"GH_TOKEN\"]\n");
+    let mut sb = Sandbox::new(
+        "[secrets]\nbackend = \"keychain\"\n[mcp.servers.gh]\ncommand = \"gh-mcp\"\nsecrets = [\"GH_TOKEN\"]\n",
+    );
     sb.install_fake_security();
     let kc = sb.path("~/Library/Keychains/ai-secrets.keychain-db");
     // The seed system's keychain: empty password, default settings, not in the search list.
-    let st = std::process::Command::new(sb.bin.join("security")).env("HOME", &sb.home).args(["create-keychain", "-p", ""]).arg(&kc).status().unwrap();
+    let st = std::process::Command::new(sb.bin.join("security"))
+        .env("HOME", &sb.home)
+        .args(["create-keychain", "-p", ""])
+        .arg(&kc)
+        .status()
+        .unwrap();
     assert!(st.success());
     let d = sb.run(["doctor"]);
     d.assert_code(1);
-    for want in ["! keychain password: empty", "! keychain locking: does not lock on sleep", "! keychain search list", "✗ GH_TOKEN: missing from the keychain backend", "needed by mcp server gh", "fix: store it with `aiorch secrets set GH_TOKEN`"] {
+    for want in [
+        "! keychain password: empty",
+        "! keychain locking: does not lock on sleep",
+        "! keychain search list",
+        "✗ GH_TOKEN: missing from the keychain backend",
+        "needed by mcp server gh",
+        "fix: store it with `aiorch secrets set GH_TOKEN`",
+    ] {
         assert!(d.stdout.contains(want), "missing {want:?}{d}");
     }
     // An item the seed setup stored under another account is updated in place, not shadowed.
-    let st = std::process::Command::new(sb.bin.join("security")).env("HOME", &sb.home).args(["add-generic-password", "-a", "seed-user", "-s", "GH_TOKEN", "-w", "old-value"]).arg(&kc).status().unwrap();
+    let st = std::process::Command::new(sb.bin.join("security"))
+        .env("HOME", &sb.home)
+        .args(["add-generic-password", "-a", "seed-user", "-s", "GH_TOKEN", "-w", "old-value"])
+        .arg(&kc)
+        .status()
+        .unwrap();
     assert!(st.success());
     sb.run_in(["secrets", "set", "GH_TOKEN"], "ghp_x").assert_code(0);
     let r = sb.ok(["secrets", "exec", "--only", "GH_TOKEN", "--", "sh", "-c", "printf %s \"$GH_TOKEN\""]);
@@ -320,7 +377,11 @@ fn keychain_doctor_warns_about_an_empty_password_and_no_lock_on_sleep() {
     r.assert_code(1);
     assert!(r.stderr.contains("has an empty password") && r.stderr.contains("security set-keychain-password"), "{r}");
     let d = sb.run(["doctor"]);
-    assert!(d.stdout.contains("✓ keychain locking: on sleep and after 3600s idle") && d.stdout.contains("✓ keychain search list"), "{d}");
+    assert!(
+        d.stdout.contains("✓ keychain locking: on sleep and after 3600s idle")
+            && d.stdout.contains("✓ keychain search list"),
+        "{d}"
+    );
 }
 
 /// Wait for a line on a child's stdout (with a deadline).
@@ -358,7 +419,11 @@ fn exec_replaces_itself_and_signals_reach_the_child() {
 
     // --mask: aiorch stays, forwards the signal, and exits with the child's status.
     for (sig, script, want) in [
-        (nix::sys::signal::Signal::SIGTERM, "trap 'echo got-term; exit 42' TERM; echo ready; while :; do sleep 0.05; done", 42),
+        (
+            nix::sys::signal::Signal::SIGTERM,
+            "trap 'echo got-term; exit 42' TERM; echo ready; while :; do sleep 0.05; done",
+            42,
+        ),
         (nix::sys::signal::Signal::SIGINT, "trap 'exit 43' INT; echo ready; while :; do sleep 0.05; done", 43),
         (nix::sys::signal::Signal::SIGHUP, "trap 'exit 44' HUP; echo ready; while :; do sleep 0.05; done", 44),
         (nix::sys::signal::Signal::SIGTERM, "echo ready; exec sleep 30", 128 + 15),
@@ -405,7 +470,10 @@ fn children_of(pid: u32) -> Vec<u32> {
         let Ok(p) = e.file_name().to_string_lossy().parse::<u32>() else { continue };
         let Ok(stat) = std::fs::read_to_string(format!("/proc/{p}/stat")) else { continue };
         // `pid (comm) state ppid …`: comm may hold spaces, so split after the last ')'.
-        let ppid = stat.rsplit_once(')').and_then(|(_, rest)| rest.split_whitespace().nth(1)).and_then(|s| s.parse::<u32>().ok());
+        let ppid = stat
+            .rsplit_once(')')
+            .and_then(|(_, rest)| rest.split_whitespace().nth(1))
+            .and_then(|s| s.parse::<u32>().ok());
         if ppid == Some(pid) {
             out.push(p);
         }
@@ -488,24 +556,46 @@ fn exercise(sb: &Sandbox, canary: &str) -> Vec<Run> {
         if mask {
             args.push("--mask");
         }
-        args.extend(["--only", "CANARY_TOKEN", "--", "sh", "-c", "echo \"child sees $CANARY_TOKEN\"; sleep 0.5; echo done"]);
+        args.extend([
+            "--only",
+            "CANARY_TOKEN",
+            "--",
+            "sh",
+            "-c",
+            "echo \"child sees $CANARY_TOKEN\"; sleep 0.5; echo done",
+        ]);
         let mut c = sb.std_cmd(&args);
         let mut child = c.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
         let aiorch_pid = child.id();
         let seen = watch_tree(&mut child);
         let out = child.wait_with_output().unwrap();
-        let run = Run { cmdline: format!("{args:?}"), code: out.status.code(), stdout: String::from_utf8_lossy(&out.stdout).into(), stderr: String::from_utf8_lossy(&out.stderr).into() };
+        let run = Run {
+            cmdline: format!("{args:?}"),
+            code: out.status.code(),
+            stdout: String::from_utf8_lossy(&out.stdout).into(),
+            stderr: String::from_utf8_lossy(&out.stderr).into(),
+        };
         run.assert_code(0);
         let pids: BTreeSet<u32> = seen.cmdlines.iter().map(|(p, _)| *p).collect();
         assert!(pids.len() >= if mask { 3 } else { 2 }, "saw the whole tree (aiorch, sh, sleep): {:?}", seen.cmdlines);
         for (pid, cmdline) in &seen.cmdlines {
-            assert!(!contains(cmdline, canary.as_bytes()), "argv of pid {pid} holds the canary: {:?}", String::from_utf8_lossy(cmdline));
+            assert!(
+                !contains(cmdline, canary.as_bytes()),
+                "argv of pid {pid} holds the canary: {:?}",
+                String::from_utf8_lossy(cmdline)
+            );
         }
         // Positive control: the child's environment does hold it (so the scan can see it)…
-        assert!(seen.environs.iter().any(|(pid, e)| *pid != aiorch_pid && contains(e, canary.as_bytes())), "the canary must reach the child's environment");
+        assert!(
+            seen.environs.iter().any(|(pid, e)| *pid != aiorch_pid && contains(e, canary.as_bytes())),
+            "the canary must reach the child's environment"
+        );
         if mask {
             // …while the supervising aiorch never put it in its own.
-            assert!(seen.environs.iter().filter(|(p, _)| *p == aiorch_pid).all(|(_, e)| !contains(e, canary.as_bytes())), "aiorch's own environment holds the canary");
+            assert!(
+                seen.environs.iter().filter(|(p, _)| *p == aiorch_pid).all(|(_, e)| !contains(e, canary.as_bytes())),
+                "aiorch's own environment holds the canary"
+            );
             assert!(run.stdout.contains("child sees <redacted:CANARY_TOKEN>"), "{run}");
             runs.push(run);
         } else {
@@ -514,7 +604,9 @@ fn exercise(sb: &Sandbox, canary: &str) -> Vec<Run> {
             runs.push(Run { stdout: String::new(), ..run });
         }
     }
-    for args in [&["-vv", "doctor"][..], &["-vv", "--json", "doctor"], &["secrets", "list"], &["--json", "secrets", "list"]] {
+    for args in
+        [&["-vv", "doctor"][..], &["-vv", "--json", "doctor"], &["secrets", "list"], &["--json", "secrets", "list"]]
+    {
         runs.push(sb.run(args));
     }
     let doctor = &runs[runs.len() - 4];
@@ -601,7 +693,11 @@ fn on_a_terminal(sb: &Sandbox, args: &[&str], prompt: &str, keys: &[u8]) -> Opti
     // Generous: the machine may be loaded; this bounds a hang, it measures nothing.
     let deadline = Instant::now() + Duration::from_secs(90);
     while !String::from_utf8_lossy(&transcript.lock().unwrap()).contains(prompt) {
-        assert!(Instant::now() < deadline, "no prompt {prompt:?}: {:?}", String::from_utf8_lossy(&transcript.lock().unwrap()));
+        assert!(
+            Instant::now() < deadline,
+            "no prompt {prompt:?}: {:?}",
+            String::from_utf8_lossy(&transcript.lock().unwrap())
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
     let mut stdin = child.stdin.take().unwrap();
@@ -627,7 +723,11 @@ fn on_a_terminal(sb: &Sandbox, args: &[&str], prompt: &str, keys: &[u8]) -> Opti
 #[test]
 fn set_prompts_on_the_terminal_without_echo() {
     let sb = Sandbox::new(FILE_BACKEND);
-    let Some((text, code)) = on_a_terminal(&sb, &["secrets", "set", "TTY_KEY"], "(input hidden): ", b"typed-secret-value\r") else { return };
+    let Some((text, code)) =
+        on_a_terminal(&sb, &["secrets", "set", "TTY_KEY"], "(input hidden): ", b"typed-secret-value\r")
+    else {
+        return;
+    };
     assert_eq!(code, Some(0), "{text}");
     assert!(text.contains("stored TTY_KEY"), "{text}");
     assert!(!text.contains("typed-secret-value"), "the value was echoed: {text}");
@@ -635,7 +735,9 @@ fn set_prompts_on_the_terminal_without_echo() {
     assert_eq!(r.stdout, "typed-secret-value");
 
     // ^C at the prompt cancels: nothing stored, exit 2, and the terminal echoes again after.
-    let Some((text, code)) = on_a_terminal(&sb, &["secrets", "set", "OTHER"], "(input hidden): ", b"abc\x03") else { return };
+    let Some((text, code)) = on_a_terminal(&sb, &["secrets", "set", "OTHER"], "(input hidden): ", b"abc\x03") else {
+        return;
+    };
     assert_eq!(code, Some(2), "{text}");
     assert!(text.contains("cancelled"), "{text}");
     assert!(!text.contains("abc"), "{text}");

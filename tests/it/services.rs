@@ -71,7 +71,8 @@ fn render_writes_every_file_without_secret_values() {
 fn bad_services_config_is_bad_input_with_a_hint() {
     let env = Env::new("[services.litellm]\ndaily_budgt = 10\n");
     env.cmd(&["services", "render"]).assert().code(2).stderr(predicate::str::contains("did you mean `daily_budget`?"));
-    let env = Env::new("[services.litellm]\ndaily_budget = 10.0\n[services.litellm.alias_budgets]\ncoding-model = 11.0\n");
+    let env =
+        Env::new("[services.litellm]\ndaily_budget = 10.0\n[services.litellm.alias_budgets]\ncoding-model = 11.0\n");
     env.cmd(&["services", "render"]).assert().code(2).stderr(predicate::str::contains("more than daily_budget"));
     let env = Env::new("[services.litellm.fallbacks]\nfast-modle = [\"local-coding\"]\n");
     env.cmd(&["services", "render"]).assert().code(2).stderr(predicate::str::contains("did you mean `fast-model`?"));
@@ -80,7 +81,10 @@ fn bad_services_config_is_bad_input_with_a_hint() {
 #[test]
 fn status_reports_a_stopped_enabled_service_with_exit_1() {
     let env = Env::new(&format!("[services.litellm]\nenable = true\nport = {}\n", free_port()));
-    env.cmd(&["services", "status"]).assert().code(1).stdout(predicate::str::contains("litellm").and(predicate::str::contains("stopped")));
+    env.cmd(&["services", "status"])
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("litellm").and(predicate::str::contains("stopped")));
     let out = env.cmd(&["--json", "services", "status"]).assert().code(1).get_output().stdout.clone();
     let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
     assert_eq!(v[0]["service"], "litellm");
@@ -92,11 +96,21 @@ fn status_reports_a_stopped_enabled_service_with_exit_1() {
 #[test]
 fn up_names_a_missing_command_and_a_dying_process() {
     let port = free_port();
-    let env = Env::new(&format!("[services.litellm]\nenable = true\nport = {port}\nmaster_key_secret = \"\"\ncommand = [\"no-such-litellm-binary\"]\n"));
-    env.cmd(&["services", "up"]).assert().code(1).stderr(predicate::str::contains("command `no-such-litellm-binary` not found"));
+    let env = Env::new(&format!(
+        "[services.litellm]\nenable = true\nport = {port}\nmaster_key_secret = \"\"\ncommand = [\"no-such-litellm-binary\"]\n"
+    ));
+    env.cmd(&["services", "up"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("command `no-such-litellm-binary` not found"));
     // A command that exits at once: reported, pid file cleaned up, exit 1.
-    let env = Env::new(&format!("[services.litellm]\nenable = true\nport = {port}\nmaster_key_secret = \"\"\ncommand = [\"sh\", \"-c\", \"echo starting; exit 7\", \"sh\"]\n"));
-    env.cmd(&["-q", "services", "up"]).assert().code(1).stderr(predicate::str::contains("exited").and(predicate::str::contains("starting")));
+    let env = Env::new(&format!(
+        "[services.litellm]\nenable = true\nport = {port}\nmaster_key_secret = \"\"\ncommand = [\"sh\", \"-c\", \"echo starting; exit 7\", \"sh\"]\n"
+    ));
+    env.cmd(&["-q", "services", "up"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("exited").and(predicate::str::contains("starting")));
     assert!(!env.state().join("services/run/litellm.json").exists());
     env.cmd(&["services", "logs", "litellm"]).assert().success().stdout(predicate::str::contains("starting"));
 }
@@ -108,7 +122,14 @@ fn service_run_puts_secrets_in_the_environment_never_on_argv() {
     let env = Env::new(&format!(
         "[services.litellm]\nenable = true\nport = {port}\ncommand = [\"sh\", \"-c\", 'test \"$LITELLM_MASTER_KEY\" = sk-e2e-master && echo key-in-env; echo \"argv: $*\"; echo \"cost-map: $LITELLM_LOCAL_MODEL_COST_MAP\"', \"sh\"]\n"
     ));
-    let out = env.cmd(&["service", "run", "litellm"]).env("LITELLM_MASTER_KEY", "sk-e2e-master").assert().success().get_output().stdout.clone();
+    let out = env
+        .cmd(&["service", "run", "litellm"])
+        .env("LITELLM_MASTER_KEY", "sk-e2e-master")
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
     let out = String::from_utf8(out).unwrap();
     assert!(out.contains("key-in-env"), "{out}");
     assert!(out.contains("--config") && out.contains(&format!("--port {port}")), "{out}");
@@ -122,17 +143,25 @@ fn service_run_puts_secrets_in_the_environment_never_on_argv() {
 #[test]
 fn bench_needs_the_gateway_and_known_aliases() {
     let env = Env::new(&format!("[services.litellm]\nenable = true\nport = {}\n", free_port()));
-    env.cmd(&["bench", "--aliases", "coding-modle"]).assert().code(2).stderr(predicate::str::contains("did you mean `coding-model`?"));
-    env.cmd(&["bench"]).assert().code(1).stderr(predicate::str::contains("does not answer").and(predicate::str::contains("aiorch services up")));
+    env.cmd(&["bench", "--aliases", "coding-modle"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("did you mean `coding-model`?"));
+    env.cmd(&["bench"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("does not answer").and(predicate::str::contains("aiorch services up")));
 }
 
 #[test]
 fn doctor_reports_budget_enforcement_and_health() {
     let env = Env::new(&format!("[services.litellm]\nenable = true\nport = {}\ndaily_budget = 30.0\n", free_port()));
     env.cmd(&["services", "render"]).assert().success();
-    let out = env.cmd(&["--json", "doctor"]).env("LITELLM_MASTER_KEY", "x").assert().code(1).get_output().stdout.clone();
+    let out =
+        env.cmd(&["--json", "doctor"]).env("LITELLM_MASTER_KEY", "x").assert().code(1).get_output().stdout.clone();
     let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
-    let checks: Vec<&serde_json::Value> = v["checks"].as_array().unwrap().iter().filter(|c| c["group"] == "services").collect();
+    let checks: Vec<&serde_json::Value> =
+        v["checks"].as_array().unwrap().iter().filter(|c| c["group"] == "services").collect();
     let find = |n: &str| checks.iter().find(|c| c["name"] == n).unwrap_or_else(|| panic!("no check {n}: {checks:?}"));
     assert_eq!(find("budget enforced")["status"], "ok");
     assert!(find("budget enforced")["detail"].as_str().unwrap().contains("coding-model $10.00/1d"));
@@ -180,13 +209,21 @@ fn fake_gateway() -> u16 {
             } else if String::from_utf8_lossy(&body).contains("\"local-coding\"") {
                 let mut sse = String::new();
                 for t in ["Hel", "lo", "!"] {
-                    sse.push_str(&format!("data: {{\"choices\":[{{\"index\":0,\"delta\":{{\"content\":\"{t}\"}}}}]}}\n\n"));
+                    sse.push_str(&format!(
+                        "data: {{\"choices\":[{{\"index\":0,\"delta\":{{\"content\":\"{t}\"}}}}]}}\n\n"
+                    ));
                 }
                 sse.push_str("data: {\"choices\":[],\"usage\":{\"completion_tokens\":3}}\n\ndata: [DONE]\n\n");
-                format!("HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\nx-litellm-model-group: local-coding\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{sse}", sse.len())
+                format!(
+                    "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\nx-litellm-model-group: local-coding\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{sse}",
+                    sse.len()
+                )
             } else {
                 let b = r#"{"error":{"message":"No deployments available - crossed budget","code":"429"}}"#;
-                format!("HTTP/1.1 429 Too Many Requests\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{b}", b.len())
+                format!(
+                    "HTTP/1.1 429 Too Many Requests\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{b}",
+                    b.len()
+                )
             };
             let _ = s.write_all(reply.as_bytes());
         }
@@ -208,10 +245,17 @@ fn bench_measures_streams_counts_errors_and_draws_a_chart() {
         .stdout
         .clone();
     let table = String::from_utf8(out).unwrap();
-    let row = |a: &str| table.lines().find(|l| l.starts_with(a)).unwrap_or_else(|| panic!("{a} missing:\n{table}")).to_string();
+    let row = |a: &str| {
+        table.lines().find(|l| l.starts_with(a)).unwrap_or_else(|| panic!("{a} missing:\n{table}")).to_string()
+    };
     assert!(row("local-coding").contains("0/2") && row("local-coding").ends_with("local-coding"), "{table}");
     assert!(row("coding-model").contains("2/2") && row("coding-model").contains("HTTP 429 ×2"), "{table}");
-    let json = std::fs::read_dir(&out_dir).unwrap().flatten().map(|e| e.path()).find(|p| p.extension().is_some_and(|e| e == "json")).unwrap();
+    let json = std::fs::read_dir(&out_dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.extension().is_some_and(|e| e == "json"))
+        .unwrap();
     let v: serde_json::Value = serde_json::from_str(&read(&json)).unwrap();
     let lc = &v["results"][0];
     assert_eq!(lc["alias"], "local-coding");

@@ -1,12 +1,18 @@
 //! Anthropic Messages API (`POST {base}/v1/messages`): system prompt apart, alternating turns.
 
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
-use super::{json_body, net_error, ChatRequest, ChatResponse, MsgRole, ProviderError};
+use super::{ChatRequest, ChatResponse, MsgRole, ProviderError, json_body, net_error};
 use crate::runtime::registry::Model;
 
-pub async fn chat(http: &reqwest::Client, model: &Model, key: Option<&str>, req: &ChatRequest) -> Result<ChatResponse, ProviderError> {
-    let system: Vec<&str> = req.messages.iter().filter(|m| m.role == MsgRole::System).map(|m| m.content.as_str()).collect();
+pub async fn chat(
+    http: &reqwest::Client,
+    model: &Model,
+    key: Option<&str>,
+    req: &ChatRequest,
+) -> Result<ChatResponse, ProviderError> {
+    let system: Vec<&str> =
+        req.messages.iter().filter(|m| m.role == MsgRole::System).map(|m| m.content.as_str()).collect();
     // The API wants user/assistant alternation starting with user: merge neighbours.
     let mut turns: Vec<(MsgRole, String)> = vec![];
     for m in req.messages.iter().filter(|m| m.role != MsgRole::System) {
@@ -29,7 +35,8 @@ pub async fn chat(http: &reqwest::Client, model: &Model, key: Option<&str>, req:
     if let Some(t) = req.temperature {
         body["temperature"] = json!(t);
     }
-    let mut rb = http.post(format!("{}/v1/messages", model.base_url)).header("anthropic-version", "2023-06-01").json(&body);
+    let mut rb =
+        http.post(format!("{}/v1/messages", model.base_url)).header("anthropic-version", "2023-06-01").json(&body);
     if let Some(k) = key {
         rb = rb.header("x-api-key", k);
     }
@@ -38,8 +45,14 @@ pub async fn chat(http: &reqwest::Client, model: &Model, key: Option<&str>, req:
 }
 
 fn parse(v: &Value) -> Result<ChatResponse, ProviderError> {
-    let blocks = v.get("content").and_then(Value::as_array).ok_or_else(|| ProviderError::BadResponse(format!("no content in {}", v.to_string().chars().take(200).collect::<String>())))?;
-    let text: String = blocks.iter().filter(|b| b.get("type").and_then(Value::as_str) == Some("text")).filter_map(|b| b.get("text").and_then(Value::as_str)).collect();
+    let blocks = v.get("content").and_then(Value::as_array).ok_or_else(|| {
+        ProviderError::BadResponse(format!("no content in {}", v.to_string().chars().take(200).collect::<String>()))
+    })?;
+    let text: String = blocks
+        .iter()
+        .filter(|b| b.get("type").and_then(Value::as_str) == Some("text"))
+        .filter_map(|b| b.get("text").and_then(Value::as_str))
+        .collect();
     let tin = v.pointer("/usage/input_tokens").and_then(Value::as_u64);
     let tout = v.pointer("/usage/output_tokens").and_then(Value::as_u64);
     Ok(ChatResponse::parsed(text, tin, tout, v.get("stop_reason").and_then(Value::as_str)))

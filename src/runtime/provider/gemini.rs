@@ -1,12 +1,18 @@
 //! Gemini `POST {base}/v1beta/models/{model}:generateContent` (key in `x-goog-api-key`).
 
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
-use super::{json_body, net_error, ChatRequest, ChatResponse, MsgRole, ProviderError};
+use super::{ChatRequest, ChatResponse, MsgRole, ProviderError, json_body, net_error};
 use crate::runtime::registry::Model;
 
-pub async fn chat(http: &reqwest::Client, model: &Model, key: Option<&str>, req: &ChatRequest) -> Result<ChatResponse, ProviderError> {
-    let system: Vec<&str> = req.messages.iter().filter(|m| m.role == MsgRole::System).map(|m| m.content.as_str()).collect();
+pub async fn chat(
+    http: &reqwest::Client,
+    model: &Model,
+    key: Option<&str>,
+    req: &ChatRequest,
+) -> Result<ChatResponse, ProviderError> {
+    let system: Vec<&str> =
+        req.messages.iter().filter(|m| m.role == MsgRole::System).map(|m| m.content.as_str()).collect();
     let contents: Vec<Value> = req
         .messages
         .iter()
@@ -34,7 +40,11 @@ fn parse(v: &Value) -> Result<ChatResponse, ProviderError> {
         let why = v.pointer("/promptFeedback/blockReason").and_then(Value::as_str).unwrap_or("no candidates");
         ProviderError::BadResponse(format!("{why}: {}", v.to_string().chars().take(160).collect::<String>()))
     })?;
-    let text: String = cand.pointer("/content/parts").and_then(Value::as_array).map(|ps| ps.iter().filter_map(|p| p.get("text").and_then(Value::as_str)).collect()).unwrap_or_default();
+    let text: String = cand
+        .pointer("/content/parts")
+        .and_then(Value::as_array)
+        .map(|ps| ps.iter().filter_map(|p| p.get("text").and_then(Value::as_str)).collect())
+        .unwrap_or_default();
     let tin = v.pointer("/usageMetadata/promptTokenCount").and_then(Value::as_u64);
     let tout = v.pointer("/usageMetadata/candidatesTokenCount").and_then(Value::as_u64);
     Ok(ChatResponse::parsed(text, tin, tout, cand.get("finishReason").and_then(Value::as_str)))
@@ -47,6 +57,11 @@ mod tests {
         let v = serde_json::json!({"candidates":[{"content":{"role":"model","parts":[{"text":"hi"}]},"finishReason":"STOP"}],"usageMetadata":{"promptTokenCount":4,"candidatesTokenCount":1}});
         let r = super::parse(&v).unwrap();
         assert_eq!((r.text.as_str(), r.tokens_in, r.tokens_out), ("hi", 4, 1));
-        assert!(super::parse(&serde_json::json!({"promptFeedback":{"blockReason":"SAFETY"}})).unwrap_err().to_string().contains("SAFETY"));
+        assert!(
+            super::parse(&serde_json::json!({"promptFeedback":{"blockReason":"SAFETY"}}))
+                .unwrap_err()
+                .to_string()
+                .contains("SAFETY")
+        );
     }
 }

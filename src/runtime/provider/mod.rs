@@ -77,7 +77,12 @@ pub struct ChatResponse {
 impl ChatResponse {
     /// A parsed answer: token counts as the provider reported them (missing ones count as 0 and
     /// mark the usage as not reported); gateway fields are filled in by the caller.
-    pub fn parsed(text: String, tokens_in: Option<u64>, tokens_out: Option<u64>, finish_reason: Option<&str>) -> ChatResponse {
+    pub fn parsed(
+        text: String,
+        tokens_in: Option<u64>,
+        tokens_out: Option<u64>,
+        finish_reason: Option<&str>,
+    ) -> ChatResponse {
         ChatResponse {
             text,
             tokens_in: tokens_in.unwrap_or(0),
@@ -157,7 +162,12 @@ pub fn http() -> &'static reqwest::Client {
 }
 
 /// Send one chat request to `model`, with the given key (None for keyless local servers).
-pub async fn chat(model: &Model, key: Option<&str>, req: &ChatRequest, on_delta: OnDelta<'_>) -> Result<ChatResponse, ProviderError> {
+pub async fn chat(
+    model: &Model,
+    key: Option<&str>,
+    req: &ChatRequest,
+    on_delta: OnDelta<'_>,
+) -> Result<ChatResponse, ProviderError> {
     let mut resp = match model.provider {
         Provider::Openai => openai::chat(http(), model, key, req, on_delta).await?,
         Provider::Anthropic => anthropic::chat(http(), model, key, req).await?,
@@ -179,12 +189,25 @@ pub fn estimate_tokens<'a>(texts: impl IntoIterator<Item = &'a str>) -> u64 {
 pub(crate) fn classify_status(status: u16, headers: &reqwest::header::HeaderMap, body: &str) -> ProviderError {
     let message = error_message(body);
     let lower = body.to_ascii_lowercase();
-    let context = ["context_length_exceeded", "maximum context length", "prompt is too long", "exceed_context_size", "exceeds the available context", "context window", "too many tokens", "input token count"]
-        .iter()
-        .any(|p| lower.contains(p));
+    let context = [
+        "context_length_exceeded",
+        "maximum context length",
+        "prompt is too long",
+        "exceed_context_size",
+        "exceeds the available context",
+        "context window",
+        "too many tokens",
+        "input token count",
+    ]
+    .iter()
+    .any(|p| lower.contains(p));
     match status {
         401 | 403 => ProviderError::Auth { status, message },
-        429 => ProviderError::RateLimited { status, retry_after: headers.get("retry-after").and_then(|v| v.to_str().ok()).and_then(|v| v.trim().parse().ok()), message },
+        429 => ProviderError::RateLimited {
+            status,
+            retry_after: headers.get("retry-after").and_then(|v| v.to_str().ok()).and_then(|v| v.trim().parse().ok()),
+            message,
+        },
         400 | 413 | 422 if context => ProviderError::ContextWindow { message },
         408 => ProviderError::Timeout { after_ms: 0 },
         500..=599 => ProviderError::Server { status, message },
@@ -196,7 +219,10 @@ pub(crate) fn classify_status(status: u16, headers: &reqwest::header::HeaderMap,
 /// `error.message`), else the start of the body. Never longer than 300 characters.
 fn error_message(body: &str) -> String {
     let from_json = serde_json::from_str::<serde_json::Value>(body).ok().and_then(|v| {
-        v.pointer("/error/message").or_else(|| v.get("message")).or_else(|| v.get("error")).and_then(|m| m.as_str().map(str::to_string))
+        v.pointer("/error/message")
+            .or_else(|| v.get("message"))
+            .or_else(|| v.get("error"))
+            .and_then(|m| m.as_str().map(str::to_string))
     });
     let msg = from_json.unwrap_or_else(|| body.trim().to_string());
     let msg: String = msg.chars().take(300).collect();
@@ -222,7 +248,9 @@ pub(crate) async fn json_body(resp: reqwest::Response) -> Result<serde_json::Val
     if !(200..300).contains(&status) {
         return Err(classify_status(status, &headers, &body));
     }
-    serde_json::from_str(&body).map_err(|e| ProviderError::BadResponse(format!("not JSON ({e}): {}", body.chars().take(120).collect::<String>())))
+    serde_json::from_str(&body).map_err(|e| {
+        ProviderError::BadResponse(format!("not JSON ({e}): {}", body.chars().take(120).collect::<String>()))
+    })
 }
 
 #[cfg(test)]
@@ -235,8 +263,18 @@ mod tests {
         assert!(matches!(classify_status(429, &h, "{}"), ProviderError::RateLimited { .. }));
         assert!(matches!(classify_status(529, &h, "{}"), ProviderError::Server { status: 529, .. }));
         assert!(matches!(classify_status(401, &h, r#"{"error":{"message":"bad key"}}"#), ProviderError::Auth { .. }));
-        assert!(matches!(classify_status(400, &h, r#"{"error":{"code":"context_length_exceeded","message":"x"}}"#), ProviderError::ContextWindow { .. }));
-        assert!(matches!(classify_status(400, &h, r#"{"type":"error","error":{"type":"invalid_request_error","message":"prompt is too long: 250000 tokens > 200000 maximum"}}"#), ProviderError::ContextWindow { .. }));
+        assert!(matches!(
+            classify_status(400, &h, r#"{"error":{"code":"context_length_exceeded","message":"x"}}"#),
+            ProviderError::ContextWindow { .. }
+        ));
+        assert!(matches!(
+            classify_status(
+                400,
+                &h,
+                r#"{"type":"error","error":{"type":"invalid_request_error","message":"prompt is too long: 250000 tokens > 200000 maximum"}}"#
+            ),
+            ProviderError::ContextWindow { .. }
+        ));
         assert!(matches!(classify_status(400, &h, "{}"), ProviderError::BadRequest { .. }));
         assert_eq!(error_message(r#"{"error":{"message":"slow down"}}"#), "slow down");
         assert!(ProviderError::Auth { status: 401, message: String::new() }.falls_back());

@@ -1,14 +1,21 @@
 //! OpenAI-compatible chat completions (`POST {base}/chat/completions`), JSON or SSE stream.
 
 use futures_util::StreamExt;
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
 use super::sse::SseParser;
-use super::{classify_status, json_body, net_error, ChatRequest, ChatResponse, OnDelta, ProviderError};
+use super::{ChatRequest, ChatResponse, OnDelta, ProviderError, classify_status, json_body, net_error};
 use crate::runtime::registry::Model;
 
-pub async fn chat(http: &reqwest::Client, model: &Model, key: Option<&str>, req: &ChatRequest, on_delta: OnDelta<'_>) -> Result<ChatResponse, ProviderError> {
-    let messages: Vec<Value> = req.messages.iter().map(|m| json!({"role": m.role.name(), "content": m.content})).collect();
+pub async fn chat(
+    http: &reqwest::Client,
+    model: &Model,
+    key: Option<&str>,
+    req: &ChatRequest,
+    on_delta: OnDelta<'_>,
+) -> Result<ChatResponse, ProviderError> {
+    let messages: Vec<Value> =
+        req.messages.iter().map(|m| json!({"role": m.role.name(), "content": m.content})).collect();
     let mut body = json!({"model": model.upstream, "messages": messages, "max_tokens": req.max_tokens});
     if let Some(t) = req.temperature {
         body["temperature"] = json!(t);
@@ -24,15 +31,21 @@ pub async fn chat(http: &reqwest::Client, model: &Model, key: Option<&str>, req:
     }
     let resp = rb.send().await.map_err(net_error)?;
     let header = |name: &str| resp.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_string);
-    let (cost, group) = (header("x-litellm-response-cost").and_then(|v| v.parse::<f64>().ok()), header("x-litellm-model-group"));
-    let mut out = if stream { read_stream(resp, on_delta.expect("stream has a sink")).await? } else { parse_json(&json_body(resp).await?)? };
+    let (cost, group) =
+        (header("x-litellm-response-cost").and_then(|v| v.parse::<f64>().ok()), header("x-litellm-model-group"));
+    let mut out = if stream {
+        read_stream(resp, on_delta.expect("stream has a sink")).await?
+    } else {
+        parse_json(&json_body(resp).await?)?
+    };
     out.reported_cost = cost.filter(|c| c.is_finite() && *c >= 0.0);
     out.served_by = group.filter(|g| *g != model.upstream);
     Ok(out)
 }
 
 fn parse_json(v: &Value) -> Result<ChatResponse, ProviderError> {
-    let choice = v.pointer("/choices/0").ok_or_else(|| ProviderError::BadResponse(format!("no choices in {}", short(v))))?;
+    let choice =
+        v.pointer("/choices/0").ok_or_else(|| ProviderError::BadResponse(format!("no choices in {}", short(v))))?;
     let text = match choice.pointer("/message/content") {
         Some(Value::String(s)) => s.clone(),
         Some(Value::Null) | None => String::new(),
@@ -44,7 +57,10 @@ fn parse_json(v: &Value) -> Result<ChatResponse, ProviderError> {
     Ok(ChatResponse::parsed(text, tin, tout, choice.get("finish_reason").and_then(Value::as_str)))
 }
 
-async fn read_stream(resp: reqwest::Response, sink: &(dyn Fn(&str) + Send + Sync)) -> Result<ChatResponse, ProviderError> {
+async fn read_stream(
+    resp: reqwest::Response,
+    sink: &(dyn Fn(&str) + Send + Sync),
+) -> Result<ChatResponse, ProviderError> {
     let status = resp.status().as_u16();
     if !(200..300).contains(&status) {
         let headers = resp.headers().clone();
@@ -60,7 +76,12 @@ async fn read_stream(resp: reqwest::Response, sink: &(dyn Fn(&str) + Send + Sync
             *done = true;
             return Ok(());
         }
-        let v: Value = serde_json::from_str(&data).map_err(|e| ProviderError::BadResponse(format!("bad stream event ({e}): {}", data.chars().take(120).collect::<String>())))?;
+        let v: Value = serde_json::from_str(&data).map_err(|e| {
+            ProviderError::BadResponse(format!(
+                "bad stream event ({e}): {}",
+                data.chars().take(120).collect::<String>()
+            ))
+        })?;
         if let Some(err) = v.get("error") {
             return Err(ProviderError::Server { status: 200, message: short(err) });
         }
@@ -72,7 +93,8 @@ async fn read_stream(resp: reqwest::Response, sink: &(dyn Fn(&str) + Send + Sync
             out.finish_reason = Some(f.to_string());
         }
         if let Some(u) = v.get("usage").filter(|u| u.is_object())
-            && let (Some(i), Some(o)) = (u.get("prompt_tokens").and_then(Value::as_u64), u.get("completion_tokens").and_then(Value::as_u64))
+            && let (Some(i), Some(o)) =
+                (u.get("prompt_tokens").and_then(Value::as_u64), u.get("completion_tokens").and_then(Value::as_u64))
         {
             out.tokens_in = i;
             out.tokens_out = o;

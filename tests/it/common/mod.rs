@@ -49,7 +49,11 @@ pub struct Run {
 
 impl fmt::Display for Run {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "\n--- command ---\n{}\n--- exit code ---\n{:?}\n--- stdout ---\n{}\n--- stderr ---\n{}\n---", self.cmdline, self.code, self.stdout, self.stderr)
+        write!(
+            f,
+            "\n--- command ---\n{}\n--- exit code ---\n{:?}\n--- stdout ---\n{}\n--- stderr ---\n{}\n---",
+            self.cmdline, self.code, self.stdout, self.stderr
+        )
     }
 }
 
@@ -68,9 +72,11 @@ impl TestEnv {
 
     /// A sandbox with no config file at all (`config/` exists, `config/aiorch.toml` does not).
     pub fn empty() -> TestEnv {
-        let dir = tempfile::Builder::new().prefix("aiorch-it-").tempdir_in(env!("CARGO_TARGET_TMPDIR")).expect("temp dir");
+        let dir =
+            tempfile::Builder::new().prefix("aiorch-it-").tempdir_in(env!("CARGO_TARGET_TMPDIR")).expect("temp dir");
         let root = dir.path().canonicalize().expect("canonical temp dir");
-        let (home, state, config, bin) = (root.join("home"), root.join("state"), root.join("config/aiorch.toml"), root.join("bin"));
+        let (home, state, config, bin) =
+            (root.join("home"), root.join("state"), root.join("config/aiorch.toml"), root.join("bin"));
         std::fs::create_dir_all(&home).unwrap();
         std::fs::create_dir_all(config.parent().unwrap()).unwrap();
         std::fs::create_dir_all(&bin).unwrap();
@@ -113,7 +119,10 @@ impl TestEnv {
     /// A fake client CLI on PATH: prints `version_line` for `--version`, fails otherwise.
     pub fn install_fake_client(&self, name: &str, version_line: &str) {
         let p = self.bin.join(name);
-        let script = format!("#!/bin/sh\nif [ \"$1\" = \"--version\" ]; then\n  echo '{}'\n  exit 0\nfi\necho \"fake {name}: $*\" >&2\nexit 3\n", version_line.replace('\'', "'\\''"));
+        let script = format!(
+            "#!/bin/sh\nif [ \"$1\" = \"--version\" ]; then\n  echo '{}'\n  exit 0\nfi\necho \"fake {name}: $*\" >&2\nexit 3\n",
+            version_line.replace('\'', "'\\''")
+        );
         std::fs::write(&p, script).unwrap();
         std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
     }
@@ -343,7 +352,12 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 pub fn run_cmd(cmd: &mut assert_cmd::Command) -> Run {
     let cmdline = format!("{cmd:?}");
     let out = cmd.output().expect("aiorch runs");
-    Run { cmdline, code: out.status.code(), stdout: String::from_utf8_lossy(&out.stdout).into_owned(), stderr: String::from_utf8_lossy(&out.stderr).into_owned() }
+    Run {
+        cmdline,
+        code: out.status.code(),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
 }
 
 impl Run {
@@ -374,12 +388,14 @@ impl Run {
     /// The `N created, N updated, N removed, N unchanged` numbers of an apply/revert summary.
     #[track_caller]
     pub fn summary(&self) -> (usize, usize, usize, usize) {
-        let line = self.stdout.lines().rev().find(|l| l.contains(" created, ")).unwrap_or_else(|| panic!("no summary line{self}"));
-        let nums: Vec<usize> = line
-            .split(|c: char| !c.is_ascii_digit())
-            .filter(|s| !s.is_empty())
-            .map(|s| s.parse().unwrap())
-            .collect();
+        let line = self
+            .stdout
+            .lines()
+            .rev()
+            .find(|l| l.contains(" created, "))
+            .unwrap_or_else(|| panic!("no summary line{self}"));
+        let nums: Vec<usize> =
+            line.split(|c: char| !c.is_ascii_digit()).filter(|s| !s.is_empty()).map(|s| s.parse().unwrap()).collect();
         (nums[0], nums[1], nums[2], nums[3])
     }
 }
