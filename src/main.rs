@@ -3,6 +3,7 @@
 mod agents;
 mod agentsmd;
 mod apply;
+mod check;
 mod cli;
 mod clients;
 mod config;

@@ -7,6 +7,7 @@
 //! writes, then the final ledger. A lock serialises concurrent runs.
 
 mod doc;
+pub mod doctor;
 pub mod fsutil;
 pub mod jsonc;
 pub mod ledger;

@@ -14,7 +14,7 @@ pub fn apply(ui: &Ui, paths: &Paths, dry_run: bool, check: bool) -> anyhow::Resu
         );
         return Ok(Exit::Ok);
     }
-    for note in crate::mcp::notes(&loaded.ctx(paths))? {
+    for note in crate::clients::mcp_notes(&loaded.ctx(paths))? {
         ui.note(&note);
     }
     if dry_run || check {

@@ -1,7 +1,8 @@
 //! `aiorch doctor` and `aiorch agents`.
 
 use super::Loaded;
-use crate::doctor::{self, Check};
+use crate::check::Check;
+use crate::doctor;
 use crate::error::Exit;
 use crate::paths::Paths;
 use crate::ui::Ui;
@@ -26,27 +27,7 @@ pub fn doctor(ui: &Ui, paths: &Paths, strict: bool, no_connect: bool) -> anyhow:
             return Ok(Exit::BadInput);
         }
     };
-    let clients: Vec<&str> = crate::clients::managed(&loaded.config).iter().map(|c| c.name()).collect();
-    checks.push(if clients.is_empty() {
-        Check::warn(
-            "config",
-            "managed clients",
-            "none (no client CLI found on PATH)",
-            "install a client, or set clients.NAME = \"always\"",
-        )
-    } else {
-        Check::ok("config", "managed clients", clients.join(", "))
-    });
-    checks.extend(crate::secrets::doctor_checks(&loaded.config, paths));
-    checks.extend(crate::runtime::doctor_checks(&loaded.config, paths));
-    if loaded.config.enable {
-        checks.extend(doctor::ledger_checks(paths, loaded.declared(paths)?)?);
-        checks.extend(crate::mcp::doctor::checks(&loaded.ctx(paths), no_connect)?);
-        checks.extend(crate::policy::doctor::checks(paths, &loaded.config, &loaded.tree));
-    } else {
-        checks.push(Check::warn("config", "enabled", "enable = false: apply does nothing", "set enable = true"));
-    }
-    checks.extend(doctor::services_checks(ui, paths, &loaded.config));
+    checks.extend(doctor::checks(ui, paths, &loaded.config, &loaded.tree, no_connect)?);
     let failed = doctor::report(ui, &checks, strict);
     Ok(if failed { Exit::Failed } else { Exit::Ok })
 }
@@ -54,7 +35,7 @@ pub fn doctor(ui: &Ui, paths: &Paths, strict: bool, no_connect: bool) -> anyhow:
 pub fn agents(ui: &Ui, paths: &Paths) -> anyhow::Result<Exit> {
     let cfg = crate::config::load(&paths.config_file, paths.config_explicit)?;
     let agents = crate::agents::detect();
-    let managed: Vec<&str> = crate::clients::managed(&cfg).iter().map(|c| c.name()).collect();
+    let managed: Vec<&str> = cfg.managed_clients().iter().map(|c| c.name()).collect();
     if ui.json {
         let rows: Vec<_> = agents
             .iter()

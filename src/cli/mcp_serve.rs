@@ -7,12 +7,12 @@ use crate::ui::Ui;
 pub fn serve(paths: &Paths) -> anyhow::Result<Exit> {
     let rt = super::runtime::open(paths)?;
     let cwd = std::env::current_dir()?;
-    super::runtime::block_on(crate::mcp::server::serve(rt, cwd))?;
+    super::runtime::block_on(crate::runtime::mcp_server::serve(rt, cwd))?;
     Ok(Exit::Ok)
 }
 
 pub fn tools(ui: &Ui) -> anyhow::Result<Exit> {
-    let listing = crate::mcp::tools::listing_json();
+    let listing = crate::runtime::mcp_server::listing_json();
     if ui.json {
         ui.json(&listing);
         return Ok(Exit::Ok);

@@ -304,7 +304,7 @@ pub enum PolicyCmd {
     Show {
         /// Only this client
         #[arg(long, value_enum, value_name = "NAME")]
-        client: Option<crate::clients::Client>,
+        client: Option<crate::config::Client>,
     },
     /// Say what each client would do with a command (or a file, host or MCP tool)
     #[command(
@@ -316,7 +316,7 @@ pub enum PolicyCmd {
         kind: crate::policy::Kind,
         /// Only this client
         #[arg(long, value_enum, value_name = "NAME")]
-        client: Option<crate::clients::Client>,
+        client: Option<crate::config::Client>,
         /// The command line, path, URL or host, or `server/tool`
         subject: String,
     },
@@ -430,12 +430,7 @@ impl Loaded {
 
     /// Every artifact the config declares.
     pub fn declared(&self, paths: &Paths) -> anyhow::Result<Vec<crate::apply::Artifact>> {
-        let ctx = self.ctx(paths);
-        let mut out = self.tree.artifacts(paths);
-        out.extend(crate::clients::artifacts(&ctx)?);
-        out.extend(crate::mcp::artifacts(&ctx)?);
-        out.extend(crate::policy::artifacts(&ctx)?);
-        Ok(out)
+        crate::clients::declared(&self.ctx(paths))
     }
 }
 

@@ -2,7 +2,7 @@
 
 use super::Loaded;
 use crate::apply::{Desired, Ledger};
-use crate::clients::Client;
+use crate::config::Client;
 use crate::error::{CliError, Exit};
 use crate::mcp::sync::{self, Claude, Status};
 use crate::paths::Paths;

@@ -4,7 +4,7 @@
 use serde_json::json;
 
 use super::Loaded;
-use crate::clients::Client;
+use crate::config::Client;
 use crate::error::Exit;
 use crate::paths::Paths;
 use crate::policy::eval::{Env, Request, judge};
@@ -44,10 +44,10 @@ fn files(t: &Translation, paths: &Paths) -> Vec<String> {
 
 pub fn show(ui: &Ui, paths: &Paths, only: Option<Client>) -> anyhow::Result<Exit> {
     let loaded = Loaded::load(paths)?;
-    let p = policy::load(&loaded.config, &loaded.tree)?;
+    let p = policy::load(&loaded.config.policy, &loaded.tree)?;
     let source = policy::source_name(&loaded.tree);
     let translations: Vec<Translation> =
-        clients_of(only).into_iter().map(|c| policy::translate(c, paths, &p)).collect();
+        clients_of(only).into_iter().map(|c| crate::clients::policy_translation(c, paths, &p)).collect();
     if ui.json {
         let clients: Vec<_> = translations
             .iter()
@@ -106,7 +106,7 @@ pub fn show(ui: &Ui, paths: &Paths, only: Option<Client>) -> anyhow::Result<Exit
 
 pub fn check(ui: &Ui, paths: &Paths, only: Option<Client>, kind: Kind, subject: &str) -> anyhow::Result<Exit> {
     let loaded = Loaded::load(paths)?;
-    let p = policy::load(&loaded.config, &loaded.tree)?;
+    let p = policy::load(&loaded.config.policy, &loaded.tree)?;
     let cwd = std::env::current_dir().unwrap_or_else(|_| paths.home.clone());
     let env = Env { home: &paths.home, cwd: &cwd };
     let req = Request { kind, subject: subject.to_string() };
@@ -114,7 +114,7 @@ pub fn check(ui: &Ui, paths: &Paths, only: Option<Client>, kind: Kind, subject: 
     let per: Vec<(Client, crate::policy::eval::Verdict)> = clients_of(only)
         .into_iter()
         .map(|c| {
-            let t = policy::translate(c, paths, &p);
+            let t = crate::clients::policy_translation(c, paths, &p);
             (c, judge(&p, Some(&t), &req, &env))
         })
         .collect();

@@ -310,7 +310,7 @@ pub fn go(ui: &Ui, paths: &Paths, task: &[String], o: GoOpts) -> anyhow::Result<
     say(&format!("aiorch go: mode {}, agent {} ({why})", if local { "local" } else { "cloud" }, agent.name()));
     let checks = go::preflight(&rt, agent, local, loaded.declared(paths));
     // Preflight goes to stderr: stdout belongs to the agent (or --json).
-    use crate::doctor::Status;
+    use crate::check::Status;
     for c in &checks {
         let mark = match c.status {
             Status::Ok => ui.ok_mark(),

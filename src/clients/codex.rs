@@ -54,7 +54,7 @@ pub fn mcp_entry(ctx: &Ctx, s: &Server) -> Entry {
                 }
             }
             // The env backend reads the secrets from the environment, which Codex only passes on by name.
-            if ctx.config.secrets.backend == crate::secrets::Backend::Env {
+            if ctx.config.secrets.backend == crate::config::secrets::Backend::Env {
                 env_vars.extend(s.secrets.iter().filter(|n| !env_vars.contains(n)).cloned().collect::<Vec<_>>());
             }
             if !env.is_empty() {

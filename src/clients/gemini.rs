@@ -74,7 +74,7 @@ pub fn mcp_entry(ctx: &Ctx, s: &Server) -> Entry {
     }
     // Gemini strips inherited variables with secret-looking names before it starts a stdio
     // server, so the env backend's values never reach `aiorch secrets exec`.
-    if s.is_stdio() && ctx.config.secrets.backend == crate::secrets::Backend::Env {
+    if s.is_stdio() && ctx.config.secrets.backend == crate::config::secrets::Backend::Env {
         for name in s.secrets.iter().filter(|n| secret_looking(n)) {
             e.gap(c, s, format!("secrets.{name}"), Effect::Lost, format!("Gemini removes inherited variables named like {name} from a server's environment, so the `env` secrets backend cannot pass it; use the keychain, file or command backend"));
         }

@@ -1,5 +1,8 @@
 //! The four clients aiorch manages, one file each: where each one really reads instructions,
-//! commands and settings (docs/clients.md has the verified facts), expressed as artifacts.
+//! commands and settings (docs/clients.md has the verified facts), how it spells an MCP server,
+//! and how it carries the permission policy. This file is the one place that dispatches to
+//! them: every feature below (agentsmd, mcp, policy) is client-agnostic, and everything a
+//! client gets is assembled here.
 
 pub mod claude;
 pub mod codex;
@@ -7,10 +10,12 @@ pub mod copilot;
 pub mod gemini;
 
 use crate::agentsmd::Tree;
-use crate::apply::Artifact;
-use crate::config::{Config, Manage};
-use crate::mcp::registry::{Entry, Server};
+use crate::apply::{Artifact, DocFormat};
+use crate::config::{Client, Config};
+use crate::mcp::plugins;
+use crate::mcp::registry::{self, Entry, Gap, Server};
 use crate::paths::Paths;
+use crate::policy::{self, How, Policy, Translation};
 
 /// What a client module needs to declare its artifacts.
 pub struct Ctx<'a> {
@@ -19,110 +24,100 @@ pub struct Ctx<'a> {
     pub tree: &'a Tree,
 }
 
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    PartialOrd,
-    Ord,
-    serde::Serialize,
-    serde::Deserialize,
-    schemars::JsonSchema,
-    clap::ValueEnum,
-)]
-#[serde(rename_all = "lowercase")]
-pub enum Client {
-    Claude,
-    Gemini,
-    Codex,
-    Copilot,
-}
-
-impl Client {
-    pub const ALL: [Client; 4] = [Client::Claude, Client::Gemini, Client::Codex, Client::Copilot];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Client::Claude => "claude",
-            Client::Gemini => "gemini",
-            Client::Codex => "codex",
-            Client::Copilot => "copilot",
-        }
-    }
-
-    /// The executable on PATH.
-    pub fn binary(self) -> &'static str {
-        self.name()
-    }
-
-    pub fn manage(self, cfg: &Config) -> Manage {
-        match self {
-            Client::Claude => cfg.clients.claude,
-            Client::Gemini => cfg.clients.gemini,
-            Client::Codex => cfg.clients.codex,
-            Client::Copilot => cfg.clients.copilot,
-        }
-    }
-
-    pub fn installed(self) -> bool {
-        which::which(self.binary()).is_ok()
-    }
-
-    /// Managed: enabled in config, or `auto` and installed.
-    pub fn managed(self, cfg: &Config) -> bool {
-        match self.manage(cfg) {
-            Manage::Always => true,
-            Manage::Never => false,
-            Manage::Auto => self.installed(),
-        }
-    }
-
-    /// This client's translation of one MCP server (the format lives in `clients/<client>.rs`).
-    pub fn mcp_entry(self, ctx: &Ctx, s: &Server) -> Entry {
-        match self {
-            Client::Claude => claude::mcp_entry(ctx, s),
-            Client::Gemini => gemini::mcp_entry(ctx, s),
-            Client::Codex => codex::mcp_entry(ctx, s),
-            Client::Copilot => copilot::mcp_entry(ctx, s),
-        }
-    }
-
-    /// The merged keys that register `servers` (those this client wants) in its MCP file.
-    pub fn mcp_artifacts(self, ctx: &Ctx, servers: &[Server]) -> Vec<Artifact> {
-        match self {
-            Client::Claude => claude::mcp_artifacts(ctx, servers),
-            Client::Gemini => gemini::mcp_artifacts(ctx, servers),
-            Client::Codex => codex::mcp_artifacts(ctx, servers),
-            Client::Copilot => copilot::mcp_artifacts(ctx, servers),
-        }
-    }
-
-    fn artifacts(self, ctx: &Ctx) -> anyhow::Result<Vec<Artifact>> {
-        match self {
-            Client::Claude => claude::artifacts(ctx),
-            Client::Gemini => gemini::artifacts(ctx),
-            Client::Codex => codex::artifacts(ctx),
-            Client::Copilot => copilot::artifacts(ctx),
-        }
-    }
-}
-
-pub fn managed(cfg: &Config) -> Vec<Client> {
-    Client::ALL.into_iter().filter(|c| c.managed(cfg)).collect()
-}
-
-/// Everything the managed clients (and `~/AGENTS.md`) should have.
-pub fn artifacts(ctx: &Ctx) -> anyhow::Result<Vec<Artifact>> {
-    let mut out = vec![];
-    for c in managed(ctx.config) {
-        out.extend(c.artifacts(ctx)?);
+/// Every artifact the config declares: the agentsmd tree, each managed client's instructions,
+/// commands, MCP servers and permission settings, and Claude's marketplaces and plugins. The
+/// MCP registry and the plugin list are validated even when no client is managed, so a bad
+/// entry is reported (exit 2) on every machine.
+pub fn declared(ctx: &Ctx) -> anyhow::Result<Vec<Artifact>> {
+    let mut out = ctx.tree.artifacts(ctx.paths);
+    let servers = registry::resolve(ctx.config, ctx.paths)?;
+    let plugins = plugins::declared(&ctx.config.plugins, ctx.paths)?;
+    let clients = ctx.config.managed_clients();
+    for c in &clients {
+        out.extend(instructions(*c, ctx)?);
     }
     if ctx.config.agentsmd.home_agents_md {
         out.push(Artifact::link("agentsmd", ctx.paths.in_home("AGENTS.md"), ctx.tree.instructions_target(ctx.paths)));
     }
+    for c in &clients {
+        out.extend(mcp_artifacts(*c, ctx, &servers));
+    }
+    if Client::Claude.managed(ctx.config) {
+        out.extend(claude::plugin_artifacts(ctx, &plugins));
+    }
+    out.extend(policy_artifacts(ctx)?);
     Ok(out)
+}
+
+/// A client's instructions and commands (or skills).
+fn instructions(client: Client, ctx: &Ctx) -> anyhow::Result<Vec<Artifact>> {
+    match client {
+        Client::Claude => claude::artifacts(ctx),
+        Client::Gemini => gemini::artifacts(ctx),
+        Client::Codex => codex::artifacts(ctx),
+        Client::Copilot => copilot::artifacts(ctx),
+    }
+}
+
+/// This client's translation of one MCP server.
+pub fn mcp_entry(client: Client, ctx: &Ctx, s: &Server) -> Entry {
+    match client {
+        Client::Claude => claude::mcp_entry(ctx, s),
+        Client::Gemini => gemini::mcp_entry(ctx, s),
+        Client::Codex => codex::mcp_entry(ctx, s),
+        Client::Copilot => copilot::mcp_entry(ctx, s),
+    }
+}
+
+/// The merged keys that register `servers` (those this client wants) in its MCP file.
+fn mcp_artifacts(client: Client, ctx: &Ctx, servers: &[Server]) -> Vec<Artifact> {
+    match client {
+        Client::Claude => claude::mcp_artifacts(ctx, servers),
+        Client::Gemini => gemini::mcp_artifacts(ctx, servers),
+        Client::Codex => codex::mcp_artifacts(ctx, servers),
+        Client::Copilot => copilot::mcp_artifacts(ctx, servers),
+    }
+}
+
+/// Servers each managed client gets, with their translation: the one list apply, doctor and
+/// the notes are made from.
+pub fn mcp_translated(ctx: &Ctx) -> anyhow::Result<Vec<(Client, Server, Entry)>> {
+    let servers = registry::resolve(ctx.config, ctx.paths)?;
+    let mut out = vec![];
+    for client in ctx.config.managed_clients() {
+        for s in servers.iter().filter(|s| s.wants(client)) {
+            out.push((client, s.clone(), mcp_entry(client, ctx, s)));
+        }
+    }
+    Ok(out)
+}
+
+/// What `apply` should tell the user about the registry: every setting a managed client cannot
+/// express, and remote servers whose secrets the client must have in its own environment.
+pub fn mcp_notes(ctx: &Ctx) -> anyhow::Result<Vec<String>> {
+    let gaps: Vec<Gap> = mcp_translated(ctx)?.into_iter().flat_map(|(_, _, e)| e.gaps).collect();
+    let mut out: Vec<String> = gaps.iter().map(ToString::to_string).collect();
+    out.extend(registry::resolve(ctx.config, ctx.paths)?.iter().filter_map(crate::mcp::remote_secrets_note));
+    Ok(out)
+}
+
+/// One merged key per server (`KEY_ROOT.NAME`), so a user's own servers in the same map are
+/// never touched and removing a server retracts exactly that key.
+pub(crate) fn mcp_keys(
+    client: Client,
+    ctx: &Ctx,
+    servers: &[Server],
+    file: std::path::PathBuf,
+    format: DocFormat,
+    root: &str,
+) -> Vec<Artifact> {
+    servers
+        .iter()
+        .filter(|s| s.wants(client))
+        .filter_map(|s| {
+            mcp_entry(client, ctx, s).value.map(|v| Artifact::key("mcp", file.clone(), format, &[root, &s.name], v))
+        })
+        .collect()
 }
 
 /// `skills/NAME/SKILL.md` for every command, under `dir` (Codex and Copilot read skills).
@@ -135,21 +130,39 @@ pub(crate) fn skills(owner: &'static str, dir: std::path::PathBuf, ctx: &Ctx) ->
         .collect())
 }
 
-/// One merged key per server (`KEY_ROOT.NAME`), so a user's own servers in the same map are
-/// never touched and removing a server retracts exactly that key.
-pub(crate) fn mcp_keys(
-    client: Client,
-    ctx: &Ctx,
-    servers: &[Server],
-    file: std::path::PathBuf,
-    format: crate::apply::DocFormat,
-    root: &str,
-) -> Vec<Artifact> {
-    servers
-        .iter()
-        .filter(|s| s.wants(client))
-        .filter_map(|s| {
-            client.mcp_entry(ctx, s).value.map(|v| Artifact::key("mcp", file.clone(), format, &[root, &s.name], v))
+/// Translate the policy for one client (the translation lives in that client's module).
+pub fn policy_translation(client: Client, paths: &Paths, policy: &Policy) -> Translation {
+    let mut t = match client {
+        Client::Claude => claude::policy(paths, policy),
+        Client::Gemini => gemini::policy(paths, policy),
+        Client::Codex => codex::policy(paths, policy),
+        Client::Copilot => copilot::policy(paths, policy),
+    };
+    // A rule the client cannot write down but already does by default is not a gap.
+    for (rule, how) in &mut t.rules {
+        if let How::Unexpressed { fallback, why } = how
+            && *fallback == rule.decision
+        {
+            *how = How::Default(std::mem::take(why));
+        }
+    }
+    t
+}
+
+/// Everything the policy puts on disk, for every client it is rendered for.
+fn policy_artifacts(ctx: &Ctx) -> anyhow::Result<Vec<Artifact>> {
+    let clients = policy::rendered_clients(ctx.config);
+    if clients.is_empty() {
+        return Ok(vec![]);
+    }
+    let policy = policy::load(&ctx.config.policy, ctx.tree)?;
+    Ok(clients
+        .into_iter()
+        .flat_map(|c| match c {
+            Client::Claude => claude::policy_artifacts(ctx, &policy),
+            Client::Gemini => gemini::policy_artifacts(ctx, &policy),
+            Client::Codex => codex::policy_artifacts(ctx, &policy),
+            Client::Copilot => copilot::policy_artifacts(ctx, &policy),
         })
-        .collect()
+        .collect())
 }

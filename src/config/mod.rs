@@ -1,11 +1,21 @@
 //! The config model: `aiorch.toml`, or the same schema as JSON (what the Nix modules write).
 //!
-//! Each feature owns its section type in its own module (starship's shape); this file only
-//! assembles them, loads files, and turns serde's errors into `file:line:col` + "did you mean".
+//! The bottom of the feature stack, as starship's `configs/`: every section type lives in this
+//! tree (one file per section) and imports no feature; features take their section from here.
+//! This file assembles the sections; `load` turns serde's errors into `file:line:col` + "did
+//! you mean".
 
+pub mod clients;
 mod edit;
 pub mod load;
+pub mod mcp;
+pub mod plugins;
+pub mod policy;
+pub mod runtime;
+pub mod secrets;
+pub mod services;
 
+pub use clients::{Client, Clients};
 pub use edit::set_key;
 pub use load::{Format, load, parse_str};
 
@@ -26,17 +36,17 @@ pub struct Config {
     pub models: Models,
     pub agentsmd: Agentsmd,
     pub clients: Clients,
-    pub secrets: crate::secrets::SecretsConfig,
+    pub secrets: secrets::SecretsConfig,
     /// MCP servers registered in every managed client (`[mcp.servers.NAME]`).
-    pub mcp: crate::mcp::McpConfig,
+    pub mcp: mcp::McpConfig,
     /// Claude plugin marketplaces and enabled plugins.
-    pub plugins: crate::mcp::PluginsConfig,
+    pub plugins: plugins::PluginsConfig,
     /// LiteLLM gateway, local model server, Open WebUI.
-    pub services: crate::services::ServicesConfig,
+    pub services: services::ServicesConfig,
     /// The orchestration runtime: model registry, routing, budgets.
-    pub runtime: crate::runtime::RuntimeConfig,
+    pub runtime: runtime::RuntimeConfig,
     /// One permission policy for every client.
-    pub policy: crate::policy::PolicyConfig,
+    pub policy: policy::PolicyConfig,
 }
 
 impl Default for Config {
@@ -97,55 +107,6 @@ impl Default for Agentsmd {
     }
 }
 
-/// Which clients aiorch writes config for.
-#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq)]
-#[serde(default, deny_unknown_fields)]
-pub struct Clients {
-    pub claude: Manage,
-    pub gemini: Manage,
-    pub codex: Manage,
-    pub copilot: Manage,
-}
-
-impl Default for Clients {
-    fn default() -> Self {
-        Clients { claude: Manage::Auto, gemini: Manage::Auto, codex: Manage::Auto, copilot: Manage::Auto }
-    }
-}
-
-/// `auto`: manage the client when its CLI is on PATH. `always` / `never` (or true / false).
-#[derive(Debug, Clone, Copy, Serialize, JsonSchema, PartialEq, Eq)]
-#[serde(rename_all = "lowercase")]
-pub enum Manage {
-    Auto,
-    Always,
-    Never,
-}
-
-impl<'de> Deserialize<'de> for Manage {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl serde::de::Visitor<'_> for V {
-            type Value = Manage;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str(r#""auto", "always", "never", true or false"#)
-            }
-            fn visit_bool<E: serde::de::Error>(self, v: bool) -> Result<Manage, E> {
-                Ok(if v { Manage::Always } else { Manage::Never })
-            }
-            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Manage, E> {
-                match v {
-                    "auto" => Ok(Manage::Auto),
-                    "always" => Ok(Manage::Always),
-                    "never" => Ok(Manage::Never),
-                    other => Err(E::unknown_variant(other, &["auto", "always", "never"])),
-                }
-            }
-        }
-        d.deserialize_any(V)
-    }
-}
-
 impl Config {
     pub fn schema() -> serde_json::Value {
         serde_json::to_value(schemars::schema_for!(Config)).expect("schema serialises")
@@ -167,6 +128,6 @@ mod tests {
         let t = parse_str("local_only = true\n[clients]\ncodex = false\n", Format::Toml, "a.toml").unwrap();
         let j = parse_str(r#"{"local_only": true, "clients": {"codex": "never"}}"#, Format::Json, "a.json").unwrap();
         assert_eq!(t, j);
-        assert_eq!(t.clients.codex, Manage::Never);
+        assert_eq!(t.clients.codex, clients::Manage::Never);
     }
 }

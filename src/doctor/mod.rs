@@ -1,56 +1,48 @@
-//! `aiorch doctor`: proves that what aiorch manages is in place and working. Each area adds its
-//! checks here as a group; a failed check names the fix.
+//! `aiorch doctor`: proves that what aiorch manages is in place and working. Each feature's
+//! checks live with the feature (`<feature>/doctor.rs`); this module gathers them in order and
+//! prints them. A failed check names the fix.
 
-mod ledger;
-mod services;
-
-use serde::Serialize;
-
+use crate::agentsmd::Tree;
+use crate::check::{Check, Status};
+use crate::clients::{self, Ctx};
+use crate::config::{Client, Config};
+use crate::paths::Paths;
 use crate::ui::Ui;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, PartialOrd, Ord)]
-#[serde(rename_all = "lowercase")]
-pub enum Status {
-    Ok,
-    Warn,
-    Fail,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct Check {
-    pub group: &'static str,
-    pub name: String,
-    pub status: Status,
-    #[serde(skip_serializing_if = "String::is_empty")]
-    pub detail: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub fix: Option<String>,
-}
-
-impl Check {
-    pub fn ok(group: &'static str, name: impl Into<String>, detail: impl Into<String>) -> Check {
-        Check { group, name: name.into(), status: Status::Ok, detail: detail.into(), fix: None }
+/// Every check, for a config that loaded. `no_connect`: start or contact no MCP server.
+pub fn checks(ui: &Ui, paths: &Paths, config: &Config, tree: &Tree, no_connect: bool) -> anyhow::Result<Vec<Check>> {
+    let mut checks = vec![];
+    let managed: Vec<&str> = config.managed_clients().iter().map(|c| c.name()).collect();
+    checks.push(if managed.is_empty() {
+        Check::warn(
+            "config",
+            "managed clients",
+            "none (no client CLI found on PATH)",
+            "install a client, or set clients.NAME = \"always\"",
+        )
+    } else {
+        Check::ok("config", "managed clients", managed.join(", "))
+    });
+    checks.extend(crate::secrets::doctor::checks(config, paths));
+    checks.extend(crate::runtime::doctor::checks(config, paths));
+    if config.enable {
+        let ctx = Ctx { paths, config, tree };
+        checks.extend(crate::apply::doctor::checks(paths, clients::declared(&ctx)?)?);
+        let plugins = if Client::Claude.managed(config) {
+            Some(crate::mcp::plugins::declared(&config.plugins, paths)?)
+        } else {
+            None
+        };
+        checks.extend(crate::mcp::doctor::checks(&clients::mcp_translated(&ctx)?, plugins.as_ref(), paths, no_connect));
+        checks.extend(crate::policy::doctor::checks(paths, config, tree, &|c, p| {
+            clients::policy_translation(c, paths, p)
+        }));
+    } else {
+        checks.push(Check::warn("config", "enabled", "enable = false: apply does nothing", "set enable = true"));
     }
-    pub fn warn(
-        group: &'static str,
-        name: impl Into<String>,
-        detail: impl Into<String>,
-        fix: impl Into<String>,
-    ) -> Check {
-        Check { group, name: name.into(), status: Status::Warn, detail: detail.into(), fix: Some(fix.into()) }
-    }
-    pub fn fail(
-        group: &'static str,
-        name: impl Into<String>,
-        detail: impl Into<String>,
-        fix: impl Into<String>,
-    ) -> Check {
-        Check { group, name: name.into(), status: Status::Fail, detail: detail.into(), fix: Some(fix.into()) }
-    }
+    checks.extend(crate::services::doctor::checks(ui, paths, config));
+    Ok(checks)
 }
-
-pub use ledger::checks as ledger_checks;
-pub use services::checks as services_checks;
 
 /// Print the checks grouped, with a summary; returns whether the run counts as failed.
 pub fn report(ui: &Ui, checks: &[Check], strict: bool) -> bool {

@@ -6,21 +6,29 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::Path;
 
 use super::probe::{self, Outcome};
-use super::registry::{self, Effect, Server, Transport};
+use super::registry::{Effect, Entry, Server, Transport};
 use super::{plugins, remote_secrets_note};
-use crate::clients::{Client, Ctx};
-use crate::doctor::Check;
+use crate::check::Check;
+use crate::config::Client;
+use crate::config::plugins::Source;
+use crate::paths::Paths;
 
 const G: &str = "mcp servers";
 const P: &str = "claude plugins";
 
 /// `no_connect`: start or contact no server (config-level checks only).
-pub fn checks(ctx: &Ctx, no_connect: bool) -> anyhow::Result<Vec<Check>> {
+/// `translated`: each managed client's translation of each server it gets; `plugins`: the
+/// declared Claude plugins when Claude is managed.
+pub fn checks(
+    translated: &[(Client, Server, Entry)],
+    plugins: Option<&plugins::Declared>,
+    paths: &Paths,
+    no_connect: bool,
+) -> Vec<Check> {
     let mut out = vec![];
-    let translated = registry::translated(ctx)?;
     // Each server once, with the clients that get it.
     let mut servers: BTreeMap<String, (Server, Vec<Client>)> = BTreeMap::new();
-    for (client, s, _) in &translated {
+    for (client, s, _) in translated {
         servers.entry(s.name.clone()).or_insert_with(|| (s.clone(), vec![])).1.push(*client);
     }
     let env: HashMap<String, String> = std::env::vars().collect();
@@ -59,7 +67,7 @@ pub fn checks(ctx: &Ctx, no_connect: bool) -> anyhow::Result<Vec<Check>> {
             out.push(Check::ok(G, format!("{} secrets", s.name), note));
         }
     }
-    for (_, _, entry) in &translated {
+    for (_, _, entry) in translated {
         for g in &entry.gaps {
             let name = format!("{} in {}: {}", g.server, g.client.name(), g.setting);
             out.push(match g.effect {
@@ -73,10 +81,10 @@ pub fn checks(ctx: &Ctx, no_connect: bool) -> anyhow::Result<Vec<Check>> {
             });
         }
     }
-    if Client::Claude.managed(ctx.config) {
-        out.extend(plugin_checks(ctx)?);
+    if let Some(d) = plugins {
+        out.extend(plugin_checks(d, paths));
     }
-    Ok(out)
+    out
 }
 
 fn fix_for(s: &Server) -> String {
@@ -101,11 +109,10 @@ fn shell_word(w: &str) -> String {
     }
 }
 
-fn plugin_checks(ctx: &Ctx) -> anyhow::Result<Vec<Check>> {
-    let d = plugins::declared(&ctx.config.plugins, ctx.paths)?;
+fn plugin_checks(d: &plugins::Declared, paths: &Paths) -> Vec<Check> {
     let mut out = vec![];
     for (name, m) in &d.marketplaces {
-        if let plugins::Source::Directory { path } = &m.source {
+        if let Source::Directory { path } = &m.source {
             out.push(match directory_marketplace_name(Path::new(path)) {
                 Ok(n) if &n == name => Check::ok(P, format!("marketplace {name}"), path.as_str()),
                 Ok(n) => Check::fail(
@@ -123,7 +130,7 @@ fn plugin_checks(ctx: &Ctx) -> anyhow::Result<Vec<Check>> {
             });
         }
     }
-    let installed = installed_plugins(&ctx.paths.in_home(".claude/plugins/installed_plugins.json"));
+    let installed = installed_plugins(&paths.in_home(".claude/plugins/installed_plugins.json"));
     let declared_mkts: BTreeSet<&str> = d.marketplaces.keys().map(String::as_str).collect();
     for id in &d.enabled {
         let name = format!("plugin {id}");
@@ -145,7 +152,7 @@ fn plugin_checks(ctx: &Ctx) -> anyhow::Result<Vec<Check>> {
             )
         });
     }
-    Ok(out)
+    out
 }
 
 /// The `name` of the marketplace in `dir`.

@@ -130,7 +130,7 @@ pub fn sync(claude: &Claude, declared: &Declared) -> Result<Vec<Step>, CliError>
             steps.push(Step { item, status: Status::Present, detail: String::new() });
             continue;
         }
-        if let plugins::Source::Directory { path } = &m.source
+        if let crate::config::plugins::Source::Directory { path } = &m.source
             && let Err(e) = super::doctor::directory_marketplace_name(Path::new(path))
         {
             steps.push(Step { item, status: Status::Failed, detail: e });

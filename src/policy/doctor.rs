@@ -4,21 +4,27 @@
 
 use std::collections::BTreeMap;
 
-use super::{How, Translation};
+use super::{How, Policy, Translation};
 use crate::apply::{self, Artifact, Desired};
-use crate::config::Config;
-use crate::doctor::Check;
+use crate::check::Check;
+use crate::config::{Client, Config};
 use crate::paths::Paths;
 
 const G: &str = "policy";
 
-pub fn checks(paths: &Paths, cfg: &Config, tree: &crate::agentsmd::Tree) -> Vec<Check> {
+/// `translate`: a client's translation of the policy (the translations live in `clients/`).
+pub fn checks(
+    paths: &Paths,
+    cfg: &Config,
+    tree: &crate::agentsmd::Tree,
+    translate: &dyn Fn(Client, &Policy) -> Translation,
+) -> Vec<Check> {
     let clients = super::rendered_clients(cfg);
     if clients.is_empty() {
         let why = if cfg.policy.enable { "no managed client takes it" } else { "policy.enable = false" };
         return vec![Check::ok(G, "permission policy", format!("not rendered ({why})"))];
     }
-    let policy = match super::load(cfg, tree) {
+    let policy = match super::load(&cfg.policy, tree) {
         Ok(p) => p,
         Err(e) => {
             let msg =
@@ -37,7 +43,7 @@ pub fn checks(paths: &Paths, cfg: &Config, tree: &crate::agentsmd::Tree) -> Vec<
         ),
     )];
     for c in clients {
-        let t = super::translate(c, paths, &policy);
+        let t = translate(c, &policy);
         out.push(in_place(paths, &t));
         out.extend(gaps(&t));
     }

@@ -15,8 +15,9 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use super::model::{Decision, Kind, Policy, Rule, mcp_parts};
+use super::model::{Kind, Policy, Rule, mcp_parts};
 use super::{How, Translation};
+use crate::config::policy::Decision;
 
 /// An action to judge.
 #[derive(Debug, Clone)]
@@ -299,7 +300,8 @@ pub fn host_matches(pattern: &str, host: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::policy::model::{PolicyFile, RuleSet};
+    use crate::config::policy::RuleSet;
+    use crate::policy::model::PolicyFile;
 
     fn policy(toml_text: &str) -> Policy {
         let f: PolicyFile = toml::from_str(toml_text).unwrap();

@@ -10,80 +10,19 @@ pub mod doctor;
 pub mod eval;
 pub mod model;
 
-use schemars::JsonSchema;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
-pub use model::{Decision, Kind, Policy, PolicyFile, Posture, Rule, RuleSet};
+pub use crate::config::policy::{Decision, Posture};
+pub use model::{Kind, Policy, PolicyFile, Rule};
 
 use crate::agentsmd::{Origin, Tree};
 use crate::apply::Artifact;
-use crate::clients::{Client, Ctx};
-use crate::config::Config;
+use crate::config::policy::PolicyConfig;
+use crate::config::{Client, Config};
 use crate::error::CliError;
-use crate::paths::Paths;
 
 /// Where the policy lives in the agentsmd tree.
 pub const SOURCE: &str = "permissions/policy.toml";
-
-/// `[policy]` in aiorch.toml.
-#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq)]
-#[serde(default, deny_unknown_fields)]
-pub struct PolicyConfig {
-    /// Render the policy into the managed clients' settings. false: aiorch writes no
-    /// permission settings (and retracts the ones it wrote).
-    pub enable: bool,
-    /// Replaces the source policy's posture: what happens to an unlisted action ("ask" or
-    /// "deny").
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub posture: Option<Posture>,
-    /// Added to the source policy's allow lists.
-    pub allow: RuleSet,
-    /// Added to the source policy's ask lists.
-    pub ask: RuleSet,
-    /// Added to the source policy's deny lists.
-    pub deny: RuleSet,
-    /// Per client: false leaves that client's permission settings alone.
-    pub clients: PolicyClients,
-}
-
-impl Default for PolicyConfig {
-    fn default() -> Self {
-        PolicyConfig {
-            enable: true,
-            posture: None,
-            allow: RuleSet::default(),
-            ask: RuleSet::default(),
-            deny: RuleSet::default(),
-            clients: PolicyClients::default(),
-        }
-    }
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq)]
-#[serde(default, deny_unknown_fields)]
-pub struct PolicyClients {
-    pub claude: bool,
-    pub gemini: bool,
-    pub codex: bool,
-    pub copilot: bool,
-}
-
-impl Default for PolicyClients {
-    fn default() -> Self {
-        PolicyClients { claude: true, gemini: true, codex: true, copilot: true }
-    }
-}
-
-impl PolicyClients {
-    pub fn get(&self, c: Client) -> bool {
-        match c {
-            Client::Claude => self.claude,
-            Client::Gemini => self.gemini,
-            Client::Codex => self.codex,
-            Client::Copilot => self.copilot,
-        }
-    }
-}
 
 /// The source file's name as a user would recognise it.
 pub fn source_name(tree: &Tree) -> String {
@@ -95,7 +34,7 @@ pub fn source_name(tree: &Tree) -> String {
 
 /// The effective policy: the tree's policy.toml (none in a live checkout without one: only the
 /// config's rules then) plus the config's `[policy]` lists.
-pub fn load(cfg: &Config, tree: &Tree) -> anyhow::Result<Policy> {
+pub fn load(p: &PolicyConfig, tree: &Tree) -> anyhow::Result<Policy> {
     let origin = source_name(tree);
     let base = match tree.get(SOURCE) {
         None => PolicyFile::default(),
@@ -108,7 +47,6 @@ pub fn load(cfg: &Config, tree: &Tree) -> anyhow::Result<Policy> {
             })?
         }
     };
-    let p = &cfg.policy;
     Ok(Policy::build(&base, p.posture, [&p.allow, &p.ask, &p.deny], &origin)?)
 }
 
@@ -164,49 +102,12 @@ impl Translation {
     }
 }
 
-/// Translate the policy for one client (the translation lives in that client's module).
-pub fn translate(client: Client, paths: &Paths, policy: &Policy) -> Translation {
-    let mut t = match client {
-        Client::Claude => crate::clients::claude::policy(paths, policy),
-        Client::Gemini => crate::clients::gemini::policy(paths, policy),
-        Client::Codex => crate::clients::codex::policy(paths, policy),
-        Client::Copilot => crate::clients::copilot::policy(paths, policy),
-    };
-    // A rule the client cannot write down but already does by default is not a gap.
-    for (rule, how) in &mut t.rules {
-        if let How::Unexpressed { fallback, why } = how
-            && *fallback == rule.decision
-        {
-            *how = How::Default(std::mem::take(why));
-        }
-    }
-    t
-}
-
 /// The clients the policy is rendered for: managed, and not opted out.
 pub fn rendered_clients(cfg: &Config) -> Vec<Client> {
     if !cfg.enable || !cfg.policy.enable {
         return vec![];
     }
-    crate::clients::managed(cfg).into_iter().filter(|c| cfg.policy.clients.get(*c)).collect()
-}
-
-/// Everything the policy puts on disk, for every client it is rendered for.
-pub fn artifacts(ctx: &Ctx) -> anyhow::Result<Vec<Artifact>> {
-    let clients = rendered_clients(ctx.config);
-    if clients.is_empty() {
-        return Ok(vec![]);
-    }
-    let policy = load(ctx.config, ctx.tree)?;
-    Ok(clients
-        .into_iter()
-        .flat_map(|c| match c {
-            Client::Claude => crate::clients::claude::policy_artifacts(ctx, &policy),
-            Client::Gemini => crate::clients::gemini::policy_artifacts(ctx, &policy),
-            Client::Codex => crate::clients::codex::policy_artifacts(ctx, &policy),
-            Client::Copilot => crate::clients::copilot::policy_artifacts(ctx, &policy),
-        })
-        .collect())
+    cfg.managed_clients().into_iter().filter(|c| cfg.policy.clients.get(*c)).collect()
 }
 
 /// Render a string as a TOML / Starlark / JSON double-quoted string (JSON escapes are valid in

@@ -5,67 +5,8 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use crate::config::policy::{Decision, Posture, RuleSet};
 use crate::error::CliError;
-
-/// What happens to an action. Ordered by precedence: when several rules match, the strictest
-/// wins (deny over ask over allow) — the order every client applies too.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum Decision {
-    Allow,
-    Ask,
-    Deny,
-}
-
-impl Decision {
-    pub fn name(self) -> &'static str {
-        match self {
-            Decision::Allow => "allow",
-            Decision::Ask => "ask",
-            Decision::Deny => "deny",
-        }
-    }
-}
-
-/// What happens to an action no rule lists. There is no "allow": an allow-everything posture
-/// is the thing this policy exists to prevent (list what may run instead).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum Posture {
-    /// Ask the user (every client's own default).
-    #[default]
-    Ask,
-    /// Refuse unless a rule allows it (or asks).
-    Deny,
-}
-
-impl Posture {
-    pub fn decision(self) -> Decision {
-        match self {
-            Posture::Ask => Decision::Ask,
-            Posture::Deny => Decision::Deny,
-        }
-    }
-}
-
-/// One list of patterns per kind of action.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(default, deny_unknown_fields)]
-pub struct RuleSet {
-    /// Shell command prefixes, word by word: "git diff" matches `git diff` and
-    /// `git diff --stat`, not `git difftool`. Compound commands (`a && b`, `a | b`, `a; b`) are
-    /// judged part by part and the strictest part wins.
-    pub commands: Vec<String>,
-    /// Files the agent's file tools may read: globs (`**/.env`, `~/.ssh/**`, `/etc/shadow`).
-    /// A relative glob is relative to the working directory.
-    pub read: Vec<String>,
-    /// Files the agent's file tools may create or edit: globs, as for `read`.
-    pub write: Vec<String>,
-    /// Hosts for web fetches: `example.com` (that host), `*.example.com` (its subdomains).
-    pub hosts: Vec<String>,
-    /// MCP tools: `server` (all its tools) or `server/tool`.
-    pub mcp: Vec<String>,
-}
 
 impl RuleSet {
     fn lists(&self) -> [(Kind, &Vec<String>); 5] {

@@ -4,70 +4,15 @@
 //! server (`aiorch mcp serve`) are thin layers over this module.
 
 pub mod clink;
-pub mod config;
 pub mod consensus;
+pub mod doctor;
 pub mod engine;
 pub mod go;
 pub mod ledger;
+pub mod mcp_server;
 pub mod pipeline;
 pub mod provider;
 pub mod registry;
 pub mod roles;
 pub mod router;
 pub mod stats;
-
-pub use config::RuntimeConfig;
-
-/// `aiorch doctor`'s runtime group: registry, ledger, budget, a usable model per role.
-/// No network: key presence only, nothing is called.
-pub fn doctor_checks(cfg: &crate::config::Config, paths: &crate::paths::Paths) -> Vec<crate::doctor::Check> {
-    use crate::doctor::Check;
-    let rt = match engine::Runtime::inspect(cfg.clone(), paths.clone()) {
-        Ok(rt) => rt,
-        Err(e) => {
-            return vec![Check::fail(
-                "runtime",
-                "registry and ledger",
-                format!("{e:#}"),
-                "fix [runtime] in the config (`aiorch config schema`)",
-            )];
-        }
-    };
-    let mut out = vec![Check::ok("runtime", "registry", format!("{} models", rt.reg.models.len()))];
-    match rt.budget_left() {
-        Ok(left) if left > 0.0 || cfg.runtime.budget.daily_usd == 0.0 => out.push(Check::ok(
-            "runtime",
-            "budget",
-            format!("${left:.2} left today of ${:.2}", cfg.runtime.budget.daily_usd),
-        )),
-        Ok(_) => out.push(Check::warn(
-            "runtime",
-            "budget",
-            "today's budget is spent: cloud calls are refused",
-            "wait for the next UTC day or raise runtime.budget.daily_usd",
-        )),
-        Err(e) => out.push(Check::fail("runtime", "ledger", format!("{e:#}"), "check the state dir")),
-    }
-    for role in roles::Role::ALL {
-        match rt.route(role.name(), Some(role), false, None, 1000) {
-            Ok(r) if r.chosen.is_some() => {
-                let usable = r.candidates.iter().filter(|c| c.skipped.is_none()).count();
-                out.push(Check::ok(
-                    "runtime",
-                    format!("{role} ({})", role.seed_name()),
-                    format!("{} first, {usable} usable", r.chosen.unwrap_or_default()),
-                ))
-            }
-            Ok(r) => out.push(Check::warn(
-                "runtime",
-                format!("{role} ({})", role.seed_name()),
-                r.reason,
-                "set a provider key (`aiorch secrets set NAME`) or enable the gateway / local model",
-            )),
-            Err(e) => {
-                out.push(Check::fail("runtime", format!("{role}"), format!("{e:#}"), "fix [runtime] in the config"))
-            }
-        }
-    }
-    out
-}

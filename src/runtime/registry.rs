@@ -2,37 +2,15 @@
 
 use std::collections::BTreeMap;
 
-use schemars::JsonSchema;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
-use super::config::ModelEntry;
 use super::roles::Role;
 use crate::config::Config;
+use crate::config::runtime::ModelEntry;
+pub use crate::config::runtime::Provider;
 use crate::error::CliError;
 
 const BUILTIN: &str = include_str!("models.toml");
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum Provider {
-    /// Any OpenAI-compatible chat-completions API: OpenAI, LiteLLM, llama-server, Ollama /v1,
-    /// OpenRouter, vLLM, LM Studio.
-    Openai,
-    /// Anthropic's Messages API.
-    Anthropic,
-    /// Google's Gemini generateContent API.
-    Gemini,
-}
-
-impl Provider {
-    pub fn name(self) -> &'static str {
-        match self {
-            Provider::Openai => "openai",
-            Provider::Anthropic => "anthropic",
-            Provider::Gemini => "gemini",
-        }
-    }
-}
 
 /// Where a model is reached.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -114,7 +92,7 @@ impl Registry {
         let local_model = rt.local.model.clone().unwrap_or_else(|| {
             if managed_llama_server(cfg).is_some() {
                 // The name `aiorch services` makes llama-server serve its GGUF under.
-                return crate::services::litellm::served_name(cfg);
+                return cfg.services.local_model.served_name();
             }
             let m = &cfg.models.local_coding;
             m.strip_prefix("ollama/").or_else(|| m.strip_prefix("ollama_chat/")).unwrap_or(m).to_string()
@@ -208,9 +186,9 @@ impl Registry {
 }
 
 /// The llama-server `aiorch services` runs, when that is the configured local model.
-fn managed_llama_server(cfg: &Config) -> Option<&crate::services::config::LocalModelConfig> {
+fn managed_llama_server(cfg: &Config) -> Option<&crate::config::services::LocalModelConfig> {
     let lm = &cfg.services.local_model;
-    (lm.enable && lm.kind == crate::services::config::LocalKind::LlamaServer).then_some(lm)
+    (lm.enable && lm.kind == crate::config::services::LocalKind::LlamaServer).then_some(lm)
 }
 
 /// The local server's OpenAI-compatible base URL: `runtime.local.url`, else the llama-server
@@ -244,7 +222,7 @@ mod tests {
     fn the_local_model_follows_the_llama_server_aiorch_runs() {
         let cfg: Config = toml::from_str("[services.local_model]\nenable = true\nkind = \"llama-server\"\nport = 8088\nmodel = \"~/m/gemma-3-270m-q4_k_m.gguf\"\n").unwrap();
         assert_eq!(local_url(&cfg), "http://127.0.0.1:8088/v1");
-        assert_eq!(crate::services::litellm::served_name(&cfg), "gemma-3-270m-q4_k_m");
+        assert_eq!(cfg.services.local_model.served_name(), "gemma-3-270m-q4_k_m");
         let explicit: Config = toml::from_str("[runtime.local]\nurl = \"http://127.0.0.1:9/v1/\"\n[services.local_model]\nenable = true\nkind = \"llama-server\"\n").unwrap();
         assert_eq!(local_url(&explicit), "http://127.0.0.1:9/v1");
     }

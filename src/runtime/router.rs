@@ -207,7 +207,7 @@ fn chain(cfg: &Config, role: Role, first: &Model, eligible: &[&Model], configure
 }
 
 /// `[runtime.roles.X]` for a role, accepting role and seed names as keys.
-pub fn role_override(cfg: &Config, role: Role) -> Option<&super::config::RoleOverride> {
+pub fn role_override(cfg: &Config, role: Role) -> Option<&crate::config::runtime::RoleOverride> {
     cfg.runtime.roles.iter().find(|(k, _)| k.parse::<Role>().ok() == Some(role)).map(|(_, v)| v)
 }
 
@@ -328,7 +328,7 @@ mod tests {
         let mut cfg = Config::default();
         cfg.runtime.roles.insert(
             "hephaestus".into(),
-            crate::runtime::config::RoleOverride {
+            crate::config::runtime::RoleOverride {
                 model: Some("claude-sonnet-4-5".into()),
                 fallback: vec!["gemini-2.5-flash".into()],
             },

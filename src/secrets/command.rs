@@ -7,7 +7,8 @@
 use std::io::Write;
 use std::process::{Command, Stdio};
 
-use super::{SecretsConfig, Store, Value, fill_template};
+use super::{Store, Value, fill_template};
+use crate::config::secrets::SecretsConfig;
 use crate::error::CliError;
 
 pub struct CommandStore {

@@ -1,10 +1,10 @@
 //! `aiorch doctor`, secrets part: the backend works, every name the config needs resolves
 //! (reported by name only), and the keychain is protected (a password, locks on sleep).
 
-use super::Backend;
 use super::keychain::{Keychain, LOCK_AFTER_SECS};
+use crate::check::Check;
 use crate::config::Config;
-use crate::doctor::Check;
+use crate::config::secrets::Backend;
 use crate::error::CliError;
 use crate::paths::Paths;
 

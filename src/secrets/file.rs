@@ -9,7 +9,8 @@ use std::path::PathBuf;
 
 use zeroize::Zeroizing;
 
-use super::{SecretsConfig, Store, Value};
+use super::{Store, Value};
+use crate::config::secrets::SecretsConfig;
 use crate::error::CliError;
 use crate::paths::Paths;
 

@@ -19,7 +19,8 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
-use super::{KeychainReader, SecretsConfig, Store, Value};
+use super::{Store, Value};
+use crate::config::secrets::{KeychainReader, SecretsConfig};
 use crate::error::CliError;
 use crate::paths::Paths;
 

@@ -12,9 +12,9 @@ use serde::Serialize;
 use zeroize::Zeroizing;
 
 use crate::config::Config;
+use crate::config::services::LocalKind;
 use crate::error::{CliError, Exit};
 use crate::paths::Paths;
-use crate::services::config::LocalKind;
 use crate::services::health::{self, Outcome, Probe};
 use crate::services::process::{self, Owner, PidRecord, Stopped};
 use crate::services::{Layout, Service, litellm, local_model, open_webui, render};

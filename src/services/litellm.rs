@@ -4,8 +4,8 @@
 use std::collections::BTreeMap;
 
 use crate::config::Config;
+use crate::config::services::LocalKind;
 use crate::error::{CliError, did_you_mean};
-use crate::services::config::LocalKind;
 
 pub const ALIASES: [&str; 5] = ["research-model", "coding-model", "fast-model", "local-research", "local-coding"];
 
@@ -116,27 +116,18 @@ pub fn url_host(host: &str) -> String {
     }
 }
 
-/// The name llama-server serves its GGUF under.
-pub fn served_name(cfg: &Config) -> String {
-    let lm = &cfg.services.local_model;
-    if let Some(n) = &lm.served_name {
-        return n.clone();
-    }
-    lm.model
-        .as_deref()
-        .and_then(|m| std::path::Path::new(m).file_stem())
-        .map_or_else(|| "local-model".into(), |s| s.to_string_lossy().into_owned())
-}
-
 /// The deployment of a local alias. `id` is `models.local_*` (used with Ollama).
 fn local_deployment(cfg: &Config, alias: &str, id: &str) -> Deployment {
     let lm = &cfg.services.local_model;
     let base = local_base(cfg);
     let mut extra = BTreeMap::new();
     let (model, provider, api_base, api_key) = match lm.kind {
-        LocalKind::LlamaServer => {
-            (format!("openai/{}", served_name(cfg)), "openai".to_string(), format!("{base}/v1"), ApiKey::Placeholder)
-        }
+        LocalKind::LlamaServer => (
+            format!("openai/{}", cfg.services.local_model.served_name()),
+            "openai".to_string(),
+            format!("{base}/v1"),
+            ApiKey::Placeholder,
+        ),
         LocalKind::Ollama => {
             let name = id.split_once('/').filter(|(p, _)| is_ollama(p)).map_or(id, |(_, n)| n);
             // Ollama takes context and threads per request; LiteLLM passes these through.

@@ -1,11 +1,11 @@
 //! The local model server: llama.cpp's `llama-server` with one GGUF file, or `ollama serve`.
 
 use crate::config::Config;
+use crate::config::services::LocalKind;
 use crate::error::CliError;
 use crate::paths::{Paths, expand_tilde};
-use crate::services::config::LocalKind;
 use crate::services::health::Probe;
-use crate::services::litellm::{local_base, served_name};
+use crate::services::litellm::local_base;
 
 /// The GGUF path, `~` expanded against the managed home.
 pub fn model_path(cfg: &Config, paths: &Paths) -> Result<std::path::PathBuf, CliError> {
@@ -34,7 +34,7 @@ pub fn argv(cfg: &Config, paths: &Paths) -> Result<Vec<String>, CliError> {
                 "--port",
                 &lm.port.to_string(),
                 "--alias",
-                &served_name(cfg),
+                &cfg.services.local_model.served_name(),
                 "--ctx-size",
                 &lm.context.to_string(),
                 "--parallel",

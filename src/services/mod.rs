@@ -7,7 +7,7 @@
 
 pub mod arena;
 pub mod bench;
-pub mod config;
+pub mod doctor;
 pub mod health;
 pub mod lifecycle;
 pub mod litellm;
@@ -17,8 +17,6 @@ pub mod process;
 pub mod render;
 
 use std::path::PathBuf;
-
-pub use config::ServicesConfig;
 
 use crate::config::Config;
 use crate::paths::{Paths, expand_tilde};

@@ -1,7 +1,7 @@
 //! Open WebUI, slim and offline, pointed at the gateway (and optionally at Ollama).
 
 use crate::config::Config;
-use crate::services::config::LocalKind;
+use crate::config::services::LocalKind;
 use crate::services::health::Probe;
 use crate::services::litellm::{base_url, url_host};
 use crate::services::{Layout, Service};

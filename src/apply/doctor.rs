@@ -1,8 +1,8 @@
 //! Doctor checks for what the ledger says aiorch owns, and for drift against the config.
 
-use super::Check;
 use crate::apply::fsutil::{State, sha256_hex};
 use crate::apply::{self, Artifact, Ledger, Owned};
+use crate::check::Check;
 use crate::paths::Paths;
 
 const G: &str = "managed files";

@@ -4,7 +4,7 @@
 
 use serde_json::Value;
 
-use super::Check;
+use crate::check::Check;
 use crate::config::Config;
 use crate::paths::Paths;
 use crate::services::lifecycle::{self, Ctx};

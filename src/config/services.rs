@@ -136,6 +136,20 @@ pub struct LocalModelConfig {
     pub start_timeout_secs: u64,
 }
 
+impl LocalModelConfig {
+    /// The name llama-server serves its GGUF under: what the gateway's local aliases and the
+    /// runtime's local model ask for.
+    pub fn served_name(&self) -> String {
+        if let Some(n) = &self.served_name {
+            return n.clone();
+        }
+        self.model
+            .as_deref()
+            .and_then(|m| std::path::Path::new(m).file_stem())
+            .map_or_else(|| "local-model".into(), |s| s.to_string_lossy().into_owned())
+    }
+}
+
 impl Default for LocalModelConfig {
     fn default() -> Self {
         LocalModelConfig {

@@ -78,7 +78,7 @@ impl Default for BudgetConfig {
 pub struct ModelEntry {
     /// `openai` (any OpenAI-compatible API), `anthropic` (Messages API) or `gemini`.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub provider: Option<super::registry::Provider>,
+    pub provider: Option<Provider>,
     /// A base URL (`https://api.openai.com/v1`), `gateway` (the LiteLLM gateway) or `local`
     /// (`runtime.local.url`).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -229,5 +229,27 @@ pub struct GoConfig {
 impl Default for GoConfig {
     fn default() -> Self {
         GoConfig { agent: "auto".into() }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Provider {
+    /// Any OpenAI-compatible chat-completions API: OpenAI, LiteLLM, llama-server, Ollama /v1,
+    /// OpenRouter, vLLM, LM Studio.
+    Openai,
+    /// Anthropic's Messages API.
+    Anthropic,
+    /// Google's Gemini generateContent API.
+    Gemini,
+}
+
+impl Provider {
+    pub fn name(self) -> &'static str {
+        match self {
+            Provider::Openai => "openai",
+            Provider::Anthropic => "anthropic",
+            Provider::Gemini => "gemini",
+        }
     }
 }
