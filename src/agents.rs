@@ -54,7 +54,7 @@ fn npm_package_version(bin: &Path, name: &str) -> Option<String> {
     let real = bin.canonicalize().ok()?;
     real.ancestors().skip(1).take(6).find_map(|dir| {
         let v: serde_json::Value =
-            serde_json::from_str(&std::fs::read_to_string(dir.join("package.json")).ok()?).ok()?;
+            serde_json::from_str(&fs_err::read_to_string(dir.join("package.json")).ok()?).ok()?;
         (v.get("name")?.as_str()? == name).then(|| v.get("version")?.as_str().map(str::to_string)).flatten()
     })
 }
@@ -103,10 +103,10 @@ mod tests {
     fn npm_versions_come_from_package_json() {
         let d = tempfile::tempdir().unwrap();
         let pkg = d.path().join("node_modules/@google/gemini-cli");
-        std::fs::create_dir_all(pkg.join("bundle")).unwrap();
-        std::fs::create_dir_all(d.path().join("node_modules/.bin")).unwrap();
-        std::fs::write(pkg.join("package.json"), r#"{"name": "@google/gemini-cli", "version": "0.61.0"}"#).unwrap();
-        std::fs::write(pkg.join("bundle/gemini.js"), "").unwrap();
+        fs_err::create_dir_all(pkg.join("bundle")).unwrap();
+        fs_err::create_dir_all(d.path().join("node_modules/.bin")).unwrap();
+        fs_err::write(pkg.join("package.json"), r#"{"name": "@google/gemini-cli", "version": "0.61.0"}"#).unwrap();
+        fs_err::write(pkg.join("bundle/gemini.js"), "").unwrap();
         let bin = d.path().join("node_modules/.bin/gemini");
         std::os::unix::fs::symlink("../@google/gemini-cli/bundle/gemini.js", &bin).unwrap();
         assert_eq!(super::npm_package_version(&bin, "@google/gemini-cli").as_deref(), Some("0.61.0"));

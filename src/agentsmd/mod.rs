@@ -137,7 +137,7 @@ fn collect_embedded(dir: &include_dir::Dir<'static>, out: &mut BTreeMap<String, 
 }
 
 fn collect_dir(root: &Path, dir: &Path, out: &mut BTreeMap<String, Vec<u8>>) -> anyhow::Result<()> {
-    let mut entries: Vec<_> = std::fs::read_dir(dir)?.collect::<Result<_, _>>()?;
+    let mut entries: Vec<_> = fs_err::read_dir(dir)?.collect::<Result<_, _>>()?;
     entries.sort_by_key(|e| e.file_name());
     for e in entries {
         let name = e.file_name();
@@ -149,7 +149,7 @@ fn collect_dir(root: &Path, dir: &Path, out: &mut BTreeMap<String, Vec<u8>>) -> 
             collect_dir(root, &path, out)?;
         } else if path.is_file() {
             let rel = path.strip_prefix(root).expect("under root").to_string_lossy().replace('\\', "/");
-            out.insert(rel, std::fs::read(&path)?);
+            out.insert(rel, fs_err::read(&path)?);
         }
     }
     Ok(())

@@ -36,7 +36,7 @@ pub fn checks(paths: &Paths, declared: Vec<Artifact>) -> anyhow::Result<Vec<Chec
             },
             Owned::Key { format, key, sha256, .. } => {
                 let real = apply::plan::resolve_link(&e.path);
-                let text = std::fs::read_to_string(&real).unwrap_or_default();
+                let text = fs_err::read_to_string(&real).unwrap_or_default();
                 match apply_doc_get(*format, &text, &real, key) {
                     Err(msg) => {
                         Some((msg, "fix the file by hand; aiorch will not write into a file it cannot parse".into()))
@@ -51,7 +51,7 @@ pub fn checks(paths: &Paths, declared: Vec<Artifact>) -> anyhow::Result<Vec<Chec
             }
             Owned::Members { format, key, values, .. } => {
                 let real = apply::plan::resolve_link(&e.path);
-                let text = std::fs::read_to_string(&real).unwrap_or_default();
+                let text = fs_err::read_to_string(&real).unwrap_or_default();
                 match apply_doc_get(*format, &text, &real, key) {
                     Err(msg) => {
                         Some((msg, "fix the file by hand; aiorch will not write into a file it cannot parse".into()))
@@ -88,8 +88,7 @@ pub fn checks(paths: &Paths, declared: Vec<Artifact>) -> anyhow::Result<Vec<Chec
     let plan = match apply::plan(paths, declared) {
         Ok(p) => p,
         Err(e) => {
-            let msg =
-                e.downcast_ref::<crate::error::CliError>().map_or_else(|| format!("{e:#}"), |c| c.message.clone());
+            let msg = crate::error::summary(&e);
             out.push(Check::fail(
                 G,
                 "in sync with the config",

@@ -2,7 +2,7 @@
 //! old or its new content, never half-written (temp file in the same directory, fsync, rename,
 //! fsync the directory), and the mode of a file we replace is kept.
 
-use std::fs;
+use fs_err as fs;
 use std::io::{self, Write};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -84,7 +84,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()> {
     let dir = path.parent().ok_or_else(|| io::Error::other("path has no parent"))?;
     let mut tmp = tempfile::Builder::new().prefix(TEMP_PREFIX).tempfile_in(dir)?;
     tmp.write_all(bytes)?;
-    tmp.as_file().set_permissions(fs::Permissions::from_mode(mode))?;
+    tmp.as_file().set_permissions(std::fs::Permissions::from_mode(mode))?;
     tmp.as_file().sync_all()?;
     tmp.persist(path).map_err(|e| e.error)?;
     sync_dir(dir);
@@ -102,7 +102,7 @@ pub fn stage(path: &Path, bytes: &[u8], mode: u32) -> io::Result<Staged> {
     let dir = path.parent().ok_or_else(|| io::Error::other("path has no parent"))?;
     let mut tmp = tempfile::Builder::new().prefix(TEMP_PREFIX).tempfile_in(dir)?;
     tmp.write_all(bytes)?;
-    tmp.as_file().set_permissions(fs::Permissions::from_mode(mode))?;
+    tmp.as_file().set_permissions(std::fs::Permissions::from_mode(mode))?;
     Ok(Staged(tmp))
 }
 

@@ -91,7 +91,7 @@ fn is_zero(n: &usize) -> bool {
 
 impl Ledger {
     pub fn load(path: &Path) -> anyhow::Result<Ledger> {
-        let text = match std::fs::read_to_string(path) {
+        let text = match fs_err::read_to_string(path) {
             Ok(t) => t,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 return Ok(Ledger { version: VERSION, ..Default::default() });
@@ -110,7 +110,7 @@ impl Ledger {
 
     pub fn save(&self, path: &Path) -> anyhow::Result<()> {
         if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir)?;
+            fs_err::create_dir_all(dir)?;
         }
         let mut text = serde_json::to_string_pretty(self)?;
         text.push('\n');

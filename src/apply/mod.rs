@@ -83,8 +83,8 @@ impl Artifact {
 pub struct Lock(#[allow(dead_code)] std::fs::File);
 
 pub fn lock(paths: &Paths) -> anyhow::Result<Lock> {
-    std::fs::create_dir_all(&paths.state_dir)?;
-    let f = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(paths.lock())?;
+    fs_err::create_dir_all(&paths.state_dir)?;
+    let f = fs_err::OpenOptions::new().create(true).truncate(false).write(true).open(paths.lock())?.into_parts().0;
     if f.try_lock().is_err() {
         tracing::info!("another aiorch run holds {}; waiting", paths.lock().display());
         f.lock()?;
@@ -200,7 +200,7 @@ pub fn execute(paths: &Paths, mut plan: Plan) -> anyhow::Result<Summary> {
     let mut dirs: Vec<PathBuf> = plan.ledger.dirs.iter().cloned().collect();
     dirs.sort_by_key(|d| std::cmp::Reverse(d.components().count()));
     for d in dirs {
-        if !owned_parents.contains(d.as_path()) && std::fs::remove_dir(&d).is_ok() || !d.exists() {
+        if !owned_parents.contains(d.as_path()) && fs_err::remove_dir(&d).is_ok() || !d.exists() {
             plan.ledger.dirs.remove(&d);
         }
     }

@@ -525,7 +525,7 @@ fn matches_target(before: &State, after: &Target) -> bool {
 pub fn resolve_link(path: &Path) -> PathBuf {
     let mut p = path.to_path_buf();
     for _ in 0..32 {
-        match std::fs::read_link(&p) {
+        match fs_err::read_link(&p) {
             Ok(t) => p = if t.is_absolute() { t } else { p.parent().unwrap_or(Path::new("/")).join(t) },
             Err(_) => break,
         }
@@ -557,7 +557,7 @@ mod tests {
             config_file: t.path().join("c.toml"),
             config_explicit: false,
         };
-        std::fs::create_dir_all(&paths.home).unwrap();
+        fs_err::create_dir_all(&paths.home).unwrap();
         (t, paths)
     }
 
@@ -580,32 +580,32 @@ mod tests {
         let (_t, paths) = env();
         let file = paths.in_home("settings.json");
         let user = "{\n  // mine\n  \"model\": \"opus\",\n  \"permissions\": {\n    \"allow\": [\"Bash(make:*)\", \"Bash(git status:*)\"]\n  }\n}\n";
-        std::fs::write(&file, user).unwrap();
+        fs_err::write(&file, user).unwrap();
 
         run(&paths, vec![allow(&paths, &["Bash(git status:*)", "Bash(git diff:*)"])]);
         let v: serde_json::Value = crate::apply::read_key(
             DocFormat::Json,
-            &std::fs::read_to_string(&file).unwrap(),
+            &fs_err::read_to_string(&file).unwrap(),
             &file,
             &["permissions".into()],
         )
         .unwrap()
         .unwrap();
         assert_eq!(v["allow"], json!(["Bash(make:*)", "Bash(git status:*)", "Bash(git diff:*)"]));
-        assert!(std::fs::read_to_string(&file).unwrap().contains("// mine"));
+        assert!(fs_err::read_to_string(&file).unwrap().contains("// mine"));
 
         // The user adds an entry of their own after aiorch's.
-        let text = std::fs::read_to_string(&file)
+        let text = fs_err::read_to_string(&file)
             .unwrap()
             .replace("\"Bash(git diff:*)\"", "\"Bash(git diff:*)\",\n      \"Bash(cargo test:*)\"");
-        std::fs::write(&file, text).unwrap();
+        fs_err::write(&file, text).unwrap();
 
         // Declaring fewer values retracts only aiorch's own (git diff), never the user's
         // git status that was there first.
         run(&paths, vec![allow(&paths, &["Bash(git status:*)"])]);
         let v = crate::apply::read_key(
             DocFormat::Json,
-            &std::fs::read_to_string(&file).unwrap(),
+            &fs_err::read_to_string(&file).unwrap(),
             &file,
             &["permissions".into(), "allow".into()],
         )
@@ -615,7 +615,7 @@ mod tests {
 
         // Nothing declared (revert): the user's entries all stay.
         run(&paths, vec![]);
-        let text = std::fs::read_to_string(&file).unwrap();
+        let text = fs_err::read_to_string(&file).unwrap();
         let v = crate::apply::read_key(DocFormat::Json, &text, &file, &["permissions".into(), "allow".into()])
             .unwrap()
             .unwrap();
@@ -628,14 +628,14 @@ mod tests {
         let (_t, paths) = env();
         let file = paths.in_home("settings.json");
         let user = "{\n  \"permissions\": {\n    \"allow\": [\n      // my build\n      \"Bash(make:*)\" // keep\n    ]\n  }\n}\n";
-        std::fs::write(&file, user).unwrap();
+        fs_err::write(&file, user).unwrap();
         run(&paths, vec![allow(&paths, &["Bash(ls:*)"])]);
         assert_eq!(
-            std::fs::read_to_string(&file).unwrap(),
+            fs_err::read_to_string(&file).unwrap(),
             "{\n  \"permissions\": {\n    \"allow\": [\n      // my build\n      \"Bash(make:*)\", // keep\n      \"Bash(ls:*)\"\n    ]\n  }\n}\n"
         );
         run(&paths, vec![]);
-        assert_eq!(std::fs::read_to_string(&file).unwrap(), user, "retraction gives back the user's exact bytes");
+        assert_eq!(fs_err::read_to_string(&file).unwrap(), user, "retraction gives back the user's exact bytes");
     }
 
     #[test]
@@ -644,7 +644,7 @@ mod tests {
         let file = paths.in_home("settings.json");
         run(&paths, vec![allow(&paths, &["Read(~/x)"])]);
         assert_eq!(
-            std::fs::read_to_string(&file).unwrap(),
+            fs_err::read_to_string(&file).unwrap(),
             "{\n  \"permissions\": {\n    \"allow\": [\n      \"Read(~/x)\"\n    ]\n  }\n}\n"
         );
         let ledger = crate::apply::Ledger::load(&paths.ledger()).unwrap();
@@ -659,10 +659,10 @@ mod tests {
     fn members_in_an_existing_file_leave_no_empty_parents() {
         let (_t, paths) = env();
         let file = paths.in_home("settings.json");
-        std::fs::write(&file, "{\"theme\": \"dark\"}\n").unwrap();
+        fs_err::write(&file, "{\"theme\": \"dark\"}\n").unwrap();
         run(&paths, vec![allow(&paths, &["WebFetch(domain:example.com)"])]);
         run(&paths, vec![]);
-        let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+        let v: serde_json::Value = serde_json::from_str(&fs_err::read_to_string(&file).unwrap()).unwrap();
         assert_eq!(v, json!({"theme": "dark"}));
     }
 
@@ -670,26 +670,26 @@ mod tests {
     fn members_in_toml() {
         let (_t, paths) = env();
         let file = paths.in_home("config.toml");
-        std::fs::write(&file, "# keep me\n[tools]\nlist = [\"mine\"] # trailing\n").unwrap();
+        fs_err::write(&file, "# keep me\n[tools]\nlist = [\"mine\"] # trailing\n").unwrap();
         let art = Artifact::members("policy", file.clone(), DocFormat::Toml, &["tools", "list"], vec![json!("ours")]);
         run(&paths, vec![art]);
-        let text = std::fs::read_to_string(&file).unwrap();
+        let text = fs_err::read_to_string(&file).unwrap();
         assert!(text.starts_with("# keep me\n[tools]\n"), "{text}");
         assert!(text.contains("list = [\"mine\", \"ours\"] # trailing"), "{text}");
         run(&paths, vec![]);
-        assert_eq!(std::fs::read_to_string(&file).unwrap(), "# keep me\n[tools]\nlist = [\"mine\"] # trailing\n");
+        assert_eq!(fs_err::read_to_string(&file).unwrap(), "# keep me\n[tools]\nlist = [\"mine\"] # trailing\n");
     }
 
     #[test]
     fn members_of_a_non_array_are_bad_input_and_nothing_changes() {
         let (_t, paths) = env();
         let file = paths.in_home("settings.json");
-        std::fs::write(&file, "{\"permissions\": {\"allow\": \"oops\"}}\n").unwrap();
+        fs_err::write(&file, "{\"permissions\": {\"allow\": \"oops\"}}\n").unwrap();
         let err = converge(&paths, || Ok(vec![allow(&paths, &["Bash(ls:*)"])]), |_| {}).unwrap_err();
         let e = err.downcast_ref::<crate::error::CliError>().unwrap();
         assert_eq!(e.exit, crate::error::Exit::BadInput);
         assert!(e.message.contains("`permissions.allow` is a string"), "{}", e.message);
-        assert_eq!(std::fs::read_to_string(&file).unwrap(), "{\"permissions\": {\"allow\": \"oops\"}}\n");
+        assert_eq!(fs_err::read_to_string(&file).unwrap(), "{\"permissions\": {\"allow\": \"oops\"}}\n");
     }
 
     #[test]
@@ -697,12 +697,12 @@ mod tests {
         let (_t, paths) = env();
         let file = paths.in_home("settings.json");
         run(&paths, vec![allow(&paths, &["A", "B"])]);
-        std::fs::write(&file, "{\"permissions\": {\"allow\": [\"A\", \"mine\"]}}\n").unwrap();
+        fs_err::write(&file, "{\"permissions\": {\"allow\": [\"A\", \"mine\"]}}\n").unwrap();
         run(&paths, vec![allow(&paths, &["A", "B"])]);
-        let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+        let v: serde_json::Value = serde_json::from_str(&fs_err::read_to_string(&file).unwrap()).unwrap();
         assert_eq!(v["permissions"]["allow"], json!(["A", "mine", "B"]));
         run(&paths, vec![]);
-        let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+        let v: serde_json::Value = serde_json::from_str(&fs_err::read_to_string(&file).unwrap()).unwrap();
         assert_eq!(v["permissions"]["allow"], json!(["mine"]));
     }
 }

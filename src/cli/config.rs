@@ -14,7 +14,7 @@ pub fn init(ui: &Ui, paths: &Paths, force: bool) -> anyhow::Result<Exit> {
             .into());
     }
     if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)?;
+        fs_err::create_dir_all(dir)?;
     }
     let text = match Format::of(path) {
         Format::Toml => config::DEFAULT_TEMPLATE.to_string(),
@@ -45,7 +45,7 @@ pub fn config(ui: &Ui, paths: &Paths, cmd: ConfigCmd) -> anyhow::Result<Exit> {
             if Format::of(path) == Format::Json {
                 return Err(CliError::bad_input(format!("{} is JSON", path.display())).hint("`config set` edits TOML configs; a JSON config is usually generated (by the Nix module): change it at its source").into());
             }
-            let old = match std::fs::read_to_string(path) {
+            let old = match fs_err::read_to_string(path) {
                 Ok(t) => t,
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => config::DEFAULT_TEMPLATE.to_string(),
                 Err(e) => return Err(e.into()),
@@ -55,9 +55,9 @@ pub fn config(ui: &Ui, paths: &Paths, cmd: ConfigCmd) -> anyhow::Result<Exit> {
             // Validate before writing: a key the schema does not know is refused, file untouched.
             config::parse_str(&new, Format::Toml, &path.display().to_string())?;
             if let Some(dir) = path.parent() {
-                std::fs::create_dir_all(dir)?;
+                fs_err::create_dir_all(dir)?;
             }
-            let mode = std::fs::metadata(path)
+            let mode = fs_err::metadata(path)
                 .map(|m| std::os::unix::fs::PermissionsExt::mode(&m.permissions()) & 0o7777)
                 .unwrap_or(0o644);
             crate::apply::fsutil::write_atomic(path, new.as_bytes(), mode)?;

@@ -15,8 +15,7 @@ pub fn doctor(ui: &Ui, paths: &Paths, strict: bool, no_connect: bool) -> anyhow:
             l
         }
         Err(e) => {
-            let msg =
-                e.downcast_ref::<crate::error::CliError>().map_or_else(|| format!("{e:#}"), |c| c.message.clone());
+            let msg = crate::error::summary(&e);
             checks.push(Check::fail(
                 "config",
                 "config loads",

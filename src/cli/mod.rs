@@ -18,7 +18,7 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::error::{CliError, Exit};
+use crate::error::Exit;
 use crate::paths::Paths;
 use crate::ui::{ColorChoice, Ui};
 
@@ -381,16 +381,17 @@ fn run(cli: Cli, ui: &Ui) -> anyhow::Result<Exit> {
     }
 }
 
+/// `error: …`, then each cause and each hint on its own line, in order.
 fn print_error(ui: &Ui, e: &anyhow::Error) -> Exit {
-    let (exit, msg, hints) = match e.downcast_ref::<CliError>() {
-        Some(c) => (c.exit, c.message.clone(), c.hints.clone()),
-        None => (Exit::Failed, format!("{e:#}"), vec![]),
-    };
-    eprintln!("{} {msg}", ui.paint(crate::ui::Style::Red, "error:"));
-    for h in hints {
+    let r = crate::error::Report::of(e);
+    eprintln!("{} {}", ui.paint(crate::ui::Style::Red, "error:"), r.message);
+    for c in &r.causes {
+        eprintln!("  {} {c}", ui.paint(crate::ui::Style::Dim, "caused by:"));
+    }
+    for h in &r.hints {
         eprintln!("  {} {h}", ui.paint(crate::ui::Style::Cyan, "hint:"));
     }
-    exit
+    r.exit
 }
 
 fn init_tracing(g: &Global) {

@@ -23,7 +23,7 @@ impl Format {
 
 /// Load the config at `path`; a missing file means defaults unless it was named explicitly.
 pub fn load(path: &Path, must_exist: bool) -> anyhow::Result<Config> {
-    let text = match std::fs::read_to_string(path) {
+    let text = match fs_err::read_to_string(path) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound && !must_exist => return Ok(Config::default()),
         Err(e) => {

@@ -158,14 +158,14 @@ fn plugin_checks(d: &plugins::Declared, paths: &Paths) -> Vec<Check> {
 /// The `name` of the marketplace in `dir`.
 pub fn directory_marketplace_name(dir: &Path) -> Result<String, String> {
     let f = dir.join(".claude-plugin/marketplace.json");
-    let text = std::fs::read_to_string(&f).map_err(|e| format!("{}: {e}", f.display()))?;
+    let text = fs_err::read_to_string(&f).map_err(|e| format!("{}: {e}", f.display()))?;
     let v: serde_json::Value = serde_json::from_str(&text).map_err(|e| format!("{}: {e}", f.display()))?;
     v.get("name").and_then(|n| n.as_str()).map(str::to_string).ok_or_else(|| format!("{}: no `name`", f.display()))
 }
 
 /// Plugin ids Claude has installed (`~/.claude/plugins/installed_plugins.json`, read only).
 pub fn installed_plugins(file: &Path) -> BTreeSet<String> {
-    std::fs::read_to_string(file)
+    fs_err::read_to_string(file)
         .ok()
         .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
         .and_then(|v| v.get("plugins").and_then(|p| p.as_object()).map(|o| o.keys().cloned().collect()))

@@ -462,7 +462,7 @@ mod tests {
         assert_eq!(String::from_utf8_lossy(&out.stdout), "a b\n");
         let dir = tempfile::tempdir().unwrap();
         let odd = dir.path().join("it's $HOME \"here\"");
-        std::fs::create_dir(&odd).unwrap();
+        fs_err::create_dir(&odd).unwrap();
         let (cmd, args) = cwd_wrapper(odd.to_str().unwrap(), "/bin/pwd", &[]);
         let out = std::process::Command::new(cmd).args(&args).output().unwrap();
         assert_eq!(String::from_utf8_lossy(&out.stdout).trim_end(), odd.to_str().unwrap());

@@ -27,8 +27,7 @@ pub fn checks(
     let policy = match super::load(&cfg.policy, tree) {
         Ok(p) => p,
         Err(e) => {
-            let msg =
-                e.downcast_ref::<crate::error::CliError>().map_or_else(|| format!("{e:#}"), |c| c.message.clone());
+            let msg = crate::error::summary(&e);
             return vec![Check::fail(G, "policy loads", msg, "fix the policy file or [policy] in the config")];
         }
     };
@@ -77,7 +76,7 @@ fn artifact_problem(paths: &Paths, a: &Artifact) -> Option<String> {
     let shown = paths.display(&a.path);
     let real = apply::plan::resolve_link(&a.path);
     match &a.desired {
-        Desired::File { bytes, .. } => match std::fs::read(&real) {
+        Desired::File { bytes, .. } => match fs_err::read(&real) {
             Ok(have) if &have == bytes => None,
             Ok(_) => Some(format!("{shown} differs from the policy")),
             Err(_) => Some(format!("{shown} is missing")),
@@ -102,7 +101,7 @@ fn artifact_problem(paths: &Paths, a: &Artifact) -> Option<String> {
 }
 
 fn read(format: apply::DocFormat, real: &std::path::Path, key: &[String]) -> Result<Option<serde_json::Value>, String> {
-    let text = std::fs::read_to_string(real).unwrap_or_default();
+    let text = fs_err::read_to_string(real).unwrap_or_default();
     apply::read_key(format, &text, real, key).map_err(|e| e.message)
 }
 

@@ -218,7 +218,7 @@ pub fn launch(rt: &Runtime, agent: Agent, prompt: &str, local: bool) -> anyhow::
             // --allowedTools lets the headless run use aiorch's tools and nothing more.
             let cfg = serde_json::json!({"mcpServers": {"aiorch": {"type": "stdio", "command": exe, "args": sargs}}});
             let path = rt.paths.state_dir.join("go").join("claude-mcp.json");
-            std::fs::create_dir_all(path.parent().expect("parent"))?;
+            fs_err::create_dir_all(path.parent().expect("parent"))?;
             crate::apply::fsutil::write_atomic(&path, serde_json::to_string_pretty(&cfg)?.as_bytes(), 0o600)?;
             files.push(path.clone());
             vec![

@@ -102,7 +102,7 @@ pub struct Ledger {
 impl Ledger {
     pub fn open(path: &Path) -> anyhow::Result<Ledger> {
         if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir)?;
+            fs_err::create_dir_all(dir)?;
         }
         let conn = Connection::open(path)
             .map_err(|e| anyhow::anyhow!("cannot open the runtime ledger {}: {e}", path.display()))?;

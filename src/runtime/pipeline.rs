@@ -150,8 +150,7 @@ pub async fn run(
                 fallbacks: r.outcome.fallbacks.iter().map(|a| format!("{}: {}", a.model, a.error)).collect(),
             }),
             Err(e) => {
-                let msg =
-                    e.downcast_ref::<crate::error::CliError>().map_or_else(|| format!("{e:#}"), |c| c.message.clone());
+                let msg = crate::error::summary(&e);
                 stages.push(Stage {
                     name: name.to_string(),
                     role: *role,

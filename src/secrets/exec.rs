@@ -94,7 +94,7 @@ extern "C" fn forward(sig: libc::c_int) {
 pub fn supervise(argv: &[OsString], secrets: Vec<(String, Value)>) -> Result<u8, StartError> {
     let masker = || Masker::new(&secrets);
     let (out_masker, err_masker) = (masker(), masker());
-    if let Ok(tty) = std::fs::File::open("/dev/tty") {
+    if let Ok(tty) = fs_err::File::open("/dev/tty") {
         // Kept open (and CLOEXEC, std's default) for the handler's foreground-group check.
         TTY.store(std::os::fd::IntoRawFd::into_raw_fd(tty), Ordering::SeqCst);
     }

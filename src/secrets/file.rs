@@ -2,7 +2,7 @@
 //! '…' literal or "…" with `\n \t \" \\ \$` escapes) that must be mode 0600 (or stricter) and
 //! owned by the user. For CI, containers and headless Linux; agenix/sops-nix outputs fit as-is.
 
-use std::fs;
+use fs_err as fs;
 use std::io;
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
 use std::path::PathBuf;
@@ -63,7 +63,7 @@ impl FileStore {
         Ok(())
     }
 
-    fn check_meta(&self, meta: &fs::Metadata) -> anyhow::Result<()> {
+    fn check_meta(&self, meta: &std::fs::Metadata) -> anyhow::Result<()> {
         let mode = meta.permissions().mode() & 0o777;
         let me = nix::unistd::geteuid().as_raw();
         if meta.uid() != me {
@@ -102,7 +102,7 @@ impl FileStore {
                 .into());
         }
         if let Some(dir) = self.path.parent() {
-            fs::DirBuilder::new().recursive(true).mode(0o700).create(dir)?;
+            std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir)?;
         }
         crate::apply::fsutil::write_atomic(&self.path, text, 0o600)
             .map_err(|e| CliError::failed(format!("cannot write the secrets file {}: {e}", self.shown)))?;
@@ -377,13 +377,13 @@ mod tests {
         let s = store(dir.path());
         s.set("A", "v").unwrap();
         let path = dir.path().join(".config/aiorch/secrets.env");
-        fs::set_permissions(&path, fs::Permissions::from_mode(0o644)).unwrap();
+        fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
         let e = s.get("A").unwrap_err();
         let c = e.downcast_ref::<CliError>().unwrap();
         assert!(c.message.contains("mode 0644"), "{}", c.message);
         assert!(c.hints[0].starts_with("chmod 600 "));
         assert!(s.set("B", "w").is_err(), "set must refuse too");
-        fs::set_permissions(&path, fs::Permissions::from_mode(0o400)).unwrap();
+        fs::set_permissions(&path, std::fs::Permissions::from_mode(0o400)).unwrap();
         assert_eq!(&*s.get("A").unwrap().unwrap(), "v");
     }
 }

@@ -110,7 +110,7 @@ impl Keychain {
             ui.out(&format!("keychain {} exists", self.shown));
         } else {
             if let Some(dir) = self.path.parent() {
-                std::fs::create_dir_all(dir)?;
+                fs_err::create_dir_all(dir)?;
             }
             ui.note(&format!("creating {}: security asks for its password twice. Choose a real one; it guards every AI key stored there.", self.shown));
             // No -p: `security` prompts on the terminal itself, so the password never passes
@@ -437,7 +437,7 @@ fn account_name() -> String {
 }
 
 fn same_path(a: &Path, b: &Path) -> bool {
-    a == b || std::fs::canonicalize(a).ok().is_some_and(|ca| std::fs::canonicalize(b).ok().is_some_and(|cb| ca == cb))
+    a == b || fs_err::canonicalize(a).ok().is_some_and(|ca| fs_err::canonicalize(b).ok().is_some_and(|cb| ca == cb))
 }
 
 #[cfg(test)]

@@ -39,7 +39,7 @@ pub fn read_value(name: &str) -> anyhow::Result<Value> {
 
 /// Prompt on /dev/tty with echo off; ^C cancels (and restores the terminal).
 fn read_hidden(prompt: &str) -> anyhow::Result<Value> {
-    let mut tty = std::fs::OpenOptions::new().read(true).write(true).open("/dev/tty")?;
+    let mut tty = fs_err::OpenOptions::new().read(true).write(true).open("/dev/tty")?;
     let saved = termios::tcgetattr(tty.as_fd())?;
     let mut quiet = saved.clone();
     quiet.local_flags.remove(LocalFlags::ECHO);

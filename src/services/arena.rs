@@ -7,13 +7,13 @@ use crate::services::lifecycle::{self, Ctx, Started};
 use crate::services::{Service, open_webui, render};
 
 fn read_marker(ctx: &Ctx) -> Vec<Service> {
-    let text = std::fs::read_to_string(ctx.layout.arena_marker()).unwrap_or_default();
+    let text = fs_err::read_to_string(ctx.layout.arena_marker()).unwrap_or_default();
     let keys: Vec<String> = serde_json::from_str(&text).unwrap_or_default();
     Service::ALL.into_iter().filter(|s| keys.iter().any(|k| k == s.key())).collect()
 }
 
 fn write_marker(ctx: &Ctx, started: &[Service]) -> std::io::Result<()> {
-    std::fs::create_dir_all(&ctx.layout.run)?;
+    fs_err::create_dir_all(&ctx.layout.run)?;
     let keys: Vec<&str> = started.iter().map(|s| s.key()).collect();
     crate::apply::fsutil::write_atomic(&ctx.layout.arena_marker(), serde_json::to_string(&keys)?.as_bytes(), 0o644)
 }

@@ -276,13 +276,13 @@ pub fn run(ctx: &Ctx, opts: &Options) -> anyhow::Result<Exit> {
         requests_per_alias: opts.requests,
         max_tokens: opts.max_tokens,
         prompt: opts.prompt.clone(),
-        loadavg: std::fs::read_to_string("/proc/loadavg")
+        loadavg: fs_err::read_to_string("/proc/loadavg")
             .ok()
             .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" ")),
         results,
     };
     let dir = opts.out.clone().unwrap_or_else(|| ctx.layout.bench_dir());
-    std::fs::create_dir_all(&dir)?;
+    fs_err::create_dir_all(&dir)?;
     let stem = format!("bench-{}", report.at);
     let json_path = dir.join(format!("{stem}.json"));
     let svg_path = dir.join(format!("{stem}.svg"));

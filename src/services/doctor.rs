@@ -179,7 +179,7 @@ fn budget_check(paths: &Paths, gw: &litellm::Gateway, cfg: &Config) -> Check {
     let name = "budget enforced";
     let path = Layout::new(paths).litellm_config();
     let fix = "aiorch services render (then restart the gateway)";
-    let text = match std::fs::read_to_string(&path) {
+    let text = match fs_err::read_to_string(&path) {
         Ok(t) => t,
         Err(_) => return Check::warn(G, name, format!("{} not rendered yet", paths.display(&path)), fix),
     };

@@ -225,7 +225,7 @@ pub fn start(ctx: &Ctx, svc: Service) -> anyhow::Result<Started> {
             }
             return Ok(Started::AlreadyRunning);
         }
-        std::fs::remove_file(&pid_file)?;
+        fs_err::remove_file(&pid_file)?;
     }
     if let Some(port) = spec.port
         && !process::port_free(&spec.host, port)
@@ -281,7 +281,7 @@ pub fn start(ctx: &Ctx, svc: Service) -> anyhow::Result<Started> {
         Err(e) => {
             process::stop(&rec, STOP_GRACE);
             let _ = child.wait();
-            let _ = std::fs::remove_file(&pid_file);
+            let _ = fs_err::remove_file(&pid_file);
             eprintln!("--- last lines of {}", spec.log.display());
             eprintln!("{}", tail(&spec.log, 15));
             Err(e)
@@ -391,13 +391,13 @@ pub fn down(ctx: &Ctx, only: &[Service]) -> anyhow::Result<Exit> {
             Stopped::Terminated => format!("stopped (pid {})", rec.pid),
             Stopped::Killed => format!("killed after {}s (pid {})", STOP_GRACE.as_secs(), rec.pid),
         };
-        std::fs::remove_file(&pid_file)?;
+        fs_err::remove_file(&pid_file)?;
         ctx.ui.out(&format!("{svc}: {what}"));
     }
     if !any && only.is_empty() {
         ctx.ui.out("nothing started by aiorch is running");
     }
-    let _ = std::fs::remove_file(ctx.layout.arena_marker());
+    let _ = fs_err::remove_file(ctx.layout.arena_marker());
     Ok(Exit::Ok)
 }
 
@@ -527,7 +527,7 @@ pub fn status(ctx: &Ctx, only: &[Service]) -> anyhow::Result<Exit> {
 /// The last `n` lines of a file (whole lines, no secret filtering needed: services never get
 /// secrets on argv, and aiorch writes none to their logs).
 pub fn tail(path: &std::path::Path, n: usize) -> String {
-    let text = std::fs::read(path).map(|b| String::from_utf8_lossy(&b).into_owned()).unwrap_or_default();
+    let text = fs_err::read(path).map(|b| String::from_utf8_lossy(&b).into_owned()).unwrap_or_default();
     let lines: Vec<&str> = text.lines().collect();
     lines[lines.len().saturating_sub(n)..].join("\n")
 }
@@ -558,16 +558,16 @@ pub fn logs(ctx: &Ctx, only: Option<Service>, lines: usize, follow: bool) -> any
     }
     if follow {
         let path = ctx.layout.log_file(ctx.cfg, list[0]);
-        let mut pos = std::fs::metadata(&path)?.len();
+        let mut pos = fs_err::metadata(&path)?.len();
         loop {
             std::thread::sleep(Duration::from_millis(300));
-            let len = std::fs::metadata(&path)?.len();
+            let len = fs_err::metadata(&path)?.len();
             if len < pos {
                 pos = 0;
             }
             if len > pos {
                 use std::io::{Read, Seek, SeekFrom};
-                let mut f = std::fs::File::open(&path)?;
+                let mut f = fs_err::File::open(&path)?;
                 f.seek(SeekFrom::Start(pos))?;
                 let mut buf = vec![];
                 f.read_to_end(&mut buf)?;

@@ -71,16 +71,16 @@ pub fn gateway(cfg: &Config) -> String {
 /// own `.webui_secret_key`), handed to it in its environment. 48 random bytes, hex.
 pub fn secret_key(data_dir: &std::path::Path) -> std::io::Result<zeroize::Zeroizing<String>> {
     let path = data_dir.join(".webui_secret_key");
-    if let Ok(k) = std::fs::read_to_string(&path) {
+    if let Ok(k) = fs_err::read_to_string(&path) {
         let k = k.trim();
         if k.len() >= 32 {
             return Ok(zeroize::Zeroizing::new(k.to_string()));
         }
     }
     let mut raw = zeroize::Zeroizing::new([0u8; 48]);
-    std::io::Read::read_exact(&mut std::fs::File::open("/dev/urandom")?, raw.as_mut())?;
+    std::io::Read::read_exact(&mut fs_err::File::open("/dev/urandom")?, raw.as_mut())?;
     let key = zeroize::Zeroizing::new(raw.iter().map(|b| format!("{b:02x}")).collect::<String>());
-    std::fs::create_dir_all(data_dir)?;
+    fs_err::create_dir_all(data_dir)?;
     crate::apply::fsutil::write_atomic(&path, key.as_bytes(), 0o600)?;
     Ok(key)
 }

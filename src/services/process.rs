@@ -34,7 +34,7 @@ pub struct PidRecord {
 
 impl PidRecord {
     pub fn read(path: &Path) -> io::Result<Option<PidRecord>> {
-        match std::fs::read(path) {
+        match fs_err::read(path) {
             Ok(b) => serde_json::from_slice(&b)
                 .map(Some)
                 .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, format!("{}: {e}", path.display()))),
@@ -45,7 +45,7 @@ impl PidRecord {
 
     pub fn write(&self, path: &Path) -> io::Result<()> {
         if let Some(d) = path.parent() {
-            std::fs::create_dir_all(d)?;
+            fs_err::create_dir_all(d)?;
         }
         let text = serde_json::to_string_pretty(self).expect("pid record serialises") + "\n";
         crate::apply::fsutil::write_atomic(path, text.as_bytes(), 0o644)
@@ -60,7 +60,7 @@ impl PidRecord {
 /// The start time of a live (not zombie) process, as an opaque string.
 #[cfg(target_os = "linux")]
 pub fn start_time(pid: i32) -> Option<String> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let stat = fs_err::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     // Fields after the command name, which is in parentheses and may hold spaces.
     let rest = &stat[stat.rfind(')')? + 2..];
     let f: Vec<&str> = rest.split_whitespace().collect();
@@ -93,10 +93,10 @@ pub fn spawn(
     let (prog, args) =
         argv.split_first().ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "empty command"))?;
     if let Some(d) = log.parent() {
-        std::fs::create_dir_all(d)?;
+        fs_err::create_dir_all(d)?;
     }
-    std::fs::create_dir_all(cwd)?;
-    let mut out = std::fs::OpenOptions::new().create(true).append(true).open(log)?;
+    fs_err::create_dir_all(cwd)?;
+    let mut out = fs_err::OpenOptions::new().create(true).append(true).open(log)?.into_parts().0;
     use std::io::Write;
     writeln!(out, "=== aiorch {}: {}", crate::ui::utc_stamp(crate::ui::now_unix()), argv.join(" "))?;
     let err = out.try_clone()?;
@@ -122,7 +122,7 @@ pub fn exec(
     let Some((prog, args)) = argv.split_first() else {
         return io::Error::new(io::ErrorKind::InvalidInput, "empty command");
     };
-    if let Err(e) = std::fs::create_dir_all(cwd) {
+    if let Err(e) = fs_err::create_dir_all(cwd) {
         return e;
     }
     let mut cmd = Command::new(prog);
@@ -239,7 +239,7 @@ pub fn port_owner(port: u16, root: i32) -> Owner {
 
 /// `pid (command)` for messages.
 pub fn describe(pid: i32) -> String {
-    let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).map(|s| s.trim().to_string()).unwrap_or_default();
+    let comm = fs_err::read_to_string(format!("/proc/{pid}/comm")).map(|s| s.trim().to_string()).unwrap_or_default();
     if comm.is_empty() { format!("pid {pid}") } else { format!("pid {pid} ({comm})") }
 }
 
@@ -251,7 +251,7 @@ mod linux {
     pub fn listening_inodes(port: u16) -> HashSet<u64> {
         let mut out = HashSet::new();
         for table in ["/proc/net/tcp", "/proc/net/tcp6"] {
-            let Ok(text) = std::fs::read_to_string(table) else { continue };
+            let Ok(text) = fs_err::read_to_string(table) else { continue };
             for line in text.lines().skip(1) {
                 let f: Vec<&str> = line.split_whitespace().collect();
                 // sl local_address rem_address st tx:rx tr:when retrnsmt uid timeout inode
@@ -271,13 +271,13 @@ mod linux {
     }
 
     pub fn all_pids() -> Vec<i32> {
-        let Ok(rd) = std::fs::read_dir("/proc") else { return vec![] };
+        let Ok(rd) = fs_err::read_dir("/proc") else { return vec![] };
         rd.filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok()).collect()
     }
 
     /// (ppid, pgid, sid) of a process.
     fn ids(pid: i32) -> Option<(i32, i32, i32)> {
-        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+        let stat = fs_err::read_to_string(format!("/proc/{pid}/stat")).ok()?;
         let f: Vec<&str> = stat[stat.rfind(')')? + 2..].split_whitespace().collect();
         Some((f.get(1)?.parse().ok()?, f.get(2)?.parse().ok()?, f.get(3)?.parse().ok()?))
     }
@@ -305,8 +305,8 @@ mod linux {
     }
 
     pub fn holds_any(pid: i32, inodes: &HashSet<u64>) -> bool {
-        let Ok(rd) = std::fs::read_dir(format!("/proc/{pid}/fd")) else { return false };
-        rd.filter_map(|e| std::fs::read_link(e.ok()?.path()).ok()).any(|l| {
+        let Ok(rd) = fs_err::read_dir(format!("/proc/{pid}/fd")) else { return false };
+        rd.filter_map(|e| fs_err::read_link(e.ok()?.path()).ok()).any(|l| {
             l.to_str()
                 .and_then(|s| s.strip_prefix("socket:[")?.strip_suffix(']')?.parse::<u64>().ok())
                 .is_some_and(|i| inodes.contains(&i))

@@ -29,7 +29,7 @@ pub struct File {
 impl File {
     /// Whether the file on disk is exactly this rendering.
     pub fn current(&self) -> bool {
-        std::fs::read(&self.path).is_ok_and(|b| b == self.text.as_bytes())
+        fs_err::read(&self.path).is_ok_and(|b| b == self.text.as_bytes())
     }
 }
 
@@ -57,7 +57,7 @@ pub fn write(files: &[File]) -> std::io::Result<Vec<(&File, bool)>> {
         let changed = !f.current();
         if changed {
             if let Some(dir) = f.path.parent() {
-                std::fs::create_dir_all(dir)?;
+                fs_err::create_dir_all(dir)?;
             }
             crate::apply::fsutil::write_atomic(&f.path, f.text.as_bytes(), 0o644)?;
         }

@@ -330,7 +330,7 @@ async fn codereview(rt: &Runtime, cwd: &Path, args: Value, cancel: &Cancel) -> R
     for p in &a.paths {
         let path = resolve(cwd, p);
         let text =
-            std::fs::read_to_string(&path).map_err(|e| Output::err(format!("cannot read {}: {e}", path.display())))?;
+            fs_err::read_to_string(&path).map_err(|e| Output::err(format!("cannot read {}: {e}", path.display())))?;
         subject.push_str(&format!("\n--- {p}\n{text}\n"));
         if subject.len() > CAP {
             return Err(Output::err(format!("the files are larger than {CAP} bytes; review fewer at a time")));
