@@ -1,7 +1,7 @@
 //! The command-line contract: help that teaches, completions, the man page, usage errors,
 //! colour control, and `aiorch agents` against fake client executables.
 
-use crate::common::{TestEnv, run_cmd};
+use crate::common::{TestEnv, require_tool, run_cmd};
 
 /// The subcommands listed in the `Commands:` section of a help text (without `help`).
 fn subcommands(help: &str) -> Vec<String> {
@@ -76,13 +76,13 @@ fn completions_for_each_shell() {
             assert!(out.contains(sub), "{shell} completions lack `{sub}`");
         }
     }
+    env.expect(["completions", "tcsh"], 2).assert_stderr_contains("invalid value 'tcsh'");
     // The bash script is valid bash.
+    let Some(bash) = require_tool("bash", "apt-get install bash") else { return };
     let script = env.ok(["completions", "bash"]).stdout;
     env.write("aiorch.bash", &script);
-    let st =
-        std::process::Command::new("/bin/bash").arg("-n").arg(env.path("aiorch.bash")).env_clear().status().unwrap();
+    let st = std::process::Command::new(bash).arg("-n").arg(env.path("aiorch.bash")).env_clear().status().unwrap();
     assert!(st.success(), "bash -n rejects the completion script");
-    env.expect(["completions", "tcsh"], 2).assert_stderr_contains("invalid value 'tcsh'");
 }
 
 #[test]

@@ -1,7 +1,12 @@
 //! aiorch's one integration-test binary: every test runs the real `aiorch` executable inside a
 //! hermetic `TestEnv` (common/): a cleared environment, fake HOME, state and config under a
 //! temp dir, a fixed clock (`AIORCH_NOW`), and `bin/` first on PATH for fake client CLIs.
-//! Nothing touches the real home, real clients or the network.
+//! Nothing touches the real home, real clients or the network. Every module uses that one
+//! `TestEnv`; fixtures shared between modules live in `fixtures/` and are named in common/.
+//!
+//! A test never passes by skipping: one that needs a system tool asks `common::require_tool`,
+//! which fails the test under `CI=true` (naming what to install) and elsewhere prints a loud
+//! `SKIP:` line to stderr.
 //!
 //! One module per area. Snapshots live in `snapshots/` with the temp root shown as `[TEMP]`;
 //! after an intended change, review and accept them with `INSTA_UPDATE=always cargo test`

@@ -4,92 +4,24 @@
 
 use std::path::{Path, PathBuf};
 
-use assert_cmd::Command;
+use crate::common::{TestEnv, clients_always};
 
 const SELF: &str = "/opt/aiorch/bin/aiorch";
 
-struct Env {
-    dir: tempfile::TempDir,
+/// Nothing on PATH (the clients are managed by `always`), aiorch registered as `SELF`.
+fn env() -> TestEnv {
+    TestEnv::empty().only_bin_on_path().var("AIORCH_SELF", SELF)
 }
 
-impl Env {
-    fn new() -> Env {
-        let env = Env { dir: tempfile::tempdir().unwrap() };
-        for d in ["home", "state", "bin"] {
-            std::fs::create_dir_all(env.dir.path().join(d)).unwrap();
-        }
-        env
-    }
-    fn home(&self) -> PathBuf {
-        self.dir.path().join("home")
-    }
-    fn state(&self) -> PathBuf {
-        self.dir.path().join("state")
-    }
-    /// aiorch's own server (on by default) is left out unless a test names `serve_self`, so the
-    /// files show exactly the servers under test.
-    fn config(&self, toml: &str) {
-        let toml =
-            if toml.contains("serve_self") { toml.to_string() } else { format!("{toml}\n[mcp]\nserve_self = false\n") };
-        std::fs::write(self.dir.path().join("aiorch.toml"), toml).unwrap();
-    }
-    fn write(&self, rel: &str, text: &str) {
-        let p = self.home().join(rel);
-        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-        std::fs::write(p, text).unwrap();
-    }
-    fn read(&self, rel: &str) -> String {
-        std::fs::read_to_string(self.home().join(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"))
-    }
-    fn cmd(&self, args: &[&str]) -> Command {
-        let mut c = Command::cargo_bin("aiorch").unwrap();
-        c.env_clear()
-            .env("HOME", self.home())
-            .env("PATH", self.dir.path().join("bin"))
-            .env("AIORCH_NOW", "1795256700")
-            .env("AIORCH_SELF", SELF)
-            .arg("--home")
-            .arg(self.home())
-            .arg("--state-dir")
-            .arg(self.state())
-            .arg("--config")
-            .arg(self.dir.path().join("aiorch.toml"))
-            .args(args);
-        c
-    }
-    /// Run; panic with everything on an unexpected exit code. Returns (stdout, stderr).
-    fn run(&self, args: &[&str], code: i32) -> (String, String) {
-        let out = self.cmd(args).output().unwrap();
-        let (o, e) =
-            (String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned());
-        assert_eq!(out.status.code(), Some(code), "aiorch {args:?}\n--- stdout\n{o}\n--- stderr\n{e}");
-        (self.filter(&o), self.filter(&e))
-    }
-    fn filter(&self, s: &str) -> String {
-        s.replace(&self.dir.path().display().to_string(), "[TMP]")
-    }
-    /// Every file under HOME and the state dir, as (path, bytes).
-    fn all_files(&self) -> Vec<(PathBuf, Vec<u8>)> {
-        fn walk(p: &Path, out: &mut Vec<(PathBuf, Vec<u8>)>) {
-            for e in std::fs::read_dir(p).unwrap().flatten() {
-                let ft = e.file_type().unwrap();
-                if ft.is_dir() {
-                    walk(&e.path(), out);
-                } else if ft.is_file() {
-                    out.push((e.path(), std::fs::read(e.path()).unwrap()));
-                } else if ft.is_symlink() {
-                    out.push((e.path(), std::fs::read_link(e.path()).unwrap().into_os_string().into_encoded_bytes()));
-                }
-            }
-        }
-        let mut out = vec![];
-        walk(&self.home(), &mut out);
-        walk(&self.state(), &mut out);
-        out
-    }
+/// aiorch's own server (on by default) is left out unless a test names `serve_self`, so the
+/// files show exactly the servers under test.
+fn config(env: &TestEnv, toml: &str) {
+    let toml =
+        if toml.contains("serve_self") { toml.to_string() } else { format!("{toml}\n[mcp]\nserve_self = false\n") };
+    env.write_config(&toml);
 }
 
-const CLIENTS: &str = "[clients]\nclaude = \"always\"\ngemini = \"always\"\ncodex = \"always\"\ncopilot = \"always\"\n[agentsmd]\nhome_agents_md = false\n[plugins]\ndefaults = false\n";
+const CLIENTS: &str = concat!(clients_always!(), "[agentsmd]\nhome_agents_md = false\n[plugins]\ndefaults = false\n");
 
 /// A registry with one of each: stdio with env, http with headers, secret-wrapped, cwd, sse.
 const REGISTRY: &str = r#"
@@ -122,24 +54,25 @@ url = "http://127.0.0.1:9/sse"
 transport = "sse"
 "#;
 
-const FILES: [&str; 4] = [".claude.json", ".gemini/settings.json", ".codex/config.toml", ".copilot/mcp-config.json"];
+const FILES: [&str; 4] =
+    ["~/.claude.json", "~/.gemini/settings.json", "~/.codex/config.toml", "~/.copilot/mcp-config.json"];
 
 #[test]
 fn each_client_gets_its_own_format() {
-    let env = Env::new();
-    env.config(&format!("{CLIENTS}{REGISTRY}"));
-    let (_, notes) = env.run(&["apply"], 0);
+    let env = env();
+    config(&env, &format!("{CLIENTS}{REGISTRY}"));
+    let notes = env.expect(["apply"], 0).stderr;
     for f in FILES {
-        insta::assert_snapshot!(f.trim_start_matches('.').replace('/', "_"), env.filter(&env.read(f)));
+        insta::assert_snapshot!(f.trim_start_matches("~/.").replace('/', "_"), env.filter(&env.read(f)));
     }
-    insta::assert_snapshot!("apply_notes", notes);
+    insta::assert_snapshot!("apply_notes", env.filter(&notes));
     // A second run changes nothing.
-    env.run(&["apply", "--check"], 0);
+    env.expect(["apply", "--check"], 0);
 }
 
 #[test]
 fn merges_keep_every_user_byte_and_retraction_removes_only_ours() {
-    let env = Env::new();
+    let env = env();
     let claude = r#"{
   "numStartups": 12,
   "userID": "abc123",
@@ -178,11 +111,11 @@ screen_reader_detection_done = true
     for (f, t) in FILES.iter().zip([claude, gemini, codex, copilot]) {
         env.write(f, t);
     }
-    env.config(&format!("{CLIENTS}{REGISTRY}"));
-    env.run(&["apply"], 0);
+    config(&env, &format!("{CLIENTS}{REGISTRY}"));
+    env.expect(["apply"], 0);
     for (f, original) in FILES.iter().zip([claude, gemini, codex, copilot]) {
         let now = env.read(f);
-        insta::assert_snapshot!(format!("merged_{}", f.trim_start_matches('.').replace('/', "_")), env.filter(&now));
+        insta::assert_snapshot!(format!("merged_{}", f.trim_start_matches("~/.").replace('/', "_")), env.filter(&now));
         // Every user line is still there, in order (ours are added around them).
         let mut rest = now.as_str();
         for line in original.lines().filter(|l| !l.trim().is_empty() && !matches!(l.trim(), "}" | "}," | "{")) {
@@ -195,25 +128,25 @@ screen_reader_detection_done = true
 
     // Drop two servers: exactly their keys go, the user's and the other ours stay.
     let fewer = REGISTRY.split("[mcp.servers.github]").next().unwrap();
-    env.config(&format!("{CLIENTS}{fewer}"));
-    let (out, _) = env.run(&["apply"], 0);
+    config(&env, &format!("{CLIENTS}{fewer}"));
+    let out = env.expect(["apply"], 0).stdout;
     assert!(out.contains("-mcpServers.github") && out.contains("-mcp_servers.files"), "{out}");
-    let claude_now: serde_json::Value = serde_json::from_str(&env.read(".claude.json")).unwrap();
+    let claude_now: serde_json::Value = serde_json::from_str(&env.read("~/.claude.json")).unwrap();
     let names: Vec<&String> = claude_now["mcpServers"].as_object().unwrap().keys().collect();
     assert_eq!(names, ["mine", "echo", "web"]);
     assert_eq!(claude_now["projects"]["/work/x"]["mcpServers"]["proj"]["command"], "p");
 
     // No servers at all: every MCP file is byte-for-byte what the user had (Gemini's keeps
     // aiorch's `context.fileName`, which is not MCP's) ...
-    env.config(CLIENTS);
-    env.run(&["apply"], 0);
+    config(&env, CLIENTS);
+    env.expect(["apply"], 0);
     for (f, original) in FILES.iter().zip([claude, gemini, codex, copilot]) {
-        if *f != ".gemini/settings.json" {
+        if *f != "~/.gemini/settings.json" {
             assert_eq!(env.read(f), original, "{f}");
         }
     }
     // ... and after revert, all of them.
-    env.run(&["revert"], 0);
+    env.expect(["revert"], 0);
     for (f, original) in FILES.iter().zip([claude, gemini, codex, copilot]) {
         assert_eq!(env.read(f), original, "{f}");
     }
@@ -221,76 +154,83 @@ screen_reader_detection_done = true
 
 #[test]
 fn a_user_edit_to_our_server_is_kept_and_reported() {
-    let env = Env::new();
-    env.config(&format!("{CLIENTS}[mcp.servers.echo]\ncommand = \"echo-server\"\n"));
-    env.run(&["apply"], 0);
-    let edited = env.read(".copilot/mcp-config.json").replace("echo-server", "my-echo");
-    env.write(".copilot/mcp-config.json", &edited);
+    let env = env();
+    config(&env, &format!("{CLIENTS}[mcp.servers.echo]\ncommand = \"echo-server\"\n"));
+    env.expect(["apply"], 0);
+    let edited = env.read("~/.copilot/mcp-config.json").replace("echo-server", "my-echo");
+    env.write("~/.copilot/mcp-config.json", &edited);
     // doctor sees the drift; apply sets aiorch's value again and says so.
-    let (out, _) = env.run(&["doctor"], 1);
+    let out = env.expect(["doctor"], 1).stdout;
     assert!(out.contains("`mcpServers.echo` was changed by hand"), "{out}");
-    let (_, err) = env.run(&["apply"], 0);
+    let err = env.expect(["apply"], 0).stderr;
     assert!(err.contains("had been changed by hand"), "{err}");
     // Removed from config while the user's edit stands: left alone, no longer managed.
-    env.write(".copilot/mcp-config.json", &edited);
-    env.config(CLIENTS);
-    let (_, err) = env.run(&["apply"], 0);
+    env.write("~/.copilot/mcp-config.json", &edited);
+    config(&env, CLIENTS);
+    let err = env.expect(["apply"], 0).stderr;
     assert!(err.contains("`mcpServers.echo` was changed by hand; left as it is"), "{err}");
-    assert!(env.read(".copilot/mcp-config.json").contains("my-echo"));
+    assert!(env.read("~/.copilot/mcp-config.json").contains("my-echo"));
 }
 
 #[test]
 fn servers_go_only_to_the_clients_named() {
-    let env = Env::new();
-    env.config(&format!("{CLIENTS}[mcp.servers.only-codex]\ncommand = \"x\"\nclients = [\"codex\"]\n"));
-    env.run(&["apply"], 0);
-    assert!(env.read(".codex/config.toml").contains("[mcp_servers.only-codex]"));
-    assert!(!env.home().join(".claude.json").exists());
-    assert!(!env.home().join(".copilot/mcp-config.json").exists());
+    let env = env();
+    config(&env, &format!("{CLIENTS}[mcp.servers.only-codex]\ncommand = \"x\"\nclients = [\"codex\"]\n"));
+    env.expect(["apply"], 0);
+    assert!(env.read("~/.codex/config.toml").contains("[mcp_servers.only-codex]"));
+    assert!(!env.exists("~/.claude.json"));
+    assert!(!env.exists("~/.copilot/mcp-config.json"));
 }
 
 #[test]
 fn unmanaged_clients_get_nothing_but_the_registry_is_still_checked() {
-    let env = Env::new();
-    env.config("[clients]\nclaude = \"never\"\ngemini = \"never\"\ncodex = \"never\"\ncopilot = \"never\"\n[mcp.servers.x]\ncommand = \"a\"\n");
-    env.run(&["apply"], 0);
-    assert!(!env.home().join(".claude.json").exists() && !env.home().join(".codex").exists());
-    env.config("[clients]\nclaude = \"never\"\n[mcp.servers.x]\nurl = \"http://h\"\ncwd = \"/\"\n");
-    let (_, err) = env.run(&["apply"], 2);
+    let env = env();
+    config(
+        &env,
+        "[clients]\nclaude = \"never\"\ngemini = \"never\"\ncodex = \"never\"\ncopilot = \"never\"\n[mcp.servers.x]\ncommand = \"a\"\n",
+    );
+    env.expect(["apply"], 0);
+    assert!(!env.exists("~/.claude.json") && !env.exists("~/.codex"));
+    config(&env, "[clients]\nclaude = \"never\"\n[mcp.servers.x]\nurl = \"http://h\"\ncwd = \"/\"\n");
+    let err = env.expect(["apply"], 2).stderr;
     assert!(err.contains("mcp.servers.x.cwd: only applies to stdio servers"), "{err}");
 }
 
 #[test]
 fn aiorch_itself_is_an_entry_like_any_other() {
-    let env = Env::new();
-    env.config(&format!("{CLIENTS}[mcp]\nserve_self = true\n"));
-    env.run(&["apply"], 0);
-    let claude: serde_json::Value = serde_json::from_str(&env.read(".claude.json")).unwrap();
-    let cfg = format!("{}/aiorch.toml", env.dir.path().display());
+    let env = env();
+    config(&env, &format!("{CLIENTS}[mcp]\nserve_self = true\n"));
+    env.expect(["apply"], 0);
+    let claude: serde_json::Value = serde_json::from_str(&env.read("~/.claude.json")).unwrap();
+    let cfg = env.config.display().to_string();
     assert_eq!(
         claude["mcpServers"]["aiorch"],
         serde_json::json!({"type": "stdio", "command": SELF, "args": ["--config", cfg, "mcp", "serve"]})
     );
-    assert!(env.read(".codex/config.toml").contains("[mcp_servers.aiorch]\ncommand = \"/opt/aiorch/bin/aiorch\""));
+    assert!(env.read("~/.codex/config.toml").contains("[mcp_servers.aiorch]\ncommand = \"/opt/aiorch/bin/aiorch\""));
 }
 
 #[test]
 fn plugins_merge_into_claude_settings() {
-    let env = Env::new();
+    let env = env();
     env.write(
-        ".claude/settings.json",
+        "~/.claude/settings.json",
         "{\n  \"model\": \"opus\",\n  \"enabledPlugins\": { \"mine@elsewhere\": true }\n}\n",
     );
-    env.config(
+    config(
+        &env,
         "[clients]\nclaude = \"always\"\ngemini = \"never\"\ncodex = \"never\"\ncopilot = \"never\"\n[policy]\nenable = false\n[plugins]\nenabled = [\"hello@demo-mkt\"]\n[plugins.marketplaces.demo-mkt]\nsource = { source = \"directory\", path = \"~/mkt\" }\n[plugins.marketplaces.gitmkt.source]\nsource = \"git\"\nurl = \"https://example.invalid/m.git\"\nref = \"v1\"\n",
     );
-    env.run(&["apply"], 0);
-    insta::assert_snapshot!("claude_settings_plugins", env.filter(&env.read(".claude/settings.json")));
+    env.expect(["apply"], 0);
+    insta::assert_snapshot!("claude_settings_plugins", env.filter(&env.read("~/.claude/settings.json")));
     // Plugins off: the user's settings come back exactly.
-    env.config("[clients]\nclaude = \"always\"\ngemini = \"never\"\ncodex = \"never\"\ncopilot = \"never\"\n[policy]\nenable = false\n[plugins]\ndefaults = false\n");
-    env.run(&["apply"], 0);
+    config(
+        &env,
+        "[clients]\nclaude = \"always\"\ngemini = \"never\"\ncodex = \"never\"\ncopilot = \"never\"\n[policy]\nenable = false\n[plugins]\ndefaults = false\n",
+    );
+    env.expect(["apply"], 0);
     assert_eq!(
-        env.read(".claude/settings.json"),
+        env.read("~/.claude/settings.json"),
         "{\n  \"model\": \"opus\",\n  \"enabledPlugins\": { \"mine@elsewhere\": true }\n}\n"
     );
 }
@@ -299,22 +239,21 @@ fn plugins_merge_into_claude_settings() {
 /// HOME or the state dir after apply (and doctor does not print it).
 #[test]
 fn canary_secret_value_is_never_written() {
-    let env = Env::new();
+    let env = env();
     let canary = "CANARY-5f0c1e0b-d00d-4bad-a11c-0123456789ab";
-    env.config(&format!("{CLIENTS}[secrets]\nbackend = \"env\"\n{REGISTRY}\n[mcp]\nserve_self = true\n"));
+    config(&env, &format!("{CLIENTS}[secrets]\nbackend = \"env\"\n{REGISTRY}\n[mcp]\nserve_self = true\n"));
     for args in [&["apply"][..], &["apply", "--dry-run"], &["doctor", "--json"]] {
         let out =
             env.cmd(args).env("GITHUB_TOKEN", canary).env("WEB_TOKEN", canary).env("TEAM", canary).output().unwrap();
         let all = [out.stdout, out.stderr].concat();
         assert!(!String::from_utf8_lossy(&all).contains(canary), "aiorch {args:?} printed the secret");
     }
-    let files = env.all_files();
-    assert!(files.len() > 5, "{files:?}");
-    for (path, bytes) in files {
-        assert!(!String::from_utf8_lossy(&bytes).contains(canary), "{} holds the secret", path.display());
-    }
+    let written = env.files_under("home").len() + env.files_under("state").len();
+    assert!(written > 5, "apply wrote only {written} files");
+    let hits = env.files_holding(&["home", "state"], canary.as_bytes(), &[]);
+    assert!(hits.is_empty(), "{hits:?} hold the secret");
     // The names are there, so the wrapper can fetch them at exec time.
-    assert!(env.read(".claude.json").contains("\"--only\",\n        \"GITHUB_TOKEN,GITHUB_HOST\""));
+    assert!(env.read("~/.claude.json").contains("\"--only\",\n        \"GITHUB_TOKEN,GITHUB_HOST\""));
 }
 
 /// The rmcp echo server built from examples/mcp-echo.rs (`cargo test` builds examples).
@@ -332,21 +271,24 @@ fn echo_server() -> PathBuf {
 /// names the reason of each failure.
 #[test]
 fn doctor_handshakes_with_every_server() {
-    let env = Env::new();
+    let env = env();
     let echo = echo_server();
-    let dir = env.dir.path().join("work dir");
+    let dir = env.path("work dir");
     std::fs::create_dir_all(&dir).unwrap();
-    env.config(&format!(
-        "{CLIENTS}[mcp.servers.echo]\ncommand = \"{e}\"\nenv = {{ ECHO_PREFIX = \"x\" }}\n\
+    config(
+        &env,
+        &format!(
+            "{CLIENTS}[mcp.servers.echo]\ncommand = \"{e}\"\nenv = {{ ECHO_PREFIX = \"x\" }}\n\
          [mcp.servers.in-dir]\ncommand = \"{e}\"\ncwd = \"{d}\"\nenv = {{ MCP_ECHO_REQUIRE_CWD = \"{d}\" }}\n\
          [mcp.servers.wrong-dir]\ncommand = \"{e}\"\nenv = {{ MCP_ECHO_REQUIRE_CWD = \"{d}\" }}\n\
          [mcp.servers.missing]\ncommand = \"/nonexistent/mcp-server\"\n\
          [mcp.servers.hangs]\ncommand = \"/bin/sleep\"\nargs = [\"60\"]\nstartup_timeout = 1\n",
-        e = echo.display(),
-        d = dir.display()
-    ));
-    env.run(&["apply"], 0);
-    let (out, _) = env.run(&["doctor", "--json"], 1);
+            e = echo.display(),
+            d = dir.display()
+        ),
+    );
+    env.expect(["apply"], 0);
+    let out = env.expect(["doctor", "--json"], 1).stdout;
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     let check = |name: &str| -> (String, String) {
         let c = v["checks"]
@@ -376,6 +318,6 @@ fn doctor_handshakes_with_every_server() {
     // Claude has no cwd: doctor says how it is emulated.
     assert!(out.contains("\"in-dir in claude: cwd\""), "{out}");
     // --no-connect starts nothing.
-    let (out, _) = env.run(&["doctor", "--no-connect"], 0);
+    let out = env.expect(["doctor", "--no-connect"], 0).stdout;
     assert!(out.contains("handshakes: skipped for 5 server(s) (--no-connect)"), "{out}");
 }

@@ -1,74 +1,10 @@
 //! The orchestration runtime end to end: the real `aiorch` binary against the fake provider
 //! (routing, fallback on typed errors, budget, consensus, threads, provider shapes, pipelines).
 
-use std::path::PathBuf;
-
 use serde_json::Value;
 
+use crate::common::{Run, TestEnv};
 use crate::fake_provider::{Act, FakeProvider};
-
-/// A hermetic environment: scratch home, state dir and config; a fixed clock; env secrets.
-pub struct Env {
-    pub dir: tempfile::TempDir,
-    pub config: PathBuf,
-    vars: Vec<(String, String)>,
-}
-
-impl Env {
-    pub fn new(config: &str) -> Env {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("aiorch.toml");
-        std::fs::write(&path, format!("[secrets]\nbackend = \"env\"\n\n{config}")).unwrap();
-        Env { dir, config: path, vars: vec![] }
-    }
-
-    pub fn var(mut self, k: &str, v: &str) -> Env {
-        self.vars.push((k.into(), v.into()));
-        self
-    }
-
-    /// The command as a plain std Command (for long-lived children such as `mcp serve`).
-    pub fn std_cmd(&self, args: &[&str]) -> std::process::Command {
-        let mut c = std::process::Command::new(assert_cmd::cargo::cargo_bin("aiorch"));
-        c.env_clear()
-            .env("AIORCH_NOW", "1795256700")
-            .env("PATH", "/usr/bin:/bin")
-            .env("NO_COLOR", "1")
-            .arg("--home")
-            .arg(self.dir.path().join("home"))
-            .arg("--state-dir")
-            .arg(self.dir.path().join("state"))
-            .arg("--config")
-            .arg(&self.config)
-            .args(args);
-        for (k, v) in &self.vars {
-            c.env(k, v);
-        }
-        c
-    }
-
-    pub fn cmd(&self, args: &[&str]) -> assert_cmd::Command {
-        let mut c = assert_cmd::Command::from_std(self.std_cmd(args));
-        c.timeout(std::time::Duration::from_secs(60));
-        c
-    }
-
-    /// Run, expect `code`, return (stdout, stderr).
-    pub fn run(&self, args: &[&str], code: i32) -> (String, String) {
-        let out = self.cmd(args).output().unwrap();
-        let (o, e) =
-            (String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned());
-        assert_eq!(out.status.code(), Some(code), "aiorch {args:?}\n--- stdout\n{o}\n--- stderr\n{e}");
-        (o, e)
-    }
-
-    pub fn json(&self, args: &[&str]) -> Value {
-        let mut a = vec!["--json"];
-        a.extend_from_slice(args);
-        let (o, _) = self.run(&a, 0);
-        serde_json::from_str(&o).unwrap_or_else(|e| panic!("not JSON ({e}): {o}"))
-    }
-}
 
 /// A registry entry for a fake model. `scores` = planning, coding, review, search.
 fn model(id: &str, provider: &str, url: &str, key: &str, tier: u8, scores: [f64; 4], price: (f64, f64)) -> String {
@@ -85,8 +21,8 @@ fn isolated(extra: &str) -> String {
 
 // --- routing -----------------------------------------------------------------------------------
 
-fn routing_env() -> Env {
-    Env::new("")
+fn routing_env() -> TestEnv {
+    TestEnv::with_env_secrets("")
         .var("ANTHROPIC_API_KEY", "sk-ant-test")
         .var("OPENAI_API_KEY", "sk-oai-test")
         .var("GEMINI_API_KEY", "g-test")
@@ -102,12 +38,12 @@ fn route_explanations() {
         ("route_search_seed_role", vec!["route", "--role", "librarian", "what does the retry helper do?"]),
         ("route_local", vec!["route", "--local", "implement the parser"]),
     ] {
-        let (out, _) = env.run(&args, 0);
+        let out = env.expect(args, 0).stdout;
         insta::assert_snapshot!(name, out);
     }
     // Without keys, only the local model is usable; the explanation says why.
-    let bare = Env::new("");
-    let (out, _) = bare.run(&["route", "implement the parser"], 0);
+    let bare = TestEnv::with_env_secrets("");
+    let out = bare.expect(["route", "implement the parser"], 0).stdout;
     insta::assert_snapshot!("route_no_keys", out);
 }
 
@@ -118,7 +54,7 @@ fn route_json_and_bad_role() {
     assert_eq!(v["role"], "review");
     assert_eq!(v["seed_name"], "oracle");
     assert!(v["chain"].as_array().unwrap().len() >= 2);
-    let (_, err) = env.run(&["route", "--role", "reviw", "x"], 2);
+    let err = env.expect(["route", "--role", "reviw", "x"], 2).stderr;
     assert!(err.contains("did you mean `review`"), "{err}");
 }
 
@@ -127,8 +63,9 @@ fn route_json_and_bad_role() {
 #[test]
 fn ask_records_tokens_cost_and_key_at_call_time() {
     let fake = FakeProvider::start(&[("fa", vec![Act::ok("hello from fa")])]);
-    let env = Env::new(&isolated(&model("fa", "openai", &fake.url(), "FA_KEY", 2, [0.8; 4], (1.0, 2.0))))
-        .var("FA_KEY", "sk-fa-secret");
+    let env =
+        TestEnv::with_env_secrets(&isolated(&model("fa", "openai", &fake.url(), "FA_KEY", 2, [0.8; 4], (1.0, 2.0))))
+            .var("FA_KEY", "sk-fa-secret");
     let v = env.json(&["ask", "--model", "fa", "say hello"]);
     assert_eq!(v["text"], "hello from fa");
     assert_eq!(v["model"], "fa");
@@ -141,16 +78,14 @@ fn ask_records_tokens_cost_and_key_at_call_time() {
         ("/v1/chat/completions", "bearer", Some("sk-fa-secret"))
     );
     // The secret is in no state file.
-    for entry in walk(&env.dir.path().join("state")) {
-        let bytes = std::fs::read(&entry).unwrap();
-        assert!(!String::from_utf8_lossy(&bytes).contains("sk-fa-secret"), "{} holds the key", entry.display());
-    }
+    let hits = env.files_holding(&["state"], b"sk-fa-secret", &[]);
+    assert!(hits.is_empty(), "{hits:?} hold the key");
     let s = env.json(&["stats"]);
     assert_eq!(s["by_model"]["fa"]["calls"], 1);
     assert_eq!(s["by_model"]["fa"]["success_rate"], 1.0);
     assert_eq!(s["total"]["tokens_in"], 100);
     assert_eq!(s["spent_today"], 0.0002);
-    let (text, _) = env.run(&["stats"], 0);
+    let text = env.expect(["stats"], 0).stdout;
     assert!(text.contains("routing saved"), "{text}");
 }
 
@@ -170,11 +105,11 @@ fn gateway_reported_cost_and_serving_deployment_win_over_the_price_table() {
         model("gw", "openai", &fake.url(), "K", 2, [0.8; 4], (3.0, 15.0)),
         model("gw2", "openai", &fake.url(), "K", 2, [0.8; 4], (3.0, 15.0))
     ));
-    let env = Env::new(&cfg).var("K", "k");
+    let env = TestEnv::with_env_secrets(&cfg).var("K", "k");
     assert_eq!(env.json(&["ask", "--model", "gw2", "hi"])["cost"], 0.00042);
     let v = env.json(&["ask", "--model", "gw", "hi"]);
     assert_eq!((v["cost"].as_f64(), v["served_by"].as_str()), (Some(0.0), Some("local-coding")), "{v}");
-    let (_, err) = env.run(&["ask", "--model", "gw", "hi"], 0);
+    let err = env.expect(["ask", "--model", "gw", "hi"], 0).stderr;
     assert!(err.contains("gw → local-coding"), "{err}");
     assert_eq!(env.json(&["stats"])["spent_today"], 0.00042);
 }
@@ -183,8 +118,9 @@ fn gateway_reported_cost_and_serving_deployment_win_over_the_price_table() {
 fn streaming_ask_prints_deltas() {
     let fake = FakeProvider::start(&[("fa", vec![Act::ok("one two three")])]);
     let env =
-        Env::new(&isolated(&model("fa", "openai", &fake.url(), "FA_KEY", 2, [0.8; 4], (1.0, 2.0)))).var("FA_KEY", "k");
-    let (out, err) = env.run(&["ask", "--model", "fa", "count"], 0);
+        TestEnv::with_env_secrets(&isolated(&model("fa", "openai", &fake.url(), "FA_KEY", 2, [0.8; 4], (1.0, 2.0))))
+            .var("FA_KEY", "k");
+    let Run { stdout: out, stderr: err, .. } = env.expect(["ask", "--model", "fa", "count"], 0);
     assert_eq!(out, "one two three\n");
     assert!(err.contains("fa (coding)") && err.contains("continuation_id"), "{err}");
     assert_eq!(fake.seen()[0].body["stream"], true);
@@ -192,7 +128,7 @@ fn streaming_ask_prints_deltas() {
 
 // --- fallback ----------------------------------------------------------------------------------
 
-fn chain_env(fake: &FakeProvider) -> Env {
+fn chain_env(fake: &FakeProvider) -> TestEnv {
     // c1 is the cheap pick for a simple task; c2 the same tier; strong the escalation.
     let cfg = isolated(&format!(
         "{}{}{}",
@@ -200,7 +136,7 @@ fn chain_env(fake: &FakeProvider) -> Env {
         model("c2", "openai", &fake.url(), "K2", 1, [0.8; 4], (0.2, 0.4)),
         model("strong", "openai", &fake.url(), "K3", 3, [0.95; 4], (5.0, 10.0)),
     ));
-    Env::new(&cfg).var("K1", "k1").var("K2", "k2").var("K3", "k3")
+    TestEnv::with_env_secrets(&cfg).var("K1", "k1").var("K2", "k2").var("K3", "k3")
 }
 
 #[test]
@@ -241,7 +177,7 @@ fn falls_back_on_timeout_garbage_and_stalled_stream() {
         ("c2", vec![Act::ok("rescued")]),
     ]);
     let env = chain_env(&fake);
-    let (out, err) = env.run(&["ask", "fix the typo"], 0);
+    let Run { stdout: out, stderr: err, .. } = env.expect(["ask", "fix the typo"], 0);
     assert!(out.ends_with("rescued\n"), "{out}");
     assert!(err.contains("c1 failed (timed out"), "{err}");
 }
@@ -259,7 +195,7 @@ fn auth_errors_are_never_retried_with_the_same_credentials() {
         model("c1b", "openai", &fake.url(), "K1", 1, [0.8; 4], (0.2, 0.3)),
         model("strong", "openai", &fake.url(), "K3", 3, [0.95; 4], (5.0, 10.0)),
     ));
-    let env = Env::new(&cfg).var("K1", "bad").var("K3", "good");
+    let env = TestEnv::with_env_secrets(&cfg).var("K1", "bad").var("K3", "good");
     let v = env.json(&["ask", "fix the typo"]);
     assert_eq!(v["model"], "strong");
     assert_eq!(fake.calls("c1b"), 0, "a model sharing the failed key must not be called");
@@ -281,7 +217,7 @@ fn context_window_errors_skip_to_a_larger_window_and_bad_requests_stop() {
         model("c1", "openai", &fake.url(), "K1", 1, [0.8; 4], (0.1, 0.2)),
         model("c2", "openai", &fake.url(), "K2", 1, [0.8; 4], (0.2, 0.4))
     ));
-    let env = Env::new(&cfg).var("K1", "k1").var("K2", "k2").var("K3", "k3");
+    let env = TestEnv::with_env_secrets(&cfg).var("K1", "k1").var("K2", "k2").var("K3", "k3");
     let v = env.json(&["ask", "fix the typo"]);
     assert_eq!(v["model"], "strong");
     assert_eq!(fake.calls("c2"), 0);
@@ -289,7 +225,7 @@ fn context_window_errors_skip_to_a_larger_window_and_bad_requests_stop() {
     let fake =
         FakeProvider::start(&[("c1", vec![Act::Fail(400, "unsupported parameter")]), ("c2", vec![Act::ok("x")])]);
     let env = chain_env(&fake);
-    let (_, err) = env.run(&["ask", "fix the typo"], 1);
+    let err = env.expect(["ask", "fix the typo"], 1).stderr;
     assert!(err.contains("request rejected (HTTP 400)"), "{err}");
     assert_eq!(fake.calls("c2"), 0);
 }
@@ -303,8 +239,9 @@ fn budget_fails_closed_before_sending() {
     let models: String =
         ["p1", "p2", "p3"].iter().map(|id| model(id, "openai", &fake.url(), "K", 2, [0.9; 4], (10.0, 10.0))).collect();
     // Worst case per call ≈ 1000 out × $10/M = $0.01; the budget allows one, not three.
-    let env = Env::new(&isolated(&format!("budget = {{ daily_usd = 0.015 }}\n{models}"))).var("K", "k");
-    let (_, err) = env.run(&["consensus", "--models", "p1,p2,p3", "--no-synthesis", "ship it?"], 1);
+    let env =
+        TestEnv::with_env_secrets(&isolated(&format!("budget = {{ daily_usd = 0.015 }}\n{models}"))).var("K", "k");
+    let err = env.expect(["consensus", "--models", "p1,p2,p3", "--no-synthesis", "ship it?"], 1).stderr;
     assert!(err.contains("daily budget exhausted") && err.contains("nothing was sent"), "{err}");
     assert!(fake.seen().is_empty());
     // One call fits; its reservation is settled to the real (smaller) cost.
@@ -313,22 +250,22 @@ fn budget_fails_closed_before_sending() {
     assert_eq!(s["spent_today"], 0.0015);
     assert_eq!(s["reserved_today"], 0.0);
     // With $0 a cloud model is refused by the router before any request.
-    let zero = Env::new(&isolated(&format!("budget = {{ daily_usd = 0.0 }}\n{models}"))).var("K", "k");
-    let (_, err) = zero.run(&["ask", "--model", "p2", "hi"], 1);
+    let zero = TestEnv::with_env_secrets(&isolated(&format!("budget = {{ daily_usd = 0.0 }}\n{models}"))).var("K", "k");
+    let err = zero.expect(["ask", "--model", "p2", "hi"], 1).stderr;
     assert!(err.contains("no usable model"), "{err}");
     assert_eq!(fake.calls("p2"), 0);
 }
 
 // --- consensus ---------------------------------------------------------------------------------
 
-fn panel(fake: &FakeProvider) -> Env {
+fn panel(fake: &FakeProvider) -> TestEnv {
     let cfg = isolated(&format!(
         "{}{}{}",
         model("judge", "openai", &fake.url(), "K", 3, [0.9; 4], (1.0, 1.0)),
         model("mid", "anthropic", &fake.url(), "K", 2, [0.9; 4], (1.0, 1.0)),
         model("cheap", "gemini", &fake.url(), "K", 1, [0.9; 4], (1.0, 1.0)),
     ));
-    Env::new(&cfg).var("K", "k")
+    TestEnv::with_env_secrets(&cfg).var("K", "k")
 }
 
 #[test]
@@ -379,8 +316,8 @@ fn consensus_weighs_votes_names_dissenters_and_synthesises() {
         "Drop the table?",
     ]);
     assert_eq!((v["threshold"].as_f64(), v["recommendation"].as_str()), (Some(0.9), Some("review_required")));
-    let (text, err) = env.run(
-        &["consensus", "--priority", "critical", "--no-synthesis", "--models", "judge,mid,cheap", "Drop the table?"],
+    let Run { stdout: text, stderr: err, .. } = env.expect(
+        ["consensus", "--priority", "critical", "--no-synthesis", "--models", "judge,mid,cheap", "Drop the table?"],
         0,
     );
     assert!(text.contains("recommendation: review required") && text.contains("dissenters:     cheap"), "{text}");
@@ -400,7 +337,7 @@ fn consensus_detects_conflict_and_survives_a_failed_member() {
         model("mid", "openai", &fake.url(), "K", 2, [0.9; 4], (1.0, 1.0)),
         model("cheap", "openai", &fake.url(), "K", 1, [0.9; 4], (1.0, 1.0)),
     ));
-    let env = Env::new(&cfg).var("K", "k");
+    let env = TestEnv::with_env_secrets(&cfg).var("K", "k");
     let v = env.json(&["consensus", "--no-synthesis", "--models", "judge,mid,cheap", "Which database?"]);
     assert_eq!(v["recommendation"], "conflict");
     assert_eq!(v["conflict"], true);
@@ -419,7 +356,7 @@ fn threads_continue_across_models_and_processes() {
         model("fa", "openai", &fake.url(), "K", 2, [0.8; 4], (1.0, 1.0)),
         model("fb", "anthropic", &fake.url(), "K", 2, [0.8; 4], (1.0, 1.0))
     ));
-    let env = Env::new(&cfg).var("K", "k");
+    let env = TestEnv::with_env_secrets(&cfg).var("K", "k");
     let first = env.json(&["ask", "--model", "fa", "remember the number 42"]);
     let id = first["continuation_id"].as_str().unwrap();
     let second = env.json(&["ask", "--model", "fb", "--continuation-id", id, "which number?"]);
@@ -433,7 +370,7 @@ fn threads_continue_across_models_and_processes() {
         "{texts:?}"
     );
     assert!(body["system"].as_str().is_some(), "Anthropic gets the system prompt apart");
-    let (_, err) = env.run(&["ask", "--continuation-id", "nope", "x"], 2);
+    let err = env.expect(["ask", "--continuation-id", "nope", "x"], 2).stderr;
     assert!(err.contains("unknown continuation_id"), "{err}");
 }
 
@@ -447,22 +384,23 @@ fn local_only_refuses_cloud_models() {
         model("cloud", "openai", &fake.url(), "K", 3, [0.9; 4], (1.0, 1.0)),
         fake.url()
     ));
-    let env = Env::new(&cfg).var("K", "k");
-    let (_, err) = env.run(&["ask", "--local", "--model", "cloud", "x"], 1);
+    let env = TestEnv::with_env_secrets(&cfg).var("K", "k");
+    let err = env.expect(["ask", "--local", "--model", "cloud", "x"], 1).stderr;
     assert!(err.contains("no usable model"), "{err}");
     let v = env.json(&["ask", "--local", "implement it"]);
     assert_eq!(v["model"], "loc");
     assert_eq!(fake.seen().last().unwrap().auth, "none");
-    let (_, err) = env.run(&["consensus", "--local", "--models", "cloud,loc", "x"], 2);
+    let err = env.expect(["consensus", "--local", "--models", "cloud,loc", "x"], 2).stderr;
     assert!(err.contains("cloud model and local-only mode"), "{err}");
 }
 
 #[test]
 fn feature_pipeline_writes_a_report() {
     let fake = FakeProvider::start(&[("fa", vec![Act::ok("Step 1: do it.")])]);
-    let env = Env::new(&isolated(&model("fa", "openai", &fake.url(), "K", 2, [0.8; 4], (1.0, 1.0)))).var("K", "k");
-    let out = env.dir.path().join("report.md");
-    env.run(&["pipeline", "feature", "--out", out.to_str().unwrap(), "add a --since flag"], 0);
+    let env = TestEnv::with_env_secrets(&isolated(&model("fa", "openai", &fake.url(), "K", 2, [0.8; 4], (1.0, 1.0))))
+        .var("K", "k");
+    let out = env.path("report.md");
+    env.ok(["pipeline", "feature", "--out", out.to_str().unwrap(), "add a --since flag"]);
     let md = std::fs::read_to_string(&out).unwrap();
     for h in [
         "# aiorch pipeline: feature",
@@ -478,42 +416,22 @@ fn feature_pipeline_writes_a_report() {
     assert_eq!(fake.seen()[3].body["messages"].as_array().unwrap().len(), 8);
 }
 
-fn walk(dir: &std::path::Path) -> Vec<PathBuf> {
-    let mut out = vec![];
-    if let Ok(rd) = std::fs::read_dir(dir) {
-        for e in rd.flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                out.extend(walk(&p));
-            } else {
-                out.push(p);
-            }
-        }
-    }
-    out
-}
-
 // --- aiorch go ---------------------------------------------------------------------------------
 
 #[test]
 fn go_hands_the_task_to_an_agent_cli_with_the_prompt_and_mcp_server() {
     let fake = FakeProvider::start(&[("fa", vec![Act::ok("x")])]);
-    let env = Env::new(&isolated(&model("fa", "openai", &fake.url(), "K", 2, [0.8; 4], (1.0, 1.0))));
-    let bin = env.dir.path().join("bin");
-    std::fs::create_dir_all(&bin).unwrap();
-    let record = env.dir.path().join("claude-run.txt");
+    let env = TestEnv::with_env_secrets(&isolated(&model("fa", "openai", &fake.url(), "K", 2, [0.8; 4], (1.0, 1.0))))
+        .var("K", "k")
+        .var("OLLAMA_HOST", "http://127.0.0.1:9");
+    let record = env.path("claude-run.txt");
     // A stand-in for Claude Code (the real one needs a cloud account): records argv and env.
     let stub = format!(
         "#!/bin/sh\n{{ for a in \"$@\"; do printf '%s\\n--\\n' \"$a\"; done; echo \"MODE=$AIORCH_MODE OLLAMA_HOST=$OLLAMA_HOST GO=$AIORCH_GO\"; }} > {}\nexit 3\n",
         record.display()
     );
-    std::fs::write(bin.join("claude"), stub).unwrap();
-    std::fs::set_permissions(bin.join("claude"), std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
-    let env = env
-        .var("K", "k")
-        .var("PATH", &format!("{}:/usr/bin:/bin", bin.display()))
-        .var("OLLAMA_HOST", "http://127.0.0.1:9");
-    let (_, err) = env.run(&["go", "add a --since flag to stats"], 1);
+    env.install_script("claude", &stub);
+    let err = env.expect(["go", "add a --since flag to stats"], 1).stderr;
     assert!(err.contains("agent claude (auto: first installed") && err.contains("claude exited with"), "{err}");
     let seen = std::fs::read_to_string(&record).unwrap();
     let args: Vec<&str> = seen.split("\n--\n").collect();
@@ -541,13 +459,13 @@ fn go_local_runs_the_builtin_pipeline_on_the_local_model() {
         "[runtime.models.loc]\nprovider = \"openai\"\nendpoint = \"local\"\nroles = {{ planning = 0.4, coding = 0.5, review = 0.4, search = 0.5 }}\n[runtime.local]\nurl = \"{}/v1\"\nmodel = \"loc\"\n",
         fake.url()
     ));
-    let env = Env::new(&cfg);
-    let (out, err) = env.run(&["go", "--local", "--agent", "builtin", "write a haiku"], 0);
+    let env = TestEnv::with_env_secrets(&cfg);
+    let Run { stdout: out, stderr: err, .. } = env.expect(["go", "--local", "--agent", "builtin", "write a haiku"], 0);
     assert!(err.contains("mode local, agent builtin"), "{err}");
     assert!(out.contains("# aiorch pipeline: feature") && out.contains("Mode: local"), "{out}");
     assert_eq!(fake.calls("loc"), 4);
     // No usable model: the preflight stops before anything runs.
-    let empty = Env::new(&isolated(""));
-    let (_, err) = empty.run(&["go", "--agent", "builtin", "x"], 1);
+    let empty = TestEnv::with_env_secrets(&isolated(""));
+    let err = empty.expect(["go", "--agent", "builtin", "x"], 1).stderr;
     assert!(err.contains("preflight failed") && err.contains("planning model"), "{err}");
 }

@@ -2,27 +2,27 @@
 //! handshake, tools/list, tool calls with progress notifications, errors.
 
 use std::io::{BufRead, BufReader, Write};
-use std::process::{Child, ChildStdin, ChildStdout, Stdio};
+use std::process::{ChildStdin, ChildStdout};
 
 use serde_json::{Value, json};
 
+use crate::common::{Spawned, TestEnv};
 use crate::fake_provider::{Act, FakeProvider};
-use crate::runtime::Env;
 
 struct Client {
-    child: Child,
+    /// Killed and reaped when the client drops.
+    _child: Spawned,
     stdin: ChildStdin,
     stdout: BufReader<ChildStdout>,
     next: u64,
 }
 
 impl Client {
-    fn start(env: &Env) -> Client {
-        let mut c = env.std_cmd(&["mcp", "serve"]);
-        let mut child = c.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::inherit()).spawn().unwrap();
+    fn start(env: &TestEnv) -> Client {
+        let mut child = env.spawn(["mcp", "serve"]);
         let stdin = child.stdin.take().unwrap();
         let stdout = BufReader::new(child.stdout.take().unwrap());
-        let mut me = Client { child, stdin, stdout, next: 1 };
+        let mut me = Client { _child: child, stdin, stdout, next: 1 };
         let init = me.request(
             "initialize",
             json!({"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "it", "version": "0"}}),
@@ -65,13 +65,6 @@ impl Client {
     }
 }
 
-impl Drop for Client {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 #[test]
 fn mcp_serve_lists_and_calls_tools_with_progress() {
     let fake = FakeProvider::start(&[
@@ -83,7 +76,8 @@ fn mcp_serve_lists_and_calls_tools_with_progress() {
         .iter()
         .map(|(id, tier)| format!("[runtime.models.{id}]\nprovider = \"openai\"\nendpoint = \"{}/v1\"\nkey = \"K\"\ntier = {tier}\nprice_in = 1.0\nprice_out = 2.0\nroles = {{ planning = 0.9, coding = 0.9, review = 0.9, search = 0.9 }}\n\n", fake.url()))
         .collect();
-    let env = Env::new(&format!("[runtime]\nbuiltin_models = false\ntimeout_secs = 5\n{models}")).var("K", "k");
+    let env = TestEnv::with_env_secrets(&format!("[runtime]\nbuiltin_models = false\ntimeout_secs = 5\n{models}"))
+        .var("K", "k");
     let mut c = Client::start(&env);
     let mut notes = vec![];
     let list = c.request("tools/list", json!({}), &mut notes);
@@ -142,7 +136,8 @@ fn mcp_cancellation_stops_the_fan_out_and_frees_the_budget() {
         .iter()
         .map(|id| format!("[runtime.models.{id}]\nprovider = \"openai\"\nendpoint = \"{}/v1\"\nkey = \"K\"\ntier = 2\nprice_in = 1.0\nprice_out = 2.0\nroles = {{ review = 0.9 }}\n\n", fake.url()))
         .collect();
-    let env = Env::new(&format!("[runtime]\nbuiltin_models = false\ntimeout_secs = 60\n{models}")).var("K", "k");
+    let env = TestEnv::with_env_secrets(&format!("[runtime]\nbuiltin_models = false\ntimeout_secs = 60\n{models}"))
+        .var("K", "k");
     let mut c = Client::start(&env);
     let id = c.next;
     c.next += 1;

@@ -1,12 +1,8 @@
 //! `aiorch secrets`: per-backend round trips, exec semantics (same PID, exit codes, signals),
 //! `--mask`, the keychain path through a fake `/usr/bin/security`, and the canary test: a secret
 //! value never shows up in a file, a log, doctor's output, or any argv.
-//!
-//! The small `Sandbox` below mirrors main's `TestEnv` (same fields and method names) so these
-//! tests can move onto it when the branches meet.
 
 use std::collections::BTreeSet;
-use std::ffi::OsStr;
 use std::io::{BufRead, BufReader, Write};
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
@@ -14,143 +10,17 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-const NOW: &str = "1795256700";
-const FAKE_SECURITY: &str = include_str!("fixtures/fake-security");
+use crate::common::{HANG_LIMIT, Run, TestEnv, contains, hex, require_tool, spawn};
 
-struct Sandbox {
-    _dir: tempfile::TempDir,
-    root: PathBuf,
-    home: PathBuf,
-    state: PathBuf,
-    config: PathBuf,
-    bin: PathBuf,
-    extra_env: Vec<(String, String)>,
-}
-
-#[derive(Debug)]
-struct Run {
-    cmdline: String,
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
-}
-
-impl std::fmt::Display for Run {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "\n--- command ---\n{}\n--- exit code ---\n{:?}\n--- stdout ---\n{}\n--- stderr ---\n{}\n---",
-            self.cmdline, self.code, self.stdout, self.stderr
-        )
-    }
-}
-
-impl Run {
-    fn assert_code(&self, code: i32) -> &Run {
-        assert_eq!(self.code, Some(code), "unexpected exit code{self}");
-        self
-    }
-    fn all(&self) -> String {
-        format!("{}\n{}", self.stdout, self.stderr)
-    }
-}
-
-impl Sandbox {
-    fn new(config: &str) -> Sandbox {
-        let dir = tempfile::Builder::new().prefix("aiorch-secrets-").tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
-        let root = dir.path().canonicalize().unwrap();
-        let (home, state, config_file, bin) =
-            (root.join("home"), root.join("state"), root.join("config/aiorch.toml"), root.join("bin"));
-        for d in [&home, &bin, &config_file.parent().unwrap().to_path_buf()] {
-            std::fs::create_dir_all(d).unwrap();
-        }
-        std::fs::write(&config_file, config.replace("@ROOT@", &root.display().to_string())).unwrap();
-        Sandbox { _dir: dir, root, home, state, config: config_file, bin, extra_env: vec![] }
-    }
-
-    fn path(&self, rel: &str) -> PathBuf {
-        match rel.strip_prefix("~/") {
-            Some(r) => self.home.join(r),
-            None => self.root.join(rel),
-        }
-    }
-
-    fn set_env(&mut self, key: &str, value: &str) {
-        self.extra_env.push((key.into(), value.into()));
-    }
-
-    /// Put the fake `security` on PATH (it logs every argv to `security.log` in the root).
-    fn install_fake_security(&mut self) {
-        let p = self.bin.join("security");
-        std::fs::write(&p, FAKE_SECURITY).unwrap();
-        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
-        let log = self.root.join("security.log").display().to_string();
-        self.set_env("FAKE_SECURITY_LOG", &log);
-    }
-
-    fn vars(&self) -> Vec<(String, String)> {
-        let mut v = vec![
-            ("PATH".to_string(), format!("{}:/usr/bin:/bin", self.bin.display())),
-            ("HOME".into(), self.home.display().to_string()),
-            ("LANG".into(), "C.UTF-8".into()),
-            ("NO_COLOR".into(), "1".into()),
-            ("AIORCH_NOW".into(), NOW.into()),
-        ];
-        v.extend(self.extra_env.iter().cloned());
-        v
-    }
-
-    fn sandbox_args(&self) -> Vec<String> {
-        [
-            "--home",
-            &self.home.display().to_string(),
-            "--state-dir",
-            &self.state.display().to_string(),
-            "--config",
-            &self.config.display().to_string(),
-        ]
-        .map(String::from)
-        .to_vec()
-    }
-
-    fn std_cmd<I: IntoIterator<Item = S>, S: AsRef<OsStr>>(&self, args: I) -> std::process::Command {
-        let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_aiorch"));
-        c.env_clear().envs(self.vars()).current_dir(&self.root).args(self.sandbox_args()).args(args);
-        c
-    }
-
-    /// Run `aiorch ARGS` with `stdin`, whatever the exit code.
-    fn run_in<I: IntoIterator<Item = S>, S: AsRef<OsStr>>(&self, args: I, stdin: &str) -> Run {
-        let mut c = self.std_cmd(args);
-        let cmdline = format!("{c:?}");
-        let mut child = c.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
-        let mut input = child.stdin.take().unwrap();
-        let _ = input.write_all(stdin.as_bytes());
-        drop(input);
-        let out = child.wait_with_output().unwrap();
-        Run {
-            cmdline,
-            code: out.status.code(),
-            stdout: String::from_utf8_lossy(&out.stdout).into(),
-            stderr: String::from_utf8_lossy(&out.stderr).into(),
-        }
-    }
-
-    fn run<I: IntoIterator<Item = S>, S: AsRef<OsStr>>(&self, args: I) -> Run {
-        self.run_in(args, "")
-    }
-
-    fn ok<I: IntoIterator<Item = S>, S: AsRef<OsStr>>(&self, args: I) -> Run {
-        let r = self.run(args);
-        r.assert_code(0);
-        r
-    }
+/// What the fake `security` (tests/it/fixtures/fake-security) runs on (see `require_tool`).
+fn fake_security_tools() -> Option<PathBuf> {
+    require_tool("bash", "apt-get install bash")
 }
 
 const FILE_BACKEND: &str = "[secrets]\nbackend = \"file\"\n";
 
 /// set → list → exec → rm → list for one backend, with the value checked in the child.
-fn round_trip(sb: &Sandbox, value: &str) {
+fn round_trip(sb: &TestEnv, value: &str) {
     sb.run_in(["secrets", "set", "API_KEY"], &format!("{value}\n")).assert_code(0);
     sb.run_in(["secrets", "set", "OTHER_KEY"], "other-value").assert_code(0);
     let list = sb.ok(["secrets", "list"]);
@@ -191,7 +61,7 @@ fn round_trip(sb: &Sandbox, value: &str) {
 }
 
 /// A missing secret: exit 2, the backend and the fix named, and the child never started.
-fn missing_secret_stops_the_child(sb: &Sandbox, backend_words: &str) {
+fn missing_secret_stops_the_child(sb: &TestEnv, backend_words: &str) {
     let marker = sb.root.join("child-ran");
     let r = sb.run(["secrets", "exec", "--only", "NOT_THERE", "--", "touch", &marker.display().to_string()]);
     r.assert_code(2);
@@ -202,7 +72,7 @@ fn missing_secret_stops_the_child(sb: &Sandbox, backend_words: &str) {
 
 #[test]
 fn file_backend_round_trip() {
-    let sb = Sandbox::new(FILE_BACKEND);
+    let sb = TestEnv::with_config(FILE_BACKEND);
     round_trip(&sb, "sk-file 'quoted' \"double\" $dollar");
     missing_secret_stops_the_child(&sb, "file backend");
     let meta = std::fs::metadata(sb.path("~/.config/aiorch/secrets.env")).unwrap();
@@ -211,7 +81,7 @@ fn file_backend_round_trip() {
 
 #[test]
 fn file_backend_refuses_a_readable_file() {
-    let sb = Sandbox::new(FILE_BACKEND);
+    let sb = TestEnv::with_config(FILE_BACKEND);
     sb.run_in(["secrets", "set", "K"], "v").assert_code(0);
     let p = sb.path("~/.config/aiorch/secrets.env");
     std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o640)).unwrap();
@@ -225,7 +95,7 @@ fn file_backend_refuses_a_readable_file() {
 
 #[test]
 fn file_backend_path_respects_config_and_home() {
-    let sb = Sandbox::new("[secrets]\nbackend = \"file\"\nfile = \"~/vault/s.env\"\n");
+    let sb = TestEnv::with_config("[secrets]\nbackend = \"file\"\nfile = \"~/vault/s.env\"\n");
     sb.run_in(["secrets", "set", "K"], "v").assert_code(0);
     assert!(sb.path("~/vault/s.env").exists());
     let r = sb.run_in(["secrets", "set", "K"], "");
@@ -238,7 +108,7 @@ fn file_backend_path_respects_config_and_home() {
 
 #[test]
 fn env_backend_passes_through() {
-    let mut sb = Sandbox::new("[secrets]\nbackend = \"env\"\n");
+    let mut sb = TestEnv::with_config("[secrets]\nbackend = \"env\"\n");
     sb.set_env("FROM_ENV", "env-value");
     let r = sb.ok(["secrets", "exec", "--only", "FROM_ENV", "--", "sh", "-c", "printf %s \"$FROM_ENV\""]);
     assert_eq!(r.stdout, "env-value");
@@ -261,15 +131,16 @@ command_set = ["sh", "-c", "mkdir -p \"$(dirname \"$0\")\" && cat > \"$0\"", "@R
 command_rm = ["rm", "@ROOT@/vault/{name}"]
 command_list = ["ls", "@ROOT@/vault"]
 "#;
-    let sb = Sandbox::new(config);
+    let sb = TestEnv::with_config(config);
     round_trip(&sb, "sk-command-value");
     missing_secret_stops_the_child(&sb, "command backend");
 
-    let sb = Sandbox::new("[secrets]\nbackend = \"command\"\ncommand = [\"sh\", \"-c\", \"exit 1\", \"{name}\"]\n");
+    let sb =
+        TestEnv::with_config("[secrets]\nbackend = \"command\"\ncommand = [\"sh\", \"-c\", \"exit 1\", \"{name}\"]\n");
     let r = sb.run_in(["secrets", "set", "K"], "v");
     r.assert_code(2);
     assert!(r.stderr.contains("command_set is not configured"), "{r}");
-    let sb = Sandbox::new("[secrets]\nbackend = \"command\"\ncommand = [\"cat\", \"/etc/hostname\"]\n");
+    let sb = TestEnv::with_config("[secrets]\nbackend = \"command\"\ncommand = [\"cat\", \"/etc/hostname\"]\n");
     let r = sb.run(["secrets", "exec", "--only", "K", "--", "true"]);
     r.assert_code(2);
     assert!(r.stderr.contains("no `{name}` placeholder"), "{r}");
@@ -277,7 +148,10 @@ command_list = ["ls", "@ROOT@/vault"]
 
 #[test]
 fn keychain_backend_through_a_fake_security() {
-    let mut sb = Sandbox::new("[secrets]\nbackend = \"keychain\"\n");
+    if fake_security_tools().is_none() {
+        return;
+    }
+    let mut sb = TestEnv::with_config("[secrets]\nbackend = \"keychain\"\n");
     sb.install_fake_security();
     let kc = sb.path("~/Library/Keychains/ai-secrets.keychain-db");
 
@@ -294,7 +168,7 @@ fn keychain_backend_through_a_fake_security() {
     let r = sb.ok(["secrets", "setup"]);
     assert!(r.stdout.contains("exists") && r.stdout.contains("already in the keychain search list"), "idempotent{r}");
     // An empty password typed at the prompt is refused loudly (exit 1), not silently kept.
-    let mut other = Sandbox::new("[secrets]\nbackend = \"keychain\"\n");
+    let mut other = TestEnv::with_config("[secrets]\nbackend = \"keychain\"\n");
     other.install_fake_security();
     let r = other.run_in(["secrets", "setup"], "\n\n");
     r.assert_code(1);
@@ -320,7 +194,7 @@ fn keychain_backend_through_a_fake_security() {
 
     // No value was ever on a `security` argv, neither raw nor hex-encoded.
     let log = std::fs::read_to_string(sb.root.join("security.log")).unwrap();
-    let hex: String = value.bytes().map(|b| format!("{b:02x}")).collect();
+    let hex = hex(value);
     assert!(log.contains("-i") && log.contains("find-generic-password -s API_KEY -w"), "{log}");
     assert!(
         !log.contains(value) && !log.contains(&hex) && !log.contains("other-value") && !log.contains("kc-password"),
@@ -330,14 +204,18 @@ fn keychain_backend_through_a_fake_security() {
 
 #[test]
 fn keychain_doctor_warns_about_an_empty_password_and_no_lock_on_sleep() {
-    let mut sb = Sandbox::new(
+    if fake_security_tools().is_none() {
+        return;
+    }
+    let mut sb = TestEnv::with_config(
         "[secrets]\nbackend = \"keychain\"\n[mcp.servers.gh]\ncommand = \"gh-mcp\"\nsecrets = [\"GH_TOKEN\"]\n",
     );
     sb.install_fake_security();
     let kc = sb.path("~/Library/Keychains/ai-secrets.keychain-db");
     // The seed system's keychain: empty password, default settings, not in the search list.
     let st = std::process::Command::new(sb.bin.join("security"))
-        .env("HOME", &sb.home)
+        .env_clear()
+        .envs(sb.vars())
         .args(["create-keychain", "-p", ""])
         .arg(&kc)
         .status()
@@ -357,7 +235,8 @@ fn keychain_doctor_warns_about_an_empty_password_and_no_lock_on_sleep() {
     }
     // An item the seed setup stored under another account is updated in place, not shadowed.
     let st = std::process::Command::new(sb.bin.join("security"))
-        .env("HOME", &sb.home)
+        .env_clear()
+        .envs(sb.vars())
         .args(["add-generic-password", "-a", "seed-user", "-s", "GH_TOKEN", "-w", "old-value"])
         .arg(&kc)
         .status()
@@ -386,8 +265,7 @@ fn keychain_doctor_warns_about_an_empty_password_and_no_lock_on_sleep() {
 
 /// Wait for a line on a child's stdout (with a deadline).
 fn wait_line(out: &mut impl BufRead, want: &str) {
-    // Generous: the machine may be loaded; this bounds a hang, it measures nothing.
-    let deadline = Instant::now() + Duration::from_secs(90);
+    let deadline = Instant::now() + HANG_LIMIT;
     let mut line = String::new();
     while Instant::now() < deadline {
         line.clear();
@@ -398,17 +276,16 @@ fn wait_line(out: &mut impl BufRead, want: &str) {
             return;
         }
     }
-    panic!("no {want:?} within 20 s");
+    panic!("no {want:?} within {HANG_LIMIT:?}");
 }
 
 #[test]
 fn exec_replaces_itself_and_signals_reach_the_child() {
-    let sb = Sandbox::new(FILE_BACKEND);
+    let sb = TestEnv::with_config(FILE_BACKEND);
     sb.run_in(["secrets", "set", "K"], "value-k").assert_code(0);
 
     // Same PID: the shell reports the PID we spawned.
-    let mut c = sb.std_cmd(["secrets", "exec", "--only", "K", "--", "sh", "-c", "echo $$; exec sleep 30"]);
-    let mut child = c.stdout(Stdio::piped()).spawn().unwrap();
+    let mut child = sb.spawn(["secrets", "exec", "--only", "K", "--", "sh", "-c", "echo $$; exec sleep 30"]);
     let mut out = BufReader::new(child.stdout.take().unwrap());
     let mut line = String::new();
     out.read_line(&mut line).unwrap();
@@ -430,8 +307,7 @@ fn exec_replaces_itself_and_signals_reach_the_child() {
     ] {
         let mut c = sb.std_cmd(["secrets", "exec", "--mask", "--only", "K", "--", "sh", "-c", script]);
         // Its own process group: nothing but our kill reaches it (no terminal involved).
-        c.process_group(0);
-        let mut child = c.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+        let mut child = spawn(c.process_group(0).stdout(Stdio::piped()).stderr(Stdio::piped()));
         let mut out = BufReader::new(child.stdout.take().unwrap());
         wait_line(&mut out, "ready");
         nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), sig).unwrap();
@@ -448,7 +324,7 @@ fn exec_replaces_itself_and_signals_reach_the_child() {
 
 #[test]
 fn mask_redacts_values_split_across_writes() {
-    let sb = Sandbox::new(FILE_BACKEND);
+    let sb = TestEnv::with_config(FILE_BACKEND);
     sb.run_in(["secrets", "set", "TOKEN"], "tok-0123456789").assert_code(0);
     sb.run_in(["secrets", "set", "TOK"], "tok-01").assert_code(0);
     let script = r#"printf 'a %s b\n' "$TOKEN"; printf 'tok-01234'; sleep 0.2; printf '56789 end\n'; printf 'err %s\n' "$TOK" >&2; printf 'tok-0 partial'"#;
@@ -489,7 +365,7 @@ struct ProcSeen {
 /// Poll the process tree under `root` until it exits: every cmdline and environ seen.
 fn watch_tree(child: &mut std::process::Child) -> ProcSeen {
     let mut seen = ProcSeen { cmdlines: vec![], environs: vec![] };
-    let deadline = Instant::now() + Duration::from_secs(30);
+    let deadline = Instant::now() + HANG_LIMIT;
     loop {
         let mut stack = vec![child.id()];
         while let Some(p) = stack.pop() {
@@ -509,34 +385,6 @@ fn watch_tree(child: &mut std::process::Child) -> ProcSeen {
     }
 }
 
-fn contains(hay: &[u8], needle: &[u8]) -> bool {
-    hay.windows(needle.len()).any(|w| w == needle)
-}
-
-/// Every file under `dir` (symlinks followed to files) that holds `needle`.
-fn files_holding(dir: &Path, needle: &[u8], skip: &[PathBuf]) -> Vec<PathBuf> {
-    let mut hits = vec![];
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        let Ok(rd) = std::fs::read_dir(&d) else { continue };
-        for e in rd.flatten() {
-            let p = e.path();
-            if skip.contains(&p) {
-                continue;
-            }
-            let ft = e.file_type().unwrap();
-            if ft.is_dir() {
-                stack.push(p);
-            } else if let Ok(bytes) = std::fs::read(&p)
-                && contains(&bytes, needle)
-            {
-                hits.push(p);
-            }
-        }
-    }
-    hits
-}
-
 fn canary_value() -> String {
     let t = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
     format!("canary-{:x}-{}", t, std::process::id())
@@ -544,7 +392,7 @@ fn canary_value() -> String {
 
 /// Run apply, secrets exec (plain and --mask, watching /proc), doctor and list with `canary`
 /// stored; returns every captured output. Checks argv and environ on the way.
-fn exercise(sb: &Sandbox, canary: &str) -> Vec<Run> {
+fn exercise(sb: &TestEnv, canary: &str) -> Vec<Run> {
     let mut runs = vec![];
     runs.push(sb.run_in(["-vv", "secrets", "set", "CANARY_TOKEN"], canary));
     runs.last().unwrap().assert_code(0);
@@ -564,11 +412,10 @@ fn exercise(sb: &Sandbox, canary: &str) -> Vec<Run> {
             "-c",
             "echo \"child sees $CANARY_TOKEN\"; sleep 0.5; echo done",
         ]);
-        let mut c = sb.std_cmd(&args);
-        let mut child = c.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+        let mut child = spawn(sb.std_cmd(&args).stdout(Stdio::piped()).stderr(Stdio::piped()));
         let aiorch_pid = child.id();
         let seen = watch_tree(&mut child);
-        let out = child.wait_with_output().unwrap();
+        let out = child.wait_with_output();
         let run = Run {
             cmdline: format!("{args:?}"),
             code: out.status.code(),
@@ -614,13 +461,11 @@ fn exercise(sb: &Sandbox, canary: &str) -> Vec<Run> {
     runs
 }
 
-fn assert_no_canary(sb: &Sandbox, canary: &str, runs: &[Run], store: &[PathBuf]) {
-    let hex: String = canary.bytes().map(|b| format!("{b:02x}")).collect();
+fn assert_no_canary(sb: &TestEnv, canary: &str, runs: &[Run], store: &[PathBuf]) {
+    let hex = hex(&canary);
     for needle in [canary, hex.as_str()] {
-        for dir in [&sb.home, &sb.state] {
-            let hits = files_holding(dir, needle.as_bytes(), store);
-            assert!(hits.is_empty(), "canary ({needle}) found in {hits:?}");
-        }
+        let hits = sb.files_holding(&["home", "state"], needle.as_bytes(), store);
+        assert!(hits.is_empty(), "canary ({needle}) found in {hits:?}");
         for r in runs {
             assert!(!r.all().contains(needle), "canary in output{r}");
         }
@@ -632,7 +477,7 @@ fn assert_no_canary(sb: &Sandbox, canary: &str, runs: &[Run], store: &[PathBuf])
 fn canary_never_rests_file_backend() {
     let canary = canary_value();
     let config = "[secrets]\nbackend = \"file\"\nfile = \"@ROOT@/vault/secrets.env\"\n[clients]\nclaude = \"always\"\ngemini = \"always\"\ncodex = \"always\"\ncopilot = \"always\"\n[mcp.servers.canary]\ncommand = \"canary-server\"\nsecrets = [\"CANARY_TOKEN\"]\n";
-    let sb = Sandbox::new(config);
+    let sb = TestEnv::with_config(config);
     let runs = exercise(&sb, &canary);
     // The backend file itself is the one place the value belongs (outside HOME and the state dir).
     assert!(std::fs::read_to_string(sb.root.join("vault/secrets.env")).unwrap().contains(&canary));
@@ -641,43 +486,48 @@ fn canary_never_rests_file_backend() {
 
 #[test]
 fn canary_never_rests_keychain_backend() {
+    if fake_security_tools().is_none() {
+        return;
+    }
     let canary = canary_value();
     let config = "[secrets]\nbackend = \"keychain\"\n[clients]\nclaude = \"always\"\n[mcp.servers.canary]\ncommand = \"canary-server\"\nsecrets = [\"CANARY_TOKEN\"]\n";
-    let mut sb = Sandbox::new(config);
+    let mut sb = TestEnv::with_config(config);
     sb.install_fake_security();
     sb.run_in(["secrets", "setup"], "pw\npw\n").assert_code(0);
     let runs = exercise(&sb, &canary);
-    // The fake keychain (encrypted for real) and the search list are the store.
+    // The fake keychain (values hex-encoded, as the real one is encrypted) and the search list
+    // are the store.
     let kc = sb.path("~/Library/Keychains/ai-secrets.keychain-db");
     assert_no_canary(&sb, &canary, &runs, &[kc]);
     // Every process aiorch started for the keychain: `security`, whose argv the fake logged.
     let log = std::fs::read_to_string(sb.root.join("security.log")).unwrap();
-    let hex: String = canary.bytes().map(|b| format!("{b:02x}")).collect();
+    let hex = hex(&canary);
     assert!(!log.contains(&canary) && !log.contains(&hex), "{log}");
     let subcommands: BTreeSet<&str> = log.lines().filter_map(|l| l.split_whitespace().next()).collect();
     assert!(subcommands.contains("-i") && subcommands.contains("find-generic-password"), "{subcommands:?}");
 }
 
-/// Drive `aiorch ARGS` on a pseudo-terminal (util-linux `script`): wait for `prompt`, type
-/// `keys`, and return the whole terminal transcript and the exit code.
-fn on_a_terminal(sb: &Sandbox, args: &[&str], prompt: &str, keys: &[u8]) -> Option<(String, Option<i32>)> {
-    if !Path::new("/usr/bin/script").exists() {
-        eprintln!("skipped: util-linux `script` is not installed");
-        return None;
-    }
+/// util-linux's `script`, which gives a child a pseudo-terminal (see `require_tool`).
+fn script_tool() -> Option<PathBuf> {
+    require_tool("script", "util-linux's `script`: apt-get install bsdutils")
+}
+
+/// Drive `aiorch ARGS` on a pseudo-terminal (`script`, the path `script_tool` found): wait for
+/// `prompt`, type `keys`, and return the whole terminal transcript and the exit code.
+fn on_a_terminal(sb: &TestEnv, script: &Path, args: &[&str], prompt: &str, keys: &[u8]) -> (String, Option<i32>) {
     let mut words = vec![env!("CARGO_BIN_EXE_aiorch").to_string()];
     words.extend(sb.sandbox_args());
     words.extend(args.iter().map(|a| a.to_string()));
     let line = format!("exec {}", words.iter().map(|w| format!("'{w}'")).collect::<Vec<_>>().join(" "));
-    let mut child = std::process::Command::new("/usr/bin/script")
-        .args(["-qec", &line, "/dev/null"])
-        .env_clear()
-        .envs(sb.vars())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = spawn(
+        std::process::Command::new(script)
+            .args(["-qec", &line, "/dev/null"])
+            .env_clear()
+            .envs(sb.vars())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped()),
+    );
     let transcript = std::sync::Arc::new(std::sync::Mutex::new(Vec::<u8>::new()));
     let mut stdout = child.stdout.take().unwrap();
     let t2 = transcript.clone();
@@ -690,8 +540,7 @@ fn on_a_terminal(sb: &Sandbox, args: &[&str], prompt: &str, keys: &[u8]) -> Opti
             t2.lock().unwrap().extend_from_slice(&buf[..n]);
         }
     });
-    // Generous: the machine may be loaded; this bounds a hang, it measures nothing.
-    let deadline = Instant::now() + Duration::from_secs(90);
+    let deadline = Instant::now() + HANG_LIMIT;
     while !String::from_utf8_lossy(&transcript.lock().unwrap()).contains(prompt) {
         assert!(
             Instant::now() < deadline,
@@ -709,7 +558,6 @@ fn on_a_terminal(sb: &Sandbox, args: &[&str], prompt: &str, keys: &[u8]) -> Opti
             break st;
         }
         if Instant::now() > deadline {
-            let _ = child.kill();
             panic!("aiorch did not finish on the terminal: {:?}", String::from_utf8_lossy(&transcript.lock().unwrap()));
         }
         std::thread::sleep(Duration::from_millis(20));
@@ -717,17 +565,15 @@ fn on_a_terminal(sb: &Sandbox, args: &[&str], prompt: &str, keys: &[u8]) -> Opti
     drop(stdin);
     reader.join().unwrap();
     let text = String::from_utf8_lossy(&transcript.lock().unwrap()).to_string();
-    Some((text, status.code()))
+    (text, status.code())
 }
 
 #[test]
 fn set_prompts_on_the_terminal_without_echo() {
-    let sb = Sandbox::new(FILE_BACKEND);
-    let Some((text, code)) =
-        on_a_terminal(&sb, &["secrets", "set", "TTY_KEY"], "(input hidden): ", b"typed-secret-value\r")
-    else {
-        return;
-    };
+    let Some(script) = script_tool() else { return };
+    let sb = TestEnv::with_config(FILE_BACKEND);
+    let (text, code) =
+        on_a_terminal(&sb, &script, &["secrets", "set", "TTY_KEY"], "(input hidden): ", b"typed-secret-value\r");
     assert_eq!(code, Some(0), "{text}");
     assert!(text.contains("stored TTY_KEY"), "{text}");
     assert!(!text.contains("typed-secret-value"), "the value was echoed: {text}");
@@ -735,9 +581,7 @@ fn set_prompts_on_the_terminal_without_echo() {
     assert_eq!(r.stdout, "typed-secret-value");
 
     // ^C at the prompt cancels: nothing stored, exit 2, and the terminal echoes again after.
-    let Some((text, code)) = on_a_terminal(&sb, &["secrets", "set", "OTHER"], "(input hidden): ", b"abc\x03") else {
-        return;
-    };
+    let (text, code) = on_a_terminal(&sb, &script, &["secrets", "set", "OTHER"], "(input hidden): ", b"abc\x03");
     assert_eq!(code, Some(2), "{text}");
     assert!(text.contains("cancelled"), "{text}");
     assert!(!text.contains("abc"), "{text}");

@@ -1,129 +1,89 @@
 //! `aiorch services …`, `service run`, `bench`, doctor's services group: hermetic (no real
 //! service; tests/e2e/services.sh runs the real stack).
 
-use std::path::{Path, PathBuf};
-
-use assert_cmd::Command;
 use predicates::prelude::*;
 
-struct Env {
-    dir: tempfile::TempDir,
-}
-
-impl Env {
-    fn new(config: &str) -> Env {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::create_dir_all(dir.path().join("home")).unwrap();
-        std::fs::write(dir.path().join("aiorch.toml"), format!("[secrets]\nbackend = \"env\"\n{config}")).unwrap();
-        Env { dir }
-    }
-    fn state(&self) -> PathBuf {
-        self.dir.path().join("state")
-    }
-    fn cmd(&self, args: &[&str]) -> Command {
-        let mut c = Command::cargo_bin("aiorch").unwrap();
-        let d = self.dir.path();
-        c.env_clear()
-            .env("PATH", std::env::var("PATH").unwrap())
-            .env("AIORCH_NOW", "1795256700")
-            .env("HOME", d.join("home"))
-            .arg("--config")
-            .arg(d.join("aiorch.toml"))
-            .arg("--home")
-            .arg(d.join("home"))
-            .arg("--state-dir")
-            .arg(self.state())
-            .args(args);
-        c
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
-fn read(p: &Path) -> String {
-    std::fs::read_to_string(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
-}
+use crate::common::{TestEnv, free_port};
 
 #[test]
 fn render_writes_every_file_without_secret_values() {
-    let env = Env::new("[services.litellm]\nenable = true\n[services.open_webui]\nenable = true\n");
-    env.cmd(&["services", "render"])
+    let env = TestEnv::with_env_secrets("[services.litellm]\nenable = true\n[services.open_webui]\nenable = true\n");
+    env.cmd(["services", "render"])
         .env("LITELLM_MASTER_KEY", "sk-very-secret-master")
         .env("ANTHROPIC_API_KEY", "sk-ant-very-secret")
         .assert()
         .success()
         .stdout(predicate::str::contains("wrote").and(predicate::str::contains("litellm.yaml")));
-    let dir = env.state().join("services");
+
     for f in ["litellm.yaml", "litellm.container.yaml", "open-webui.env", "compose.yaml"] {
-        let text = read(&dir.join(f));
+        let text = env.read(&format!("state/services/{f}"));
         assert!(!text.contains("very-secret"), "{f} holds a secret value");
     }
-    let yaml = read(&dir.join("litellm.yaml"));
+    let yaml = env.read("state/services/litellm.yaml");
     assert!(yaml.contains("api_key: os.environ/ANTHROPIC_API_KEY"));
     assert!(yaml.contains("master_key: os.environ/LITELLM_MASTER_KEY"));
     // A second render changes nothing.
-    env.cmd(&["services", "render"]).assert().success().stdout(predicate::str::contains("wrote").not());
+    env.cmd(["services", "render"]).assert().success().stdout(predicate::str::contains("wrote").not());
 }
 
 #[test]
 fn bad_services_config_is_bad_input_with_a_hint() {
-    let env = Env::new("[services.litellm]\ndaily_budgt = 10\n");
-    env.cmd(&["services", "render"]).assert().code(2).stderr(predicate::str::contains("did you mean `daily_budget`?"));
-    let env =
-        Env::new("[services.litellm]\ndaily_budget = 10.0\n[services.litellm.alias_budgets]\ncoding-model = 11.0\n");
-    env.cmd(&["services", "render"]).assert().code(2).stderr(predicate::str::contains("more than daily_budget"));
-    let env = Env::new("[services.litellm.fallbacks]\nfast-modle = [\"local-coding\"]\n");
-    env.cmd(&["services", "render"]).assert().code(2).stderr(predicate::str::contains("did you mean `fast-model`?"));
+    let env = TestEnv::with_env_secrets("[services.litellm]\ndaily_budgt = 10\n");
+    env.cmd(["services", "render"]).assert().code(2).stderr(predicate::str::contains("did you mean `daily_budget`?"));
+    let env = TestEnv::with_env_secrets(
+        "[services.litellm]\ndaily_budget = 10.0\n[services.litellm.alias_budgets]\ncoding-model = 11.0\n",
+    );
+    env.cmd(["services", "render"]).assert().code(2).stderr(predicate::str::contains("more than daily_budget"));
+    let env = TestEnv::with_env_secrets("[services.litellm.fallbacks]\nfast-modle = [\"local-coding\"]\n");
+    env.cmd(["services", "render"]).assert().code(2).stderr(predicate::str::contains("did you mean `fast-model`?"));
 }
 
 #[test]
 fn status_reports_a_stopped_enabled_service_with_exit_1() {
-    let env = Env::new(&format!("[services.litellm]\nenable = true\nport = {}\n", free_port()));
-    env.cmd(&["services", "status"])
+    let env = TestEnv::with_env_secrets(&format!("[services.litellm]\nenable = true\nport = {}\n", free_port()));
+    env.cmd(["services", "status"])
         .assert()
         .code(1)
         .stdout(predicate::str::contains("litellm").and(predicate::str::contains("stopped")));
-    let out = env.cmd(&["--json", "services", "status"]).assert().code(1).get_output().stdout.clone();
+    let out = env.cmd(["--json", "services", "status"]).assert().code(1).get_output().stdout.clone();
     let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
     assert_eq!(v[0]["service"], "litellm");
     assert_eq!(v[0]["state"], "stopped");
     // Nothing enabled: nothing to be unhealthy.
-    Env::new("").cmd(&["services", "status"]).assert().success();
+    TestEnv::with_env_secrets("").cmd(["services", "status"]).assert().success();
 }
 
 #[test]
 fn up_names_a_missing_command_and_a_dying_process() {
     let port = free_port();
-    let env = Env::new(&format!(
+    let env = TestEnv::with_env_secrets(&format!(
         "[services.litellm]\nenable = true\nport = {port}\nmaster_key_secret = \"\"\ncommand = [\"no-such-litellm-binary\"]\n"
     ));
-    env.cmd(&["services", "up"])
+    env.cmd(["services", "up"])
         .assert()
         .code(1)
         .stderr(predicate::str::contains("command `no-such-litellm-binary` not found"));
     // A command that exits at once: reported, pid file cleaned up, exit 1.
-    let env = Env::new(&format!(
+    let env = TestEnv::with_env_secrets(&format!(
         "[services.litellm]\nenable = true\nport = {port}\nmaster_key_secret = \"\"\ncommand = [\"sh\", \"-c\", \"echo starting; exit 7\", \"sh\"]\n"
     ));
-    env.cmd(&["-q", "services", "up"])
+    env.cmd(["-q", "services", "up"])
         .assert()
         .code(1)
         .stderr(predicate::str::contains("exited").and(predicate::str::contains("starting")));
-    assert!(!env.state().join("services/run/litellm.json").exists());
-    env.cmd(&["services", "logs", "litellm"]).assert().success().stdout(predicate::str::contains("starting"));
+    assert!(!env.exists("state/services/run/litellm.json"));
+    env.cmd(["services", "logs", "litellm"]).assert().success().stdout(predicate::str::contains("starting"));
 }
 
 #[test]
 fn service_run_puts_secrets_in_the_environment_never_on_argv() {
     let port = free_port();
     // The "server" reports whether the key reached its environment, and its own argv.
-    let env = Env::new(&format!(
+    let env = TestEnv::with_env_secrets(&format!(
         "[services.litellm]\nenable = true\nport = {port}\ncommand = [\"sh\", \"-c\", 'test \"$LITELLM_MASTER_KEY\" = sk-e2e-master && echo key-in-env; echo \"argv: $*\"; echo \"cost-map: $LITELLM_LOCAL_MODEL_COST_MAP\"', \"sh\"]\n"
     ));
     let out = env
-        .cmd(&["service", "run", "litellm"])
+        .cmd(["service", "run", "litellm"])
         .env("LITELLM_MASTER_KEY", "sk-e2e-master")
         .assert()
         .success()
@@ -137,17 +97,17 @@ fn service_run_puts_secrets_in_the_environment_never_on_argv() {
     assert!(!argv_line.contains("sk-e2e-master"), "{argv_line}");
     assert!(out.contains("cost-map: True"), "{out}");
     // Without the master key it refuses, naming the secret and not a value.
-    env.cmd(&["service", "run", "litellm"]).assert().code(1).stderr(predicate::str::contains("LITELLM_MASTER_KEY"));
+    env.cmd(["service", "run", "litellm"]).assert().code(1).stderr(predicate::str::contains("LITELLM_MASTER_KEY"));
 }
 
 #[test]
 fn bench_needs_the_gateway_and_known_aliases() {
-    let env = Env::new(&format!("[services.litellm]\nenable = true\nport = {}\n", free_port()));
-    env.cmd(&["bench", "--aliases", "coding-modle"])
+    let env = TestEnv::with_env_secrets(&format!("[services.litellm]\nenable = true\nport = {}\n", free_port()));
+    env.cmd(["bench", "--aliases", "coding-modle"])
         .assert()
         .code(2)
         .stderr(predicate::str::contains("did you mean `coding-model`?"));
-    env.cmd(&["bench"])
+    env.cmd(["bench"])
         .assert()
         .code(1)
         .stderr(predicate::str::contains("does not answer").and(predicate::str::contains("aiorch services up")));
@@ -155,10 +115,12 @@ fn bench_needs_the_gateway_and_known_aliases() {
 
 #[test]
 fn doctor_reports_budget_enforcement_and_health() {
-    let env = Env::new(&format!("[services.litellm]\nenable = true\nport = {}\ndaily_budget = 30.0\n", free_port()));
-    env.cmd(&["services", "render"]).assert().success();
-    let out =
-        env.cmd(&["--json", "doctor"]).env("LITELLM_MASTER_KEY", "x").assert().code(1).get_output().stdout.clone();
+    let env = TestEnv::with_env_secrets(&format!(
+        "[services.litellm]\nenable = true\nport = {}\ndaily_budget = 30.0\n",
+        free_port()
+    ));
+    env.cmd(["services", "render"]).assert().success();
+    let out = env.cmd(["--json", "doctor"]).env("LITELLM_MASTER_KEY", "x").assert().code(1).get_output().stdout.clone();
     let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
     let checks: Vec<&serde_json::Value> =
         v["checks"].as_array().unwrap().iter().filter(|c| c["group"] == "services").collect();
@@ -170,10 +132,11 @@ fn doctor_reports_budget_enforcement_and_health() {
     assert_eq!(find("secret LITELLM_MASTER_KEY")["status"], "ok");
     assert_eq!(find("secret ANTHROPIC_API_KEY")["status"], "warn");
     // A hand-added proxy-wide budget (ignored without a database) is called out.
-    let p = env.state().join("services/litellm.yaml");
-    let text = read(&p).replace("litellm_settings:\n", "litellm_settings:\n  max_budget: 30.0\n");
-    std::fs::write(&p, text).unwrap();
-    let out = env.cmd(&["--json", "doctor"]).assert().code(1).get_output().stdout.clone();
+    let text = env
+        .read("state/services/litellm.yaml")
+        .replace("litellm_settings:\n", "litellm_settings:\n  max_budget: 30.0\n");
+    env.write("state/services/litellm.yaml", text);
+    let out = env.cmd(["--json", "doctor"]).assert().code(1).get_output().stdout.clone();
     let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
     let c = v["checks"].as_array().unwrap().iter().find(|c| c["name"] == "budget enforced").unwrap().clone();
     assert_eq!(c["status"], "fail");
@@ -234,10 +197,10 @@ fn fake_gateway() -> u16 {
 #[test]
 fn bench_measures_streams_counts_errors_and_draws_a_chart() {
     let port = fake_gateway();
-    let env = Env::new(&format!("[services.litellm]\nenable = true\nport = {port}\n"));
-    let out_dir = env.dir.path().join("bench");
+    let env = TestEnv::with_env_secrets(&format!("[services.litellm]\nenable = true\nport = {port}\n"));
+    let out_dir = env.path("bench");
     let out = env
-        .cmd(&["bench", "--aliases", "local-coding,coding-model", "-n", "2", "--out", out_dir.to_str().unwrap()])
+        .cmd(["bench", "--aliases", "local-coding,coding-model", "-n", "2", "--out", out_dir.to_str().unwrap()])
         .env("LITELLM_MASTER_KEY", "k")
         .assert()
         .code(1) // a request failed
@@ -256,12 +219,12 @@ fn bench_measures_streams_counts_errors_and_draws_a_chart() {
         .map(|e| e.path())
         .find(|p| p.extension().is_some_and(|e| e == "json"))
         .unwrap();
-    let v: serde_json::Value = serde_json::from_str(&read(&json)).unwrap();
+    let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
     let lc = &v["results"][0];
     assert_eq!(lc["alias"], "local-coding");
     assert_eq!(lc["samples"][0]["completion_tokens"], 3);
     assert!(lc["ttft_ms_median"].as_f64().unwrap() > 0.0);
     assert_eq!(v["results"][1]["error_kinds"]["HTTP 429"], 2);
-    let svg = read(&json.with_extension("svg"));
+    let svg = std::fs::read_to_string(json.with_extension("svg")).unwrap();
     assert!(svg.starts_with("<svg") && svg.contains("Time to first token") && svg.contains("2 errors"), "{svg}");
 }

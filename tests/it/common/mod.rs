@@ -5,14 +5,22 @@
 //!
 //! Output that mentions the sandbox is filtered (`[TEMP]`) so snapshots are stable, and every
 //! assertion helper prints the command, exit code, stdout and stderr when it fails (ripgrep).
+//!
+//! Every module builds its sandboxes here (no module keeps its own): what a suite needs beyond
+//! the basics is a method on `TestEnv` (`with_env_secrets`, `var`, `only_bin_on_path`,
+//! `install_fake_security`, `spawn`, …). A prerequisite outside the sandbox (a system tool) goes
+//! through `require_tool`, which fails under CI and never skips silently.
 
 #![allow(dead_code)]
 
 use std::collections::BTreeMap;
 use std::ffi::OsStr;
 use std::fmt;
+use std::io::Write;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
+use std::process::{Child, Stdio};
+use std::time::Duration;
 
 use sha2::{Digest, Sha256};
 
@@ -22,10 +30,38 @@ pub const AIORCH: &str = env!("CARGO_BIN_EXE_aiorch");
 /// The fixed clock every run sees (`20261121T102500Z`).
 pub const NOW: &str = "1795256700";
 
+/// The system directories on every run's PATH (after the sandbox's `bin/`); `require_tool`
+/// looks for system tools in the same places.
+pub const SYSTEM_PATH: [&str; 2] = ["/usr/bin", "/bin"];
+
+/// A fake of Apple's `security` for the keychain backend (see the file's header).
+pub const FAKE_SECURITY: &str = include_str!("../fixtures/fake-security");
+
+/// A permission policy that uses every rule kind and the deny posture (an agentsmd tree's
+/// `permissions/policy.toml`).
+pub const POLICY_EVERY_KIND: &str = include_str!("../fixtures/policy-every-kind.toml");
+
+/// Generous: the machine may be loaded. It bounds a hang; it measures nothing.
+pub const HANG_LIMIT: Duration = Duration::from_secs(120);
+
+macro_rules! clients_always {
+    () => {
+        "[clients]\nclaude = \"always\"\ngemini = \"always\"\ncodex = \"always\"\ncopilot = \"always\"\n"
+    };
+}
+
+pub(crate) use clients_always;
+
+/// `[clients]` managing all four clients whatever is on PATH.
+pub const CLIENTS_ALWAYS: &str = clients_always!();
+
 /// A config that manages all four clients whatever is on PATH.
 /// aiorch's own MCP server (registered by default) is left out: these suites are about the
 /// apply engine, and tests/it/mcp.rs covers the registration.
-pub const ALL_CLIENTS: &str = "[clients]\nclaude = \"always\"\ngemini = \"always\"\ncodex = \"always\"\ncopilot = \"always\"\n[mcp]\nserve_self = false\n";
+pub const ALL_CLIENTS: &str = concat!(clients_always!(), "[mcp]\nserve_self = false\n");
+
+/// The secrets backend that reads the process environment (set values with `TestEnv::var`).
+pub const ENV_SECRETS: &str = "[secrets]\nbackend = \"env\"\n";
 
 pub struct TestEnv {
     _dir: tempfile::TempDir,
@@ -36,6 +72,8 @@ pub struct TestEnv {
     pub config: PathBuf,
     pub bin: PathBuf,
     extra_env: Vec<(String, String)>,
+    /// PATH holds `bin/` only, no system directory (`only_bin_on_path`).
+    bin_only: bool,
 }
 
 /// What a finished run produced.
@@ -63,11 +101,21 @@ impl TestEnv {
         TestEnv::with_config(ALL_CLIENTS)
     }
 
-    /// A sandbox with `config/aiorch.toml` holding `config`.
+    /// A sandbox with `config/aiorch.toml` holding `config` (see `write_config`).
     pub fn with_config(config: &str) -> TestEnv {
         let env = TestEnv::empty();
-        env.write("config/aiorch.toml", config);
+        env.write_config(config);
         env
+    }
+
+    /// A sandbox whose secrets come from the environment (`var`), with `config` after that.
+    pub fn with_env_secrets(config: &str) -> TestEnv {
+        TestEnv::with_config(&format!("{ENV_SECRETS}\n{config}"))
+    }
+
+    /// (Re)write `config/aiorch.toml`; `@ROOT@` stands for the sandbox root.
+    pub fn write_config(&self, config: &str) {
+        self.write("config/aiorch.toml", config.replace("@ROOT@", &self.root.display().to_string()));
     }
 
     /// A sandbox with no config file at all (`config/` exists, `config/aiorch.toml` does not).
@@ -80,12 +128,24 @@ impl TestEnv {
         std::fs::create_dir_all(&home).unwrap();
         std::fs::create_dir_all(config.parent().unwrap()).unwrap();
         std::fs::create_dir_all(&bin).unwrap();
-        TestEnv { _dir: dir, root, home, state, config, bin, extra_env: vec![] }
+        TestEnv { _dir: dir, root, home, state, config, bin, extra_env: vec![], bin_only: false }
     }
 
     /// Set an environment variable for every later run.
     pub fn set_env(&mut self, key: &str, value: &str) {
         self.extra_env.push((key.into(), value.into()));
+    }
+
+    /// `set_env`, as a builder.
+    pub fn var(mut self, key: &str, value: &str) -> TestEnv {
+        self.set_env(key, value);
+        self
+    }
+
+    /// PATH is `bin/` alone: not even the system's `sh` or `git` is found by name.
+    pub fn only_bin_on_path(mut self) -> TestEnv {
+        self.bin_only = true;
+        self
     }
 
     /// `~/x` → under the fake home; anything else → under the sandbox root.
@@ -116,21 +176,38 @@ impl TestEnv {
         std::fs::symlink_metadata(self.path(rel)).is_ok()
     }
 
+    /// An executable `bin/NAME` (first on PATH) holding `script`; returns its path.
+    pub fn install_script(&self, name: &str, script: &str) -> PathBuf {
+        let p = self.bin.join(name);
+        std::fs::write(&p, script).unwrap();
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+        p
+    }
+
     /// A fake client CLI on PATH: prints `version_line` for `--version`, fails otherwise.
     pub fn install_fake_client(&self, name: &str, version_line: &str) {
-        let p = self.bin.join(name);
         let script = format!(
             "#!/bin/sh\nif [ \"$1\" = \"--version\" ]; then\n  echo '{}'\n  exit 0\nfi\necho \"fake {name}: $*\" >&2\nexit 3\n",
             version_line.replace('\'', "'\\''")
         );
-        std::fs::write(&p, script).unwrap();
-        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+        self.install_script(name, &script);
+    }
+
+    /// The fake `security` on PATH; it logs every argv to `security.log` in the root.
+    pub fn install_fake_security(&mut self) {
+        self.install_script("security", FAKE_SECURITY);
+        let log = self.root.join("security.log").display().to_string();
+        self.set_env("FAKE_SECURITY_LOG", &log);
     }
 
     /// The environment every run gets (after `env_clear()`).
     pub fn vars(&self) -> Vec<(String, String)> {
+        let mut path = vec![self.bin.display().to_string()];
+        if !self.bin_only {
+            path.extend(SYSTEM_PATH.map(String::from));
+        }
         let mut v = vec![
-            ("PATH".to_string(), format!("{}:/usr/bin:/bin", self.bin.display())),
+            ("PATH".to_string(), path.join(":")),
             ("HOME".into(), self.home.display().to_string()),
             ("LANG".into(), "C.UTF-8".into()),
             ("NO_COLOR".into(), "1".into()),
@@ -140,7 +217,8 @@ impl TestEnv {
         v
     }
 
-    fn sandbox_args(&self) -> Vec<String> {
+    /// `--home`, `--state-dir` and `--config` pointing into the sandbox.
+    pub fn sandbox_args(&self) -> Vec<String> {
         vec![
             "--home".into(),
             self.home.display().to_string(),
@@ -157,8 +235,8 @@ impl TestEnv {
         I: IntoIterator<Item = S>,
         S: AsRef<OsStr>,
     {
-        let mut c = assert_cmd::Command::new(env!("CARGO_BIN_EXE_aiorch"));
-        c.env_clear().envs(self.vars()).current_dir(&self.root).args(self.sandbox_args()).args(args);
+        let mut c = assert_cmd::Command::from_std(self.std_cmd(args));
+        c.timeout(HANG_LIMIT);
         c
     }
 
@@ -168,8 +246,8 @@ impl TestEnv {
         I: IntoIterator<Item = S>,
         S: AsRef<OsStr>,
     {
-        let mut c = assert_cmd::Command::new(env!("CARGO_BIN_EXE_aiorch"));
-        c.env_clear().envs(self.vars()).current_dir(&self.root).args(args);
+        let mut c = assert_cmd::Command::from_std(self.bare_std_cmd(args));
+        c.timeout(HANG_LIMIT);
         c
     }
 
@@ -179,9 +257,30 @@ impl TestEnv {
         I: IntoIterator<Item = S>,
         S: AsRef<OsStr>,
     {
-        let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_aiorch"));
-        c.env_clear().envs(self.vars()).current_dir(&self.root).args(self.sandbox_args()).args(args);
+        let mut c = self.bare_std_cmd(self.sandbox_args());
+        c.args(args);
         c
+    }
+
+    /// `aiorch ARGS` in the sandbox's cleared environment and root, no sandbox flags.
+    fn bare_std_cmd<I, S>(&self, args: I) -> std::process::Command
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        let mut c = std::process::Command::new(AIORCH);
+        c.env_clear().envs(self.vars()).current_dir(&self.root).args(args);
+        c
+    }
+
+    /// `std_cmd(ARGS)` spawned with stdin and stdout piped (stderr inherited: nothing to
+    /// drain), killed and reaped when the handle drops. For long-running children.
+    pub fn spawn<I, S>(&self, args: I) -> Spawned
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        spawn(self.std_cmd(args).stdin(Stdio::piped()).stdout(Stdio::piped()))
     }
 
     /// Run `aiorch ARGS` and return what it did (whatever the exit code).
@@ -191,6 +290,27 @@ impl TestEnv {
         S: AsRef<OsStr>,
     {
         run_cmd(&mut self.cmd(args))
+    }
+
+    /// Run `aiorch ARGS` with `stdin` as its standard input (whatever the exit code).
+    pub fn run_in<I, S>(&self, args: I, stdin: &str) -> Run
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        run_cmd(self.cmd(args).write_stdin(stdin.as_bytes().to_vec()))
+    }
+
+    /// Run `aiorch --json ARGS`, require exit 0, and parse stdout.
+    #[track_caller]
+    pub fn json<I, S>(&self, args: I) -> serde_json::Value
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        let args: Vec<std::ffi::OsString> =
+            std::iter::once("--json".into()).chain(args.into_iter().map(|a| a.as_ref().to_owned())).collect();
+        self.ok(args).json()
     }
 
     /// Run and require exit 0.
@@ -215,22 +335,37 @@ impl TestEnv {
         r
     }
 
-    /// Replace the sandbox root with `[TEMP]`.
-    /// Backups keep the absolute path of what they saved, so the root also appears without
-    /// its leading `/` (`backups/STAMP/[TEMP]/home/...`).
-    pub fn filter(&self, text: &str) -> String {
+    /// The forms the sandbox root takes in aiorch's output, longest first: inside a regex
+    /// (policy path patterns) written into a JSON or TOML string, inside a bare regex, as is,
+    /// and without its leading `/` (backups keep the absolute path of what they saved:
+    /// `backups/STAMP/[TEMP]/home/...`).
+    fn root_forms(&self) -> Vec<String> {
         let root = self.root.display().to_string();
-        text.replace(AIORCH, "[AIORCH]").replace(&root, "[TEMP]").replace(root.trim_start_matches('/'), "[TEMP]")
+        let in_regex = regex_escape(&root);
+        let mut forms =
+            vec![in_regex.replace('\\', "\\\\"), in_regex, root.clone(), root.trim_start_matches('/').into()];
+        forms.dedup();
+        forms
+    }
+
+    /// Replace the sandbox root (in every form it takes) with `[TEMP]`, and the binary under
+    /// test with `[AIORCH]`.
+    pub fn filter(&self, text: &str) -> String {
+        let mut text = text.replace(AIORCH, "[AIORCH]");
+        for form in self.root_forms() {
+            text = text.replace(&form, "[TEMP]");
+        }
+        text
     }
 
     /// insta settings with the sandbox filter; bind them around snapshot assertions.
     pub fn insta(&self) -> insta::Settings {
         let mut s = insta::Settings::clone_current();
-        let root = self.root.display().to_string();
         // aiorch registers itself (its MCP server) by the absolute path of its binary.
         s.add_filter(&regex_escape(AIORCH), "[AIORCH]");
-        s.add_filter(&regex_escape(&root), "[TEMP]");
-        s.add_filter(&regex_escape(root.trim_start_matches('/')), "[TEMP]");
+        for form in self.root_forms() {
+            s.add_filter(&regex_escape(&form), "[TEMP]");
+        }
         s.set_prepend_module_to_snapshot(true);
         s
     }
@@ -298,9 +433,112 @@ impl TestEnv {
             .collect()
     }
 
+    /// Every file under `tops` (relative to the root) that holds `needle`, links followed to
+    /// the files they point at, `skip` left out: where a secret must never rest.
+    pub fn files_holding(&self, tops: &[&str], needle: &[u8], skip: &[PathBuf]) -> Vec<PathBuf> {
+        let mut hits = vec![];
+        for top in tops {
+            for (rel, entry) in walk(&self.root, &self.root.join(top)) {
+                let p = self.root.join(&rel);
+                if skip.contains(&p) || matches!(entry, Entry::Dir) {
+                    continue;
+                }
+                let link = match &entry {
+                    Entry::Link(t) => t.as_os_str().as_encoded_bytes().to_vec(),
+                    _ => vec![],
+                };
+                let bytes = std::fs::read(&p).unwrap_or_default();
+                if contains(&link, needle) || contains(&bytes, needle) {
+                    hits.push(p);
+                }
+            }
+        }
+        hits
+    }
+
     /// The ledger, parsed.
     pub fn ledger(&self) -> serde_json::Value {
         serde_json::from_str(&self.read("state/ledger.json")).expect("the ledger parses")
+    }
+}
+
+/// Whether `needle` occurs in `hay`.
+pub fn contains(hay: &[u8], needle: &[u8]) -> bool {
+    !needle.is_empty() && hay.windows(needle.len()).any(|w| w == needle)
+}
+
+/// `text` as lowercase hex (how a value would look hex-encoded on an argv or in a file).
+pub fn hex(text: &str) -> String {
+    text.bytes().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A port nothing listens on (bound, then released).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// Is `CI` set (`true` or `1`) in the environment of the test run?
+pub fn in_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| v.eq_ignore_ascii_case("true") || v == "1")
+}
+
+/// The one rule for a prerequisite outside the sandbox: the system tool `name`, looked up in
+/// `SYSTEM_PATH` (where the sandboxed runs find it too). Missing under CI (`CI=true`): the test
+/// fails, naming `install` (how to get it). Missing elsewhere: a loud `SKIP:` line on stderr
+/// and `None`; the caller returns. A test never passes silently without what it tests.
+#[track_caller]
+pub fn require_tool(name: &str, install: &str) -> Option<PathBuf> {
+    if let Some(p) = SYSTEM_PATH.iter().map(|d| Path::new(d).join(name)).find(|p| p.is_file()) {
+        return Some(p);
+    }
+    let dirs = SYSTEM_PATH.join(", ");
+    let caller = std::panic::Location::caller();
+    assert!(!in_ci(), "{caller}: `{name}` is not installed (looked in {dirs}); install it: {install}");
+    // Straight to the process's stderr: libtest captures `eprintln!` of a passing test.
+    let _ = writeln!(
+        std::io::stderr(),
+        "\n*** SKIP: {caller}: `{name}` is not installed (looked in {dirs}); this test did NOT run. Install it: {install} ***\n"
+    );
+    None
+}
+
+/// A spawned child that is killed and reaped when dropped, so a failing test leaves no
+/// process behind. Derefs to the `Child`.
+pub struct Spawned(Option<Child>);
+
+/// Spawn `cmd` (set up its stdio first) as a `Spawned`.
+pub fn spawn(cmd: &mut std::process::Command) -> Spawned {
+    Spawned(Some(cmd.spawn().unwrap_or_else(|e| panic!("spawn {cmd:?}: {e}"))))
+}
+
+impl Spawned {
+    /// Wait for the child and collect what is left of its piped output.
+    pub fn wait_with_output(mut self) -> std::process::Output {
+        self.0.take().unwrap().wait_with_output().unwrap()
+    }
+}
+
+impl std::ops::Deref for Spawned {
+    type Target = Child;
+    fn deref(&self) -> &Child {
+        self.0.as_ref().unwrap()
+    }
+}
+
+impl std::ops::DerefMut for Spawned {
+    fn deref_mut(&mut self) -> &mut Child {
+        self.0.as_mut().unwrap()
+    }
+}
+
+impl Drop for Spawned {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.0.take()
+            && c.try_wait().ok().flatten().is_none()
+        {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
     }
 }
 
@@ -361,6 +599,11 @@ pub fn run_cmd(cmd: &mut assert_cmd::Command) -> Run {
 }
 
 impl Run {
+    /// stdout and stderr together (for "appears nowhere in the output" checks).
+    pub fn all(&self) -> String {
+        format!("{}\n{}", self.stdout, self.stderr)
+    }
+
     #[track_caller]
     pub fn assert_code(&self, code: i32) -> &Run {
         assert_eq!(self.code, Some(code), "expected exit {code}{self}");
