@@ -43,7 +43,7 @@ impl CliError {
     /// A file could not be read or written: names the file, the cause, and — for permission
     /// problems and read-only file systems, which the user has to fix — what to do.
     pub fn io(what: impl fmt::Display, path: &Path, shown: &str, e: io::Error) -> Self {
-        let hint = io_hint(path, shown, &e);
+        let hint = io_hint(&what.to_string(), path, shown, &e);
         let err = CliError::failed(format!("cannot {what} {shown}: {}", io_reason(&e)));
         match hint {
             Some(h) => err.hint(h),
@@ -55,7 +55,7 @@ impl CliError {
 /// The reason of an I/O error without the path a library may have appended (the message
 /// names the path the user knows, never a temporary file).
 fn io_reason(e: &io::Error) -> String {
-    match (e.raw_os_error(), e.kind()) {
+    match (os_error(e), e.kind()) {
         (Some(code), _) => io::Error::from_raw_os_error(code).to_string(),
         (None, io::ErrorKind::PermissionDenied) => "permission denied".into(),
         (None, io::ErrorKind::ReadOnlyFilesystem) => "read-only file system".into(),
@@ -63,12 +63,29 @@ fn io_reason(e: &io::Error) -> String {
     }
 }
 
-fn io_hint(path: &Path, shown: &str, e: &io::Error) -> Option<String> {
+/// The OS error code under an error that a library wrapped with its own message (fs-err and
+/// tempfile add the path they were working on).
+fn os_error(e: &io::Error) -> Option<i32> {
+    let mut next: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = next {
+        if let Some(code) = err.downcast_ref::<io::Error>().and_then(io::Error::raw_os_error) {
+            return Some(code);
+        }
+        next = match err.downcast_ref::<io::Error>().and_then(|io| io.get_ref()) {
+            Some(inner) => Some(inner as &(dyn std::error::Error + 'static)),
+            None => err.source(),
+        };
+    }
+    None
+}
+
+fn io_hint(what: &str, path: &Path, shown: &str, e: &io::Error) -> Option<String> {
     let dir = path.parent().map_or_else(|| shown.to_string(), |d| d.display().to_string());
+    let verb = what.split_whitespace().next().unwrap_or("use");
     match e.kind() {
         io::ErrorKind::PermissionDenied => Some(format!(
-            "your user may not write {shown} or its directory: check the owner and mode (`ls -ld {dir}`) \
-             and fix them, or turn that client off in the config's [clients]"
+            "your user may not {verb} it: `ls -ld {dir} {}` shows the owners and modes to fix",
+            path.display()
         )),
         io::ErrorKind::ReadOnlyFilesystem => Some(format!(
             "{dir} is on a read-only file system (is it a link into the Nix store?): \
@@ -165,7 +182,10 @@ mod tests {
         let e = io::Error::new(io::ErrorKind::PermissionDenied, "Permission denied at path /h/.c/.aiorch-tmp-x");
         let c = CliError::io("write", Path::new("/h/.c/a.json"), "~/.c/a.json", e);
         assert_eq!(c.message, "cannot write ~/.c/a.json: permission denied");
-        assert!(c.hints[0].contains("ls -ld /h/.c"), "{:?}", c.hints);
+        assert_eq!(
+            c.hints[0],
+            "your user may not write it: `ls -ld /h/.c /h/.c/a.json` shows the owners and modes to fix"
+        );
         let e = io::Error::from_raw_os_error(13);
         let c = CliError::io("read", Path::new("/x"), "/x", e);
         assert_eq!(c.message, "cannot read /x: Permission denied (os error 13)");

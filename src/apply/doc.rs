@@ -2,7 +2,7 @@
 //! can merge a key without caring whether the file is JSON(C) or TOML. Both editors keep every
 //! byte they are not asked to change.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 use toml_edit::{DocumentMut, Item, Table};
@@ -12,30 +12,39 @@ use super::ledger::DocFormat;
 use crate::config::load::line_col;
 use crate::error::CliError;
 
-pub enum Doc {
+/// A parsed settings file and where it lives: every error names the file.
+pub struct Doc {
+    path: PathBuf,
+    body: Body,
+}
+
+enum Body {
     Json(JsoncDoc),
     Toml(DocumentMut),
 }
 
+/// What a user can do about a file aiorch cannot merge into.
+const UNTOUCHED: &str = "fix or move the file, then run aiorch again; nothing was changed";
+
 impl Doc {
     /// Parse `text`; a parse error names `file:line:col` and is bad input (exit 2).
     pub fn parse(format: DocFormat, text: &str, path: &Path) -> Result<Doc, CliError> {
-        let hint = "fix or move the file, then run aiorch again; nothing was changed";
-        match format {
-            DocFormat::Json => JsoncDoc::parse(text).map(Doc::Json).map_err(|e| {
-                CliError::bad_input(format!("{}:{}:{}: {}", path.display(), e.line, e.col, e.msg)).hint(hint)
-            }),
-            DocFormat::Toml => text.parse::<DocumentMut>().map(Doc::Toml).map_err(|e| {
+        let body = match format {
+            DocFormat::Json => JsoncDoc::parse(text).map(Body::Json).map_err(|e| {
+                CliError::bad_input(format!("{}:{}:{}: {}", path.display(), e.line, e.col, e.msg)).hint(UNTOUCHED)
+            })?,
+            DocFormat::Toml => text.parse::<DocumentMut>().map(Body::Toml).map_err(|e| {
                 let (line, col) = e.span().map(|s| line_col(text, s.start)).unwrap_or((1, 1));
-                CliError::bad_input(format!("{}:{line}:{col}: {}", path.display(), e.message().trim())).hint(hint)
-            }),
-        }
+                CliError::bad_input(format!("{}:{line}:{col}: {}", path.display(), e.message().trim())).hint(UNTOUCHED)
+            })?,
+        };
+        Ok(Doc { path: path.to_path_buf(), body })
     }
 
     pub fn get(&self, key: &[String]) -> Option<Value> {
-        match self {
-            Doc::Json(d) => d.get(&keys(key)),
-            Doc::Toml(d) => {
+        match &self.body {
+            Body::Json(d) => d.get(&keys(key)),
+            Body::Toml(d) => {
                 let mut item = d.as_item();
                 for k in key {
                     item = item.get(k)?;
@@ -46,20 +55,23 @@ impl Doc {
     }
 
     pub fn set(&mut self, key: &[String], value: &Value) -> Result<(), CliError> {
-        match self {
-            Doc::Json(d) => d.set(&keys(key), value).map_err(|e| CliError::failed(e.to_string())),
-            Doc::Toml(d) => {
+        let path = self.path.clone();
+        match &mut self.body {
+            Body::Json(d) => d.set(&keys(key), value).map_err(|e| json_edit_error(&path, e)),
+            Body::Toml(d) => {
                 let (last, parents) = key.split_last().expect("key paths are never empty");
                 let mut table: &mut Table = d.as_table_mut();
-                for p in parents {
+                for (depth, p) in parents.iter().enumerate() {
                     let entry = table.entry(p).or_insert_with(|| {
                         let mut t = Table::new();
                         t.set_implicit(true);
                         Item::Table(t)
                     });
-                    table = entry
-                        .as_table_mut()
-                        .ok_or_else(|| CliError::bad_input(format!("`{}` is not a table", key.join("."))))?;
+                    if !entry.is_table() {
+                        let what = if entry.is_inline_table() { "an inline table" } else { "not a table" };
+                        return Err(self.toml_not_a_table(&key[..=depth], what, key));
+                    }
+                    table = entry.as_table_mut().expect("checked above");
                 }
                 let mut new = json_to_item(value, true);
                 // Keep the comment and spacing around a value we replace.
@@ -75,10 +87,36 @@ impl Doc {
         }
     }
 
+    /// `key[..]` holds something aiorch cannot add `full` under: bad input at the line of that
+    /// key, naming it (not the key aiorch wanted to add).
+    fn toml_not_a_table(&self, at: &[String], what: &str, full: &[String]) -> CliError {
+        let text = self.text();
+        let (line, col) = toml_edit::Document::parse(text.as_str())
+            .ok()
+            .and_then(|d| {
+                let mut item = d.as_item();
+                for k in at {
+                    item = item.get(k)?;
+                }
+                item.span()
+            })
+            .map_or((1, 1), |s| line_col(&text, s.start));
+        let shown = at.join(".");
+        CliError::bad_input(format!(
+            "{}:{line}:{col}: `{shown}` is {what}, so aiorch cannot add `{}` to it",
+            self.path.display(),
+            full.join(".")
+        ))
+        .hint(format!(
+            "write `{shown}` as [{shown}.NAME] tables (the form `codex mcp add` writes); nothing was changed"
+        ))
+    }
+
     pub fn remove(&mut self, key: &[String]) -> Result<bool, CliError> {
-        match self {
-            Doc::Json(d) => d.remove(&keys(key)).map_err(|e| CliError::failed(e.to_string())),
-            Doc::Toml(d) => {
+        let path = self.path.clone();
+        match &mut self.body {
+            Body::Json(d) => d.remove(&keys(key)).map_err(|e| json_edit_error(&path, e)),
+            Body::Toml(d) => {
                 let (last, parents) = key.split_last().expect("key paths are never empty");
                 let mut item = d.as_item_mut();
                 for p in parents {
@@ -102,9 +140,10 @@ impl Doc {
         gone: &[Value],
         want: &[Value],
     ) -> Result<(), CliError> {
-        let fail = |e: super::jsonc::ParseError| CliError::failed(e.to_string());
-        match self {
-            Doc::Json(d) => {
+        let path = self.path.clone();
+        let fail = |e: super::jsonc::ParseError| json_edit_error(&path, e);
+        match &mut self.body {
+            Body::Json(d) => {
                 let k = keys(key);
                 for v in gone {
                     d.array_remove(&k, v).map_err(fail)?;
@@ -120,7 +159,7 @@ impl Doc {
                     }
                 }
             }
-            Doc::Toml(d) => {
+            Body::Toml(d) => {
                 let mut item = Some(d.as_item_mut());
                 for p in key {
                     item = item.and_then(|i| i.get_mut(p));
@@ -142,19 +181,25 @@ impl Doc {
     }
 
     pub fn text(&self) -> String {
-        match self {
-            Doc::Json(d) => d.text().to_string(),
-            Doc::Toml(d) => d.to_string(),
+        match &self.body {
+            Body::Json(d) => d.text().to_string(),
+            Body::Toml(d) => d.to_string(),
         }
     }
 
     /// True when the document holds nothing at all (so a file aiorch created can go).
     pub fn is_empty(&self) -> bool {
-        match self {
-            Doc::Json(d) => d.to_value().as_object().is_some_and(|o| o.is_empty()),
-            Doc::Toml(d) => d.as_table().is_empty(),
+        match &self.body {
+            Body::Json(d) => d.to_value().as_object().is_some_and(|o| o.is_empty()),
+            Body::Toml(d) => d.as_table().is_empty(),
         }
     }
+}
+
+/// A JSON edit aiorch cannot make (a key it must descend into is not an object): bad input,
+/// named `file:line:col` at the offending value.
+fn json_edit_error(path: &Path, e: super::jsonc::ParseError) -> CliError {
+    CliError::bad_input(format!("{}:{}:{}: {}", path.display(), e.line, e.col, e.msg)).hint(UNTOUCHED)
 }
 
 fn keys(key: &[String]) -> Vec<&str> {

@@ -96,24 +96,29 @@ pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()> {
 /// them all at once (one round of concurrent fsyncs the journal can batch, instead of two
 /// serial commits per file) and then renames them in order: each rename still lands only after
 /// its data is on disk, so a crash leaves the old or the new file, never a torn one.
-pub struct Staged(tempfile::NamedTempFile);
+/// New content written beside its target, not yet renamed into place.
+pub struct Staged {
+    tmp: tempfile::NamedTempFile,
+    target: PathBuf,
+}
 
 pub fn stage(path: &Path, bytes: &[u8], mode: u32) -> io::Result<Staged> {
     let dir = path.parent().ok_or_else(|| io::Error::other("path has no parent"))?;
     let mut tmp = tempfile::Builder::new().prefix(TEMP_PREFIX).tempfile_in(dir)?;
     tmp.write_all(bytes)?;
     tmp.as_file().set_permissions(std::fs::Permissions::from_mode(mode))?;
-    Ok(Staged(tmp))
+    Ok(Staged { tmp, target: path.to_path_buf() })
 }
 
 impl Staged {
+    /// fsync the data; an error names the target, not the temp file.
     pub fn sync(&self) -> io::Result<()> {
-        self.0.as_file().sync_all()
+        self.tmp.as_file().sync_all().map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", self.target.display())))
     }
 
     /// Rename into place; the caller syncs the directory (`sync_dirs`).
     pub fn commit(self, path: &Path) -> io::Result<()> {
-        self.0.persist(path).map(drop).map_err(|e| e.error)
+        self.tmp.persist(path).map(drop).map_err(|e| e.error)
     }
 }
 

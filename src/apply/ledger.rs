@@ -91,19 +91,25 @@ fn is_zero(n: &usize) -> bool {
 
 impl Ledger {
     pub fn load(path: &Path) -> anyhow::Result<Ledger> {
-        let text = match fs_err::read_to_string(path) {
-            Ok(t) => t,
+        const HINT: &str = "the ledger is aiorch's record of what it owns; restore it from a backup or remove it to start over (aiorch then treats every file as the user's)";
+        let bytes = match fs_err::read(path) {
+            Ok(b) => b,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 return Ok(Ledger { version: VERSION, ..Default::default() });
             }
             Err(e) => return Err(e.into()),
         };
+        let text = String::from_utf8(bytes).map_err(|e| {
+            let valid = &e.as_bytes()[..e.utf8_error().valid_up_to()];
+            let (line, col) = crate::config::load::line_col(std::str::from_utf8(valid).unwrap_or(""), valid.len());
+            CliError::bad_input(format!("{}:{line}:{col}: the ledger is not UTF-8 text", path.display())).hint(HINT)
+        })?;
         serde_json::from_str(&text).map_err(|e| {
             let (line, col) = crate::config::load::json_line_col(&text, &e);
             let full = e.to_string();
             let msg = full.rfind(" at line ").map_or(full.as_str(), |i| &full[..i]);
             CliError::bad_input(format!("{}:{line}:{col}: the ledger does not parse: {msg}", path.display()))
-                .hint("the ledger is aiorch's record of what it owns; restore it from a backup or remove it to start over (aiorch then treats every file as the user's)")
+                .hint(HINT)
                 .into()
         })
     }

@@ -116,11 +116,16 @@ pub fn execute(paths: &Paths, mut plan: Plan) -> anyhow::Result<Summary> {
     fsutil::sweep_temp_tree(&paths.backups());
 
     // 1. Backups of everything that is not ours, before anything is replaced.
+    // Every I/O error below names the file the user knows (never a temp file) and what to do.
+    let io = |what: &'static str, p: &Path| {
+        let p = p.to_path_buf();
+        move |e: std::io::Error| CliError::io(what, &p, &paths.display(&p), e)
+    };
     for c in &plan.changes {
         if let Some(b) = &c.backup
             && !matches!(c.before, fsutil::State::Absent)
         {
-            fsutil::copy_any(&c.path, b)?;
+            fsutil::copy_any(&c.path, b).map_err(io("back up", &c.path))?;
         }
     }
     // 2. Journal: own both the old and the new artifacts — and the directories this run is
@@ -150,9 +155,11 @@ pub fn execute(paths: &Paths, mut plan: Plan) -> anyhow::Result<Summary> {
         staged.push(match &c.after {
             plan::Target::File { bytes, mode } => {
                 if let Some(parent) = c.path.parent() {
-                    plan.ledger.dirs.extend(fsutil::create_dirs(parent)?);
+                    plan.ledger
+                        .dirs
+                        .extend(fsutil::create_dirs(parent).map_err(io("create the directory of", &c.path))?);
                 }
-                Some(fsutil::stage(&c.path, bytes, *mode)?)
+                Some(fsutil::stage(&c.path, bytes, *mode).map_err(io("write", &c.path))?)
             }
             _ => None,
         });
@@ -174,20 +181,20 @@ pub fn execute(paths: &Paths, mut plan: Plan) -> anyhow::Result<Summary> {
         }
         if let Some(parent) = c.path.parent() {
             if !matches!(c.after, plan::Target::Absent) {
-                plan.ledger.dirs.extend(fsutil::create_dirs(parent)?);
+                plan.ledger.dirs.extend(fsutil::create_dirs(parent).map_err(io("create the directory of", &c.path))?);
             }
             touched.insert(parent.to_path_buf());
         }
         if matches!(c.before, fsutil::State::Dir) && !matches!(c.after, plan::Target::Absent) {
             // A directory stands where a file or link belongs: it was copied to the backups
             // above; a rename cannot replace a directory, so it goes first.
-            fsutil::remove(&c.path)?;
+            fsutil::remove(&c.path).map_err(io("replace", &c.path))?;
         }
         match (&c.after, st) {
-            (plan::Target::File { .. }, Some(st)) => st.commit(&c.path)?,
-            (plan::Target::Link(t), _) => fsutil::symlink_atomic(t, &c.path)?,
-            (plan::Target::Restore(b), _) => fsutil::restore(b, &c.path)?,
-            (plan::Target::Absent, _) => fsutil::remove(&c.path)?,
+            (plan::Target::File { .. }, Some(st)) => st.commit(&c.path).map_err(io("write", &c.path))?,
+            (plan::Target::Link(t), _) => fsutil::symlink_atomic(t, &c.path).map_err(io("link", &c.path))?,
+            (plan::Target::Restore(b), _) => fsutil::restore(b, &c.path).map_err(io("restore", &c.path))?,
+            (plan::Target::Absent, _) => fsutil::remove(&c.path).map_err(io("remove", &c.path))?,
             (plan::Target::File { .. }, None) => unreachable!("every file was staged"),
         }
         fault.after_change(i + 1);

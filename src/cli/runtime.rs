@@ -340,7 +340,8 @@ pub fn go(ui: &Ui, paths: &Paths, task: &[String], o: GoOpts) -> anyhow::Result<
         } else {
             say(&format!("service {name}: down ({url}); starting it"));
             go::start_service(paths, name).map_err(|e| {
-                CliError::failed(format!("{e:#}"))
+                CliError::failed(format!("cannot start the {name} service"))
+                    .caused_by(e)
                     .hint(format!("start it yourself, or check `aiorch services status {name}`"))
             })?;
             if !block_on(go::probe(&url)) {

@@ -27,9 +27,13 @@ pub fn load(path: &Path, must_exist: bool) -> anyhow::Result<Config> {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound && !must_exist => return Ok(Config::default()),
         Err(e) => {
-            return Err(CliError::bad_input(format!("cannot read config {}: {e}", path.display()))
-                .hint("create one with `aiorch init`, or point --config / AIORCH_CONFIG at an existing file")
-                .into());
+            let shown = path.display().to_string();
+            if e.kind() == std::io::ErrorKind::NotFound {
+                return Err(CliError::bad_input(format!("cannot read config {shown}: no such file"))
+                    .hint("create one with `aiorch init`, or point --config / AIORCH_CONFIG at an existing file")
+                    .into());
+            }
+            return Err(CliError::io("read config", path, &shown, e).into());
         }
     };
     Ok(parse_str(&text, Format::of(path), &path.display().to_string())?)

@@ -34,11 +34,12 @@ impl FileStore {
         let meta = match fs::metadata(&self.path) {
             Ok(m) => m,
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(CliError::failed(format!("cannot read the secrets file {}: {e}", self.shown)).into()),
+            Err(e) => return Err(CliError::io("read the secrets file", &self.path, &self.shown, e).into()),
         };
         self.check_meta(&meta)?;
         let mut bytes = Zeroizing::new(Vec::with_capacity(meta.len() as usize + 1));
-        io::Read::read_to_end(&mut fs::File::open(&self.path)?, &mut bytes)?;
+        io::Read::read_to_end(&mut fs::File::open(&self.path)?, &mut bytes)
+            .map_err(|e| CliError::io("read the secrets file", &self.path, &self.shown, e))?;
         match String::from_utf8(std::mem::take(&mut *bytes)) {
             Ok(s) => Ok(Some(Zeroizing::new(s))),
             Err(e) => {
@@ -105,7 +106,7 @@ impl FileStore {
             std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir)?;
         }
         crate::apply::fsutil::write_atomic(&self.path, text, 0o600)
-            .map_err(|e| CliError::failed(format!("cannot write the secrets file {}: {e}", self.shown)))?;
+            .map_err(|e| CliError::io("write the secrets file", &self.path, &self.shown, e))?;
         Ok(())
     }
 }

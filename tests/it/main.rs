@@ -25,6 +25,7 @@ mod malformed;
 mod mcp;
 mod merge;
 mod nix_fixtures;
+mod permissions;
 mod policy;
 mod runtime;
 mod runtime_mcp;

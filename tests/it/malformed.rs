@@ -210,4 +210,53 @@ fn a_corrupt_ledger() {
         }
         assert_same(&before, &env.fingerprint(), "corrupt ledger");
     }
+    // Not text at all: the position of the first bad byte, not "stream did not contain valid UTF-8".
+    env.write("state/ledger.json", b"{\"version\": 1,\n \xff\xfe}".as_slice());
+    let before = env.fingerprint();
+    for args in [&["apply"][..], &["apply", "--dry-run"], &["revert"]] {
+        let run = env.expect(args, 2);
+        run.assert_stderr_contains(&format!(
+            "error: {}:2:2: the ledger is not UTF-8 text",
+            env.path("state/ledger.json").display()
+        ));
+        run.assert_stderr_contains("hint: the ledger is aiorch's record of what it owns");
+    }
+    assert_same(&before, &env.fingerprint(), "non-UTF-8 ledger");
+}
+
+/// A settings file that parses but holds something aiorch cannot merge into where its keys go:
+/// bad input (exit 2) at the offending value, naming the file and the key that is in the way.
+#[test]
+fn a_key_in_the_way_of_a_merge() {
+    let cases: [(&str, &str, &str, &str); 4] = [
+        (
+            "~/.claude.json",
+            "{\"theme\": \"dark\",\n  \"mcpServers\": 5}\n",
+            "2:17",
+            "cannot set \"mcpServers.aiorch\": \"mcpServers\" is not an object",
+        ),
+        (
+            "~/.gemini/settings.json",
+            "{\"context\": [\"x\"]}\n",
+            "1:13",
+            "cannot set \"context.fileName\": \"context\" is not an object",
+        ),
+        (
+            "~/.codex/config.toml",
+            "model = \"o3\"\nmcp_servers = { other = { command = \"x\" } }\n",
+            "2:15",
+            "`mcp_servers` is an inline table, so aiorch cannot add `mcp_servers.aiorch` to it",
+        ),
+        (
+            "~/.codex/config.toml",
+            "mcp_servers = 5\n",
+            "1:15",
+            "`mcp_servers` is not a table, so aiorch cannot add `mcp_servers.aiorch` to it",
+        ),
+    ];
+    for (file, text, line_col, message) in cases {
+        let env = TestEnv::with_config(&format!("{}\n[mcp]\nserve_self = true\n", crate::common::CLIENTS_ALWAYS));
+        env.write(file, text);
+        refuses(&env, file, line_col, message);
+    }
 }

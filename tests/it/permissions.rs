@@ -1,0 +1,76 @@
+//! Permission problems are the user's to fix, so the error names the file they know — never a
+//! temp file — and says what to check. Run as an unprivileged user: as root (CI), the test drops
+//! to `nobody` for the aiorch process, since root ignores file modes.
+
+use std::os::unix::fs::PermissionsExt;
+use std::os::unix::process::CommandExt;
+use std::path::Path;
+
+use crate::common::{Run, TestEnv, assert_same};
+
+const NOBODY: u32 = 65534;
+
+/// `aiorch ARGS` as a user the file modes apply to.
+fn run_unprivileged(env: &TestEnv, args: &[&str]) -> Run {
+    let mut cmd = env.std_cmd(args);
+    if nix::unistd::geteuid().is_root() {
+        chown_tree(env.path(""));
+        // The sandbox lives under the build's temp dir: let `nobody` reach it.
+        for dir in env.path("").ancestors().skip(1) {
+            if std::fs::metadata(dir).is_ok_and(|m| m.permissions().mode() & 0o001 == 0) {
+                panic!("{} is not searchable by others: run the tests from a checkout others can read", dir.display());
+            }
+        }
+        cmd.uid(NOBODY).gid(NOBODY);
+    }
+    let out = cmd.output().expect("aiorch runs");
+    Run {
+        cmdline: format!("{cmd:?}"),
+        code: out.status.code(),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+fn chown_tree(root: std::path::PathBuf) {
+    std::os::unix::fs::lchown(&root, Some(NOBODY), Some(NOBODY)).unwrap();
+    if root.is_dir() && !root.is_symlink() {
+        for e in std::fs::read_dir(&root).unwrap() {
+            chown_tree(e.unwrap().path());
+        }
+    }
+}
+
+fn chmod(path: &Path, mode: u32) {
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+}
+
+#[test]
+fn an_unwritable_client_directory_names_the_target_and_the_fix() {
+    let env = TestEnv::new();
+    std::fs::create_dir_all(env.path("~/.claude")).unwrap();
+    chmod(&env.path("~/.claude"), 0o555);
+    let before = env.fingerprint_of(&["home"], false);
+    let run = run_unprivileged(&env, &["apply"]);
+    chmod(&env.path("~/.claude"), 0o755);
+    run.assert_code(1);
+    run.assert_stderr_contains("error: cannot write ~/.claude/");
+    run.assert_stderr_contains(": permission denied");
+    run.assert_stderr_contains(&format!(
+        "hint: your user may not write it: `ls -ld {}",
+        env.path("~/.claude").display()
+    ));
+    assert!(!run.stderr.contains(".aiorch-tmp"), "the error names a temp file{run}");
+    // Every new file is staged before the first rename: a refused directory changes no client file.
+    assert_same(&before, &env.fingerprint_of(&["home"], false), "apply into an unwritable ~/.claude");
+}
+
+#[test]
+fn an_unreadable_config_names_the_file() {
+    let env = TestEnv::new();
+    chmod(&env.config, 0o000);
+    let run = run_unprivileged(&env, &["apply", "--dry-run"]);
+    run.assert_code(1);
+    run.assert_stderr_contains(&format!("error: cannot read config {}: permission denied", env.config.display()));
+    run.assert_stderr_contains("hint: your user may not read it: `ls -ld ");
+}
