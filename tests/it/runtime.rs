@@ -50,7 +50,7 @@ fn route_explanations() {
 #[test]
 fn route_json_and_bad_role() {
     let env = routing_env();
-    let v = env.json(&["route", "review the auth change"]);
+    let v = env.json(["route", "review the auth change"]);
     assert_eq!(v["role"], "review");
     assert_eq!(v["seed_name"], "oracle");
     assert!(v["chain"].as_array().unwrap().len() >= 2);
@@ -66,7 +66,7 @@ fn ask_records_tokens_cost_and_key_at_call_time() {
     let env =
         TestEnv::with_env_secrets(&isolated(&model("fa", "openai", &fake.url(), "FA_KEY", 2, [0.8; 4], (1.0, 2.0))))
             .var("FA_KEY", "sk-fa-secret");
-    let v = env.json(&["ask", "--model", "fa", "say hello"]);
+    let v = env.json(["ask", "--model", "fa", "say hello"]);
     assert_eq!(v["text"], "hello from fa");
     assert_eq!(v["model"], "fa");
     // 100 in × $1/M + 50 out × $2/M
@@ -80,7 +80,7 @@ fn ask_records_tokens_cost_and_key_at_call_time() {
     // The secret is in no state file.
     let hits = env.files_holding(&["state"], b"sk-fa-secret", &[]);
     assert!(hits.is_empty(), "{hits:?} hold the key");
-    let s = env.json(&["stats"]);
+    let s = env.json(["stats"]);
     assert_eq!(s["by_model"]["fa"]["calls"], 1);
     assert_eq!(s["by_model"]["fa"]["success_rate"], 1.0);
     assert_eq!(s["total"]["tokens_in"], 100);
@@ -106,12 +106,12 @@ fn gateway_reported_cost_and_serving_deployment_win_over_the_price_table() {
         model("gw2", "openai", &fake.url(), "K", 2, [0.8; 4], (3.0, 15.0))
     ));
     let env = TestEnv::with_env_secrets(&cfg).var("K", "k");
-    assert_eq!(env.json(&["ask", "--model", "gw2", "hi"])["cost"], 0.00042);
-    let v = env.json(&["ask", "--model", "gw", "hi"]);
+    assert_eq!(env.json(["ask", "--model", "gw2", "hi"])["cost"], 0.00042);
+    let v = env.json(["ask", "--model", "gw", "hi"]);
     assert_eq!((v["cost"].as_f64(), v["served_by"].as_str()), (Some(0.0), Some("local-coding")), "{v}");
     let err = env.expect(["ask", "--model", "gw", "hi"], 0).stderr;
     assert!(err.contains("gw → local-coding"), "{err}");
-    assert_eq!(env.json(&["stats"])["spent_today"], 0.00042);
+    assert_eq!(env.json(["stats"])["spent_today"], 0.00042);
 }
 
 #[test]
@@ -147,12 +147,12 @@ fn falls_back_on_rate_limit_and_server_errors_cheap_to_strong() {
         ("strong", vec![Act::ok("strong answer")]),
     ]);
     let env = chain_env(&fake);
-    let v = env.json(&["ask", "fix the typo"]);
+    let v = env.json(["ask", "fix the typo"]);
     assert_eq!(v["model"], "strong");
     let kinds: Vec<&str> = v["fallbacks"].as_array().unwrap().iter().map(|a| a["kind"].as_str().unwrap()).collect();
     assert_eq!(kinds, ["rate_limit", "server"]);
     assert!(v["fallbacks"][0]["error"].as_str().unwrap().contains("retry after 7s"));
-    let s = env.json(&["stats"]);
+    let s = env.json(["stats"]);
     assert_eq!(s["by_model"]["c1"]["errors"]["rate_limit"], 1);
     assert_eq!(s["by_model"]["c1"]["success_rate"], 0.0);
     assert_eq!(s["total"]["calls"], 3);
@@ -166,7 +166,7 @@ fn falls_back_on_timeout_garbage_and_stalled_stream() {
         ("strong", vec![Act::ok("ok")]),
     ]);
     let env = chain_env(&fake);
-    let v = env.json(&["ask", "fix the typo"]);
+    let v = env.json(["ask", "fix the typo"]);
     let kinds: Vec<&str> = v["fallbacks"].as_array().unwrap().iter().map(|a| a["kind"].as_str().unwrap()).collect();
     assert_eq!(kinds, ["timeout", "bad_response"]);
     assert_eq!(v["model"], "strong");
@@ -196,7 +196,7 @@ fn auth_errors_are_never_retried_with_the_same_credentials() {
         model("strong", "openai", &fake.url(), "K3", 3, [0.95; 4], (5.0, 10.0)),
     ));
     let env = TestEnv::with_env_secrets(&cfg).var("K1", "bad").var("K3", "good");
-    let v = env.json(&["ask", "fix the typo"]);
+    let v = env.json(["ask", "fix the typo"]);
     assert_eq!(v["model"], "strong");
     assert_eq!(fake.calls("c1b"), 0, "a model sharing the failed key must not be called");
     assert_eq!(v["fallbacks"][1]["kind"], "auth");
@@ -218,7 +218,7 @@ fn context_window_errors_skip_to_a_larger_window_and_bad_requests_stop() {
         model("c2", "openai", &fake.url(), "K2", 1, [0.8; 4], (0.2, 0.4))
     ));
     let env = TestEnv::with_env_secrets(&cfg).var("K1", "k1").var("K2", "k2").var("K3", "k3");
-    let v = env.json(&["ask", "fix the typo"]);
+    let v = env.json(["ask", "fix the typo"]);
     assert_eq!(v["model"], "strong");
     assert_eq!(fake.calls("c2"), 0);
 
@@ -245,8 +245,8 @@ fn budget_fails_closed_before_sending() {
     assert!(err.contains("daily budget exhausted") && err.contains("nothing was sent"), "{err}");
     assert!(fake.seen().is_empty());
     // One call fits; its reservation is settled to the real (smaller) cost.
-    env.json(&["ask", "--model", "p1", "hi"]);
-    let s = env.json(&["stats"]);
+    env.json(["ask", "--model", "p1", "hi"]);
+    let s = env.json(["stats"]);
     assert_eq!(s["spent_today"], 0.0015);
     assert_eq!(s["reserved_today"], 0.0);
     // With $0 a cloud model is refused by the router before any request.
@@ -282,7 +282,7 @@ fn consensus_weighs_votes_names_dissenters_and_synthesises() {
         ("cheap", vec![Act::ok_after("**Verdict:** no\nRisky.", 300)]),
     ]);
     let env = panel(&fake);
-    let v = env.json(&["consensus", "--models", "judge,mid,cheap", "Ship the migration?"]);
+    let v = env.json(["consensus", "--models", "judge,mid,cheap", "Ship the migration?"]);
     // weights 2.7, 1.8, 0.9: yes = 4.5 / 5.4
     assert_eq!(v["agreement"], 0.833);
     assert_eq!(v["threshold"], 0.7);
@@ -306,7 +306,7 @@ fn consensus_weighs_votes_names_dissenters_and_synthesises() {
         ("cheap", vec![Act::ok("VERDICT: no")]),
     ]);
     let env = panel(&fake);
-    let v = env.json(&[
+    let v = env.json([
         "consensus",
         "--priority",
         "critical",
@@ -338,7 +338,7 @@ fn consensus_detects_conflict_and_survives_a_failed_member() {
         model("cheap", "openai", &fake.url(), "K", 1, [0.9; 4], (1.0, 1.0)),
     ));
     let env = TestEnv::with_env_secrets(&cfg).var("K", "k");
-    let v = env.json(&["consensus", "--no-synthesis", "--models", "judge,mid,cheap", "Which database?"]);
+    let v = env.json(["consensus", "--no-synthesis", "--models", "judge,mid,cheap", "Which database?"]);
     assert_eq!(v["recommendation"], "conflict");
     assert_eq!(v["conflict"], true);
     assert!(v["votes"][2]["error"].as_str().unwrap().contains("HTTP 500"));
@@ -357,9 +357,9 @@ fn threads_continue_across_models_and_processes() {
         model("fb", "anthropic", &fake.url(), "K", 2, [0.8; 4], (1.0, 1.0))
     ));
     let env = TestEnv::with_env_secrets(&cfg).var("K", "k");
-    let first = env.json(&["ask", "--model", "fa", "remember the number 42"]);
+    let first = env.json(["ask", "--model", "fa", "remember the number 42"]);
     let id = first["continuation_id"].as_str().unwrap();
-    let second = env.json(&["ask", "--model", "fb", "--continuation-id", id, "which number?"]);
+    let second = env.json(["ask", "--model", "fb", "--continuation-id", id, "which number?"]);
     assert_eq!(second["continuation_id"], id);
     let body = &fake.seen()[1].body;
     let msgs = body["messages"].as_array().unwrap();
@@ -387,7 +387,7 @@ fn local_only_refuses_cloud_models() {
     let env = TestEnv::with_env_secrets(&cfg).var("K", "k");
     let err = env.expect(["ask", "--local", "--model", "cloud", "x"], 1).stderr;
     assert!(err.contains("no usable model"), "{err}");
-    let v = env.json(&["ask", "--local", "implement it"]);
+    let v = env.json(["ask", "--local", "implement it"]);
     assert_eq!(v["model"], "loc");
     assert_eq!(fake.seen().last().unwrap().auth, "none");
     let err = env.expect(["consensus", "--local", "--models", "cloud,loc", "x"], 2).stderr;

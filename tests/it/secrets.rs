@@ -462,7 +462,7 @@ fn exercise(sb: &TestEnv, canary: &str) -> Vec<Run> {
 }
 
 fn assert_no_canary(sb: &TestEnv, canary: &str, runs: &[Run], store: &[PathBuf]) {
-    let hex = hex(&canary);
+    let hex = hex(canary);
     for needle in [canary, hex.as_str()] {
         let hits = sb.files_holding(&["home", "state"], needle.as_bytes(), store);
         assert!(hits.is_empty(), "canary ({needle}) found in {hits:?}");
