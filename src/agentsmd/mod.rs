@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 pub use command::Command;
 
 use crate::apply::Artifact;
-use crate::config::Config;
+use crate::config::Agentsmd;
 use crate::error::CliError;
 use crate::paths::{Paths, expand_tilde};
 
@@ -29,8 +29,8 @@ pub struct Tree {
 }
 
 impl Tree {
-    pub fn load(cfg: &Config, paths: &Paths) -> anyhow::Result<Tree> {
-        match &cfg.agentsmd.source {
+    pub fn load(cfg: &Agentsmd, paths: &Paths) -> anyhow::Result<Tree> {
+        match &cfg.source {
             None => Ok(Tree::embedded()),
             Some(src) => Tree::from_dir(&expand_tilde(src, &paths.home)),
         }

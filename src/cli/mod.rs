@@ -421,7 +421,7 @@ pub struct Loaded {
 impl Loaded {
     pub fn load(paths: &Paths) -> anyhow::Result<Loaded> {
         let config = crate::config::load(&paths.config_file, paths.config_explicit)?;
-        let tree = crate::agentsmd::Tree::load(&config, paths)?;
+        let tree = crate::agentsmd::Tree::load(&config.agentsmd, paths)?;
         Ok(Loaded { config, tree })
     }
 

@@ -30,7 +30,7 @@ pub struct Ctx<'a> {
 /// entry is reported (exit 2) on every machine.
 pub fn declared(ctx: &Ctx) -> anyhow::Result<Vec<Artifact>> {
     let mut out = ctx.tree.artifacts(ctx.paths);
-    let servers = registry::resolve(ctx.config, ctx.paths)?;
+    let servers = registry::resolve(&ctx.config.mcp, ctx.paths)?;
     let plugins = plugins::declared(&ctx.config.plugins, ctx.paths)?;
     let clients = ctx.config.managed_clients();
     for c in &clients {
@@ -82,7 +82,7 @@ fn mcp_artifacts(client: Client, ctx: &Ctx, servers: &[Server]) -> Vec<Artifact>
 /// Servers each managed client gets, with their translation: the one list apply, doctor and
 /// the notes are made from.
 pub fn mcp_translated(ctx: &Ctx) -> anyhow::Result<Vec<(Client, Server, Entry)>> {
-    let servers = registry::resolve(ctx.config, ctx.paths)?;
+    let servers = registry::resolve(&ctx.config.mcp, ctx.paths)?;
     let mut out = vec![];
     for client in ctx.config.managed_clients() {
         for s in servers.iter().filter(|s| s.wants(client)) {
@@ -97,7 +97,7 @@ pub fn mcp_translated(ctx: &Ctx) -> anyhow::Result<Vec<(Client, Server, Entry)>>
 pub fn mcp_notes(ctx: &Ctx) -> anyhow::Result<Vec<String>> {
     let gaps: Vec<Gap> = mcp_translated(ctx)?.into_iter().flat_map(|(_, _, e)| e.gaps).collect();
     let mut out: Vec<String> = gaps.iter().map(ToString::to_string).collect();
-    out.extend(registry::resolve(ctx.config, ctx.paths)?.iter().filter_map(crate::mcp::remote_secrets_note));
+    out.extend(registry::resolve(&ctx.config.mcp, ctx.paths)?.iter().filter_map(crate::mcp::remote_secrets_note));
     Ok(out)
 }
 

@@ -11,8 +11,8 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use crate::config::mcp::{McpServer, RemoteTransport};
-use crate::config::{Client, Config};
+use crate::config::Client;
+use crate::config::mcp::{McpConfig, McpServer, RemoteTransport};
 use crate::error::CliError;
 use crate::paths::Paths;
 
@@ -83,17 +83,17 @@ fn self_argv_prefix(paths: &Paths) -> Vec<String> {
 }
 
 /// Every server the config declares, validated and resolved, built-ins first.
-pub fn resolve(cfg: &Config, paths: &Paths) -> anyhow::Result<Vec<Server>> {
+pub fn resolve(cfg: &McpConfig, paths: &Paths) -> anyhow::Result<Vec<Server>> {
     resolve_as(cfg, paths, None)
 }
 
 /// `resolve`, with the aiorch binary given (tests) instead of `self_exe()`.
-pub fn resolve_as(cfg: &Config, paths: &Paths, me: Option<&Path>) -> anyhow::Result<Vec<Server>> {
+pub fn resolve_as(cfg: &McpConfig, paths: &Paths, me: Option<&Path>) -> anyhow::Result<Vec<Server>> {
     let me =
         || -> anyhow::Result<String> { Ok(me.map_or_else(self_exe, |p| Ok(p.to_path_buf()))?.display().to_string()) };
     let mut specs: Vec<(String, bool, McpServer)> = vec![];
-    if cfg.mcp.serve_self {
-        if cfg.mcp.servers.contains_key(SELF_NAME) {
+    if cfg.serve_self {
+        if cfg.servers.contains_key(SELF_NAME) {
             return Err(CliError::bad_input(format!(
                 "mcp.servers.{SELF_NAME} clashes with aiorch's own server (mcp.serve_self = true)"
             ))
@@ -104,7 +104,7 @@ pub fn resolve_as(cfg: &Config, paths: &Paths, me: Option<&Path>) -> anyhow::Res
         args.extend(["mcp".to_string(), "serve".to_string()]);
         specs.push((SELF_NAME.into(), true, McpServer { command: Some(me()?), args, ..Default::default() }));
     }
-    specs.extend(cfg.mcp.servers.iter().map(|(n, s)| (n.clone(), false, s.clone())));
+    specs.extend(cfg.servers.iter().map(|(n, s)| (n.clone(), false, s.clone())));
     specs.into_iter().map(|(name, builtin, spec)| resolve_one(&name, builtin, spec, paths, &me)).collect()
 }
 
@@ -354,12 +354,12 @@ mod tests {
         }
     }
 
-    fn cfg(toml: &str) -> Config {
+    fn cfg(toml: &str) -> crate::config::Config {
         crate::config::parse_str(toml, crate::config::Format::Toml, "t.toml").unwrap()
     }
 
     fn err(toml: &str) -> String {
-        let e = resolve_as(&cfg(toml), &paths(), Some(Path::new("/x/aiorch"))).unwrap_err();
+        let e = resolve_as(&cfg(toml).mcp, &paths(), Some(Path::new("/x/aiorch"))).unwrap_err();
         e.downcast_ref::<CliError>().expect("a CliError").message.clone()
     }
 
@@ -377,7 +377,7 @@ mod tests {
     #[test]
     fn secrets_wrap_the_command_with_the_self_binary() {
         let me = Some(Path::new("/nix/store/x-aiorch/bin/aiorch"));
-        let s = resolve_as(&cfg("[mcp.servers.gh]\ncommand = \"~/bin/gh-mcp\"\nargs = [\"stdio\"]\nsecrets = [\"GITHUB_TOKEN\", \"B\"]\n"), &paths(), me).unwrap();
+        let s = resolve_as(&cfg("[mcp.servers.gh]\ncommand = \"~/bin/gh-mcp\"\nargs = [\"stdio\"]\nsecrets = [\"GITHUB_TOKEN\", \"B\"]\n").mcp, &paths(), me).unwrap();
         let gh = s.iter().find(|x| x.name == "gh").unwrap();
         assert_eq!(
             gh.transport,
@@ -391,7 +391,7 @@ mod tests {
         let mut p = paths();
         p.config_explicit = true;
         p.config_file = "/nix/store/y-aiorch.json".into();
-        let s = resolve_as(&cfg("[mcp]\nserve_self = true\n"), &p, me).unwrap();
+        let s = resolve_as(&cfg("[mcp]\nserve_self = true\n").mcp, &p, me).unwrap();
         assert!(s[0].builtin);
         assert_eq!(
             s[0].transport,

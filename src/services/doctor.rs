@@ -15,7 +15,7 @@ use crate::ui::Ui;
 const G: &str = "services";
 
 pub fn checks(ui: &Ui, paths: &Paths, cfg: &Config) -> Vec<Check> {
-    let enabled: Vec<Service> = Service::ALL.into_iter().filter(|s| s.enabled(cfg)).collect();
+    let enabled: Vec<Service> = Service::ALL.into_iter().filter(|s| s.enabled(&cfg.services)).collect();
     if enabled.is_empty() {
         return vec![Check::ok(G, "services", "none enabled (services.<name>.enable)")];
     }

@@ -126,8 +126,8 @@ pub fn spec(ctx: &Ctx, svc: Service) -> anyhow::Result<Spec> {
         argv,
         env,
         secret_env,
-        cwd: ctx.layout.data_dir(cfg, svc),
-        log: ctx.layout.log_file(cfg, svc),
+        cwd: ctx.layout.data_dir(&cfg.services, svc),
+        log: ctx.layout.log_file(&cfg.services, svc),
         probes: probes(cfg, svc),
         host: host(cfg, svc),
         port: port(cfg, svc),
@@ -186,7 +186,10 @@ pub fn render(ctx: &Ctx) -> anyhow::Result<Exit> {
 }
 
 fn targets(cfg: &Config, only: &[Service]) -> Vec<Service> {
-    Service::ALL.into_iter().filter(|s| if only.is_empty() { s.enabled(cfg) } else { only.contains(s) }).collect()
+    Service::ALL
+        .into_iter()
+        .filter(|s| if only.is_empty() { s.enabled(&cfg.services) } else { only.contains(s) })
+        .collect()
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -273,7 +276,7 @@ pub fn start(ctx: &Ctx, svc: Service) -> anyhow::Result<Started> {
         config_hash: spec.hash.clone(),
     };
     rec.write(&pid_file)?;
-    match wait_healthy(ctx, &mut child, &spec, svc.start_timeout(ctx.cfg)) {
+    match wait_healthy(ctx, &mut child, &spec, svc.start_timeout(&ctx.cfg.services)) {
         Ok(took) => {
             ctx.ui.out(&format!("{svc}: healthy after {:.1}s (pid {pid}, {})", took.as_secs_f64(), spec.probes[0].url));
             Ok(Started::Now)
@@ -424,7 +427,7 @@ pub fn statuses(ctx: &Ctx, only: &[Service]) -> anyhow::Result<Vec<Status>> {
     let mut list = vec![];
     for svc in Service::ALL {
         let rec = PidRecord::read(&ctx.layout.pid_file(svc))?.filter(PidRecord::alive);
-        if only.contains(&svc) || (only.is_empty() && (svc.enabled(ctx.cfg) || rec.is_some())) {
+        if only.contains(&svc) || (only.is_empty() && (svc.enabled(&ctx.cfg.services) || rec.is_some())) {
             list.push((svc, rec));
         }
     }
@@ -475,7 +478,7 @@ pub fn statuses(ctx: &Ctx, only: &[Service]) -> anyhow::Result<Vec<Status>> {
         }
         out.push(Status {
             service: svc,
-            enabled: svc.enabled(ctx.cfg),
+            enabled: svc.enabled(&ctx.cfg.services),
             state,
             pid: rec.map(|r| r.pid),
             managed,
@@ -536,7 +539,7 @@ pub fn tail(path: &std::path::Path, n: usize) -> String {
 pub fn logs(ctx: &Ctx, only: Option<Service>, lines: usize, follow: bool) -> anyhow::Result<Exit> {
     let list: Vec<Service> = match only {
         Some(s) => vec![s],
-        None => Service::ALL.into_iter().filter(|s| ctx.layout.log_file(ctx.cfg, *s).exists()).collect(),
+        None => Service::ALL.into_iter().filter(|s| ctx.layout.log_file(&ctx.cfg.services, *s).exists()).collect(),
     };
     if follow && list.len() != 1 {
         return Err(CliError::bad_input("--follow needs one service").hint("aiorch services logs litellm -f").into());
@@ -545,7 +548,7 @@ pub fn logs(ctx: &Ctx, only: Option<Service>, lines: usize, follow: bool) -> any
         ctx.ui.note(&format!("no logs yet in {}", ctx.paths.display(&ctx.layout.root.join("logs"))));
     }
     for svc in &list {
-        let path = ctx.layout.log_file(ctx.cfg, *svc);
+        let path = ctx.layout.log_file(&ctx.cfg.services, *svc);
         if !path.exists() {
             return Err(CliError::failed(format!("{svc}: no log at {}", path.display()))
                 .hint(format!("start it: aiorch services up {svc}"))
@@ -557,7 +560,7 @@ pub fn logs(ctx: &Ctx, only: Option<Service>, lines: usize, follow: bool) -> any
         ctx.ui.data(&tail(&path, lines));
     }
     if follow {
-        let path = ctx.layout.log_file(ctx.cfg, list[0]);
+        let path = ctx.layout.log_file(&ctx.cfg.services, list[0]);
         let mut pos = fs_err::metadata(&path)?.len();
         loop {
             std::thread::sleep(Duration::from_millis(300));

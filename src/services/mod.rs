@@ -18,7 +18,7 @@ pub mod render;
 
 use std::path::PathBuf;
 
-use crate::config::Config;
+use crate::config::services::ServicesConfig;
 use crate::paths::{Paths, expand_tilde};
 
 /// A service aiorch can run. The order of `ALL` is the start order (each needs the previous).
@@ -47,8 +47,7 @@ impl Service {
         }
     }
 
-    pub fn enabled(self, cfg: &Config) -> bool {
-        let s = &cfg.services;
+    pub fn enabled(self, s: &ServicesConfig) -> bool {
         match self {
             Service::LocalModel => s.local_model.enable,
             Service::Litellm => s.litellm.enable,
@@ -56,8 +55,7 @@ impl Service {
         }
     }
 
-    fn dirs(self, cfg: &Config) -> (&Option<String>, &Option<String>) {
-        let s = &cfg.services;
+    fn dirs(self, s: &ServicesConfig) -> (&Option<String>, &Option<String>) {
         match self {
             Service::LocalModel => (&s.local_model.data_dir, &s.local_model.log_dir),
             Service::Litellm => (&s.litellm.data_dir, &s.litellm.log_dir),
@@ -65,8 +63,7 @@ impl Service {
         }
     }
 
-    pub fn start_timeout(self, cfg: &Config) -> std::time::Duration {
-        let s = &cfg.services;
+    pub fn start_timeout(self, s: &ServicesConfig) -> std::time::Duration {
         std::time::Duration::from_secs(match self {
             Service::LocalModel => s.local_model.start_timeout_secs,
             Service::Litellm => s.litellm.start_timeout_secs,
@@ -118,14 +115,14 @@ impl Layout {
     pub fn arena_marker(&self) -> PathBuf {
         self.run.join("arena.json")
     }
-    pub fn data_dir(&self, cfg: &Config, svc: Service) -> PathBuf {
-        match svc.dirs(cfg).0 {
+    pub fn data_dir(&self, s: &ServicesConfig, svc: Service) -> PathBuf {
+        match svc.dirs(s).0 {
             Some(d) => self.expand(d),
             None => self.root.join(svc.key()),
         }
     }
-    pub fn log_file(&self, cfg: &Config, svc: Service) -> PathBuf {
-        let dir = match svc.dirs(cfg).1 {
+    pub fn log_file(&self, s: &ServicesConfig, svc: Service) -> PathBuf {
+        let dir = match svc.dirs(s).1 {
             Some(d) => self.expand(d),
             None => self.root.join("logs"),
         };

@@ -11,7 +11,8 @@ use crate::services::{Layout, Service};
 pub fn env(cfg: &Config, layout: &Layout, data_dir: Option<&str>, gateway: &str) -> Vec<(String, String)> {
     let w = &cfg.services.open_webui;
     let b = |v: bool| if v { "True" } else { "False" }.to_string();
-    let data = data_dir.map_or_else(|| layout.data_dir(cfg, Service::OpenWebui).display().to_string(), str::to_string);
+    let data = data_dir
+        .map_or_else(|| layout.data_dir(&cfg.services, Service::OpenWebui).display().to_string(), str::to_string);
     let use_ollama = w.ollama && cfg.services.local_model.kind == LocalKind::Ollama;
     let v = vec![
         // Its default DATA_DIR is inside site-packages.
