@@ -256,8 +256,9 @@ pub fn whole_ref(s: &str) -> Option<&str> {
     }
 }
 
-/// Expand `${VAR}` / `${VAR:-d}` from `lookup`, the way Claude and Gemini do (`aiorch doctor`
-/// gives a server the environment a client would). Unset without a default: empty.
+/// Expand `${VAR}` / `${VAR:-d}` from `lookup` (`aiorch doctor` gives a server the environment
+/// a client would). Unset without a default: empty here, while Gemini CLI and Copilot CLI leave
+/// the reference as text (docs/clients.md §3.1, §5.1).
 pub fn expand_refs(s: &str, lookup: impl Fn(&str) -> Option<String>) -> String {
     let mut out = String::new();
     let mut last = 0;
