@@ -8,16 +8,15 @@ use serde::{Deserialize, Serialize};
 use crate::config::policy::{Decision, Posture, RuleSet};
 use crate::error::CliError;
 
-impl RuleSet {
-    fn lists(&self) -> [(Kind, &Vec<String>); 5] {
-        [
-            (Kind::Command, &self.commands),
-            (Kind::Read, &self.read),
-            (Kind::Write, &self.write),
-            (Kind::Host, &self.hosts),
-            (Kind::Mcp, &self.mcp),
-        ]
-    }
+/// A rule set's lists, each with the kind of action it holds.
+fn lists(set: &RuleSet) -> [(Kind, &Vec<String>); 5] {
+    [
+        (Kind::Command, &set.commands),
+        (Kind::Read, &set.read),
+        (Kind::Write, &set.write),
+        (Kind::Host, &set.hosts),
+        (Kind::Mcp, &set.mcp),
+    ]
 }
 
 /// `agentsmd/permissions/policy.toml`.
@@ -101,7 +100,7 @@ impl Policy {
         ];
         for (decision, a, b) in sets {
             for set in [a, b] {
-                for (kind, list) in set.lists() {
+                for (kind, list) in lists(set) {
                     for p in list {
                         let pattern = validate(kind, p).map_err(|why| {
                             CliError::bad_input(format!("{origin}: {}.{} {p:?}: {why}", decision.name(), kind.list()))
