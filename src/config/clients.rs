@@ -55,6 +55,7 @@ impl<'de> Deserialize<'de> for Manage {
     }
 }
 
+/// A client aiorch writes config for. How each one spells its files is in `clients/`.
 #[derive(
     Debug,
     Clone,
