@@ -253,7 +253,8 @@ fn sse_with(
     extra: &str,
 ) -> bool {
     let head = format!(
-        "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ncache-control: no-cache\r\n{extra}connection: close\r\n\r\n"
+        "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ncache-control: no-cache\r\n{extra}connection: close\r\n\
+         \r\n"
     );
     if conn.write_all(head.as_bytes()).is_err() {
         return false;
@@ -291,7 +292,8 @@ fn respond_with(conn: &mut TcpStream, status: u16, ctype: &str, body: &str, extr
         _ => "Status",
     };
     let msg = format!(
-        "HTTP/1.1 {status} {reason}\r\ncontent-type: {ctype}\r\ncontent-length: {}\r\n{extra}connection: keep-alive\r\n\r\n{body}",
+        "HTTP/1.1 {status} {reason}\r\ncontent-type: {ctype}\r\ncontent-length: {}\r\n{extra}connection: keep-alive\r\n\
+         \r\n{body}",
         body.len()
     );
     conn.write_all(msg.as_bytes()).is_ok() && conn.flush().is_ok()

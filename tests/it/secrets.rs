@@ -476,7 +476,9 @@ fn assert_no_canary(sb: &TestEnv, canary: &str, runs: &[Run], store: &[PathBuf])
 #[test]
 fn canary_never_rests_file_backend() {
     let canary = canary_value();
-    let config = "[secrets]\nbackend = \"file\"\nfile = \"@ROOT@/vault/secrets.env\"\n[clients]\nclaude = \"always\"\ngemini = \"always\"\ncodex = \"always\"\ncopilot = \"always\"\n[mcp.servers.canary]\ncommand = \"canary-server\"\nsecrets = [\"CANARY_TOKEN\"]\n";
+    let config = "[secrets]\nbackend = \"file\"\nfile = \"@ROOT@/vault/secrets.env\"\n[clients]\nclaude = \"always\"\n\
+                  gemini = \"always\"\ncodex = \"always\"\ncopilot = \"always\"\n[mcp.servers.canary]\n\
+                  command = \"canary-server\"\nsecrets = [\"CANARY_TOKEN\"]\n";
     let sb = TestEnv::with_config(config);
     let runs = exercise(&sb, &canary);
     // The backend file itself is the one place the value belongs (outside HOME and the state dir).
@@ -490,7 +492,8 @@ fn canary_never_rests_keychain_backend() {
         return;
     }
     let canary = canary_value();
-    let config = "[secrets]\nbackend = \"keychain\"\n[clients]\nclaude = \"always\"\n[mcp.servers.canary]\ncommand = \"canary-server\"\nsecrets = [\"CANARY_TOKEN\"]\n";
+    let config = "[secrets]\nbackend = \"keychain\"\n[clients]\nclaude = \"always\"\n[mcp.servers.canary]\n\
+                  command = \"canary-server\"\nsecrets = [\"CANARY_TOKEN\"]\n";
     let mut sb = TestEnv::with_config(config);
     sb.install_fake_security();
     sb.run_in(["secrets", "setup"], "pw\npw\n").assert_code(0);
