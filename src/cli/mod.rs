@@ -276,15 +276,14 @@ pub enum Cmd {
     )]
     Mcp(McpCmd),
     /// Run a multi-stage pipeline (feature, bugfix, review) and write a markdown report
-    #[command(
-        after_help = "Stages: feature = plan → implement → review → document; bugfix = investigate → diagnose → fix → \
-                      review;\nreview = summarise → review → consensus (includes `git diff HEAD` when run in a \
-                      repository).\nThe builtin pipeline writes text (plans, patches, reviews); `aiorch go` with an \
-                      agent CLI edits files.\n\nExamples:\
-                      \n  aiorch pipeline feature \"add --since to aiorch stats\" --out report.md\
-                      \n  aiorch pipeline review \"the pending change\"\
-                      \n  aiorch pipeline bugfix --local \"stats shows NaN with no calls\""
-    )]
+    #[command(after_help = "Stages: feature = plan → implement → review → document; bugfix = investigate → \
+                            diagnose → fix → review;\n\
+                            review = summarise → review → consensus (includes `git diff HEAD` when run in a \
+                            repository).\nThe builtin pipeline writes text (plans, patches, reviews); `aiorch go` with \
+                            an agent CLI edits files.\n\nExamples:\
+                            \n  aiorch pipeline feature \"add --since to aiorch stats\" --out report.md\
+                            \n  aiorch pipeline review \"the pending change\"\
+                            \n  aiorch pipeline bugfix --local \"stats shows NaN with no calls\"")]
     Pipeline {
         #[arg(value_enum)]
         kind: crate::runtime::pipeline::Kind,

@@ -353,9 +353,9 @@ async fn codereview(rt: &Runtime, cwd: &Path, args: Value, cancel: &Cancel) -> R
     }
     let focus = a.focus.as_deref().map(|f| format!("Focus: {f}\n")).unwrap_or_default();
     let prompt = format!(
-        "Review the code below. {focus}List findings ordered by severity as `[high|medium|low] location — problem — \
-         fix`. Cover correctness, security, error handling, tests. End with one line: `VERDICT: approve` or `VERDICT: \
-         changes needed`.\n\n{subject}"
+        "Review the code below. {focus}List findings ordered by severity as `[high|medium|low] location — problem \
+         — fix`. Cover correctness, security, error handling, tests. End with one line: `VERDICT: approve` or \
+         `VERDICT: changes needed`.\n\n{subject}"
     );
     let mut q = AskArgs::new(&prompt, "codereview");
     q.role = Some(Role::Review);
@@ -390,8 +390,8 @@ async fn precommit(rt: &Runtime, cwd: &Path, args: Value, cancel: &Cancel) -> Re
     let focus = a.focus.as_deref().map(|f| format!("Focus: {f}\n")).unwrap_or_default();
     let prompt = format!(
         "Pre-commit review of these {} changes. {focus}Check: bugs, security, secrets or credentials in the diff, \
-         debug leftovers, missing tests, docs. List findings as `[high|medium|low] file — problem — fix`. End with one \
-         line: `VERDICT: ready` or `VERDICT: not ready`.\n\ngit status:\n{status}\n```diff\n{diff}\n```",
+         debug leftovers, missing tests, docs. List findings as `[high|medium|low] file — problem — fix`. End with \
+         one line: `VERDICT: ready` or `VERDICT: not ready`.\n\ngit status:\n{status}\n```diff\n{diff}\n```",
         if a.staged { "staged" } else { "pending" }
     );
     let mut q = AskArgs::new(&prompt, "precommit");
