@@ -651,9 +651,10 @@ mod tests {
             "{\n  \"permissions\": {\n    \"allow\": [\n      \"Read(~/x)\"\n    ]\n  }\n}\n"
         );
         let ledger = crate::apply::Ledger::load(&paths.ledger()).unwrap();
-        assert!(
-            matches!(&ledger.entries[0].kind, crate::apply::Owned::Members { created: true, values, .. } if values == &vec![json!("Read(~/x)")])
-        );
+        assert!(matches!(
+            &ledger.entries[0].kind,
+            crate::apply::Owned::Members { created: true, values, .. } if values == &vec![json!("Read(~/x)")]
+        ));
         run(&paths, vec![]);
         assert!(!file.exists(), "a file aiorch created for its members alone is removed");
     }

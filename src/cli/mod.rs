@@ -299,7 +299,8 @@ pub enum Cmd {
 
 #[derive(Debug, Subcommand)]
 pub enum McpCmd {
-    /// Serve the runtime's tools over MCP stdio (chat, consensus, codereview, precommit, planner, clink, route, listmodels, stats)
+    /// Serve the runtime's tools over MCP stdio (chat, consensus, codereview, precommit, planner, clink, route,
+    /// listmodels, stats)
     #[command(
         after_help = "Clients start it themselves; register it as a stdio server with command `aiorch` and args \
                       [\"mcp\", \"serve\"].\n\nExamples:\n  claude mcp add -s user aiorch -- aiorch mcp serve\

@@ -101,7 +101,12 @@ fn judge_one(policy: &Policy, client: Option<&Translation>, kind: Kind, subject:
                 }
                 Some(How::Default(why)) => (format!("matches {} → nothing to write: {why}", rule.label()), None),
                 Some(How::Unexpressed { fallback, why }) => (
-                    format!("matches {}, which this client cannot express ({why}) → {}", rule.label(), fallback.name()),
+                    format!(
+                        "matches {}, which this client cannot express \
+                         ({why}) → {}",
+                        rule.label(),
+                        fallback.name()
+                    ),
                     None,
                 ),
             };

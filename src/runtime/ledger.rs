@@ -291,7 +291,8 @@ fn totals(conn: &Connection, d: &str, now: i64) -> rusqlite::Result<(f64, f64)> 
 
 fn insert_call(conn: &Connection, now: i64, rec: &CallRecord) -> anyhow::Result<()> {
     conn.execute(
-        "INSERT INTO calls (ts, day, model, role, tool, ok, error_kind, latency_ms, tokens_in, tokens_out, cost, baseline_cost, thread_id)
+        "INSERT INTO calls (ts, day, model, role, tool, ok, error_kind, latency_ms, tokens_in, tokens_out, cost, \
+         baseline_cost, thread_id)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
         params![
             now,

@@ -154,7 +154,12 @@ fn mcp_cancellation_stops_the_fan_out_and_frees_the_budget() {
     let mut c = Client::start(&env);
     let id = c.next;
     c.next += 1;
-    c.send(json!({"jsonrpc": "2.0", "id": id, "method": "tools/call", "params": {"name": "consensus", "arguments": {"question": "q", "models": ["s1", "s2"], "synthesize": false}}}));
+    c.send(json!({
+        "jsonrpc": "2.0",
+        "id": id,
+        "method": "tools/call",
+        "params": {"name": "consensus", "arguments": {"question": "q", "models": ["s1", "s2"], "synthesize": false}},
+    }));
     // Both requests are in flight (and their worst case reserved) before we cancel.
     let mut notes = vec![];
     for _ in 0..100 {

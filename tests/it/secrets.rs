@@ -327,7 +327,10 @@ fn mask_redacts_values_split_across_writes() {
     let sb = TestEnv::with_config(FILE_BACKEND);
     sb.run_in(["secrets", "set", "TOKEN"], "tok-0123456789").assert_code(0);
     sb.run_in(["secrets", "set", "TOK"], "tok-01").assert_code(0);
-    let script = r#"printf 'a %s b\n' "$TOKEN"; printf 'tok-01234'; sleep 0.2; printf '56789 end\n'; printf 'err %s\n' "$TOK" >&2; printf 'tok-0 partial'"#;
+    let script = concat!(
+        r#"printf 'a %s b\n' "$TOKEN"; printf 'tok-01234'; sleep 0.2; printf '56789 end\n'; "#,
+        r#"printf 'err %s\n' "$TOK" >&2; printf 'tok-0 partial'"#,
+    );
     let r = sb.ok(["secrets", "exec", "--mask", "--only", "TOKEN,TOK", "--", "sh", "-c", script]);
     assert_eq!(r.stdout, "a <redacted:TOKEN> b\n<redacted:TOKEN> end\ntok-0 partial", "{r}");
     assert_eq!(r.stderr, "err <redacted:TOK>\n", "{r}");

@@ -56,8 +56,13 @@ pub fn defs() -> Vec<ToolDef> {
             name: "chat",
             description: "Ask one model, routed by role (or by id). Returns the answer and a continuation_id.",
             schema: obj(
-                json!({"prompt": s("The question or task"), "role": s(ROLE), "model": s("Model id (see \
-                        listmodels)"), "continuation_id": cid(), "local": local()}),
+                json!({
+                    "prompt": s("The question or task"),
+                    "role": s(ROLE),
+                    "model": s("Model id (see listmodels)"),
+                    "continuation_id": cid(),
+                    "local": local(),
+                }),
                 &["prompt"],
             ),
         },
@@ -66,7 +71,18 @@ pub fn defs() -> Vec<ToolDef> {
             description: "Ask several models in parallel; weighted agreement vs a threshold (low .6, normal .7, high \
                           .8, critical .9), dissenters, recommendation, synthesis.",
             schema: obj(
-                json!({"question": s("A self-contained question or decision"), "priority": {"type": "string", "enum": ["low", "normal", "high", "critical"]}, "models": {"type": "array", "items": {"type": "string"}, "description": "Model ids; default: best available"}, "synthesize": b("Default true"), "continuation_id": cid(), "local": local()}),
+                json!({
+                    "question": s("A self-contained question or decision"),
+                    "priority": {"type": "string", "enum": ["low", "normal", "high", "critical"]},
+                    "models": {
+                        "type": "array",
+                        "items": {"type": "string"},
+                        "description": "Model ids; default: best available",
+                    },
+                    "synthesize": b("Default true"),
+                    "continuation_id": cid(),
+                    "local": local(),
+                }),
                 &["question"],
             ),
         },
@@ -75,7 +91,14 @@ pub fn defs() -> Vec<ToolDef> {
             description: "Review code with the review role: findings by severity with fixes. Input: code, file paths, \
                           or (default) the git diff.",
             schema: obj(
-                json!({"code": s("Code or a diff"), "paths": {"type": "array", "items": {"type": "string"}, "description": "Files to review"}, "focus": s("What to look at"), "model": s("Model id"), "continuation_id": cid(), "local": local()}),
+                json!({
+                    "code": s("Code or a diff"),
+                    "paths": {"type": "array", "items": {"type": "string"}, "description": "Files to review"},
+                    "focus": s("What to look at"),
+                    "model": s("Model id"),
+                    "continuation_id": cid(),
+                    "local": local(),
+                }),
                 &[],
             ),
         },
@@ -84,7 +107,13 @@ pub fn defs() -> Vec<ToolDef> {
             description: "Review the repository's pending git changes before a commit; ends with VERDICT ready or not \
                           ready.",
             schema: obj(
-                json!({"path": s("Repository directory (default: working directory)"), "staged": b("Only staged changes"), "focus": s("What to look at"), "continuation_id": cid(), "local": local()}),
+                json!({
+                    "path": s("Repository directory (default: working directory)"),
+                    "staged": b("Only staged changes"),
+                    "focus": s("What to look at"),
+                    "continuation_id": cid(),
+                    "local": local(),
+                }),
                 &[],
             ),
         },
@@ -93,8 +122,12 @@ pub fn defs() -> Vec<ToolDef> {
             description: "Plan a task with the planning role: ordered, verifiable steps with files, roles and \
                           acceptance criteria.",
             schema: obj(
-                json!({"task": s("What to plan"), "context": s("Facts gathered so \
-                                                                far"), "continuation_id": cid(), "local": local()}),
+                json!({
+                    "task": s("What to plan"),
+                    "context": s("Facts gathered so far"),
+                    "continuation_id": cid(),
+                    "local": local(),
+                }),
                 &["task"],
             ),
         },
@@ -103,8 +136,12 @@ pub fn defs() -> Vec<ToolDef> {
             description: "Run another installed AI CLI (claude, gemini, codex, copilot) headless as a sub-agent, in \
                           its own sandbox. Its answer joins the thread.",
             schema: obj(
-                json!({"cli": {"type": "string", "enum": ["claude", "gemini", "codex", "copilot"]}, "prompt": s("Task \
-                        for the sub-agent"), "role": s(ROLE), "continuation_id": cid()}),
+                json!({
+                    "cli": {"type": "string", "enum": ["claude", "gemini", "codex", "copilot"]},
+                    "prompt": s("Task for the sub-agent"),
+                    "role": s(ROLE),
+                    "continuation_id": cid(),
+                }),
                 &["cli", "prompt"],
             ),
         },
@@ -277,7 +314,16 @@ fn answered(r: AskResult, extra: Value) -> Result<Output, Output> {
         o.cost,
         r.continuation_id
     );
-    let mut v = json!({"model": o.model, "role": r.role, "continuation_id": r.continuation_id, "cost": o.cost, "tokens_in": o.tokens_in, "tokens_out": o.tokens_out, "latency_ms": o.latency_ms, "fallbacks": o.fallbacks});
+    let mut v = json!({
+        "model": o.model,
+        "role": r.role,
+        "continuation_id": r.continuation_id,
+        "cost": o.cost,
+        "tokens_in": o.tokens_in,
+        "tokens_out": o.tokens_out,
+        "latency_ms": o.latency_ms,
+        "fallbacks": o.fallbacks,
+    });
     if let (Some(m), Some(e)) = (v.as_object_mut(), extra.as_object()) {
         m.extend(e.clone());
     }
@@ -468,7 +514,17 @@ fn listmodels(rt: &Runtime, args: Value) -> Result<Output, Output> {
             m.price_out,
             why.as_deref().unwrap_or("usable")
         ));
-        rows.push(json!({"id": m.id, "provider": m.provider.name(), "local": m.local, "tier": m.tier, "price_in": m.price_in, "price_out": m.price_out, "scores": m.scores, "usable": why.is_none(), "why_not": why}));
+        rows.push(json!({
+            "id": m.id,
+            "provider": m.provider.name(),
+            "local": m.local,
+            "tier": m.tier,
+            "price_in": m.price_in,
+            "price_out": m.price_out,
+            "scores": m.scores,
+            "usable": why.is_none(),
+            "why_not": why,
+        }));
     }
     Ok(Output::ok(text, json!({"models": rows})))
 }
