@@ -123,8 +123,9 @@ pub enum Cmd {
     /// Store secrets and run commands with them in their environment only
     #[command(
         subcommand,
-        after_help = "Examples:\n  aiorch secrets setup                     create the ai-secrets keychain (macOS) or \
-                      the 0600 file\n  aiorch secrets set GITHUB_TOKEN          prompts without echo (or reads stdin)\
+        after_help = "Examples:\
+                      \n  aiorch secrets setup                     create the ai-secrets keychain (macOS) or the 0600 \
+                      file\n  aiorch secrets set GITHUB_TOKEN          prompts without echo (or reads stdin)\
                       \n  aiorch secrets list                      names only\
                       \n  aiorch secrets exec --only GITHUB_TOKEN -- github-mcp-server stdio\n\n\
                       Backend: secrets.backend = keychain (macOS default) | file (Linux default) | command | env."
@@ -170,8 +171,8 @@ pub enum Cmd {
                             oracle)\n  aiorch ask --model gpt-5-mini \"summarise RFC 9110\"  a model by id\
                             \n  aiorch ask --local \"explain this stack trace\"       local models only\
                             \n  aiorch ask --continuation-id ID \"and the edge cases?\"  continue a thread (any model, \
-                            any tool)\n  git diff | aiorch ask --role review -              read the prompt from \
-                            stdin")]
+                            any tool)\
+                            \n  git diff | aiorch ask --role review -              read the prompt from stdin")]
     Ask {
         /// planning|coding|review|search (or sisyphus|hephaestus|oracle|librarian); default: by keywords
         #[arg(long, value_parser = runtime::parse_role)]
@@ -197,8 +198,9 @@ pub enum Cmd {
                             Recommendations: proceed, proceed with caution, review required, conflict.\n\nExamples:\
                             \n  aiorch consensus \"Should we store sessions in SQLite?\"\
                             \n  aiorch consensus --priority high --models gpt-5,claude-sonnet-4-5,gemini-2.5-pro \"Is \
-                            this auth change safe?\"\n  aiorch consensus --local \"Rename the crate now or after the \
-                            release?\"\n  aiorch consensus --json --no-synthesis \"…\" | jq .recommendation")]
+                            this auth change safe?\"\
+                            \n  aiorch consensus --local \"Rename the crate now or after the release?\"\
+                            \n  aiorch consensus --json --no-synthesis \"…\" | jq .recommendation")]
     Consensus {
         #[arg(long, value_enum, default_value_t = crate::runtime::consensus::Priority::Normal)]
         priority: crate::runtime::consensus::Priority,
@@ -246,8 +248,9 @@ pub enum Cmd {
                       (claude: --mcp-config + --allowedTools mcp__aiorch; codex: -c mcp_servers.aiorch; gemini, \
                       copilot: their registry).\n\
                       Agent sandboxes and approvals stay on. --agent auto (runtime.go.agent) = the first installed \
-                      CLI, else builtin;\nin local mode auto = builtin (agent CLIs use cloud models). OLLAMA_HOST and \
-                      the local endpoint are passed through.\n\nExamples:\n  aiorch go \"add --since to aiorch stats\"\
+                      CLI, else builtin;\n\
+                      in local mode auto = builtin (agent CLIs use cloud models). OLLAMA_HOST and the local endpoint \
+                      are passed through.\n\nExamples:\n  aiorch go \"add --since to aiorch stats\"\
                       \n  aiorch go --local \"summarise the open TODOs\"\
                       \n  aiorch go --agent codex \"fix the flaky test in tests/it\"\
                       \n  aiorch go --dry-run --agent claude \"…\"     show the command, run nothing"
@@ -279,8 +282,9 @@ pub enum Cmd {
     #[command(after_help = "Stages: feature = plan → implement → review → document; bugfix = investigate → \
                             diagnose → fix → review;\n\
                             review = summarise → review → consensus (includes `git diff HEAD` when run in a \
-                            repository).\nThe builtin pipeline writes text (plans, patches, reviews); `aiorch go` with \
-                            an agent CLI edits files.\n\nExamples:\
+                            repository).\n\
+                            The builtin pipeline writes text (plans, patches, reviews); `aiorch go` with an agent CLI \
+                            edits files.\n\nExamples:\
                             \n  aiorch pipeline feature \"add --since to aiorch stats\" --out report.md\
                             \n  aiorch pipeline review \"the pending change\"\
                             \n  aiorch pipeline bugfix --local \"stats shows NaN with no calls\"")]

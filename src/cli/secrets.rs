@@ -40,11 +40,12 @@ pub enum SecretsCmd {
     /// Run a command with secrets in its environment (and nowhere else)
     #[command(after_help = "Examples:\n  aiorch secrets exec --only GITHUB_TOKEN -- github-mcp-server stdio\
                             \n  aiorch secrets exec --only OPENAI_API_KEY,ANTHROPIC_API_KEY -- litellm --config \
-                            cfg.yaml\n  aiorch secrets exec --mask -- env          every value shows as <redacted:NAME>\
-                            \n\nWithout --mask aiorch replaces itself with the command (same PID, signals and exit \
-                            status).\nWith --mask it stays to filter stdout/stderr (which the command then sees as \
-                            pipes, not the\nterminal), forwards signals, and exits with the command's status (128+N \
-                            when a signal N killed it). A missing secret is an error (exit 2) and the command\n\
+                            cfg.yaml\
+                            \n  aiorch secrets exec --mask -- env          every value shows as <redacted:NAME>\n\n\
+                            Without --mask aiorch replaces itself with the command (same PID, signals and exit status).\
+                            \nWith --mask it stays to filter stdout/stderr (which the command then sees as pipes, not \
+                            the\nterminal), forwards signals, and exits with the command's status (128+N when a signal \
+                            N killed it). A missing secret is an error (exit 2) and the command\n\
                             does not start; a command that cannot be found exits 127.")]
     Exec {
         /// Only these secrets (comma-separated, repeatable). Without it: every name the backend lists

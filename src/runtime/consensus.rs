@@ -349,8 +349,9 @@ pub async fn run(
     if args.synthesize {
         let prompt = format!(
             "Question: {}\n\nIndependent answers (weighted agreement {:.2}, threshold {:.2}, recommendation: {}):\n\n\
-             {summary}\nWrite a synthesis: the majority position, the strongest dissent and why it matters, and a \
-             concrete recommendation. At most 12 sentences.",
+             {summary}\n\
+             Write a synthesis: the majority position, the strongest dissent and why it matters, and a concrete \
+             recommendation. At most 12 sentences.",
             args.question,
             report_out.agreement,
             report_out.threshold,

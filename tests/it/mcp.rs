@@ -107,8 +107,9 @@ args = ["--flag"]
 [tui]
 screen_reader_detection_done = true
 "#;
-    let copilot = "{\n  \"mcpServers\": {\n    \"mine\": { \"tools\": [\"*\"], \"type\": \"local\", \"command\": \
-                   \"mine\", \"args\": [] }\n  },\n  \"extra\": true\n}\n";
+    let copilot = "{\n  \"mcpServers\": {\
+                   \n    \"mine\": { \"tools\": [\"*\"], \"type\": \"local\", \"command\": \"mine\", \"args\": [] }\
+                   \n  },\n  \"extra\": true\n}\n";
     for (f, t) in FILES.iter().zip([claude, gemini, codex, copilot]) {
         env.write(f, t);
     }

@@ -430,8 +430,9 @@ fn go_hands_the_task_to_an_agent_cli_with_the_prompt_and_mcp_server() {
     let record = env.path("claude-run.txt");
     // A stand-in for Claude Code (the real one needs a cloud account): records argv and env.
     let stub = format!(
-        "#!/bin/sh\n{{ for a in \"$@\"; do printf '%s\\n--\\n' \"$a\"; done; echo \"MODE=$AIORCH_MODE \
-         OLLAMA_HOST=$OLLAMA_HOST GO=$AIORCH_GO\"; }} > {}\nexit 3\n",
+        "#!/bin/sh\n\
+         {{ for a in \"$@\"; do printf '%s\\n--\\n' \"$a\"; done; echo \"MODE=$AIORCH_MODE OLLAMA_HOST=$OLLAMA_HOST \
+         GO=$AIORCH_GO\"; }} > {}\nexit 3\n",
         record.display()
     );
     env.install_script("claude", &stub);
