@@ -46,7 +46,10 @@ impl Tree {
         let root = crate::paths::absolute(root);
         if !root.join("AGENTS.md").is_file() {
             return Err(CliError::bad_input(format!("agentsmd.source {} has no AGENTS.md", root.display()))
-                .hint("point agentsmd.source at a directory with AGENTS.md (and optionally rules/, workflows/, docs/, commands/), or remove it to use the built-in tree")
+                .hint(
+                    "point agentsmd.source at a directory with AGENTS.md (and optionally rules/, workflows/, docs/, \
+                     commands/), or remove it to use the built-in tree",
+                )
                 .into());
         }
         let mut files = BTreeMap::new();

@@ -970,7 +970,8 @@ mod tests {
         let out = set(t, &["mcpServers", "ctx", "env", "K"], json!("v"));
         assert_eq!(
             out,
-            "{\n    \"x\": true,\n    \"mcpServers\": {\n        \"ctx\": {\n            \"env\": {\n                \"K\": \"v\"\n            }\n        }\n    }\n}\n"
+            "{\n    \"x\": true,\n    \"mcpServers\": {\n        \"ctx\": {\n            \"env\": {\
+             \n                \"K\": \"v\"\n            }\n        }\n    }\n}\n"
         );
         let out = set(t, &["new", "deep"], json!([]));
         assert_eq!(
@@ -979,7 +980,8 @@ mod tests {
         );
     }
 
-    const COMMENTED: &str = "// settings\n{\n  /* theme */ \"theme\": \"dark\", // keep dark\n  \"model\": \"opus\" // the model\n  // end of members\n}\n";
+    const COMMENTED: &str = "// settings\n{\n  /* theme */ \"theme\": \"dark\", // keep dark\
+                             \n  \"model\": \"opus\" // the model\n  // end of members\n}\n";
 
     #[test]
     fn replace_keeps_comments() {
@@ -991,7 +993,8 @@ mod tests {
         let out = set(COMMENTED, &["new"], json!(null));
         assert_eq!(
             out,
-            "// settings\n{\n  /* theme */ \"theme\": \"dark\", // keep dark\n  \"model\": \"opus\", // the model\n  // end of members\n  \"new\": null\n}\n"
+            "// settings\n{\n  /* theme */ \"theme\": \"dark\", // keep dark\n  \"model\": \"opus\", // the model\
+             \n  // end of members\n  \"new\": null\n}\n"
         );
     }
 

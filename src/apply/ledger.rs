@@ -91,7 +91,8 @@ fn is_zero(n: &usize) -> bool {
 
 impl Ledger {
     pub fn load(path: &Path) -> anyhow::Result<Ledger> {
-        const HINT: &str = "the ledger is aiorch's record of what it owns; restore it from a backup or remove it to start over (aiorch then treats every file as the user's)";
+        const HINT: &str = "the ledger is aiorch's record of what it owns; restore it from a backup or remove it to \
+                            start over (aiorch then treats every file as the user's)";
         let bytes = match fs_err::read(path) {
             Ok(b) => b,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {

@@ -579,7 +579,8 @@ mod tests {
     fn members_keep_user_entries_and_retract_only_ours() {
         let (_t, paths) = env();
         let file = paths.in_home("settings.json");
-        let user = "{\n  // mine\n  \"model\": \"opus\",\n  \"permissions\": {\n    \"allow\": [\"Bash(make:*)\", \"Bash(git status:*)\"]\n  }\n}\n";
+        let user = "{\n  // mine\n  \"model\": \"opus\",\n  \"permissions\": {\
+                    \n    \"allow\": [\"Bash(make:*)\", \"Bash(git status:*)\"]\n  }\n}\n";
         fs_err::write(&file, user).unwrap();
 
         run(&paths, vec![allow(&paths, &["Bash(git status:*)", "Bash(git diff:*)"])]);
@@ -627,12 +628,14 @@ mod tests {
     fn members_keep_comments_inside_the_array() {
         let (_t, paths) = env();
         let file = paths.in_home("settings.json");
-        let user = "{\n  \"permissions\": {\n    \"allow\": [\n      // my build\n      \"Bash(make:*)\" // keep\n    ]\n  }\n}\n";
+        let user = "{\n  \"permissions\": {\n    \"allow\": [\n      // my build\n      \"Bash(make:*)\" // keep\n    ]\
+                    \n  }\n}\n";
         fs_err::write(&file, user).unwrap();
         run(&paths, vec![allow(&paths, &["Bash(ls:*)"])]);
         assert_eq!(
             fs_err::read_to_string(&file).unwrap(),
-            "{\n  \"permissions\": {\n    \"allow\": [\n      // my build\n      \"Bash(make:*)\", // keep\n      \"Bash(ls:*)\"\n    ]\n  }\n}\n"
+            "{\n  \"permissions\": {\n    \"allow\": [\n      // my build\n      \"Bash(make:*)\", // keep\
+             \n      \"Bash(ls:*)\"\n    ]\n  }\n}\n"
         );
         run(&paths, vec![]);
         assert_eq!(fs_err::read_to_string(&file).unwrap(), user, "retraction gives back the user's exact bytes");
@@ -648,9 +651,10 @@ mod tests {
             "{\n  \"permissions\": {\n    \"allow\": [\n      \"Read(~/x)\"\n    ]\n  }\n}\n"
         );
         let ledger = crate::apply::Ledger::load(&paths.ledger()).unwrap();
-        assert!(
-            matches!(&ledger.entries[0].kind, crate::apply::Owned::Members { created: true, values, .. } if values == &vec![json!("Read(~/x)")])
-        );
+        assert!(matches!(
+            &ledger.entries[0].kind,
+            crate::apply::Owned::Members { created: true, values, .. } if values == &vec![json!("Read(~/x)")]
+        ));
         run(&paths, vec![]);
         assert!(!file.exists(), "a file aiorch created for its members alone is removed");
     }

@@ -43,7 +43,12 @@ pub fn config(ui: &Ui, paths: &Paths, cmd: ConfigCmd) -> anyhow::Result<Exit> {
         ConfigCmd::Set { key, value } => {
             let path = &paths.config_file;
             if Format::of(path) == Format::Json {
-                return Err(CliError::bad_input(format!("{} is JSON", path.display())).hint("`config set` edits TOML configs; a JSON config is usually generated (by the Nix module): change it at its source").into());
+                return Err(CliError::bad_input(format!("{} is JSON", path.display()))
+                    .hint(
+                        "`config set` edits TOML configs; a JSON config is usually generated (by the Nix module): \
+                         change it at its source",
+                    )
+                    .into());
             }
             let old = match fs_err::read_to_string(path) {
                 Ok(t) => t,

@@ -27,8 +27,15 @@ use crate::ui::{ColorChoice, Ui};
     name = "aiorch",
     version,
     about = "One source of truth for every AI coding assistant on this machine",
-    long_about = "aiorch generates and links assistant config (Claude Code, Gemini CLI, Codex CLI, Copilot CLI) from one agentsmd/ tree, merges MCP servers and plugins into the files the clients also write without losing a user's setting, injects secrets at exec time, runs the model services, and proves it all with `aiorch doctor`.",
-    after_help = "Examples:\n  aiorch init                 write a commented config to ~/.config/aiorch/aiorch.toml\n  aiorch apply --dry-run      show what would change, with diffs\n  aiorch apply                link and merge everything\n  aiorch doctor               check that it all still holds\n  aiorch revert               undo everything aiorch did, restoring backups"
+    long_about = "aiorch generates and links assistant config (Claude Code, Gemini CLI, Codex CLI, Copilot CLI) from \
+                  one agentsmd/ tree, merges MCP servers and plugins into the files the clients also write without \
+                  losing a user's setting, injects secrets at exec time, runs the model services, and proves it all \
+                  with `aiorch doctor`.",
+    after_help = "Examples:\n  aiorch init                 write a commented config to ~/.config/aiorch/aiorch.toml\
+                  \n  aiorch apply --dry-run      show what would change, with diffs\
+                  \n  aiorch apply                link and merge everything\
+                  \n  aiorch doctor               check that it all still holds\
+                  \n  aiorch revert               undo everything aiorch did, restoring backups"
 )]
 pub struct Cli {
     #[command(flatten)]
@@ -72,9 +79,9 @@ pub enum Cmd {
         force: bool,
     },
     /// Link and merge everything the config declares
-    #[command(
-        after_help = "Examples:\n  aiorch apply --dry-run   show the plan and a diff of every file\n  aiorch apply --check     exit 1 if anything drifted (for CI)\n  aiorch apply --home /tmp/h --state-dir /tmp/s   try it in a scratch home"
-    )]
+    #[command(after_help = "Examples:\n  aiorch apply --dry-run   show the plan and a diff of every file\
+                            \n  aiorch apply --check     exit 1 if anything drifted (for CI)\
+                            \n  aiorch apply --home /tmp/h --state-dir /tmp/s   try it in a scratch home")]
     Apply {
         /// Show what would change, with diffs, and change nothing
         #[arg(long)]
@@ -91,7 +98,11 @@ pub enum Cmd {
     },
     /// Check links, merged settings and everything else aiorch manages
     #[command(
-        after_help = "Every MCP server is started (or reached) the way a client would, in parallel, and must answer initialize + tools/list.\n\nExamples:\n  aiorch doctor\n  aiorch doctor --json | jq '.checks[] | select(.status != \"ok\")'\n  aiorch doctor --no-connect   config-level checks only: start or contact no MCP server\n\nExit status: 0 when every check passes, 1 when a check fails (or warns, with --strict)."
+        after_help = "Every MCP server is started (or reached) the way a client would, in parallel, and must answer \
+                      initialize + tools/list.\n\nExamples:\n  aiorch doctor\
+                      \n  aiorch doctor --json | jq '.checks[] | select(.status != \"ok\")'\
+                      \n  aiorch doctor --no-connect   config-level checks only: start or contact no MCP server\n\n\
+                      Exit status: 0 when every check passes, 1 when a check fails (or warns, with --strict)."
     )]
     Doctor {
         /// Treat warnings as failures
@@ -112,13 +123,21 @@ pub enum Cmd {
     /// Store secrets and run commands with them in their environment only
     #[command(
         subcommand,
-        after_help = "Examples:\n  aiorch secrets setup                     create the ai-secrets keychain (macOS) or the 0600 file\n  aiorch secrets set GITHUB_TOKEN          prompts without echo (or reads stdin)\n  aiorch secrets list                      names only\n  aiorch secrets exec --only GITHUB_TOKEN -- github-mcp-server stdio\n\nBackend: secrets.backend = keychain (macOS default) | file (Linux default) | command | env."
+        after_help = "Examples:\
+                      \n  aiorch secrets setup                     create the ai-secrets keychain (macOS) or the 0600 \
+                      file\n  aiorch secrets set GITHUB_TOKEN          prompts without echo (or reads stdin)\
+                      \n  aiorch secrets list                      names only\
+                      \n  aiorch secrets exec --only GITHUB_TOKEN -- github-mcp-server stdio\n\n\
+                      Backend: secrets.backend = keychain (macOS default) | file (Linux default) | command | env."
     )]
     Secrets(SecretsCmd),
     /// Render, start, stop and check the model services (LiteLLM, local model, Open WebUI)
     #[command(
         subcommand,
-        after_help = "Examples:\n  aiorch services render    write LiteLLM's config, Open WebUI's env, a compose file\n  aiorch services up        start what is enabled, wait until healthy\n  aiorch services status    health of each service (exit 1 if one is down)\n  aiorch services logs litellm\n  aiorch services down      stop what aiorch started"
+        after_help = "Examples:\n  aiorch services render    write LiteLLM's config, Open WebUI's env, a compose file\
+                      \n  aiorch services up        start what is enabled, wait until healthy\
+                      \n  aiorch services status    health of each service (exit 1 if one is down)\
+                      \n  aiorch services logs litellm\n  aiorch services down      stop what aiorch started"
     )]
     Services(services::ServicesCmd),
     /// Run one service in the foreground (for launchd/systemd units)
@@ -136,9 +155,9 @@ pub enum Cmd {
     )]
     Policy(PolicyCmd),
     /// Print a shell completion script
-    #[command(
-        after_help = "Examples:\n  aiorch completions bash > ~/.local/share/bash-completion/completions/aiorch\n  aiorch completions zsh > \"${fpath[1]}/_aiorch\"\n  aiorch completions fish > ~/.config/fish/completions/aiorch.fish"
-    )]
+    #[command(after_help = "Examples:\n  aiorch completions bash > ~/.local/share/bash-completion/completions/aiorch\
+                            \n  aiorch completions zsh > \"${fpath[1]}/_aiorch\"\
+                            \n  aiorch completions fish > ~/.config/fish/completions/aiorch.fish")]
     Completions {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
@@ -147,9 +166,13 @@ pub enum Cmd {
     #[command(after_help = "Example:\n  aiorch man | man -l -")]
     Man,
     /// Ask one model, routed by role (streams the answer)
-    #[command(
-        after_help = "Examples:\n  aiorch ask \"why does this test flake?\"             routed by keywords\n  aiorch ask --role review \"is this regex safe?\"      role given (seed names work: oracle)\n  aiorch ask --model gpt-5-mini \"summarise RFC 9110\"  a model by id\n  aiorch ask --local \"explain this stack trace\"       local models only\n  aiorch ask --continuation-id ID \"and the edge cases?\"  continue a thread (any model, any tool)\n  git diff | aiorch ask --role review -              read the prompt from stdin"
-    )]
+    #[command(after_help = "Examples:\n  aiorch ask \"why does this test flake?\"             routed by keywords\
+                            \n  aiorch ask --role review \"is this regex safe?\"      role given (seed names work: \
+                            oracle)\n  aiorch ask --model gpt-5-mini \"summarise RFC 9110\"  a model by id\
+                            \n  aiorch ask --local \"explain this stack trace\"       local models only\
+                            \n  aiorch ask --continuation-id ID \"and the edge cases?\"  continue a thread (any model, \
+                            any tool)\
+                            \n  git diff | aiorch ask --role review -              read the prompt from stdin")]
     Ask {
         /// planning|coding|review|search (or sisyphus|hephaestus|oracle|librarian); default: by keywords
         #[arg(long, value_parser = runtime::parse_role)]
@@ -171,9 +194,13 @@ pub enum Cmd {
         prompt: Vec<String>,
     },
     /// Ask several models in parallel and weigh their verdicts
-    #[command(
-        after_help = "Priorities set the agreement needed: low 0.6, normal 0.7, high 0.8, critical 0.9.\nRecommendations: proceed, proceed with caution, review required, conflict.\n\nExamples:\n  aiorch consensus \"Should we store sessions in SQLite?\"\n  aiorch consensus --priority high --models gpt-5,claude-sonnet-4-5,gemini-2.5-pro \"Is this auth change safe?\"\n  aiorch consensus --local \"Rename the crate now or after the release?\"\n  aiorch consensus --json --no-synthesis \"…\" | jq .recommendation"
-    )]
+    #[command(after_help = "Priorities set the agreement needed: low 0.6, normal 0.7, high 0.8, critical 0.9.\n\
+                            Recommendations: proceed, proceed with caution, review required, conflict.\n\nExamples:\
+                            \n  aiorch consensus \"Should we store sessions in SQLite?\"\
+                            \n  aiorch consensus --priority high --models gpt-5,claude-sonnet-4-5,gemini-2.5-pro \"Is \
+                            this auth change safe?\"\
+                            \n  aiorch consensus --local \"Rename the crate now or after the release?\"\
+                            \n  aiorch consensus --json --no-synthesis \"…\" | jq .recommendation")]
     Consensus {
         #[arg(long, value_enum, default_value_t = crate::runtime::consensus::Priority::Normal)]
         priority: crate::runtime::consensus::Priority,
@@ -194,9 +221,10 @@ pub enum Cmd {
         question: Vec<String>,
     },
     /// Explain which role and model a task would get, and why
-    #[command(
-        after_help = "Examples:\n  aiorch route \"fix the typo in README\"\n  aiorch route --role oracle \"check the migration\"\n  aiorch route --local --json \"design the cache\"\n  aiorch route --list            the model registry and which models are usable"
-    )]
+    #[command(after_help = "Examples:\n  aiorch route \"fix the typo in README\"\
+                            \n  aiorch route --role oracle \"check the migration\"\
+                            \n  aiorch route --local --json \"design the cache\"\
+                            \n  aiorch route --list            the model registry and which models are usable")]
     Route {
         #[arg(long, value_parser = runtime::parse_role)]
         role: Option<crate::runtime::roles::Role>,
@@ -216,7 +244,16 @@ pub enum Cmd {
     },
     /// ai-go: preflight, start what the mode needs, and hand a task to an agent CLI (or the builtin pipeline)
     #[command(
-        after_help = "The agent runs headless with agentsmd/workflows/orchestrator-prompt.md and aiorch's MCP server\n(claude: --mcp-config + --allowedTools mcp__aiorch; codex: -c mcp_servers.aiorch; gemini, copilot: their registry).\nAgent sandboxes and approvals stay on. --agent auto (runtime.go.agent) = the first installed CLI, else builtin;\nin local mode auto = builtin (agent CLIs use cloud models). OLLAMA_HOST and the local endpoint are passed through.\n\nExamples:\n  aiorch go \"add --since to aiorch stats\"\n  aiorch go --local \"summarise the open TODOs\"\n  aiorch go --agent codex \"fix the flaky test in tests/it\"\n  aiorch go --dry-run --agent claude \"…\"     show the command, run nothing"
+        after_help = "The agent runs headless with agentsmd/workflows/orchestrator-prompt.md and aiorch's MCP server\n\
+                      (claude: --mcp-config + --allowedTools mcp__aiorch; codex: -c mcp_servers.aiorch; gemini, \
+                      copilot: their registry).\n\
+                      Agent sandboxes and approvals stay on. --agent auto (runtime.go.agent) = the first installed \
+                      CLI, else builtin;\n\
+                      in local mode auto = builtin (agent CLIs use cloud models). OLLAMA_HOST and the local endpoint \
+                      are passed through.\n\nExamples:\n  aiorch go \"add --since to aiorch stats\"\
+                      \n  aiorch go --local \"summarise the open TODOs\"\
+                      \n  aiorch go --agent codex \"fix the flaky test in tests/it\"\
+                      \n  aiorch go --dry-run --agent claude \"…\"     show the command, run nothing"
     )]
     Go {
         /// Local models only (overrides config)
@@ -237,13 +274,20 @@ pub enum Cmd {
     /// The aiorch MCP server (runtime tools for any MCP client)
     #[command(
         subcommand,
-        after_help = "Examples:\n  aiorch mcp tools\n  aiorch mcp serve   # what clients start (mcp.serve_self registers it)"
+        after_help = "Examples:\n  aiorch mcp tools\
+                      \n  aiorch mcp serve   # what clients start (mcp.serve_self registers it)"
     )]
     Mcp(McpCmd),
     /// Run a multi-stage pipeline (feature, bugfix, review) and write a markdown report
-    #[command(
-        after_help = "Stages: feature = plan → implement → review → document; bugfix = investigate → diagnose → fix → review;\nreview = summarise → review → consensus (includes `git diff HEAD` when run in a repository).\nThe builtin pipeline writes text (plans, patches, reviews); `aiorch go` with an agent CLI edits files.\n\nExamples:\n  aiorch pipeline feature \"add --since to aiorch stats\" --out report.md\n  aiorch pipeline review \"the pending change\"\n  aiorch pipeline bugfix --local \"stats shows NaN with no calls\""
-    )]
+    #[command(after_help = "Stages: feature = plan → implement → review → document; bugfix = investigate → \
+                            diagnose → fix → review;\n\
+                            review = summarise → review → consensus (includes `git diff HEAD` when run in a \
+                            repository).\n\
+                            The builtin pipeline writes text (plans, patches, reviews); `aiorch go` with an agent CLI \
+                            edits files.\n\nExamples:\
+                            \n  aiorch pipeline feature \"add --since to aiorch stats\" --out report.md\
+                            \n  aiorch pipeline review \"the pending change\"\
+                            \n  aiorch pipeline bugfix --local \"stats shows NaN with no calls\"")]
     Pipeline {
         #[arg(value_enum)]
         kind: crate::runtime::pipeline::Kind,
@@ -259,9 +303,12 @@ pub enum Cmd {
 
 #[derive(Debug, Subcommand)]
 pub enum McpCmd {
-    /// Serve the runtime's tools over MCP stdio (chat, consensus, codereview, precommit, planner, clink, route, listmodels, stats)
+    /// Serve the runtime's tools over MCP stdio (chat, consensus, codereview, precommit, planner, clink, route,
+    /// listmodels, stats)
     #[command(
-        after_help = "Clients start it themselves; register it as a stdio server with command `aiorch` and args [\"mcp\", \"serve\"].\n\nExamples:\n  claude mcp add -s user aiorch -- aiorch mcp serve\n  npx @modelcontextprotocol/inspector --cli aiorch mcp serve --method tools/list"
+        after_help = "Clients start it themselves; register it as a stdio server with command `aiorch` and args \
+                      [\"mcp\", \"serve\"].\n\nExamples:\n  claude mcp add -s user aiorch -- aiorch mcp serve\
+                      \n  npx @modelcontextprotocol/inspector --cli aiorch mcp serve --method tools/list"
     )]
     Serve,
     /// List the tools with the size of their schemas (context cost for every client)
@@ -275,7 +322,12 @@ pub enum McpCmd {
 pub enum PluginsCmd {
     /// Install the declared marketplaces and plugins now, through `claude plugin`
     #[command(
-        after_help = "Claude installs what `aiorch apply` declares in ~/.claude/settings.json over its next two sessions; this does it at once with `claude plugin marketplace add` and `claude plugin install` (HOME is the managed home). Run `aiorch apply` first.\n\nExamples:\n  aiorch apply && aiorch plugins sync\n  aiorch plugins sync --json\n  aiorch --home /tmp/h plugins sync\n\nExit status: 0 when every item is installed (or left to Claude), 1 when one failed."
+        after_help = "Claude installs what `aiorch apply` declares in ~/.claude/settings.json over its next two \
+                      sessions; this does it at once with `claude plugin marketplace add` and `claude plugin install` \
+                      (HOME is the managed home). Run `aiorch apply` first.\n\nExamples:\
+                      \n  aiorch apply && aiorch plugins sync\n  aiorch plugins sync --json\
+                      \n  aiorch --home /tmp/h plugins sync\n\n\
+                      Exit status: 0 when every item is installed (or left to Claude), 1 when one failed."
     )]
     Sync,
 }
@@ -287,9 +339,9 @@ pub enum ConfigCmd {
     /// Print the config file's path
     Path,
     /// Set KEY (dotted) to VALUE, keeping comments and layout
-    #[command(
-        after_help = "Examples:\n  aiorch config set local_only true\n  aiorch config set models.default_coding openai/gpt-5\n  aiorch config set clients.codex never"
-    )]
+    #[command(after_help = "Examples:\n  aiorch config set local_only true\
+                            \n  aiorch config set models.default_coding openai/gpt-5\
+                            \n  aiorch config set clients.codex never")]
     Set { key: String, value: String },
     /// Print the JSON Schema of the config
     Schema,
@@ -298,18 +350,19 @@ pub enum ConfigCmd {
 #[derive(Debug, Subcommand)]
 pub enum PolicyCmd {
     /// Print the effective policy as each client receives it, and what it cannot express
-    #[command(
-        after_help = "Examples:\n  aiorch policy show                  every client\n  aiorch policy show --client codex   one client\n  aiorch policy show --json"
-    )]
+    #[command(after_help = "Examples:\n  aiorch policy show                  every client\
+                            \n  aiorch policy show --client codex   one client\n  aiorch policy show --json")]
     Show {
         /// Only this client
         #[arg(long, value_enum, value_name = "NAME")]
         client: Option<crate::config::Client>,
     },
     /// Say what each client would do with a command (or a file, host or MCP tool)
-    #[command(
-        after_help = "Examples:\n  aiorch policy check \"rm -rf /\"\n  aiorch policy check \"git status && git push --force\"\n  aiorch policy check --kind read ~/.ssh/id_ed25519\n  aiorch policy check --kind host https://example.com/x\n  aiorch policy check --kind mcp github/create_issue --client claude --json"
-    )]
+    #[command(after_help = "Examples:\n  aiorch policy check \"rm -rf /\"\
+                            \n  aiorch policy check \"git status && git push --force\"\
+                            \n  aiorch policy check --kind read ~/.ssh/id_ed25519\
+                            \n  aiorch policy check --kind host https://example.com/x\
+                            \n  aiorch policy check --kind mcp github/create_issue --client claude --json")]
     Check {
         /// What SUBJECT is
         #[arg(long, value_enum, default_value = "command")]

@@ -58,7 +58,10 @@ pub fn show(ui: &Ui, paths: &Paths, only: Option<Client>) -> anyhow::Result<Exit
                     "files": files(t, paths),
                     "posture": t.posture,
                     "rules": t.rules.iter().map(|(r, h)| json!({"rule": r, "how": h})).collect::<Vec<_>>(),
-                    "unexpressed": t.unexpressed().map(|(r, d, why)| json!({"rule": r.label(), "fallback": d, "why": why})).collect::<Vec<_>>(),
+                    "unexpressed": t
+                        .unexpressed()
+                        .map(|(r, d, why)| json!({"rule": r.label(), "fallback": d, "why": why}))
+                        .collect::<Vec<_>>(),
                     "notes": t.notes,
                 })
             })

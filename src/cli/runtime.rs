@@ -91,7 +91,8 @@ pub fn list_models(ui: &Ui, rt: &Runtime, local: bool) -> anyhow::Result<Exit> {
             };
             serde_json::json!({
                 "id": m.id, "provider": m.provider.name(), "via": m.via, "endpoint": m.base_url, "model": m.upstream,
-                "context_window": m.context_window, "max_output": m.max_output, "price_in": m.price_in, "price_out": m.price_out,
+                "context_window": m.context_window, "max_output": m.max_output,
+                "price_in": m.price_in, "price_out": m.price_out,
                 "local": m.local, "tier": m.tier, "scores": m.scores, "usable": why.is_none(), "why_not": why,
             })
         })
@@ -371,7 +372,10 @@ pub fn go(ui: &Ui, paths: &Paths, task: &[String], o: GoOpts) -> anyhow::Result<
             .map(|a| if *a == prompt { format!("<orchestrator prompt, {} bytes>", prompt.len()) } else { a.clone() })
             .collect();
         if ui.json {
-            ui.json(&serde_json::json!({"agent": agent, "program": launch.program, "args": shown, "env": launch.env, "files": launch.files, "dry_run": o.dry_run}));
+            ui.json(&serde_json::json!({
+                "agent": agent, "program": launch.program, "args": shown, "env": launch.env, "files": launch.files,
+                "dry_run": o.dry_run,
+            }));
         } else {
             ui.data(&format!("{} {}", launch.program.display(), shown.join(" ")));
             for (k, v) in &launch.env {

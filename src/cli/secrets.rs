@@ -13,13 +13,17 @@ use crate::ui::Ui;
 pub enum SecretsCmd {
     /// Prepare the backend: create the `ai-secrets` keychain (asks for its password), or the 0600 file
     #[command(
-        after_help = "Examples:\n  aiorch secrets setup\n  aiorch secrets setup --config ~/.config/aiorch/aiorch.toml\n\nmacOS (keychain backend): creates ~/Library/Keychains/ai-secrets.keychain-db with a password\n`security` asks for on the terminal, makes it lock on sleep and after an idle hour, and adds it\nto the search list. File backend: creates ~/.config/aiorch/secrets.env with mode 0600.\nRunning it again only fixes what is missing."
+        after_help = "Examples:\n  aiorch secrets setup\n  aiorch secrets setup --config ~/.config/aiorch/aiorch.toml\n\
+                      \nmacOS (keychain backend): creates ~/Library/Keychains/ai-secrets.keychain-db with a password\n\
+                      `security` asks for on the terminal, makes it lock on sleep and after an idle hour, and adds it\n\
+                      to the search list. File backend: creates ~/.config/aiorch/secrets.env with mode 0600.\n\
+                      Running it again only fixes what is missing."
     )]
     Setup,
     /// Store a secret; the value comes from the terminal (hidden) or stdin, never the command line
-    #[command(
-        after_help = "Examples:\n  aiorch secrets set GITHUB_TOKEN              prompts, input hidden\n  pbpaste | aiorch secrets set OPENAI_API_KEY   reads stdin (one trailing newline dropped)\n  gh auth token | aiorch secrets set GITHUB_TOKEN"
-    )]
+    #[command(after_help = "Examples:\n  aiorch secrets set GITHUB_TOKEN              prompts, input hidden\
+                            \n  pbpaste | aiorch secrets set OPENAI_API_KEY   reads stdin (one trailing newline \
+                            dropped)\n  gh auth token | aiorch secrets set GITHUB_TOKEN")]
     Set {
         /// The secret's name: the environment variable it becomes (e.g. GITHUB_TOKEN)
         name: String,
@@ -34,9 +38,15 @@ pub enum SecretsCmd {
         name: String,
     },
     /// Run a command with secrets in its environment (and nowhere else)
-    #[command(
-        after_help = "Examples:\n  aiorch secrets exec --only GITHUB_TOKEN -- github-mcp-server stdio\n  aiorch secrets exec --only OPENAI_API_KEY,ANTHROPIC_API_KEY -- litellm --config cfg.yaml\n  aiorch secrets exec --mask -- env          every value shows as <redacted:NAME>\n\nWithout --mask aiorch replaces itself with the command (same PID, signals and exit status).\nWith --mask it stays to filter stdout/stderr (which the command then sees as pipes, not the\nterminal), forwards signals, and exits with the command's status (128+N when a signal N killed it). A missing secret is an error (exit 2) and the command\ndoes not start; a command that cannot be found exits 127."
-    )]
+    #[command(after_help = "Examples:\n  aiorch secrets exec --only GITHUB_TOKEN -- github-mcp-server stdio\
+                            \n  aiorch secrets exec --only OPENAI_API_KEY,ANTHROPIC_API_KEY -- litellm --config \
+                            cfg.yaml\
+                            \n  aiorch secrets exec --mask -- env          every value shows as <redacted:NAME>\n\n\
+                            Without --mask aiorch replaces itself with the command (same PID, signals and exit status).\
+                            \nWith --mask it stays to filter stdout/stderr (which the command then sees as pipes, not \
+                            the\nterminal), forwards signals, and exits with the command's status (128+N when a signal \
+                            N killed it). A missing secret is an error (exit 2) and the command\n\
+                            does not start; a command that cannot be found exits 127.")]
     Exec {
         /// Only these secrets (comma-separated, repeatable). Without it: every name the backend lists
         #[arg(long, value_name = "A,B")]

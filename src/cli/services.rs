@@ -11,13 +11,16 @@ use crate::ui::Ui;
 #[derive(Debug, Subcommand)]
 pub enum ServicesCmd {
     /// Write LiteLLM's config.yaml, Open WebUI's environment and a compose file
-    #[command(
-        after_help = "Writes into STATE/services/: litellm.yaml (what `up` starts the proxy with), litellm.container.yaml, open-webui.env, compose.yaml. API keys appear as os.environ/NAME, never as values.\n\nExamples:\n  aiorch services render\n  aiorch services render --state-dir /tmp/s && cat /tmp/s/services/litellm.yaml"
-    )]
+    #[command(after_help = "Writes into STATE/services/: litellm.yaml (what `up` starts the proxy with), \
+                            litellm.container.yaml, open-webui.env, compose.yaml. API keys appear as os.environ/NAME, \
+                            never as values.\n\nExamples:\n  aiorch services render\
+                            \n  aiorch services render --state-dir /tmp/s && cat /tmp/s/services/litellm.yaml")]
     Render,
     /// Start the enabled services (or the named ones) in the background and wait until healthy
     #[command(
-        after_help = "Order: local_model, litellm, open_webui. Secrets go into each process's environment only. Pid files: STATE/services/run/, logs: STATE/services/logs/.\n\nExamples:\n  aiorch services up\n  aiorch services up local_model litellm"
+        after_help = "Order: local_model, litellm, open_webui. Secrets go into each process's environment only. Pid \
+                      files: STATE/services/run/, logs: STATE/services/logs/.\n\nExamples:\n  aiorch services up\
+                      \n  aiorch services up local_model litellm"
     )]
     Up {
         #[arg(value_enum)]
@@ -31,16 +34,16 @@ pub enum ServicesCmd {
     },
     /// Check every service's health endpoints in parallel
     #[command(
-        after_help = "Exit status: 0 when every enabled (or named) service is healthy, 1 otherwise.\n\nExamples:\n  aiorch services status\n  aiorch services status --json"
+        after_help = "Exit status: 0 when every enabled (or named) service is healthy, 1 otherwise.\n\nExamples:\
+                      \n  aiorch services status\n  aiorch services status --json"
     )]
     Status {
         #[arg(value_enum)]
         names: Vec<Service>,
     },
     /// Show the last lines of a service's log (all services without NAME)
-    #[command(
-        after_help = "Examples:\n  aiorch services logs litellm\n  aiorch services logs local_model -n 200\n  aiorch services logs litellm -f"
-    )]
+    #[command(after_help = "Examples:\n  aiorch services logs litellm\n  aiorch services logs local_model -n 200\
+                            \n  aiorch services logs litellm -f")]
     Logs {
         #[arg(value_enum)]
         name: Option<Service>,
@@ -57,7 +60,10 @@ pub enum ServicesCmd {
 pub enum ServiceCmd {
     /// Run one service in the foreground (what the launchd/systemd units of the Nix modules call)
     #[command(
-        after_help = "aiorch renders the config, resolves the secrets into the environment and then replaces itself with the server, so the service manager supervises the server directly.\n\nExamples:\n  aiorch service run litellm\n  aiorch --config /nix/store/…-aiorch.json service run local_model"
+        after_help = "aiorch renders the config, resolves the secrets into the environment and then replaces itself \
+                      with the server, so the service manager supervises the server directly.\n\nExamples:\
+                      \n  aiorch service run litellm\
+                      \n  aiorch --config /nix/store/…-aiorch.json service run local_model"
     )]
     Run {
         #[arg(value_enum)]
@@ -67,7 +73,10 @@ pub enum ServiceCmd {
 
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Each alias gets the same prompt through the gateway, streamed: time to first token, tokens/s and errors. Prints a table; writes JSON and an SVG chart under STATE/services/bench/ (or --out).\n\nExamples:\n  aiorch bench\n  aiorch bench --aliases local-coding,local-research -n 10\n  aiorch --json bench --aliases fast-model"
+    after_help = "Each alias gets the same prompt through the gateway, streamed: time to first token, tokens/s and \
+                  errors. Prints a table; writes JSON and an SVG chart under STATE/services/bench/ (or --out).\n\n\
+                  Examples:\n  aiorch bench\n  aiorch bench --aliases local-coding,local-research -n 10\
+                  \n  aiorch --json bench --aliases fast-model"
 )]
 pub struct BenchArgs {
     /// Aliases to measure (comma-separated) [default: all five]

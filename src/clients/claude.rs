@@ -9,7 +9,8 @@ use super::{Client, Ctx};
 use crate::apply::{Artifact, DocFormat};
 use crate::mcp::registry::{Effect, Entry, Server, Transport, cwd_wrapper};
 
-pub const CLAUDE_MD: &str = "<!-- Managed by aiorch: the instructions live in AGENTS.md (agentsmd/). Edit those, not this file. -->\n@AGENTS.md\n";
+pub const CLAUDE_MD: &str = "<!-- Managed by aiorch: the instructions live in AGENTS.md (agentsmd/). Edit those, not \
+                             this file. -->\n@AGENTS.md\n";
 
 pub fn artifacts(ctx: &Ctx) -> anyhow::Result<Vec<Artifact>> {
     let dir = ctx.paths.in_home(".claude");
@@ -77,7 +78,14 @@ pub fn mcp_entry(_ctx: &Ctx, s: &Server) -> Entry {
         );
     }
     if s.tools.is_some() {
-        e.gap(c, s, "tools", Effect::Lost, "Claude has no per-server tool allow-list: every tool of the server is offered (deny tools with `permissions.deny` in ~/.claude/settings.json)");
+        e.gap(
+            c,
+            s,
+            "tools",
+            Effect::Lost,
+            "Claude has no per-server tool allow-list: every tool of the server is offered (deny tools with \
+             `permissions.deny` in ~/.claude/settings.json)",
+        );
     }
     e.value = Some(Value::Object(v));
     e

@@ -50,7 +50,16 @@ pub fn mcp_entry(ctx: &Ctx, s: &Server) -> Entry {
                     _ if env_refs(val).is_empty() => {
                         env.insert(k.clone(), json!(val));
                     }
-                    _ => e.gap(c, s, format!("env.{k}"), Effect::Lost, format!("Codex cannot build `{val}` from its environment (only `{k} = \"${{{k}}}\"` forwards a variable): left out")),
+                    _ => e.gap(
+                        c,
+                        s,
+                        format!("env.{k}"),
+                        Effect::Lost,
+                        format!(
+                            "Codex cannot build `{val}` from its environment (only `{k} = \"${{{k}}}\"` forwards a \
+                             variable): left out"
+                        ),
+                    ),
                 }
             }
             // The env backend reads the secrets from the environment, which Codex only passes on by name.
@@ -95,7 +104,16 @@ pub fn mcp_entry(ctx: &Ctx, s: &Server) -> Entry {
                     _ if env_refs(val).is_empty() => {
                         http.insert(h.clone(), json!(val));
                     }
-                    _ => e.gap(c, s, format!("headers.{h}"), Effect::Lost, format!("Codex takes a header from one variable (`{h} = \"${{VAR}}\"`) or a bearer token, not `{val}`: left out")),
+                    _ => e.gap(
+                        c,
+                        s,
+                        format!("headers.{h}"),
+                        Effect::Lost,
+                        format!(
+                            "Codex takes a header from one variable (`{h} = \"${{VAR}}\"`) or a bearer token, not \
+                             `{val}`: left out"
+                        ),
+                    ),
                 }
             }
             if !http.is_empty() {
@@ -158,7 +176,8 @@ fn codex_decision(d: Decision) -> &'static str {
 pub fn policy(paths: &crate::paths::Paths, p: &Policy) -> Translation {
     let mut rules = vec![];
     let mut out = String::from(
-        "# Managed by aiorch: the permission policy (agentsmd/permissions/policy.toml + [policy]).\n# Edit the policy, not this file; `aiorch policy show --client codex` explains every rule.\n",
+        "# Managed by aiorch: the permission policy (agentsmd/permissions/policy.toml + [policy]).\n\
+         # Edit the policy, not this file; `aiorch policy show --client codex` explains every rule.\n",
     );
     for r in &p.rules {
         let how = match r.kind {
@@ -173,45 +192,72 @@ pub fn policy(paths: &crate::paths::Paths, p: &Policy) -> Translation {
                 );
                 out.push_str(&line);
                 out.push('\n');
-                How::Native(format!("prefix_rule(pattern = [{}], decision = \"{}\")", words.join(", "), codex_decision(r.decision)))
+                How::Native(format!(
+                    "prefix_rule(pattern = [{}], decision = \"{}\")",
+                    words.join(", "),
+                    codex_decision(r.decision)
+                ))
             }
             Kind::Host if r.pattern.starts_with("*.") => How::Unexpressed {
                 fallback: if r.decision == Decision::Allow { Decision::Ask } else { Decision::Deny },
-                why: "network_rule takes exact hosts only; Codex's default workspace-write sandbox gives commands no network at all (unless sandbox_workspace_write.network_access = true)".into(),
+                why: "network_rule takes exact hosts only; Codex's default workspace-write sandbox gives commands no \
+                      network at all (unless sandbox_workspace_write.network_access = true)"
+                    .into(),
             },
             Kind::Host => {
                 for proto in ["https", "http"] {
-                    out.push_str(&format!("network_rule(host = {}, protocol = \"{proto}\", decision = \"{}\")\n", quoted(&r.pattern), codex_decision(r.decision)));
+                    out.push_str(&format!(
+                        "network_rule(host = {}, protocol = \"{proto}\", decision = \"{}\")\n",
+                        quoted(&r.pattern),
+                        codex_decision(r.decision)
+                    ));
                 }
                 How::Partial {
-                    native: format!("network_rule(host = {}, protocol = \"https\"|\"http\", decision = \"{}\")", quoted(&r.pattern), codex_decision(r.decision)),
-                    caveat: "applies through Codex's managed network proxy; the default sandbox gives commands no network at all".into(),
+                    native: format!(
+                        "network_rule(host = {}, protocol = \"https\"|\"http\", decision = \"{}\")",
+                        quoted(&r.pattern),
+                        codex_decision(r.decision)
+                    ),
+                    caveat: "applies through Codex's managed network proxy; the default sandbox gives commands no \
+                             network at all"
+                        .into(),
                 }
             }
             Kind::Read => How::Unexpressed {
                 fallback: Decision::Allow,
-                why: "Codex has no per-path read rules in user config and its sandbox lets commands read everywhere: NOT enforced".into(),
+                why: "Codex has no per-path read rules in user config and its sandbox lets commands read everywhere: \
+                      NOT enforced"
+                    .into(),
             },
             Kind::Write if r.pattern.starts_with('/') || r.pattern.starts_with('~') => How::Unexpressed {
                 fallback: Decision::Ask,
-                why: "Codex has no per-path write rules in user config; its workspace-write sandbox refuses writes outside the workspace unless you approve".into(),
+                why: "Codex has no per-path write rules in user config; its workspace-write sandbox refuses writes \
+                      outside the workspace unless you approve"
+                    .into(),
             },
             Kind::Write => How::Unexpressed {
                 fallback: Decision::Allow,
-                why: "Codex has no per-path write rules in user config and its sandbox lets edits inside the workspace through: NOT enforced there".into(),
+                why:
+                    "Codex has no per-path write rules in user config and its sandbox lets edits inside the workspace \
+                     through: NOT enforced there"
+                        .into(),
             },
             Kind::Mcp => How::Unexpressed {
                 fallback: Decision::Ask,
-                why: "Codex has no per-tool MCP permission rules in user config (only enabled_tools/disabled_tools inside each server's own table); it decides MCP approvals from the tools' annotations".into(),
+                why: "Codex has no per-tool MCP permission rules in user config (only enabled_tools/disabled_tools \
+                      inside each server's own table); it decides MCP approvals from the tools' annotations"
+                    .into(),
             },
         };
         rules.push((r.clone(), how));
     }
-    let sandboxed = "Codex runs it inside its sandbox without asking (approval_policy on-request, its default: it asks only to leave the sandbox)";
+    let sandboxed = "Codex runs it inside its sandbox without asking (approval_policy on-request, its default: it asks \
+                     only to leave the sandbox)";
     let posture_how = How::Unexpressed {
         fallback: Decision::Allow,
         why: format!(
-            "Codex 0.169 has no ask-for-everything mode (approval_policy = \"untrusted\" is refused); unlisted commands: {sandboxed}"
+            "Codex 0.169 has no ask-for-everything mode (approval_policy = \"untrusted\" is refused); unlisted \
+             commands: {sandboxed}"
         ),
     };
     let defaults = vec![

@@ -80,7 +80,8 @@ use crate::policy::{Decision, How, Kind, Policy, Posture, Translation};
 const SETTINGS: &str = ".copilot/settings.json";
 
 pub fn policy(paths: &crate::paths::Paths, p: &Policy) -> Translation {
-    let managed_only = "permissions.allow/ask/deny are enterprise-managed only in Copilot; users have --allow-tool/--deny-tool flags (`aiorch policy show --client copilot` prints them as an alias)";
+    let managed_only = "permissions.allow/ask/deny are enterprise-managed only in Copilot; users have \
+                        --allow-tool/--deny-tool flags (`aiorch policy show --client copilot` prints them as an alias)";
     let mut rules = vec![];
     let (mut denied, mut allowed) = (vec![], vec![]);
     let (mut deny_flags, mut allow_flags) = (vec![], vec![]);
@@ -116,7 +117,13 @@ pub fn policy(paths: &crate::paths::Paths, p: &Policy) -> Translation {
             (Kind::Read, d) => {
                 let relative = !r.pattern.starts_with('/') && !r.pattern.starts_with('~');
                 if d == Decision::Deny && relative {
-                    How::Unexpressed { fallback: Decision::Allow, why: "Copilot approves reads inside the working directory by itself and has no user-level read rule: NOT enforced there".into() }
+                    How::Unexpressed {
+                        fallback: Decision::Allow,
+                        why:
+                            "Copilot approves reads inside the working directory by itself and has no user-level read \
+                             rule: NOT enforced there"
+                                .into(),
+                    }
                 } else {
                     How::Unexpressed {
                         fallback: Decision::Ask,
@@ -209,7 +216,10 @@ pub fn policy(paths: &crate::paths::Paths, p: &Policy) -> Translation {
             line.push_str(&format!(" --allow-tool={}", q(f).replace('\'', "\"")));
         }
         line.push('\'');
-        notes.push(format!("Copilot takes tool rules only as flags; to carry them, add this alias to your shell profile (deny flags name whole commands, so they are broader than the rules): {line}"));
+        notes.push(format!(
+            "Copilot takes tool rules only as flags; to carry them, add this alias to your shell profile (deny flags \
+             name whole commands, so they are broader than the rules): {line}"
+        ));
     }
     Translation { client: super::Client::Copilot, rules, defaults, posture, notes, artifacts }
 }

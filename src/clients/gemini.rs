@@ -76,7 +76,16 @@ pub fn mcp_entry(ctx: &Ctx, s: &Server) -> Entry {
     // server, so the env backend's values never reach `aiorch secrets exec`.
     if s.is_stdio() && ctx.config.secrets.backend == crate::config::secrets::Backend::Env {
         for name in s.secrets.iter().filter(|n| secret_looking(n)) {
-            e.gap(c, s, format!("secrets.{name}"), Effect::Lost, format!("Gemini removes inherited variables named like {name} from a server's environment, so the `env` secrets backend cannot pass it; use the keychain, file or command backend"));
+            e.gap(
+                c,
+                s,
+                format!("secrets.{name}"),
+                Effect::Lost,
+                format!(
+                    "Gemini removes inherited variables named like {name} from a server's environment, so the `env` \
+                     secrets backend cannot pass it; use the keychain, file or command backend"
+                ),
+            );
         }
     }
     e.value = Some(Value::Object(v));
@@ -136,14 +145,16 @@ fn priority(d: Decision) -> u32 {
 pub fn policy(paths: &crate::paths::Paths, p: &Policy) -> Translation {
     let mut rules = vec![];
     let mut out = String::from(
-        "# Managed by aiorch: the permission policy (agentsmd/permissions/policy.toml + [policy]).\n# Edit the policy, not this file; `aiorch policy show --client gemini` explains every rule.\n",
+        "# Managed by aiorch: the permission policy (agentsmd/permissions/policy.toml + [policy]).\n\
+         # Edit the policy, not this file; `aiorch policy show --client gemini` explains every rule.\n",
     );
     for d in [Decision::Deny, Decision::Ask, Decision::Allow] {
         let cmds: Vec<&str> = p.with(d, Kind::Command).map(|r| r.pattern.as_str()).collect();
         if !cmds.is_empty() {
             let list: Vec<String> = cmds.iter().map(|c| quoted(c)).collect();
             out.push_str(&format!(
-                "\n[[rule]]\ntoolName = \"run_shell_command\"\ncommandPrefix = [{}]\ndecision = \"{}\"\npriority = {}\n",
+                "\n[[rule]]\ntoolName = \"run_shell_command\"\ncommandPrefix = [{}]\ndecision = \"{}\"\n\
+                 priority = {}\n",
                 list.join(", "),
                 gemini_decision(d),
                 priority(d)
@@ -164,7 +175,13 @@ pub fn policy(paths: &crate::paths::Paths, p: &Policy) -> Translation {
                 if broadened && r.decision == Decision::Allow {
                     // The model may pass absolute paths, so a relative glob can only be matched
                     // anywhere — broader than the rule. Fine for deny/ask, not for allow.
-                    How::Unexpressed { fallback: Decision::Ask, why: "Gemini's file tools take absolute paths, so a relative glob could only be matched in any directory — too broad to allow; Gemini asks".into() }
+                    How::Unexpressed {
+                        fallback: Decision::Ask,
+                        why:
+                            "Gemini's file tools take absolute paths, so a relative glob could only be matched in any \
+                             directory — too broad to allow; Gemini asks"
+                                .into(),
+                    }
                 } else {
                     out.push_str(&format!(
                         "\n[[rule]]\ntoolName = {tools}\nargsPattern = {}\ndecision = \"{d}\"\npriority = {pr}\n",
@@ -184,7 +201,13 @@ pub fn policy(paths: &crate::paths::Paths, p: &Policy) -> Translation {
             }
             Kind::Host => {
                 if r.decision == Decision::Allow {
-                    How::Unexpressed { fallback: Decision::Ask, why: "web_fetch takes URLs inside a free-text prompt; allowing on a host match could approve a prompt that also names other hosts".into() }
+                    How::Unexpressed {
+                        fallback: Decision::Ask,
+                        why:
+                            "web_fetch takes URLs inside a free-text prompt; allowing on a host match could approve a \
+                             prompt that also names other hosts"
+                                .into(),
+                    }
                 } else {
                     let re = host_args_pattern(&r.pattern);
                     out.push_str(&format!(
@@ -216,8 +239,19 @@ pub fn policy(paths: &crate::paths::Paths, p: &Policy) -> Translation {
             Decision::Ask,
         ),
         Posture::Deny => {
-            out.push_str("\n# posture = \"deny\": refuse what no rule above allows.\n[[rule]]\ntoolName = [\"run_shell_command\", \"write_file\", \"replace\", \"web_fetch\"]\ndecision = \"deny\"\npriority = 100\n\n[[rule]]\nmcpName = \"*\"\ntoolName = \"*\"\ndecision = \"deny\"\npriority = 100\n");
-            (How::Native("deny rules at priority 100 for run_shell_command, write_file, replace, web_fetch and every MCP tool".into()), Decision::Deny)
+            out.push_str(
+                "\n# posture = \"deny\": refuse what no rule above allows.\n[[rule]]\n\
+                 toolName = [\"run_shell_command\", \"write_file\", \"replace\", \"web_fetch\"]\ndecision = \"deny\"\n\
+                 priority = 100\n\n[[rule]]\nmcpName = \"*\"\ntoolName = \"*\"\ndecision = \"deny\"\npriority = 100\n",
+            );
+            (
+                How::Native(
+                    "deny rules at priority 100 for run_shell_command, write_file, replace, web_fetch and every MCP \
+                     tool"
+                        .into(),
+                ),
+                Decision::Deny,
+            )
         }
     };
     let why =

@@ -18,7 +18,8 @@ pub fn remote_secrets_note(s: &registry::Server) -> Option<String> {
     (!s.is_stdio() && !s.secrets.is_empty()).then(|| {
         let names = s.secrets.join(",");
         format!(
-            "MCP server `{}` is remote: its secrets ({names}) are read from each client's own environment (start the client with `aiorch secrets exec --only {names} -- claude`, …)",
+            "MCP server `{}` is remote: its secrets ({names}) are read from each client's own environment (start the \
+             client with `aiorch secrets exec --only {names} -- claude`, …)",
             s.name
         )
     })

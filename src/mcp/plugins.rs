@@ -137,7 +137,9 @@ mod tests {
     #[test]
     fn sources_parse_and_translate() {
         let cfg: crate::config::Config = crate::config::parse_str(
-            "[plugins]\ndefaults = false\nenabled = [\"hello@demo\"]\n[plugins.marketplaces.demo]\nsource = { source = \"directory\", path = \"~/mkt\" }\n[plugins.marketplaces.g.source]\nsource = \"git\"\nurl = \"file:///x.git\"\nref = \"main\"\n",
+            "[plugins]\ndefaults = false\nenabled = [\"hello@demo\"]\n[plugins.marketplaces.demo]\n\
+             source = { source = \"directory\", path = \"~/mkt\" }\n[plugins.marketplaces.g.source]\nsource = \"git\"\n\
+             url = \"file:///x.git\"\nref = \"main\"\n",
             crate::config::Format::Toml,
             "t.toml",
         )

@@ -160,7 +160,11 @@ fn resolve_one(
             for v in s.args.iter().chain(s.env.values()) {
                 if let Some(r) = env_refs(v).into_iter().find(|r| s.secrets.iter().any(|x| x == r.name)) {
                     return Err(CliError::bad_input(format!("{}: references the secret ${{{}}}", at("env"), r.name))
-                        .hint(format!("the server receives {0} in its environment from `aiorch secrets exec`; remove the reference (or, if the server reads another name, store the secret under that name)", r.name))
+                        .hint(format!(
+                            "the server receives {0} in its environment from `aiorch secrets exec`; remove the \
+                             reference (or, if the server reads another name, store the secret under that name)",
+                            r.name
+                        ))
                         .into());
                 }
             }
@@ -378,7 +382,14 @@ mod tests {
     #[test]
     fn secrets_wrap_the_command_with_the_self_binary() {
         let me = Some(Path::new("/nix/store/x-aiorch/bin/aiorch"));
-        let s = resolve_as(&cfg("[mcp.servers.gh]\ncommand = \"~/bin/gh-mcp\"\nargs = [\"stdio\"]\nsecrets = [\"GITHUB_TOKEN\", \"B\"]\n").mcp, &paths(), me).unwrap();
+        let s = resolve_as(
+            &cfg("[mcp.servers.gh]\ncommand = \"~/bin/gh-mcp\"\nargs = [\"stdio\"]\n\
+                  secrets = [\"GITHUB_TOKEN\", \"B\"]\n")
+            .mcp,
+            &paths(),
+            me,
+        )
+        .unwrap();
         let gh = s.iter().find(|x| x.name == "gh").unwrap();
         assert_eq!(
             gh.transport,
@@ -423,7 +434,8 @@ mod tests {
         );
         assert_eq!(
             err("[mcp.servers.\"a.b\"]\ncommand = \"a\"\n"),
-            "mcp.servers.a.b: server names may only contain letters, digits, `-` and `_` (clients build tool names from them)"
+            "mcp.servers.a.b: server names may only contain letters, digits, `-` and `_` (clients build tool names \
+             from them)"
         );
         assert_eq!(
             err("[mcp.servers.x]\ncommand = \"a\"\nsecrets = [\"NOT-A-NAME\"]\n"),

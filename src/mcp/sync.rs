@@ -140,7 +140,9 @@ pub fn sync(claude: &Claude, declared: &Declared) -> Result<Vec<Step>, CliError>
             steps.push(Step {
                 item,
                 status: Status::Skipped,
-                detail: "`claude plugin marketplace add` does not take this source (a file:// URL, a ref or a sub-path); Claude registers it from settings.json in its next session".into(),
+                detail: "`claude plugin marketplace add` does not take this source (a file:// URL, a ref or a \
+                         sub-path); Claude registers it from settings.json in its next session"
+                    .into(),
             });
             continue;
         };

@@ -101,7 +101,12 @@ fn judge_one(policy: &Policy, client: Option<&Translation>, kind: Kind, subject:
                 }
                 Some(How::Default(why)) => (format!("matches {} → nothing to write: {why}", rule.label()), None),
                 Some(How::Unexpressed { fallback, why }) => (
-                    format!("matches {}, which this client cannot express ({why}) → {}", rule.label(), fallback.name()),
+                    format!(
+                        "matches {}, which this client cannot express \
+                         ({why}) → {}",
+                        rule.label(),
+                        fallback.name()
+                    ),
                     None,
                 ),
             };
@@ -333,7 +338,8 @@ mod tests {
     #[test]
     fn command_prefixes_are_word_prefixes() {
         let p = policy(
-            "[allow]\ncommands = [\"git diff\", \"ls\"]\n[deny]\ncommands = [\"rm -rf\", \"git push --force\"]\n[ask]\ncommands = [\"git push\"]\n",
+            "[allow]\ncommands = [\"git diff\", \"ls\"]\n[deny]\ncommands = [\"rm -rf\", \"git push --force\"]\n[ask]\n\
+             commands = [\"git push\"]\n",
         );
         assert_eq!(check(&p, Kind::Command, "git diff --stat"), Decision::Allow);
         assert_eq!(check(&p, Kind::Command, "git difftool"), Decision::Ask, "not a word prefix: posture");
@@ -369,7 +375,8 @@ mod tests {
     #[test]
     fn hosts_and_mcp() {
         let p = policy(
-            "[allow]\nhosts = [\"docs.rs\"]\nmcp = [\"echo\"]\n[deny]\nhosts = [\"*.evil.test\"]\nmcp = [\"echo/rm\"]\n",
+            "[allow]\nhosts = [\"docs.rs\"]\nmcp = [\"echo\"]\n[deny]\nhosts = [\"*.evil.test\"]\n\
+             mcp = [\"echo/rm\"]\n",
         );
         assert_eq!(check(&p, Kind::Host, "https://docs.rs/serde"), Decision::Allow);
         assert_eq!(check(&p, Kind::Host, "a.evil.test"), Decision::Deny);

@@ -43,7 +43,10 @@ pub fn load(p: &PolicyConfig, tree: &Tree) -> anyhow::Result<Policy> {
                 std::str::from_utf8(bytes).map_err(|e| CliError::bad_input(format!("{origin}: not UTF-8 ({e})")))?;
             toml::from_str::<PolicyFile>(text).map_err(|e| {
                 let (line, col) = e.span().map(|s| crate::config::load::line_col(text, s.start)).unwrap_or((1, 1));
-                CliError::bad_input(format!("{origin}:{line}:{col}: {}", e.message().trim())).hint("the policy has `posture` and [allow] / [ask] / [deny] tables with commands, read, write, hosts and mcp lists (docs/permissions.md)")
+                CliError::bad_input(format!("{origin}:{line}:{col}: {}", e.message().trim())).hint(
+                    "the policy has `posture` and [allow] / [ask] / [deny] tables with commands, read, write, hosts \
+                     and mcp lists (docs/permissions.md)",
+                )
             })?
         }
     };

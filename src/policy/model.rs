@@ -138,7 +138,11 @@ fn validate(kind: Kind, p: &str) -> Result<String, String> {
             if t.chars().any(|c| {
                 matches!(c, ';' | '&' | '|' | '\n' | '`' | '(' | ')' | '<' | '>' | '"' | '\'' | '\\' | '$' | '*')
             }) {
-                return Err("a command prefix is plain words (no quotes, wildcards or shell operators; a prefix already matches any arguments after it)".into());
+                return Err(
+                    "a command prefix is plain words (no quotes, wildcards or shell operators; a prefix already \
+                     matches any arguments after it)"
+                        .into(),
+                );
             }
             Ok(t.split_whitespace().collect::<Vec<_>>().join(" "))
         }

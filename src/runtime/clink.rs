@@ -122,7 +122,11 @@ pub async fn run(
     let out = tokio::select! {
         r = tokio::time::timeout(timeout, child.wait_with_output()) => match r {
             Ok(r) => r?,
-            Err(_) => return Err(CliError::failed(format!("clink: {cli} did not finish within {} s (runtime.clink.timeout_secs)", timeout.as_secs())).into()),
+            Err(_) => {
+                let secs = timeout.as_secs();
+                let msg = format!("clink: {cli} did not finish within {secs} s (runtime.clink.timeout_secs)");
+                return Err(CliError::failed(msg).into());
+            }
         },
         _ = cancel.cancelled() => return Err(CliError::failed("clink cancelled").into()),
     };

@@ -129,8 +129,10 @@ pub struct Args<'a> {
 }
 
 const SYSTEM: &str = "You are one of several independent experts asked the same question; your answers are compared. \
-Start your reply with exactly two lines:\nVERDICT: <yes | no | the short name of the option you choose>\nCONFIDENCE: <a number from 0 to 1>\n\
-Then give your reasoning in at most 8 sentences. Name concrete risks.";
+                      Start your reply with exactly two lines:\n\
+                      VERDICT: <yes | no | the short name of the option you choose>\n\
+                      CONFIDENCE: <a number from 0 to 1>\n\
+                      Then give your reasoning in at most 8 sentences. Name concrete risks.";
 
 /// Pick the panel: explicit ids (validated), else the top `size` usable models by vote weight.
 pub fn panel(rt: &Runtime, args: &Args) -> anyhow::Result<Vec<String>> {
@@ -346,8 +348,10 @@ pub async fn run(
     )?;
     if args.synthesize {
         let prompt = format!(
-            "Question: {}\n\nIndependent answers (weighted agreement {:.2}, threshold {:.2}, recommendation: {}):\n\n{summary}\n\
-             Write a synthesis: the majority position, the strongest dissent and why it matters, and a concrete recommendation. At most 12 sentences.",
+            "Question: {}\n\nIndependent answers (weighted agreement {:.2}, threshold {:.2}, recommendation: {}):\n\n\
+             {summary}\n\
+             Write a synthesis: the majority position, the strongest dissent and why it matters, and a concrete \
+             recommendation. At most 12 sentences.",
             args.question,
             report_out.agreement,
             report_out.threshold,

@@ -309,7 +309,10 @@ impl Runtime {
         let started = Instant::now();
         let timeout = Duration::from_secs(self.cfg.runtime.timeout_secs.max(1));
         let result = tokio::select! {
-            r = tokio::time::timeout(timeout, provider::chat(model, key.as_ref().map(|k| k.as_str()), req, on_delta)) => match r {
+            r = tokio::time::timeout(
+                timeout,
+                provider::chat(model, key.as_ref().map(|k| k.as_str()), req, on_delta),
+            ) => match r {
                 Ok(r) => r,
                 Err(_) => Err(ProviderError::Timeout { after_ms: timeout.as_millis() as u64 }),
             },

@@ -153,7 +153,10 @@ pub fn needed_service(rt: &Runtime, local: bool) -> Option<(&'static str, String
 /// Probe `url`; any HTTP answer below 500 (401 included: the server is up) counts as up.
 pub async fn probe(url: &str) -> bool {
     let client = super::provider::http();
-    matches!(tokio::time::timeout(Duration::from_secs(3), client.get(url).send()).await, Ok(Ok(r)) if r.status().as_u16() < 500)
+    matches!(
+        tokio::time::timeout(Duration::from_secs(3), client.get(url).send()).await,
+        Ok(Ok(r)) if r.status().as_u16() < 500
+    )
 }
 
 /// Start a service through `aiorch services up NAME` (the Services feature), with the same

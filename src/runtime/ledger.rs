@@ -61,7 +61,8 @@ const RESERVATION_TTL: i64 = 3600;
 
 #[derive(Debug, thiserror::Error)]
 #[error(
-    "daily budget exhausted: this call may cost ${need:.4}, ${spent:.4} spent and ${held:.4} reserved of ${limit:.2} today"
+    "daily budget exhausted: this call may cost ${need:.4}, ${spent:.4} spent and ${held:.4} reserved of ${limit:.2} \
+     today"
 )]
 pub struct BudgetExceeded {
     pub limit: f64,
@@ -196,7 +197,8 @@ impl Ledger {
     pub fn calls_since(&self, since: i64) -> anyhow::Result<Vec<(i64, CallRecord)>> {
         let conn = self.lock();
         let mut st = conn.prepare(
-            "SELECT ts, model, role, tool, ok, error_kind, latency_ms, tokens_in, tokens_out, cost, baseline_cost, thread_id FROM calls WHERE ts >= ?1 ORDER BY id",
+            "SELECT ts, model, role, tool, ok, error_kind, latency_ms, tokens_in, tokens_out, cost, baseline_cost, \
+             thread_id FROM calls WHERE ts >= ?1 ORDER BY id",
         )?;
         let rows = st.query_map(params![since], |r| {
             let role: String = r.get(2)?;
@@ -251,7 +253,8 @@ impl Ledger {
         for turn in turns {
             seq += 1;
             tx.execute(
-                "INSERT INTO turns (thread_id, seq, ts, role, model, tool, content) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                "INSERT INTO turns (thread_id, seq, ts, role, model, tool, content) VALUES (?1, ?2, ?3, ?4, ?5, ?6, \
+                 ?7)",
                 params![thread, seq, now, turn.role, turn.model, turn.tool, turn.content],
             )?;
         }
@@ -288,7 +291,8 @@ fn totals(conn: &Connection, d: &str, now: i64) -> rusqlite::Result<(f64, f64)> 
 
 fn insert_call(conn: &Connection, now: i64, rec: &CallRecord) -> anyhow::Result<()> {
     conn.execute(
-        "INSERT INTO calls (ts, day, model, role, tool, ok, error_kind, latency_ms, tokens_in, tokens_out, cost, baseline_cost, thread_id)
+        "INSERT INTO calls (ts, day, model, role, tool, ok, error_kind, latency_ms, tokens_in, tokens_out, cost, \
+         baseline_cost, thread_id)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
         params![
             now,

@@ -37,44 +37,52 @@ impl Kind {
                 (
                     "Plan",
                     Role::Planning,
-                    "Plan the implementation of this feature. Give ordered steps; for each: goal, files, tests, how to verify. End with acceptance criteria.\n\nFeature: {task}",
+                    "Plan the implementation of this feature. Give ordered steps; for each: goal, files, tests, how to \
+                     verify. End with acceptance criteria.\n\nFeature: {task}",
                 ),
                 (
                     "Implement",
                     Role::Coding,
-                    "Implement the plan above. Give the code as unified diffs or complete files, with tests. Say how to build and test it.\n\nFeature: {task}",
+                    "Implement the plan above. Give the code as unified diffs or complete files, with tests. Say how \
+                     to build and test it.\n\nFeature: {task}",
                 ),
                 (
                     "Review",
                     Role::Review,
-                    "Review the implementation above against the plan. List defects, risks and missing tests, each rated high, medium or low, with a fix. Say whether it is ready.\n\nFeature: {task}",
+                    "Review the implementation above against the plan. List defects, risks and missing tests, each \
+                     rated high, medium or low, with a fix. Say whether it is ready.\n\nFeature: {task}",
                 ),
                 (
                     "Document",
                     Role::Search,
-                    "Write the user-facing documentation for this feature (README section or help text) and a one-line changelog entry, based on the plan, code and review above.\n\nFeature: {task}",
+                    "Write the user-facing documentation for this feature (README section or help text) and a one-line \
+                     changelog entry, based on the plan, code and review above.\n\nFeature: {task}",
                 ),
             ],
             Kind::Bugfix => &[
                 (
                     "Investigate",
                     Role::Search,
-                    "Collect what is known about this bug: symptoms, likely code areas, what to look at, how to reproduce it.\n\nBug: {task}",
+                    "Collect what is known about this bug: symptoms, likely code areas, what to look at, how to \
+                     reproduce it.\n\nBug: {task}",
                 ),
                 (
                     "Diagnose",
                     Role::Planning,
-                    "From the investigation above, give the most likely root causes, ranked, and a plan for a minimal fix with a regression test.\n\nBug: {task}",
+                    "From the investigation above, give the most likely root causes, ranked, and a plan for a minimal \
+                     fix with a regression test.\n\nBug: {task}",
                 ),
                 (
                     "Fix",
                     Role::Coding,
-                    "Write the minimal fix and a regression test for the diagnosed cause, as unified diffs or complete files.\n\nBug: {task}",
+                    "Write the minimal fix and a regression test for the diagnosed cause, as unified diffs or complete \
+                     files.\n\nBug: {task}",
                 ),
                 (
                     "Review",
                     Role::Review,
-                    "Review the fix above: does it address the root cause, could it regress anything, is the test sufficient? Rate findings high, medium or low.\n\nBug: {task}",
+                    "Review the fix above: does it address the root cause, could it regress anything, is the test \
+                     sufficient? Rate findings high, medium or low.\n\nBug: {task}",
                 ),
             ],
             Kind::Review => &[
@@ -86,7 +94,8 @@ impl Kind {
                 (
                     "Review",
                     Role::Review,
-                    "Review this change. List defects, security issues, risks and missing tests, each rated high, medium or low, with a concrete fix.\n\n{task}",
+                    "Review this change. List defects, security issues, risks and missing tests, each rated high, \
+                     medium or low, with a concrete fix.\n\n{task}",
                 ),
             ],
         }
@@ -171,7 +180,8 @@ pub async fn run(
     let mut consensus_report = None;
     if ok && kind == Kind::Review {
         on_stage("Consensus (review)…");
-        let question = "Based on the change and the review in this conversation: is this change ready to merge as is? Answer yes or no.";
+        let question = "Based on the change and the review in this conversation: is this change ready to merge as is? \
+                        Answer yes or no.";
         let args = consensus::Args {
             question,
             priority: Priority::Normal,

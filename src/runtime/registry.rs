@@ -220,10 +220,18 @@ mod tests {
 
     #[test]
     fn the_local_model_follows_the_llama_server_aiorch_runs() {
-        let cfg: Config = toml::from_str("[services.local_model]\nenable = true\nkind = \"llama-server\"\nport = 8088\nmodel = \"~/m/gemma-3-270m-q4_k_m.gguf\"\n").unwrap();
+        let cfg: Config = toml::from_str(
+            "[services.local_model]\nenable = true\nkind = \"llama-server\"\nport = 8088\n\
+             model = \"~/m/gemma-3-270m-q4_k_m.gguf\"\n",
+        )
+        .unwrap();
         assert_eq!(local_url(&cfg), "http://127.0.0.1:8088/v1");
         assert_eq!(cfg.services.local_model.served_name(), "gemma-3-270m-q4_k_m");
-        let explicit: Config = toml::from_str("[runtime.local]\nurl = \"http://127.0.0.1:9/v1/\"\n[services.local_model]\nenable = true\nkind = \"llama-server\"\n").unwrap();
+        let explicit: Config = toml::from_str(
+            "[runtime.local]\nurl = \"http://127.0.0.1:9/v1/\"\n[services.local_model]\nenable = true\n\
+             kind = \"llama-server\"\n",
+        )
+        .unwrap();
         assert_eq!(local_url(&explicit), "http://127.0.0.1:9/v1");
     }
 

@@ -41,16 +41,20 @@ impl Role {
     pub fn system_prompt(self) -> &'static str {
         match self {
             Role::Planning => {
-                "You are the strategic lead. Break the task into ordered, verifiable steps; name files, risks and acceptance criteria. Be concise."
+                "You are the strategic lead. Break the task into ordered, verifiable steps; name files, risks and \
+                 acceptance criteria. Be concise."
             }
             Role::Coding => {
-                "You are a senior software engineer. Produce correct, minimal, idiomatic code and say how to verify it. Be concise."
+                "You are a senior software engineer. Produce correct, minimal, idiomatic code and say how to verify \
+                 it. Be concise."
             }
             Role::Review => {
-                "You are a rigorous reviewer. Find defects, risks and missing tests; rate each finding high, medium or low. Be concise."
+                "You are a rigorous reviewer. Find defects, risks and missing tests; rate each finding high, medium or \
+                 low. Be concise."
             }
             Role::Search => {
-                "You are a librarian. Find and summarise the relevant facts precisely, citing where they come from. Be concise."
+                "You are a librarian. Find and summarise the relevant facts precisely, citing where they come from. Be \
+                 concise."
             }
         }
     }
@@ -76,7 +80,8 @@ impl FromStr for Role {
                     .map(|n| format!(" (did you mean `{n}`?)"))
                     .unwrap_or_default();
                 Err(format!(
-                    "unknown role `{other}`{hint}: use planning|coding|review|search or sisyphus|hephaestus|oracle|librarian"
+                    "unknown role `{other}`{hint}: use planning|coding|review|search or \
+                     sisyphus|hephaestus|oracle|librarian"
                 ))
             }
         }

@@ -23,9 +23,14 @@ impl CommandStore {
         let read = match &cfg.command {
             Some(c) if !c.is_empty() => c.clone(),
             _ => {
-                return Err(CliError::bad_input("secrets.backend = \"command\" needs secrets.command, the reader's argv")
-                    .hint("e.g. command = [\"pass\", \"show\", \"ai/{name}\"] or [\"op\", \"read\", \"op://ai/{name}/credential\"]")
-                    .into());
+                return Err(CliError::bad_input(
+                    "secrets.backend = \"command\" needs secrets.command, the reader's argv",
+                )
+                .hint(
+                    "e.g. command = [\"pass\", \"show\", \"ai/{name}\"] or [\"op\", \"read\", \
+                     \"op://ai/{name}/credential\"]",
+                )
+                .into());
             }
         };
         for (key, t) in [

@@ -42,13 +42,19 @@ impl Store for EnvStore {
 
     fn fix_missing(&self, name: &str) -> String {
         format!(
-            "export {name} in the environment that runs aiorch, or choose another backend (secrets.backend = \"file\" | \"keychain\" | \"command\")"
+            "export {name} in the environment that runs aiorch, or choose another backend (secrets.backend = \"file\" \
+             | \"keychain\" | \"command\")"
         )
     }
 }
 
 fn unsupported(what: &str) -> anyhow::Error {
-    CliError::bad_input(format!("the env backend cannot {what} secrets: it only passes through aiorch's own environment"))
-        .hint("export the variable in the shell or service that runs aiorch, or set secrets.backend to file, keychain or command")
-        .into()
+    CliError::bad_input(format!(
+        "the env backend cannot {what} secrets: it only passes through aiorch's own environment"
+    ))
+    .hint(
+        "export the variable in the shell or service that runs aiorch, or set secrets.backend to file, keychain or \
+         command",
+    )
+    .into()
 }

@@ -81,7 +81,10 @@ impl Keychain {
             return Ok(());
         }
         Err(CliError::bad_input(format!("keychain backend: the keychain {} does not exist", self.shown))
-            .hint("create it with `aiorch secrets setup` (asks for its password), or set secrets.keychain to an existing one")
+            .hint(
+                "create it with `aiorch secrets setup` (asks for its password), or set secrets.keychain to an existing \
+                 one",
+            )
             .into())
     }
 
@@ -112,7 +115,11 @@ impl Keychain {
             if let Some(dir) = self.path.parent() {
                 fs_err::create_dir_all(dir)?;
             }
-            ui.note(&format!("creating {}: security asks for its password twice. Choose a real one; it guards every AI key stored there.", self.shown));
+            ui.note(&format!(
+                "creating {}: security asks for its password twice. Choose a real one; it guards every AI key stored \
+                 there.",
+                self.shown
+            ));
             // No -p: `security` prompts on the terminal itself, so the password never passes
             // through aiorch or an argv.
             let status = Command::new(&self.security)

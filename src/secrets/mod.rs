@@ -90,7 +90,10 @@ pub fn validate_name(name: &str) -> anyhow::Result<()> {
         Ok(())
     } else {
         Err(CliError::bad_input(format!("`{name}` is not a valid secret name"))
-            .hint("a secret is named like an environment variable: letters, digits and _, not starting with a digit (e.g. GITHUB_TOKEN)")
+            .hint(
+                "a secret is named like an environment variable: letters, digits and _, not starting with a digit \
+                 (e.g. GITHUB_TOKEN)",
+            )
             .into())
     }
 }
@@ -215,7 +218,8 @@ mod tests {
     #[test]
     fn required_names_come_from_mcp_servers() {
         let cfg = crate::config::parse_str(
-            "[mcp.servers.github]\ncommand = \"gh\"\nsecrets = [\"GITHUB_TOKEN\"]\n[mcp.servers.x]\nsecrets = [\"GITHUB_TOKEN\", \"X_KEY\"]\n[mcp.servers.none]\ncommand = \"y\"\n",
+            "[mcp.servers.github]\ncommand = \"gh\"\nsecrets = [\"GITHUB_TOKEN\"]\n[mcp.servers.x]\n\
+             secrets = [\"GITHUB_TOKEN\", \"X_KEY\"]\n[mcp.servers.none]\ncommand = \"y\"\n",
             crate::config::Format::Toml,
             "t.toml",
         )

@@ -38,7 +38,10 @@ pub fn start(ctx: &Ctx) -> anyhow::Result<Exit> {
         ctx.ui.json(&serde_json::json!({ "url": url, "started": started }));
     } else {
         ctx.ui.data(&url);
-        ctx.ui.out("open it, choose \"Arena Model\" (two hidden models answer; vote for the better one), or pick two aliases side by side");
+        ctx.ui.out(
+            "open it, choose \"Arena Model\" (two hidden models answer; vote for the better one), or pick two aliases \
+             side by side",
+        );
         ctx.ui.out("stop with `aiorch arena stop`");
     }
     Ok(Exit::Ok)

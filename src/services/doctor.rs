@@ -235,7 +235,8 @@ fn budget_check(paths: &Paths, gw: &litellm::Gateway, cfg: &Config) -> Check {
         G,
         name,
         format!(
-            "${daily:.2}/day as per-deployment budgets: {} (kept in the proxy's memory, reset when it restarts; a proxy-wide budget needs Postgres and is not used)",
+            "${daily:.2}/day as per-deployment budgets: {} (kept in the proxy's memory, reset when it restarts; a \
+             proxy-wide budget needs Postgres and is not used)",
             parts.join(", ")
         ),
     )

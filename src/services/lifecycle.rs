@@ -327,7 +327,10 @@ fn wait_healthy(
                 .hint(format!("its log: aiorch services logs {svc}"));
             if std::os::unix::process::ExitStatusExt::signal(&status) == Some(nix::libc::SIGILL) {
                 // Seen with llama.cpp built -march=native on a VM that advertises AMX.
-                e = e.hint("SIGILL: the binary uses CPU instructions this machine cannot run; rebuild it for a portable target (llama.cpp: -DGGML_NATIVE=OFF)");
+                e = e.hint(
+                    "SIGILL: the binary uses CPU instructions this machine cannot run; rebuild it for a portable \
+                     target (llama.cpp: -DGGML_NATIVE=OFF)",
+                );
             }
             break Err(e);
         }

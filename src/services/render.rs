@@ -205,7 +205,10 @@ fn compose_yaml(cfg: &Config, gw: &Gateway, layout: &Layout) -> String {
         "services": {
             "litellm": {
                 "image": l.image,
-                "command": ["--config", "/app/config.yaml", "--host", "0.0.0.0", "--port", l.port.to_string(), "--num_workers", "1"],
+                "command": [
+                    "--config", "/app/config.yaml", "--host", "0.0.0.0", "--port", l.port.to_string(),
+                    "--num_workers", "1",
+                ],
                 "environment": lenv,
                 "volumes": [format!("{}:/app/config.yaml:ro", layout.litellm_container_config().display())],
                 "ports": [format!("127.0.0.1:{}:{}", l.port, l.port)],

@@ -41,7 +41,9 @@ fn init_of_a_json_config_writes_json_defaults() {
     env.ok(["apply", "--dry-run"]);
 }
 
-const COMMENTED: &str = "# My aiorch config (hand-written)\n\nlocal_only = false # flip when travelling\n\n[models]\n# the coder\ndefault_coding = \"anthropic/claude-sonnet-4-5\"   # keep aligned\n\n[clients]\nclaude = \"always\"\n# codex is noisy\ncodex = \"auto\"\n";
+const COMMENTED: &str = "# My aiorch config (hand-written)\n\nlocal_only = false # flip when travelling\n\n[models]\n\
+                         # the coder\ndefault_coding = \"anthropic/claude-sonnet-4-5\"   # keep aligned\n\n[clients]\n\
+                         claude = \"always\"\n# codex is noisy\ncodex = \"auto\"\n";
 
 #[test]
 fn config_set_keeps_comments_and_layout() {

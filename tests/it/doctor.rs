@@ -144,7 +144,11 @@ fn a_settings_file_that_no_longer_parses() {
 fn a_broken_config_is_exit_2() {
     let env = TestEnv::with_config("[clients]\nclaude = \"sometimes\"\n");
     let run = env.expect(["doctor"], 2);
-    run.assert_stdout_contains(&format!("✗ config loads: {}:2:10: unknown variant `sometimes`", env.config.display()));
+    run.assert_stdout_contains(&format!(
+        "✗ config loads: {}:2:10: \
+         unknown variant `sometimes`",
+        env.config.display()
+    ));
     let v = env.expect(["doctor", "--json"], 2).json();
     assert_eq!(v["ok"], false);
 }

@@ -195,13 +195,34 @@ fn act_respond(conn: &mut TcpStream, shape: Shape, model: &str, act: Act, stream
             }
             let body = match shape {
                 Shape::OpenAi => {
-                    json!({"id":"x","object":"chat.completion","model":model,"choices":[{"index":0,"message":{"role":"assistant","content":text},"finish_reason":"stop"}],"usage":{"prompt_tokens":tokens_in,"completion_tokens":tokens_out,"total_tokens":tokens_in+tokens_out}})
+                    json!({
+                        "id":"x",
+                        "object":"chat.completion",
+                        "model":model,
+                        "choices":[{"index":0,"message":{"role":"assistant","content":text},"finish_reason":"stop"}],
+                        "usage":{
+                            "prompt_tokens":tokens_in,
+                            "completion_tokens":tokens_out,
+                            "total_tokens":tokens_in+tokens_out,
+                        },
+                    })
                 }
                 Shape::Anthropic => {
-                    json!({"id":"x","type":"message","role":"assistant","model":model,"content":[{"type":"text","text":text}],"stop_reason":"end_turn","usage":{"input_tokens":tokens_in,"output_tokens":tokens_out}})
+                    json!({
+                        "id":"x",
+                        "type":"message",
+                        "role":"assistant",
+                        "model":model,
+                        "content":[{"type":"text","text":text}],
+                        "stop_reason":"end_turn",
+                        "usage":{"input_tokens":tokens_in,"output_tokens":tokens_out},
+                    })
                 }
                 Shape::Gemini => {
-                    json!({"candidates":[{"content":{"role":"model","parts":[{"text":text}]},"finishReason":"STOP"}],"usageMetadata":{"promptTokenCount":tokens_in,"candidatesTokenCount":tokens_out}})
+                    json!({
+                        "candidates":[{"content":{"role":"model","parts":[{"text":text}]},"finishReason":"STOP"}],
+                        "usageMetadata":{"promptTokenCount":tokens_in,"candidatesTokenCount":tokens_out},
+                    })
                 }
             };
             respond(conn, 200, "application/json", &body.to_string())
@@ -230,7 +251,13 @@ fn act_respond(conn: &mut TcpStream, shape: Shape, model: &str, act: Act, stream
             if stream {
                 return sse_with(conn, group, &[text.to_string()], 0, Some((100, 50)), &extra);
             }
-            let body = json!({"id":"x","object":"chat.completion","model":group,"choices":[{"index":0,"message":{"role":"assistant","content":text},"finish_reason":"stop"}],"usage":{"prompt_tokens":100,"completion_tokens":50}});
+            let body = json!({
+                "id":"x",
+                "object":"chat.completion",
+                "model":group,
+                "choices":[{"index":0,"message":{"role":"assistant","content":text},"finish_reason":"stop"}],
+                "usage":{"prompt_tokens":100,"completion_tokens":50},
+            });
             respond_with(conn, 200, "application/json", &body.to_string(), &extra)
         }
         Act::SlowStream { chunks, gap_ms } => {
@@ -253,23 +280,40 @@ fn sse_with(
     extra: &str,
 ) -> bool {
     let head = format!(
-        "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ncache-control: no-cache\r\n{extra}connection: close\r\n\r\n"
+        "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ncache-control: no-cache\r\n{extra}connection: close\r\n\
+         \r\n"
     );
     if conn.write_all(head.as_bytes()).is_err() {
         return false;
     }
     for w in words {
         std::thread::sleep(Duration::from_millis(gap_ms));
-        let ev = json!({"id":"x","object":"chat.completion.chunk","model":model,"choices":[{"index":0,"delta":{"content":w},"finish_reason":null}]});
+        let ev = json!({
+            "id":"x",
+            "object":"chat.completion.chunk",
+            "model":model,
+            "choices":[{"index":0,"delta":{"content":w},"finish_reason":null}],
+        });
         if conn.write_all(format!("data: {ev}\n\n").as_bytes()).is_err() {
             return false;
         }
         let _ = conn.flush();
     }
-    let fin = json!({"id":"x","object":"chat.completion.chunk","model":model,"choices":[{"index":0,"delta":{},"finish_reason":"stop"}]});
+    let fin = json!({
+        "id":"x",
+        "object":"chat.completion.chunk",
+        "model":model,
+        "choices":[{"index":0,"delta":{},"finish_reason":"stop"}],
+    });
     let _ = conn.write_all(format!("data: {fin}\n\n").as_bytes());
     if let Some((i, o)) = usage {
-        let u = json!({"id":"x","object":"chat.completion.chunk","model":model,"choices":[],"usage":{"prompt_tokens":i,"completion_tokens":o}});
+        let u = json!({
+            "id":"x",
+            "object":"chat.completion.chunk",
+            "model":model,
+            "choices":[],
+            "usage":{"prompt_tokens":i,"completion_tokens":o},
+        });
         let _ = conn.write_all(format!("data: {u}\n\n").as_bytes());
     }
     let _ = conn.write_all(b"data: [DONE]\n\n");
@@ -291,7 +335,8 @@ fn respond_with(conn: &mut TcpStream, status: u16, ctype: &str, body: &str, extr
         _ => "Status",
     };
     let msg = format!(
-        "HTTP/1.1 {status} {reason}\r\ncontent-type: {ctype}\r\ncontent-length: {}\r\n{extra}connection: keep-alive\r\n\r\n{body}",
+        "HTTP/1.1 {status} {reason}\r\ncontent-type: {ctype}\r\ncontent-length: {}\r\n{extra}connection: keep-alive\r\n\
+         \r\n{body}",
         body.len()
     );
     conn.write_all(msg.as_bytes()).is_ok() && conn.flush().is_ok()

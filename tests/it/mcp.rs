@@ -107,7 +107,9 @@ args = ["--flag"]
 [tui]
 screen_reader_detection_done = true
 "#;
-    let copilot = "{\n  \"mcpServers\": {\n    \"mine\": { \"tools\": [\"*\"], \"type\": \"local\", \"command\": \"mine\", \"args\": [] }\n  },\n  \"extra\": true\n}\n";
+    let copilot = "{\n  \"mcpServers\": {\
+                   \n    \"mine\": { \"tools\": [\"*\"], \"type\": \"local\", \"command\": \"mine\", \"args\": [] }\
+                   \n  },\n  \"extra\": true\n}\n";
     for (f, t) in FILES.iter().zip([claude, gemini, codex, copilot]) {
         env.write(f, t);
     }
@@ -187,7 +189,8 @@ fn unmanaged_clients_get_nothing_but_the_registry_is_still_checked() {
     let env = env();
     config(
         &env,
-        "[clients]\nclaude = \"never\"\ngemini = \"never\"\ncodex = \"never\"\ncopilot = \"never\"\n[mcp.servers.x]\ncommand = \"a\"\n",
+        "[clients]\nclaude = \"never\"\ngemini = \"never\"\ncodex = \"never\"\ncopilot = \"never\"\n[mcp.servers.x]\n\
+         command = \"a\"\n",
     );
     env.expect(["apply"], 0);
     assert!(!env.exists("~/.claude.json") && !env.exists("~/.codex"));
@@ -219,14 +222,18 @@ fn plugins_merge_into_claude_settings() {
     );
     config(
         &env,
-        "[clients]\nclaude = \"always\"\ngemini = \"never\"\ncodex = \"never\"\ncopilot = \"never\"\n[policy]\nenable = false\n[plugins]\nenabled = [\"hello@demo-mkt\"]\n[plugins.marketplaces.demo-mkt]\nsource = { source = \"directory\", path = \"~/mkt\" }\n[plugins.marketplaces.gitmkt.source]\nsource = \"git\"\nurl = \"https://example.invalid/m.git\"\nref = \"v1\"\n",
+        "[clients]\nclaude = \"always\"\ngemini = \"never\"\ncodex = \"never\"\ncopilot = \"never\"\n[policy]\n\
+         enable = false\n[plugins]\nenabled = [\"hello@demo-mkt\"]\n[plugins.marketplaces.demo-mkt]\n\
+         source = { source = \"directory\", path = \"~/mkt\" }\n[plugins.marketplaces.gitmkt.source]\n\
+         source = \"git\"\nurl = \"https://example.invalid/m.git\"\nref = \"v1\"\n",
     );
     env.expect(["apply"], 0);
     insta::assert_snapshot!("claude_settings_plugins", env.filter(&env.read("~/.claude/settings.json")));
     // Plugins off: the user's settings come back exactly.
     config(
         &env,
-        "[clients]\nclaude = \"always\"\ngemini = \"never\"\ncodex = \"never\"\ncopilot = \"never\"\n[policy]\nenable = false\n[plugins]\ndefaults = false\n",
+        "[clients]\nclaude = \"always\"\ngemini = \"never\"\ncodex = \"never\"\ncopilot = \"never\"\n[policy]\n\
+         enable = false\n[plugins]\ndefaults = false\n",
     );
     env.expect(["apply"], 0);
     assert_eq!(

@@ -59,7 +59,8 @@ fn settings_with_comments_keep_every_byte() {
 
 #[test]
 fn a_context_object_of_the_users_gets_only_the_key() {
-    let original = "{\n    \"context\": {\n        // where my docs are\n        \"includeDirectories\": [\"~/docs\"]\n    },\n    \"theme\": \"Dracula\"\n}\n";
+    let original = "{\n    \"context\": {\n        // where my docs are\n        \"includeDirectories\": [\"~/docs\"]\
+                    \n    },\n    \"theme\": \"Dracula\"\n}\n";
     let env = TestEnv::with_config(GEMINI_ONLY);
     env.write(SETTINGS, original);
     env.ok(["apply"]);

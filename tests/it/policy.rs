@@ -131,7 +131,9 @@ fn check_says_what_each_client_does() {
 #[test]
 fn user_permission_entries_are_kept_and_only_ours_retracted() {
     let e = env("[policy]\nallow = { commands = [\"make test\"] }\ndeny = { hosts = [\"evil.test\"] }\n");
-    let user_claude = "{\n  // my settings\n  \"permissions\": {\n    \"allow\": [\"Bash(npm run lint:*)\", \"Bash(git status:*)\"],\n    \"deny\": [\"Read(./secrets/**)\"]\n  },\n  \"model\": \"opus\"\n}\n";
+    let user_claude = "{\n  // my settings\n  \"permissions\": {\
+                       \n    \"allow\": [\"Bash(npm run lint:*)\", \"Bash(git status:*)\"],\
+                       \n    \"deny\": [\"Read(./secrets/**)\"]\n  },\n  \"model\": \"opus\"\n}\n";
     e.write("~/.claude/settings.json", user_claude);
     e.write("~/.copilot/settings.json", "{\"deniedUrls\": [\"https://mine.test\"], \"theme\": \"dark\"}\n");
     e.write("~/.codex/config.toml", "# mine\nmodel = \"o3\"\napproval_policy = \"on-request\"\n");

@@ -10,7 +10,9 @@ use crate::fake_provider::{Act, FakeProvider};
 fn model(id: &str, provider: &str, url: &str, key: &str, tier: u8, scores: [f64; 4], price: (f64, f64)) -> String {
     let endpoint = if provider == "openai" { format!("{url}/v1") } else { url.to_string() };
     format!(
-        "[runtime.models.{id}]\nprovider = \"{provider}\"\nendpoint = \"{endpoint}\"\nkey = \"{key}\"\ntier = {tier}\nprice_in = {}\nprice_out = {}\ncontext_window = 100000\nmax_output = 1000\nroles = {{ planning = {}, coding = {}, review = {}, search = {} }}\n\n",
+        "[runtime.models.{id}]\nprovider = \"{provider}\"\nendpoint = \"{endpoint}\"\nkey = \"{key}\"\ntier = {tier}\n\
+         price_in = {}\nprice_out = {}\ncontext_window = 100000\nmax_output = 1000\n\
+         roles = {{ planning = {}, coding = {}, review = {}, search = {} }}\n\n",
         price.0, price.1, scores[0], scores[1], scores[2], scores[3]
     )
 }
@@ -380,7 +382,8 @@ fn threads_continue_across_models_and_processes() {
 fn local_only_refuses_cloud_models() {
     let fake = FakeProvider::start(&[("cloud", vec![Act::ok("x")]), ("loc", vec![Act::ok("local answer")])]);
     let cfg = isolated(&format!(
-        "{}[runtime.models.loc]\nprovider = \"openai\"\nendpoint = \"local\"\nroles = {{ coding = 0.3 }}\n[runtime.local]\nurl = \"{}/v1\"\nmodel = \"loc\"\n",
+        "{}[runtime.models.loc]\nprovider = \"openai\"\nendpoint = \"local\"\nroles = {{ coding = 0.3 }}\n\
+         [runtime.local]\nurl = \"{}/v1\"\nmodel = \"loc\"\n",
         model("cloud", "openai", &fake.url(), "K", 3, [0.9; 4], (1.0, 1.0)),
         fake.url()
     ));
@@ -427,7 +430,9 @@ fn go_hands_the_task_to_an_agent_cli_with_the_prompt_and_mcp_server() {
     let record = env.path("claude-run.txt");
     // A stand-in for Claude Code (the real one needs a cloud account): records argv and env.
     let stub = format!(
-        "#!/bin/sh\n{{ for a in \"$@\"; do printf '%s\\n--\\n' \"$a\"; done; echo \"MODE=$AIORCH_MODE OLLAMA_HOST=$OLLAMA_HOST GO=$AIORCH_GO\"; }} > {}\nexit 3\n",
+        "#!/bin/sh\n\
+         {{ for a in \"$@\"; do printf '%s\\n--\\n' \"$a\"; done; echo \"MODE=$AIORCH_MODE OLLAMA_HOST=$OLLAMA_HOST \
+         GO=$AIORCH_GO\"; }} > {}\nexit 3\n",
         record.display()
     );
     env.install_script("claude", &stub);
@@ -456,7 +461,9 @@ fn go_hands_the_task_to_an_agent_cli_with_the_prompt_and_mcp_server() {
 fn go_local_runs_the_builtin_pipeline_on_the_local_model() {
     let fake = FakeProvider::start(&[("loc", vec![Act::ok("Local step.")])]);
     let cfg = isolated(&format!(
-        "[runtime.models.loc]\nprovider = \"openai\"\nendpoint = \"local\"\nroles = {{ planning = 0.4, coding = 0.5, review = 0.4, search = 0.5 }}\n[runtime.local]\nurl = \"{}/v1\"\nmodel = \"loc\"\n",
+        "[runtime.models.loc]\nprovider = \"openai\"\nendpoint = \"local\"\n\
+         roles = {{ planning = 0.4, coding = 0.5, review = 0.4, search = 0.5 }}\n[runtime.local]\nurl = \"{}/v1\"\n\
+         model = \"loc\"\n",
         fake.url()
     ));
     let env = TestEnv::with_env_secrets(&cfg);

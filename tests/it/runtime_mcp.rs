@@ -74,7 +74,14 @@ fn mcp_serve_lists_and_calls_tools_with_progress() {
     ]);
     let models: String = [("m1", 3), ("m2", 2), ("m3", 1)]
         .iter()
-        .map(|(id, tier)| format!("[runtime.models.{id}]\nprovider = \"openai\"\nendpoint = \"{}/v1\"\nkey = \"K\"\ntier = {tier}\nprice_in = 1.0\nprice_out = 2.0\nroles = {{ planning = 0.9, coding = 0.9, review = 0.9, search = 0.9 }}\n\n", fake.url()))
+        .map(|(id, tier)| {
+            format!(
+                "[runtime.models.{id}]\nprovider = \"openai\"\nendpoint = \"{}/v1\"\nkey = \"K\"\ntier = {tier}\n\
+                 price_in = 1.0\nprice_out = 2.0\n\
+                 roles = {{ planning = 0.9, coding = 0.9, review = 0.9, search = 0.9 }}\n\n",
+                fake.url()
+            )
+        })
         .collect();
     let env = TestEnv::with_env_secrets(&format!("[runtime]\nbuiltin_models = false\ntimeout_secs = 5\n{models}"))
         .var("K", "k");
@@ -134,14 +141,25 @@ fn mcp_cancellation_stops_the_fan_out_and_frees_the_budget() {
     let fake = FakeProvider::start(&[("s1", vec![Act::Hang(15_000)]), ("s2", vec![Act::Hang(15_000)])]);
     let models: String = ["s1", "s2"]
         .iter()
-        .map(|id| format!("[runtime.models.{id}]\nprovider = \"openai\"\nendpoint = \"{}/v1\"\nkey = \"K\"\ntier = 2\nprice_in = 1.0\nprice_out = 2.0\nroles = {{ review = 0.9 }}\n\n", fake.url()))
+        .map(|id| {
+            format!(
+                "[runtime.models.{id}]\nprovider = \"openai\"\nendpoint = \"{}/v1\"\nkey = \"K\"\ntier = 2\n\
+                 price_in = 1.0\nprice_out = 2.0\nroles = {{ review = 0.9 }}\n\n",
+                fake.url()
+            )
+        })
         .collect();
     let env = TestEnv::with_env_secrets(&format!("[runtime]\nbuiltin_models = false\ntimeout_secs = 60\n{models}"))
         .var("K", "k");
     let mut c = Client::start(&env);
     let id = c.next;
     c.next += 1;
-    c.send(json!({"jsonrpc": "2.0", "id": id, "method": "tools/call", "params": {"name": "consensus", "arguments": {"question": "q", "models": ["s1", "s2"], "synthesize": false}}}));
+    c.send(json!({
+        "jsonrpc": "2.0",
+        "id": id,
+        "method": "tools/call",
+        "params": {"name": "consensus", "arguments": {"question": "q", "models": ["s1", "s2"], "synthesize": false}},
+    }));
     // Both requests are in flight (and their worst case reserved) before we cancel.
     let mut notes = vec![];
     for _ in 0..100 {

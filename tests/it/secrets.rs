@@ -327,7 +327,10 @@ fn mask_redacts_values_split_across_writes() {
     let sb = TestEnv::with_config(FILE_BACKEND);
     sb.run_in(["secrets", "set", "TOKEN"], "tok-0123456789").assert_code(0);
     sb.run_in(["secrets", "set", "TOK"], "tok-01").assert_code(0);
-    let script = r#"printf 'a %s b\n' "$TOKEN"; printf 'tok-01234'; sleep 0.2; printf '56789 end\n'; printf 'err %s\n' "$TOK" >&2; printf 'tok-0 partial'"#;
+    let script = concat!(
+        r#"printf 'a %s b\n' "$TOKEN"; printf 'tok-01234'; sleep 0.2; printf '56789 end\n'; "#,
+        r#"printf 'err %s\n' "$TOK" >&2; printf 'tok-0 partial'"#,
+    );
     let r = sb.ok(["secrets", "exec", "--mask", "--only", "TOKEN,TOK", "--", "sh", "-c", script]);
     assert_eq!(r.stdout, "a <redacted:TOKEN> b\n<redacted:TOKEN> end\ntok-0 partial", "{r}");
     assert_eq!(r.stderr, "err <redacted:TOK>\n", "{r}");
@@ -476,7 +479,9 @@ fn assert_no_canary(sb: &TestEnv, canary: &str, runs: &[Run], store: &[PathBuf])
 #[test]
 fn canary_never_rests_file_backend() {
     let canary = canary_value();
-    let config = "[secrets]\nbackend = \"file\"\nfile = \"@ROOT@/vault/secrets.env\"\n[clients]\nclaude = \"always\"\ngemini = \"always\"\ncodex = \"always\"\ncopilot = \"always\"\n[mcp.servers.canary]\ncommand = \"canary-server\"\nsecrets = [\"CANARY_TOKEN\"]\n";
+    let config = "[secrets]\nbackend = \"file\"\nfile = \"@ROOT@/vault/secrets.env\"\n[clients]\nclaude = \"always\"\n\
+                  gemini = \"always\"\ncodex = \"always\"\ncopilot = \"always\"\n[mcp.servers.canary]\n\
+                  command = \"canary-server\"\nsecrets = [\"CANARY_TOKEN\"]\n";
     let sb = TestEnv::with_config(config);
     let runs = exercise(&sb, &canary);
     // The backend file itself is the one place the value belongs (outside HOME and the state dir).
@@ -490,7 +495,8 @@ fn canary_never_rests_keychain_backend() {
         return;
     }
     let canary = canary_value();
-    let config = "[secrets]\nbackend = \"keychain\"\n[clients]\nclaude = \"always\"\n[mcp.servers.canary]\ncommand = \"canary-server\"\nsecrets = [\"CANARY_TOKEN\"]\n";
+    let config = "[secrets]\nbackend = \"keychain\"\n[clients]\nclaude = \"always\"\n[mcp.servers.canary]\n\
+                  command = \"canary-server\"\nsecrets = [\"CANARY_TOKEN\"]\n";
     let mut sb = TestEnv::with_config(config);
     sb.install_fake_security();
     sb.run_in(["secrets", "setup"], "pw\npw\n").assert_code(0);

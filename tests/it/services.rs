@@ -57,7 +57,8 @@ fn status_reports_a_stopped_enabled_service_with_exit_1() {
 fn up_names_a_missing_command_and_a_dying_process() {
     let port = free_port();
     let env = TestEnv::with_env_secrets(&format!(
-        "[services.litellm]\nenable = true\nport = {port}\nmaster_key_secret = \"\"\ncommand = [\"no-such-litellm-binary\"]\n"
+        "[services.litellm]\nenable = true\nport = {port}\nmaster_key_secret = \"\"\n\
+         command = [\"no-such-litellm-binary\"]\n"
     ));
     env.cmd(["services", "up"])
         .assert()
@@ -65,7 +66,8 @@ fn up_names_a_missing_command_and_a_dying_process() {
         .stderr(predicate::str::contains("command `no-such-litellm-binary` not found"));
     // A command that exits at once: reported, pid file cleaned up, exit 1.
     let env = TestEnv::with_env_secrets(&format!(
-        "[services.litellm]\nenable = true\nport = {port}\nmaster_key_secret = \"\"\ncommand = [\"sh\", \"-c\", \"echo starting; exit 7\", \"sh\"]\n"
+        "[services.litellm]\nenable = true\nport = {port}\nmaster_key_secret = \"\"\n\
+         command = [\"sh\", \"-c\", \"echo starting; exit 7\", \"sh\"]\n"
     ));
     env.cmd(["-q", "services", "up"])
         .assert()
@@ -80,7 +82,9 @@ fn service_run_puts_secrets_in_the_environment_never_on_argv() {
     let port = free_port();
     // The "server" reports whether the key reached its environment, and its own argv.
     let env = TestEnv::with_env_secrets(&format!(
-        "[services.litellm]\nenable = true\nport = {port}\ncommand = [\"sh\", \"-c\", 'test \"$LITELLM_MASTER_KEY\" = sk-e2e-master && echo key-in-env; echo \"argv: $*\"; echo \"cost-map: $LITELLM_LOCAL_MODEL_COST_MAP\"', \"sh\"]\n"
+        "[services.litellm]\nenable = true\nport = {port}\n\
+         command = [\"sh\", \"-c\", 'test \"$LITELLM_MASTER_KEY\" = sk-e2e-master && echo key-in-env; echo \"argv: \
+         $*\"; echo \"cost-map: $LITELLM_LOCAL_MODEL_COST_MAP\"', \"sh\"]\n"
     ));
     let out = env
         .cmd(["service", "run", "litellm"])
@@ -178,13 +182,15 @@ fn fake_gateway() -> u16 {
                 }
                 sse.push_str("data: {\"choices\":[],\"usage\":{\"completion_tokens\":3}}\n\ndata: [DONE]\n\n");
                 format!(
-                    "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\nx-litellm-model-group: local-coding\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{sse}",
+                    "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\nx-litellm-model-group: local-coding\r\n\
+                     content-length: {}\r\nconnection: close\r\n\r\n{sse}",
                     sse.len()
                 )
             } else {
                 let b = r#"{"error":{"message":"No deployments available - crossed budget","code":"429"}}"#;
                 format!(
-                    "HTTP/1.1 429 Too Many Requests\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{b}",
+                    "HTTP/1.1 429 Too Many Requests\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\
+                     connection: close\r\n\r\n{b}",
                     b.len()
                 )
             };

@@ -18,8 +18,9 @@ use crate::runtime::consensus::{OnProgress, Progress};
 use crate::runtime::engine::{Cancel, Runtime};
 pub use tools::listing_json;
 
-const INSTRUCTIONS: &str = "aiorch routes work by role (planning, coding, review, search) across models within a daily budget. \
-Keep the continuation_id from the first call and pass it to later calls. Use consensus for risky decisions; a budget error means stop.";
+const INSTRUCTIONS: &str = "aiorch routes work by role (planning, coding, review, search) across models within a daily \
+                            budget. Keep the continuation_id from the first call and pass it to later calls. Use \
+                            consensus for risky decisions; a budget error means stop.";
 
 #[derive(Clone)]
 pub struct Server {

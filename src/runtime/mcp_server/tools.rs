@@ -56,47 +56,92 @@ pub fn defs() -> Vec<ToolDef> {
             name: "chat",
             description: "Ask one model, routed by role (or by id). Returns the answer and a continuation_id.",
             schema: obj(
-                json!({"prompt": s("The question or task"), "role": s(ROLE), "model": s("Model id (see listmodels)"), "continuation_id": cid(), "local": local()}),
+                json!({
+                    "prompt": s("The question or task"),
+                    "role": s(ROLE),
+                    "model": s("Model id (see listmodels)"),
+                    "continuation_id": cid(),
+                    "local": local(),
+                }),
                 &["prompt"],
             ),
         },
         ToolDef {
             name: "consensus",
-            description: "Ask several models in parallel; weighted agreement vs a threshold (low .6, normal .7, high .8, critical .9), dissenters, recommendation, synthesis.",
+            description: "Ask several models in parallel; weighted agreement vs a threshold (low .6, normal .7, high \
+                          .8, critical .9), dissenters, recommendation, synthesis.",
             schema: obj(
-                json!({"question": s("A self-contained question or decision"), "priority": {"type": "string", "enum": ["low", "normal", "high", "critical"]}, "models": {"type": "array", "items": {"type": "string"}, "description": "Model ids; default: best available"}, "synthesize": b("Default true"), "continuation_id": cid(), "local": local()}),
+                json!({
+                    "question": s("A self-contained question or decision"),
+                    "priority": {"type": "string", "enum": ["low", "normal", "high", "critical"]},
+                    "models": {
+                        "type": "array",
+                        "items": {"type": "string"},
+                        "description": "Model ids; default: best available",
+                    },
+                    "synthesize": b("Default true"),
+                    "continuation_id": cid(),
+                    "local": local(),
+                }),
                 &["question"],
             ),
         },
         ToolDef {
             name: "codereview",
-            description: "Review code with the review role: findings by severity with fixes. Input: code, file paths, or (default) the git diff.",
+            description: "Review code with the review role: findings by severity with fixes. Input: code, file paths, \
+                          or (default) the git diff.",
             schema: obj(
-                json!({"code": s("Code or a diff"), "paths": {"type": "array", "items": {"type": "string"}, "description": "Files to review"}, "focus": s("What to look at"), "model": s("Model id"), "continuation_id": cid(), "local": local()}),
+                json!({
+                    "code": s("Code or a diff"),
+                    "paths": {"type": "array", "items": {"type": "string"}, "description": "Files to review"},
+                    "focus": s("What to look at"),
+                    "model": s("Model id"),
+                    "continuation_id": cid(),
+                    "local": local(),
+                }),
                 &[],
             ),
         },
         ToolDef {
             name: "precommit",
-            description: "Review the repository's pending git changes before a commit; ends with VERDICT ready or not ready.",
+            description: "Review the repository's pending git changes before a commit; ends with VERDICT ready or not \
+                          ready.",
             schema: obj(
-                json!({"path": s("Repository directory (default: working directory)"), "staged": b("Only staged changes"), "focus": s("What to look at"), "continuation_id": cid(), "local": local()}),
+                json!({
+                    "path": s("Repository directory (default: working directory)"),
+                    "staged": b("Only staged changes"),
+                    "focus": s("What to look at"),
+                    "continuation_id": cid(),
+                    "local": local(),
+                }),
                 &[],
             ),
         },
         ToolDef {
             name: "planner",
-            description: "Plan a task with the planning role: ordered, verifiable steps with files, roles and acceptance criteria.",
+            description: "Plan a task with the planning role: ordered, verifiable steps with files, roles and \
+                          acceptance criteria.",
             schema: obj(
-                json!({"task": s("What to plan"), "context": s("Facts gathered so far"), "continuation_id": cid(), "local": local()}),
+                json!({
+                    "task": s("What to plan"),
+                    "context": s("Facts gathered so far"),
+                    "continuation_id": cid(),
+                    "local": local(),
+                }),
                 &["task"],
             ),
         },
         ToolDef {
             name: "clink",
-            description: "Run another installed AI CLI (claude, gemini, codex, copilot) headless as a sub-agent, in its own sandbox. Its answer joins the thread.",
+            description: "Run another installed AI CLI (claude, gemini, codex, copilot) headless as a sub-agent, in \
+                          its own sandbox. Its answer joins the thread.",
             schema: obj(
-                json!({"cli": {"type": "string", "enum": ["claude", "gemini", "codex", "copilot"]}, "prompt": s("Task for the sub-agent"), "role": s(ROLE), "continuation_id": cid()}),
+                json!({
+                    "cli": {"type": "string", "enum": ["claude", "gemini", "codex", "copilot"]},
+                    "prompt": s("Task for the sub-agent"),
+                    "role": s(ROLE),
+                    "continuation_id": cid(),
+                }),
                 &["cli", "prompt"],
             ),
         },
@@ -112,7 +157,8 @@ pub fn defs() -> Vec<ToolDef> {
         },
         ToolDef {
             name: "stats",
-            description: "Budget left today; per model and role: calls, success, latency p50/p95, tokens, cost, routing savings.",
+            description: "Budget left today; per model and role: calls, success, latency p50/p95, tokens, cost, \
+                          routing savings.",
             schema: obj(json!({"days": {"type": "integer", "description": "Last N days"}}), &[]),
         },
     ]
@@ -268,7 +314,16 @@ fn answered(r: AskResult, extra: Value) -> Result<Output, Output> {
         o.cost,
         r.continuation_id
     );
-    let mut v = json!({"model": o.model, "role": r.role, "continuation_id": r.continuation_id, "cost": o.cost, "tokens_in": o.tokens_in, "tokens_out": o.tokens_out, "latency_ms": o.latency_ms, "fallbacks": o.fallbacks});
+    let mut v = json!({
+        "model": o.model,
+        "role": r.role,
+        "continuation_id": r.continuation_id,
+        "cost": o.cost,
+        "tokens_in": o.tokens_in,
+        "tokens_out": o.tokens_out,
+        "latency_ms": o.latency_ms,
+        "fallbacks": o.fallbacks,
+    });
     if let (Some(m), Some(e)) = (v.as_object_mut(), extra.as_object()) {
         m.extend(e.clone());
     }
@@ -344,7 +399,9 @@ async fn codereview(rt: &Runtime, cwd: &Path, args: Value, cancel: &Cancel) -> R
     }
     let focus = a.focus.as_deref().map(|f| format!("Focus: {f}\n")).unwrap_or_default();
     let prompt = format!(
-        "Review the code below. {focus}List findings ordered by severity as `[high|medium|low] location — problem — fix`. Cover correctness, security, error handling, tests. End with one line: `VERDICT: approve` or `VERDICT: changes needed`.\n\n{subject}"
+        "Review the code below. {focus}List findings ordered by severity as `[high|medium|low] location — problem \
+         — fix`. Cover correctness, security, error handling, tests. End with one line: `VERDICT: approve` or \
+         `VERDICT: changes needed`.\n\n{subject}"
     );
     let mut q = AskArgs::new(&prompt, "codereview");
     q.role = Some(Role::Review);
@@ -378,7 +435,9 @@ async fn precommit(rt: &Runtime, cwd: &Path, args: Value, cancel: &Cancel) -> Re
     }
     let focus = a.focus.as_deref().map(|f| format!("Focus: {f}\n")).unwrap_or_default();
     let prompt = format!(
-        "Pre-commit review of these {} changes. {focus}Check: bugs, security, secrets or credentials in the diff, debug leftovers, missing tests, docs. List findings as `[high|medium|low] file — problem — fix`. End with one line: `VERDICT: ready` or `VERDICT: not ready`.\n\ngit status:\n{status}\n```diff\n{diff}\n```",
+        "Pre-commit review of these {} changes. {focus}Check: bugs, security, secrets or credentials in the diff, \
+         debug leftovers, missing tests, docs. List findings as `[high|medium|low] file — problem — fix`. End with \
+         one line: `VERDICT: ready` or `VERDICT: not ready`.\n\ngit status:\n{status}\n```diff\n{diff}\n```",
         if a.staged { "staged" } else { "pending" }
     );
     let mut q = AskArgs::new(&prompt, "precommit");
@@ -393,7 +452,9 @@ async fn planner(rt: &Runtime, args: Value, cancel: &Cancel) -> Result<Output, O
     let a: PlannerArgs = parse("planner", args)?;
     let ctx = a.context.as_deref().map(|c| format!("\n\nWhat is known so far:\n{c}")).unwrap_or_default();
     let prompt = format!(
-        "Plan this task. Give numbered sub-tasks in order; for each: goal, files, role (planning, coding, review or search), and how to verify it. Then acceptance criteria for the whole task, and open questions with the conservative assumption you would make.\n\nTask: {}{ctx}",
+        "Plan this task. Give numbered sub-tasks in order; for each: goal, files, role (planning, coding, review or \
+         search), and how to verify it. Then acceptance criteria for the whole task, and open questions with the \
+         conservative assumption you would make.\n\nTask: {}{ctx}",
         a.task
     );
     let mut q = AskArgs::new(&prompt, "planner");
@@ -453,7 +514,17 @@ fn listmodels(rt: &Runtime, args: Value) -> Result<Output, Output> {
             m.price_out,
             why.as_deref().unwrap_or("usable")
         ));
-        rows.push(json!({"id": m.id, "provider": m.provider.name(), "local": m.local, "tier": m.tier, "price_in": m.price_in, "price_out": m.price_out, "scores": m.scores, "usable": why.is_none(), "why_not": why}));
+        rows.push(json!({
+            "id": m.id,
+            "provider": m.provider.name(),
+            "local": m.local,
+            "tier": m.tier,
+            "price_in": m.price_in,
+            "price_out": m.price_out,
+            "scores": m.scores,
+            "usable": why.is_none(),
+            "why_not": why,
+        }));
     }
     Ok(Output::ok(text, json!({"models": rows})))
 }

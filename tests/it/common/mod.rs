@@ -187,7 +187,8 @@ impl TestEnv {
     /// A fake client CLI on PATH: prints `version_line` for `--version`, fails otherwise.
     pub fn install_fake_client(&self, name: &str, version_line: &str) {
         let script = format!(
-            "#!/bin/sh\nif [ \"$1\" = \"--version\" ]; then\n  echo '{}'\n  exit 0\nfi\necho \"fake {name}: $*\" >&2\nexit 3\n",
+            "#!/bin/sh\nif [ \"$1\" = \"--version\" ]; then\n  echo '{}'\n  exit 0\nfi\necho \"fake {name}: $*\" >&2\n\
+             exit 3\n",
             version_line.replace('\'', "'\\''")
         );
         self.install_script(name, &script);
@@ -497,7 +498,8 @@ pub fn require_tool(name: &str, install: &str) -> Option<PathBuf> {
     // Straight to the process's stderr: libtest captures `eprintln!` of a passing test.
     let _ = writeln!(
         std::io::stderr(),
-        "\n*** SKIP: {caller}: `{name}` is not installed (looked in {dirs}); this test did NOT run. Install it: {install} ***\n"
+        "\n*** SKIP: {caller}: `{name}` is not installed (looked in {dirs}); this test did NOT run. Install it: \
+         {install} ***\n"
     );
     None
 }
