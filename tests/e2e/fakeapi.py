@@ -157,7 +157,7 @@ class Handler(BaseHTTPRequestHandler):
         if p.endswith("/messages"):
             return self.anthropic(req)
         if p.endswith("/responses"):
-            return self.responses(req)
+            return self.openai_responses(req)
         if p.endswith("/chat/completions"):
             return self.chat(req)
         if ":countTokens" in p:
@@ -196,7 +196,7 @@ class Handler(BaseHTTPRequestHandler):
         ])
 
     # ---- OpenAI Responses (Codex)
-    def responses(self, req):
+    def openai_responses(self, req):
         model = req.get("model") or "gpt-5"
         items = req.get("input") or []
         has_result = any(isinstance(i, dict) and i.get("type") in ("function_call_output", "custom_tool_call_output") for i in items)
