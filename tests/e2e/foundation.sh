@@ -41,29 +41,11 @@ section "build"
 aiorch_bin
 echo "scratch: $WORK"
 
-# Every process runs with a clean environment: this PATH (pinned clients first), the scratch
-# HOME, and the shared XDG cache (Copilot's unpacked package). No real HOME, no API keys.
-BASE_ENV=(env -i PATH="$PATH" HOME="$H" XDG_CACHE_HOME="$E2E_CACHE/xdg-cache" LANG=C.UTF-8 TERM=dumb NO_COLOR=1
-          TMPDIR="$WORK/tmp" CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1 DISABLE_AUTOUPDATER=1 DISABLE_TELEMETRY=1
-          COPILOT_AUTO_UPDATE=false GEMINI_CLI_NO_RELAUNCH=true)
-
-# run NAME TIMEOUT CMD...: run CMD in the project dir, output in $LOGS/NAME.{out,err}; sets RC
-run() {
-  local name=$1 secs=$2; shift 2
-  local t; t=$(date +%s%N)
-  (cd "$P" && timeout -k 10 "$secs" "$@" </dev/null >"$LOGS/$name.out" 2>"$LOGS/$name.err")
-  RC=$?
-  printf '  [%s: exit %s, %d ms]\n' "$name" "$RC" $(( ($(date +%s%N) - t) / 1000000 ))
-  if [ "$RC" = 124 ] || [ "$RC" = 137 ]; then echo "  TIMEOUT after ${secs}s: $name"; fi
-  return 0
-}
-show_err() { echo "  --- $1 (last lines of stderr/stdout)"; tail -n 8 "$LOGS/$1.err" "$LOGS/$1.out" 2>/dev/null | sed 's/^/  | /'; }
+base_env "$H" "$WORK/tmp"
 # The foundation's proof leaves out aiorch's own MCP server (on by default: its registration in
 # every real client is proven by mcp.sh and runtime-mcp.sh), so ~/.claude.json stays Claude's.
 printf '[mcp]\nserve_self = false\n' >"$WORK/aiorch.toml"
 aiorch() { local name=$1; shift; run "$name" 60 "${BASE_ENV[@]}" "$AIORCH" --config "$WORK/aiorch.toml" --home "$H" --state-dir "$S" --color never "$@"; }
-# expect_rc NAME WANT WHAT: pass when the last run exited WANT
-expect_rc() { if [ "$RC" = "$2" ]; then pass "$3"; else fail "$3 (exit $RC, want $2)"; show_err "$1"; fi; }
 # inspect KIND FILE [ARG]: feed inspect_request.py's ok/FAIL lines into the counters
 inspect() {
   local line

@@ -114,6 +114,30 @@ aiorch_bin() {
   echo "aiorch: $AIORCH ($("$AIORCH" --version))"
 }
 
+# ---- running the clients ------------------------------------------------------------------
+# base_env HOME TMPDIR -> BASE_ENV: a clean environment for every client and aiorch process:
+# this PATH (pinned clients first), the scratch HOME, the shared XDG cache (Copilot's unpacked
+# package), no real HOME, no API keys, no telemetry or self-update.
+base_env() {
+  BASE_ENV=(env -i PATH="$PATH" HOME="$1" XDG_CACHE_HOME="$E2E_CACHE/xdg-cache" LANG=C.UTF-8 TERM=dumb NO_COLOR=1
+            TMPDIR="$2" CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1 DISABLE_AUTOUPDATER=1 DISABLE_TELEMETRY=1
+            COPILOT_AUTO_UPDATE=false GEMINI_CLI_NO_RELAUNCH=true)
+}
+# run NAME TIMEOUT CMD...: run CMD in the project dir $P, bounded by TIMEOUT seconds, output in
+# $LOGS/NAME.{out,err}; sets RC
+run() {
+  local name=$1 secs=$2; shift 2
+  local t; t=$(date +%s%N)
+  (cd "$P" && timeout -k 10 "$secs" "$@" </dev/null >"$LOGS/$name.out" 2>"$LOGS/$name.err")
+  RC=$?
+  printf '  [%s: exit %s, %d ms]\n' "$name" "$RC" $(( ($(date +%s%N) - t) / 1000000 ))
+  if [ "$RC" = 124 ] || [ "$RC" = 137 ]; then echo "  TIMEOUT after ${secs}s: $name"; fi
+  return 0
+}
+show_err() { echo "  --- $1 (last lines of stderr/stdout)"; tail -n 8 "$LOGS/$1.err" "$LOGS/$1.out" 2>/dev/null | sed 's/^/  | /'; }
+# expect_rc NAME WANT WHAT: pass when the last run exited WANT
+expect_rc() { if [ "$RC" = "$2" ]; then pass "$3"; else fail "$3 (exit $RC, want $2)"; show_err "$1"; fi; }
+
 # ---- fake model API ----------------------------------------------------------------------
 free_port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1]);s.close()'; }
 

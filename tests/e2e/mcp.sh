@@ -40,21 +40,9 @@ section "build"
 aiorch_bin
 echo "scratch: $WORK"
 
-# A clean environment for every process: no real HOME, no API keys.
-BASE_ENV=(env -i PATH="$PATH" HOME="$H" XDG_CACHE_HOME="$E2E_CACHE/xdg-cache" LANG=C.UTF-8 TERM=dumb NO_COLOR=1
-          TMPDIR="$WORK" CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1 DISABLE_AUTOUPDATER=1 DISABLE_TELEMETRY=1
-          COPILOT_AUTO_UPDATE=false GEMINI_CLI_NO_RELAUNCH=true)
-run() {
-  local name=$1 secs=$2; shift 2
-  (cd "$P" && timeout -k 10 "$secs" "$@" </dev/null >"$LOGS/$name.out" 2>"$LOGS/$name.err")
-  RC=$?
-  [ "$RC" = 124 ] && echo "  TIMEOUT after ${secs}s: $name"
-  return 0
-}
-show_err() { echo "  --- $1"; tail -n 8 "$LOGS/$1.err" "$LOGS/$1.out" 2>/dev/null | sed 's/^/  | /'; }
+base_env "$H" "$WORK"
 CFG=$WORK/aiorch.toml
 aiorch() { local name=$1; shift; run "$name" 120 "${BASE_ENV[@]}" "$AIORCH" --home "$H" --state-dir "$S" --config "$CFG" --color never "$@"; }
-expect_rc() { if [ "$RC" = "$2" ]; then pass "$3"; else fail "$3 (exit $RC, want $2)"; show_err "$1"; fi; }
 # servers FILE KEY: the server names in a client file (JSON(C) map KEY, or TOML table)
 servers() {
   python3 - "$1" "$2" <<'PY'
