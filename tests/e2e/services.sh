@@ -42,13 +42,12 @@ aiorch_bin
 AIORCH_BIN=$AIORCH
 
 # --- the stack ---------------------------------------------------------------------------------
-T=$(mktemp -d -t aiorch-e2e-XXXXXX)
+T=$(mktemp -d -t aiorch-e2e-services-XXXXXX)
+A=(--config "$T/aiorch.toml" --home "$T/home" --state-dir "$T/state")
 LP=$(free_port); GP=$(free_port); WP=$(free_port)
 export LITELLM_MASTER_KEY="sk-e2e-master-$RANDOM$RANDOM" ANTHROPIC_API_KEY="sk-ant-e2e-$RANDOM$RANDOM" OPENAI_API_KEY="sk-oai-e2e-$RANDOM$RANDOM"
 SECRETS_RE="$LITELLM_MASTER_KEY|$ANTHROPIC_API_KEY|$OPENAI_API_KEY"
 
-start_fakeapi "$T/cloud" || abort "the fake cloud (fakeapi.py) did not start"
-FC=$FAKE_PORT
 FOREIGN_PID=
 cleanup() {
   if [[ "${E2E_KEEP:-0}" != 1 ]]; then
@@ -61,6 +60,8 @@ cleanup() {
   [ -n "$FOREIGN_PID" ] && kill "$FOREIGN_PID" 2>/dev/null
 }
 trap cleanup EXIT
+start_fakeapi "$T/cloud" || abort "the fake cloud (fakeapi.py) did not start"
+FC=$FAKE_PORT
 
 # daily_budget 0.03 over three cloud aliases = 0.01 each: one priced call crosses it.
 cat >"$T/aiorch.toml" <<EOF
@@ -96,7 +97,6 @@ enable = $([[ $WEBUI == 1 ]] && echo true || echo false)
 port = $WP
 command = ["$E2E_CACHE/venv-webui/bin/open-webui", "serve"]
 EOF
-A=(--config "$T/aiorch.toml" --home "$T/home" --state-dir "$T/state")
 ai() { "$AIORCH_BIN" "${A[@]}" "$@"; }
 S=$T/state/services
 
