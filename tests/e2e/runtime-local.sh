@@ -147,7 +147,8 @@ EOF
   sed -i 's/^builtin_models = false/builtin_models = true/' "$T/aiorch.toml"
   if out=$("${A[@]}" --json ask --model local-coding "Say hi."); then
     echo "$out" | jq_py '"model=%s tokens_out=%s cost=%s" % (d["model"], d["tokens_out"], d["cost"])'
-    pass "gateway alias local-coding answered (aiorch → LiteLLM → llama-server)"
+    [ "$(echo "$out" | jq_py 'd["model"] == "local-coding" and d["tokens_out"] > 0')" = True ] \
+      && pass "gateway alias local-coding answered (aiorch → LiteLLM → llama-server)" || fail "local-coding: $out"
   else fail "ask --model local-coding via the gateway"; fi
   if out=$("${A[@]}" --json ask --model coding-model --max-tokens 16 "Say hi."); then
     echo "$out" | jq_py '"model=%s served_by=%s tokens_out=%s cost=%s" % (d["model"], d.get("served_by"), d["tokens_out"], d["cost"])'
