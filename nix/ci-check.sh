@@ -1,26 +1,30 @@
 #!/usr/bin/env bash
 # nix/ci-check.sh — the Nix part of CI (.ci/run calls it); runnable from any directory.
 #
-# 1. nix-instantiate: installs Debian's nix-bin with apt when it is missing (fail-soft: when
-#    apt cannot, the Nix checks are skipped and the script still exits 0).
+# 1. nix-instantiate: installs Debian's nix-bin with apt when it is missing. When apt cannot:
+#    under CI=true a failure; elsewhere the Nix checks are reported NOT RUN (exit 0).
 # 2. Parses every .nix file of the project with `nix-instantiate --parse` (git-tracked and
 #    untracked-but-not-ignored files; target/ and result* never).
-# 3. Only when the sources that no registry ships are given, through the variables that
-#    shared/tools/nix uses (MIRRORS, or HM_SRC + DARWIN_SRC + NIXPKGS_LIB_SRC): the offline
-#    evaluation with real home-manager and nix-darwin and the stub nixpkgs —
+# 3. Only when the sources that no registry ships are given (MIRRORS, or HM_SRC + DARWIN_SRC +
+#    NIXPKGS_LIB_SRC; see nix/README.md) and the Nix tools dir exists: the offline evaluation
+#    with real home-manager and nix-darwin and the stub nixpkgs —
 #      a. eval-hm-module.sh for x86_64-linux and aarch64-darwin and eval-darwin-module.sh
 #         (aarch64-darwin) of nix/tests/{hm,darwin}-test.nix;
 #      b. `nix flake check --no-build --all-systems` with home-manager / nix-darwin from those
 #         sources (their default branch), plus building two evaluation-only checks;
 #      c. with MIRRORS: the same flake check with home-manager and nix-darwin exactly as locked
 #         in flake.lock (seeded from the mirrors; the stub claims the locked release).
-#    Exit 77 of a tool means "skipped" and counts as such. Evaluation needs Nix >= 2.18
-#    (nixpkgs lib's fileset); with an older one shared/tools/nix/setup-nix.sh is tried once.
+#    Without them the evaluation is reported as NOT RUN: not a pass, and not a failure either,
+#    since no registry provides those sources. Exit 77 of a tool means the same. Evaluation
+#    needs Nix >= 2.18 (nixpkgs lib's fileset); with an older one the tools' setup-nix.sh is
+#    tried once.
 #
-# Prints "nix-check: N passed, M failed, K skipped". Exit 0 = nothing failed; 1 = a parse or
-# an evaluation failed. ~1 s without sources, ~1 min with them.
-# Environment: AIORCH_NIX_TOOLS (default: <project>/../shared/tools/nix), and the variables
-# of shared/tools/nix (AIORCH_LAB, AIORCH_NIX_BIN, MIRRORS, HM_SRC, DARWIN_SRC, NIXPKGS_LIB_SRC).
+# Prints "nix-check: N passed, M failed, K NOT RUN". Exit 0 = nothing failed; 1 = a parse or
+# an evaluation failed (or, under CI=true, Nix could not be installed). ~1 s without sources,
+# ~1 min with them.
+# Environment: AIORCH_NIX_TOOLS (the Nix tools dir, default: ../shared/tools/nix beside the
+# checkout), AIORCH_LAB, AIORCH_NIX_BIN, MIRRORS, HM_SRC, DARWIN_SRC, NIXPKGS_LIB_SRC
+# (nix/README.md describes them).
 set -uo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -31,9 +35,10 @@ export AIORCH_LAB
 passed=0 failed=0 skipped=0
 pass() { passed=$((passed + 1)); echo "ok    $*"; }
 fail() { failed=$((failed + 1)); echo "FAIL  $*"; }
-skip() { skipped=$((skipped + 1)); echo "skip  $*"; }
+skip() { skipped=$((skipped + 1)); echo "NOT RUN  $*"; }
 finish() {
-  echo "nix-check: $passed passed, $failed failed, $skipped skipped"
+  echo "nix-check: $passed passed, $failed failed, $skipped NOT RUN"
+  [ "$skipped" = 0 ] || echo "nix-check: $skipped step(s) did NOT run and are not counted as passed"
   [ "$failed" = 0 ]
   exit
 }
@@ -59,12 +64,12 @@ if ! command -v nix-instantiate >/dev/null 2>&1; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     echo "nix-instantiate missing: apt-get install nix-bin"
     export DEBIAN_FRONTEND=noninteractive
-    timeout 300 apt-get install -y -qq nix-bin >/dev/null 2>&1 ||
-      { timeout 300 apt-get update -qq >/dev/null 2>&1 && timeout 300 apt-get install -y -qq nix-bin >/dev/null 2>&1; } ||
+    { timeout 300 apt-get update -qq >/dev/null 2>&1 && timeout 300 apt-get install -y -qq nix-bin >/dev/null 2>&1; } ||
       echo "apt-get could not install nix-bin"
   fi
 fi
 if ! command -v nix-instantiate >/dev/null 2>&1; then
+  case ${CI:-} in true|1|yes) fail "parse .nix files: no nix-instantiate and apt-get could not install nix-bin (apt-get install nix-bin)" ;; esac
   skip "parse .nix files: no nix-instantiate and apt-get could not install nix-bin"
   skip "offline evaluation: no Nix"
   finish
@@ -98,7 +103,7 @@ if [ -z "${MIRRORS:-}" ] && { [ -z "${HM_SRC:-}" ] || [ -z "${DARWIN_SRC:-}" ]; 
   finish
 fi
 if [ ! -x "$TOOLS/flake-check-offline.sh" ]; then
-  skip "offline evaluation: no shared/tools/nix at $TOOLS (set AIORCH_NIX_TOOLS)"
+  skip "offline evaluation: no Nix tools dir at $TOOLS (set AIORCH_NIX_TOOLS)"
   finish
 fi
 

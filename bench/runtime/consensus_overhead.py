@@ -3,7 +3,7 @@
 
 Usage: consensus_overhead.py AIORCH_BIN [--reps 5] [--calls 200] [--delay-ms 1000]
 
-Starts tests/e2e/fake_provider.py on a free 127.0.0.1 port and one `aiorch mcp serve` (scratch
+Starts the fake model API (tests/e2e/fakeapi.py) on a free 127.0.0.1 port and one `aiorch mcp serve` (scratch
 home/state, env secrets), then measures, with a raw newline-delimited JSON-RPC client:
   consensus  the `consensus` tool over 5 fake models that each answer after DELAY ms, no synthesis
              (the fan-out) and with synthesis (+1 call to the best model); also 3 models.
@@ -15,7 +15,7 @@ home/state, env secrets), then measures, with a raw newline-delimited JSON-RPC c
 import argparse, http.client, json, os, statistics, subprocess, sys, tempfile, time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-FAKE = os.path.join(HERE, "..", "..", "tests", "e2e", "fake_provider.py")
+FAKE = os.path.join(HERE, "..", "..", "tests", "e2e", "fakeapi.py")
 
 
 class Mcp:
@@ -51,8 +51,8 @@ def main():
     ap.add_argument("--delay-ms", type=int, default=1000)
     a = ap.parse_args()
     tmp = tempfile.mkdtemp()
-    fake = subprocess.Popen([sys.executable, FAKE, "0"], stdout=subprocess.PIPE, text=True)
-    port = int(fake.stdout.readline().strip().split("=")[1])
+    fake = subprocess.Popen([sys.executable, FAKE, "--port", "0"], stdout=subprocess.PIPE, text=True)
+    port = int(fake.stdout.readline().strip().rsplit(":", 1)[1])  # "listening on 127.0.0.1:PORT"
     base = f"http://127.0.0.1:{port}"
     models = ""
     for i in range(1, 6):

@@ -5,12 +5,15 @@
 #   3. consensus of 5 fake models that each take 1 s (wall), and 3 models; PAL's sequential
 #      multi-step consensus against the same kind of fake for reference
 #   4. runtime overhead per call vs a direct HTTP call
-# Needs: a release build (`cargo build --release`), shared/tools/mcp-bench/install.sh (PAL,
-# tiktoken). Env: AIORCH_BIN, MCPB (the mcp-bench dir), REPS, N. Prints a results table.
+# Needs: a release build (`cargo build --release`) and the mcp-bench harness (MCPB: default
+# ../shared/tools/mcp-bench beside the checkout; its install.sh provides PAL and tiktoken).
+# Env: AIORCH_BIN, MCPB, AIORCH_LAB, REPS, N. Prints a results table.
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd); ROOT=$(cd "$HERE/../.." && pwd)
 AIORCH_BIN=${AIORCH_BIN:-$ROOT/target/release/aiorch}
-MCPB=${MCPB:-$(cd "$ROOT/../shared/tools/mcp-bench" 2>/dev/null && pwd || echo /work/shared/tools/mcp-bench)}
+MCPB=${MCPB:-$ROOT/../shared/tools/mcp-bench}
+[ -f "$MCPB/mcp_coldstart.py" ] || { echo "bench/runtime/run.sh: no mcp-bench harness at $MCPB (set MCPB)" >&2; exit 2; }
+MCPB=$(cd "$MCPB" && pwd)
 LAB=${AIORCH_LAB:-$HOME/.cache/aiorch-lab}/mcp-bench
 N=${N:-20}; REPS=${REPS:-5}
 T=$(mktemp -d); trap 'rm -rf "$T"' EXIT

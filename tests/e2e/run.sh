@@ -1,18 +1,24 @@
 #!/usr/bin/env bash
 # tests/e2e/run.sh [--install] [NAME...]
-# Run the e2e tier: every tests/e2e/*.sh test script (not the installers, lib.sh or this file),
+# Run the e2e tier: every tests/e2e/*.sh test script (not the installer, lib.sh or this file),
 # or only the NAMEs given (e.g. `foundation`). Each script prints `N passed, M failed` last; this
-# sums them and prints the same line for the whole tier. Exit 1 when any script fails or
-# crashes, 2 when the clients are not installed (--install runs install-clients.sh first).
-# Env: passed through to the scripts (AIORCH_E2E_CACHE, AIORCH_BIN, KEEP, CLIENT_TIMEOUT, ...),
+# sums those lines and prints the same line, alone, as its last line.
+#   A script that exits non-zero fails, even when its own line says 0 failed (then 1 failure is
+#   added); one that prints no summary line (crash, timeout) counts 1 failure and 0 passes.
+#   A script that exits 77 was SKIPPED (a missing prerequisite, outside CI only): reported
+#   loudly, never counted as passed; under CI=true a skip is a failure.
+# Exit 0 = every script ran and passed; 1 = something failed; 2 = nothing failed but some
+# script was skipped (so the tier did NOT pass). --install runs install-clients.sh first.
+# Env: passed through to the scripts (AIORCH_E2E_CACHE, AIORCH_BIN, KEEP, CLIENT_TIMEOUT, CI, ...),
 # E2E_SCRIPT_TIMEOUT (s per script, default 1200).
 set -euo pipefail
 cd "$(dirname "$0")"
+. ./lib.sh
 INSTALL=0; names=()
 for a in "$@"; do
   case $a in
     --install) INSTALL=1 ;;
-    -h|--help) sed -n 2,9p "$0"; exit 0 ;;
+    -h|--help) sed -n 2,14p "$0"; exit 0 ;;
     -*) echo "run.sh: unknown option $a" >&2; exit 64 ;;
     *) names+=("${a%.sh}") ;;
   esac
@@ -31,7 +37,7 @@ else
   done
 fi
 
-total_p=0; total_f=0; rows=(); worst=0
+total_p=0; total_f=0; rows=(); skipped=()
 for s in "${scripts[@]}"; do
   echo; echo "################ tests/e2e/$s"
   log=$(mktemp -t aiorch-e2e-run-XXXXXX)
@@ -43,6 +49,11 @@ for s in "${scripts[@]}"; do
   secs=$(( $(date +%s) - t ))
   line=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$log" | tail -1 || true)
   rm -f "$log"
+  if [ "$rc" = "$E2E_SKIP" ] && ! e2e_ci; then
+    skipped+=("$s")
+    rows+=("$(printf '%-20s SKIPPED (not passed)  %5ss  missing prerequisite (see above)' "$s" "$secs")")
+    continue
+  fi
   if [ -n "$line" ]; then
     p=${line%% passed*}; f=${line#*, }; f=${f%% failed}
   else
@@ -50,12 +61,17 @@ for s in "${scripts[@]}"; do
   fi
   [ "$rc" != 0 ] && [ "$f" = 0 ] && f=1   # non-zero exit with no counted failure still fails
   total_p=$((total_p + p)); total_f=$((total_f + f))
-  rows+=("$(printf '%-24s exit %-3s %4ss  %s' "$s" "$rc" "$secs" "${line:-no summary line (crashed or timed out)}")")
-  if [ "$rc" = 2 ] && [ "$worst" = 0 ]; then worst=2; elif [ "$rc" != 0 ] && [ "$rc" != 2 ]; then worst=1; fi
+  case $rc in 0) st=PASSED ;; 124|137) st="TIMED OUT" ;; *) st=FAILED ;; esac
+  rows+=("$(printf '%-20s %-9s exit %-3s %5ss  %s' "$s" "$st" "$rc" "$secs" "${line:-no summary line (crashed or timed out)}")")
 done
 
 echo; echo "################ e2e summary"
 printf '  %s\n' "${rows[@]}"
+if [ ${#skipped[@]} -gt 0 ]; then
+  echo
+  echo "!!!!!!!! ${#skipped[@]} script(s) SKIPPED, NOT PASSED: ${skipped[*]} (their checks did not run)"
+fi
 echo "$total_p passed, $total_f failed"
-if [ "$total_f" -gt 0 ] && [ "$worst" = 0 ]; then worst=1; fi
-exit "$worst"
+if [ "$total_f" -gt 0 ]; then exit 1; fi
+if [ ${#skipped[@]} -gt 0 ]; then exit 2; fi
+exit 0

