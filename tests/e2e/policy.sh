@@ -164,27 +164,8 @@ PROBE_PREFIX=
 # ---- 7. a policy with every rule kind and the deny posture -------------------------------------
 mkdir -p "$WORK/ek-src/permissions"
 echo "# rules" >"$WORK/ek-src/AGENTS.md"
-cat >"$WORK/ek-src/permissions/policy.toml" <<'EOF'
-posture = "deny"
-[allow]
-commands = ["git status", "cargo test"]
-read = ["src/**"]
-write = ["/srv/out/*.txt"]
-hosts = ["docs.rs"]
-mcp = ["echo"]
-[ask]
-commands = ["git push"]
-read = ["~/notes/*.md"]
-write = ["Cargo.toml"]
-hosts = ["*.example.com"]
-mcp = ["github/create_issue"]
-[deny]
-commands = ["rm -rf", "curl"]
-read = ["**/.env", "~/.ssh/**"]
-write = ["**/.git/**", "/etc/**"]
-hosts = ["evil.test", "*.tracker.test"]
-mcp = ["echo/rm", "shell"]
-EOF
+# The same every-kind policy the integration tests use (one fixture).
+cp "$REPO_ROOT/tests/it/fixtures/policy-every-kind.toml" "$WORK/ek-src/permissions/policy.toml"
 render every "[agentsmd]
 source = \"$WORK/ek-src\""
 E=$WORK/every/home
