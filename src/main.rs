@@ -15,6 +15,7 @@ mod policy;
 mod runtime;
 mod secrets;
 mod services;
+mod sse;
 mod ui;
 
 fn main() -> std::process::ExitCode {

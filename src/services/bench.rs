@@ -131,29 +131,32 @@ async fn one(client: &reqwest::Client, url: &str, key: Option<&str>, alias: &str
         return fail(format!("HTTP {}: {msg}", status.as_u16()), t0);
     }
     let mut stream = resp.bytes_stream();
-    let mut buf = Vec::new();
+    let mut parser = crate::sse::Parser::default();
     let (mut ttft, mut chunks, mut usage, mut err) = (None, 0u64, None, None);
-    'read: while let Some(part) = stream.next().await {
-        let part = match part {
-            Ok(p) => p,
-            Err(e) => {
+    let mut ended = false;
+    while !ended {
+        let events = match stream.next().await {
+            Some(Ok(part)) => parser.push(&part),
+            Some(Err(e)) => {
                 err = Some(if e.is_timeout() { "timeout".into() } else { format!("stream: {e}") });
                 break;
             }
+            None => {
+                ended = true;
+                parser.finish().into_iter().collect()
+            }
         };
-        buf.extend_from_slice(&part);
-        while let Some(nl) = buf.iter().position(|&b| b == b'\n') {
-            let line: Vec<u8> = buf.drain(..=nl).collect();
-            let line = String::from_utf8_lossy(&line);
-            let Some(data) = line.trim().strip_prefix("data:") else { continue };
-            let data = data.trim();
+        for event in events {
+            let data = event.data.trim();
             if data == "[DONE]" {
-                break 'read;
+                ended = true;
+                break;
             }
             let Ok(v) = serde_json::from_str::<serde_json::Value>(data) else { continue };
             if let Some(e) = v.get("error") {
                 err = Some(format!("stream error: {}", e["message"].as_str().unwrap_or("unknown")));
-                break 'read;
+                ended = true;
+                break;
             }
             let delta = &v["choices"][0]["delta"];
             let text = delta["content"].as_str().or_else(|| delta["reasoning_content"].as_str()).unwrap_or("");

@@ -5,7 +5,6 @@
 mod anthropic;
 mod gemini;
 mod openai;
-mod sse;
 
 use std::sync::OnceLock;
 use std::time::Duration;

@@ -3,7 +3,6 @@
 use futures_util::StreamExt;
 use serde_json::{Value, json};
 
-use super::sse::SseParser;
 use super::{ChatRequest, ChatResponse, OnDelta, ProviderError, classify_status, json_body, net_error};
 use crate::runtime::registry::Model;
 
@@ -67,7 +66,7 @@ async fn read_stream(
         let body = resp.text().await.map_err(net_error)?;
         return Err(classify_status(status, &headers, &body));
     }
-    let mut parser = SseParser::default();
+    let mut parser = crate::sse::Parser::default();
     let mut out = ChatResponse::parsed(String::new(), None, None, None);
     let mut done = false;
     let mut bytes = resp.bytes_stream();
@@ -104,12 +103,12 @@ async fn read_stream(
     };
     while let Some(chunk) = bytes.next().await {
         let chunk = chunk.map_err(net_error)?;
-        for data in parser.push(&chunk) {
-            handle(data, &mut out, &mut done)?;
+        for event in parser.push(&chunk) {
+            handle(event.data, &mut out, &mut done)?;
         }
     }
-    for data in parser.finish() {
-        handle(data, &mut out, &mut done)?;
+    if let Some(event) = parser.finish() {
+        handle(event.data, &mut out, &mut done)?;
     }
     if !done && out.finish_reason.is_none() {
         return Err(ProviderError::BadResponse("stream ended before it finished".into()));
