@@ -61,7 +61,8 @@ impl Command {
         let name = self.skill_name();
         let body = self.body.replace("$ARGUMENTS", "(the user's request)");
         format!(
-            "---\nname: {name}\ndescription: {}\n---\n<!-- Rendered by aiorch from agentsmd/{}. Edit the source, then run `aiorch apply`. -->\n{body}",
+            "---\nname: {name}\ndescription: {}\n---\n\
+             <!-- Rendered by aiorch from agentsmd/{}. Edit the source, then run `aiorch apply`. -->\n{body}",
             yaml_string(&self.description),
             self.rel
         )
@@ -109,7 +110,10 @@ impl Frontmatter {
                 None => format!("agentsmd/{rel}"),
             };
             CliError::bad_input(format!("{at}: frontmatter: {msg}"))
-                .hint("quote a value that starts with [ { * & ! | > % @ or contains \": \" (description: \"Review: the diff\")")
+                .hint(
+                    "quote a value that starts with [ { * & ! | > % @ or contains \": \" \
+                     (description: \"Review: the diff\")",
+                )
                 .into()
         })
     }
@@ -176,7 +180,8 @@ mod tests {
     #[test]
     fn block_scalars_are_read_as_yaml() {
         let c = parse(
-            "---\ndescription: >-\n  Review the diff\n  by severity\nargument-hint: |\n  [path]\n  [range]\n---\nbody\n",
+            "---\ndescription: >-\n  Review the diff\n  by severity\n\
+             argument-hint: |\n  [path]\n  [range]\n---\nbody\n",
         );
         assert_eq!(c.description, "Review the diff by severity");
         assert_eq!(c.argument_hint.as_deref(), Some("[path]\n[range]\n"));

@@ -347,9 +347,11 @@ pub fn svg(r: &Report) -> String {
     let panel_h = 40.0 + n * ROW;
     let h = 70.0 + 2.0 * panel_h + 30.0;
     let mut s = format!(
-        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{W}\" height=\"{h}\" viewBox=\"0 0 {W} {h}\" font-family=\"sans-serif\" font-size=\"13\">\n\
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{W}\" height=\"{h}\" viewBox=\"0 0 {W} {h}\" \
+         font-family=\"sans-serif\" font-size=\"13\">\n\
          <rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n\
-         <text x=\"16\" y=\"26\" font-size=\"17\" font-weight=\"bold\">aiorch bench: {} requests per alias, max_tokens {}</text>\n\
+         <text x=\"16\" y=\"26\" font-size=\"17\" font-weight=\"bold\">\
+         aiorch bench: {} requests per alias, max_tokens {}</text>\n\
          <text x=\"16\" y=\"46\" fill=\"#555\">{} via {}{}</text>\n",
         r.requests_per_alias,
         r.max_tokens,

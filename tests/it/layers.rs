@@ -7,7 +7,7 @@ use std::path::Path;
 /// Bottom to top. Modules in one layer do not use each other.
 const LAYERS: &[&[&str]] = &[
     &["error"],
-    &["paths", "ui", "check"],
+    &["paths", "ui", "check", "sse"],
     &["config"],
     &["apply"],
     &["agentsmd", "secrets", "agents"],

@@ -62,7 +62,11 @@ fn parse(v: &Value) -> Result<ChatResponse, ProviderError> {
 mod tests {
     #[test]
     fn parses_messages_response() {
-        let v = serde_json::json!({"content":[{"type":"text","text":"a"},{"type":"text","text":"b"}],"stop_reason":"end_turn","usage":{"input_tokens":5,"output_tokens":2}});
+        let v = serde_json::json!({
+            "content": [{"type": "text", "text": "a"}, {"type": "text", "text": "b"}],
+            "stop_reason": "end_turn",
+            "usage": {"input_tokens": 5, "output_tokens": 2},
+        });
         let r = super::parse(&v).unwrap();
         assert_eq!((r.text.as_str(), r.tokens_in, r.tokens_out), ("ab", 5, 2));
     }

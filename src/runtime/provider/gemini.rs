@@ -17,7 +17,10 @@ pub async fn chat(
         .messages
         .iter()
         .filter(|m| m.role != MsgRole::System)
-        .map(|m| json!({"role": if m.role == MsgRole::Assistant { "model" } else { "user" }, "parts": [{"text": m.content}]}))
+        .map(|m| {
+            let role = if m.role == MsgRole::Assistant { "model" } else { "user" };
+            json!({"role": role, "parts": [{"text": m.content}]})
+        })
         .collect();
     let mut generation = json!({"maxOutputTokens": req.max_tokens});
     if let Some(t) = req.temperature {
@@ -54,7 +57,10 @@ fn parse(v: &Value) -> Result<ChatResponse, ProviderError> {
 mod tests {
     #[test]
     fn parses_generate_content() {
-        let v = serde_json::json!({"candidates":[{"content":{"role":"model","parts":[{"text":"hi"}]},"finishReason":"STOP"}],"usageMetadata":{"promptTokenCount":4,"candidatesTokenCount":1}});
+        let v = serde_json::json!({
+            "candidates": [{"content": {"role": "model", "parts": [{"text": "hi"}]}, "finishReason": "STOP"}],
+            "usageMetadata": {"promptTokenCount": 4, "candidatesTokenCount": 1},
+        });
         let r = super::parse(&v).unwrap();
         assert_eq!((r.text.as_str(), r.tokens_in, r.tokens_out), ("hi", 4, 1));
         assert!(

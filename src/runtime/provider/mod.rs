@@ -96,7 +96,10 @@ impl ChatResponse {
 
 #[derive(Debug, Clone, thiserror::Error, PartialEq)]
 pub enum ProviderError {
-    #[error("rate limited (HTTP {status}){}: {message}", retry_after.map(|s| format!(", retry after {s}s")).unwrap_or_default())]
+    #[error(
+        "rate limited (HTTP {status}){}: {message}",
+        retry_after.map(|s| format!(", retry after {s}s")).unwrap_or_default()
+    )]
     RateLimited { status: u16, retry_after: Option<u64>, message: String },
     #[error("server error (HTTP {status}): {message}")]
     Server { status: u16, message: String },
@@ -270,7 +273,10 @@ mod tests {
             classify_status(
                 400,
                 &h,
-                r#"{"type":"error","error":{"type":"invalid_request_error","message":"prompt is too long: 250000 tokens > 200000 maximum"}}"#
+                concat!(
+                    r#"{"type":"error","error":{"type":"invalid_request_error","#,
+                    r#""message":"prompt is too long: 250000 tokens > 200000 maximum"}}"#
+                )
             ),
             ProviderError::ContextWindow { .. }
         ));

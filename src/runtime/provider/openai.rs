@@ -124,7 +124,10 @@ fn short(v: &Value) -> String {
 mod tests {
     #[test]
     fn parses_completion_json() {
-        let v = serde_json::json!({"choices":[{"message":{"role":"assistant","content":"hi"},"finish_reason":"stop"}],"usage":{"prompt_tokens":3,"completion_tokens":1}});
+        let v = serde_json::json!({
+            "choices": [{"message": {"role": "assistant", "content": "hi"}, "finish_reason": "stop"}],
+            "usage": {"prompt_tokens": 3, "completion_tokens": 1},
+        });
         let r = super::parse_json(&v).unwrap();
         assert_eq!((r.text.as_str(), r.tokens_in, r.tokens_out, r.usage_reported), ("hi", 3, 1, true));
         assert!(super::parse_json(&serde_json::json!({"oops": 1})).is_err());
