@@ -193,35 +193,26 @@ fn a_named_config_that_does_not_exist() {
 fn a_corrupt_ledger() {
     let env = TestEnv::new();
     env.ok(["apply"]);
-    for (text, line_col) in [
-        ("{\"version\": 1, \"entries\": [\n", "1:28"),
-        ("not json", "1:2"),
-        ("{\"version\": 1, \"entries\": 3}", "1:27"),
+    const PARSE: &str = "the ledger does not parse";
+    for (text, line_col, message) in [
+        (&b"{\"version\": 1, \"entries\": [\n"[..], "1:28", PARSE),
+        (b"not json", "1:2", PARSE),
+        (b"{\"version\": 1, \"entries\": 3}", "1:27", PARSE),
+        // Not text at all: where the first bad byte is, not "stream did not contain valid UTF-8".
+        (b"{\"version\": 1,\n \xff\xfe}", "2:2", "the ledger is not UTF-8 text"),
     ] {
         env.write("state/ledger.json", text);
         let before = env.fingerprint();
         for args in [&["apply"][..], &["apply", "--dry-run"], &["revert"]] {
             let run = env.expect(args, 2);
             run.assert_stderr_contains(&format!(
-                "{}:{line_col}: the ledger does not parse",
+                "error: {}:{line_col}: {message}",
                 env.path("state/ledger.json").display()
             ));
             run.assert_stderr_contains("hint: the ledger is aiorch's record of what it owns");
         }
         assert_same(&before, &env.fingerprint(), "corrupt ledger");
     }
-    // Not text at all: the position of the first bad byte, not "stream did not contain valid UTF-8".
-    env.write("state/ledger.json", b"{\"version\": 1,\n \xff\xfe}".as_slice());
-    let before = env.fingerprint();
-    for args in [&["apply"][..], &["apply", "--dry-run"], &["revert"]] {
-        let run = env.expect(args, 2);
-        run.assert_stderr_contains(&format!(
-            "error: {}:2:2: the ledger is not UTF-8 text",
-            env.path("state/ledger.json").display()
-        ));
-        run.assert_stderr_contains("hint: the ledger is aiorch's record of what it owns");
-    }
-    assert_same(&before, &env.fingerprint(), "non-UTF-8 ledger");
 }
 
 /// A settings file that parses but holds something aiorch cannot merge into where its keys go:
