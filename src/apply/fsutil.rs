@@ -96,7 +96,6 @@ pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()> {
 /// them all at once (one round of concurrent fsyncs the journal can batch, instead of two
 /// serial commits per file) and then renames them in order: each rename still lands only after
 /// its data is on disk, so a crash leaves the old or the new file, never a torn one.
-/// New content written beside its target, not yet renamed into place.
 pub struct Staged {
     tmp: tempfile::NamedTempFile,
     target: PathBuf,

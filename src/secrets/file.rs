@@ -103,7 +103,11 @@ impl FileStore {
                 .into());
         }
         if let Some(dir) = self.path.parent() {
-            std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir)?;
+            std::fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(dir)
+                .map_err(|e| CliError::io("create the directory of", &self.path, &self.shown, e))?;
         }
         crate::apply::fsutil::write_atomic(&self.path, text, 0o600)
             .map_err(|e| CliError::io("write the secrets file", &self.path, &self.shown, e))?;
