@@ -3,22 +3,10 @@
 //!
 //! Bytes are fed as they arrive, split anywhere (inside a UTF-8 character or between the `\r`
 //! and `\n` of a CRLF). Lines end in `\n`, `\r\n` or `\r`; `data:` lines of one event are joined
-//! with `\n`; `event:` and `id:` are kept; lines starting with `:` are comments; `retry:` is
-//! ignored (nothing here reconnects). Each byte is scanned once: only the unfinished last line
-//! is kept between feeds.
-
-/// One dispatched event.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Event {
-    /// The `event:` field, `message` when the event had none.
-    #[allow(dead_code)] // OpenAI-compatible chat streams only use `data`
-    pub event: String,
-    /// The `data:` lines, joined with `\n`.
-    pub data: String,
-    /// The last `id:` seen on the stream so far (it carries over to later events), empty if none.
-    #[allow(dead_code)] // OpenAI-compatible chat streams only use `data`
-    pub id: String,
-}
+//! with `\n`; lines starting with `:` are comments. Both callers read OpenAI-compatible
+//! streams, which carry everything in `data:`, so an event is its data: `event:`, `id:` and
+//! `retry:` are ignored. Each byte is scanned once: only the unfinished last line is kept
+//! between feeds.
 
 #[derive(Debug, Default)]
 pub struct Parser {
@@ -30,13 +18,11 @@ pub struct Parser {
     started: bool,
     data: String,
     has_data: bool,
-    event: String,
-    last_id: String,
 }
 
 impl Parser {
-    /// Feed the next bytes; returns the events they complete.
-    pub fn push(&mut self, bytes: &[u8]) -> Vec<Event> {
+    /// Feed the next bytes; returns the data of the events they complete.
+    pub fn push(&mut self, bytes: &[u8]) -> Vec<String> {
         let mut out = vec![];
         let mut rest = bytes;
         if self.after_cr && !rest.is_empty() {
@@ -71,7 +57,7 @@ impl Parser {
 
     /// The stream has ended. A last event without its closing blank line is still dispatched
     /// (the standard drops it; servers that close right after `data: [DONE]\n` are common).
-    pub fn finish(&mut self) -> Option<Event> {
+    pub fn finish(&mut self) -> Option<String> {
         let mut out = vec![];
         if !self.line.is_empty() {
             let line = std::mem::take(&mut self.line);
@@ -82,21 +68,16 @@ impl Parser {
         out.pop()
     }
 
-    fn line_done(&mut self, mut line: &[u8], out: &mut Vec<Event>) {
+    fn line_done(&mut self, mut line: &[u8], out: &mut Vec<String>) {
         if !self.started {
             self.started = true;
             line = line.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(line);
         }
         if line.is_empty() {
             if self.has_data {
-                out.push(Event {
-                    event: if self.event.is_empty() { "message".into() } else { std::mem::take(&mut self.event) },
-                    data: std::mem::take(&mut self.data),
-                    id: self.last_id.clone(),
-                });
+                out.push(std::mem::take(&mut self.data));
             }
             self.data.clear();
-            self.event.clear();
             self.has_data = false;
             return;
         }
@@ -110,34 +91,24 @@ impl Parser {
             }
             None => (line, &b""[..]),
         };
-        let value = String::from_utf8_lossy(value);
-        match name {
-            b"data" => {
-                if self.has_data {
-                    self.data.push('\n');
-                }
-                self.data.push_str(&value);
-                self.has_data = true;
+        if name == b"data" {
+            if self.has_data {
+                self.data.push('\n');
             }
-            b"event" => self.event = value.into_owned(),
-            b"id" if !value.contains('\0') => self.last_id = value.into_owned(),
-            _ => {}
+            self.data.push_str(&String::from_utf8_lossy(value));
+            self.has_data = true;
         }
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::{Event, Parser};
-
-    fn ev(event: &str, data: &str, id: &str) -> Event {
-        Event { event: event.into(), data: data.into(), id: id.into() }
-    }
+    use super::Parser;
 
     /// Feed `chunks` one after the other, then finish.
-    fn run<'a>(chunks: impl IntoIterator<Item = &'a [u8]>) -> Vec<Event> {
+    fn run<'a>(chunks: impl IntoIterator<Item = &'a [u8]>) -> Vec<String> {
         let mut p = Parser::default();
-        let mut out: Vec<Event> = chunks.into_iter().flat_map(|c| p.push(c)).collect();
+        let mut out: Vec<String> = chunks.into_iter().flat_map(|c| p.push(c)).collect();
         out.extend(p.finish());
         out
     }
@@ -145,12 +116,12 @@ mod tests {
     #[test]
     fn fields_comments_and_multi_line_data() {
         let s = b": a comment\nevent: delta\nid: 7\ndata: one\ndata:two\ndata\n\ndata: x\nignored: y\n\n";
-        assert_eq!(run([&s[..]]), [ev("delta", "one\ntwo\n", "7"), ev("message", "x", "7")]);
+        assert_eq!(run([&s[..]]), ["one\ntwo\n", "x"]);
     }
 
     #[test]
     fn every_line_end() {
-        let want = [ev("message", "a\nb", ""), ev("message", "c", "")];
+        let want = ["a\nb", "c"];
         for s in [
             "data: a\ndata: b\n\ndata: c\n\n",
             "data: a\r\ndata: b\r\n\r\ndata: c\r\n\r\n",
@@ -164,36 +135,36 @@ mod tests {
 
     #[test]
     fn events_without_data_are_not_dispatched() {
-        assert_eq!(run([&b"event: ping\n\nid: 3\n\n: keepalive\n\n"[..]]), []);
+        assert_eq!(run([&b"event: ping\n\nid: 3\n\n: keepalive\n\n"[..]]), Vec::<String>::new());
         // An empty `data:` is still data.
-        assert_eq!(run([&b"data:\n\n"[..]]), [ev("message", "", "")]);
+        assert_eq!(run([&b"data:\n\n"[..]]), [""]);
     }
 
     #[test]
-    fn id_carries_over() {
-        let got = run([&b"id: 1\ndata: a\n\ndata: b\n\nid\ndata: c\n\nretry: 1500\nid: 2\nid: x\0y\ndata: d\n\n"[..]]);
-        let want = [ev("message", "a", "1"), ev("message", "b", "1"), ev("message", "c", ""), ev("message", "d", "2")];
-        assert_eq!(got, want);
+    fn other_fields_are_ignored() {
+        let got =
+            run([&b"id: 1\ndata: a\n\nevent: e\ndata: b\n\nid\ndata: c\n\nretry: 1500\nid: x\0y\ndata: d\n\n"[..]]);
+        assert_eq!(got, ["a", "b", "c", "d"]);
     }
 
     #[test]
     fn finish_dispatches_a_last_event_without_its_blank_line() {
-        assert_eq!(run([&b"data: [DONE]\n"[..]]), [ev("message", "[DONE]", "")]);
-        assert_eq!(run([&b"data: x"[..]]), [ev("message", "x", "")]);
-        assert_eq!(run([&b"data: x\n\n\n"[..]]), [ev("message", "x", "")]);
-        assert_eq!(run([&b": only a comment"[..]]), []);
+        assert_eq!(run([&b"data: [DONE]\n"[..]]), ["[DONE]"]);
+        assert_eq!(run([&b"data: x"[..]]), ["x"]);
+        assert_eq!(run([&b"data: x\n\n\n"[..]]), ["x"]);
+        assert_eq!(run([&b": only a comment"[..]]), Vec::<String>::new());
     }
 
     #[test]
     fn a_byte_order_mark_is_dropped_even_when_split() {
-        assert_eq!(run([&b"\xEF\xBB"[..], b"\xBFdata: x\n\n"]), [ev("message", "x", "")]);
+        assert_eq!(run([&b"\xEF\xBB"[..], b"\xBFdata: x\n\n"]), ["x"]);
     }
 
     #[test]
     fn a_split_utf8_character_survives() {
         let s = "data: h\u{e9}llo \u{1F600}\n\n".as_bytes();
         let at = s.iter().position(|&b| b == 0x9F).unwrap(); // inside the 4-byte emoji
-        assert_eq!(run([&s[..at], &s[at..]]), [ev("message", "h\u{e9}llo \u{1F600}", "")]);
+        assert_eq!(run([&s[..at], &s[at..]]), ["h\u{e9}llo \u{1F600}"]);
     }
 
     /// Every way of cutting the stream in two, and byte by byte, and into pseudo-random pieces,
@@ -206,11 +177,12 @@ mod tests {
         let s = stream.as_bytes();
         let whole = run([s]);
         assert_eq!(whole.len(), 6);
-        assert_eq!(whole[0], ev("a", "{\"t\":\"\u{e9}\u{1F600}\"}\n", "\u{3b1}"));
-        assert_eq!(whole[1], ev("message", "cr\nonly", "\u{3b1}"));
-        assert_eq!(whole[2], ev("b", "x", "\u{3b1}"));
-        assert_eq!(whole[3], ev("message", "end", ""));
-        assert_eq!(whole[5], ev("message", "tail", ""));
+        assert_eq!(whole[0], "{\"t\":\"\u{e9}\u{1F600}\"}\n");
+        assert_eq!(whole[1], "cr\nonly");
+        assert_eq!(whole[2], "x");
+        assert_eq!(whole[3], "end");
+        assert_eq!(whole[4], "\u{4e2d}\u{6587}");
+        assert_eq!(whole[5], "tail");
         for i in 0..=s.len() {
             assert_eq!(run([&s[..i], &s[i..]]), whole, "split at {i}");
         }

@@ -146,8 +146,8 @@ async fn one(client: &reqwest::Client, url: &str, key: Option<&str>, alias: &str
                 parser.finish().into_iter().collect()
             }
         };
-        for event in events {
-            let data = event.data.trim();
+        for data in events {
+            let data = data.trim();
             if data == "[DONE]" {
                 ended = true;
                 break;

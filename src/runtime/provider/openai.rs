@@ -103,12 +103,12 @@ async fn read_stream(
     };
     while let Some(chunk) = bytes.next().await {
         let chunk = chunk.map_err(net_error)?;
-        for event in parser.push(&chunk) {
-            handle(event.data, &mut out, &mut done)?;
+        for data in parser.push(&chunk) {
+            handle(data, &mut out, &mut done)?;
         }
     }
-    if let Some(event) = parser.finish() {
-        handle(event.data, &mut out, &mut done)?;
+    if let Some(data) = parser.finish() {
+        handle(data, &mut out, &mut done)?;
     }
     if !done && out.finish_reason.is_none() {
         return Err(ProviderError::BadResponse("stream ended before it finished".into()));
