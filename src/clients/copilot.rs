@@ -85,6 +85,7 @@ pub fn policy(paths: &crate::paths::Paths, p: &Policy) -> Translation {
     let mut rules = vec![];
     let (mut denied, mut allowed) = (vec![], vec![]);
     let (mut deny_flags, mut allow_flags) = (vec![], vec![]);
+    let mut flag = |d: Decision, f: String| if d == Decision::Deny { deny_flags.push(f) } else { allow_flags.push(f) };
     for r in &p.rules {
         let how = match (r.kind, r.decision) {
             (Kind::Host, Decision::Deny) => {
@@ -103,12 +104,7 @@ pub fn policy(paths: &crate::paths::Paths, p: &Policy) -> Translation {
             (Kind::Host, Decision::Ask) => How::Default("Copilot asks for URLs that allowedUrls does not list".into()),
             (_, Decision::Ask) => How::Default("Copilot's default manual mode asks".into()),
             (Kind::Command, d) => {
-                let flag = format!("shell({})", copilot_command_id(&r.pattern, d));
-                if d == Decision::Deny {
-                    deny_flags.push(flag)
-                } else {
-                    allow_flags.push(flag)
-                }
+                flag(d, format!("shell({})", copilot_command_id(&r.pattern, d)));
                 How::Unexpressed {
                     fallback: Decision::Ask,
                     why: format!("{managed_only}; in manual mode Copilot asks before every shell command"),
@@ -135,7 +131,7 @@ pub fn policy(paths: &crate::paths::Paths, p: &Policy) -> Translation {
             }
             (Kind::Write, d) => {
                 if let Some(f) = copilot_write_flag(&r.pattern) {
-                    if d == Decision::Deny { deny_flags.push(f) } else { allow_flags.push(f) }
+                    flag(d, f);
                 }
                 How::Unexpressed {
                     fallback: Decision::Ask,
@@ -143,15 +139,13 @@ pub fn policy(paths: &crate::paths::Paths, p: &Policy) -> Translation {
                 }
             }
             (Kind::Mcp, d) => {
-                let flag = match crate::policy::model::mcp_parts(&r.pattern) {
-                    (s, Some(t)) => format!("{s}({t})"),
-                    (s, None) => s.to_string(),
-                };
-                if d == Decision::Deny {
-                    deny_flags.push(flag)
-                } else {
-                    allow_flags.push(flag)
-                }
+                flag(
+                    d,
+                    match crate::policy::model::mcp_parts(&r.pattern) {
+                        (s, Some(t)) => format!("{s}({t})"),
+                        (s, None) => s.to_string(),
+                    },
+                );
                 How::Unexpressed {
                     fallback: Decision::Ask,
                     why: format!("{managed_only}; in manual mode Copilot asks before MCP tool calls"),
