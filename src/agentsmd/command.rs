@@ -20,9 +20,9 @@ impl Command {
         let text = std::str::from_utf8(bytes).map_err(|_| CliError::bad_input(format!("agentsmd/{rel}: not UTF-8")))?;
         let name = rel.trim_start_matches("commands/").trim_end_matches(".md").to_string();
         let (front, body) = match split_frontmatter(text) {
-            Some(None) => (Frontmatter::default(), text),
-            Some(Some((yaml, body))) => (Frontmatter::parse(rel, yaml)?, body),
-            None => {
+            Split::None => (Frontmatter::default(), text),
+            Split::Closed { yaml, body } => (Frontmatter::parse(rel, yaml)?, body),
+            Split::Unclosed => {
                 return Err(CliError::bad_input(format!(
                     "agentsmd/{rel}:1:1: the frontmatter opened here is never closed by a `---` line"
                 ))
@@ -119,25 +119,32 @@ impl Frontmatter {
     }
 }
 
-/// `Some(None)`: no frontmatter (the file does not start with a `---` line). `Some(Some((yaml,
-/// body)))`: the YAML between the `---` lines and the body after the closing one, byte for byte.
-/// `None`: the frontmatter is never closed.
-fn split_frontmatter(text: &str) -> Option<Option<(&str, &str)>> {
+/// A command file cut at its frontmatter fences.
+enum Split<'a> {
+    /// The file does not start with a `---` line.
+    None,
+    /// The YAML between the `---` lines and the body after the closing one, byte for byte.
+    Closed { yaml: &'a str, body: &'a str },
+    /// A `---` line opens frontmatter that no `---` line closes.
+    Unclosed,
+}
+
+fn split_frontmatter(text: &str) -> Split<'_> {
     let is_fence = |line: &str| line.trim_end_matches(['\n', '\r']).trim_end_matches([' ', '\t']) == "---";
     let mut lines = text.split_inclusive('\n');
     match lines.next() {
         Some(first) if is_fence(first) && first.ends_with('\n') => {}
-        _ => return Some(None),
+        _ => return Split::None,
     }
     let yaml_start = text.find('\n').map_or(text.len(), |i| i + 1);
     let mut pos = yaml_start;
     for line in lines {
         if is_fence(line) {
-            return Some(Some((&text[yaml_start..pos], &text[pos + line.len()..])));
+            return Split::Closed { yaml: &text[yaml_start..pos], body: &text[pos + line.len()..] };
         }
         pos += line.len();
     }
-    None
+    Split::Unclosed
 }
 
 /// A TOML multi-line string: literal (`'''`, no escapes to get wrong) when possible.
