@@ -42,8 +42,8 @@ impl CliError {
     }
     /// A file could not be read or written: names the file, the cause, and — for permission
     /// problems and read-only file systems, which the user has to fix — what to do.
-    pub fn io(what: impl fmt::Display, path: &Path, shown: &str, e: io::Error) -> Self {
-        let hint = io_hint(&what.to_string(), path, shown, &e);
+    pub fn io(what: &str, path: &Path, shown: &str, e: io::Error) -> Self {
+        let hint = io_hint(what, path, shown, &e);
         let err = CliError::failed(format!("cannot {what} {shown}: {}", io_reason(&e)));
         match hint {
             Some(h) => err.hint(h),
@@ -55,28 +55,14 @@ impl CliError {
 /// The reason of an I/O error without the path a library may have appended (the message
 /// names the path the user knows, never a temporary file).
 fn io_reason(e: &io::Error) -> String {
-    match (os_error(e), e.kind()) {
-        (Some(code), _) => io::Error::from_raw_os_error(code).to_string(),
-        (None, io::ErrorKind::PermissionDenied) => "permission denied".into(),
-        (None, io::ErrorKind::ReadOnlyFilesystem) => "read-only file system".into(),
-        (None, _) => e.to_string(),
+    // A bare OS error prints as itself; fs-err and tempfile wrap theirs in a message that
+    // repeats the (temporary) path, so for the kinds users must act on say only the kind.
+    match e.kind() {
+        _ if e.raw_os_error().is_some() => e.to_string(),
+        io::ErrorKind::PermissionDenied => "permission denied".into(),
+        io::ErrorKind::ReadOnlyFilesystem => "read-only file system".into(),
+        _ => e.to_string(),
     }
-}
-
-/// The OS error code under an error that a library wrapped with its own message (fs-err and
-/// tempfile add the path they were working on).
-fn os_error(e: &io::Error) -> Option<i32> {
-    let mut next: Option<&(dyn std::error::Error + 'static)> = Some(e);
-    while let Some(err) = next {
-        if let Some(code) = err.downcast_ref::<io::Error>().and_then(io::Error::raw_os_error) {
-            return Some(code);
-        }
-        next = match err.downcast_ref::<io::Error>().and_then(|io| io.get_ref()) {
-            Some(inner) => Some(inner as &(dyn std::error::Error + 'static)),
-            None => err.source(),
-        };
-    }
-    None
 }
 
 fn io_hint(what: &str, path: &Path, shown: &str, e: &io::Error) -> Option<String> {

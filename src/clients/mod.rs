@@ -82,22 +82,26 @@ fn mcp_artifacts(client: Client, ctx: &Ctx, servers: &[Server]) -> Vec<Artifact>
 /// Servers each managed client gets, with their translation: the one list apply, doctor and
 /// the notes are made from.
 pub fn mcp_translated(ctx: &Ctx) -> anyhow::Result<Vec<(Client, Server, Entry)>> {
-    let servers = registry::resolve(&ctx.config.mcp, ctx.paths)?;
+    Ok(translate_all(ctx, &registry::resolve(&ctx.config.mcp, ctx.paths)?))
+}
+
+fn translate_all(ctx: &Ctx, servers: &[Server]) -> Vec<(Client, Server, Entry)> {
     let mut out = vec![];
     for client in ctx.config.managed_clients() {
         for s in servers.iter().filter(|s| s.wants(client)) {
             out.push((client, s.clone(), mcp_entry(client, ctx, s)));
         }
     }
-    Ok(out)
+    out
 }
 
 /// What `apply` should tell the user about the registry: every setting a managed client cannot
 /// express, and remote servers whose secrets the client must have in its own environment.
 pub fn mcp_notes(ctx: &Ctx) -> anyhow::Result<Vec<String>> {
-    let gaps: Vec<Gap> = mcp_translated(ctx)?.into_iter().flat_map(|(_, _, e)| e.gaps).collect();
+    let servers = registry::resolve(&ctx.config.mcp, ctx.paths)?;
+    let gaps: Vec<Gap> = translate_all(ctx, &servers).into_iter().flat_map(|(_, _, e)| e.gaps).collect();
     let mut out: Vec<String> = gaps.iter().map(ToString::to_string).collect();
-    out.extend(registry::resolve(&ctx.config.mcp, ctx.paths)?.iter().filter_map(crate::mcp::remote_secrets_note));
+    out.extend(servers.iter().filter_map(crate::mcp::remote_secrets_note));
     Ok(out)
 }
 

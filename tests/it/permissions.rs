@@ -6,7 +6,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::CommandExt;
 use std::path::Path;
 
-use crate::common::{Run, TestEnv, assert_same};
+use crate::common::{Run, TestEnv, assert_same, run_cmd};
 
 const NOBODY: u32 = 65534;
 
@@ -23,13 +23,7 @@ fn run_unprivileged(env: &TestEnv, args: &[&str]) -> Run {
         }
         cmd.uid(NOBODY).gid(NOBODY);
     }
-    let out = cmd.output().expect("aiorch runs");
-    Run {
-        cmdline: format!("{cmd:?}"),
-        code: out.status.code(),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+    run_cmd(&mut assert_cmd::Command::from_std(cmd))
 }
 
 fn chown_tree(root: std::path::PathBuf) {
