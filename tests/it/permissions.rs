@@ -1,6 +1,6 @@
 //! Permission problems are the user's to fix, so the error names the file they know — never a
-//! temp file — and says what to check. Run as an unprivileged user: as root (CI), the test drops
-//! to `nobody` for the aiorch process, since root ignores file modes.
+//! temp file — and says what to check. Run as an unprivileged user: as root (CI), aiorch runs
+//! as `nobody`, since root ignores file modes.
 
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::CommandExt;
@@ -10,19 +10,34 @@ use crate::common::{Run, TestEnv, assert_same, run_cmd};
 
 const NOBODY: u32 = 65534;
 
-/// `aiorch ARGS` as a user the file modes apply to.
-fn run_unprivileged(env: &TestEnv, args: &[&str]) -> Run {
-    let mut cmd = env.std_cmd(args);
-    if nix::unistd::geteuid().is_root() {
-        chown_tree(env.path(""));
-        // The sandbox lives under the build's temp dir: let `nobody` reach it.
-        for dir in env.path("").ancestors().skip(1) {
-            if std::fs::metadata(dir).is_ok_and(|m| m.permissions().mode() & 0o001 == 0) {
-                panic!("{} is not searchable by others: run the tests from a checkout others can read", dir.display());
-            }
-        }
-        cmd.uid(NOBODY).gid(NOBODY);
+fn is_root() -> bool {
+    nix::unistd::geteuid().is_root()
+}
+
+/// A sandbox managing all four clients that `nobody` can reach when the tests run as root: in
+/// the system temp dir, since the checkout (and so the build's temp dir) may be private.
+fn sandbox() -> TestEnv {
+    if !is_root() {
+        return TestEnv::new();
     }
+    let env = TestEnv::empty_in(&std::env::temp_dir());
+    env.write_config(crate::common::ALL_CLIENTS);
+    env
+}
+
+/// `aiorch ARGS` as a user the file modes apply to: as root, `nobody` runs a copy of the binary
+/// inside the sandbox (the build's copy may sit in a directory only root can enter).
+fn run_unprivileged(env: &TestEnv, args: &[&str]) -> Run {
+    let cmd = if is_root() {
+        let copy = env.path("aiorch");
+        std::fs::copy(crate::common::AIORCH, &copy).unwrap();
+        chown_tree(env.path(""));
+        let mut cmd = env.std_cmd_of(&copy, args);
+        cmd.uid(NOBODY).gid(NOBODY);
+        cmd
+    } else {
+        env.std_cmd(args)
+    };
     run_cmd(&mut assert_cmd::Command::from_std(cmd))
 }
 
@@ -41,7 +56,7 @@ fn chmod(path: &Path, mode: u32) {
 
 #[test]
 fn an_unwritable_client_directory_names_the_target_and_the_fix() {
-    let env = TestEnv::new();
+    let env = sandbox();
     std::fs::create_dir_all(env.path("~/.claude")).unwrap();
     chmod(&env.path("~/.claude"), 0o555);
     let before = env.fingerprint_of(&["home"], false);
@@ -61,7 +76,7 @@ fn an_unwritable_client_directory_names_the_target_and_the_fix() {
 
 #[test]
 fn an_unreadable_config_names_the_file() {
-    let env = TestEnv::new();
+    let env = sandbox();
     chmod(&env.config, 0o000);
     let run = run_unprivileged(&env, &["apply", "--dry-run"]);
     run.assert_code(1);

@@ -120,8 +120,13 @@ impl TestEnv {
 
     /// A sandbox with no config file at all (`config/` exists, `config/aiorch.toml` does not).
     pub fn empty() -> TestEnv {
-        let dir =
-            tempfile::Builder::new().prefix("aiorch-it-").tempdir_in(env!("CARGO_TARGET_TMPDIR")).expect("temp dir");
+        TestEnv::empty_in(Path::new(env!("CARGO_TARGET_TMPDIR")))
+    }
+
+    /// `empty`, under `parent` instead of the build's temp dir (a run as another user needs a
+    /// sandbox that user can reach, wherever the checkout is).
+    pub fn empty_in(parent: &Path) -> TestEnv {
+        let dir = tempfile::Builder::new().prefix("aiorch-it-").tempdir_in(parent).expect("temp dir");
         let root = dir.path().canonicalize().expect("canonical temp dir");
         let (home, state, config, bin) =
             (root.join("home"), root.join("state"), root.join("config/aiorch.toml"), root.join("bin"));
@@ -258,8 +263,17 @@ impl TestEnv {
         I: IntoIterator<Item = S>,
         S: AsRef<OsStr>,
     {
-        let mut c = self.bare_std_cmd(self.sandbox_args());
-        c.args(args);
+        self.std_cmd_of(Path::new(AIORCH), args)
+    }
+
+    /// `std_cmd`, running the aiorch binary at `program` (a copy another user can execute).
+    pub fn std_cmd_of<I, S>(&self, program: &Path, args: I) -> std::process::Command
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        let mut c = std::process::Command::new(program);
+        c.env_clear().envs(self.vars()).current_dir(&self.root).args(self.sandbox_args()).args(args);
         c
     }
 
@@ -342,7 +356,9 @@ impl TestEnv {
     /// `backups/STAMP/[TEMP]/home/...`).
     fn root_forms(&self) -> Vec<String> {
         let root = self.root.display().to_string();
-        let in_regex = regex_escape(&root);
+        // How aiorch writes a literal path into a policy regex: it escapes exactly these.
+        let in_regex: String =
+            root.chars().flat_map(|c| if "\\^$.|+()[]{}".contains(c) { vec!['\\', c] } else { vec![c] }).collect();
         let mut forms =
             vec![in_regex.replace('\\', "\\\\"), in_regex, root.clone(), root.trim_start_matches('/').into()];
         forms.dedup();
