@@ -351,7 +351,7 @@ impl TestEnv {
     }
 
     /// The forms the sandbox root takes in aiorch's output, longest first: inside a regex
-    /// (policy path patterns) written into a JSON or TOML string, inside a bare regex, as is,
+    /// (policy path patterns) quoted twice or once, inside a bare regex, as is,
     /// and without its leading `/` (backups keep the absolute path of what they saved:
     /// `backups/STAMP/[TEMP]/home/...`).
     fn root_forms(&self) -> Vec<String> {
@@ -359,8 +359,14 @@ impl TestEnv {
         // How aiorch writes a literal path into a policy regex: it escapes exactly these.
         let in_regex: String =
             root.chars().flat_map(|c| if "\\^$.|+()[]{}".contains(c) { vec!['\\', c] } else { vec![c] }).collect();
-        let mut forms =
-            vec![in_regex.replace('\\', "\\\\"), in_regex, root.clone(), root.trim_start_matches('/').into()];
+        // Quoted once (a JSON or TOML string) or twice (`policy show --json` of a quoted pattern).
+        let mut forms = vec![
+            in_regex.replace('\\', "\\\\\\\\"),
+            in_regex.replace('\\', "\\\\"),
+            in_regex,
+            root.clone(),
+            root.trim_start_matches('/').into(),
+        ];
         forms.dedup();
         forms
     }
