@@ -324,6 +324,13 @@ let
       filterAttrs (n: s: !(cfg.mcpServers ? ${n}) && enabledServer s) config.programs.mcp.servers
     )
   );
+  # aiorch's servers published into programs.mcp reach Claude through home-manager when its
+  # integration is on: aiorch then registers them for its other clients only
+  publishedToClaude = lib.optionalAttrs (mcpOn && cfg.mcp.publish && claudeGetsMcp) (
+    mapAttrs (_: s: s // { clients = lib.remove "claude" (s.clients or managedClients); }) (
+      removeAttrs cfg.mcpServers userMcpNames
+    )
+  );
   # aiorch's own servers in programs.mcp's schema (secrets through `aiorch secrets exec`)
   toProgramsMcp =
     s:
@@ -356,7 +363,6 @@ let
         inherit (s) url;
       }
       // lib.optionalAttrs ((s.headers or { }) != { }) { inherit (s) headers; };
-  published = removeAttrs cfg.mcpServers userMcpNames;
 
   nixManaged =
     optional claudeOn {
@@ -416,7 +422,7 @@ in
       type = types.attrsOf (types.attrsOf shared.jsonValue);
       internal = true;
       default = { };
-      description = "programs.mcp's servers in aiorch's registry schema.";
+      description = "programs.mcp's servers in aiorch's registry schema (and aiorch's own, where they change).";
     };
     claudeSettingsFragment = mkOption {
       type = types.attrsOf shared.jsonValue;
@@ -430,7 +436,7 @@ in
   config = mkIf cfg.enable (mkMerge [
     {
       programs.aiorch.nixManaged = nixManaged;
-      programs.aiorch.importedMcpServers = imported;
+      programs.aiorch.importedMcpServers = imported // publishedToClaude;
     }
 
     (lib.optionalAttrs hasClaudeModule {
@@ -438,7 +444,11 @@ in
     })
 
     (lib.optionalAttrs hasMcp {
-      programs.mcp.servers = mkIf (mcpOn && cfg.mcp.publish) (mapAttrs (_: toProgramsMcp) published);
+      # names the user gives programs.mcp stay theirs (a per-name condition: the names of this
+      # definition must not depend on the other definitions)
+      programs.mcp.servers = mkIf (mcpOn && cfg.mcp.publish) (
+        mapAttrs (n: s: mkIf (!elem n userMcpNames) (toProgramsMcp s)) cfg.mcpServers
+      );
     })
 
     {

@@ -207,7 +207,7 @@ let
           inherit (cfg.secrets) keychain command file;
         };
         # programs.mcp's servers (home-manager, nix/compose.nix) join the registry
-        mcp = section { servers = section ((cfg.importedMcpServers or { }) // cfg.mcpServers); };
+        mcp = section { servers = section (cfg.mcpServers // cfg.importedMcpServers or { }); };
         plugins = section {
           marketplaces = section cfg.marketplaces;
           enabled = if cfg.plugins == [ ] then null else cfg.plugins;
