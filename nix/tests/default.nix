@@ -164,6 +164,31 @@ let
       };
     }
   ];
+  # nix-darwin applies, home-manager's programs.claude-code writes ~/.claude/settings.json; and
+  # the same with the per-user part handed to home-manager (composed)
+  darwinClaude =
+    extra:
+    darwinEval [
+      home-manager.darwinModules.home-manager
+      ./darwin-test.nix
+      extra
+      {
+        users.users.alice.home = "/Users/alice";
+        home-manager.useGlobalPkgs = true;
+        home-manager.users.alice = {
+          programs.claude-code = {
+            enable = true;
+            package = null;
+            settings.theme = "dark";
+          };
+          home.stateVersion = "25.11";
+          home.enableNixpkgsReleaseCheck = false;
+          manual.manpages.enable = false;
+        };
+      }
+    ];
+  darwinClaudeApplies = darwinClaude { };
+  darwinClaudeHanded = darwinClaude { services.aiorch.homeManager.enable = true; };
   # handing over to home-manager without home-manager's nix-darwin module
   darwinNoHm = darwinEval [
     ./darwin-test.nix
@@ -617,6 +642,23 @@ let
       ))
       (expect "handing over without home-manager's module fails an assertion" (
         lib.any (a: !a.assertion && has "needs home-manager" a.message) darwinNoHm.config.assertions
+      ))
+      (expectEq "nix-darwin applying beside programs.claude-code leaves ~/.claude/settings.json alone"
+        darwinClaudeApplies.config.services.aiorch.finalSettings.apply.nix_managed
+        [
+          {
+            path = "~/.claude/settings.json";
+            by = "programs.claude-code";
+          }
+        ]
+      )
+      (expect "… and warns that Claude does not get aiorch's settings that way" (
+        lib.any (has "services.aiorch.homeManager.enable = true to hand them") darwinClaudeApplies.config.warnings
+      ))
+      (expect "handed to home-manager, aiorch's policy reaches programs.claude-code.settings" (
+        darwinClaudeHanded.config.home-manager.users.alice.programs.claude-code.settings.permissions ? deny
+        && darwinClaudeHanded.config.home-manager.users.alice.programs.aiorch.finalSettings.apply.nix_managed
+          == darwinClaudeApplies.config.services.aiorch.finalSettings.apply.nix_managed
       ))
       (expect "the package is still installed system-wide" (
         lib.elem c.services.aiorch.package c.environment.systemPackages
