@@ -216,6 +216,62 @@ let
     && aiorchOn
     && clientMode "claude" != "never";
 
+  # Other files of programs.claude-code where aiorch writes too: CLAUDE.md (aiorch's imports
+  # @AGENTS.md) and commands (aiorch links ~/.claude/commands/NAME.md). aiorch's links sit
+  # beside home-manager's own command files; only the same name, a commands directory or a
+  # CLAUDE.md of the user's is Nix's (contributing aiorch's commands to the module instead would
+  # trip its commands / commandsDir exclusivity).
+  cc = config.programs.claude-code;
+  claudeMd =
+    if options ? programs.claude-code.context then
+      if cc.context == "" then null else cc.context
+    else if (cc.memory.text or null) != null then
+      cc.memory.text
+    else
+      cc.memory.source or null;
+  claudeMdOption =
+    if options ? programs.claude-code.context then "programs.claude-code.context" else "programs.claude-code.memory";
+  claudeMdText = if claudeMd == null || builtins.isString claudeMd then claudeMd else builtins.readFile claudeMd;
+  treeCommands =
+    let
+      s = cfg.agentsmd.source;
+      dir =
+        if s == null then
+          ../agentsmd/commands
+        else if builtins.isPath s || lib.isStorePath s then
+          "${s}/commands"
+        else
+          null;
+    in
+    if dir != null && builtins.pathExists dir then
+      map (f: lib.removeSuffix ".md" (lib.removePrefix "${toString dir}/" (toString f))) (
+        filter (f: lib.hasSuffix ".md" (toString f)) (lib.filesystem.listFilesRecursive dir)
+      )
+    else
+      [ ];
+  userCommands = if isAttrs (cc.commands or null) then lib.attrNames cc.commands else [ ];
+  commandClashes = lib.intersectLists userCommands treeCommands;
+  commandsDir = if isAttrs (cc.commands or null) then cc.commandsDir or null else cc.commands or null;
+  claudeFiles =
+    lib.optional (claudeMd != null) {
+      path = "~/.claude/CLAUDE.md";
+      by = claudeMdOption;
+    }
+    ++ (
+      if commandsDir != null then
+        [
+          {
+            path = "~/.claude/commands";
+            by = "programs.claude-code.commandsDir";
+          }
+        ]
+      else
+        map (n: {
+          path = "~/.claude/commands/${n}.md";
+          by = "programs.claude-code.commands.${n}";
+        }) commandClashes
+    );
+
   # --- the other clients' modules: their files are Nix's too -----------------------------------
   # aiorch merges its MCP servers into these files; with the client module's settings set, the
   # file is a store link, so it is listed (apply leaves it alone) and a warning says what the
@@ -369,6 +425,7 @@ let
       path = "~/.claude/settings.json";
       by = "programs.claude-code";
     }
+    ++ optionals claudeOn claudeFiles
     ++ map (o: {
       inherit (o) path;
       by = "programs.${o.module}";
@@ -467,6 +524,20 @@ in
           + "permission policy. Give programs.aiorch.agentsmd.source as a Nix path, or set "
           + "programs.aiorch.settings.policy.clients.claude = false."
         )
+        ++ lib.optional (claudeOn && claudeMdText != null && !(lib.hasInfix "@AGENTS.md" claudeMdText)) (
+          "programs.aiorch: ${claudeMdOption} writes ~/.claude/CLAUDE.md, which aiorch leaves alone; add a line "
+          + "`@AGENTS.md` to it so Claude reads aiorch's instructions (~/.claude/AGENTS.md)."
+        )
+        ++ lib.optional (claudeOn && commandsDir != null && treeCommands != [ ]) (
+          "programs.aiorch: programs.claude-code.commandsDir makes ~/.claude/commands Nix's; aiorch leaves it "
+          + "alone, so Claude lacks aiorch's commands (${concatStringsSep ", " treeCommands}) unless that "
+          + "directory has them."
+        )
+        ++ map (
+          n:
+          "programs.aiorch: programs.claude-code.commands.${n} replaces aiorch's /${n} command; aiorch leaves "
+          + "~/.claude/commands/${n}.md alone. Rename one of them to keep both."
+        ) (lib.optionals (claudeOn && commandsDir == null) commandClashes)
         ++ map (
           o:
           "programs.aiorch: programs.${o.module}.settings makes ${o.path} a read-only link into the Nix store; "

@@ -418,6 +418,25 @@ let
       };
     }
   ];
+  # the user's own CLAUDE.md (memory in 25.11, context in master) and a command named as one of
+  # aiorch's
+  composeClaudeFiles = hmEval linuxSystem [
+    ./compose-test.nix
+    (
+      { options, ... }:
+      {
+        programs.claude-code = {
+          commands.review = "my review";
+        }
+        // (
+          if options.programs.claude-code ? context then
+            { context = "be brief"; }
+          else
+            { memory.text = "be brief"; }
+        );
+      }
+    )
+  ];
   # home-manager master: Claude gets programs.mcp itself, so aiorch must not register it again
   hasMcpIntegration = composeLinux.options.programs.claude-code ? enableMcpIntegration;
   composeIntegrated = hmEval linuxSystem [
@@ -547,6 +566,18 @@ let
         && lib.any (has "mcpServers.filesystem is also in programs.mcp.servers") (ourWarnings composeClash.config)
       )
     )
+    (expectEq "the user's CLAUDE.md and a same-named command are Nix's"
+      (map (m: m.path) composeClaudeFiles.config.programs.aiorch.finalSettings.apply.nix_managed)
+      [
+        "~/.claude/settings.json"
+        "~/.claude/CLAUDE.md"
+        "~/.claude/commands/review.md"
+      ]
+    )
+    (expect "… with warnings: CLAUDE.md should import @AGENTS.md, the command replaces aiorch's" (
+      lib.any (has "add a line `@AGENTS.md`") (ourWarnings composeClaudeFiles.config)
+      && lib.any (has "commands.review replaces aiorch's /review command") (ourWarnings composeClaudeFiles.config)
+    ))
     (expect "programs.codex.settings: ~/.codex/config.toml is listed as Nix's, with a warning" (
       lib.elem {
         path = "~/.codex/config.toml";
