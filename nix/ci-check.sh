@@ -6,10 +6,13 @@
 # 2. Parses every .nix file of the project with `nix-instantiate --parse` (git-tracked and
 #    untracked-but-not-ignored files; target/ and result* never).
 # 3. Only when the sources that no registry ships are given (MIRRORS, or HM_SRC + DARWIN_SRC +
-#    NIXPKGS_LIB_SRC; see nix/README.md) and the Nix tools dir exists: the offline evaluation
-#    with real home-manager and nix-darwin and the stub nixpkgs —
+#    NIXPKGS_LIB_SRC; see nix/README.md; MIRRORS defaults to a `.mirror` folder beside the
+#    checkout when that holds the three mirrors) and the Nix tools dir exists: the offline
+#    evaluation with real home-manager and nix-darwin and the stub nixpkgs —
 #      a. eval-hm-module.sh for x86_64-linux and aarch64-darwin and eval-darwin-module.sh
-#         (aarch64-darwin) of nix/tests/{hm,darwin}-test.nix;
+#         (aarch64-darwin) of nix/tests/{hm,darwin}-test.nix, and of nix/tests/compose-test.nix
+#         (programs.claude-code + programs.mcp + programs.aiorch) for both platforms, with
+#         home-manager's default branch (master) and, with MIRRORS, its locked release;
 #      b. `nix flake check --no-build --all-systems` with home-manager / nix-darwin from those
 #         sources (their default branch), plus building two evaluation-only checks;
 #      c. with MIRRORS: the same flake check with home-manager and nix-darwin exactly as locked
@@ -98,6 +101,15 @@ else
 fi
 
 # --- 3. offline evaluation (only with the sources) ----------------------------------------------
+# Mirrors beside the checkout (where a developer machine keeps them, like the tools dir)
+if [ -z "${MIRRORS:-}" ] && [ -z "${HM_SRC:-}" ]; then
+  beside=$(cd "$ROOT/.." && pwd)/.mirror
+  if [ -d "$beside/nix-community+home-manager/repo" ] && [ -d "$beside/nix-darwin+nix-darwin/repo" ] &&
+    [ -d "$beside/nix-community+nixpkgs.lib/repo" ]; then
+    export MIRRORS=$beside
+    echo "MIRRORS unset: using the mirrors beside the checkout ($MIRRORS)"
+  fi
+fi
 if [ -z "${MIRRORS:-}" ] && { [ -z "${HM_SRC:-}" ] || [ -z "${DARWIN_SRC:-}" ]; }; then
   skip "offline evaluation: set MIRRORS (bare mirrors of home-manager, nix-darwin, nixpkgs.lib) or HM_SRC + DARWIN_SRC + NIXPKGS_LIB_SRC"
   finish
@@ -148,6 +160,19 @@ else
 fi
 (cd "$FLAKE" && git init -q && git add -A) || { fail "offline evaluation: could not prepare $FLAKE"; finish; }
 
+# compose-test.nix must evaluate to a config listing ~/.claude/settings.json as Nix's and a
+# programs.claude-code.settings holding aiorch's policy (the flake check `compose` checks the rest)
+COMPOSE_EXPR='assert cfg.programs.aiorch.finalSettings.apply.nix_managed == [ { path = "~/.claude/settings.json"; by = "programs.claude-code"; } ];
+  assert cfg.programs.claude-code.settings.permissions.defaultMode == "dontAsk";
+  assert cfg.programs.claude-code.package == null;
+  builtins.length cfg.programs.claude-code.settings.permissions.deny'
+
+hm_label=${HM_REF:-}
+if [ -z "$hm_label" ] && [ -n "${MIRRORS:-}" ] && [ -z "${HM_SRC:-}" ]; then
+  hm_label=$(git --git-dir="$MIRRORS/nix-community+home-manager/repo" rev-parse --abbrev-ref HEAD 2>/dev/null)
+fi
+hm_label=${hm_label:-as given in HM_SRC}
+
 # a. + b.: the sources as given (their default branches)
 if run "sources + stub nixpkgs (get-sources.sh)" "$TOOLS/get-sources.sh" "$ROOT"; then
   run "home-manager module, x86_64-linux (eval-hm-module.sh)" \
@@ -156,6 +181,10 @@ if run "sources + stub nixpkgs (get-sources.sh)" "$TOOLS/get-sources.sh" "$ROOT"
     "$TOOLS/eval-hm-module.sh" -s aarch64-darwin "$ROOT/nix/hm-module.nix" "$ROOT/nix/tests/hm-test.nix"
   run "nix-darwin module, aarch64-darwin (eval-darwin-module.sh)" \
     "$TOOLS/eval-darwin-module.sh" "$ROOT/nix/darwin-module.nix" "$ROOT/nix/tests/darwin-test.nix"
+  for sys in x86_64-linux aarch64-darwin; do
+    run "programs.claude-code + programs.mcp + programs.aiorch, $sys, home-manager $hm_label (eval-hm-module.sh)" \
+      "$TOOLS/eval-hm-module.sh" -s "$sys" -e "$COMPOSE_EXPR" "$ROOT/nix/hm-module.nix" "$ROOT/nix/tests/compose-test.nix"
+  done
   run "nix flake check --no-build --all-systems (home-manager, nix-darwin from the sources)" \
     "$TOOLS/flake-check-offline.sh" "$FLAKE" \
     --build checks.x86_64-linux.fixtures --build checks.x86_64-linux.hm-module-darwin \
@@ -175,9 +204,14 @@ if [ -n "${MIRRORS:-}" ]; then
     DARWIN_REF=$(locked nix-darwin locked rev) || exit 77
     export AIORCH_LAB HM_SRC DARWIN_SRC STUB_RELEASE HM_REF DARWIN_REF
     "$TOOLS/get-sources.sh" "$ROOT" >/dev/null 2>&1 || exit 77
+    for sys in x86_64-linux aarch64-darwin; do
+      echo "compose-test.nix, $sys, home-manager $HM_REF:"
+      "$TOOLS/eval-hm-module.sh" -s "$sys" -e "$COMPOSE_EXPR" "$ROOT/nix/hm-module.nix" \
+        "$ROOT/nix/tests/compose-test.nix" || exit 1
+    done
     "$TOOLS/flake-check-offline.sh" "$FLAKE" --locked -- --all-systems
   ) >"$SCRATCH/locked.log" 2>&1; then
-    pass "nix flake check --no-build --all-systems (home-manager, nix-darwin as locked; stub nixpkgs ${release:-?})"
+    pass "compose-test.nix on both platforms + nix flake check --no-build --all-systems (home-manager, nix-darwin as locked; stub nixpkgs ${release:-?})"
   else
     rc=$?
     if [ "$rc" = 77 ]; then

@@ -28,6 +28,14 @@ let
   units = shared.serviceUnits { inherit cfg path; };
 
   hmHasAiorch = config.home-manager.users.${user}.programs.aiorch.enable or false;
+  # home-manager's programs.claude-code of the same user writes ~/.claude/settings.json into the
+  # store: applying from here, aiorch must leave it alone (handing over to home-manager instead
+  # composes aiorch's part into it, nix/compose.nix)
+  hmClaude =
+    let
+      cc = config.home-manager.users.${user}.programs.claude-code or { };
+    in
+    !viaHomeManager && (cc.enable or false) && (cc.settings or { }) != { };
 in
 {
   options.services.aiorch =
@@ -36,6 +44,15 @@ in
       prefix = "services.aiorch";
     }
     // {
+      nixManaged = lib.mkOption {
+        type = lib.types.listOf (lib.types.attrsOf lib.types.str);
+        internal = true;
+        default = lib.optional hmClaude {
+          path = "~/.claude/settings.json";
+          by = "programs.claude-code";
+        };
+        description = "`apply.nix_managed` of the rendered config: files Nix writes.";
+      };
       homeManager.enable = lib.mkOption {
         type = lib.types.bool;
         default = false;
@@ -60,10 +77,17 @@ in
             message = "services.aiorch.homeManager.enable needs home-manager's nix-darwin module (home-manager.darwinModules.home-manager).";
           }
         ];
-        warnings = lib.optional (!viaHomeManager && hmHasAiorch) ''
-          aiorch is enabled both by services.aiorch and by programs.aiorch of home-manager.users.${user}:
-          both would apply their config. Keep one, or set services.aiorch.homeManager.enable = true.
-        '';
+        warnings =
+          lib.optional (!viaHomeManager && hmHasAiorch) ''
+            aiorch is enabled both by services.aiorch and by programs.aiorch of home-manager.users.${user}:
+            both would apply their config. Keep one, or set services.aiorch.homeManager.enable = true.
+          ''
+          ++ lib.optional hmClaude ''
+            services.aiorch: programs.claude-code of home-manager.users.${user} writes ~/.claude/settings.json
+            into the Nix store; aiorch leaves it alone, so Claude does not get aiorch's permission policy,
+            marketplaces and plugins. Set services.aiorch.homeManager.enable = true to hand them to
+            programs.claude-code.
+          '';
       }
 
       (lib.mkIf (!viaHomeManager) {

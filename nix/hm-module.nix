@@ -24,6 +24,9 @@ let
   units = shared.serviceUnits { inherit cfg path; };
 in
 {
+  # aiorch beside home-manager's own client modules and programs.mcp
+  imports = [ ./compose.nix ];
+
   options.programs.aiorch = shared.mkOptions {
     inherit cfg;
     prefix = "programs.aiorch";

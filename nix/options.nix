@@ -53,22 +53,45 @@ let
       // extra
     );
 
-  # option name -> key of `services.*` in the JSON config, name of the unit / agent
+  # option name -> key of `services.*` in the JSON config, name of the unit / agent, and the
+  # nixpkgs package that runs it (`argv` of the package: what the rendered config's `command`
+  # becomes, so the unit runs a store path and nothing depends on the user's PATH)
   services = {
     litellm = {
       key = "litellm";
       unit = "aiorch-litellm";
       description = "the LiteLLM gateway";
+      # nixpkgs' litellm is the proxy build (the `proxy` and `extra_proxy` extras)
+      package = _: pkgs.litellm or null;
+      packageText = "pkgs.litellm";
+      argv = _: pkg: [ (lib.getExe' pkg "litellm") ];
     };
     localModel = {
       key = "local_model";
       unit = "aiorch-local-model";
       description = "the local model server (Ollama, or llama.cpp's `llama-server`)";
+      package = svc: if (svc.kind or "ollama") == "llama-server" then pkgs.llama-cpp or null else pkgs.ollama or null;
+      packageText = ''pkgs.ollama, or pkgs.llama-cpp with kind = "llama-server"'';
+      argv =
+        svc: pkg:
+        if (svc.kind or "ollama") == "llama-server" then
+          [ (lib.getExe' pkg "llama-server") ]
+        else
+          [
+            (lib.getExe' pkg "ollama")
+            "serve"
+          ];
     };
     openWebui = {
       key = "open_webui";
       unit = "aiorch-open-webui";
       description = "Open WebUI (the arena)";
+      package = _: pkgs.open-webui or null;
+      packageText = "pkgs.open-webui";
+      argv = _: pkg: [
+        (lib.getExe' pkg "open-webui")
+        "serve"
+      ];
     };
   };
 
@@ -84,21 +107,35 @@ let
     mkOption {
       default = { };
       description = ''
-        `services.${svc.key}` of the config: ${svc.description}. Besides `enable`, `host` and
-        `port`, any other attribute is passed to aiorch as it is. The section is left out of the
-        config while it is not enabled and nothing else in it is set.
+        `services.${svc.key}` of the config: ${svc.description}. Besides `enable`, `host`,
+        `port` and `package`, any other attribute is passed to aiorch as it is. The section is
+        left out of the config while it is not enabled and nothing else in it is set.
       '';
-      type = types.submodule {
-        freeformType = types.attrsOf jsonValue;
-        options = {
-          enable = mkEnableOption ''
-            ${svc.description}. Also creates a user service that runs
-            `aiorch service run ${svc.key}`: a launchd agent `${svc.unit}` on macOS, a systemd
-            user unit `${svc.unit}.service` on Linux'';
-          host = nullOr types.str "Address the service listens on." { example = "127.0.0.1"; };
-          port = nullOr types.port "Port the service listens on." { };
-        };
-      };
+      type = types.submodule (
+        { config, ... }:
+        {
+          freeformType = types.attrsOf jsonValue;
+          options = {
+            enable = mkEnableOption ''
+              ${svc.description}. Also creates a user service that runs
+              `aiorch service run ${svc.key}`: a launchd agent `${svc.unit}` on macOS, a systemd
+              user unit `${svc.unit}.service` on Linux'';
+            host = nullOr types.str "Address the service listens on." { example = "127.0.0.1"; };
+            port = nullOr types.port "Port the service listens on." { };
+            package = mkOption {
+              type = types.nullOr types.package;
+              default = svc.package config;
+              defaultText = literalExpression svc.packageText;
+              description = ''
+                The package that runs ${svc.description}. While the service is enabled, the
+                rendered config's `command` is this package's program in the Nix store (unless
+                `command` is set here), so the unit needs nothing on PATH. `null`: aiorch's
+                default command, looked up on PATH.
+              '';
+            };
+          };
+        }
+      );
     };
 
   # --- rendering -----------------------------------------------------------------------------
@@ -134,12 +171,16 @@ let
     else
       throw "${prefix}: `settings.${concatStringsSep "." path}` = ${builtins.toJSON b} conflicts with ${builtins.toJSON a}, which a typed option of ${prefix} sets; set only one of them.";
 
+  # A service's section: its attributes, and while it is enabled `command` from its package.
   renderService =
-    s:
+    svc: s:
     let
-      set = nonNull s;
+      set = removeAttrs (nonNull s) [ "package" ];
+      command = lib.optionalAttrs (s.enable && s.package != null && !(s ? command)) {
+        command = svc.argv s s.package;
+      };
     in
-    if s.enable || removeAttrs set [ "enable" ] != { } then set else null;
+    if s.enable || removeAttrs set [ "enable" ] != { } then set // command else null;
 
   # The attribute set written as the JSON config. Unset (null) options are left out.
   render =
@@ -165,14 +206,19 @@ let
           backend = cfg.secretsBackend;
           inherit (cfg.secrets) keychain command file;
         };
-        mcp = section { servers = section cfg.mcpServers; };
+        # programs.mcp's servers (home-manager, nix/compose.nix) join the registry
+        mcp = section { servers = section (cfg.mcpServers // cfg.importedMcpServers or { }); };
         plugins = section {
           marketplaces = section cfg.marketplaces;
           enabled = if cfg.plugins == [ ] then null else cfg.plugins;
         };
         services = section (
-          mapAttrs' (name: svc: nameValuePair svc.key (renderService cfg.services.${name})) services
+          mapAttrs' (name: svc: nameValuePair svc.key (renderService svc cfg.services.${name})) services
         );
+        # files Nix writes, which apply leaves alone (home-manager, nix/compose.nix)
+        apply = section {
+          nix_managed = if (cfg.nixManaged or [ ]) == [ ] then null else cfg.nixManaged;
+        };
       };
     in
     stripNulls (

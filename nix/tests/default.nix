@@ -28,6 +28,26 @@ let
 
   hmFixture = lib.importJSON ./fixtures/hm-config.json;
   darwinFixture = lib.importJSON ./fixtures/darwin-config.json;
+  composeFixture = lib.importJSON ./fixtures/compose-config.json;
+  composeClaudeFixture = lib.importJSON ./fixtures/compose-claude.json;
+
+  # Store paths as `/nix/store/…/bin/x`: the fixtures hold on any nixpkgs (the stub's paths
+  # differ from the real ones). nix/tests/update-fixtures.sh writes them the same way.
+  unstore =
+    v:
+    if lib.isDerivation v then
+      v
+    else if lib.isAttrs v then
+      lib.mapAttrs (_: unstore) v
+    else if lib.isList v then
+      map unstore v
+    else if lib.isString v then
+      let
+        m = builtins.match "${builtins.storeDir}/[^/]+(/.*)?" (unsafeDiscardStringContext v);
+      in
+      if m == null then v else "${builtins.storeDir}/…" + (if lib.head m == null then "" else lib.head m)
+    else
+      v;
 
   # --- assertion helpers -------------------------------------------------------------------
   expect = what: ok: { inherit what ok; };
@@ -144,6 +164,31 @@ let
       };
     }
   ];
+  # nix-darwin applies, home-manager's programs.claude-code writes ~/.claude/settings.json; and
+  # the same with the per-user part handed to home-manager (composed)
+  darwinClaude =
+    extra:
+    darwinEval [
+      home-manager.darwinModules.home-manager
+      ./darwin-test.nix
+      extra
+      {
+        users.users.alice.home = "/Users/alice";
+        home-manager.useGlobalPkgs = true;
+        home-manager.users.alice = {
+          programs.claude-code = {
+            enable = true;
+            package = null;
+            settings.theme = "dark";
+          };
+          home.stateVersion = "25.11";
+          home.enableNixpkgsReleaseCheck = false;
+          manual.manpages.enable = false;
+        };
+      }
+    ];
+  darwinClaudeApplies = darwinClaude { };
+  darwinClaudeHanded = darwinClaude { services.aiorch.homeManager.enable = true; };
   # handing over to home-manager without home-manager's nix-darwin module
   darwinNoHm = darwinEval [
     ./darwin-test.nix
@@ -349,6 +394,206 @@ let
     ))
   ];
 
+  # --- home-manager's client modules beside programs.aiorch --------------------------------------
+  composeLinux = hmEval linuxSystem [ ./compose-test.nix ];
+  composeDarwin = hmEval darwinSystem [ ./compose-test.nix ];
+  composeOff = hmEval linuxSystem [
+    ./compose-test.nix
+    { programs.aiorch.compose.enable = false; }
+  ];
+  # a name in both programs.mcp.servers and programs.aiorch.mcpServers
+  composeClash = hmEval linuxSystem [
+    ./compose-test.nix
+    { programs.mcp.servers.filesystem.command = "my-filesystem-server"; }
+  ];
+  # programs.codex with settings: its config.toml is a store link too
+  composeCodex = hmEval linuxSystem [
+    ./compose-test.nix
+    {
+      programs.aiorch.clients.codex = lib.mkForce "always";
+      programs.codex = {
+        enable = true;
+        package = null;
+        settings.model = "o4-mini";
+      };
+    }
+  ];
+  # the user's own CLAUDE.md (memory in 25.11, context in master) and a command named as one of
+  # aiorch's
+  composeClaudeFiles = hmEval linuxSystem [
+    ./compose-test.nix
+    (
+      { options, ... }:
+      {
+        programs.claude-code = {
+          commands.review = "my review";
+        }
+        // (
+          if options.programs.claude-code ? context then
+            { context = "be brief"; }
+          else
+            { memory.text = "be brief"; }
+        );
+      }
+    )
+  ];
+  # home-manager master: Claude gets programs.mcp itself, so aiorch must not register it again
+  hasMcpIntegration = composeLinux.options.programs.claude-code ? enableMcpIntegration;
+  composeIntegrated = hmEval linuxSystem [
+    ./compose-test.nix
+    { programs.claude-code.enableMcpIntegration = true; }
+  ];
+
+  ourWarnings = c: lib.filter (lib.hasPrefix "programs.aiorch:") c.warnings;
+
+  composeExpectations =
+    platform: hm:
+    let
+      c = hm.config;
+      a = c.programs.aiorch;
+      fin = a.finalSettings;
+      merged = c.programs.claude-code.settings;
+      frag = a.claudeSettingsFragment;
+      home = c.home.homeDirectory;
+      servers = fin.mcp.servers;
+      published = c.programs.mcp.servers.filesystem;
+      litellm = c.programs.aiorch.services.litellm.package;
+    in
+    map (e: e // { what = "${platform}: ${e.what}"; }) [
+      (expectEq "the rendered config lists ~/.claude/settings.json as Nix's" fin.apply.nix_managed [
+        {
+          path = "~/.claude/settings.json";
+          by = "programs.claude-code";
+        }
+      ])
+      (expectEq "aiorch's fragment is the fixture (home-relative marketplace expanded)"
+        (lib.recursiveUpdate composeClaudeFixture {
+          extraKnownMarketplaces.team.source.path = "${home}/src/team-plugins";
+        })
+        (lib.recursiveUpdate frag { extraKnownMarketplaces.team.source.path = "${home}/src/team-plugins"; })
+      )
+      (expectEq "a directory marketplace is expanded against the home" frag.extraKnownMarketplaces.team.source.path
+        "${home}/src/team-plugins"
+      )
+      (expect "programs.claude-code.settings gets every rule of aiorch's policy" (
+        lib.all (r: lib.elem r merged.permissions.deny) frag.permissions.deny
+        && lib.all (r: lib.elem r merged.permissions.allow) frag.permissions.allow
+      ))
+      (expect "the user's own rule stays beside aiorch's" (lib.elem "Bash(make test:*)" merged.permissions.allow))
+      (expectEq "the posture deny becomes defaultMode dontAsk" merged.permissions.defaultMode "dontAsk")
+      (expectEq "the user's other settings stay" merged.theme "dark")
+      (expectEq "marketplaces and plugins reach programs.claude-code.settings"
+        [
+          merged.extraKnownMarketplaces.anthropic-agent-skills.source.repo
+          merged.enabledPlugins."pdf@anthropic-agent-skills"
+        ]
+        [
+          "anthropics/skills"
+          true
+        ]
+      )
+      (expectEq "a value the user set differently: theirs wins"
+        merged.enabledPlugins."example-skills@anthropic-agent-skills"
+        false
+      )
+      (expect "… and a warning names the option to change" (
+        lib.length (ourWarnings c) == 1
+        && has ''programs.claude-code.settings.enabledPlugins."example-skills@anthropic-agent-skills" is false'' (
+          lib.head (ourWarnings c)
+        )
+      ))
+      (expect "home-manager writes ~/.claude/settings.json (a store link)" (
+        lib.any (lib.hasSuffix ".claude/settings.json") (lib.attrNames c.home.file)
+      ))
+      (expect "programs.claude-code.package = null evaluates, down to the activation package" (
+        c.programs.claude-code.package == null && lib.hasSuffix ".drv" hm.activationPackage.drvPath
+      ))
+      (expectEq "programs.mcp's servers join aiorch's registry, aiorch's own kept" (lib.attrNames servers) [
+        "docs"
+        "everything"
+        "filesystem"
+        "github"
+      ])
+      (expectEq "a secret named for a programs.mcp server goes through aiorch secrets exec"
+        servers.github.secrets
+        [ "GITHUB_TOKEN" ]
+      )
+      (expectEq "a remote programs.mcp server keeps its url and headers" servers.docs {
+        url = "https://mcp.example.com/mcp";
+        headers.X-Team = "tools";
+      })
+      (expect "a `{ file = …; }` env value is read when the server starts, literal ones stay" (
+        servers.everything.command == "/bin/sh"
+        && has "export EVERYTHING_TOKEN=\"$(cat -- ${lib.escapeShellArg "/run/secrets/everything"})\"" (
+          lib.elemAt servers.everything.args 1
+        )
+        && lib.drop 2 servers.everything.args == [
+          "npx"
+          "-y"
+          "@modelcontextprotocol/server-everything"
+        ]
+        && servers.everything.env == { LOG_LEVEL = "warn"; }
+      ))
+      (expect "aiorch's servers are published into programs.mcp, secrets through aiorch secrets exec" (
+        published.command == lib.getExe a.package
+        && lib.take 5 published.args == [
+          "secrets"
+          "exec"
+          "--only"
+          "FS_TOKEN"
+          "--"
+        ]
+      ))
+      (expectEq "the LiteLLM service runs its package from the store"
+        (map unsafeDiscardStringContext fin.services.litellm.command)
+        [ (unsafeDiscardStringContext (lib.getExe' litellm "litellm")) ]
+      )
+      (expect "services.litellm.package defaults to pkgs.litellm" (
+        litellm == nixpkgs.legacyPackages.${if platform == "darwin" then darwinSystem else linuxSystem}.litellm
+      ))
+    ];
+
+  composeOptionExpectations = [
+    (expect "compose.enable = false: nothing goes into programs.claude-code.settings" (
+      !(composeOff.config.programs.claude-code.settings ? extraKnownMarketplaces)
+      && !(composeOff.config.programs.aiorch.finalSettings ? apply)
+      && !(composeOff.config.programs.aiorch.finalSettings.mcp.servers ? everything)
+    ))
+    (expect "a server in both programs.mcp and programs.aiorch.mcpServers: defined once each way, with a warning"
+      (
+        composeClash.config.programs.mcp.servers.filesystem.command == "my-filesystem-server"
+        && composeClash.config.programs.aiorch.finalSettings.mcp.servers.filesystem.command == "npx"
+        && lib.any (has "mcpServers.filesystem is also in programs.mcp.servers") (ourWarnings composeClash.config)
+      )
+    )
+    (expectEq "the user's CLAUDE.md and a same-named command are Nix's"
+      (map (m: m.path) composeClaudeFiles.config.programs.aiorch.finalSettings.apply.nix_managed)
+      [
+        "~/.claude/settings.json"
+        "~/.claude/CLAUDE.md"
+        "~/.claude/commands/review.md"
+      ]
+    )
+    (expect "… with warnings: CLAUDE.md should import @AGENTS.md, the command replaces aiorch's" (
+      lib.any (has "add a line `@AGENTS.md`") (ourWarnings composeClaudeFiles.config)
+      && lib.any (has "commands.review replaces aiorch's /review command") (ourWarnings composeClaudeFiles.config)
+    ))
+    (expect "programs.codex.settings: ~/.codex/config.toml is listed as Nix's, with a warning" (
+      lib.elem {
+        path = "~/.codex/config.toml";
+        by = "programs.codex";
+      } composeCodex.config.programs.aiorch.finalSettings.apply.nix_managed
+      && lib.any (has "programs.codex.settings makes ~/.codex/config.toml") (ourWarnings composeCodex.config)
+    ))
+  ]
+  ++ lib.optional hasMcpIntegration (
+    expect "enableMcpIntegration: programs.mcp's and the published servers reach Claude once (through home-manager)" (
+      lib.all (
+        s: !(lib.elem "claude" (s.clients or [ "claude" ]))
+      ) (lib.attrValues composeIntegrated.config.programs.aiorch.finalSettings.mcp.servers)
+    )
+  );
+
   # --- what the nix-darwin module must produce ------------------------------------------------
   darwinExpectations =
     let
@@ -406,7 +651,7 @@ let
     in
     [
       (expect "home-manager's user config enables programs.aiorch" u.programs.aiorch.enable)
-      (expectEq "the options are forwarded: same rendered config" u.programs.aiorch.finalSettings
+      (expectEq "the options are forwarded: same rendered config" (unstore u.programs.aiorch.finalSettings)
         darwinFixture
       )
       (expect "home-manager runs the activation" (u.home.activation ? aiorch))
@@ -428,6 +673,23 @@ let
       ))
       (expect "handing over without home-manager's module fails an assertion" (
         lib.any (a: !a.assertion && has "needs home-manager" a.message) darwinNoHm.config.assertions
+      ))
+      (expectEq "nix-darwin applying beside programs.claude-code leaves ~/.claude/settings.json alone"
+        darwinClaudeApplies.config.services.aiorch.finalSettings.apply.nix_managed
+        [
+          {
+            path = "~/.claude/settings.json";
+            by = "programs.claude-code";
+          }
+        ]
+      )
+      (expect "… and warns that Claude does not get aiorch's settings that way" (
+        lib.any (has "services.aiorch.homeManager.enable = true to hand them") darwinClaudeApplies.config.warnings
+      ))
+      (expect "handed to home-manager, aiorch's policy reaches programs.claude-code.settings" (
+        darwinClaudeHanded.config.home-manager.users.alice.programs.claude-code.settings.permissions ? deny
+        && darwinClaudeHanded.config.home-manager.users.alice.programs.aiorch.finalSettings.apply.nix_managed
+          == darwinClaudeApplies.config.services.aiorch.finalSettings.apply.nix_managed
       ))
       (expect "the package is still installed system-wide" (
         lib.elem c.services.aiorch.package c.environment.systemPackages
@@ -463,22 +725,33 @@ in
       [
         (expectEq
           "nix/tests/fixtures/hm-config.json is the config rendered from hm-test.nix (run nix/tests/update-fixtures.sh)"
-          hmLinux.config.programs.aiorch.finalSettings
+          (unstore hmLinux.config.programs.aiorch.finalSettings)
           hmFixture
         )
         (expectEq "the home-manager module renders the same config on macOS"
-          hmDarwin.config.programs.aiorch.finalSettings
+          (unstore hmDarwin.config.programs.aiorch.finalSettings)
           hmFixture
         )
         (expectEq
           "nix/tests/fixtures/darwin-config.json is the config rendered from darwin-test.nix (run nix/tests/update-fixtures.sh)"
-          darwin.config.services.aiorch.finalSettings
+          (unstore darwin.config.services.aiorch.finalSettings)
           darwinFixture
+        )
+        (expectEq
+          "nix/tests/fixtures/compose-config.json is the config rendered from compose-test.nix (run nix/tests/update-fixtures.sh)"
+          (unstore composeLinux.config.programs.aiorch.finalSettings)
+          composeFixture
+        )
+        (expectEq
+          "nix/tests/fixtures/compose-claude.json is what compose-test.nix hands to programs.claude-code (run nix/tests/update-fixtures.sh)"
+          composeLinux.config.programs.aiorch.claudeSettingsFragment
+          composeClaudeFixture
         )
       ]
       {
         hm = hmFixture;
         darwin = darwinFixture;
+        compose = composeFixture;
       };
 
   hm-module-linux = mkCheck "hm-module-linux" (hmExpectations "linux" hmLinux) (hmSummary hmLinux);
@@ -489,6 +762,19 @@ in
     minimal = minimal.config.programs.aiorch.finalSettings;
     agree = agree.config.programs.aiorch.finalSettings;
   };
+
+  # home-manager's programs.claude-code + programs.mcp + programs.aiorch, for both platforms
+  compose =
+    mkCheck "compose"
+      (
+        composeExpectations "linux" composeLinux
+        ++ composeExpectations "darwin" composeDarwin
+        ++ composeOptionExpectations
+      )
+      {
+        claude = composeLinux.config.programs.aiorch.claudeSettingsFragment;
+        config = unstore composeLinux.config.programs.aiorch.finalSettings;
+      };
 
   darwin-module = mkCheck "darwin-module" darwinExpectations {
     config = darwin.config.services.aiorch.finalSettings;

@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # nix/tests/update-fixtures.sh
-# Rewrites nix/tests/fixtures/{hm,darwin}-config.json: the JSON config that the home-manager
-# module renders from nix/tests/hm-test.nix and the nix-darwin module from
-# nix/tests/darwin-test.nix (the flake check `fixtures` fails while they differ; the Rust tests
-# feed these files to `aiorch apply --config`). Evaluates with real home-manager / nix-darwin
+# Rewrites nix/tests/fixtures/{hm,darwin,compose}-config.json: the JSON config that the
+# home-manager module renders from nix/tests/hm-test.nix (and compose-test.nix) and the
+# nix-darwin module from nix/tests/darwin-test.nix, and compose-claude.json, what
+# compose-test.nix hands to programs.claude-code (the flake check `fixtures` fails while they
+# differ; the Rust tests feed the configs to `aiorch apply --config` and `aiorch render`).
+# Store paths are written as /nix/store/…/REST, so the files hold on any nixpkgs. Evaluates with real home-manager / nix-darwin
 # and the offline stub nixpkgs of the Nix tools dir (AIORCH_NIX_TOOLS, default
 # ../shared/tools/nix beside the checkout): needs the sources (MIRRORS, or HM_SRC, DARWIN_SRC,
 # NIXPKGS_LIB_SRC; see nix/README.md) fetched by its get-sources.sh. Exit 77 (nothing written)
@@ -17,7 +19,14 @@ render() { # OUT EVAL-SCRIPT EXPR MODULE...
   local out=$1 script=$2 expr=$3; shift 3
   local json
   json=$("$TOOLS/$script" -e "$expr" "$@")
-  printf '%s' "$json" | python3 -c 'import json, sys; print(json.dumps(json.load(sys.stdin), indent=2, sort_keys=True))' > "$out.tmp"
+  printf '%s' "$json" | python3 -c '
+import json, re, sys
+def unstore(v):
+    if isinstance(v, dict): return {k: unstore(x) for k, x in v.items()}
+    if isinstance(v, list): return [unstore(x) for x in v]
+    if isinstance(v, str): return re.sub(r"^/nix/store/[^/]+", "/nix/store/\u2026", v)
+    return v
+print(json.dumps(unstore(json.load(sys.stdin)), indent=2, sort_keys=True, ensure_ascii=False))' > "$out.tmp"
   mv "$out.tmp" "$out"
   echo "wrote $out"
 }
@@ -25,3 +34,7 @@ render "$HERE/fixtures/hm-config.json" eval-hm-module.sh 'cfg.programs.aiorch.fi
   "$NIXDIR/hm-module.nix" "$HERE/hm-test.nix"
 render "$HERE/fixtures/darwin-config.json" eval-darwin-module.sh 'cfg.services.aiorch.finalSettings' \
   "$NIXDIR/darwin-module.nix" "$HERE/darwin-test.nix"
+render "$HERE/fixtures/compose-config.json" eval-hm-module.sh 'cfg.programs.aiorch.finalSettings' \
+  "$NIXDIR/hm-module.nix" "$HERE/compose-test.nix"
+render "$HERE/fixtures/compose-claude.json" eval-hm-module.sh 'cfg.programs.aiorch.claudeSettingsFragment' \
+  "$NIXDIR/hm-module.nix" "$HERE/compose-test.nix"

@@ -3,15 +3,17 @@
 use crate::apply::fsutil::{State, sha256_hex};
 use crate::apply::{self, Artifact, Ledger, Owned};
 use crate::check::Check;
+use crate::config::apply::NixManaged;
 use crate::paths::Paths;
 
 const G: &str = "managed files";
 
-pub fn checks(paths: &Paths, declared: Vec<Artifact>) -> anyhow::Result<Vec<Check>> {
+pub fn checks(paths: &Paths, declared: Vec<Artifact>, nix_managed: &[NixManaged]) -> anyhow::Result<Vec<Check>> {
     let ledger = Ledger::load(&paths.ledger())?;
     let mut out = vec![];
+    let managed = apply::managed::resolve(nix_managed, paths);
     let mut bad = 0;
-    for e in &ledger.entries {
+    for e in ledger.entries.iter().filter(|e| !managed.iter().any(|m| e.path.starts_with(&m.path))) {
         let shown = paths.display(&e.path);
         let problem = match &e.kind {
             Owned::Link { target } => match State::read(&e.path)? {
@@ -85,7 +87,7 @@ pub fn checks(paths: &Paths, declared: Vec<Artifact>) -> anyhow::Result<Vec<Chec
 
     // Drift: would `apply` change anything?
     // A client file that no longer parses is a finding to report, not a reason to stop.
-    let plan = match apply::plan(paths, declared) {
+    let plan = match apply::plan(paths, declared, nix_managed) {
         Ok(p) => p,
         Err(e) => {
             let msg = crate::error::summary(&e);
@@ -98,6 +100,7 @@ pub fn checks(paths: &Paths, declared: Vec<Artifact>) -> anyhow::Result<Vec<Chec
             return Ok(out);
         }
     };
+    out.extend(plan.held.iter().map(|h| nix_check(paths, h)));
     if plan.changes.is_empty() {
         out.push(Check::ok(G, "in sync with the config", ""));
     } else {
@@ -118,6 +121,31 @@ pub fn checks(paths: &Paths, declared: Vec<Artifact>) -> anyhow::Result<Vec<Chec
         out.push(Check::warn(G, "conflict", n, "see `aiorch apply --dry-run`"));
     }
     Ok(out)
+}
+
+/// A file Nix manages: it is there, and it carries what aiorch would have merged.
+fn nix_check(paths: &Paths, h: &apply::managed::Held) -> Check {
+    let shown = paths.display(&h.managed.path);
+    let label = format!("{shown} managed by {}", h.managed.owner());
+    let fix = format!(
+        "set it through programs.aiorch (a value of your own in {} overrides aiorch's), then switch to the new \
+         generation",
+        h.managed.by
+    );
+    if !h.managed.path.exists() {
+        return Check::fail(G, label, "missing", "activate the home-manager generation (home-manager switch)");
+    }
+    let diffs = apply::managed::differences(h, paths);
+    let whence = match State::read(&h.managed.path) {
+        Ok(State::Link(t)) => format!(" -> {}", t.display()),
+        _ => String::new(),
+    };
+    if diffs.is_empty() {
+        Check::ok(G, label, format!("carries aiorch's {}{whence}", h.what()))
+    } else {
+        let more = if diffs.len() > 3 { format!(" (+{} more)", diffs.len() - 3) } else { String::new() };
+        Check::warn(G, label, format!("{}{more}", diffs[..diffs.len().min(3)].join("; ")), fix)
+    }
 }
 
 fn apply_doc_get(

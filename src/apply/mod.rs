@@ -11,6 +11,7 @@ pub mod doctor;
 pub mod fsutil;
 pub mod jsonc;
 pub mod ledger;
+pub mod managed;
 pub mod plan;
 pub mod report;
 
@@ -23,6 +24,7 @@ pub use ledger::{DocFormat, Ledger, Owned};
 pub use plan::Plan;
 pub use report::{Summary, print_plan};
 
+use crate::config::apply::NixManaged;
 use crate::error::CliError;
 use crate::paths::Paths;
 
@@ -92,11 +94,15 @@ pub fn lock(paths: &Paths) -> anyhow::Result<Lock> {
     Ok(Lock(f))
 }
 
-/// Compute the plan for `declared` against the current disk and ledger.
-pub fn plan(paths: &Paths, declared: Vec<Artifact>) -> anyhow::Result<Plan> {
+/// Compute the plan for `declared` against the current disk and ledger. Nothing at or under a
+/// path in `nix_managed` is planned (see `managed`): those files are Nix's.
+pub fn plan(paths: &Paths, declared: Vec<Artifact>, nix_managed: &[NixManaged]) -> anyhow::Result<Plan> {
     let old = Ledger::load(&paths.ledger())?;
+    let (declared, old, held) = managed::hold_back(&managed::resolve(nix_managed, paths), declared, old);
     let stamp = backup_stamp(&paths.backups());
-    plan::Planner { backups_dir: &paths.backups(), stamp: &stamp, old: &old }.plan(declared)
+    let mut plan = plan::Planner { backups_dir: &paths.backups(), stamp: &stamp, old: &old }.plan(declared)?;
+    plan.held = held;
+    Ok(plan)
 }
 
 /// Carry out `plan`. A merge target that changed since it was read (a client rewrote it) makes
@@ -234,10 +240,11 @@ impl std::error::Error for Retry {}
 pub fn converge(
     paths: &Paths,
     declare: impl Fn() -> anyhow::Result<Vec<Artifact>>,
+    nix_managed: &[NixManaged],
     mut show: impl FnMut(&Plan),
 ) -> anyhow::Result<Summary> {
     for _ in 0..5 {
-        let p = plan(paths, declare()?)?;
+        let p = plan(paths, declare()?, nix_managed)?;
         show(&p);
         match execute(paths, p) {
             Err(e) if e.is::<Retry>() => continue,

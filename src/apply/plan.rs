@@ -59,6 +59,8 @@ pub struct Plan {
     /// we therefore left alone, keys the user changed, …).
     pub notes: Vec<String>,
     pub unchanged: usize,
+    /// Files Nix manages, left alone (`[apply] nix_managed`).
+    pub held: Vec<super::managed::Held>,
 }
 
 pub struct Planner<'a> {
@@ -562,7 +564,7 @@ mod tests {
     }
 
     fn run(paths: &Paths, arts: Vec<Artifact>) {
-        converge(paths, || Ok(arts.clone()), |_| {}).unwrap();
+        converge(paths, || Ok(arts.clone()), &[], |_| {}).unwrap();
     }
 
     fn allow(paths: &Paths, values: &[&str]) -> Artifact {
@@ -689,7 +691,7 @@ mod tests {
         let (_t, paths) = env();
         let file = paths.in_home("settings.json");
         fs_err::write(&file, "{\"permissions\": {\"allow\": \"oops\"}}\n").unwrap();
-        let err = converge(&paths, || Ok(vec![allow(&paths, &["Bash(ls:*)"])]), |_| {}).unwrap_err();
+        let err = converge(&paths, || Ok(vec![allow(&paths, &["Bash(ls:*)"])]), &[], |_| {}).unwrap_err();
         let e = err.downcast_ref::<crate::error::CliError>().unwrap();
         assert_eq!(e.exit, crate::error::Exit::BadInput);
         assert!(e.message.contains("`permissions.allow` is a string"), "{}", e.message);

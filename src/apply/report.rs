@@ -77,7 +77,22 @@ pub fn plan_json(plan: &Plan, paths: &Paths) -> serde_json::Value {
             },
         })
         .collect();
-    serde_json::json!({ "summary": Summary::of(plan), "changes": changes, "notes": plan.notes })
+    let held: Vec<serde_json::Value> = plan
+        .held
+        .iter()
+        .map(|h| {
+            serde_json::json!({
+                "path": paths.display(&h.managed.path),
+                "managed_by": h.managed.owner(),
+                "left_to_nix": h.what(),
+            })
+        })
+        .collect();
+    let mut out = serde_json::json!({ "summary": Summary::of(plan), "changes": changes, "notes": plan.notes });
+    if !held.is_empty() {
+        out["nix_managed"] = held.into();
+    }
+    out
 }
 
 /// Print the plan; with `diffs`, a unified diff of every file whose text changes.
@@ -105,6 +120,22 @@ pub fn print_plan(ui: &Ui, plan: &Plan, paths: &Paths, diffs: bool) {
         if diffs {
             print_diff(ui, c, paths);
         }
+    }
+    for h in &plan.held {
+        // `=`: left as it is, on purpose (Nix writes it).
+        let mut line = format!(
+            "{} {}  managed by {}: left alone ({} from Nix)",
+            ui.paint(Style::Cyan, "="),
+            paths.display(&h.managed.path),
+            h.managed.owner(),
+            h.what()
+        );
+        if h.forgotten > 0 {
+            line.push_str(
+                &ui.paint(Style::Dim, &format!("  (aiorch forgets the {} item(s) it owned there before)", h.forgotten)),
+            );
+        }
+        ui.out(&line);
     }
     for n in &plan.notes {
         ui.note(n);

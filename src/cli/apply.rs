@@ -19,7 +19,7 @@ pub fn apply(ui: &Ui, paths: &Paths, dry_run: bool, check: bool) -> anyhow::Resu
     }
     if dry_run || check {
         // Read-only: no lock, so a dry run creates nothing, not even the state dir.
-        let plan = apply::plan(paths, loaded.declared(paths)?)?;
+        let plan = apply::plan(paths, loaded.declared(paths)?, &loaded.config.apply.nix_managed)?;
         let summary = apply::Summary::of(&plan);
         if ui.json {
             ui.json(&apply::report::plan_json(&plan, paths));
@@ -32,13 +32,14 @@ pub fn apply(ui: &Ui, paths: &Paths, dry_run: bool, check: bool) -> anyhow::Resu
     if !paths.state_dir.exists() {
         // First run: plan once before the lock creates the state dir, so a file that does not
         // parse leaves no trace at all (converge plans again under the lock).
-        apply::plan(paths, loaded.declared(paths)?)?;
+        apply::plan(paths, loaded.declared(paths)?, &loaded.config.apply.nix_managed)?;
     }
     let _lock = apply::lock(paths)?;
     let mut shown = None;
     let summary = apply::converge(
         paths,
         || loaded.declared(paths),
+        &loaded.config.apply.nix_managed,
         |plan| {
             if !ui.json {
                 apply::print_plan(ui, plan, paths, false);
@@ -55,8 +56,12 @@ pub fn apply(ui: &Ui, paths: &Paths, dry_run: bool, check: bool) -> anyhow::Resu
 }
 
 pub fn revert(ui: &Ui, paths: &Paths, dry_run: bool) -> anyhow::Result<Exit> {
+    // Files Nix manages stay as they are on revert too. Revert must work with a config that
+    // no longer loads, so a bad one only means no such list.
+    let nix_managed =
+        crate::config::load(&paths.config_file, paths.config_explicit).map(|c| c.apply.nix_managed).unwrap_or_default();
     if dry_run {
-        let plan = apply::plan(paths, vec![])?;
+        let plan = apply::plan(paths, vec![], &nix_managed)?;
         if ui.json {
             ui.json(&apply::report::plan_json(&plan, paths));
         } else {
@@ -70,6 +75,7 @@ pub fn revert(ui: &Ui, paths: &Paths, dry_run: bool) -> anyhow::Result<Exit> {
     let summary = apply::converge(
         paths,
         || Ok(vec![]),
+        &nix_managed,
         |plan| {
             if ui.json {
                 shown = Some(apply::report::plan_json(plan, paths));
@@ -82,5 +88,23 @@ pub fn revert(ui: &Ui, paths: &Paths, dry_run: bool) -> anyhow::Result<Exit> {
         Some(j) => ui.json(&j),
         None => ui.out(&format!("reverted: {}", summary.line())),
     }
+    Ok(Exit::Ok)
+}
+
+/// `aiorch render --client NAME`: the keys and array members aiorch merges into that client's
+/// settings file, as one JSON document (always JSON: it is read by the Nix modules' checks).
+pub fn render(ui: &Ui, paths: &Paths, client: crate::config::Client) -> anyhow::Result<Exit> {
+    let loaded = Loaded::load(paths)?;
+    let Some(file) = crate::clients::settings_file(client, paths) else {
+        return Err(crate::error::CliError::bad_input(format!(
+            "{} has no settings file that aiorch merges into",
+            client.name()
+        ))
+        .hint("render knows claude, gemini and codex")
+        .into());
+    };
+    let declared = if loaded.config.enable { loaded.declared(paths)? } else { vec![] };
+    let doc = apply::managed::fragment(&declared, &file);
+    ui.out(&serde_json::to_string_pretty(&doc)?);
     Ok(Exit::Ok)
 }

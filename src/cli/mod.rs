@@ -165,6 +165,13 @@ pub enum Cmd {
     /// Print the man page (roff)
     #[command(after_help = "Example:\n  aiorch man | man -l -")]
     Man,
+    /// Print, as JSON, the settings aiorch merges into a client's settings file (what the Nix
+    /// modules hand to home-manager's client modules; their checks compare against it)
+    #[command(hide = true, after_help = "Example:\n  aiorch --config aiorch.json render --client claude")]
+    Render {
+        #[arg(long, value_enum)]
+        client: crate::config::Client,
+    },
     /// Ask one model, routed by role (streams the answer)
     #[command(after_help = "Examples:\n  aiorch ask \"why does this test flake?\"             routed by keywords\
                             \n  aiorch ask --role review \"is this regex safe?\"      role given (seed names work: \
@@ -412,6 +419,7 @@ fn run(cli: Cli, ui: &Ui) -> anyhow::Result<Exit> {
         Cmd::Policy(PolicyCmd::Check { kind, client, subject }) => policy::check(ui, &paths, client, kind, &subject),
         Cmd::Completions { shell } => meta::completions(shell),
         Cmd::Man => meta::man(),
+        Cmd::Render { client } => apply::render(ui, &paths, client),
         Cmd::Ask { role, model, local, continuation_id, max_tokens, prompt } => {
             runtime::ask(ui, &paths, &prompt, runtime::AskOpts { role, model, local, continuation_id, max_tokens })
         }

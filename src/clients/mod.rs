@@ -49,6 +49,17 @@ pub fn declared(ctx: &Ctx) -> anyhow::Result<Vec<Artifact>> {
     Ok(out)
 }
 
+/// The settings file a client's own home-manager module writes and aiorch merges keys into
+/// (policy, plugins): what `[apply] nix_managed` names when Nix takes it over.
+pub fn settings_file(client: Client, paths: &Paths) -> Option<std::path::PathBuf> {
+    match client {
+        Client::Claude => Some(paths.in_home(".claude/settings.json")),
+        Client::Gemini => Some(paths.in_home(".gemini/settings.json")),
+        Client::Codex => Some(paths.in_home(".codex/config.toml")),
+        Client::Copilot => None,
+    }
+}
+
 /// A client's instructions and commands (or skills).
 fn instructions(client: Client, ctx: &Ctx) -> anyhow::Result<Vec<Artifact>> {
     match client {

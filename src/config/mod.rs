@@ -5,6 +5,7 @@
 //! This file assembles the sections; `load` turns serde's errors into `file:line:col` + "did
 //! you mean".
 
+pub mod apply;
 pub mod clients;
 mod edit;
 pub mod load;
@@ -47,6 +48,8 @@ pub struct Config {
     pub runtime: runtime::RuntimeConfig,
     /// One permission policy for every client.
     pub policy: policy::PolicyConfig,
+    /// How `aiorch apply` shares the home with other tools (files Nix manages).
+    pub apply: apply::ApplyConfig,
 }
 
 impl Default for Config {
@@ -64,6 +67,7 @@ impl Default for Config {
             services: Default::default(),
             runtime: Default::default(),
             policy: Default::default(),
+            apply: Default::default(),
         }
     }
 }

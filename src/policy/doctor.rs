@@ -41,16 +41,17 @@ pub fn checks(
             super::source_name(tree)
         ),
     )];
+    let nix = crate::apply::managed::resolve(&cfg.apply.nix_managed, paths);
     for c in clients {
         let t = translate(c, &policy);
-        out.push(in_place(paths, &t));
+        out.push(in_place(paths, &t, &nix));
         out.extend(gaps(&t));
     }
     out
 }
 
 /// Are this client's rendered settings on disk as aiorch would write them?
-fn in_place(paths: &Paths, t: &Translation) -> Check {
+fn in_place(paths: &Paths, t: &Translation, nix: &[crate::apply::managed::Managed]) -> Check {
     let name = format!("{} settings in place", t.client.name());
     let problems: Vec<String> = t.artifacts.iter().filter_map(|a| artifact_problem(paths, a)).collect();
     if problems.is_empty() {
@@ -68,7 +69,17 @@ fn in_place(paths: &Paths, t: &Translation) -> Check {
         };
         Check::ok(G, name, detail)
     } else {
-        Check::fail(G, name, problems.join("; "), "run `aiorch apply`")
+        // A file Nix writes gets aiorch's settings from the Nix module, not from apply.
+        let by = nix.iter().find(|m| t.artifacts.iter().any(|a| a.path.starts_with(&m.path)));
+        let fix = match by {
+            Some(m) => format!(
+                "{} writes this file: give the policy to programs.aiorch (not to {} directly), then switch",
+                m.owner(),
+                m.by
+            ),
+            None => "run `aiorch apply`".into(),
+        };
+        Check::fail(G, name, problems.join("; "), fix)
     }
 }
 

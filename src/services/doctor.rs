@@ -111,14 +111,20 @@ pub fn checks(ui: &Ui, paths: &Paths, cfg: &Config) -> Vec<Check> {
         match lifecycle::spec(&ctx, *svc) {
             Ok(spec) => {
                 let prog = &spec.argv[0];
+                // The Nix modules render `command` as the service package's program in the
+                // store: gone means the config is older than the store (garbage-collected).
+                let fix = if prog.starts_with("/nix/store/") {
+                    format!(
+                        "the Nix store no longer has it: switch to the current generation (home-manager switch / \
+                         darwin-rebuild switch), which renders the config with services.{}.package",
+                        svc.key()
+                    )
+                } else {
+                    format!("install it or set services.{}.command", svc.key())
+                };
                 out.push(match which::which(prog) {
                     Ok(p) => Check::ok(G, format!("{svc} command"), p.display().to_string()),
-                    Err(_) => Check::fail(
-                        G,
-                        format!("{svc} command"),
-                        format!("`{prog}` not found"),
-                        format!("install it or set services.{}.command", svc.key()),
-                    ),
+                    Err(_) => Check::fail(G, format!("{svc} command"), format!("`{prog}` not found"), fix),
                 });
                 if *svc == Service::LocalModel
                     && let Ok(m) = local_model::model_path(cfg, paths)

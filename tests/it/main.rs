@@ -26,6 +26,7 @@ mod malformed;
 mod mcp;
 mod merge;
 mod nix_fixtures;
+mod nix_managed;
 mod permissions;
 mod policy;
 mod runtime;

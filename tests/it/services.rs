@@ -234,3 +234,31 @@ fn bench_measures_streams_counts_errors_and_draws_a_chart() {
     let svg = std::fs::read_to_string(json.with_extension("svg")).unwrap();
     assert!(svg.starts_with("<svg") && svg.contains("Time to first token") && svg.contains("2 errors"), "{svg}");
 }
+
+/// The Nix modules run each service from its package in the store: doctor checks the unit's
+/// program exists, and says what to do when the store no longer has it.
+#[test]
+fn doctor_checks_a_store_path_command_exists() {
+    let env = TestEnv::with_env_secrets(
+        "[services.litellm]\nenable = true\nmaster_key_secret = \"\"\n\
+         command = [\"/nix/store/00000000000000000000000000000000-litellm-1.0/bin/litellm\"]\n",
+    );
+    let out = env.cmd(["--json", "doctor", "--no-connect"]).assert().code(1).get_output().stdout.clone();
+    let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    let check = v["checks"].as_array().unwrap().iter().find(|c| c["name"] == "litellm command").expect("check");
+    assert_eq!(check["status"], "fail", "{check:#}");
+    assert!(check["detail"].as_str().unwrap().contains("-litellm-1.0/bin/litellm` not found"), "{check:#}");
+    assert!(check["fix"].as_str().unwrap().contains("services.litellm.package"), "{check:#}");
+
+    // A store path that exists (a stand-in here) passes.
+    let prog = env.install_script("litellm", "#!/bin/sh\nexit 0\n");
+    env.write_config(&format!(
+        "[secrets]\nbackend = \"env\"\n[services.litellm]\nenable = true\nmaster_key_secret = \"\"\n\
+         command = [\"{}\"]\n",
+        prog.display()
+    ));
+    let out = env.cmd(["--json", "doctor", "--no-connect"]).output().unwrap().stdout;
+    let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    let check = v["checks"].as_array().unwrap().iter().find(|c| c["name"] == "litellm command").expect("check");
+    assert_eq!(check["status"], "ok", "{check:#}");
+}

@@ -1,0 +1,555 @@
+# home-manager: programs.aiorch beside home-manager's own client modules.
+#
+# home-manager's programs.claude-code (like programs.codex and programs.gemini-cli) writes its
+# settings file as a read-only link into the Nix store, so `aiorch apply` cannot merge into it.
+# Instead, aiorch's part of that file is handed to the client module's own options and merged
+# there by the module system; the rendered config lists the file under `apply.nix_managed`, so
+# apply leaves it alone and `aiorch doctor` checks that the store file carries aiorch's part.
+#
+# What aiorch merges into ~/.claude/settings.json is computed here in Nix, from the rendered
+# config, because option values cannot come from a build without import-from-derivation
+# (which would build aiorch, for the target system, during every evaluation). The translation
+# follows src/clients/claude.rs, src/mcp/plugins.rs and src/policy/model.rs; the flake check
+# `compose` and the Rust test `nix_compose` hold it to `aiorch render --client claude` through
+# the shared fixtures nix/tests/fixtures/compose-{config,claude}.json, and `aiorch doctor`
+# compares the store file with the binary's own rendering at run time.
+#
+# programs.mcp: its servers join aiorch's registry (every client aiorch manages gets them), and
+# with `programs.aiorch.mcp.publish` aiorch's servers are published into programs.mcp.servers.
+{
+  config,
+  lib,
+  options,
+  pkgs,
+  ...
+}:
+let
+  shared = import ./options.nix { inherit lib pkgs; };
+  inherit (lib)
+    attrByPath
+    concatStringsSep
+    elem
+    filter
+    filterAttrs
+    hasPrefix
+    isAttrs
+    isList
+    mapAttrs
+    mkDefault
+    mkIf
+    mkMerge
+    mkOption
+    optional
+    optionals
+    types
+    ;
+  cfg = config.programs.aiorch;
+  home = config.home.homeDirectory;
+  final = cfg.finalSettings;
+
+  # --- Claude Code: what aiorch merges into ~/.claude/settings.json ------------------------------
+
+  # The permission policy file of the agentsmd tree aiorch reads: the tree built into the
+  # package (this flake's agentsmd/), or a Nix path given as agentsmd.source. A string source is
+  # a live checkout that pure evaluation cannot read (null).
+  policySource =
+    let
+      s = cfg.agentsmd.source;
+    in
+    if s == null then
+      ../agentsmd/permissions/policy.toml
+    else if builtins.isPath s || lib.isStorePath s then
+      "${s}/permissions/policy.toml"
+    else
+      null;
+  readPolicy = f: if builtins.pathExists f then builtins.fromTOML (builtins.readFile f) else { };
+
+  kinds = [
+    {
+      list = "commands";
+      norm = p: concatStringsSep " " (filter (w: builtins.isString w && w != "") (builtins.split "[[:space:]]+" p));
+      claude = p: "Bash(${p}:*)";
+    }
+    {
+      list = "read";
+      norm = p: p;
+      claude = p: "Read(${claudePath p})";
+    }
+    {
+      list = "write";
+      norm = p: p;
+      claude = p: "Edit(${claudePath p})";
+    }
+    {
+      list = "hosts";
+      norm = lib.toLower;
+      claude = p: "WebFetch(domain:${p})";
+    }
+    {
+      list = "mcp";
+      norm = p: p;
+      claude =
+        p:
+        let
+          parts = lib.splitString "/" p;
+        in
+        if lib.length parts > 1 then
+          "mcp__${lib.head parts}__${concatStringsSep "/" (lib.tail parts)}"
+        else
+          "mcp__${p}";
+    }
+  ];
+  # `//abs` is absolute for Claude; a single leading `/` would be relative to the settings file
+  claudePath = p: if hasPrefix "/" p then "/${p}" else p;
+
+  # Policy::build: base file, then the config's additions, per decision and kind; each rule once
+  claudePolicy =
+    base: p:
+    let
+      rules = lib.unique (
+        lib.concatMap (
+          decision:
+          lib.concatMap (
+            set:
+            lib.concatMap (
+              k:
+              map (pat: {
+                inherit decision;
+                native = k.claude (k.norm (lib.trim pat));
+              }) (set.${k.list} or [ ])
+            ) kinds
+          ) [
+            (base.${decision} or { })
+            (p.${decision} or { })
+          ]
+        ) decisions
+      );
+      decisions = [
+        "allow"
+        "ask"
+        "deny"
+      ];
+      lists = lib.genAttrs decisions (d: lib.unique (map (r: r.native) (filter (r: r.decision == d) rules)));
+      posture = p.posture or base.posture or "ask";
+    in
+    filterAttrs (_: v: v != [ ]) lists // lib.optionalAttrs (posture == "deny") { defaultMode = "dontAsk"; };
+
+  # mcp/plugins.rs `declared` + clients/claude.rs `plugin_artifacts`
+  claudePlugins =
+    pl:
+    let
+      defaults = pl.defaults or true;
+      gh = repo: {
+        source = {
+          source = "github";
+          inherit repo;
+        };
+      };
+      expand =
+        m:
+        if (m.source.source or "") == "directory" && hasPrefix "~/" m.source.path then
+          m // { source = m.source // { path = home + lib.removePrefix "~" m.source.path; }; }
+        else
+          m;
+      marketplaces =
+        lib.optionalAttrs defaults {
+          anthropic-agent-skills = gh "anthropics/skills";
+          claude-plugins-official = gh "anthropics/claude-plugins-official";
+        }
+        // mapAttrs (_: expand) (pl.marketplaces or { });
+      enabled =
+        optionals defaults [
+          "document-skills@anthropic-agent-skills"
+          "example-skills@anthropic-agent-skills"
+        ]
+        ++ pl.enabled or [ ];
+    in
+    lib.optionalAttrs (marketplaces != { }) { extraKnownMarketplaces = marketplaces; }
+    // lib.optionalAttrs (enabled != [ ]) { enabledPlugins = lib.genAttrs enabled (_: true); };
+
+  policyOn = (final.policy.enable or true) && (final.policy.clients.claude or true);
+  # the settings aiorch would merge into ~/.claude/settings.json for the rendered config
+  claudeFragment =
+    claudePlugins (final.plugins or { })
+    // lib.optionalAttrs (policyOn && policySource != null) (
+      let
+        perms = claudePolicy (readPolicy policySource) (final.policy or { });
+      in
+      lib.optionalAttrs (perms != { }) { permissions = perms; }
+    );
+
+  # Each value at the priority that lets the user's own win: lists merge (concatenated with
+  # the user's), everything else is a default.
+  asDefaults = v: if isAttrs v then mapAttrs (_: asDefaults) v else if isList v then v else mkDefault v;
+
+  # leaves of the fragment whose merged value is not aiorch's: [ { path; want; have; } ]
+  overridden =
+    prefix: fragment: merged:
+    lib.concatLists (
+      lib.mapAttrsToList (
+        n: v:
+        let
+          path = prefix ++ [ n ];
+          have = attrByPath path null merged;
+        in
+        if isAttrs v then
+          overridden path v merged
+        else if isList v then
+          optional (!(lib.all (x: elem x (if isList have then have else [ ])) v)) { inherit path have; want = v; }
+        else
+          optional (have != v) { inherit path have; want = v; }
+      ) fragment
+    );
+  showPath = path: concatStringsSep "." (map (n: if builtins.match "[A-Za-z0-9_-]+" n != null then n else ''"${n}"'') path);
+
+  # Whether aiorch manages a client, read from the options (not from the rendered config,
+  # which itself lists the files decided here).
+  clientMode =
+    c: if cfg.clients.${c} != null then cfg.clients.${c} else cfg.settings.clients.${c} or "auto";
+  aiorchOn = cfg.settings.enable or true;
+
+  hasClaudeModule = options ? programs.claude-code.settings;
+  claudeOn =
+    cfg.compose.enable
+    && hasClaudeModule
+    && config.programs.claude-code.enable
+    && aiorchOn
+    && clientMode "claude" != "never";
+
+  # Other files of programs.claude-code where aiorch writes too: CLAUDE.md (aiorch's imports
+  # @AGENTS.md) and commands (aiorch links ~/.claude/commands/NAME.md). aiorch's links sit
+  # beside home-manager's own command files; only the same name, a commands directory or a
+  # CLAUDE.md of the user's is Nix's (contributing aiorch's commands to the module instead would
+  # trip its commands / commandsDir exclusivity).
+  cc = config.programs.claude-code;
+  claudeMd =
+    if options ? programs.claude-code.context then
+      if cc.context == "" then null else cc.context
+    else if (cc.memory.text or null) != null then
+      cc.memory.text
+    else
+      cc.memory.source or null;
+  claudeMdOption =
+    if options ? programs.claude-code.context then "programs.claude-code.context" else "programs.claude-code.memory";
+  claudeMdText = if claudeMd == null || builtins.isString claudeMd then claudeMd else builtins.readFile claudeMd;
+  treeCommands =
+    let
+      s = cfg.agentsmd.source;
+      dir =
+        if s == null then
+          ../agentsmd/commands
+        else if builtins.isPath s || lib.isStorePath s then
+          "${s}/commands"
+        else
+          null;
+    in
+    if dir != null && builtins.pathExists dir then
+      map (f: lib.removeSuffix ".md" (lib.removePrefix "${toString dir}/" (toString f))) (
+        filter (f: lib.hasSuffix ".md" (toString f)) (lib.filesystem.listFilesRecursive dir)
+      )
+    else
+      [ ];
+  userCommands = if isAttrs (cc.commands or null) then lib.attrNames cc.commands else [ ];
+  commandClashes = lib.intersectLists userCommands treeCommands;
+  commandsDir = if isAttrs (cc.commands or null) then cc.commandsDir or null else cc.commands or null;
+  claudeFiles =
+    lib.optional (claudeMd != null) {
+      path = "~/.claude/CLAUDE.md";
+      by = claudeMdOption;
+    }
+    ++ (
+      if commandsDir != null then
+        [
+          {
+            path = "~/.claude/commands";
+            by = "programs.claude-code.commandsDir";
+          }
+        ]
+      else
+        map (n: {
+          path = "~/.claude/commands/${n}.md";
+          by = "programs.claude-code.commands.${n}";
+        }) commandClashes
+    );
+
+  # --- the other clients' modules: their files are Nix's too -----------------------------------
+  # aiorch merges its MCP servers into these files; with the client module's settings set, the
+  # file is a store link, so it is listed (apply leaves it alone) and a warning says what the
+  # client does not get.
+  others = [
+    {
+      module = "gemini-cli";
+      client = "gemini";
+      path = "~/.gemini/settings.json";
+    }
+    {
+      module = "codex";
+      client = "codex";
+      path = "~/.codex/config.toml";
+    }
+  ];
+  otherOn =
+    o:
+    cfg.compose.enable
+    && options ? programs.${o.module}.settings
+    # `isDefined` first: reading a renamed option (gemini-cli on master) would warn everyone
+    && options.programs.${o.module}.enable.isDefined
+    && config.programs.${o.module}.enable
+    && config.programs.${o.module}.settings != { }
+    && aiorchOn
+    && clientMode o.client != "never";
+
+  # --- programs.mcp -----------------------------------------------------------------------------
+  hasMcp = options ? programs.mcp.servers;
+  mcpOn = cfg.compose.enable && hasMcp && config.programs.mcp.enable;
+  # Claude gets programs.mcp through home-manager itself when its integration is on (master)
+  claudeGetsMcp = claudeOn && (config.programs.claude-code.enableMcpIntegration or false);
+  managedClients = [
+    "claude"
+    "gemini"
+    "codex"
+    "copilot"
+  ];
+  # one programs.mcp server in aiorch's registry schema (docs/config-contract.md [mcp.servers])
+  fromProgramsMcp =
+    name: s:
+    let
+      env = s.env or { };
+      literal = filterAttrs (_: v: builtins.isString v) env;
+      files = filterAttrs (_: v: isAttrs v && v ? file) env;
+      # `{ file = …; }` values are read when the server starts: a small sh wrapper exports them
+      # and execs the server (`$0` is the command, `$@` its arguments)
+      fileWrapper = concatStringsSep "; " (
+        lib.mapAttrsToList (n: v: ''export ${n}="$(cat -- ${lib.escapeShellArg v.file})"'') files
+        ++ [ ''exec "$0" "$@"'' ]
+      );
+      stdio =
+        if files == { } then
+          {
+            inherit (s) command;
+            args = s.args or [ ];
+          }
+        else
+          {
+            command = "/bin/sh";
+            args = [
+              "-c"
+              fileWrapper
+              s.command
+            ]
+            ++ s.args or [ ];
+          };
+    in
+    filterAttrs (_: v: v != null && v != [ ] && v != { }) (
+      (
+        if (s.command or null) != null then
+          stdio // { env = literal; }
+        else
+          {
+            url = s.url or null;
+            headers = s.headers or { };
+            transport = if (s.type or "") == "sse" then "sse" else null;
+          }
+      )
+      // {
+        secrets = cfg.mcp.secrets.${name} or [ ];
+        clients = if claudeGetsMcp then lib.remove "claude" managedClients else null;
+      }
+    );
+  enabledServer = s: (s.enabled or null) != false && (s.disabled or false) != true;
+  # names the user (not this module) gives programs.mcp.servers
+  userMcpNames = lib.optionals hasMcp (
+    lib.unique (
+      lib.concatMap (
+        d:
+        let
+          v = d.value;
+        in
+        if (v._type or null) == "if" then
+          lib.optionals v.condition (lib.attrNames v.content)
+        else if isAttrs v && !(v ? _type) then
+          lib.attrNames v
+        else
+          [ ]
+      ) (filter (d: d.file != toString ./compose.nix) options.programs.mcp.servers.definitionsWithLocations)
+    )
+  );
+  clashes = lib.intersectLists userMcpNames (lib.attrNames cfg.mcpServers);
+  imported = lib.optionalAttrs mcpOn (
+    mapAttrs fromProgramsMcp (
+      filterAttrs (n: s: !(cfg.mcpServers ? ${n}) && enabledServer s) config.programs.mcp.servers
+    )
+  );
+  # aiorch's servers published into programs.mcp reach Claude through home-manager when its
+  # integration is on: aiorch then registers them for its other clients only
+  publishedToClaude = lib.optionalAttrs (mcpOn && cfg.mcp.publish && claudeGetsMcp) (
+    mapAttrs (_: s: s // { clients = lib.remove "claude" (s.clients or managedClients); }) (
+      removeAttrs cfg.mcpServers userMcpNames
+    )
+  );
+  # aiorch's own servers in programs.mcp's schema (secrets through `aiorch secrets exec`)
+  toProgramsMcp =
+    s:
+    let
+      secrets = s.secrets or [ ];
+      wrapped =
+        if secrets == [ ] then
+          {
+            inherit (s) command;
+            args = s.args or [ ];
+          }
+        else
+          {
+            command = lib.getExe cfg.package;
+            args = [
+              "secrets"
+              "exec"
+              "--only"
+              (concatStringsSep "," secrets)
+              "--"
+              s.command
+            ]
+            ++ s.args or [ ];
+          };
+    in
+    if (s.command or null) != null then
+      wrapped // lib.optionalAttrs ((s.env or { }) != { }) { inherit (s) env; }
+    else
+      {
+        inherit (s) url;
+      }
+      // lib.optionalAttrs ((s.headers or { }) != { }) { inherit (s) headers; };
+
+  nixManaged =
+    optional claudeOn {
+      path = "~/.claude/settings.json";
+      by = "programs.claude-code";
+    }
+    ++ optionals claudeOn claudeFiles
+    ++ map (o: {
+      inherit (o) path;
+      by = "programs.${o.module}";
+    }) (filter otherOn others);
+in
+{
+  options.programs.aiorch = {
+    compose.enable = mkOption {
+      type = types.bool;
+      default = true;
+      description = ''
+        Live beside home-manager's own client modules: with `programs.claude-code` enabled,
+        aiorch's permission policy, marketplaces and plugins go into
+        `programs.claude-code.settings` (merged with yours: your value wins, with a warning),
+        and files those modules write are listed in the rendered config's `apply.nix_managed`
+        so `aiorch apply` leaves them alone. With `programs.mcp` enabled, its servers join
+        aiorch's MCP registry. Off: none of this.
+      '';
+    };
+    mcp = {
+      secrets = mkOption {
+        type = types.attrsOf (types.listOf types.str);
+        default = { };
+        example = {
+          github = [ "GITHUB_TOKEN" ];
+        };
+        description = ''
+          Secrets (names) a `programs.mcp.servers` server needs: aiorch starts it through
+          `aiorch secrets exec --only NAMES`, so the values live only in its environment.
+        '';
+      };
+      publish = mkOption {
+        type = types.bool;
+        default = false;
+        description = ''
+          Also publish `programs.aiorch.mcpServers` into `programs.mcp.servers`, for
+          home-manager's consumers of it (clients with `enableMcpIntegration`). A server is
+          defined once: names programs.mcp already has are not published, and aiorch does not
+          register programs.mcp's servers in Claude when home-manager already gives them to it
+          (`programs.claude-code.enableMcpIntegration`).
+        '';
+      };
+    };
+    nixManaged = mkOption {
+      type = types.listOf (types.attrsOf types.str);
+      internal = true;
+      default = [ ];
+      description = "`apply.nix_managed` of the rendered config: files Nix writes.";
+    };
+    importedMcpServers = mkOption {
+      type = types.attrsOf (types.attrsOf shared.jsonValue);
+      internal = true;
+      default = { };
+      description = "programs.mcp's servers in aiorch's registry schema (and aiorch's own, where they change).";
+    };
+    claudeSettingsFragment = mkOption {
+      type = types.attrsOf shared.jsonValue;
+      internal = true;
+      readOnly = true;
+      default = claudeFragment;
+      description = "What aiorch would merge into ~/.claude/settings.json (handed to programs.claude-code).";
+    };
+  };
+
+  config = mkIf cfg.enable (mkMerge [
+    {
+      programs.aiorch.nixManaged = nixManaged;
+      programs.aiorch.importedMcpServers = imported // publishedToClaude;
+    }
+
+    (lib.optionalAttrs hasClaudeModule {
+      programs.claude-code.settings = mkIf claudeOn (asDefaults claudeFragment);
+    })
+
+    (lib.optionalAttrs hasMcp {
+      # names the user gives programs.mcp stay theirs (a per-name condition: the names of this
+      # definition must not depend on the other definitions)
+      programs.mcp.servers = mkIf (mcpOn && cfg.mcp.publish) (
+        mapAttrs (n: s: mkIf (!elem n userMcpNames) (toProgramsMcp s)) cfg.mcpServers
+      );
+    })
+
+    {
+      warnings =
+        lib.optionals claudeOn (
+          map (
+            o:
+            "programs.aiorch: programs.claude-code.settings.${showPath o.path} is ${builtins.toJSON o.have}, "
+            + "which overrides aiorch's ${builtins.toJSON o.want}. Yours is kept; to use aiorch's, remove it "
+            + "from programs.claude-code.settings (or change it through programs.aiorch)."
+          ) (overridden [ ] claudeFragment config.programs.claude-code.settings)
+        )
+        ++ lib.optional (claudeOn && policyOn && policySource == null) (
+          "programs.aiorch: agentsmd.source is a string (a live checkout), whose permissions/policy.toml "
+          + "cannot be read while Nix evaluates, so programs.claude-code.settings does not get aiorch's "
+          + "permission policy. Give programs.aiorch.agentsmd.source as a Nix path, or set "
+          + "programs.aiorch.settings.policy.clients.claude = false."
+        )
+        ++ lib.optional (claudeOn && claudeMdText != null && !(lib.hasInfix "@AGENTS.md" claudeMdText)) (
+          "programs.aiorch: ${claudeMdOption} writes ~/.claude/CLAUDE.md, which aiorch leaves alone; add a line "
+          + "`@AGENTS.md` to it so Claude reads aiorch's instructions (~/.claude/AGENTS.md)."
+        )
+        ++ lib.optional (claudeOn && commandsDir != null && treeCommands != [ ]) (
+          "programs.aiorch: programs.claude-code.commandsDir makes ~/.claude/commands Nix's; aiorch leaves it "
+          + "alone, so Claude lacks aiorch's commands (${concatStringsSep ", " treeCommands}) unless that "
+          + "directory has them."
+        )
+        ++ map (
+          n:
+          "programs.aiorch: programs.claude-code.commands.${n} replaces aiorch's /${n} command; aiorch leaves "
+          + "~/.claude/commands/${n}.md alone. Rename one of them to keep both."
+        ) (lib.optionals (claudeOn && commandsDir == null) commandClashes)
+        ++ map (
+          o:
+          "programs.aiorch: programs.${o.module}.settings makes ${o.path} a read-only link into the Nix store; "
+          + "aiorch leaves it alone, so ${o.client} does not get aiorch's MCP servers from it. Set "
+          + "programs.${o.module}.settings = { } to let aiorch merge them, or clients.${o.client} = \"never\"."
+        ) (filter otherOn others)
+        ++ lib.optional (mcpOn && clashes != [ ]) (
+          "programs.aiorch: programs.aiorch.mcpServers."
+          + concatStringsSep ", " clashes
+          + " is also in programs.mcp.servers; aiorch's definition is used for the clients aiorch manages "
+          + "and programs.mcp's for home-manager's consumers. Rename or remove one of them."
+        );
+    }
+  ]);
+}
