@@ -33,6 +33,9 @@ pub struct Artifact {
     /// The feature declaring it, recorded in the ledger (`agentsmd`, `claude`, `mcp`, …).
     pub owner: &'static str,
     pub desired: Desired,
+    /// A named entry (an MCP server): a different value the user already keeps under the same
+    /// key is a conflict to decide, not a setting to take over. Says where aiorch's is declared.
+    pub conflict: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -50,17 +53,23 @@ pub enum Desired {
 
 impl Artifact {
     pub fn link(owner: &'static str, path: PathBuf, target: PathBuf) -> Artifact {
-        Artifact { path, owner, desired: Desired::Link { target } }
+        Artifact { path, owner, desired: Desired::Link { target }, conflict: None }
     }
     pub fn file(owner: &'static str, path: PathBuf, bytes: impl Into<Vec<u8>>) -> Artifact {
-        Artifact { path, owner, desired: Desired::File { bytes: bytes.into(), mode: 0o644 } }
+        Artifact { path, owner, desired: Desired::File { bytes: bytes.into(), mode: 0o644 }, conflict: None }
     }
     pub fn key(owner: &'static str, path: PathBuf, format: DocFormat, key: &[&str], value: Value) -> Artifact {
         Artifact {
             path,
             owner,
             desired: Desired::Key { format, key: key.iter().map(|s| s.to_string()).collect(), value },
+            conflict: None,
         }
+    }
+    /// A key naming one entry of the user's map (`mcpServers.NAME`); `declared_at` says where
+    /// aiorch's comes from, for the conflict message.
+    pub fn entry(self, declared_at: String) -> Artifact {
+        Artifact { conflict: Some(declared_at), ..self }
     }
     /// `values` become members of the array at `key` in a file the user also edits; aiorch
     /// owns exactly the members it inserted.
@@ -75,6 +84,7 @@ impl Artifact {
             path,
             owner,
             desired: Desired::Members { format, key: key.iter().map(|s| s.to_string()).collect(), values },
+            conflict: None,
         }
     }
 }
@@ -94,9 +104,14 @@ pub fn lock(paths: &Paths) -> anyhow::Result<Lock> {
 
 /// Compute the plan for `declared` against the current disk and ledger.
 pub fn plan(paths: &Paths, declared: Vec<Artifact>) -> anyhow::Result<Plan> {
+    plan_adopting(paths, declared, &BTreeSet::new())
+}
+
+/// `plan`, taking over the user's own entries named in `adopt` (`apply --adopt NAME`).
+pub fn plan_adopting(paths: &Paths, declared: Vec<Artifact>, adopt: &BTreeSet<String>) -> anyhow::Result<Plan> {
     let old = Ledger::load(&paths.ledger())?;
     let stamp = backup_stamp(&paths.backups());
-    plan::Planner { backups_dir: &paths.backups(), stamp: &stamp, old: &old }.plan(declared)
+    plan::Planner { backups_dir: &paths.backups(), stamp: &stamp, old: &old, adopt }.plan(declared)
 }
 
 /// Carry out `plan`. A merge target that changed since it was read (a client rewrote it) makes
@@ -234,10 +249,11 @@ impl std::error::Error for Retry {}
 pub fn converge(
     paths: &Paths,
     declare: impl Fn() -> anyhow::Result<Vec<Artifact>>,
+    adopt: &BTreeSet<String>,
     mut show: impl FnMut(&Plan),
 ) -> anyhow::Result<Summary> {
     for _ in 0..5 {
-        let p = plan(paths, declare()?)?;
+        let p = plan_adopting(paths, declare()?, adopt)?;
         show(&p);
         match execute(paths, p) {
             Err(e) if e.is::<Retry>() => continue,

@@ -8,8 +8,9 @@ use std::path::{Path, PathBuf};
 use serde_json::Value;
 
 use super::doc::Doc;
+use super::doc::splice_of;
 use super::fsutil::{State, sha256_hex};
-use super::ledger::{Entry, Ledger, Owned, value_hash};
+use super::ledger::{Entry, Ledger, Owned, hash_matches, value_hash};
 use super::{Artifact, Desired};
 use crate::error::CliError;
 
@@ -59,12 +60,17 @@ pub struct Plan {
     /// we therefore left alone, keys the user changed, …).
     pub notes: Vec<String>,
     pub unchanged: usize,
+    /// The user's own entries under names aiorch declares (`file:line: key …`, name): planning
+    /// stops with all of them listed, since each is the user's decision.
+    pub conflicts: Vec<(String, String)>,
 }
 
 pub struct Planner<'a> {
     pub backups_dir: &'a Path,
     pub stamp: &'a str,
     pub old: &'a Ledger,
+    /// Names of the user's own entries aiorch may take over (`apply --adopt NAME`).
+    pub adopt: &'a BTreeSet<String>,
 }
 
 impl Planner<'_> {
@@ -109,6 +115,9 @@ impl Planner<'_> {
             }
         }
         plan.ledger.sort();
+        if !plan.conflicts.is_empty() {
+            return Err(conflict_error(&plan.conflicts).into());
+        }
         Ok(plan)
     }
 
@@ -266,25 +275,71 @@ impl Planner<'_> {
 
         let wanted_keys: BTreeSet<Vec<String>> =
             wanted.iter().filter_map(|a| a.key_path().map(<[String]>::to_vec)).collect();
+        let mut conflicts: Vec<(String, String)> = vec![];
         for a in &wanted {
             let Desired::Key { key, value, .. } = &a.desired else { continue };
             let current = doc.get(key);
             let old = self.old.keys_at(path).find(|e| e.key() == Some(key.as_slice()));
-            let (prior, created_parents) = match old {
-                Some(Entry { kind: Owned::Key { prior, created_parents, .. }, .. }) => {
-                    (prior.clone(), *created_parents)
+            let (prior, created_parents, old_splice) = match old {
+                Some(Entry { kind: Owned::Key { prior, created_parents, splice, .. }, .. }) => {
+                    (prior.clone(), *created_parents, splice.clone())
                 }
                 _ => (
                     current.clone(),
                     (1..key.len()).find(|&n| doc.get(&key[..n]).is_none()).map_or(0, |n| key.len() - n),
+                    None,
                 ),
             };
+            let mut splice = old_splice.clone();
+            if old.is_none()
+                && let (Some(theirs), Some(ours)) = (&current, &a.conflict)
+                && theirs != value
+            {
+                // A named entry of the user's where aiorch declares one: a decision for the
+                // user, never a silent replacement.
+                let name = key.last().expect("key paths are never empty");
+                let at = doc.line_of(key).map_or(String::new(), |l| format!(":{l}"));
+                if !self.adopt.contains(name) {
+                    conflicts.push((
+                        format!("{at}: `{}` is the user's own, not aiorch's ({ours})", key.join(".")),
+                        name.clone(),
+                    ));
+                    continue;
+                }
+                plan.notes.push(format!(
+                    "{}{at}: `{}` was the user's own; adopted (`--adopt {name}`): it is kept in aiorch's ledger \
+                     and `aiorch revert` puts it back",
+                    real.display(),
+                    key.join(".")
+                ));
+            }
             if current.as_ref() != Some(value) {
+                // Record the edit against the user's own text: while aiorch's earlier value is
+                // still there, put theirs back first, so the splice always holds their bytes.
+                let ours_still = match (old.map(|e| &e.kind), &current) {
+                    (Some(Owned::Key { sha256, .. }), Some(c)) => hash_matches(c, sha256),
+                    _ => false,
+                };
+                let restored = match (&old_splice, &prior) {
+                    (Some(sp), Some(p)) if ours_still => {
+                        let mut want = doc.clone();
+                        want.set(key, p)?;
+                        doc.unsplice(sp, &want)
+                    }
+                    _ => None,
+                };
+                let fresh = old.is_none();
+                let had_restore = restored.is_some();
+                if let Some(d) = restored {
+                    doc = d;
+                }
+                let before_text = doc.text();
                 doc.set(key, value)?;
+                splice = (prior.is_some() && (fresh || had_restore)).then(|| splice_of(&before_text, &doc.text()));
                 keys_changed.push(key.join("."));
                 if let (Some(old), Some(cur)) = (old, &current)
                     && let Owned::Key { sha256, .. } = &old.kind
-                    && &value_hash(cur) != sha256
+                    && !hash_matches(cur, sha256)
                 {
                     plan.notes.push(format!(
                         "{}: `{}` had been changed by hand; aiorch's value is set again",
@@ -296,23 +351,39 @@ impl Planner<'_> {
             plan.ledger.entries.push(Entry {
                 path: path.to_path_buf(),
                 owner: a.owner.to_string(),
-                kind: Owned::Key { format, key: key.clone(), sha256: value_hash(value), prior, created_parents },
+                kind: Owned::Key {
+                    format,
+                    key: key.clone(),
+                    sha256: value_hash(value),
+                    prior,
+                    created_parents,
+                    splice,
+                },
                 backup: None,
             });
+        }
+        for c in conflicts {
+            plan.conflicts.push((format!("{}{}", real.display(), c.0), c.1));
         }
 
         // Retract keys we own but no longer declare: put back what was there before us, but
         // only if the value is still ours (a value the user changed stays, unmanaged).
         let mut orphaned: Vec<(Vec<String>, usize)> = vec![];
         for e in self.old.keys_at(path) {
-            let Owned::Key { key, sha256, prior, created_parents, .. } = &e.kind else { continue };
+            let Owned::Key { key, sha256, prior, created_parents, splice, .. } = &e.kind else { continue };
             if wanted_keys.contains(key) {
                 continue;
             }
             match doc.get(key) {
-                Some(cur) if &value_hash(&cur) == sha256 => {
+                Some(cur) if hash_matches(&cur, sha256) => {
                     match prior {
-                        Some(p) => doc.set(key, p)?,
+                        Some(p) => {
+                            // The user's own bytes when the file around them allows it, else
+                            // their value re-rendered.
+                            let mut want = doc.clone();
+                            want.set(key, p)?;
+                            doc = splice.as_ref().and_then(|sp| doc.unsplice(sp, &want)).unwrap_or(want);
+                        }
                         None => {
                             doc.remove(key)?;
                             if *created_parents > 0 {
@@ -475,13 +546,34 @@ impl Planner<'_> {
                 plan.ledger.entries.push(Entry {
                     path: path.to_path_buf(),
                     owner: owner.to_string(),
-                    kind: Owned::Members { format, key, values: owned, created },
+                    kind: Owned::Members { format, key, values: owned, created, scalar: None, splice: None },
                     backup: None,
                 });
             }
         }
         Ok(())
     }
+}
+
+/// Exit 2 naming every entry of the user's that aiorch would have replaced, and the two ways on.
+fn conflict_error(conflicts: &[(String, String)]) -> CliError {
+    let mut names: Vec<&str> = conflicts.iter().map(|(_, n)| n.as_str()).collect();
+    names.sort();
+    names.dedup();
+    let adopt: Vec<String> = names.iter().map(|n| format!("--adopt {n}")).collect();
+    let list: Vec<&str> = conflicts.iter().map(|(m, _)| m.as_str()).collect();
+    CliError::bad_input(format!(
+        "the user already defines {} under {} aiorch declares:\n  {}",
+        if conflicts.len() == 1 { "an entry" } else { "entries" },
+        if names.len() == 1 { "a name" } else { "names" },
+        list.join("\n  ")
+    ))
+    .hint("rename aiorch's in the aiorch config, so both exist side by side; or")
+    .hint(format!(
+        "run `aiorch apply {}` to use aiorch's: the user's is kept in the ledger and `aiorch revert` gives it back \
+         byte for byte. Nothing was changed",
+        adopt.join(" ")
+    ))
 }
 
 fn json_kind(v: &Value) -> &'static str {
@@ -562,7 +654,7 @@ mod tests {
     }
 
     fn run(paths: &Paths, arts: Vec<Artifact>) {
-        converge(paths, || Ok(arts.clone()), |_| {}).unwrap();
+        converge(paths, || Ok(arts.clone()), &Default::default(), |_| {}).unwrap();
     }
 
     fn allow(paths: &Paths, values: &[&str]) -> Artifact {
@@ -689,7 +781,8 @@ mod tests {
         let (_t, paths) = env();
         let file = paths.in_home("settings.json");
         fs_err::write(&file, "{\"permissions\": {\"allow\": \"oops\"}}\n").unwrap();
-        let err = converge(&paths, || Ok(vec![allow(&paths, &["Bash(ls:*)"])]), |_| {}).unwrap_err();
+        let err =
+            converge(&paths, || Ok(vec![allow(&paths, &["Bash(ls:*)"])]), &Default::default(), |_| {}).unwrap_err();
         let e = err.downcast_ref::<crate::error::CliError>().unwrap();
         assert_eq!(e.exit, crate::error::Exit::BadInput);
         assert!(e.message.contains("`permissions.allow` is a string"), "{}", e.message);

@@ -6,7 +6,13 @@ use crate::error::Exit;
 use crate::paths::Paths;
 use crate::ui::Ui;
 
-pub fn apply(ui: &Ui, paths: &Paths, dry_run: bool, check: bool) -> anyhow::Result<Exit> {
+pub fn apply(
+    ui: &Ui,
+    paths: &Paths,
+    dry_run: bool,
+    check: bool,
+    adopt: &std::collections::BTreeSet<String>,
+) -> anyhow::Result<Exit> {
     let loaded = Loaded::load(paths)?;
     if !loaded.config.enable {
         ui.out(
@@ -19,7 +25,7 @@ pub fn apply(ui: &Ui, paths: &Paths, dry_run: bool, check: bool) -> anyhow::Resu
     }
     if dry_run || check {
         // Read-only: no lock, so a dry run creates nothing, not even the state dir.
-        let plan = apply::plan(paths, loaded.declared(paths)?)?;
+        let plan = apply::plan_adopting(paths, loaded.declared(paths)?, adopt)?;
         let summary = apply::Summary::of(&plan);
         if ui.json {
             ui.json(&apply::report::plan_json(&plan, paths));
@@ -32,13 +38,14 @@ pub fn apply(ui: &Ui, paths: &Paths, dry_run: bool, check: bool) -> anyhow::Resu
     if !paths.state_dir.exists() {
         // First run: plan once before the lock creates the state dir, so a file that does not
         // parse leaves no trace at all (converge plans again under the lock).
-        apply::plan(paths, loaded.declared(paths)?)?;
+        apply::plan_adopting(paths, loaded.declared(paths)?, adopt)?;
     }
     let _lock = apply::lock(paths)?;
     let mut shown = None;
     let summary = apply::converge(
         paths,
         || loaded.declared(paths),
+        adopt,
         |plan| {
             if !ui.json {
                 apply::print_plan(ui, plan, paths, false);
@@ -70,6 +77,7 @@ pub fn revert(ui: &Ui, paths: &Paths, dry_run: bool) -> anyhow::Result<Exit> {
     let summary = apply::converge(
         paths,
         || Ok(vec![]),
+        &Default::default(),
         |plan| {
             if ui.json {
                 shown = Some(apply::report::plan_json(plan, paths));

@@ -32,3 +32,4 @@ mod runtime;
 mod runtime_mcp;
 mod secrets;
 mod services;
+mod user_entries;
