@@ -78,6 +78,31 @@ pub fn checks(paths: &Paths, declared: Vec<Artifact>) -> anyhow::Result<Vec<Chec
             bad += 1;
             out.push(Check::fail(G, "owned artifact", detail, fix));
         }
+        if let Some(b) = &e.backup
+            && State::read(b)? == State::Absent
+        {
+            bad += 1;
+            out.push(Check::fail(
+                G,
+                "backup",
+                format!("the backup of {shown} is missing: {}", paths.display(b)),
+                "put it back from your own backup; without it `aiorch revert` keeps aiorch's version of the file",
+            ));
+        }
+    }
+    for (file, b) in &ledger.merge_backups {
+        if State::read(b)? == State::Absent {
+            out.push(Check::warn(
+                G,
+                "backup",
+                format!(
+                    "the copy of {} taken before aiorch's first merge is missing: {}",
+                    paths.display(file),
+                    paths.display(b)
+                ),
+                "nothing depends on it (revert restores key by key); put it back if you keep one",
+            ));
+        }
     }
     if bad == 0 {
         out.push(Check::ok(G, "owned artifacts intact", format!("{} links, files and keys", ledger.entries.len())));

@@ -81,6 +81,10 @@ pub enum Owned {
         /// or a list), given back with its own bytes when aiorch's last member goes.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         scalar: Option<serde_json::Value>,
+        /// How many parents of a created array aiorch created too (absent in ledgers from
+        /// before this was recorded: then every parent left empty goes).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        created_parents: Option<usize>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         splice: Option<Splice>,
     },

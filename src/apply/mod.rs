@@ -48,7 +48,14 @@ pub enum Desired {
     Key { format: DocFormat, key: Vec<String>, value: Value },
     /// These values are present in the array at `key` (created if absent); everything else in
     /// the array is the user's. Retraction removes only the values aiorch inserted.
-    Members { format: DocFormat, key: Vec<String>, values: Vec<Value> },
+    Members {
+        format: DocFormat,
+        key: Vec<String>,
+        values: Vec<Value>,
+        /// The client also takes a single string here: a user's string becomes the first
+        /// member (and is given back as a string by retraction).
+        single: bool,
+    },
 }
 
 impl Artifact {
@@ -83,9 +90,21 @@ impl Artifact {
         Artifact {
             path,
             owner,
-            desired: Desired::Members { format, key: key.iter().map(|s| s.to_string()).collect(), values },
+            desired: Desired::Members {
+                format,
+                key: key.iter().map(|s| s.to_string()).collect(),
+                values,
+                single: false,
+            },
             conflict: None,
         }
+    }
+    /// `members` where the client also accepts one string instead of a list.
+    pub fn or_single(mut self) -> Artifact {
+        if let Desired::Members { single, .. } = &mut self.desired {
+            *single = true;
+        }
+        self
     }
 }
 
@@ -111,7 +130,8 @@ pub fn plan(paths: &Paths, declared: Vec<Artifact>) -> anyhow::Result<Plan> {
 pub fn plan_adopting(paths: &Paths, declared: Vec<Artifact>, adopt: &BTreeSet<String>) -> anyhow::Result<Plan> {
     let old = Ledger::load(&paths.ledger())?;
     let stamp = backup_stamp(&paths.backups());
-    plan::Planner { backups_dir: &paths.backups(), stamp: &stamp, old: &old, adopt }.plan(declared)
+    let lost_ledger = !paths.ledger().exists() && paths.backups().is_dir();
+    plan::Planner { backups_dir: &paths.backups(), stamp: &stamp, old: &old, adopt, lost_ledger }.plan(declared)
 }
 
 /// Carry out `plan`. A merge target that changed since it was read (a client rewrote it) makes

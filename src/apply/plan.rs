@@ -63,6 +63,9 @@ pub struct Plan {
     /// The user's own entries under names aiorch declares (`file:line: key …`, name): planning
     /// stops with all of them listed, since each is the user's decision.
     pub conflicts: Vec<(String, String)>,
+    /// Things that could not be done as they should (a backup that went missing): the run
+    /// goes on, then says so and exits 1.
+    pub warnings: Vec<String>,
 }
 
 pub struct Planner<'a> {
@@ -71,6 +74,9 @@ pub struct Planner<'a> {
     pub old: &'a Ledger,
     /// Names of the user's own entries aiorch may take over (`apply --adopt NAME`).
     pub adopt: &'a BTreeSet<String>,
+    /// The ledger is gone but earlier runs left backups: what is on disk is told apart by
+    /// content (see `recognise`), and the user's originals come from those backups again.
+    pub lost_ledger: bool,
 }
 
 impl Planner<'_> {
@@ -126,6 +132,20 @@ impl Planner<'_> {
         self.backups_dir.join(self.stamp).join(rel)
     }
 
+    /// The newest copy of `path` an earlier run saved to the backups.
+    fn newest_backup(&self, path: &Path) -> Option<PathBuf> {
+        let rel = path.strip_prefix("/").unwrap_or(path);
+        let mut stamps: Vec<PathBuf> = fs_err::read_dir(self.backups_dir).ok()?.flatten().map(|e| e.path()).collect();
+        // `STAMP-N` (a second run in the same second) sorts after `STAMP`; N counts up from 2.
+        stamps.sort_by_key(|p| {
+            let name = p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            let (base, n) =
+                name.split_once('-').map_or((name.clone(), 1), |(b, n)| (b.to_string(), n.parse().unwrap_or(1)));
+            (base, n)
+        });
+        stamps.into_iter().rev().map(|s| s.join(rel)).find(|b| fs_err::symlink_metadata(b).is_ok())
+    }
+
     fn plan_whole(&self, plan: &mut Plan, a: Artifact) -> anyhow::Result<()> {
         let path = a.path.clone();
         let before = State::read(&path)?;
@@ -147,6 +167,22 @@ impl Planner<'_> {
 
         if matches_target(&before, &after) {
             plan.unchanged += 1;
+            if owned.is_none() && self.lost_ledger && !matches!(before, State::Absent) {
+                // Exactly what aiorch generates, with no ledger to say whose it is: aiorch's
+                // own (it backs up whatever it replaces, so the user's original, if there was
+                // one, is the newest backup of this path).
+                entry.backup = self.newest_backup(&path);
+                plan.notes.push(format!(
+                    "{} is exactly what aiorch generates: taken as aiorch's own{}",
+                    path.display(),
+                    entry
+                        .backup
+                        .as_ref()
+                        .map_or(String::new(), |b| format!(" (the user's original is the backup {})", b.display()))
+                ));
+                plan.ledger.entries.push(entry);
+                return Ok(());
+            }
             if owned.is_none() && !matches!(before, State::Absent) {
                 // Identical content the user already had: adopt it, but keep a copy so revert
                 // gives it back rather than deleting it.
@@ -220,7 +256,20 @@ impl Planner<'_> {
         }
         let (after, action) = match &e.backup {
             Some(b) if State::read(b)? != State::Absent => (Target::Restore(b.clone()), Action::Restore),
-            _ => (Target::Absent, Action::Retract),
+            Some(b) => {
+                // Removing aiorch's version would leave nothing at all: keep it (and keep
+                // owning it, so a backup put back later is still restored).
+                plan.warnings.push(format!(
+                    "{} cannot be restored: its backup {} is missing, so aiorch's version is left in place",
+                    e.path.display(),
+                    b.display()
+                ));
+                if !matches!(before, State::Absent) {
+                    plan.ledger.entries.push(e.clone());
+                }
+                return Ok(());
+            }
+            None => (Target::Absent, Action::Retract),
         };
         plan.changes.push(Change {
             path: e.path.clone(),
@@ -271,6 +320,15 @@ impl Planner<'_> {
         };
         let mut doc = Doc::parse(format, &text, &real)?;
         let existed = !matches!(before, State::Absent);
+        // No ledger: what the file held before aiorch's first merge is its newest backup.
+        let recovered = match self.lost_ledger && old_merged.is_none() && existed {
+            true => self.newest_backup(&real).and_then(|b| {
+                let d = Doc::parse(format, &fs_err::read_to_string(&b).ok()?, &b).ok()?;
+                plan.ledger.merge_backups.insert(path.to_path_buf(), b);
+                Some(d)
+            }),
+            false => None,
+        };
         let mut keys_changed = vec![];
 
         let wanted_keys: BTreeSet<Vec<String>> =
@@ -284,11 +342,19 @@ impl Planner<'_> {
                 Some(Entry { kind: Owned::Key { prior, created_parents, splice, .. }, .. }) => {
                     (prior.clone(), *created_parents, splice.clone())
                 }
-                _ => (
-                    current.clone(),
-                    (1..key.len()).find(|&n| doc.get(&key[..n]).is_none()).map_or(0, |n| key.len() - n),
-                    None,
-                ),
+                _ => {
+                    // Without a ledger, aiorch's own value is recognised by being equal to it;
+                    // what it replaced is then in the backup.
+                    let base = match &recovered {
+                        Some(r) if current.as_ref() == Some(value) => r,
+                        _ => &doc,
+                    };
+                    (
+                        base.get(key),
+                        (1..key.len()).find(|&n| base.get(&key[..n]).is_none()).map_or(0, |n| key.len() - n),
+                        None,
+                    )
+                }
             };
             let mut splice = old_splice.clone();
             if old.is_none()
@@ -422,7 +488,9 @@ impl Planner<'_> {
                 *c = (*c).max(len - parent.len());
             }
         }
-        self.plan_members(plan, &mut doc, path, &real, format, &wanted, &mut keys_changed)?;
+        let pristine = Doc::parse(format, &text, &real)?;
+        let docs = (&mut doc, recovered.as_ref(), &pristine);
+        self.plan_members(plan, docs, (path, &real), format, &wanted, &mut keys_changed)?;
 
         let new_text = doc.text();
         if new_text == text {
@@ -465,16 +533,21 @@ impl Planner<'_> {
     fn plan_members(
         &self,
         plan: &mut Plan,
-        doc: &mut Doc,
-        path: &Path,
-        real: &Path,
+        // The document being edited, its backup when the ledger was lost, and the file as it
+        // was before this run.
+        (doc, recovered, pristine): (&mut Doc, Option<&Doc>, &Doc),
+        (path, real): (&Path, &Path),
         format: super::DocFormat,
         wanted: &[Artifact],
         keys_changed: &mut Vec<String>,
     ) -> anyhow::Result<()> {
         let mut declared: BTreeMap<Vec<String>, (&'static str, Vec<Value>)> = BTreeMap::new();
+        let mut single_ok: BTreeSet<Vec<String>> = BTreeSet::new();
         for a in wanted {
-            if let Desired::Members { key, values, .. } = &a.desired {
+            if let Desired::Members { key, values, single, .. } = &a.desired {
+                if *single {
+                    single_ok.insert(key.clone());
+                }
                 let slot = declared.entry(key.clone()).or_insert_with(|| (a.owner, vec![]));
                 for v in values {
                     if !slot.1.contains(v) {
@@ -488,11 +561,48 @@ impl Planner<'_> {
 
         for key in keys {
             let old = self.old.members_at(path).find(|e| e.key() == Some(key.as_slice()));
+            let (mut scalar, mut splice, parents) = match old.map(|e| &e.kind) {
+                Some(Owned::Members { scalar, splice, created_parents, .. }) => {
+                    (scalar.clone(), splice.clone(), *created_parents)
+                }
+                _ => (None, None, None),
+            };
+            // Counted against the file as it was, so sibling arrays created in the same run all
+            // know the parent is aiorch's, and the last one to go takes it along.
+            let parents = parents.or_else(|| {
+                (doc.get(&key).is_none() && old.is_none())
+                    .then(|| (1..key.len()).find(|&n| pristine.get(&key[..n]).is_none()).map_or(0, |n| key.len() - n))
+            });
+            let mut current = doc.get(&key);
+            // A single value where the client also takes a list (Gemini's `context.fileName`):
+            // it becomes the first member, and comes back as it was when aiorch's last one goes.
+            if let Some(Value::String(one)) = &current
+                && single_ok.contains(&key)
+                && declared.get(&key).is_some_and(|(_, vs)| vs.iter().any(|v| v.as_str() != Some(one)))
+            {
+                let list = Value::Array(vec![Value::String(one.clone())]);
+                let before_text = doc.text();
+                doc.set(&key, &list)?;
+                splice = Some(splice_of(&before_text, &doc.text()));
+                scalar = current.take();
+                current = Some(list);
+            }
+            // Without a ledger, aiorch's members are those the backup's array lacks.
+            let guessed: Vec<Value> = match (recovered, &current) {
+                (Some(r), Some(Value::Array(now))) => {
+                    let then = match r.get(&key) {
+                        Some(Value::Array(a)) => a,
+                        _ => vec![],
+                    };
+                    now.iter().filter(|v| !then.contains(v)).cloned().collect()
+                }
+                _ => vec![],
+            };
             let (old_values, old_created) = match old.map(|e| &e.kind) {
                 Some(Owned::Members { values, created, .. }) => (values.as_slice(), Some(*created)),
+                _ if recovered.is_some() => (guessed.as_slice(), recovered.map(|r| r.get(&key).is_none())),
                 _ => (&[][..], None),
             };
-            let current = doc.get(&key);
             let before: Vec<Value> = match &current {
                 None => vec![],
                 Some(Value::Array(a)) => a.clone(),
@@ -529,9 +639,17 @@ impl Planner<'_> {
                 if after.is_empty() && created && values.is_empty() {
                     doc.remove(&key)?;
                     // The array was aiorch's; so are the empty objects it leaves behind.
-                    prune_empty_parents(doc, &key, usize::MAX)?;
+                    prune_empty_parents(doc, &key, parents.unwrap_or(usize::MAX))?;
                 } else {
                     doc.edit_array(&key, &add, &gone, &after)?;
+                }
+                if values.is_empty()
+                    && let Some(one) = &scalar
+                    && after == [one.clone()]
+                {
+                    let mut want = doc.clone();
+                    want.set(&key, one)?;
+                    *doc = splice.as_ref().and_then(|sp| doc.unsplice(sp, &want)).unwrap_or(want);
                 }
                 let mut k = key.join(".");
                 if added > 0 {
@@ -546,7 +664,15 @@ impl Planner<'_> {
                 plan.ledger.entries.push(Entry {
                     path: path.to_path_buf(),
                     owner: owner.to_string(),
-                    kind: Owned::Members { format, key, values: owned, created, scalar: None, splice: None },
+                    kind: Owned::Members {
+                        format,
+                        key,
+                        values: owned,
+                        created,
+                        scalar,
+                        splice,
+                        created_parents: parents.filter(|_| created),
+                    },
                     backup: None,
                 });
             }

@@ -33,7 +33,8 @@ pub fn apply(
             apply::print_plan(ui, &plan, paths, dry_run);
             ui.out(&format!("{}: {}", if check { "check" } else { "dry run" }, summary.line()));
         }
-        return Ok(if check && summary.changes() > 0 { Exit::Failed } else { Exit::Ok });
+        let failed = check && summary.changes() > 0 || warned(ui, &plan.warnings);
+        return Ok(if failed { Exit::Failed } else { Exit::Ok });
     }
     if !paths.state_dir.exists() {
         // First run: plan once before the lock creates the state dir, so a file that does not
@@ -42,11 +43,13 @@ pub fn apply(
     }
     let _lock = apply::lock(paths)?;
     let mut shown = None;
+    let mut warnings = vec![];
     let summary = apply::converge(
         paths,
         || loaded.declared(paths),
         adopt,
         |plan| {
+            warnings = plan.warnings.clone();
             if !ui.json {
                 apply::print_plan(ui, plan, paths, false);
             } else {
@@ -58,7 +61,18 @@ pub fn apply(
         Some(j) => ui.json(&j),
         None => ui.out(&format!("applied: {}", summary.line())),
     }
-    Ok(Exit::Ok)
+    Ok(if warned(ui, &warnings) { Exit::Failed } else { Exit::Ok })
+}
+
+/// Print what could not be done; true when there was anything.
+fn warned(ui: &Ui, warnings: &[String]) -> bool {
+    for w in warnings {
+        ui.warn(w);
+    }
+    if !warnings.is_empty() {
+        ui.warn("put the missing backup back and run it again to restore it; `aiorch doctor` lists what is missing");
+    }
+    !warnings.is_empty()
 }
 
 pub fn revert(ui: &Ui, paths: &Paths, dry_run: bool) -> anyhow::Result<Exit> {
@@ -70,15 +84,17 @@ pub fn revert(ui: &Ui, paths: &Paths, dry_run: bool) -> anyhow::Result<Exit> {
             apply::print_plan(ui, &plan, paths, true);
             ui.out(&format!("dry run: {}", apply::Summary::of(&plan).line()));
         }
-        return Ok(Exit::Ok);
+        return Ok(if warned(ui, &plan.warnings) { Exit::Failed } else { Exit::Ok });
     }
     let _lock = apply::lock(paths)?;
     let mut shown = None;
+    let mut warnings = vec![];
     let summary = apply::converge(
         paths,
         || Ok(vec![]),
         &Default::default(),
         |plan| {
+            warnings = plan.warnings.clone();
             if ui.json {
                 shown = Some(apply::report::plan_json(plan, paths));
             } else {
@@ -90,5 +106,5 @@ pub fn revert(ui: &Ui, paths: &Paths, dry_run: bool) -> anyhow::Result<Exit> {
         Some(j) => ui.json(&j),
         None => ui.out(&format!("reverted: {}", summary.line())),
     }
-    Ok(Exit::Ok)
+    Ok(if warned(ui, &warnings) { Exit::Failed } else { Exit::Ok })
 }

@@ -28,6 +28,7 @@ mod merge;
 mod nix_fixtures;
 mod permissions;
 mod policy;
+mod recovery;
 mod runtime;
 mod runtime_mcp;
 mod secrets;
