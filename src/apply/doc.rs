@@ -154,9 +154,16 @@ impl Doc {
                         t.set_implicit(true);
                         Item::Table(t)
                     });
+                    if let Some(inline) = entry.as_inline_table_mut() {
+                        // `mcp_servers = { x = {…} }`: the rest goes inside, inline as well, so
+                        // the user's one-line style stays (Codex reads both forms alike).
+                        if set_inline(inline, &parents[depth + 1..], last, value) {
+                            return Ok(());
+                        }
+                        return Err(self.toml_not_a_table(parents, "not a table", key));
+                    }
                     if !entry.is_table() {
-                        let what = if entry.is_inline_table() { "an inline table" } else { "not a table" };
-                        return Err(self.toml_not_a_table(&key[..=depth], what, key));
+                        return Err(self.toml_not_a_table(&key[..=depth], "not a table", key));
                     }
                     table = entry.as_table_mut().expect("checked above");
                 }
@@ -211,6 +218,18 @@ impl Doc {
                         Some(i) => item = i,
                         None => return Ok(false),
                     }
+                }
+                if let Some(t) = item.as_inline_table_mut() {
+                    // Give the space before `}` back to what is now the last value.
+                    let was_last = t.iter().last().is_some_and(|(k, _)| k == last);
+                    let Some(gone) = t.remove(last) else { return Ok(false) };
+                    if was_last
+                        && let Some(tail) = gone.decor().suffix().cloned()
+                        && let Some((_, prev)) = t.iter_mut().last()
+                    {
+                        prev.decor_mut().set_suffix(tail);
+                    }
+                    return Ok(true);
                 }
                 Ok(item.as_table_like_mut().and_then(|t| t.remove(last)).is_some())
             }
@@ -296,6 +315,35 @@ fn json_edit_error(path: &Path, e: super::jsonc::ParseError) -> CliError {
 
 fn keys(key: &[String]) -> Vec<&str> {
     key.iter().map(String::as_str).collect()
+}
+
+/// Set `rest.last = value` inside an inline table, creating inline tables on the way; false
+/// when something on the way is not a table.
+fn set_inline(mut t: &mut toml_edit::InlineTable, rest: &[String], last: &str, value: &Value) -> bool {
+    for p in rest {
+        let next = t.entry(p).or_insert(toml_edit::Value::InlineTable(toml_edit::InlineTable::new()));
+        match next.as_inline_table_mut() {
+            Some(n) => t = n,
+            None => return false,
+        }
+    }
+    let mut v = json_to_value(value);
+    match t.get(last) {
+        Some(old) => *v.decor_mut() = old.decor().clone(),
+        None => {
+            // The space before `}` belongs to the last value: it moves to the new last one.
+            v.decor_mut().set_prefix(" ");
+            if let Some((_, prev)) = t.iter_mut().last() {
+                let tail = prev.decor().suffix().cloned();
+                prev.decor_mut().set_suffix("");
+                if let Some(tail) = tail {
+                    v.decor_mut().set_suffix(tail);
+                }
+            }
+        }
+    }
+    t.insert(last, v);
+    true
 }
 
 /// The one span that differs between `before` and `after` (common prefix and suffix cut off,
@@ -398,6 +446,32 @@ mod tests {
         assert_eq!(d.get(&k("mcp_servers.echo.env.A")), Some(json!("1")));
         assert!(d.remove(&k("mcp_servers.echo")).unwrap());
         assert_eq!(Doc::parse(DocFormat::Toml, &d.text(), Path::new("c")).unwrap().get(&k("model")), Some(json!("o3")));
+    }
+
+    #[test]
+    fn toml_inline_server_tables_are_merged_into() {
+        let src = "mcp_servers = { mine = { command = \"m\" } } # one line\nmodel = \"o3\"\n";
+        let mut d = Doc::parse(DocFormat::Toml, src, Path::new("c.toml")).unwrap();
+        d.set(&k("mcp_servers.echo"), &json!({"command": "py", "args": ["e.py"]})).unwrap();
+        assert_eq!(
+            d.text(),
+            "mcp_servers = { mine = { command = \"m\" }, echo = { command = \"py\", args = [\"e.py\"] } } # one \
+             line\nmodel = \"o3\"\n"
+        );
+        assert_eq!(d.get(&k("mcp_servers.echo.command")), Some(json!("py")));
+        assert!(d.remove(&k("mcp_servers.echo")).unwrap());
+        assert_eq!(d.text(), src);
+    }
+
+    #[test]
+    fn toml_keeps_a_bom_and_crlf() {
+        let src = "\u{feff}# mine\r\nmodel = \"o3\"\r\n";
+        let mut d = Doc::parse(DocFormat::Toml, src, Path::new("c.toml")).unwrap();
+        d.set(&k("mcp_servers.echo"), &json!({"command": "py"})).unwrap();
+        assert_eq!(d.text(), "\u{feff}# mine\r\nmodel = \"o3\"\r\n\r\n[mcp_servers.echo]\r\ncommand = \"py\"\r\n");
+        assert!(d.remove(&k("mcp_servers.echo")).unwrap());
+        assert!(d.remove(&k("mcp_servers")).unwrap());
+        assert_eq!(d.text(), src);
     }
 
     #[test]

@@ -132,3 +132,61 @@ fn an_entry_equal_to_ours_in_another_key_order_is_no_conflict() {
         assert_eq!(&env.read(f), text, "{f}: the user's entry stays as it was");
     }
 }
+
+#[test]
+fn codex_servers_written_inline_are_merged_into_and_given_back() {
+    // `mcp_servers = { … }` on one line is as valid to Codex as [mcp_servers.NAME] tables.
+    let env = env();
+    let original = "model = \"o3\"\nmcp_servers = { mine = { command = \"m\" } } # keep\n\n[tui]\nanimations = false\n";
+    env.write("~/.codex/config.toml", original);
+    env.ok(["apply"]);
+    let merged = env.read("~/.codex/config.toml");
+    assert!(
+        merged.contains(
+            "mcp_servers = { mine = { command = \"m\" }, echo = { command = \"/srv/echo\", args = [\"stdio\"]"
+        ),
+        "{merged}"
+    );
+    assert!(merged.ends_with("} # keep\n\n[tui]\nanimations = false\n"), "{merged}");
+    let (c, u, rm, _) = env.ok(["apply"]).summary();
+    assert_eq!((c, u, rm), (0, 0, 0));
+    env.ok(["revert"]);
+    assert_eq!(env.read("~/.codex/config.toml"), original);
+}
+
+#[test]
+fn bom_and_crlf_survive_apply_and_revert() {
+    let env = env();
+    let toml = "\u{feff}# my codex config\r\nmodel = \"o3\"\r\n\r\n[mcp_servers.mine]\r\ncommand = \"m\"\r\n";
+    let json = "\u{feff}{\r\n  \"mcpServers\": {\r\n    \"mine\": {\"command\": \"m\"}\r\n  }\r\n}\r\n";
+    env.write("~/.codex/config.toml", toml);
+    env.write("~/.claude.json", json);
+    env.ok(["apply"]);
+    for (f, original) in [("~/.codex/config.toml", toml), ("~/.claude.json", json)] {
+        let merged = env.read(f);
+        let first_lines: String = original.split_inclusive("\r\n").take(2).collect();
+        assert!(merged.starts_with(&first_lines), "{f} keeps its bytes: {merged:?}");
+        assert!(merged.starts_with('\u{feff}'), "{f} keeps its BOM: {merged:?}");
+        assert!(!merged.replace("\r\n", "").contains('\n'), "{f}: every line ends CRLF: {merged:?}");
+        assert!(merged.contains("/srv/echo"), "{merged:?}");
+    }
+    env.ok(["revert"]);
+    assert_eq!(env.read("~/.codex/config.toml"), toml);
+    assert_eq!(env.read("~/.claude.json"), json);
+}
+
+#[test]
+fn an_adopted_entry_comes_back_byte_for_byte_after_ours_changed() {
+    let env = env();
+    let (f, _, original) = USERS[2];
+    env.write(f, original);
+    env.ok(["apply", "--adopt", "echo"]);
+    // aiorch's definition changes twice; the user's original is still what revert gives back.
+    for cmd in ["/srv/echo2", "/srv/echo3"] {
+        env.write_config(&CONFIG.replace("/srv/echo", cmd));
+        env.ok(["apply"]);
+        assert!(env.read(f).contains(cmd), "{}", env.read(f));
+    }
+    env.ok(["revert"]);
+    assert_eq!(env.read(f), original);
+}
