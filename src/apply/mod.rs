@@ -130,7 +130,9 @@ pub fn plan(paths: &Paths, declared: Vec<Artifact>) -> anyhow::Result<Plan> {
 pub fn plan_adopting(paths: &Paths, declared: Vec<Artifact>, adopt: &BTreeSet<String>) -> anyhow::Result<Plan> {
     let old = Ledger::load(&paths.ledger())?;
     let stamp = backup_stamp(&paths.backups());
-    let lost_ledger = !paths.ledger().exists() && paths.backups().is_dir();
+    // Backups or generated files of an earlier run, but no ledger: it was lost (revert leaves
+    // neither a generated dir nor, when nothing was replaced, a backups dir behind).
+    let lost_ledger = !paths.ledger().exists() && (paths.backups().is_dir() || paths.generated().is_dir());
     plan::Planner { backups_dir: &paths.backups(), stamp: &stamp, old: &old, adopt, lost_ledger }.plan(declared)
 }
 

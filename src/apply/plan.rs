@@ -321,12 +321,21 @@ impl Planner<'_> {
         let mut doc = Doc::parse(format, &text, &real)?;
         let existed = !matches!(before, State::Absent);
         // No ledger: what the file held before aiorch's first merge is its newest backup.
+        // None at all: aiorch backs up every file it first merges into, so aiorch created it.
         let recovered = match self.lost_ledger && old_merged.is_none() && existed {
-            true => self.newest_backup(&real).and_then(|b| {
-                let d = Doc::parse(format, &fs_err::read_to_string(&b).ok()?, &b).ok()?;
-                plan.ledger.merge_backups.insert(path.to_path_buf(), b);
-                Some(d)
-            }),
+            true => match self.newest_backup(&real) {
+                Some(b) => {
+                    let d = fs_err::read_to_string(&b).ok().and_then(|t| Doc::parse(format, &t, &b).ok());
+                    if d.is_some() {
+                        plan.ledger.merge_backups.insert(path.to_path_buf(), b);
+                    }
+                    d
+                }
+                None => {
+                    plan.ledger.created_files.insert(path.to_path_buf());
+                    Some(Doc::parse(format, "", &real)?)
+                }
+            },
             false => None,
         };
         let mut keys_changed = vec![];

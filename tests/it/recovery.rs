@@ -99,3 +99,15 @@ fn a_lost_ledger_never_turns_our_files_into_the_users() {
     env.ok(["revert"]);
     assert_eq!(env.files_under("home"), originals);
 }
+
+#[test]
+fn a_lost_ledger_in_a_home_aiorch_filled_alone_reverts_to_empty() {
+    // Nothing of the user's was there, so no backups exist: aiorch's generated files tell it.
+    let env = TestEnv::new();
+    env.ok(["apply"]);
+    std::fs::remove_file(env.path("state/ledger.json")).unwrap();
+    let r = env.ok(["apply"]);
+    assert!(!r.stdout.contains("(backed up)"), "{r}");
+    env.ok(["revert"]);
+    assert_eq!(env.files_under("home"), Default::default(), "{}", env.tree());
+}
