@@ -41,7 +41,7 @@ pub fn checks(paths: &Paths, declared: Vec<Artifact>) -> anyhow::Result<Vec<Chec
                     Err(msg) => {
                         Some((msg, "fix the file by hand; aiorch will not write into a file it cannot parse".into()))
                     }
-                    Ok(Some(v)) if &crate::apply::ledger::value_hash(&v) == sha256 => None,
+                    Ok(Some(v)) if crate::apply::ledger::hash_matches(&v, sha256) => None,
                     Ok(Some(_)) => Some((
                         format!("{shown}: `{}` was changed by hand", key.join(".")),
                         "run `aiorch apply` to set it again, or remove it from the config".into(),

@@ -121,6 +121,13 @@ impl Planner<'_> {
             }
         }
         plan.ledger.sort();
+        if self.lost_ledger {
+            plan.notes.push(
+                "the ledger was missing: what is exactly as aiorch generates it is taken as aiorch's own, and \
+                 the user's originals are taken from the backups again"
+                    .into(),
+            );
+        }
         if !plan.conflicts.is_empty() {
             return Err(conflict_error(&plan.conflicts).into());
         }
@@ -172,14 +179,14 @@ impl Planner<'_> {
                 // own (it backs up whatever it replaces, so the user's original, if there was
                 // one, is the newest backup of this path).
                 entry.backup = self.newest_backup(&path);
-                plan.notes.push(format!(
-                    "{} is exactly what aiorch generates: taken as aiorch's own{}",
-                    path.display(),
-                    entry
-                        .backup
-                        .as_ref()
-                        .map_or(String::new(), |b| format!(" (the user's original is the backup {})", b.display()))
-                ));
+                if let Some(b) = &entry.backup {
+                    plan.notes.push(format!(
+                        "{} is exactly what aiorch generates: taken as aiorch's own (the user's original is the \
+                         backup {})",
+                        path.display(),
+                        b.display()
+                    ));
+                }
                 plan.ledger.entries.push(entry);
                 return Ok(());
             }
@@ -578,10 +585,10 @@ impl Planner<'_> {
             };
             // Counted against the file as it was, so sibling arrays created in the same run all
             // know the parent is aiorch's, and the last one to go takes it along.
-            let parents = parents.or_else(|| {
-                (doc.get(&key).is_none() && old.is_none())
-                    .then(|| (1..key.len()).find(|&n| pristine.get(&key[..n]).is_none()).map_or(0, |n| key.len() - n))
-            });
+            // (A parent this run removed — a key of aiorch's that used to live there — counts too.)
+            let missing = |d: &Doc| (1..key.len()).find(|&n| d.get(&key[..n]).is_none()).map_or(0, |n| key.len() - n);
+            let parents = parents
+                .or_else(|| (doc.get(&key).is_none() && old.is_none()).then(|| missing(pristine).max(missing(doc))));
             let mut current = doc.get(&key);
             // A single value where the client also takes a list (Gemini's `context.fileName`):
             // it becomes the first member, and comes back as it was when aiorch's last one goes.

@@ -225,3 +225,29 @@ fn a_created_parent_goes_with_the_last_of_its_keys() {
     env.ok(["apply"]);
     assert!(!env.exists("~/.claude/settings.json"), "{}", env.read("~/.claude/settings.json"));
 }
+
+/// A ledger from before `context.fileName` was a list of members (aiorch owned the whole key):
+/// the next apply turns it into members, and revert still leaves nothing behind.
+#[test]
+fn an_older_ledger_owning_the_whole_file_name_key_moves_on() {
+    let original = "{\n  \"theme\": \"Dracula\"\n}\n";
+    let env = TestEnv::with_config(GEMINI_ONLY);
+    env.write(SETTINGS, original);
+    env.ok(["apply"]);
+    let mut ledger = env.ledger();
+    let entry = ledger["entries"].as_array_mut().unwrap().iter_mut().find(|e| e["kind"] == "members").unwrap();
+    *entry = serde_json::json!({
+        "path": entry["path"], "owner": "gemini", "kind": "key", "format": "json",
+        "key": ["context", "fileName"],
+        "sha256": crate::common::sha256_hex(br#"["AGENTS.md","GEMINI.md"]"#),
+        "created_parents": 1,
+    });
+    env.write("state/ledger.json", serde_json::to_string_pretty(&ledger).unwrap());
+    env.ok(["apply"]);
+    let v: serde_json::Value = serde_json::from_str(&env.read(SETTINGS)).unwrap();
+    assert_eq!(v["context"]["fileName"], serde_json::json!(["AGENTS.md", "GEMINI.md"]));
+    let (c, u, r, _) = env.ok(["apply"]).summary();
+    assert_eq!((c, u, r), (0, 0, 0));
+    env.ok(["revert"]);
+    assert_eq!(env.read(SETTINGS), original);
+}
