@@ -710,7 +710,7 @@ fn conflict_error(conflicts: &[(String, String)]) -> CliError {
         if names.len() == 1 { "a name" } else { "names" },
         list.join("\n  ")
     ))
-    .hint("rename aiorch's in the aiorch config, so both exist side by side; or")
+    .hint("rename aiorch's where the config declares it (named above), so both exist side by side; or")
     .hint(format!(
         "run `aiorch apply {}` to use aiorch's: the user's is kept in the ledger and `aiorch revert` gives it back \
          byte for byte. Nothing was changed",

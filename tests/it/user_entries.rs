@@ -59,8 +59,9 @@ fn a_users_server_under_our_name_is_a_decision_not_a_replacement() {
         r.assert_stderr_contains(&format!("{}:{line}: `{key}` is the user's own", env.path(f).display()));
         assert_eq!(env.read(f), USERS.iter().find(|u| u.0 == f).unwrap().2, "{f} untouched");
     }
+    env.insta().bind(|| insta::assert_snapshot!("conflict_message", env.filter(&r.stderr)));
     r.assert_stderr_contains("`[mcp.servers.echo]` in");
-    r.assert_stderr_contains("rename aiorch's in the aiorch config");
+    r.assert_stderr_contains("rename aiorch's where the config declares it");
     r.assert_stderr_contains("aiorch apply --adopt echo");
     assert!(!env.exists("state/ledger.json"), "nothing was changed: {}", env.tree());
     // The dry run says the same (it is the same plan).
