@@ -63,6 +63,8 @@ pub struct Plan {
     /// The user's own entries under names aiorch declares (`file:line: key …`, name): planning
     /// stops with all of them listed, since each is the user's decision.
     pub conflicts: Vec<(String, String)>,
+    /// The `--adopt` names that did take over an entry of the user's.
+    pub adopted: BTreeSet<String>,
     /// Things that could not be done as they should (a backup that went missing): the run
     /// goes on, then says so and exits 1.
     pub warnings: Vec<String>,
@@ -121,6 +123,9 @@ impl Planner<'_> {
             }
         }
         plan.ledger.sort();
+        for name in self.adopt.iter().filter(|n| !plan.adopted.contains(*n)) {
+            plan.notes.push(format!("--adopt {name}: no entry of the user's under that name differs from aiorch's"));
+        }
         if self.lost_ledger {
             plan.notes.push(
                 "the ledger was missing: what is exactly as aiorch generates it is taken as aiorch's own, and \
@@ -388,6 +393,7 @@ impl Planner<'_> {
                     ));
                     continue;
                 }
+                plan.adopted.insert(name.clone());
                 plan.notes.push(format!(
                     "{}{at}: `{}` was the user's own; adopted (`--adopt {name}`): it is kept in aiorch's ledger \
                      and `aiorch revert` puts it back",

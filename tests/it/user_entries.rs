@@ -81,6 +81,8 @@ fn a_users_server_under_our_name_is_a_decision_not_a_replacement() {
     assert!(doctor.all().contains("owned artifacts intact"), "{doctor}");
     let (c, u, rm, _) = env.ok(["apply"]).summary();
     assert_eq!((c, u, rm), (0, 0, 0));
+    env.ok(["apply", "--adopt", "echo"])
+        .assert_stderr_contains("--adopt echo: no entry of the user's under that name differs from aiorch's");
 
     // Revert gives each user's server back, byte for byte (the Codex comment and sub-table too).
     env.ok(["revert"]);
