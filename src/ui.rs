@@ -78,6 +78,11 @@ impl Ui {
         }
     }
 
+    /// Something went wrong but the run went on (printed even with `-q`: the exit code is 1).
+    pub fn warn(&self, msg: &str) {
+        eprintln!("{} {msg}", self.paint(Style::Yellow, "warning:"));
+    }
+
     pub fn ok_mark(&self) -> String {
         self.paint(Style::Green, "✓")
     }

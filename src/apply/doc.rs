@@ -13,11 +13,17 @@ use crate::config::load::line_col;
 use crate::error::CliError;
 
 /// A parsed settings file and where it lives: every error names the file.
+#[derive(Clone)]
 pub struct Doc {
     path: PathBuf,
     body: Body,
+    /// TOML only (the JSONC editor keeps these itself): a byte-order mark the file starts with,
+    /// and CRLF line endings, which the TOML editor would not write on lines it adds.
+    bom: bool,
+    crlf: bool,
 }
 
+#[derive(Clone)]
 enum Body {
     Json(JsoncDoc),
     Toml(DocumentMut),
@@ -29,6 +35,25 @@ const UNTOUCHED: &str = "fix or move the file, then run aiorch again; nothing wa
 impl Doc {
     /// Parse `text`; a parse error names `file:line:col` and is bad input (exit 2).
     pub fn parse(format: DocFormat, text: &str, path: &Path) -> Result<Doc, CliError> {
+        let (mut bom, mut crlf) = (false, false);
+        let owned: String;
+        let text = match format {
+            DocFormat::Json => text,
+            DocFormat::Toml => {
+                let body = text.strip_prefix('\u{feff}');
+                bom = body.is_some();
+                let body = body.unwrap_or(text);
+                // Only a file that ends every line with CRLF is CRLF: a mixed one stays as it is.
+                let lf = body.bytes().filter(|&b| b == b'\n').count();
+                crlf = lf > 0 && body.matches("\r\n").count() == lf;
+                if crlf {
+                    owned = body.replace("\r\n", "\n");
+                    &owned
+                } else {
+                    body
+                }
+            }
+        };
         let body = match format {
             DocFormat::Json => JsoncDoc::parse(text).map(Body::Json).map_err(|e| {
                 CliError::bad_input(format!("{}:{}:{}: {}", path.display(), e.line, e.col, e.msg)).hint(UNTOUCHED)
@@ -38,7 +63,69 @@ impl Doc {
                 CliError::bad_input(format!("{}:{line}:{col}: {}", path.display(), e.message().trim())).hint(UNTOUCHED)
             })?,
         };
-        Ok(Doc { path: path.to_path_buf(), body })
+        Ok(Doc { path: path.to_path_buf(), body, bom, crlf })
+    }
+
+    /// The whole document as a value (to compare two versions of a file).
+    pub fn value(&self) -> Option<Value> {
+        self.get(&[])
+    }
+
+    /// `file:line` of the member at `key`, when the format can tell (for conflict messages).
+    pub fn line_of(&self, key: &[String]) -> Option<usize> {
+        let text = self.text();
+        let at = match &self.body {
+            Body::Json(d) => d.key_offset(&keys(key))?,
+            Body::Toml(_) => {
+                let plain = text.strip_prefix('\u{feff}').unwrap_or(&text).replace("\r\n", "\n");
+                let d = toml_edit::Document::parse(plain.as_str()).ok()?;
+                let mut item = d.as_item();
+                for k in key {
+                    item = item.get(k)?;
+                }
+                let at = item.span().map(|s| s.start).or_else(|| {
+                    // A `[table]`'s span is not kept: find its header instead.
+                    let header = format!("[{}]", key.join("."));
+                    plain
+                        .lines()
+                        .position(|l| l.trim_start().starts_with(&header))
+                        .map(|n| plain.lines().take(n).map(|l| l.len() + 1).sum::<usize>())
+                })?;
+                return Some(line_col(&plain, at).0);
+            }
+        };
+        Some(line_col(&text, at).0)
+    }
+
+    /// Undo `splice` (put the user's text back where aiorch's still stands) when that gives
+    /// exactly the document `want` — the same values everywhere; then only the bytes differ,
+    /// and they are the user's own. `None` when the surrounding text no longer allows it.
+    pub fn unsplice(&self, splice: &super::ledger::Splice, want: &Doc) -> Option<Doc> {
+        let text = self.text();
+        let target = want.value();
+        if splice.ours.is_empty() {
+            return None;
+        }
+        let mut from = 0;
+        for _ in 0..32 {
+            let at = from + text[from..].find(&splice.ours)?;
+            let candidate = format!("{}{}{}", &text[..at], splice.theirs, &text[at + splice.ours.len()..]);
+            let format = match self.body {
+                Body::Json(_) => DocFormat::Json,
+                Body::Toml(_) => DocFormat::Toml,
+            };
+            if let Ok(d) = Doc::parse(format, &candidate, &self.path)
+                && d.value() == target
+                && d.text() == candidate
+            {
+                return Some(d);
+            }
+            from = at + 1;
+            while !text.is_char_boundary(from) {
+                from += 1;
+            }
+        }
+        None
     }
 
     pub fn get(&self, key: &[String]) -> Option<Value> {
@@ -67,9 +154,16 @@ impl Doc {
                         t.set_implicit(true);
                         Item::Table(t)
                     });
+                    if let Some(inline) = entry.as_inline_table_mut() {
+                        // `mcp_servers = { x = {…} }`: the rest goes inside, inline as well, so
+                        // the user's one-line style stays (Codex reads both forms alike).
+                        if set_inline(inline, &parents[depth + 1..], last, value) {
+                            return Ok(());
+                        }
+                        return Err(self.toml_not_a_table(parents, "not a table", key));
+                    }
                     if !entry.is_table() {
-                        let what = if entry.is_inline_table() { "an inline table" } else { "not a table" };
-                        return Err(self.toml_not_a_table(&key[..=depth], what, key));
+                        return Err(self.toml_not_a_table(&key[..=depth], "not a table", key));
                     }
                     table = entry.as_table_mut().expect("checked above");
                 }
@@ -124,6 +218,18 @@ impl Doc {
                         Some(i) => item = i,
                         None => return Ok(false),
                     }
+                }
+                if let Some(t) = item.as_inline_table_mut() {
+                    // Give the space before `}` back to what is now the last value.
+                    let was_last = t.iter().last().is_some_and(|(k, _)| k == last);
+                    let Some(gone) = t.remove(last) else { return Ok(false) };
+                    if was_last
+                        && let Some(tail) = gone.decor().suffix().cloned()
+                        && let Some((_, prev)) = t.iter_mut().last()
+                    {
+                        prev.decor_mut().set_suffix(tail);
+                    }
+                    return Ok(true);
                 }
                 Ok(item.as_table_like_mut().and_then(|t| t.remove(last)).is_some())
             }
@@ -183,7 +289,12 @@ impl Doc {
     pub fn text(&self) -> String {
         match &self.body {
             Body::Json(d) => d.text().to_string(),
-            Body::Toml(d) => d.to_string(),
+            Body::Toml(d) => {
+                let mut out = if self.bom { "\u{feff}".to_string() } else { String::new() };
+                let text = d.to_string();
+                out.push_str(&if self.crlf { text.replace('\n', "\r\n") } else { text });
+                out
+            }
         }
     }
 
@@ -204,6 +315,51 @@ fn json_edit_error(path: &Path, e: super::jsonc::ParseError) -> CliError {
 
 fn keys(key: &[String]) -> Vec<&str> {
     key.iter().map(String::as_str).collect()
+}
+
+/// Set `rest.last = value` inside an inline table, creating inline tables on the way; false
+/// when something on the way is not a table.
+fn set_inline(mut t: &mut toml_edit::InlineTable, rest: &[String], last: &str, value: &Value) -> bool {
+    for p in rest {
+        let next = t.entry(p).or_insert(toml_edit::Value::InlineTable(toml_edit::InlineTable::new()));
+        match next.as_inline_table_mut() {
+            Some(n) => t = n,
+            None => return false,
+        }
+    }
+    let mut v = json_to_value(value);
+    match t.get(last) {
+        Some(old) => *v.decor_mut() = old.decor().clone(),
+        None => {
+            // The space before `}` belongs to the last value: it moves to the new last one.
+            v.decor_mut().set_prefix(" ");
+            if let Some((_, prev)) = t.iter_mut().last() {
+                let tail = prev.decor().suffix().cloned();
+                prev.decor_mut().set_suffix("");
+                if let Some(tail) = tail {
+                    v.decor_mut().set_suffix(tail);
+                }
+            }
+        }
+    }
+    t.insert(last, v);
+    true
+}
+
+/// The one span that differs between `before` and `after` (common prefix and suffix cut off,
+/// on character boundaries): what an edit replaced and what it put there.
+pub fn splice_of(before: &str, after: &str) -> super::ledger::Splice {
+    let (a, b) = (before.as_bytes(), after.as_bytes());
+    let mut p = a.iter().zip(b).take_while(|(x, y)| x == y).count();
+    while !before.is_char_boundary(p) || !after.is_char_boundary(p) {
+        p -= 1;
+    }
+    let max = a.len().min(b.len()) - p;
+    let mut s = a.iter().rev().zip(b.iter().rev()).take(max).take_while(|(x, y)| x == y).count();
+    while !before.is_char_boundary(a.len() - s) || !after.is_char_boundary(b.len() - s) {
+        s -= 1;
+    }
+    super::ledger::Splice { theirs: before[p..a.len() - s].to_string(), ours: after[p..b.len() - s].to_string() }
 }
 
 /// JSON → TOML: objects become `[tables]` at the top of what we insert, inline tables inside
@@ -290,6 +446,32 @@ mod tests {
         assert_eq!(d.get(&k("mcp_servers.echo.env.A")), Some(json!("1")));
         assert!(d.remove(&k("mcp_servers.echo")).unwrap());
         assert_eq!(Doc::parse(DocFormat::Toml, &d.text(), Path::new("c")).unwrap().get(&k("model")), Some(json!("o3")));
+    }
+
+    #[test]
+    fn toml_inline_server_tables_are_merged_into() {
+        let src = "mcp_servers = { mine = { command = \"m\" } } # one line\nmodel = \"o3\"\n";
+        let mut d = Doc::parse(DocFormat::Toml, src, Path::new("c.toml")).unwrap();
+        d.set(&k("mcp_servers.echo"), &json!({"command": "py", "args": ["e.py"]})).unwrap();
+        assert_eq!(
+            d.text(),
+            "mcp_servers = { mine = { command = \"m\" }, echo = { command = \"py\", args = [\"e.py\"] } } # one \
+             line\nmodel = \"o3\"\n"
+        );
+        assert_eq!(d.get(&k("mcp_servers.echo.command")), Some(json!("py")));
+        assert!(d.remove(&k("mcp_servers.echo")).unwrap());
+        assert_eq!(d.text(), src);
+    }
+
+    #[test]
+    fn toml_keeps_a_bom_and_crlf() {
+        let src = "\u{feff}# mine\r\nmodel = \"o3\"\r\n";
+        let mut d = Doc::parse(DocFormat::Toml, src, Path::new("c.toml")).unwrap();
+        d.set(&k("mcp_servers.echo"), &json!({"command": "py"})).unwrap();
+        assert_eq!(d.text(), "\u{feff}# mine\r\nmodel = \"o3\"\r\n\r\n[mcp_servers.echo]\r\ncommand = \"py\"\r\n");
+        assert!(d.remove(&k("mcp_servers.echo")).unwrap());
+        assert!(d.remove(&k("mcp_servers")).unwrap());
+        assert_eq!(d.text(), src);
     }
 
     #[test]

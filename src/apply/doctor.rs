@@ -43,7 +43,7 @@ pub fn checks(paths: &Paths, declared: Vec<Artifact>, nix_managed: &[NixManaged]
                     Err(msg) => {
                         Some((msg, "fix the file by hand; aiorch will not write into a file it cannot parse".into()))
                     }
-                    Ok(Some(v)) if &crate::apply::ledger::value_hash(&v) == sha256 => None,
+                    Ok(Some(v)) if crate::apply::ledger::hash_matches(&v, sha256) => None,
                     Ok(Some(_)) => Some((
                         format!("{shown}: `{}` was changed by hand", key.join(".")),
                         "run `aiorch apply` to set it again, or remove it from the config".into(),
@@ -80,6 +80,31 @@ pub fn checks(paths: &Paths, declared: Vec<Artifact>, nix_managed: &[NixManaged]
             bad += 1;
             out.push(Check::fail(G, "owned artifact", detail, fix));
         }
+        if let Some(b) = &e.backup
+            && State::read(b)? == State::Absent
+        {
+            bad += 1;
+            out.push(Check::fail(
+                G,
+                "backup",
+                format!("the backup of {shown} is missing: {}", paths.display(b)),
+                "put it back from your own backup; without it `aiorch revert` keeps aiorch's version of the file",
+            ));
+        }
+    }
+    for (file, b) in &ledger.merge_backups {
+        if State::read(b)? == State::Absent {
+            out.push(Check::warn(
+                G,
+                "backup",
+                format!(
+                    "the copy of {} taken before aiorch's first merge is missing: {}",
+                    paths.display(file),
+                    paths.display(b)
+                ),
+                "nothing depends on it (revert restores key by key); put it back if you keep one",
+            ));
+        }
     }
     if bad == 0 {
         out.push(Check::ok(G, "owned artifacts intact", format!("{} links, files and keys", ledger.entries.len())));
@@ -87,7 +112,7 @@ pub fn checks(paths: &Paths, declared: Vec<Artifact>, nix_managed: &[NixManaged]
 
     // Drift: would `apply` change anything?
     // A client file that no longer parses is a finding to report, not a reason to stop.
-    let plan = match apply::plan(paths, declared, nix_managed) {
+    let plan = match apply::plan(paths, declared, nix_managed, &Default::default()) {
         Ok(p) => p,
         Err(e) => {
             let msg = crate::error::summary(&e);

@@ -678,6 +678,13 @@ impl JsoncDoc {
         edits
     }
 
+    /// Where the member at `path` starts (its key), as a byte offset: for messages that point
+    /// the user at the line.
+    pub fn key_offset(&self, path: &[&str]) -> Option<usize> {
+        let (last, parents) = path.split_last()?;
+        Some(self.object_at(parents)?.member(last)?.key_start)
+    }
+
     fn node_at(&self, path: &[&str]) -> Option<&Node> {
         path.iter().try_fold(self.root.as_ref()?, |n, k| n.member(k).map(|m| &m.value))
     }

@@ -61,6 +61,10 @@ pub enum Owned {
         /// may remove again when they end up empty; a parent the user had stays, even empty.
         #[serde(default, skip_serializing_if = "is_zero")]
         created_parents: usize,
+        /// The text aiorch's edit replaced and the text it wrote, so revert puts the user's
+        /// own bytes back (comments, layout, table style) instead of re-rendering `prior`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        splice: Option<Splice>,
     },
     /// Entries aiorch added to an array inside a JSON or TOML file that the user also edits
     /// (`permissions.allow`): only these members are aiorch's, never the whole array.
@@ -73,7 +77,25 @@ pub enum Owned {
         /// The array did not exist before aiorch: it goes when aiorch's last member goes.
         #[serde(default)]
         created: bool,
+        /// The user's single value aiorch turned into a one-item array (Gemini accepts a string
+        /// or a list), given back with its own bytes when aiorch's last member goes.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        scalar: Option<serde_json::Value>,
+        /// How many parents of a created array aiorch created too (absent in ledgers from
+        /// before this was recorded: then every parent left empty goes).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        created_parents: Option<usize>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        splice: Option<Splice>,
     },
+}
+
+/// One edit aiorch made to a file it shares: `theirs` is the text it replaced, `ours` the text it
+/// put there. Undoing it is splicing `theirs` back where `ours` still stands.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Splice {
+    pub theirs: String,
+    pub ours: String,
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Hash)]
@@ -91,8 +113,9 @@ fn is_zero(n: &usize) -> bool {
 
 impl Ledger {
     pub fn load(path: &Path) -> anyhow::Result<Ledger> {
-        const HINT: &str = "the ledger is aiorch's record of what it owns; restore it from a backup or remove it to \
-                            start over (aiorch then treats every file as the user's)";
+        const HINT: &str = "the ledger is aiorch's record of what it owns: restore it from your own backup, or move \
+                            it aside and run `aiorch apply` (aiorch recognises the files it generated and takes \
+                            the user's originals from its backups again)";
         let bytes = match fs_err::read(path) {
             Ok(b) => b,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
@@ -105,14 +128,24 @@ impl Ledger {
             let (line, col) = crate::config::load::line_col(std::str::from_utf8(valid).unwrap_or(""), valid.len());
             CliError::bad_input(format!("{}:{line}:{col}: the ledger is not UTF-8 text", path.display())).hint(HINT)
         })?;
-        serde_json::from_str(&text).map_err(|e| {
+        let ledger: Ledger = serde_json::from_str(&text).map_err(|e| {
             let (line, col) = crate::config::load::json_line_col(&text, &e);
             let full = e.to_string();
             let msg = full.rfind(" at line ").map_or(full.as_str(), |i| &full[..i]);
-            CliError::bad_input(format!("{}:{line}:{col}: the ledger does not parse: {msg}", path.display()))
-                .hint(HINT)
-                .into()
-        })
+            CliError::bad_input(format!("{}:{line}:{col}: the ledger does not parse: {msg}", path.display())).hint(HINT)
+        })?;
+        if ledger.version != VERSION {
+            // A newer aiorch may record things this one would misread, and act on them wrongly.
+            return Err(CliError::bad_input(format!(
+                "{}: the ledger is version {}, this aiorch reads version {VERSION}",
+                path.display(),
+                ledger.version
+            ))
+            .hint("run the aiorch that wrote it (a newer release), or restore the ledger from your own backup")
+            .hint(HINT)
+            .into());
+        }
+        Ok(ledger)
     }
 
     pub fn save(&self, path: &Path) -> anyhow::Result<()> {
@@ -159,7 +192,45 @@ impl Entry {
     }
 }
 
-/// The canonical hash of a JSON value (key order is part of it: we compare what we wrote).
+/// The hash of a JSON value in canonical form (object keys sorted at every level): the order a
+/// client or the user keeps the keys in does not make aiorch's own value look edited.
 pub fn value_hash(v: &serde_json::Value) -> String {
-    fsutil::sha256_hex(serde_json::to_string(v).expect("json value serialises").as_bytes())
+    fsutil::sha256_hex(serde_json::to_string(&canonical(v)).expect("json value serialises").as_bytes())
+}
+
+/// Is `v` the value recorded as `sha256`? Ledgers written before hashes were canonical hold the
+/// hash of the value in aiorch's key order, which is also accepted.
+pub fn hash_matches(v: &serde_json::Value, sha256: &str) -> bool {
+    value_hash(v) == sha256
+        || fsutil::sha256_hex(serde_json::to_string(v).expect("json value serialises").as_bytes()) == sha256
+}
+
+fn canonical(v: &serde_json::Value) -> serde_json::Value {
+    use serde_json::Value;
+    match v {
+        Value::Object(m) => {
+            let mut keys: Vec<&String> = m.keys().collect();
+            keys.sort();
+            Value::Object(keys.into_iter().map(|k| (k.clone(), canonical(&m[k]))).collect())
+        }
+        Value::Array(a) => Value::Array(a.iter().map(canonical).collect()),
+        other => other.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn hashes_ignore_key_order() {
+        let a = json!({"command": "x", "env": {"B": "1", "A": "2"}});
+        let b = json!({"env": {"A": "2", "B": "1"}, "command": "x"});
+        assert_eq!(value_hash(&a), value_hash(&b));
+        assert_ne!(value_hash(&a), value_hash(&json!({"command": "y", "env": {"A": "2", "B": "1"}})));
+        // A hash an older aiorch recorded (aiorch's key order) still matches.
+        let legacy = fsutil::sha256_hex(serde_json::to_string(&b).unwrap().as_bytes());
+        assert!(hash_matches(&b, &legacy));
+    }
 }

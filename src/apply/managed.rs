@@ -113,7 +113,7 @@ pub fn differences(held: &Held, paths: &Paths) -> Vec<String> {
                     None => out.push(format!("`{}` is missing (aiorch wants {value})", key.join("."))),
                 },
             },
-            Desired::Members { format, key, values } => match read_doc(*format, &a.path) {
+            Desired::Members { format, key, values, .. } => match read_doc(*format, &a.path) {
                 Err(e) => out.push(e),
                 Ok(doc) => {
                     let have = match doc.get(key) {

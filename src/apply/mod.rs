@@ -35,6 +35,9 @@ pub struct Artifact {
     /// The feature declaring it, recorded in the ledger (`agentsmd`, `claude`, `mcp`, …).
     pub owner: &'static str,
     pub desired: Desired,
+    /// A named entry (an MCP server): a different value the user already keeps under the same
+    /// key is a conflict to decide, not a setting to take over. Says where aiorch's is declared.
+    pub conflict: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -47,22 +50,35 @@ pub enum Desired {
     Key { format: DocFormat, key: Vec<String>, value: Value },
     /// These values are present in the array at `key` (created if absent); everything else in
     /// the array is the user's. Retraction removes only the values aiorch inserted.
-    Members { format: DocFormat, key: Vec<String>, values: Vec<Value> },
+    Members {
+        format: DocFormat,
+        key: Vec<String>,
+        values: Vec<Value>,
+        /// The client also takes a single string here: a user's string becomes the first
+        /// member (and is given back as a string by retraction).
+        single: bool,
+    },
 }
 
 impl Artifact {
     pub fn link(owner: &'static str, path: PathBuf, target: PathBuf) -> Artifact {
-        Artifact { path, owner, desired: Desired::Link { target } }
+        Artifact { path, owner, desired: Desired::Link { target }, conflict: None }
     }
     pub fn file(owner: &'static str, path: PathBuf, bytes: impl Into<Vec<u8>>) -> Artifact {
-        Artifact { path, owner, desired: Desired::File { bytes: bytes.into(), mode: 0o644 } }
+        Artifact { path, owner, desired: Desired::File { bytes: bytes.into(), mode: 0o644 }, conflict: None }
     }
     pub fn key(owner: &'static str, path: PathBuf, format: DocFormat, key: &[&str], value: Value) -> Artifact {
         Artifact {
             path,
             owner,
             desired: Desired::Key { format, key: key.iter().map(|s| s.to_string()).collect(), value },
+            conflict: None,
         }
+    }
+    /// A key naming one entry of the user's map (`mcpServers.NAME`); `declared_at` says where
+    /// aiorch's comes from, for the conflict message.
+    pub fn entry(self, declared_at: String) -> Artifact {
+        Artifact { conflict: Some(declared_at), ..self }
     }
     /// `values` become members of the array at `key` in a file the user also edits; aiorch
     /// owns exactly the members it inserted.
@@ -76,8 +92,21 @@ impl Artifact {
         Artifact {
             path,
             owner,
-            desired: Desired::Members { format, key: key.iter().map(|s| s.to_string()).collect(), values },
+            desired: Desired::Members {
+                format,
+                key: key.iter().map(|s| s.to_string()).collect(),
+                values,
+                single: false,
+            },
+            conflict: None,
         }
+    }
+    /// `members` where the client also accepts one string instead of a list.
+    pub fn or_single(mut self) -> Artifact {
+        if let Desired::Members { single, .. } = &mut self.desired {
+            *single = true;
+        }
+        self
     }
 }
 
@@ -95,12 +124,22 @@ pub fn lock(paths: &Paths) -> anyhow::Result<Lock> {
 }
 
 /// Compute the plan for `declared` against the current disk and ledger. Nothing at or under a
-/// path in `nix_managed` is planned (see `managed`): those files are Nix's.
-pub fn plan(paths: &Paths, declared: Vec<Artifact>, nix_managed: &[NixManaged]) -> anyhow::Result<Plan> {
+/// path in `nix_managed` is planned (see `managed`): those files are Nix's. The user's own
+/// entries named in `adopt` (`apply --adopt NAME`) are taken over instead of being conflicts.
+pub fn plan(
+    paths: &Paths,
+    declared: Vec<Artifact>,
+    nix_managed: &[NixManaged],
+    adopt: &BTreeSet<String>,
+) -> anyhow::Result<Plan> {
     let old = Ledger::load(&paths.ledger())?;
     let (declared, old, held) = managed::hold_back(&managed::resolve(nix_managed, paths), declared, old);
     let stamp = backup_stamp(&paths.backups());
-    let mut plan = plan::Planner { backups_dir: &paths.backups(), stamp: &stamp, old: &old }.plan(declared)?;
+    // Backups or generated files of an earlier run, but no ledger: it was lost (revert leaves
+    // neither a generated dir nor, when nothing was replaced, a backups dir behind).
+    let lost_ledger = !paths.ledger().exists() && (paths.backups().is_dir() || paths.generated().is_dir());
+    let planner = plan::Planner { backups_dir: &paths.backups(), stamp: &stamp, old: &old, adopt, lost_ledger };
+    let mut plan = planner.plan(declared)?;
     plan.held = held;
     Ok(plan)
 }
@@ -241,10 +280,11 @@ pub fn converge(
     paths: &Paths,
     declare: impl Fn() -> anyhow::Result<Vec<Artifact>>,
     nix_managed: &[NixManaged],
+    adopt: &BTreeSet<String>,
     mut show: impl FnMut(&Plan),
 ) -> anyhow::Result<Summary> {
     for _ in 0..5 {
-        let p = plan(paths, declare()?, nix_managed)?;
+        let p = plan(paths, declare()?, nix_managed, adopt)?;
         show(&p);
         match execute(paths, p) {
             Err(e) if e.is::<Retry>() => continue,

@@ -8,8 +8,9 @@ use std::path::{Path, PathBuf};
 use serde_json::Value;
 
 use super::doc::Doc;
+use super::doc::splice_of;
 use super::fsutil::{State, sha256_hex};
-use super::ledger::{Entry, Ledger, Owned, value_hash};
+use super::ledger::{Entry, Ledger, Owned, hash_matches, value_hash};
 use super::{Artifact, Desired};
 use crate::error::CliError;
 
@@ -61,12 +62,25 @@ pub struct Plan {
     pub unchanged: usize,
     /// Files Nix manages, left alone (`[apply] nix_managed`).
     pub held: Vec<super::managed::Held>,
+    /// The user's own entries under names aiorch declares (`file:line: key …`, name): planning
+    /// stops with all of them listed, since each is the user's decision.
+    pub conflicts: Vec<(String, String)>,
+    /// The `--adopt` names that did take over an entry of the user's.
+    pub adopted: BTreeSet<String>,
+    /// Things that could not be done as they should (a backup that went missing): the run
+    /// goes on, then says so and exits 1.
+    pub warnings: Vec<String>,
 }
 
 pub struct Planner<'a> {
     pub backups_dir: &'a Path,
     pub stamp: &'a str,
     pub old: &'a Ledger,
+    /// Names of the user's own entries aiorch may take over (`apply --adopt NAME`).
+    pub adopt: &'a BTreeSet<String>,
+    /// The ledger is gone but earlier runs left backups: what is on disk is told apart by
+    /// content (see `recognise`), and the user's originals come from those backups again.
+    pub lost_ledger: bool,
 }
 
 impl Planner<'_> {
@@ -111,12 +125,39 @@ impl Planner<'_> {
             }
         }
         plan.ledger.sort();
+        for name in self.adopt.iter().filter(|n| !plan.adopted.contains(*n)) {
+            plan.notes.push(format!("--adopt {name}: no entry of the user's under that name differs from aiorch's"));
+        }
+        if self.lost_ledger {
+            plan.notes.push(
+                "the ledger was missing: what is exactly as aiorch generates it is taken as aiorch's own, and \
+                 the user's originals are taken from the backups again"
+                    .into(),
+            );
+        }
+        if !plan.conflicts.is_empty() {
+            return Err(conflict_error(&plan.conflicts).into());
+        }
         Ok(plan)
     }
 
     fn backup_path(&self, path: &Path) -> PathBuf {
         let rel = path.strip_prefix("/").unwrap_or(path);
         self.backups_dir.join(self.stamp).join(rel)
+    }
+
+    /// The newest copy of `path` an earlier run saved to the backups.
+    fn newest_backup(&self, path: &Path) -> Option<PathBuf> {
+        let rel = path.strip_prefix("/").unwrap_or(path);
+        let mut stamps: Vec<PathBuf> = fs_err::read_dir(self.backups_dir).ok()?.flatten().map(|e| e.path()).collect();
+        // `STAMP-N` (a second run in the same second) sorts after `STAMP`; N counts up from 2.
+        stamps.sort_by_key(|p| {
+            let name = p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            let (base, n) =
+                name.split_once('-').map_or((name.clone(), 1), |(b, n)| (b.to_string(), n.parse().unwrap_or(1)));
+            (base, n)
+        });
+        stamps.into_iter().rev().map(|s| s.join(rel)).find(|b| fs_err::symlink_metadata(b).is_ok())
     }
 
     fn plan_whole(&self, plan: &mut Plan, a: Artifact) -> anyhow::Result<()> {
@@ -140,6 +181,22 @@ impl Planner<'_> {
 
         if matches_target(&before, &after) {
             plan.unchanged += 1;
+            if owned.is_none() && self.lost_ledger && !matches!(before, State::Absent) {
+                // Exactly what aiorch generates, with no ledger to say whose it is: aiorch's
+                // own (it backs up whatever it replaces, so the user's original, if there was
+                // one, is the newest backup of this path).
+                entry.backup = self.newest_backup(&path);
+                if let Some(b) = &entry.backup {
+                    plan.notes.push(format!(
+                        "{} is exactly what aiorch generates: taken as aiorch's own (the user's original is the \
+                         backup {})",
+                        path.display(),
+                        b.display()
+                    ));
+                }
+                plan.ledger.entries.push(entry);
+                return Ok(());
+            }
             if owned.is_none() && !matches!(before, State::Absent) {
                 // Identical content the user already had: adopt it, but keep a copy so revert
                 // gives it back rather than deleting it.
@@ -213,7 +270,20 @@ impl Planner<'_> {
         }
         let (after, action) = match &e.backup {
             Some(b) if State::read(b)? != State::Absent => (Target::Restore(b.clone()), Action::Restore),
-            _ => (Target::Absent, Action::Retract),
+            Some(b) => {
+                // Removing aiorch's version would leave nothing at all: keep it (and keep
+                // owning it, so a backup put back later is still restored).
+                plan.warnings.push(format!(
+                    "{} cannot be restored: its backup {} is missing, so aiorch's version is left in place",
+                    e.path.display(),
+                    b.display()
+                ));
+                if !matches!(before, State::Absent) {
+                    plan.ledger.entries.push(e.clone());
+                }
+                return Ok(());
+            }
+            None => (Target::Absent, Action::Retract),
         };
         plan.changes.push(Change {
             path: e.path.clone(),
@@ -264,29 +334,102 @@ impl Planner<'_> {
         };
         let mut doc = Doc::parse(format, &text, &real)?;
         let existed = !matches!(before, State::Absent);
+        // No ledger: what the file held before aiorch's first merge is its newest backup.
+        // None at all: aiorch backs up every file it first merges into, so aiorch created it.
+        let recovered = match self.lost_ledger && old_merged.is_none() && existed {
+            true => match self.newest_backup(&real) {
+                Some(b) => {
+                    let d = fs_err::read_to_string(&b).ok().and_then(|t| Doc::parse(format, &t, &b).ok());
+                    if d.is_some() {
+                        plan.ledger.merge_backups.insert(path.to_path_buf(), b);
+                    }
+                    d
+                }
+                None => {
+                    plan.ledger.created_files.insert(path.to_path_buf());
+                    Some(Doc::parse(format, "", &real)?)
+                }
+            },
+            false => None,
+        };
         let mut keys_changed = vec![];
 
         let wanted_keys: BTreeSet<Vec<String>> =
             wanted.iter().filter_map(|a| a.key_path().map(<[String]>::to_vec)).collect();
+        let mut conflicts: Vec<(String, String)> = vec![];
         for a in &wanted {
             let Desired::Key { key, value, .. } = &a.desired else { continue };
             let current = doc.get(key);
             let old = self.old.keys_at(path).find(|e| e.key() == Some(key.as_slice()));
-            let (prior, created_parents) = match old {
-                Some(Entry { kind: Owned::Key { prior, created_parents, .. }, .. }) => {
-                    (prior.clone(), *created_parents)
+            let (prior, created_parents, old_splice) = match old {
+                Some(Entry { kind: Owned::Key { prior, created_parents, splice, .. }, .. }) => {
+                    (prior.clone(), *created_parents, splice.clone())
                 }
-                _ => (
-                    current.clone(),
-                    (1..key.len()).find(|&n| doc.get(&key[..n]).is_none()).map_or(0, |n| key.len() - n),
-                ),
+                _ => {
+                    // Without a ledger, aiorch's own value is recognised by being equal to it;
+                    // what it replaced is then in the backup.
+                    let base = match &recovered {
+                        Some(r) if current.as_ref() == Some(value) => r,
+                        _ => &doc,
+                    };
+                    (
+                        base.get(key),
+                        (1..key.len()).find(|&n| base.get(&key[..n]).is_none()).map_or(0, |n| key.len() - n),
+                        None,
+                    )
+                }
             };
+            let mut splice = old_splice.clone();
+            if old.is_none()
+                && let (Some(theirs), Some(ours)) = (&current, &a.conflict)
+                && theirs != value
+            {
+                // A named entry of the user's where aiorch declares one: a decision for the
+                // user, never a silent replacement.
+                let name = key.last().expect("key paths are never empty");
+                let at = doc.line_of(key).map_or(String::new(), |l| format!(":{l}"));
+                if !self.adopt.contains(name) {
+                    conflicts.push((
+                        format!("{at}: `{}` is the user's own, not aiorch's ({ours})", key.join(".")),
+                        name.clone(),
+                    ));
+                    continue;
+                }
+                plan.adopted.insert(name.clone());
+                plan.notes.push(format!(
+                    "{}{at}: `{}` was the user's own; adopted (`--adopt {name}`): it is kept in aiorch's ledger \
+                     and `aiorch revert` puts it back",
+                    real.display(),
+                    key.join(".")
+                ));
+            }
             if current.as_ref() != Some(value) {
+                // Record the edit against the user's own text: while aiorch's earlier value is
+                // still there, put theirs back first, so the splice always holds their bytes.
+                let ours_still = match (old.map(|e| &e.kind), &current) {
+                    (Some(Owned::Key { sha256, .. }), Some(c)) => hash_matches(c, sha256),
+                    _ => false,
+                };
+                let restored = match (&old_splice, &prior) {
+                    (Some(sp), Some(p)) if ours_still => {
+                        let mut want = doc.clone();
+                        want.set(key, p)?;
+                        doc.unsplice(sp, &want)
+                    }
+                    _ => None,
+                };
+                let fresh = old.is_none();
+                let had_restore = restored.is_some();
+                if let Some(d) = restored {
+                    doc = d;
+                }
+                let before_text = doc.text();
                 doc.set(key, value)?;
+                splice = (prior.is_some() && (fresh || had_restore)).then(|| splice_of(&before_text, &doc.text()));
                 keys_changed.push(key.join("."));
                 if let (Some(old), Some(cur)) = (old, &current)
                     && let Owned::Key { sha256, .. } = &old.kind
-                    && &value_hash(cur) != sha256
+                    && !hash_matches(cur, sha256)
                 {
                     plan.notes.push(format!(
                         "{}: `{}` had been changed by hand; aiorch's value is set again",
@@ -298,23 +441,39 @@ impl Planner<'_> {
             plan.ledger.entries.push(Entry {
                 path: path.to_path_buf(),
                 owner: a.owner.to_string(),
-                kind: Owned::Key { format, key: key.clone(), sha256: value_hash(value), prior, created_parents },
+                kind: Owned::Key {
+                    format,
+                    key: key.clone(),
+                    sha256: value_hash(value),
+                    prior,
+                    created_parents,
+                    splice,
+                },
                 backup: None,
             });
+        }
+        for c in conflicts {
+            plan.conflicts.push((format!("{}{}", real.display(), c.0), c.1));
         }
 
         // Retract keys we own but no longer declare: put back what was there before us, but
         // only if the value is still ours (a value the user changed stays, unmanaged).
         let mut orphaned: Vec<(Vec<String>, usize)> = vec![];
         for e in self.old.keys_at(path) {
-            let Owned::Key { key, sha256, prior, created_parents, .. } = &e.kind else { continue };
+            let Owned::Key { key, sha256, prior, created_parents, splice, .. } = &e.kind else { continue };
             if wanted_keys.contains(key) {
                 continue;
             }
             match doc.get(key) {
-                Some(cur) if &value_hash(&cur) == sha256 => {
+                Some(cur) if hash_matches(&cur, sha256) => {
                     match prior {
-                        Some(p) => doc.set(key, p)?,
+                        Some(p) => {
+                            // The user's own bytes when the file around them allows it, else
+                            // their value re-rendered.
+                            let mut want = doc.clone();
+                            want.set(key, p)?;
+                            doc = splice.as_ref().and_then(|sp| doc.unsplice(sp, &want)).unwrap_or(want);
+                        }
                         None => {
                             doc.remove(key)?;
                             if *created_parents > 0 {
@@ -353,7 +512,9 @@ impl Planner<'_> {
                 *c = (*c).max(len - parent.len());
             }
         }
-        self.plan_members(plan, &mut doc, path, &real, format, &wanted, &mut keys_changed)?;
+        let pristine = Doc::parse(format, &text, &real)?;
+        let docs = (&mut doc, recovered.as_ref(), &pristine);
+        self.plan_members(plan, docs, (path, &real), format, &wanted, &mut keys_changed)?;
 
         let new_text = doc.text();
         if new_text == text {
@@ -396,16 +557,21 @@ impl Planner<'_> {
     fn plan_members(
         &self,
         plan: &mut Plan,
-        doc: &mut Doc,
-        path: &Path,
-        real: &Path,
+        // The document being edited, its backup when the ledger was lost, and the file as it
+        // was before this run.
+        (doc, recovered, pristine): (&mut Doc, Option<&Doc>, &Doc),
+        (path, real): (&Path, &Path),
         format: super::DocFormat,
         wanted: &[Artifact],
         keys_changed: &mut Vec<String>,
     ) -> anyhow::Result<()> {
         let mut declared: BTreeMap<Vec<String>, (&'static str, Vec<Value>)> = BTreeMap::new();
+        let mut single_ok: BTreeSet<Vec<String>> = BTreeSet::new();
         for a in wanted {
-            if let Desired::Members { key, values, .. } = &a.desired {
+            if let Desired::Members { key, values, single, .. } = &a.desired {
+                if *single {
+                    single_ok.insert(key.clone());
+                }
                 let slot = declared.entry(key.clone()).or_insert_with(|| (a.owner, vec![]));
                 for v in values {
                     if !slot.1.contains(v) {
@@ -419,11 +585,48 @@ impl Planner<'_> {
 
         for key in keys {
             let old = self.old.members_at(path).find(|e| e.key() == Some(key.as_slice()));
+            let (mut scalar, mut splice, parents) = match old.map(|e| &e.kind) {
+                Some(Owned::Members { scalar, splice, created_parents, .. }) => {
+                    (scalar.clone(), splice.clone(), *created_parents)
+                }
+                _ => (None, None, None),
+            };
+            // Counted against the file as it was, so sibling arrays created in the same run all
+            // know the parent is aiorch's, and the last one to go takes it along.
+            // (A parent this run removed — a key of aiorch's that used to live there — counts too.)
+            let missing = |d: &Doc| (1..key.len()).find(|&n| d.get(&key[..n]).is_none()).map_or(0, |n| key.len() - n);
+            let parents = parents
+                .or_else(|| (doc.get(&key).is_none() && old.is_none()).then(|| missing(pristine).max(missing(doc))));
+            let mut current = doc.get(&key);
+            // A single value where the client also takes a list (Gemini's `context.fileName`):
+            // it becomes the first member, and comes back as it was when aiorch's last one goes.
+            if let Some(Value::String(one)) = &current
+                && single_ok.contains(&key)
+                && declared.get(&key).is_some_and(|(_, vs)| vs.iter().any(|v| v.as_str() != Some(one)))
+            {
+                let list = Value::Array(vec![Value::String(one.clone())]);
+                let before_text = doc.text();
+                doc.set(&key, &list)?;
+                splice = Some(splice_of(&before_text, &doc.text()));
+                scalar = current.take();
+                current = Some(list);
+            }
+            // Without a ledger, aiorch's members are those the backup's array lacks.
+            let guessed: Vec<Value> = match (recovered, &current) {
+                (Some(r), Some(Value::Array(now))) => {
+                    let then = match r.get(&key) {
+                        Some(Value::Array(a)) => a,
+                        _ => vec![],
+                    };
+                    now.iter().filter(|v| !then.contains(v)).cloned().collect()
+                }
+                _ => vec![],
+            };
             let (old_values, old_created) = match old.map(|e| &e.kind) {
                 Some(Owned::Members { values, created, .. }) => (values.as_slice(), Some(*created)),
+                _ if recovered.is_some() => (guessed.as_slice(), recovered.map(|r| r.get(&key).is_none())),
                 _ => (&[][..], None),
             };
-            let current = doc.get(&key);
             let before: Vec<Value> = match &current {
                 None => vec![],
                 Some(Value::Array(a)) => a.clone(),
@@ -460,9 +663,17 @@ impl Planner<'_> {
                 if after.is_empty() && created && values.is_empty() {
                     doc.remove(&key)?;
                     // The array was aiorch's; so are the empty objects it leaves behind.
-                    prune_empty_parents(doc, &key, usize::MAX)?;
+                    prune_empty_parents(doc, &key, parents.unwrap_or(usize::MAX))?;
                 } else {
                     doc.edit_array(&key, &add, &gone, &after)?;
+                }
+                if values.is_empty()
+                    && let Some(one) = &scalar
+                    && after == [one.clone()]
+                {
+                    let mut want = doc.clone();
+                    want.set(&key, one)?;
+                    *doc = splice.as_ref().and_then(|sp| doc.unsplice(sp, &want)).unwrap_or(want);
                 }
                 let mut k = key.join(".");
                 if added > 0 {
@@ -477,13 +688,42 @@ impl Planner<'_> {
                 plan.ledger.entries.push(Entry {
                     path: path.to_path_buf(),
                     owner: owner.to_string(),
-                    kind: Owned::Members { format, key, values: owned, created },
+                    kind: Owned::Members {
+                        format,
+                        key,
+                        values: owned,
+                        created,
+                        scalar,
+                        splice,
+                        created_parents: parents.filter(|_| created),
+                    },
                     backup: None,
                 });
             }
         }
         Ok(())
     }
+}
+
+/// Exit 2 naming every entry of the user's that aiorch would have replaced, and the two ways on.
+fn conflict_error(conflicts: &[(String, String)]) -> CliError {
+    let mut names: Vec<&str> = conflicts.iter().map(|(_, n)| n.as_str()).collect();
+    names.sort();
+    names.dedup();
+    let adopt: Vec<String> = names.iter().map(|n| format!("--adopt {n}")).collect();
+    let list: Vec<&str> = conflicts.iter().map(|(m, _)| m.as_str()).collect();
+    CliError::bad_input(format!(
+        "the user already defines {} under {} aiorch declares:\n  {}",
+        if conflicts.len() == 1 { "an entry" } else { "entries" },
+        if names.len() == 1 { "a name" } else { "names" },
+        list.join("\n  ")
+    ))
+    .hint("rename aiorch's where the config declares it (named above), so both exist side by side; or")
+    .hint(format!(
+        "run `aiorch apply {}` to use aiorch's: the user's is kept in the ledger and `aiorch revert` gives it back \
+         byte for byte. Nothing was changed",
+        adopt.join(" ")
+    ))
 }
 
 fn json_kind(v: &Value) -> &'static str {
@@ -564,7 +804,7 @@ mod tests {
     }
 
     fn run(paths: &Paths, arts: Vec<Artifact>) {
-        converge(paths, || Ok(arts.clone()), &[], |_| {}).unwrap();
+        converge(paths, || Ok(arts.clone()), &[], &Default::default(), |_| {}).unwrap();
     }
 
     fn allow(paths: &Paths, values: &[&str]) -> Artifact {
@@ -691,7 +931,8 @@ mod tests {
         let (_t, paths) = env();
         let file = paths.in_home("settings.json");
         fs_err::write(&file, "{\"permissions\": {\"allow\": \"oops\"}}\n").unwrap();
-        let err = converge(&paths, || Ok(vec![allow(&paths, &["Bash(ls:*)"])]), &[], |_| {}).unwrap_err();
+        let err = converge(&paths, || Ok(vec![allow(&paths, &["Bash(ls:*)"])]), &[], &Default::default(), |_| {})
+            .unwrap_err();
         let e = err.downcast_ref::<crate::error::CliError>().unwrap();
         assert_eq!(e.exit, crate::error::Exit::BadInput);
         assert!(e.message.contains("`permissions.allow` is a string"), "{}", e.message);

@@ -6,7 +6,13 @@ use crate::error::Exit;
 use crate::paths::Paths;
 use crate::ui::Ui;
 
-pub fn apply(ui: &Ui, paths: &Paths, dry_run: bool, check: bool) -> anyhow::Result<Exit> {
+pub fn apply(
+    ui: &Ui,
+    paths: &Paths,
+    dry_run: bool,
+    check: bool,
+    adopt: &std::collections::BTreeSet<String>,
+) -> anyhow::Result<Exit> {
     let loaded = Loaded::load(paths)?;
     if !loaded.config.enable {
         ui.out(
@@ -19,7 +25,7 @@ pub fn apply(ui: &Ui, paths: &Paths, dry_run: bool, check: bool) -> anyhow::Resu
     }
     if dry_run || check {
         // Read-only: no lock, so a dry run creates nothing, not even the state dir.
-        let plan = apply::plan(paths, loaded.declared(paths)?, &loaded.config.apply.nix_managed)?;
+        let plan = apply::plan(paths, loaded.declared(paths)?, &loaded.config.apply.nix_managed, adopt)?;
         let summary = apply::Summary::of(&plan);
         if ui.json {
             ui.json(&apply::report::plan_json(&plan, paths));
@@ -27,20 +33,24 @@ pub fn apply(ui: &Ui, paths: &Paths, dry_run: bool, check: bool) -> anyhow::Resu
             apply::print_plan(ui, &plan, paths, dry_run);
             ui.out(&format!("{}: {}", if check { "check" } else { "dry run" }, summary.line()));
         }
-        return Ok(if check && summary.changes() > 0 { Exit::Failed } else { Exit::Ok });
+        let failed = check && summary.changes() > 0 || warned(ui, &plan.warnings);
+        return Ok(if failed { Exit::Failed } else { Exit::Ok });
     }
     if !paths.state_dir.exists() {
         // First run: plan once before the lock creates the state dir, so a file that does not
         // parse leaves no trace at all (converge plans again under the lock).
-        apply::plan(paths, loaded.declared(paths)?, &loaded.config.apply.nix_managed)?;
+        apply::plan(paths, loaded.declared(paths)?, &loaded.config.apply.nix_managed, adopt)?;
     }
     let _lock = apply::lock(paths)?;
     let mut shown = None;
+    let mut warnings = vec![];
     let summary = apply::converge(
         paths,
         || loaded.declared(paths),
         &loaded.config.apply.nix_managed,
+        adopt,
         |plan| {
+            warnings = plan.warnings.clone();
             if !ui.json {
                 apply::print_plan(ui, plan, paths, false);
             } else {
@@ -52,7 +62,18 @@ pub fn apply(ui: &Ui, paths: &Paths, dry_run: bool, check: bool) -> anyhow::Resu
         Some(j) => ui.json(&j),
         None => ui.out(&format!("applied: {}", summary.line())),
     }
-    Ok(Exit::Ok)
+    Ok(if warned(ui, &warnings) { Exit::Failed } else { Exit::Ok })
+}
+
+/// Print what could not be done; true when there was anything.
+fn warned(ui: &Ui, warnings: &[String]) -> bool {
+    for w in warnings {
+        ui.warn(w);
+    }
+    if !warnings.is_empty() {
+        ui.warn("put the missing backup back and run it again to restore it; `aiorch doctor` lists what is missing");
+    }
+    !warnings.is_empty()
 }
 
 pub fn revert(ui: &Ui, paths: &Paths, dry_run: bool) -> anyhow::Result<Exit> {
@@ -61,22 +82,25 @@ pub fn revert(ui: &Ui, paths: &Paths, dry_run: bool) -> anyhow::Result<Exit> {
     let nix_managed =
         crate::config::load(&paths.config_file, paths.config_explicit).map(|c| c.apply.nix_managed).unwrap_or_default();
     if dry_run {
-        let plan = apply::plan(paths, vec![], &nix_managed)?;
+        let plan = apply::plan(paths, vec![], &nix_managed, &Default::default())?;
         if ui.json {
             ui.json(&apply::report::plan_json(&plan, paths));
         } else {
             apply::print_plan(ui, &plan, paths, true);
             ui.out(&format!("dry run: {}", apply::Summary::of(&plan).line()));
         }
-        return Ok(Exit::Ok);
+        return Ok(if warned(ui, &plan.warnings) { Exit::Failed } else { Exit::Ok });
     }
     let _lock = apply::lock(paths)?;
     let mut shown = None;
+    let mut warnings = vec![];
     let summary = apply::converge(
         paths,
         || Ok(vec![]),
         &nix_managed,
+        &Default::default(),
         |plan| {
+            warnings = plan.warnings.clone();
             if ui.json {
                 shown = Some(apply::report::plan_json(plan, paths));
             } else {
@@ -88,7 +112,7 @@ pub fn revert(ui: &Ui, paths: &Paths, dry_run: bool) -> anyhow::Result<Exit> {
         Some(j) => ui.json(&j),
         None => ui.out(&format!("reverted: {}", summary.line())),
     }
-    Ok(Exit::Ok)
+    Ok(if warned(ui, &warnings) { Exit::Failed } else { Exit::Ok })
 }
 
 /// `aiorch render --client NAME`: the keys and array members aiorch merges into that client's

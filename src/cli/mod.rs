@@ -81,7 +81,12 @@ pub enum Cmd {
     /// Link and merge everything the config declares
     #[command(after_help = "Examples:\n  aiorch apply --dry-run   show the plan and a diff of every file\
                             \n  aiorch apply --check     exit 1 if anything drifted (for CI)\
-                            \n  aiorch apply --home /tmp/h --state-dir /tmp/s   try it in a scratch home")]
+                            \n  aiorch apply --home /tmp/h --state-dir /tmp/s   try it in a scratch home\
+                            \n  aiorch apply --adopt github   take over the user's own `github` MCP server\n\n\
+                            An MCP server the user already defined under a name aiorch declares is a conflict: apply\
+                            \nstops (exit 2, nothing changed) and names both. Rename aiorch's in the config, or adopt\
+                            \nthe user's with --adopt NAME: aiorch's replaces it, the user's is kept in the ledger and\
+                            \n`aiorch revert` gives it back byte for byte. An identical entry is no conflict.")]
     Apply {
         /// Show what would change, with diffs, and change nothing
         #[arg(long)]
@@ -89,6 +94,9 @@ pub enum Cmd {
         /// Change nothing; exit 1 when anything would change
         #[arg(long, conflicts_with = "dry_run")]
         check: bool,
+        /// Replace the user's own entry NAME (an MCP server) with aiorch's; revert gives it back (repeatable)
+        #[arg(long, value_name = "NAME")]
+        adopt: Vec<String>,
     },
     /// Undo everything aiorch owns and restore the backups
     Revert {
@@ -404,7 +412,7 @@ fn run(cli: Cli, ui: &Ui) -> anyhow::Result<Exit> {
     let paths = Paths::resolve(g.home.clone(), g.state_dir.clone(), g.config.clone())?;
     match cli.command {
         Cmd::Init { force } => config::init(ui, &paths, force),
-        Cmd::Apply { dry_run, check } => apply::apply(ui, &paths, dry_run, check),
+        Cmd::Apply { dry_run, check, adopt } => apply::apply(ui, &paths, dry_run, check, &adopt.into_iter().collect()),
         Cmd::Revert { dry_run } => apply::revert(ui, &paths, dry_run),
         Cmd::Doctor { strict, no_connect } => doctor::doctor(ui, &paths, strict, no_connect),
         Cmd::Agents => doctor::agents(ui, &paths),

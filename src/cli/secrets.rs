@@ -23,7 +23,10 @@ pub enum SecretsCmd {
     /// Store a secret; the value comes from the terminal (hidden) or stdin, never the command line
     #[command(after_help = "Examples:\n  aiorch secrets set GITHUB_TOKEN              prompts, input hidden\
                             \n  pbpaste | aiorch secrets set OPENAI_API_KEY   reads stdin (one trailing newline \
-                            dropped)\n  gh auth token | aiorch secrets set GITHUB_TOKEN")]
+                            dropped)\n  gh auth token | aiorch secrets set GITHUB_TOKEN\n\n\
+                            Refused (exit 2, nothing stored): a value with a NUL byte, and names the system or\
+                            \nprograms read from the environment (PATH, HOME, USER, SHELL, TMPDIR, LANG, NODE_OPTIONS,\
+                            \nPYTHONPATH, …, every LD_*, DYLD_*, LC_*, BASH_FUNC_* and AIORCH_* name).")]
     Set {
         /// The secret's name: the environment variable it becomes (e.g. GITHUB_TOKEN)
         name: String,
@@ -42,6 +45,8 @@ pub enum SecretsCmd {
                             \n  aiorch secrets exec --only OPENAI_API_KEY,ANTHROPIC_API_KEY -- litellm --config \
                             cfg.yaml\
                             \n  aiorch secrets exec --mask -- env          every value shows as <redacted:NAME>\n\n\
+                            --mask refuses (exit 2) a value shorter than 4 characters: marking where it occurs\
+                            \nwould show it.\n\
                             Without --mask aiorch replaces itself with the command (same PID, signals and exit status).\
                             \nWith --mask it stays to filter stdout/stderr (which the command then sees as pipes, not \
                             the\nterminal), forwards signals, and exits with the command's status (128+N when a signal \
@@ -65,9 +70,10 @@ pub fn secrets(ui: &Ui, paths: &Paths, cmd: SecretsCmd) -> anyhow::Result<Exit> 
     match cmd {
         SecretsCmd::Setup => secrets::setup(&cfg, paths, ui)?,
         SecretsCmd::Set { name } => {
-            secrets::validate_name(&name)?;
+            secrets::validate_new_name(&name)?;
             let store = secrets::open(&cfg, paths)?;
             let value = secrets::prompt::read_value(&name)?;
+            secrets::validate_value(&name, &value)?;
             store.set(&name, &value)?;
             ui.out(&format!("stored {name} in the {}", store.describe()));
         }
@@ -110,6 +116,7 @@ pub fn secrets(ui: &Ui, paths: &Paths, cmd: SecretsCmd) -> anyhow::Result<Exit> 
             drop(store);
             tracing::debug!(names = ?names, mask, "secrets exec");
             let code = if mask {
+                secrets::mask::check_maskable(&values)?;
                 match secrets::exec::supervise(&command, values) {
                     Ok(code) => code,
                     Err(e) => start_failed(ui, e),

@@ -13,13 +13,16 @@ pub fn artifacts(ctx: &Ctx) -> anyhow::Result<Vec<Artifact>> {
     let dir = ctx.paths.in_home(".gemini");
     let mut out = vec![
         Artifact::link("gemini", dir.join("AGENTS.md"), ctx.tree.instructions_target(ctx.paths)),
-        Artifact::key(
+        // The user's own context files stay listed: aiorch's two names join them (Gemini takes
+        // a string or a list; a string becomes the first of the list).
+        Artifact::members(
             "gemini",
             dir.join("settings.json"),
             DocFormat::Json,
             &["context", "fileName"],
-            json!(["AGENTS.md", "GEMINI.md"]),
-        ),
+            vec![json!("AGENTS.md"), json!("GEMINI.md")],
+        )
+        .or_single(),
     ];
     for cmd in ctx.tree.commands()? {
         out.push(Artifact::file(

@@ -130,7 +130,13 @@ pub(crate) fn mcp_keys(
         .iter()
         .filter(|s| s.wants(client))
         .filter_map(|s| {
-            mcp_entry(client, ctx, s).value.map(|v| Artifact::key("mcp", file.clone(), format, &[root, &s.name], v))
+            let declared_at = if s.builtin {
+                format!("aiorch's own server, `mcp.serve_self` in {}", ctx.paths.display(&ctx.paths.config_file))
+            } else {
+                format!("`[mcp.servers.{}]` in {}", s.name, ctx.paths.display(&ctx.paths.config_file))
+            };
+            let v = mcp_entry(client, ctx, s).value?;
+            Some(Artifact::key("mcp", file.clone(), format, &[root, &s.name], v).entry(declared_at))
         })
         .collect()
 }

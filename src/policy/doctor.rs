@@ -97,7 +97,7 @@ fn artifact_problem(paths: &Paths, a: &Artifact) -> Option<String> {
             Ok(Some(v)) if &v == value => None,
             Ok(_) => Some(format!("{shown}: `{}` is not {value}", key.join("."))),
         },
-        Desired::Members { format, key, values } => match read(*format, &real, key) {
+        Desired::Members { format, key, values, .. } => match read(*format, &real, key) {
             Err(msg) => Some(msg),
             Ok(Some(serde_json::Value::Array(have))) => {
                 let missing = values.iter().filter(|v| !have.contains(v)).count();

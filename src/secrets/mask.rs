@@ -8,6 +8,28 @@
 
 use zeroize::Zeroizing;
 
+/// Values shorter than this cannot be masked without showing them: every place their few
+/// characters occur in the output would be marked, which spells the value out.
+pub const MIN_MASKED: usize = 4;
+
+/// Refuse (exit 2) to mask a value too short to hide; names the secret, never its length.
+pub fn check_maskable(secrets: &[(String, super::Value)]) -> anyhow::Result<()> {
+    let short: Vec<&str> = secrets
+        .iter()
+        .filter(|(_, v)| !v.is_empty() && v.chars().count() < MIN_MASKED)
+        .map(|(n, _)| n.as_str())
+        .collect();
+    if short.is_empty() {
+        return Ok(());
+    }
+    Err(crate::error::CliError::bad_input(format!(
+        "--mask cannot hide {}: masking a value that short would mark where it occurs and so show it",
+        short.join(", ")
+    ))
+    .hint("leave it out with --only, run without --mask, or store a longer value; the command was not started")
+    .into())
+}
+
 pub struct Masker {
     /// (value, replacement), longest value first.
     secrets: Vec<(Zeroizing<Vec<u8>>, Vec<u8>)>,

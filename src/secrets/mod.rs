@@ -98,6 +98,69 @@ pub fn validate_name(name: &str) -> anyhow::Result<()> {
     }
 }
 
+/// Names the system, the shell, the dynamic loader, language runtimes or aiorch itself read
+/// from the environment: a "secret" under one of them would change how every command started
+/// through `secrets exec` behaves (`LD_PRELOAD` loads code, `PATH` picks the program).
+const RESERVED: [&str; 24] = [
+    "PATH",
+    "HOME",
+    "USER",
+    "LOGNAME",
+    "SHELL",
+    "PWD",
+    "OLDPWD",
+    "TMPDIR",
+    "TERM",
+    "LANG",
+    "TZ",
+    "IFS",
+    "ENV",
+    "BASH_ENV",
+    "SHELLOPTS",
+    "BASHOPTS",
+    "PS4",
+    "SHLVL",
+    "NODE_OPTIONS",
+    "PYTHONPATH",
+    "PYTHONSTARTUP",
+    "PERL5OPT",
+    "PERL5LIB",
+    "RUBYOPT",
+];
+const RESERVED_PREFIXES: [&str; 5] = ["LD_", "DYLD_", "LC_", "BASH_FUNC_", "AIORCH_"];
+
+/// A name `secrets set` may store and `exec` may inject: a valid name that is not reserved.
+pub fn validate_new_name(name: &str) -> anyhow::Result<()> {
+    validate_name(name)?;
+    if is_reserved(name) {
+        return Err(CliError::bad_input(format!(
+            "`{name}` is a name the system or a program reads from the environment, not a secret's"
+        ))
+        .hint(
+            "reserved: PATH, HOME, USER, LOGNAME, SHELL, PWD, TMPDIR, TERM, LANG, TZ, IFS, ENV, BASH_ENV, \
+             NODE_OPTIONS, PYTHONPATH and the like, and every LD_*, DYLD_*, LC_*, BASH_FUNC_* and AIORCH_* name",
+        )
+        .hint("name the secret after what it is (e.g. GITHUB_TOKEN)")
+        .into());
+    }
+    Ok(())
+}
+
+fn is_reserved(name: &str) -> bool {
+    RESERVED.contains(&name) || RESERVED_PREFIXES.iter().any(|p| name.starts_with(p))
+}
+
+/// A value `secrets set` stores: environment variables cannot carry a NUL byte (every later
+/// `exec` would fail), so it is refused here, without echoing the value.
+pub fn validate_value(name: &str, value: &str) -> anyhow::Result<()> {
+    if value.contains('\0') {
+        return Err(CliError::bad_input(format!("the value for {name} contains a NUL byte; nothing was stored"))
+            .hint("an environment variable cannot carry a NUL byte: store the value base64-encoded")
+            .into());
+    }
+    Ok(())
+}
+
 /// Resolve `names` from the configured backend, in order. Any missing name is an error (exit 2)
 /// that lists every missing name, the backend and the fix; nothing is returned partially.
 pub fn resolve(cfg: &SecretsConfig, paths: &Paths, names: &[String]) -> anyhow::Result<Vec<(String, Value)>> {
@@ -107,7 +170,17 @@ pub fn resolve(cfg: &SecretsConfig, paths: &Paths, names: &[String]) -> anyhow::
 
 pub(crate) fn resolve_from(store: &dyn Store, names: &[String]) -> anyhow::Result<Vec<(String, Value)>> {
     for n in names {
-        validate_name(n)?;
+        // A reserved name stored before aiorch refused them is not injected either.
+        validate_new_name(n).map_err(|e| match e.downcast::<CliError>() {
+            Ok(c) if is_reserved(n) => c
+                .hint(format!(
+                    "remove it with `aiorch secrets rm {n}` and store it again under \
+                                                       another name"
+                ))
+                .into(),
+            Ok(c) => c.into(),
+            Err(e) => e,
+        })?;
     }
     let values = store.get_many(names)?;
     let missing: Vec<&str> = names.iter().zip(&values).filter(|(_, v)| v.is_none()).map(|(n, _)| n.as_str()).collect();
@@ -200,6 +273,18 @@ mod tests {
         for bad in ["", "2A", "A-B", "A B", "A=B", "ä"] {
             assert!(validate_name(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn reserved_names_are_refused() {
+        for bad in ["PATH", "HOME", "LD_PRELOAD", "DYLD_INSERT_LIBRARIES", "LC_ALL", "AIORCH_NOW", "NODE_OPTIONS"] {
+            assert!(validate_new_name(bad).is_err(), "{bad}");
+        }
+        for ok in ["GITHUB_TOKEN", "PATHWAY_KEY", "HOMEBREW_GITHUB_API_TOKEN", "OPENAI_API_KEY"] {
+            validate_new_name(ok).unwrap();
+        }
+        assert!(validate_value("K", "a\0b").is_err());
+        validate_value("K", "ab").unwrap();
     }
 
     #[test]

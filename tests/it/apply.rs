@@ -244,7 +244,7 @@ fn json_output_has_the_summary() {
         .find(|c| c["path"] == "~/.gemini/settings.json")
         .expect("settings change");
     assert_eq!(settings["action"], "merge");
-    assert_eq!(settings["keys"], serde_json::json!(["context.fileName"]));
+    assert_eq!(settings["keys"], serde_json::json!(["context.fileName[+2]"]));
 
     let again = env.ok(["apply", "--json"]).json();
     assert_eq!(again["summary"]["created"], 0);

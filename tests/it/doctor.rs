@@ -105,8 +105,8 @@ fn an_edited_merged_key() {
     env.write("~/.gemini/settings.json", text);
     fails_with(
         &env,
-        "~/.gemini/settings.json: `context.fileName` was changed by hand",
-        "run `aiorch apply` to set it again, or remove it from the config",
+        "~/.gemini/settings.json: `context.fileName` lacks \"GEMINI.md\"",
+        "run `aiorch apply` to add them again",
     );
     env.ok(["apply"]);
     env.ok(["doctor"]);

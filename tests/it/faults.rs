@@ -309,7 +309,7 @@ fn a_client_rewriting_its_settings_meanwhile_keeps_both_keys() {
     if rewritten_before_merge {
         // The engine noticed the file changed after planning and planned again.
         assert_eq!(
-            stdout.matches("~ ~/.gemini/settings.json  [context.fileName]").count(),
+            stdout.matches("~ ~/.gemini/settings.json  [context.fileName[+2]]").count(),
             2,
             "the merge was planned twice:\n{stdout}"
         );

@@ -234,9 +234,9 @@ fn a_key_in_the_way_of_a_merge() {
         ),
         (
             "~/.codex/config.toml",
-            "model = \"o3\"\nmcp_servers = { other = { command = \"x\" } }\n",
+            "model = \"o3\"\nmcp_servers = [\"x\"]\n",
             "2:15",
-            "`mcp_servers` is an inline table, so aiorch cannot add `mcp_servers.aiorch` to it",
+            "`mcp_servers` is not a table, so aiorch cannot add `mcp_servers.aiorch` to it",
         ),
         (
             "~/.codex/config.toml",

@@ -36,7 +36,7 @@ const USER_SETTINGS: &str = r#"// Gemini settings — edited by hand, keep my no
 fn settings_with_comments_keep_every_byte() {
     let env = TestEnv::with_config(GEMINI_ONLY);
     env.write(SETTINGS, USER_SETTINGS);
-    env.ok(["apply"]).assert_stdout_contains("~ ~/.gemini/settings.json  [context.fileName]  (backed up)");
+    env.ok(["apply"]).assert_stdout_contains("~ ~/.gemini/settings.json  [context.fileName[+2]]  (backed up)");
     let merged = env.read(SETTINGS);
     let (removed, inserted) = spliced(USER_SETTINGS, &merged);
     assert_eq!(removed, "", "nothing of the user's was removed:\n{merged}");
@@ -77,7 +77,8 @@ fn a_context_object_of_the_users_gets_only_the_key() {
 }
 
 #[test]
-fn a_users_own_file_name_is_replaced_then_restored() {
+fn a_users_own_file_name_is_kept_and_ours_join_it() {
+    // Gemini takes a string or a list: the user's string becomes the first of the list.
     let original = "{\n  \"context\": {\n    \"fileName\": \"CONTEXT.md\" // mine\n  },\n  \"theme\": \"Dracula\"\n}\n";
     let env = TestEnv::with_config(GEMINI_ONLY);
     env.write(SETTINGS, original);
@@ -85,13 +86,36 @@ fn a_users_own_file_name_is_replaced_then_restored() {
     let merged = env.read(SETTINGS);
     let (removed, inserted) = spliced(original, &merged);
     assert_eq!(removed, "\"CONTEXT.md\"", "only the value is replaced:\n{merged}");
-    assert_eq!(inserted, "[\n      \"AGENTS.md\",\n      \"GEMINI.md\"\n    ]");
-    // The ledger remembers what it replaced.
+    assert_eq!(inserted, "[\n      \"CONTEXT.md\",\n      \"AGENTS.md\",\n      \"GEMINI.md\"\n    ]");
     let ledger = env.ledger();
-    let entry = ledger["entries"].as_array().unwrap().iter().find(|e| e["kind"] == "key").unwrap();
-    assert_eq!(entry["prior"], "CONTEXT.md");
+    let entry = ledger["entries"].as_array().unwrap().iter().find(|e| e["kind"] == "members").unwrap();
+    assert_eq!(entry["values"], serde_json::json!(["AGENTS.md", "GEMINI.md"]), "only ours are aiorch's");
+    assert_eq!(entry["scalar"], "CONTEXT.md");
+    env.ok(["doctor"]);
     env.ok(["revert"]);
-    assert_eq!(env.read(SETTINGS), original, "the user's value is back, comment included");
+    assert_eq!(env.read(SETTINGS), original, "the user's string is back, comment included");
+}
+
+#[test]
+fn a_users_list_of_context_files_is_a_union_and_comes_back_byte_for_byte() {
+    let original = "{\n  \"context\": { \"fileName\": [\"CONTEXT.md\", \"TEAM.md\"] },\n  \"theme\": \"Dracula\"\n}\n";
+    let env = TestEnv::with_config(GEMINI_ONLY);
+    env.write(SETTINGS, original);
+    let r = env.ok(["apply"]);
+    r.assert_stdout_contains("[context.fileName[+2]]");
+    let merged = env.read(SETTINGS);
+    assert!(merged.contains("\"fileName\": [\"CONTEXT.md\", \"TEAM.md\", \"AGENTS.md\", \"GEMINI.md\"]"), "{merged}");
+    let (c, u, rm, _) = env.ok(["apply"]).summary();
+    assert_eq!((c, u, rm), (0, 0, 0));
+    env.ok(["revert"]);
+    assert_eq!(env.read(SETTINGS), original, "one line stays one line");
+
+    // A file name the user adds meanwhile is theirs: retraction removes only aiorch's.
+    env.ok(["apply"]);
+    let added = env.read(SETTINGS).replace("\"GEMINI.md\"]", "\"GEMINI.md\", \"NOTES.md\"]");
+    env.write(SETTINGS, &added);
+    env.ok(["revert"]);
+    assert_eq!(env.read(SETTINGS), original.replace("\"TEAM.md\"]", "\"TEAM.md\", \"NOTES.md\"]"));
 }
 
 #[test]
@@ -200,4 +224,30 @@ fn a_created_parent_goes_with_the_last_of_its_keys() {
     env.write("config/aiorch.toml", config(""));
     env.ok(["apply"]);
     assert!(!env.exists("~/.claude/settings.json"), "{}", env.read("~/.claude/settings.json"));
+}
+
+/// A ledger from before `context.fileName` was a list of members (aiorch owned the whole key):
+/// the next apply turns it into members, and revert still leaves nothing behind.
+#[test]
+fn an_older_ledger_owning_the_whole_file_name_key_moves_on() {
+    let original = "{\n  \"theme\": \"Dracula\"\n}\n";
+    let env = TestEnv::with_config(GEMINI_ONLY);
+    env.write(SETTINGS, original);
+    env.ok(["apply"]);
+    let mut ledger = env.ledger();
+    let entry = ledger["entries"].as_array_mut().unwrap().iter_mut().find(|e| e["kind"] == "members").unwrap();
+    *entry = serde_json::json!({
+        "path": entry["path"], "owner": "gemini", "kind": "key", "format": "json",
+        "key": ["context", "fileName"],
+        "sha256": crate::common::sha256_hex(br#"["AGENTS.md","GEMINI.md"]"#),
+        "created_parents": 1,
+    });
+    env.write("state/ledger.json", serde_json::to_string_pretty(&ledger).unwrap());
+    env.ok(["apply"]);
+    let v: serde_json::Value = serde_json::from_str(&env.read(SETTINGS)).unwrap();
+    assert_eq!(v["context"]["fileName"], serde_json::json!(["AGENTS.md", "GEMINI.md"]));
+    let (c, u, r, _) = env.ok(["apply"]).summary();
+    assert_eq!((c, u, r), (0, 0, 0));
+    env.ok(["revert"]);
+    assert_eq!(env.read(SETTINGS), original);
 }

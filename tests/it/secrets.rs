@@ -593,3 +593,44 @@ fn set_prompts_on_the_terminal_without_echo() {
     assert!(!text.contains("abc"), "{text}");
     assert_eq!(sb.ok(["secrets", "list"]).stdout, "TTY_KEY\n");
 }
+
+#[test]
+fn set_refuses_a_nul_byte_and_reserved_names() {
+    let sb = TestEnv::with_config(FILE_BACKEND);
+    let r = sb.run_in(["secrets", "set", "API_KEY"], "abc\0def\n");
+    r.assert_code(2);
+    r.assert_stderr_contains("the value for API_KEY contains a NUL byte; nothing was stored");
+    assert!(!r.all().contains("abc") && !r.all().contains("def"), "the value is never echoed{r}");
+    for name in ["PATH", "HOME", "USER", "SHELL", "LD_PRELOAD", "LD_LIBRARY_PATH", "DYLD_INSERT_LIBRARIES"] {
+        let r = sb.run_in(["secrets", "set", name], "value-1234\n");
+        r.assert_code(2);
+        r.assert_stderr_contains(&format!("`{name}` is a name the system or a program reads from the environment"));
+    }
+    assert_eq!(sb.ok(["secrets", "list"]).stdout, "", "nothing was stored");
+    // A reserved name already in the backend (stored before aiorch refused it) is not injected.
+    sb.write("~/.config/aiorch/secrets.env", "LD_PRELOAD=/tmp/evil.so\n");
+    std::fs::set_permissions(sb.path("~/.config/aiorch/secrets.env"), std::fs::Permissions::from_mode(0o600)).unwrap();
+    let r = sb.run(["secrets", "exec", "--", "sh", "-c", "echo started"]);
+    r.assert_code(2);
+    r.assert_stderr_contains("aiorch secrets rm LD_PRELOAD");
+    assert!(!r.stdout.contains("started"), "{r}");
+}
+
+#[test]
+fn mask_refuses_a_value_too_short_to_hide() {
+    let sb = TestEnv::with_config(FILE_BACKEND);
+    sb.run_in(["secrets", "set", "PIN"], "e").assert_code(0);
+    sb.run_in(["secrets", "set", "TOKEN"], "tok-0123456789").assert_code(0);
+    let r = sb.run(["secrets", "exec", "--mask", "--only", "PIN,TOKEN", "--", "sh", "-c", "echo hello there"]);
+    r.assert_code(2);
+    assert_eq!(
+        r.stderr,
+        "error: --mask cannot hide PIN: masking a value that short would mark where it occurs and so show it\n  \
+         hint: leave it out with --only, run without --mask, or store a longer value; the command was not started\n",
+        "{r}"
+    );
+    assert_eq!(r.stdout, "", "the command did not start");
+    // Long enough values are masked as before.
+    let r = sb.ok(["secrets", "exec", "--mask", "--only", "TOKEN", "--", "sh", "-c", "echo \"$TOKEN\""]);
+    assert_eq!(r.stdout, "<redacted:TOKEN>\n");
+}
