@@ -4,6 +4,7 @@ mod apply;
 mod config;
 mod doctor;
 mod mcp_serve;
+mod models;
 mod meta;
 mod secrets;
 
@@ -271,6 +272,9 @@ pub enum Cmd {
         #[arg(required = true)]
         task: Vec<String>,
     },
+    /// The model map: prices, context windows and retirement dates (LiteLLM's)
+    #[command(subcommand)]
+    Models(ModelsCmd),
     /// The aiorch MCP server (runtime tools for any MCP client)
     #[command(
         subcommand,
@@ -298,6 +302,25 @@ pub enum Cmd {
         local: bool,
         #[arg(required = true)]
         task: Vec<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ModelsCmd {
+    /// Fetch LiteLLM's model map into the state dir: it replaces the built-in snapshot
+    #[command(
+        after_help = "The runtime and the gateway config price with it from then on (`aiorch route --list` shows \
+                      which map a price comes from); `[runtime.models.ID]` prices still win. Only chat models of \
+                      anthropic, openai and gemini are kept. `aiorch services up` also imports the map of the \
+                      LiteLLM it runs when that one is newer.\n\nExamples:\n  aiorch models update          \
+                      from LiteLLM's repository on GitHub\
+                      \n  aiorch models update --from ./model_prices_and_context_window.json\
+                      \n  aiorch models update --from https://example.com/model_prices.json --json"
+    )]
+    Update {
+        /// A model map file or http(s) URL [default: LiteLLM's on GitHub]
+        #[arg(long, value_name = "FILE|URL")]
+        from: Option<String>,
     },
 }
 
@@ -428,6 +451,7 @@ fn run(cli: Cli, ui: &Ui) -> anyhow::Result<Exit> {
         Cmd::Go { local, agent, dry_run, out, task } => {
             runtime::go(ui, &paths, &task, runtime::GoOpts { local, agent, dry_run, out })
         }
+        Cmd::Models(ModelsCmd::Update { from }) => models::update(ui, &paths, from.as_deref()),
         Cmd::Mcp(McpCmd::Serve) => mcp_serve::serve(&paths),
         Cmd::Mcp(McpCmd::Tools) => mcp_serve::tools(ui),
         Cmd::Pipeline { kind, out, local, task } => runtime::pipeline(ui, &paths, kind, &task, out, local),
