@@ -4,8 +4,8 @@ mod apply;
 mod config;
 mod doctor;
 mod mcp_serve;
-mod models;
 mod meta;
+mod models;
 mod secrets;
 
 pub use secrets::SecretsCmd;

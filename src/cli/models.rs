@@ -62,10 +62,7 @@ pub fn update(ui: &Ui, paths: &Paths, from: Option<&str>) -> anyhow::Result<Exit
     } else {
         ui.out(&format!("wrote {} ({} chat models from {from})", paths.display(&file), new.entries.len()));
         if !used {
-            ui.note(&format!(
-                "it is older than the built-in {}, which stays in use",
-                embedded.label()
-            ));
+            ui.note(&format!("it is older than the built-in {}, which stays in use", embedded.label()));
         }
         if changes.is_empty() {
             ui.out("no change for the models in the registry");

@@ -128,7 +128,8 @@ fn unknown_check(name: String, model: &str, patch_id: &str, m: &super::registry:
         "runtime",
         name,
         format!(
-            "{model} is not in the model map: its price is unknown, so the budget counts ${:.2}/${:.2} per Mtok ({why})",
+            "{model} is not in the model map: its price is unknown, so the budget counts \
+             ${:.2}/${:.2} per Mtok ({why})",
             m.price_in, m.price_out
         ),
         format!("set price_in and price_out under [runtime.models.\"{patch_id}\"], or `aiorch models update`"),

@@ -298,7 +298,8 @@ fn price_unknown(models: &mut [Model], map: &ModelMap) {
         };
         let provider = || mapped(Some(&m.family)).map(|p| (p, format!("the highest {} price in the map", m.family)));
         let any = || mapped(None).map(|p| (p, "the highest price in the map".to_string()));
-        let ((i, o), why) = same.or_else(family).or_else(tier).or_else(provider).or_else(any).unwrap_or(((0.0, 0.0), String::new()));
+        let ((i, o), why) =
+            same.or_else(family).or_else(tier).or_else(provider).or_else(any).unwrap_or(((0.0, 0.0), String::new()));
         m.price_in = i;
         m.price_out = o;
         m.price_source = format!("unknown: priced at {why}");

@@ -314,7 +314,7 @@ enable = true
 
     #[test]
     fn only_valid_keys_and_no_global_budget() {
-        let gw = litellm::plan(&cfg(LLAMA)).unwrap();
+        let gw = litellm::plan(&cfg(LLAMA)).unwrap().price(&cfg(LLAMA), &crate::modelmap::ModelMap::embedded());
         let v = litellm_value(&gw, false);
         let top: Vec<&String> = v.as_object().unwrap().keys().collect();
         assert_eq!(top, ["model_list", "router_settings", "litellm_settings", "general_settings"]);
