@@ -273,7 +273,12 @@ pub enum Cmd {
         task: Vec<String>,
     },
     /// The model map: prices, context windows and retirement dates (LiteLLM's)
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  aiorch models update              LiteLLM's current map, from GitHub\
+                      \n  aiorch models update --from FILE  a map file (LiteLLM's or a copy)\
+                      \n  aiorch route --list                which map each price comes from"
+    )]
     Models(ModelsCmd),
     /// The aiorch MCP server (runtime tools for any MCP client)
     #[command(
