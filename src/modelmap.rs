@@ -414,4 +414,28 @@ mod tests {
         a.meta.date = "2027-01-01".into();
         assert!(!a.older_than(&b));
     }
+
+    #[test]
+    fn the_map_of_a_newer_litellm_install_is_adopted_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let venv = dir.path().join("venv");
+        let site = venv.join("lib/python3.11/site-packages");
+        fs_err::create_dir_all(site.join("litellm")).unwrap();
+        fs_err::create_dir_all(venv.join("bin")).unwrap();
+        fs_err::write(venv.join("bin/litellm"), "#!/bin/sh\n").unwrap();
+        let map = r#"{"gpt-x": {"litellm_provider": "openai", "mode": "chat", "input_cost_per_token": 1e-6,
+                      "output_cost_per_token": 2e-6}}"#;
+        fs_err::write(site.join("litellm/model_prices_and_context_window_backup.json"), map).unwrap();
+        let state = dir.path().join("state");
+        // Same version as the snapshot: nothing to do.
+        fs_err::create_dir_all(site.join("litellm-1.106.2.dist-info")).unwrap();
+        assert!(adopt_install(&state, &venv.join("bin/litellm")).unwrap().is_none());
+        fs_err::remove_dir(site.join("litellm-1.106.2.dist-info")).unwrap();
+        fs_err::create_dir_all(site.join("litellm-1.200.0.dist-info")).unwrap();
+        let got = adopt_install(&state, &venv.join("bin/litellm")).unwrap().unwrap();
+        assert_eq!(got.meta.litellm_version.as_deref(), Some("1.200.0"));
+        let used = ModelMap::load(&state);
+        assert_eq!((used.origin.clone(), used.entries.len()), (Origin::StateDir(state_file(&state)), 1));
+        assert!(adopt_install(&state, &venv.join("bin/litellm")).unwrap().is_none(), "imported once");
+    }
 }

@@ -250,7 +250,7 @@ impl Registry {
     }
 
     /// The model "send everything to the strongest" would use: configured, else the
-    /// highest-tier cloud model with the best average score.
+    /// highest-tier cloud model with the best average score (and a price from the map or config).
     pub fn baseline<'a>(&'a self, cfg: &Config) -> Option<&'a Model> {
         if let Some(id) = &cfg.runtime.routing.baseline {
             return self.get(id);
@@ -258,7 +258,7 @@ impl Registry {
         let avg = |m: &Model| Role::ALL.iter().map(|r| m.score(*r)).sum::<f64>() / 4.0;
         self.models
             .iter()
-            .filter(|m| !m.local && m.via != Via::Gateway)
+            .filter(|m| !m.local && m.via != Via::Gateway && m.price_known)
             .max_by(|a, b| (a.tier, avg(a)).partial_cmp(&(b.tier, avg(b))).unwrap_or(std::cmp::Ordering::Equal))
     }
 }

@@ -211,3 +211,13 @@ fn an_unknown_model_is_budgeted_and_billed_at_a_known_price_not_for_free() {
     assert_eq!(fu["price_known"], false);
     assert_eq!(fake.seen().len(), 1, "the refused call never reached the provider");
 }
+
+#[test]
+fn a_damaged_copy_falls_back_to_the_built_in_map_and_doctor_says_so() {
+    let env = TestEnv::with_env_secrets("");
+    env.write("state/model_map.json", "{ not json");
+    assert_eq!(model(&env.json(["route", "--list"]), "gpt-5")["price_source"], "litellm 1.106.2 map of 2026-12-05");
+    let doc = env.run(["doctor", "--no-connect"]).stdout;
+    assert!(doc.contains("model_map.json: not a model map"), "{doc}");
+    assert!(doc.contains("delete the file to use the built-in map"), "{doc}");
+}
