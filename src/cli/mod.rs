@@ -198,7 +198,7 @@ pub enum Cmd {
     #[command(after_help = "Priorities set the agreement needed: low 0.6, normal 0.7, high 0.8, critical 0.9.\n\
                             Recommendations: proceed, proceed with caution, review required, conflict.\n\nExamples:\
                             \n  aiorch consensus \"Should we store sessions in SQLite?\"\
-                            \n  aiorch consensus --priority high --models gpt-5.6,claude-sonnet-4-6,gemini-2.5-pro \"Is \
+                            \n  aiorch consensus --priority high --models gpt-5.6,claude-opus-4-8,gemini-2.5-pro \"Is \
                             this auth change safe?\"\
                             \n  aiorch consensus --local \"Rename the crate now or after the release?\"\
                             \n  aiorch consensus --json --no-synthesis \"…\" | jq .recommendation")]
