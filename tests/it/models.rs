@@ -221,3 +221,17 @@ fn a_damaged_copy_falls_back_to_the_built_in_map_and_doctor_says_so() {
     assert!(doc.contains("model_map.json: not a model map"), "{doc}");
     assert!(doc.contains("delete the file to use the built-in map"), "{doc}");
 }
+
+#[test]
+fn go_warns_when_a_roles_first_choice_is_retiring() {
+    // claude-sonnet-4-5, pinned for planning, retires 9 days after the test clock; the preflight
+    // still goes on (a warning), naming the successor of its provider and tier.
+    let cfg = "[runtime.models.claude-sonnet-4-5]\nprovider = \"anthropic\"\nendpoint = \"https://api.anthropic.com\"\n\
+               key = \"ANTHROPIC_API_KEY\"\ntier = 2\nroles = { planning = 0.9 }\n\
+               [runtime.roles.planning]\nmodel = \"claude-sonnet-4-5\"\n";
+    let env = TestEnv::with_env_secrets(cfg).var("ANTHROPIC_API_KEY", "sk-ant-test");
+    let err = env.expect(["go", "--dry-run", "--agent", "builtin", "plan the release"], 0).stderr;
+    assert!(err.contains("planning model: claude-sonnet-4-5 retires 2026-11-30 (in 9 days)"), "{err}");
+    assert!(err.contains("its successor is claude-sonnet-4-6"), "{err}");
+    assert!(err.contains("would run the builtin feature pipeline"), "{err}");
+}
