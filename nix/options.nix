@@ -365,9 +365,9 @@ let
       localOnlyMode = nullOr types.bool "`local_only`: route every model alias to local models only." { };
       defaultResearchModel =
         nullOr types.str "`models.default_research`: the model behind `research-model`."
-          { example = "gemini/gemini-2.5-pro"; };
+          { example = "gemini/gemini-3.1-pro-preview"; };
       defaultCodingModel = nullOr types.str "`models.default_coding`: the model behind `coding-model`." {
-        example = "anthropic/claude-sonnet-4-5";
+        example = "anthropic/claude-sonnet-4-6";
       };
       defaultFastModel = nullOr types.str "`models.default_fast`: the model behind `fast-model`." {
         example = "openai/gpt-5-mini";

@@ -10,6 +10,7 @@ mod config;
 mod doctor;
 mod error;
 mod mcp;
+mod modelmap;
 mod paths;
 mod policy;
 mod runtime;

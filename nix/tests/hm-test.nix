@@ -7,8 +7,8 @@
     enable = true;
 
     localOnlyMode = false;
-    defaultResearchModel = "gemini/gemini-2.5-pro";
-    defaultCodingModel = "anthropic/claude-sonnet-4-5";
+    defaultResearchModel = "gemini/gemini-3.1-pro-preview";
+    defaultCodingModel = "anthropic/claude-sonnet-4-6";
     defaultFastModel = "openai/gpt-5-mini";
     localResearchModel = "ollama/qwen3:8b";
     localCodingModel = "ollama/qwen2.5-coder:7b";

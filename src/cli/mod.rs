@@ -5,6 +5,7 @@ mod config;
 mod doctor;
 mod mcp_serve;
 mod meta;
+mod models;
 mod secrets;
 
 pub use secrets::SecretsCmd;
@@ -212,7 +213,7 @@ pub enum Cmd {
     #[command(after_help = "Priorities set the agreement needed: low 0.6, normal 0.7, high 0.8, critical 0.9.\n\
                             Recommendations: proceed, proceed with caution, review required, conflict.\n\nExamples:\
                             \n  aiorch consensus \"Should we store sessions in SQLite?\"\
-                            \n  aiorch consensus --priority high --models gpt-5,claude-sonnet-4-5,gemini-2.5-pro \"Is \
+                            \n  aiorch consensus --priority high --models gpt-5.6,claude-opus-4-8,gemini-2.5-pro \"Is \
                             this auth change safe?\"\
                             \n  aiorch consensus --local \"Rename the crate now or after the release?\"\
                             \n  aiorch consensus --json --no-synthesis \"…\" | jq .recommendation")]
@@ -286,6 +287,14 @@ pub enum Cmd {
         #[arg(required = true)]
         task: Vec<String>,
     },
+    /// The model map: prices, context windows and retirement dates (LiteLLM's)
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  aiorch models update              LiteLLM's current map, from GitHub\
+                      \n  aiorch models update --from FILE  a map file (LiteLLM's or a copy)\
+                      \n  aiorch route --list                which map each price comes from"
+    )]
+    Models(ModelsCmd),
     /// The aiorch MCP server (runtime tools for any MCP client)
     #[command(
         subcommand,
@@ -313,6 +322,25 @@ pub enum Cmd {
         local: bool,
         #[arg(required = true)]
         task: Vec<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ModelsCmd {
+    /// Fetch LiteLLM's model map into the state dir: it replaces the built-in snapshot
+    #[command(
+        after_help = "The runtime and the gateway config price with it from then on (`aiorch route --list` shows \
+                      which map a price comes from); `[runtime.models.ID]` prices still win. Only chat models of \
+                      anthropic, openai and gemini are kept. `aiorch services up` also imports the map of the \
+                      LiteLLM it runs when that one is newer.\n\nExamples:\n  aiorch models update          \
+                      from LiteLLM's repository on GitHub\
+                      \n  aiorch models update --from ./model_prices_and_context_window.json\
+                      \n  aiorch models update --from https://example.com/model_prices.json --json"
+    )]
+    Update {
+        /// A model map file or http(s) URL [default: LiteLLM's on GitHub]
+        #[arg(long, value_name = "FILE|URL")]
+        from: Option<String>,
     },
 }
 
@@ -444,6 +472,7 @@ fn run(cli: Cli, ui: &Ui) -> anyhow::Result<Exit> {
         Cmd::Go { local, agent, dry_run, out, task } => {
             runtime::go(ui, &paths, &task, runtime::GoOpts { local, agent, dry_run, out })
         }
+        Cmd::Models(ModelsCmd::Update { from }) => models::update(ui, &paths, from.as_deref()),
         Cmd::Mcp(McpCmd::Serve) => mcp_serve::serve(&paths),
         Cmd::Mcp(McpCmd::Tools) => mcp_serve::tools(ui),
         Cmd::Pipeline { kind, out, local, task } => runtime::pipeline(ui, &paths, kind, &task, out, local),

@@ -93,6 +93,7 @@ pub fn list_models(ui: &Ui, rt: &Runtime, local: bool) -> anyhow::Result<Exit> {
                 "id": m.id, "provider": m.provider.name(), "via": m.via, "endpoint": m.base_url, "model": m.upstream,
                 "context_window": m.context_window, "max_output": m.max_output,
                 "price_in": m.price_in, "price_out": m.price_out,
+                "price_source": m.price_source, "price_known": m.price_known, "retirement": m.retirement,
                 "local": m.local, "tier": m.tier, "scores": m.scores, "usable": why.is_none(), "why_not": why,
             })
         })
@@ -102,12 +103,15 @@ pub fn list_models(ui: &Ui, rt: &Runtime, local: bool) -> anyhow::Result<Exit> {
         return Ok(Exit::Ok);
     }
     ui.data(&format!(
-        "{:<18} {:<9} {:<7} {:>4} {:>13}  {:<27} {}",
-        "model", "provider", "via", "tier", "$/Mtok in/out", "plan/code/review/search", "status"
+        "{:<22} {:<9} {:<7} {:>4} {:>13}  {:<7} {:<23} {}",
+        "model", "provider", "via", "tier", "$/Mtok in/out", "price", "plan/code/review/search", "status"
     ));
     for m in &rt.reg.models {
         let row = rows.iter().find(|r| r["id"] == m.id.as_str()).expect("row");
-        let status = row["why_not"].as_str().map_or_else(|| ui.ok_mark(), |w| format!("- {w}"));
+        let mut status = row["why_not"].as_str().map_or_else(|| ui.ok_mark(), |w| format!("- {w}"));
+        if let Some(r) = m.retirement.as_ref().filter(|r| r.is_due()) {
+            status.push_str(&format!("  {} {}", ui.warn_mark(), r.describe()));
+        }
         let scores = Role::ALL.iter().map(|r| format!("{:.2}", m.score(*r))).collect::<Vec<_>>().join("/");
         let via = match m.via {
             crate::runtime::registry::Via::Direct => "direct",
@@ -115,15 +119,21 @@ pub fn list_models(ui: &Ui, rt: &Runtime, local: bool) -> anyhow::Result<Exit> {
             crate::runtime::registry::Via::Local => "local",
         };
         ui.data(&format!(
-            "{:<18} {:<9} {:<7} {:>4} {:>6.2}/{:<6.2}  {:<27} {status}",
+            "{:<22} {:<9} {:<7} {:>4} {:>6.2}/{:<6.2}  {:<7} {:<23} {status}",
             m.id,
             m.provider.name(),
             via,
             m.tier,
             m.price_in,
             m.price_out,
+            m.price_from(),
             scores
         ));
+    }
+    let copy = if rt.reg.map_embedded { "built in" } else { "from `aiorch models update`" };
+    ui.data(&format!("\nprice from: map = {} ({copy}); config = [runtime.models.ID]", rt.reg.map_label));
+    for m in rt.reg.models.iter().filter(|m| !m.price_known) {
+        ui.data(&format!("  {}: {}", m.id, m.price_source));
     }
     Ok(Exit::Ok)
 }

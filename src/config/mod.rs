@@ -86,8 +86,8 @@ pub struct Models {
 impl Default for Models {
     fn default() -> Self {
         Models {
-            default_research: "gemini/gemini-2.5-pro".into(),
-            default_coding: "anthropic/claude-sonnet-4-5".into(),
+            default_research: "gemini/gemini-3.1-pro-preview".into(),
+            default_coding: "anthropic/claude-sonnet-4-6".into(),
             default_fast: "openai/gpt-5-mini".into(),
             local_research: "ollama/qwen3:8b".into(),
             local_coding: "ollama/qwen2.5-coder:7b".into(),

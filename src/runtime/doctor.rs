@@ -1,10 +1,13 @@
 //! Doctor checks for the runtime: registry, ledger, budget, a usable model per role.
 
 use super::engine::Runtime;
+use super::registry::{Registry, Via};
 use super::roles::Role;
 use crate::check::Check;
 use crate::config::Config;
+use crate::modelmap::{ModelMap, Retirement};
 use crate::paths::Paths;
+use crate::services::litellm;
 
 /// `aiorch doctor`'s runtime group: registry, ledger, budget, a usable model per role.
 /// No network: key presence only, nothing is called.
@@ -21,6 +24,7 @@ pub fn checks(cfg: &Config, paths: &Paths) -> Vec<Check> {
         }
     };
     let mut out = vec![Check::ok("runtime", "registry", format!("{} models", rt.reg.models.len()))];
+    out.extend(model_checks(cfg, paths, &rt.reg));
     match rt.budget_left() {
         Ok(left) if left > 0.0 || cfg.runtime.budget.daily_usd == 0.0 => out.push(Check::ok(
             "runtime",
@@ -57,4 +61,77 @@ pub fn checks(cfg: &Config, paths: &Paths) -> Vec<Check> {
         }
     }
     out
+}
+
+/// The model map in use, then every configured model the map says is retiring (past, or within
+/// 30 days: with the successor of the same provider and tier) or does not know (priced high).
+fn model_checks(cfg: &Config, paths: &Paths, reg: &Registry) -> Vec<Check> {
+    let mut out = vec![];
+    let copy = match ModelMap::read_state(&paths.state_dir) {
+        Err(e) => {
+            out.push(Check::warn(
+                "runtime",
+                "model map",
+                format!("{e:#}"),
+                "run `aiorch models update`, or delete the file to use the built-in map",
+            ));
+            "built in"
+        }
+        Ok(_) if reg.map_embedded => "built in",
+        Ok(_) => "from `aiorch models update`",
+    };
+    if out.is_empty() {
+        out.push(Check::ok("runtime", "model map", format!("{} ({copy})", reg.map_label)));
+    }
+    let retiring = |r: &Option<Retirement>| r.clone().filter(Retirement::is_due);
+    // The gateway's models: the configured `models.default_*` behind each cloud alias.
+    for (alias, key) in
+        [("research-model", "default_research"), ("coding-model", "default_coding"), ("fast-model", "default_fast")]
+    {
+        let Some(d) = litellm::alias_deployment(cfg, alias).filter(|d| !d.local) else { continue };
+        let Some(m) = reg.get(alias) else { continue };
+        let name = format!("models.{key}");
+        let family = litellm::provider_of(&d.model);
+        let bare = d.model.split_once('/').map_or(d.model.as_str(), |(_, n)| n);
+        let next = reg.successor(family, m.tier, bare).map(|s| format!("{family}/{}", s.upstream));
+        let fix = |why: &str| match &next {
+            Some(n) => format!("aiorch config set models.{key} {n}   ({why}; same provider, tier {})", m.tier),
+            None => format!("choose another model for models.{key} (`aiorch route --list`)"),
+        };
+        if let Some(r) = retiring(&m.retirement) {
+            out.push(Check::warn("runtime", name, format!("{} {}", d.model, r.describe()), fix("its successor")));
+        } else if !m.price_known {
+            out.push(unknown_check(name, &d.model, bare, m));
+        }
+    }
+    // The models the runtime calls directly.
+    for m in reg.models.iter().filter(|m| !m.local && m.via != Via::Gateway) {
+        if let Some(r) = retiring(&m.retirement) {
+            let fix = match reg.successor(&m.family, m.tier, &m.id) {
+                Some(s) => format!(
+                    "route to {} instead (same provider, tier {}): [runtime.models.\"{}\"] enabled = false",
+                    s.id, m.tier, m.id
+                ),
+                None => format!("[runtime.models.\"{}\"] enabled = false, or `aiorch models update`", m.id),
+            };
+            out.push(Check::warn("runtime", m.id.clone(), r.describe(), fix));
+        } else if !m.price_known {
+            out.push(unknown_check(m.id.clone(), &m.id, &m.id, m));
+        }
+    }
+    out
+}
+
+fn unknown_check(name: String, model: &str, patch_id: &str, m: &super::registry::Model) -> Check {
+    let why = m.price_source.strip_prefix("unknown: priced at ").unwrap_or(&m.price_source);
+    Check::warn(
+        "runtime",
+        name,
+        format!(
+            "{model} is not in the model map: its price is unknown, so the budget counts \
+             ${:.2}/${:.2} per Mtok ({why})",
+            m.price_in, m.price_out
+        ),
+        format!("set price_in and price_out under [runtime.models.\"{patch_id}\"], or `aiorch models update`"),
+    )
 }

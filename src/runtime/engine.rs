@@ -136,7 +136,7 @@ impl Runtime {
     }
 
     fn with_ledger(cfg: Config, paths: Paths, ledger: Ledger) -> anyhow::Result<Runtime> {
-        let reg = Registry::load(&cfg)?;
+        let reg = Registry::load(&cfg, &crate::modelmap::ModelMap::load(&paths.state_dir))?;
         let ttl = (cfg.runtime.threads.ttl_hours * 3600) as i64;
         let _ = ledger.expire_threads(now_unix(), ttl);
         Ok(Runtime { cfg, paths, reg, ledger, key_presence: Mutex::new(BTreeMap::new()) })

@@ -106,7 +106,22 @@ pub fn preflight(
     for role in [Role::Planning, Role::Coding, Role::Review] {
         let r = rt.route(role.name(), Some(role), local, None, 1000);
         let check = match r {
-            Ok(r) if r.chosen.is_some() => Check::ok("go", format!("{role} model"), r.chosen.unwrap_or_default()),
+            Ok(r) if r.chosen.is_some() => {
+                let id = r.chosen.unwrap_or_default();
+                // A first choice the model map says is retiring still works today: say so.
+                match rt.reg.get(&id).and_then(|m| m.retirement.clone().filter(|d| d.is_due()).map(|d| (m, d))) {
+                    Some((m, due)) => Check::warn(
+                        "go",
+                        format!("{role} model"),
+                        format!("{id} {}", due.describe()),
+                        match rt.reg.successor(&m.family, m.tier, &m.id) {
+                            Some(s) => format!("its successor is {} (`aiorch doctor` says how to switch)", s.id),
+                            None => "see `aiorch doctor`".to_string(),
+                        },
+                    ),
+                    None => Check::ok("go", format!("{role} model"), id),
+                }
+            }
             Ok(r) if agent == Agent::Builtin => Check::fail(
                 "go",
                 format!("{role} model"),

@@ -1,4 +1,6 @@
-//! The model registry: the built-in `models.toml` merged with `[runtime.models.*]`.
+//! The model registry: the built-in `models.toml` (which models aiorch offers, their tiers and
+//! role scores) merged with `[runtime.models.*]`, priced and sized from LiteLLM's model map
+//! (`crate::modelmap`) where the config does not say.
 
 use std::collections::BTreeMap;
 
@@ -9,6 +11,8 @@ use crate::config::Config;
 use crate::config::runtime::ModelEntry;
 pub use crate::config::runtime::Provider;
 use crate::error::CliError;
+use crate::modelmap::{Entry, ModelMap, Retirement};
+use crate::services::litellm;
 
 const BUILTIN: &str = include_str!("models.toml");
 
@@ -40,6 +44,17 @@ pub struct Model {
     pub local: bool,
     pub tier: u8,
     pub scores: BTreeMap<Role, f64>,
+    /// Where price_in/price_out come from: the model map (`litellm 1.106.2 map of …`),
+    /// `config`, `local`, or `unknown` (then they are a conservative stand-in, never 0).
+    pub price_source: String,
+    pub price_known: bool,
+    /// The map's retirement date of the model (behind a gateway alias: of the model it serves).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retirement: Option<Retirement>,
+    /// LiteLLM's provider of the model (behind a gateway alias: of the model it serves), for
+    /// "same provider" suggestions and the unknown-price stand-in.
+    #[serde(skip)]
+    pub family: String,
 }
 
 impl Model {
@@ -57,6 +72,16 @@ impl Model {
         (3.0 * self.price_in + self.price_out) / 4.0
     }
 
+    /// `map`, `config`, `local` or `unknown`: the short form of `price_source`.
+    pub fn price_from(&self) -> &'static str {
+        match self.price_source.as_str() {
+            _ if !self.price_known => "unknown",
+            "config" => "config",
+            "local" => "local",
+            _ => "map",
+        }
+    }
+
     /// Consensus vote weight for a role: tier × role score.
     pub fn weight(&self, role: Role) -> f64 {
         f64::from(self.tier.max(1)) * self.score(role)
@@ -67,19 +92,22 @@ impl Model {
 pub struct Registry {
     pub models: Vec<Model>,
     pub gateway_enabled: bool,
+    /// The model map the prices come from (`ModelMap::label`), and whether it is the embedded one.
+    pub map_label: String,
+    pub map_embedded: bool,
 }
 
 impl Registry {
-    pub fn load(cfg: &Config) -> anyhow::Result<Registry> {
+    pub fn load(cfg: &Config, map: &ModelMap) -> anyhow::Result<Registry> {
         let builtin: BTreeMap<String, ModelEntry> = if cfg.runtime.builtin_models {
             toml::from_str(BUILTIN).expect("built-in models.toml parses")
         } else {
             BTreeMap::new()
         };
-        Self::build(cfg, builtin)
+        Self::build(cfg, map, builtin)
     }
 
-    fn build(cfg: &Config, mut entries: BTreeMap<String, ModelEntry>) -> anyhow::Result<Registry> {
+    fn build(cfg: &Config, map: &ModelMap, mut entries: BTreeMap<String, ModelEntry>) -> anyhow::Result<Registry> {
         let rt = &cfg.runtime;
         for (id, user) in &rt.models {
             let merged = match entries.remove(id) {
@@ -137,23 +165,73 @@ impl Registry {
             if !(1..=3).contains(&tier) {
                 return Err(bad(&format!("tier {tier} is not 1, 2 or 3")).into());
             }
+            let local = e.local.unwrap_or(via == Via::Local);
+            // What the map knows of it: a gateway alias is the model the gateway serves under it
+            // (priced by the same function the rendered LiteLLM config uses).
+            let alias = (via == Via::Gateway).then(|| litellm::alias_deployment(cfg, &id)).flatten();
+            let (family, found): (String, Option<&Entry>) = match &alias {
+                Some(d) => (litellm::provider_of(&d.model).to_string(), map.lookup(&d.model)),
+                None => (provider.name().to_string(), map.lookup_direct(provider.name(), &upstream)),
+            };
+            let (price, price_source) = match &alias {
+                Some(d) => match litellm::price(cfg, map, d) {
+                    Some(p) if d.local => (Some((p.input, p.output)), "local".to_string()),
+                    Some(p) if p.from_config => (Some((p.input, p.output)), "config".into()),
+                    Some(p) => (Some((p.input, p.output)), map.label()),
+                    None => (None, String::new()),
+                },
+                None => {
+                    let mapped = found.and_then(|f| f.price());
+                    match (e.price_in, e.price_out, mapped) {
+                        (Some(i), Some(o), _) if local && i == 0.0 && o == 0.0 => (Some((i, o)), "local".into()),
+                        (Some(i), Some(o), _) => (Some((i, o)), "config".into()),
+                        (i, o, Some(m)) if i.is_some() || o.is_some() => {
+                            (Some((i.unwrap_or(m.0), o.unwrap_or(m.1))), "config".into())
+                        }
+                        (None, None, Some(m)) => (Some(m), map.label()),
+                        _ if local => (Some((0.0, 0.0)), "local".into()),
+                        _ => (None, String::new()),
+                    }
+                }
+            };
             models.push(Model {
-                local: e.local.unwrap_or(via == Via::Local),
+                local,
                 id,
                 provider,
                 via,
                 base_url,
                 upstream,
                 key,
-                context_window: e.context_window.unwrap_or(128_000),
-                max_output: e.max_output.unwrap_or(8_192),
-                price_in: e.price_in.unwrap_or(0.0),
-                price_out: e.price_out.unwrap_or(0.0),
+                context_window: e.context_window.or(found.and_then(|f| f.max_input_tokens)).unwrap_or(128_000),
+                max_output: e.max_output.or(found.and_then(|f| f.max_output_tokens)).unwrap_or(8_192),
+                price_in: price.map_or(f64::NAN, |p| p.0),
+                price_out: price.map_or(f64::NAN, |p| p.1),
                 tier,
                 scores,
+                price_known: price.is_some(),
+                price_source,
+                retirement: found.and_then(|f| Retirement::of(f, crate::modelmap::today())),
+                family,
             });
         }
-        Ok(Registry { models, gateway_enabled: rt.gateway.enabled })
+        price_unknown(&mut models, map);
+        Ok(Registry {
+            models,
+            gateway_enabled: rt.gateway.enabled,
+            map_label: map.label(),
+            map_embedded: map.origin == crate::modelmap::Origin::Embedded,
+        })
+    }
+
+    /// The model to move to from `m` when it retires: the best-scoring registry model of the same
+    /// provider and tier that is priced by the map and not retiring itself.
+    pub fn successor(&self, family: &str, tier: u8, not: &str) -> Option<&Model> {
+        let avg = |m: &Model| Role::ALL.iter().map(|r| m.score(*r)).sum::<f64>() / 4.0;
+        self.models
+            .iter()
+            .filter(|c| c.id != not && c.family == family && c.tier == tier && !c.local && c.price_known)
+            .filter(|c| c.via != Via::Gateway && c.retirement.as_ref().is_none_or(|r| !r.is_due()))
+            .max_by(|a, b| avg(a).total_cmp(&avg(b)).then(b.id.cmp(&a.id)))
     }
 
     pub fn get(&self, id: &str) -> Option<&Model> {
@@ -172,7 +250,7 @@ impl Registry {
     }
 
     /// The model "send everything to the strongest" would use: configured, else the
-    /// highest-tier cloud model with the best average score.
+    /// highest-tier cloud model with the best average score (and a price from the map or config).
     pub fn baseline<'a>(&'a self, cfg: &Config) -> Option<&'a Model> {
         if let Some(id) = &cfg.runtime.routing.baseline {
             return self.get(id);
@@ -180,8 +258,51 @@ impl Registry {
         let avg = |m: &Model| Role::ALL.iter().map(|r| m.score(*r)).sum::<f64>() / 4.0;
         self.models
             .iter()
-            .filter(|m| !m.local && m.via != Via::Gateway)
+            .filter(|m| !m.local && m.via != Via::Gateway && m.price_known)
             .max_by(|a, b| (a.tier, avg(a)).partial_cmp(&(b.tier, avg(b))).unwrap_or(std::cmp::Ordering::Equal))
+    }
+}
+
+/// A model the map does not price (and the config does not either) is never free: it is priced
+/// at the highest known price of its provider and tier in the registry, else of its provider,
+/// else of its tier, else of its provider in the map, else of the whole map, so the budget
+/// reserves enough for it (and settles at that price: a bill too high, never too low).
+fn price_unknown(models: &mut [Model], map: &ModelMap) {
+    let known: Vec<(String, u8, f64, f64)> = models
+        .iter()
+        .filter(|m| m.price_known && !m.local)
+        .map(|m| (m.family.clone(), m.tier, m.price_in, m.price_out))
+        .collect();
+    let highest = |it: &mut dyn Iterator<Item = (f64, f64)>| -> Option<(f64, f64)> {
+        it.fold(None, |acc: Option<(f64, f64)>, (i, o)| Some(acc.map_or((i, o), |(a, b)| (a.max(i), b.max(o)))))
+    };
+    for m in models.iter_mut().filter(|m| !m.price_known) {
+        let same = highest(&mut known.iter().filter(|k| k.0 == m.family && k.1 == m.tier).map(|k| (k.2, k.3)))
+            .map(|p| (p, format!("the highest known {} tier-{} price", m.family, m.tier)));
+        let family = || {
+            highest(&mut known.iter().filter(|k| k.0 == m.family).map(|k| (k.2, k.3)))
+                .map(|p| (p, format!("the highest known {} price", m.family)))
+        };
+        let tier = || {
+            highest(&mut known.iter().filter(|k| k.1 == m.tier).map(|k| (k.2, k.3)))
+                .map(|p| (p, format!("the highest known tier-{} price", m.tier)))
+        };
+        let mapped = |family: Option<&str>| {
+            highest(
+                &mut map
+                    .entries
+                    .values()
+                    .filter(|e| family.is_none_or(|f| e.litellm_provider == f))
+                    .filter_map(Entry::price),
+            )
+        };
+        let provider = || mapped(Some(&m.family)).map(|p| (p, format!("the highest {} price in the map", m.family)));
+        let any = || mapped(None).map(|p| (p, "the highest price in the map".to_string()));
+        let ((i, o), why) =
+            same.or_else(family).or_else(tier).or_else(provider).or_else(any).unwrap_or(((0.0, 0.0), String::new()));
+        m.price_in = i;
+        m.price_out = o;
+        m.price_source = format!("unknown: priced at {why}");
     }
 }
 
@@ -237,7 +358,7 @@ mod tests {
 
     #[test]
     fn builtin_registry_loads_and_is_complete() {
-        let reg = Registry::load(&Config::default()).unwrap();
+        let reg = Registry::load(&Config::default(), &ModelMap::embedded()).unwrap();
         assert!(reg.models.len() >= 10);
         for m in &reg.models {
             for r in Role::ALL {
@@ -247,7 +368,7 @@ mod tests {
         let local = reg.get("local").unwrap();
         assert_eq!(local.base_url, local_url(&Config::default()));
         assert!(local.local);
-        assert_eq!(reg.baseline(&Config::default()).unwrap().id, "claude-opus-4-1");
+        assert_eq!(reg.baseline(&Config::default()).unwrap().id, "claude-opus-4-8");
     }
 
     #[test]
@@ -266,7 +387,7 @@ mod tests {
             },
         );
         cfg.runtime.models.insert("gemini-2.5-flash".into(), ModelEntry { enabled: Some(false), ..Default::default() });
-        let reg = Registry::load(&cfg).unwrap();
+        let reg = Registry::load(&cfg, &ModelMap::embedded()).unwrap();
         assert_eq!(reg.get("gpt-5").unwrap().price_in, 9.0);
         assert_eq!(reg.get("gpt-5").unwrap().price_out, 10.0);
         let or = reg.get("or-llama").unwrap();
@@ -279,7 +400,128 @@ mod tests {
     fn incomplete_user_entry_is_bad_input() {
         let mut cfg = Config::default();
         cfg.runtime.models.insert("x".into(), ModelEntry { provider: Some(Provider::Openai), ..Default::default() });
-        let err = Registry::load(&cfg).unwrap_err();
+        let err = Registry::load(&cfg, &ModelMap::embedded()).unwrap_err();
         assert!(err.to_string().contains("runtime.models.x: missing `endpoint`"), "{err}");
+    }
+
+    /// A small map: gpt-5's price changed, claude-sonnet-4-6 retires in 9 days (the test clock
+    /// is 2026-11-21), claude-haiku-4-5 is gone, claude-sonnet-4-7 replaces sonnet-4-6.
+    const FIXTURE: &str = r#"{
+      "_aiorch": {"litellm_version": "9.0.0", "date": "2026-11-20"},
+      "claude-opus-4-8": {"litellm_provider": "anthropic", "mode": "chat", "input_cost_per_token": 5e-6,
+        "output_cost_per_token": 2.5e-5, "max_input_tokens": 1000000, "max_output_tokens": 128000},
+      "claude-sonnet-4-6": {"litellm_provider": "anthropic", "mode": "chat", "input_cost_per_token": 3e-6,
+        "output_cost_per_token": 1.5e-5, "max_input_tokens": 1000000, "max_output_tokens": 128000,
+        "deprecation_date": "2026-11-30"},
+      "gpt-5": {"litellm_provider": "openai", "mode": "chat", "input_cost_per_token": 1.5e-6,
+        "output_cost_per_token": 1.2e-5, "max_input_tokens": 272000, "max_output_tokens": 128000},
+      "gpt-5-mini": {"litellm_provider": "openai", "mode": "chat", "input_cost_per_token": 2.5e-7,
+        "output_cost_per_token": 2e-6, "max_input_tokens": 272000, "max_output_tokens": 128000}
+    }"#;
+
+    fn fixture() -> ModelMap {
+        ModelMap::import(FIXTURE, "fixture.json", None, "2026-11-20").unwrap()
+    }
+
+    #[test]
+    fn prices_windows_and_retirements_come_from_the_map() {
+        let mut cfg = Config::default();
+        cfg.runtime.models.insert(
+            "claude-sonnet-4-7".into(),
+            ModelEntry {
+                provider: Some(Provider::Anthropic),
+                endpoint: Some("https://api.anthropic.com".into()),
+                tier: Some(2),
+                roles: [("coding".to_string(), 0.97)].into(),
+                price_in: Some(2.0),
+                price_out: Some(10.0),
+                ..Default::default()
+            },
+        );
+        let reg = Registry::load(&cfg, &fixture()).unwrap();
+        let gpt5 = reg.get("gpt-5").unwrap();
+        assert_eq!((gpt5.price_in, gpt5.price_out, gpt5.context_window), (1.5, 12.0, 272_000));
+        assert_eq!(gpt5.price_source, "litellm 9.0.0 map of 2026-11-20");
+        assert_eq!(gpt5.price_from(), "map");
+        // Config wins over the map, and says so.
+        let s47 = reg.get("claude-sonnet-4-7").unwrap();
+        assert_eq!((s47.price_in, s47.price_from()), (2.0, "config"));
+        // Gone from the map: never free; priced at the highest known anthropic tier-1 price
+        // (none), then anthropic's highest (opus).
+        let haiku = reg.get("claude-haiku-4-5").unwrap();
+        assert!(!haiku.price_known);
+        assert_eq!((haiku.price_in, haiku.price_out), (5.0, 25.0));
+        assert_eq!(haiku.price_source, "unknown: priced at the highest known anthropic price");
+        assert_eq!(haiku.price_from(), "unknown");
+        assert!(haiku.cost(1000, 1000) > 0.0);
+        let sonnet = reg.get("claude-sonnet-4-6").unwrap();
+        assert_eq!(sonnet.retirement.as_ref().map(|r| r.date.as_str()), Some("2026-11-30"));
+        assert_eq!(reg.successor("anthropic", 2, "claude-sonnet-4-6").unwrap().id, "claude-sonnet-4-7");
+        // The gateway's coding-model is the retiring sonnet: it carries the retirement along.
+        assert_eq!(reg.get("coding-model").unwrap().retirement, sonnet.retirement);
+    }
+
+    /// The snapshot in the repository: every model aiorch offers or defaults to is in it,
+    /// priced, and not retiring within 30 days of the snapshot's own date.
+    #[test]
+    fn no_default_model_retires_on_the_snapshot() {
+        let map = ModelMap::embedded();
+        let day = crate::modelmap::parse_day(&map.meta.date).unwrap();
+        let cfg = Config::default();
+        let reg = Registry::load(&cfg, &map).unwrap();
+        let mut checked = vec![];
+        for m in reg.models.iter().filter(|m| !m.local) {
+            assert!(m.price_known, "{} is not priced by the snapshot", m.id);
+            checked.push(m.id.clone());
+        }
+        let defaults = [&cfg.models.default_research, &cfg.models.default_coding, &cfg.models.default_fast];
+        for id in defaults {
+            let e = map.lookup(id).unwrap_or_else(|| panic!("{id} is not in the snapshot"));
+            let r = crate::modelmap::Retirement::of(e, day);
+            assert!(r.as_ref().is_none_or(|r| !r.is_due()), "{id}: {r:?}");
+        }
+        for id in &checked {
+            let m = reg.get(id).unwrap();
+            let e = match m.via {
+                Via::Gateway => map.lookup(&crate::services::litellm::alias_deployment(&cfg, id).unwrap().model),
+                _ => map.lookup_direct(m.provider.name(), &m.upstream),
+            };
+            let r = crate::modelmap::Retirement::of(e.unwrap(), day);
+            assert!(r.as_ref().is_none_or(|r| !r.is_due()), "{id}: {r:?}");
+        }
+        let base = reg.baseline(&cfg).unwrap();
+        assert!(map.lookup_direct(base.provider.name(), &base.upstream).unwrap().deprecation_date.is_none());
+    }
+
+    /// One source: the gateway's rendered config prices each cloud alias with the numbers the
+    /// runtime uses for it, config patches included.
+    #[test]
+    fn the_gateway_config_prices_like_the_runtime() {
+        let mut cfg = Config::default();
+        cfg.runtime.models.insert("claude-sonnet-4-6".into(), ModelEntry { price_in: Some(2.5), ..Default::default() });
+        for map in [ModelMap::embedded(), fixture()] {
+            let reg = Registry::load(&cfg, &map).unwrap();
+            let gw = crate::services::litellm::plan(&cfg).unwrap().price(&cfg, &map);
+            let v = crate::services::render::litellm_value(&gw, false);
+            let mut seen = 0;
+            for entry in v["model_list"].as_array().unwrap() {
+                let m = reg.get(entry["model_name"].as_str().unwrap()).unwrap();
+                if m.local {
+                    continue;
+                }
+                seen += 1;
+                if !m.price_known {
+                    // Unknown to aiorch: LiteLLM prices it itself; the runtime budgets it high.
+                    assert!(entry.get("model_info").is_none(), "{entry}");
+                    continue;
+                }
+                let info = &entry["model_info"];
+                let per_m = |k: &str| info[k].as_f64().unwrap() * 1e6;
+                assert!((per_m("input_cost_per_token") - m.price_in).abs() < 1e-9, "{}: {info}", m.id);
+                assert!((per_m("output_cost_per_token") - m.price_out).abs() < 1e-9, "{}: {info}", m.id);
+            }
+            assert_eq!(seen, 3);
+            assert_eq!(reg.get("coding-model").unwrap().price_in, 2.5);
+        }
     }
 }

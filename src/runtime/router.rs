@@ -33,6 +33,11 @@ pub struct Candidate {
     pub price_in: f64,
     pub price_out: f64,
     pub local: bool,
+    /// As in `route --list`: where the price comes from; an unknown one is a stand-in.
+    pub price_source: String,
+    pub price_known: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retirement: Option<crate::modelmap::Retirement>,
     /// Estimated worst-case cost of this call on this model.
     pub max_cost: f64,
     /// Why it cannot be used, or None when it is eligible.
@@ -86,6 +91,9 @@ pub fn route(cfg: &Config, reg: &Registry, req: &Request, available: Availabilit
                 price_in: m.price_in,
                 price_out: m.price_out,
                 local: m.local,
+                price_source: m.price_source.clone(),
+                price_known: m.price_known,
+                retirement: m.retirement.clone(),
                 max_cost,
                 skipped,
             }
@@ -245,9 +253,15 @@ pub fn explain(task: &str, r: &Route) -> String {
         } else {
             " "
         };
-        let note = c.skipped.as_deref().map(|w| format!("  skipped: {w}")).unwrap_or_default();
+        let mut note = c.skipped.as_deref().map(|w| format!("  skipped: {w}")).unwrap_or_default();
+        if !c.price_known {
+            note.push_str("  price unknown (budgeted high)");
+        }
+        if let Some(r) = c.retirement.as_ref().filter(|r| r.is_due()) {
+            note.push_str(&format!("  {}", r.describe()));
+        }
         let line = format!(
-            "  {mark} {:<18} {:.2}  tier {}  {:>6.2}/{:<6.2}{}{note}",
+            "  {mark} {:<22} {:.2}  tier {}  {:>6.2}/{:<6.2}{}{note}",
             c.id,
             c.score,
             c.tier,
@@ -268,6 +282,7 @@ pub fn one_line(text: &str, max: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::modelmap::ModelMap;
     use crate::runtime::roles::classify;
 
     fn req(task: &str) -> Request<'static> {
@@ -287,20 +302,20 @@ mod tests {
     #[test]
     fn simple_goes_cheap_complex_goes_strong() {
         let cfg = Config::default();
-        let reg = Registry::load(&cfg).unwrap();
+        let reg = Registry::load(&cfg, &ModelMap::embedded()).unwrap();
         let simple = route(&cfg, &reg, &req("fix a typo in the README"), &all);
         assert_eq!(simple.chosen.as_deref(), Some("gpt-5-mini"));
         let complex = route(&cfg, &reg, &req("design the distributed cache invalidation protocol"), &all);
         assert_eq!(complex.role, Role::Planning);
-        assert_eq!(complex.chosen.as_deref(), Some("claude-opus-4-1"));
+        assert_eq!(complex.chosen.as_deref(), Some("claude-opus-4-8"));
         // A lateral move within the cheap tier, then escalation to a stronger tier.
-        assert_eq!(simple.chain, ["gpt-5-mini", "claude-haiku-4-5", "claude-sonnet-4-5"]);
+        assert_eq!(simple.chain, ["gpt-5-mini", "claude-haiku-4-5", "claude-sonnet-4-6"]);
     }
 
     #[test]
     fn local_only_never_picks_cloud() {
         let cfg = Config::default();
-        let reg = Registry::load(&cfg).unwrap();
+        let reg = Registry::load(&cfg, &ModelMap::embedded()).unwrap();
         let mut r = req("design the whole system");
         r.local_only = true;
         let out = route(&cfg, &reg, &r, &all);
@@ -311,16 +326,16 @@ mod tests {
     #[test]
     fn budget_and_availability_skip_models() {
         let cfg = Config::default();
-        let reg = Registry::load(&cfg).unwrap();
+        let reg = Registry::load(&cfg, &ModelMap::embedded()).unwrap();
         let mut r = req("design the distributed protocol");
-        r.budget_left = Some(0.05);
+        r.budget_left = Some(0.09);
         let no_anthropic = |m: &Model| {
             if m.provider == crate::runtime::registry::Provider::Anthropic { Err("no key".to_string()) } else { Ok(()) }
         };
         let out = route(&cfg, &reg, &r, &no_anthropic);
-        let opus = out.candidates.iter().find(|c| c.id == "claude-opus-4-1").unwrap();
+        let opus = out.candidates.iter().find(|c| c.id == "claude-opus-4-8").unwrap();
         assert!(opus.skipped.as_deref().unwrap().contains("may cost"), "{:?}", opus.skipped);
-        assert_eq!(out.chosen.as_deref(), Some("gpt-5"));
+        assert_eq!(out.chosen.as_deref(), Some("gpt-5.6"));
     }
 
     #[test]
@@ -329,13 +344,13 @@ mod tests {
         cfg.runtime.roles.insert(
             "hephaestus".into(),
             crate::config::runtime::RoleOverride {
-                model: Some("claude-sonnet-4-5".into()),
+                model: Some("claude-sonnet-4-6".into()),
                 fallback: vec!["gemini-2.5-flash".into()],
             },
         );
-        let reg = Registry::load(&cfg).unwrap();
+        let reg = Registry::load(&cfg, &ModelMap::embedded()).unwrap();
         let out = route(&cfg, &reg, &req("implement the parser"), &all);
-        assert_eq!(out.chosen.as_deref(), Some("claude-sonnet-4-5"));
+        assert_eq!(out.chosen.as_deref(), Some("claude-sonnet-4-6"));
         assert_eq!(out.chain[1], "gemini-2.5-flash");
     }
 }

@@ -97,7 +97,7 @@ pub fn spec(ctx: &Ctx, svc: Service) -> anyhow::Result<Spec> {
     let (argv, env) = match svc {
         Service::LocalModel => (local_model::argv(cfg, ctx.paths)?, local_model::env(cfg)),
         Service::Litellm => {
-            let gw = litellm::plan(cfg)?;
+            let gw = litellm::plan(cfg)?.price(cfg, &crate::modelmap::ModelMap::load(&ctx.paths.state_dir));
             for name in gw.secret_names() {
                 let required = gw.master_key_secret.as_ref() == Some(&name);
                 secret_env.push(SecretVar { var: name.clone(), secret: name, required });
@@ -185,6 +185,18 @@ pub fn render(ctx: &Ctx) -> anyhow::Result<Exit> {
     Ok(Exit::Ok)
 }
 
+/// The LiteLLM the gateway runs prices with its own map: when that one is newer than aiorch's,
+/// import it, so the runtime and the rendered config price with the same (newer) numbers.
+fn adopt_litellm_map(ctx: &Ctx) {
+    let Some(cmd) = ctx.cfg.services.litellm.command.first() else { return };
+    let Ok(exe) = which::which(crate::paths::expand_tilde(cmd, &ctx.paths.home)) else { return };
+    match crate::modelmap::adopt_install(&ctx.paths.state_dir, &exe) {
+        Ok(Some(m)) => ctx.ui.note(&format!("model map: now the {} (from the gateway's LiteLLM)", m.label())),
+        Ok(None) => {}
+        Err(e) => tracing::warn!("cannot import the gateway's model map: {e:#}"),
+    }
+}
+
 fn targets(cfg: &Config, only: &[Service]) -> Vec<Service> {
     Service::ALL
         .into_iter()
@@ -206,6 +218,9 @@ pub fn up(ctx: &Ctx, only: &[Service]) -> anyhow::Result<Exit> {
     if list.is_empty() {
         ctx.ui.note("no service is enabled: set services.<name>.enable = true (litellm, local_model, open_webui)");
         return Ok(Exit::Ok);
+    }
+    if list.contains(&Service::Litellm) {
+        adopt_litellm_map(ctx);
     }
     render::write(&render::files(ctx.cfg, ctx.paths)?)?;
     for svc in list {

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use crate::config::Config;
 use crate::config::services::LocalKind;
 use crate::error::{CliError, did_you_mean};
+use crate::modelmap::ModelMap;
 
 pub const ALIASES: [&str; 5] = ["research-model", "coding-model", "fast-model", "local-research", "local-coding"];
 
@@ -40,6 +41,17 @@ pub struct Deployment {
     pub budget: Option<f64>,
     /// Extra provider parameters (Ollama's context size).
     pub extra: BTreeMap<String, serde_json::Value>,
+    /// USD per million tokens (in, out) as aiorch prices it (see [`price`]); None: unknown to
+    /// aiorch, LiteLLM prices it from its own map. Set by [`Gateway::price`].
+    pub price: Option<Price>,
+}
+
+/// A deployment's price and where it came from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Price {
+    pub input: f64,
+    pub output: f64,
+    pub from_config: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -76,6 +88,40 @@ impl Gateway {
     pub fn cloud(&self) -> impl Iterator<Item = &Deployment> {
         self.deployments.iter().filter(|d| !d.local)
     }
+
+    /// Price every deployment as the runtime does, so both count the same dollars.
+    pub fn price(mut self, cfg: &Config, map: &ModelMap) -> Gateway {
+        for d in &mut self.deployments {
+            d.price = price(cfg, map, d);
+        }
+        self
+    }
+}
+
+/// The one price of a gateway deployment, shared by the rendered LiteLLM config and the
+/// runtime's alias entries: local is free; else `[runtime.models.ALIAS]`, then
+/// `[runtime.models.NAME]` (the model without its provider), field by field, over the model
+/// map's entry. None when neither knows both directions.
+pub fn price(cfg: &Config, map: &ModelMap, d: &Deployment) -> Option<Price> {
+    if d.local {
+        return Some(Price { input: 0.0, output: 0.0, from_config: false });
+    }
+    let name = d.model.split_once('/').map_or(d.model.as_str(), |(_, n)| n);
+    let patches: Vec<&crate::config::runtime::ModelEntry> =
+        [d.alias.as_str(), name].iter().filter_map(|id| cfg.runtime.models.get(*id)).collect();
+    let patched_in = patches.iter().find_map(|p| p.price_in);
+    let patched_out = patches.iter().find_map(|p| p.price_out);
+    let mapped = map.lookup(&d.model).and_then(|e| e.price());
+    Some(Price {
+        input: patched_in.or(mapped.map(|p| p.0))?,
+        output: patched_out.or(mapped.map(|p| p.1))?,
+        from_config: patched_in.is_some() || patched_out.is_some(),
+    })
+}
+
+/// The deployment behind one alias under this config (unpriced), for the runtime's registry.
+pub fn alias_deployment(cfg: &Config, alias: &str) -> Option<Deployment> {
+    deployments(cfg).into_iter().find(|d| d.alias == alias)
 }
 
 /// The provider part of `provider/model` (`gemini/gemini-2.5-pro` → `gemini`).
@@ -147,6 +193,7 @@ fn local_deployment(cfg: &Config, alias: &str, id: &str) -> Deployment {
         local: true,
         budget: None,
         extra,
+        price: None,
     }
 }
 
@@ -174,6 +221,7 @@ fn cloud_deployment(cfg: &Config, alias: &str, id: &str) -> Deployment {
         local: false,
         budget: None,
         extra: BTreeMap::new(),
+        price: None,
     }
 }
 
@@ -190,10 +238,8 @@ fn cents_down(usd: f64) -> f64 {
     (usd * 100.0 + 1e-9).floor() / 100.0
 }
 
-/// Plan the gateway from the config: bad input (unknown aliases, budgets that do not add up)
-/// is refused here, before anything is written.
-pub fn plan(cfg: &Config) -> Result<Gateway, CliError> {
-    let lit = &cfg.services.litellm;
+/// The five deployments, one per alias, in [`ALIASES`] order.
+fn deployments(cfg: &Config) -> Vec<Deployment> {
     let m = &cfg.models;
     let local = |alias: &str, id: &str| local_deployment(cfg, alias, id);
     let mut deployments = if cfg.local_only {
@@ -211,6 +257,14 @@ pub fn plan(cfg: &Config) -> Result<Gateway, CliError> {
     };
     deployments.push(local("local-research", &m.local_research));
     deployments.push(local("local-coding", &m.local_coding));
+    deployments
+}
+
+/// Plan the gateway from the config: bad input (unknown aliases, budgets that do not add up)
+/// is refused here, before anything is written.
+pub fn plan(cfg: &Config) -> Result<Gateway, CliError> {
+    let lit = &cfg.services.litellm;
+    let mut deployments = deployments(cfg);
 
     // Budgets: the daily budget is split over the cloud deployments (LiteLLM enforces those in
     // memory; its proxy-wide budget is ignored without a database).

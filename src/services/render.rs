@@ -36,7 +36,7 @@ impl File {
 /// Everything `render` writes, in order.
 pub fn files(cfg: &Config, paths: &Paths) -> Result<Vec<File>, CliError> {
     let layout = Layout::new(paths);
-    let gw = litellm::plan(cfg)?;
+    let gw = litellm::plan(cfg)?.price(cfg, &crate::modelmap::ModelMap::load(&paths.state_dir));
     let webui_env = open_webui::env(cfg, &layout, None, &open_webui::gateway(cfg));
     Ok(vec![
         File { path: layout.litellm_config(), text: litellm_yaml(&gw, false), what: "LiteLLM config" },
@@ -117,6 +117,13 @@ pub fn litellm_value(gw: &Gateway, container: bool) -> Value {
             if d.local {
                 // Free: spend tracking must not count local tokens against any budget.
                 m["model_info"] = json!({ "input_cost_per_token": 0, "output_cost_per_token": 0 });
+            } else if let Some(p) = &d.price {
+                // aiorch's price (its model map, or the config's): the gateway's spend and the
+                // runtime's ledger count the same dollars. Cache rates LiteLLM keeps from its map.
+                m["model_info"] = json!({
+                    "input_cost_per_token": p.input / 1e6,
+                    "output_cost_per_token": p.output / 1e6,
+                });
             }
             m
         })
@@ -307,7 +314,7 @@ enable = true
 
     #[test]
     fn only_valid_keys_and_no_global_budget() {
-        let gw = litellm::plan(&cfg(LLAMA)).unwrap();
+        let gw = litellm::plan(&cfg(LLAMA)).unwrap().price(&cfg(LLAMA), &crate::modelmap::ModelMap::embedded());
         let v = litellm_value(&gw, false);
         let top: Vec<&String> = v.as_object().unwrap().keys().collect();
         assert_eq!(top, ["model_list", "router_settings", "litellm_settings", "general_settings"]);
@@ -316,7 +323,9 @@ enable = true
             let p = &m["litellm_params"];
             let key = p.get("api_key").and_then(Value::as_str).unwrap_or("os.environ/");
             assert!(key.starts_with("os.environ/") || key == LOCAL_KEY_PLACEHOLDER, "{key}");
-            if m.get("model_info").is_none() {
+            // Local deployments are free; cloud ones carry aiorch's price and a budget.
+            if m["model_info"]["input_cost_per_token"] != json!(0) {
+                assert!(m["model_info"]["input_cost_per_token"].as_f64().unwrap() > 0.0);
                 assert_eq!(p["budget_duration"], "1d");
                 assert!(p["max_budget"].as_f64().unwrap() > 0.0);
             }

@@ -40,8 +40,8 @@ cat >"$T/aiorch.toml" <<EOF
 backend = "env"
 
 [models]
-default_research = "anthropic/claude-sonnet-4-5"
-default_coding = "anthropic/claude-sonnet-4-5"
+default_research = "anthropic/claude-sonnet-4-6"
+default_coding = "anthropic/claude-sonnet-4-6"
 default_fast = "openai/gpt-5-mini"
 
 [services.local_model]

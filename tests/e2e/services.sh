@@ -69,9 +69,13 @@ cat >"$T/aiorch.toml" <<EOF
 backend = "env"
 
 [models]
-default_research = "anthropic/claude-sonnet-4-5"
-default_coding = "anthropic/claude-sonnet-4-5"
+default_research = "anthropic/claude-sonnet-4-6"
+default_coding = "anthropic/claude-sonnet-4-6"
 default_fast = "openai/gpt-5-mini"
+
+# aiorch's price for gpt-5-mini (twice the model map's input price): the gateway must bill it.
+[runtime.models.gpt-5-mini]
+price_in = 0.5
 
 [services.litellm]
 enable = true
@@ -155,8 +159,8 @@ chat coding-model
 check "coding-model: cloud 401 -> fallback to local-coding (group $(hdr x-litellm-model-group), fallbacks $(hdr x-litellm-attempted-fallbacks))" \
   test "$(code)" = 200 -a "$(hdr x-litellm-model-group)" = local-coding -a "$(hdr x-litellm-attempted-fallbacks)" = 1
 chat fast-model
-check "fast-model first call served by the priced cloud (group $(hdr x-litellm-model-group), cost $(hdr x-litellm-response-cost))" \
-  bash -c "test '$(code)' = 200 -a '$(hdr x-litellm-model-group)' = fast-model && python3 -c 'import sys; assert float(sys.argv[1]) > 0.01' '$(hdr x-litellm-response-cost)'"
+check "fast-model first call served by the priced cloud at aiorch's price (group $(hdr x-litellm-model-group), cost $(hdr x-litellm-response-cost))" \
+  bash -c "test '$(code)' = 200 -a '$(hdr x-litellm-model-group)' = fast-model && python3 -c 'import json, sys; u = json.load(open(sys.argv[2]))[\"usage\"]; want = u[\"prompt_tokens\"] * 0.5e-6 + u[\"completion_tokens\"] * 2e-6; assert want > 0.01 and abs(float(sys.argv[1]) - want) < 1e-9, (sys.argv[1], want)' '$(hdr x-litellm-response-cost)' '$T/body'"
 sleep 2   # spend is recorded asynchronously after the response
 chat fast-model
 check "fast-model over its deployment budget -> fallback (group $(hdr x-litellm-model-group), fallbacks $(hdr x-litellm-attempted-fallbacks))" \

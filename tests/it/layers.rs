@@ -10,6 +10,7 @@ const LAYERS: &[&[&str]] = &[
     &["paths", "ui", "check", "sse"],
     &["config"],
     &["apply"],
+    &["modelmap"],
     &["agentsmd", "secrets", "agents"],
     &["policy", "mcp", "services"],
     &["runtime"],

@@ -25,6 +25,7 @@ mod layers;
 mod malformed;
 mod mcp;
 mod merge;
+mod models;
 mod nix_fixtures;
 mod nix_managed;
 mod permissions;
