@@ -226,9 +226,10 @@ impl Planner<'_> {
     }
 
     fn plan_merge(&self, plan: &mut Plan, path: &Path, wanted: Vec<Artifact>) -> anyhow::Result<()> {
-        // Write through a symlinked settings file (dotfile managers link them), keeping the link.
-        let real = resolve_link(path);
-        let before = State::read(&real)?;
+        // Write through a symlinked settings file (dotfile managers link them), keeping the link;
+        // an empty file may be one a client is writing (`read_settled`).
+        let real = super::preflight::merge_target(path)?;
+        let before = State::read_settled(&real)?;
         let old_merged = self.old.keys_at(path).chain(self.old.members_at(path)).next().map(|e| &e.kind);
         let format = match (wanted.first().map(|a| &a.desired), old_merged) {
             (Some(Desired::Key { format, .. } | Desired::Members { format, .. }), _)
@@ -358,6 +359,7 @@ impl Planner<'_> {
             plan.unchanged += 1;
             return Ok(());
         }
+        super::preflight::write_through(path, &real, &before)?;
         let drop_file = plan.ledger.created_files.contains(path) && wanted.is_empty() && doc.is_empty();
         let mut backup = None;
         if existed && !plan.ledger.merge_backups.contains_key(path) && !plan.ledger.created_files.contains(path) {
