@@ -28,7 +28,11 @@ impl State {
     pub fn read(path: &Path) -> io::Result<State> {
         let meta = match fs::symlink_metadata(path) {
             Ok(m) => m,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(State::Absent),
+            // A file where a parent directory belongs: nothing is at `path` (preflight reports
+            // the file in the way).
+            Err(e) if matches!(e.kind(), io::ErrorKind::NotFound | io::ErrorKind::NotADirectory) => {
+                return Ok(State::Absent);
+            }
             Err(e) => return Err(e),
         };
         let ft = meta.file_type();
@@ -146,8 +150,9 @@ impl Staged {
     /// the client's is lost: the caller merges again). Where the system can exchange two paths
     /// atomically (Linux `renameat2(RENAME_EXCHANGE)`, macOS `renamex_np(RENAME_SWAP)`) there
     /// is no window between the comparison and the replacement: the new file is swapped in,
-    /// what came out is compared, and a client's newer file is swapped back. Elsewhere: compare,
-    /// then rename.
+    /// what came out is compared, and a client's newer file is swapped back (the client's rename
+    /// lands in a window of microseconds only if it came after a last look just before). Elsewhere:
+    /// compare, then rename.
     pub fn replace_unless_changed(self, path: &Path, expected: Option<&[u8]>, ours: &[u8]) -> io::Result<bool> {
         let tmp = self.tmp.path().to_path_buf();
         let Some(expected) = expected else {
@@ -162,6 +167,12 @@ impl Staged {
                 Err(e) => Err(e),
             };
         };
+        // Look once more first: a client that changed the file since the merge was computed
+        // (the common case) is noticed before ours is ever visible, so no client reads a
+        // merge computed from an older file (and builds its next write on it).
+        if fs::read(path).ok().as_deref() != Some(expected) {
+            return Ok(false);
+        }
         match swap::exchange(&tmp, path) {
             Ok(()) => {}
             // The client removed it meanwhile.
@@ -298,11 +309,7 @@ pub fn flush(files: &[&Staged]) -> io::Result<()> {
 fn full_fsync(f: &std::fs::File) -> io::Result<()> {
     use std::os::fd::AsRawFd;
     // SAFETY: a valid open descriptor; F_FULLFSYNC takes no argument.
-    if unsafe { nix::libc::fcntl(f.as_raw_fd(), nix::libc::F_FULLFSYNC) } == 0 {
-        Ok(())
-    } else {
-        f.sync_all()
-    }
+    if unsafe { nix::libc::fcntl(f.as_raw_fd(), nix::libc::F_FULLFSYNC) } == 0 { Ok(()) } else { f.sync_all() }
 }
 
 /// Make the renames and removals in `dirs` durable: on Linux one `syncfs` per file system, on

@@ -280,9 +280,11 @@ fn landed_ledger(old: &Ledger, plan: &Plan, landed: usize) -> Ledger {
     let pending: BTreeSet<&Path> = plan.changes[landed..].iter().map(|c| c.path.as_path()).collect();
     // A merge's change names the file its link leads to; the ledger names the link.
     let is_pending = |p: &Path| pending.contains(p) || pending.contains(plan::resolve_link(p).as_path());
+    let entry_pending =
+        |e: &ledger::Entry| if e.is_merged() { is_pending(&e.path) } else { pending.contains(&*e.path) };
     let mut ledger = plan.ledger.clone();
-    ledger.entries.retain(|e| !is_pending(&e.path));
-    ledger.entries.extend(old.entries.iter().filter(|e| is_pending(&e.path)).cloned());
+    ledger.entries.retain(|e| !entry_pending(e));
+    ledger.entries.extend(old.entries.iter().filter(|e| entry_pending(e)).cloned());
     for p in plan.ledger.created_files.iter().chain(&old.created_files) {
         if is_pending(p) && !old.created_files.contains(p) {
             ledger.created_files.remove(p);
@@ -304,14 +306,20 @@ impl std::fmt::Display for Retry {
 }
 impl std::error::Error for Retry {}
 
-/// Plan and execute, planning again (up to 5 times) when a client rewrote a file underneath us.
+/// Plan and execute, planning again (up to 8 times) when a client rewrote a file underneath us.
 /// `show` sees the plan that is about to be carried out.
 pub fn converge(
     paths: &Paths,
     declare: impl Fn() -> anyhow::Result<Vec<Artifact>>,
     mut show: impl FnMut(&Plan),
 ) -> anyhow::Result<Summary> {
-    for _ in 0..5 {
+    for attempt in 0..8u32 {
+        if attempt > 0 {
+            // Let a client that is writing finish; the jitter keeps us out of its rhythm.
+            let jitter =
+                std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
+            std::thread::sleep(std::time::Duration::from_micros(u64::from(attempt * 2000 + jitter % 3000)));
+        }
         let p = plan(paths, declare()?)?;
         show(&p);
         match execute(paths, p) {

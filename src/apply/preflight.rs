@@ -91,6 +91,7 @@ pub fn write_through(path: &Path, real: &Path, before: &State) -> Result<(), Cli
 
 /// Check every change of `plan` against the disk before the first one is made.
 pub fn check(paths: &Paths, plan: &Plan) -> Result<(), CliError> {
+    runner(paths)?;
     let me = nix::unistd::geteuid().as_raw();
     for c in &plan.changes {
         parents(paths, &c.path)?;
