@@ -119,7 +119,7 @@ fn a_directory_that_becomes_unwritable_mid_apply_leaves_a_ledger_revert_trusts()
     let run = run_unprivileged(&env, &["revert"]);
     run.assert_code(0);
     assert!(
-        !run.stdout.contains("changed by hand") && !run.stdout.contains("changed since"),
+        !run.to_string().contains("changed by hand") && !run.to_string().contains("changed since"),
         "revert took aiorch's record for the user's edits{run}"
     );
     assert_same(&before, &env.fingerprint_of(&["home"], false), "revert after a failed apply");
