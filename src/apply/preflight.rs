@@ -73,7 +73,7 @@ pub fn write_through(path: &Path, real: &Path, before: &State) -> Result<(), Cli
     if in_nix_store(real) {
         return Err(nix_managed(path, real));
     }
-    let meta = fs_err::metadata(real).map_err(|e| CliError::io("read", real, &real.display().to_string(), e.into()))?;
+    let meta = fs_err::metadata(real).map_err(|e| CliError::io("read", real, &real.display().to_string(), e))?;
     let mode = meta.permissions().mode() & 0o7777;
     if mode & 0o200 == 0 {
         return Err(CliError::bad_input(format!(
@@ -121,7 +121,7 @@ fn parents(paths: &Paths, path: &Path) -> Result<(), CliError> {
                 cur = dir.parent();
                 continue;
             }
-            Err(e) => return Err(CliError::io("read", dir, &paths.display(dir), e.into())),
+            Err(e) => return Err(CliError::io("read", dir, &paths.display(dir), e)),
         };
         if meta.file_type().is_symlink() {
             let real = fs_err::canonicalize(dir).map_err(|_| {
@@ -137,7 +137,7 @@ fn parents(paths: &Paths, path: &Path) -> Result<(), CliError> {
 }
 
 fn existing_dir(paths: &Paths, path: &Path, shown: &str, dir: &Path, real: &Path) -> Result<(), CliError> {
-    let meta = fs_err::metadata(real).map_err(|e| CliError::io("read", dir, &paths.display(dir), e.into()))?;
+    let meta = fs_err::metadata(real).map_err(|e| CliError::io("read", dir, &paths.display(dir), e))?;
     if !meta.is_dir() {
         return Err(CliError::bad_input(format!(
             "{} is a file, but {shown} needs it to be a directory",
