@@ -96,7 +96,10 @@ fn a_link_into_the_nix_store_is_nix_s_file() {
     let Some(nix_store) = require_tool("nix-store", "Nix (https://nixos.org/download)") else { return };
     let env = TestEnv::new();
     // What home-manager's programs.claude-code leaves: ~/.claude/settings.json -> /nix/store/….
-    env.write("hm/settings.json", "{\"model\": \"opus\"}\n");
+    // Content unique to this sandbox: a fresh store path each run (the store is shared and
+    // content-addressed; a path an older, broken aiorch wrote through would no longer verify).
+    let content = format!("{{\"model\": \"opus\", \"sandbox\": \"{}\"}}\n", env.root.display());
+    env.write("hm/settings.json", &content);
     let out = std::process::Command::new(&nix_store).arg("--add").arg(env.path("hm/settings.json")).output().unwrap();
     assert!(out.status.success(), "nix-store --add: {}", String::from_utf8_lossy(&out.stderr));
     let store_path = String::from_utf8(out.stdout).unwrap().trim().to_string();
@@ -111,7 +114,7 @@ fn a_link_into_the_nix_store_is_nix_s_file() {
     assert_untouched(&env, &before, &run);
     let verify = std::process::Command::new(&nix_store).args(["--verify-path", &store_path]).output().unwrap();
     assert!(verify.status.success(), "the store path was modified: {}", String::from_utf8_lossy(&verify.stderr));
-    assert_eq!(std::fs::read_to_string(&store_path).unwrap(), "{\"model\": \"opus\"}\n");
+    assert_eq!(std::fs::read_to_string(&store_path).unwrap(), content);
 }
 
 #[test]
