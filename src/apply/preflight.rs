@@ -11,8 +11,8 @@
 //!   outside HOME), a link into the Nix store (Nix's file), a read-only file, or a file of
 //!   another user (writing it would change its owner).
 //! - Directories: the parents of every path a change touches either exist as writable
-//!   directories of the user or will be created in one; a dangling link or a file on the way is
-//!   reported with what to do.
+//!   directories (root's own, when root runs it) or will be created in one; a dangling link or a
+//!   file on the way is reported with what to do.
 
 use std::io;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
@@ -109,8 +109,8 @@ pub fn check(paths: &Paths, plan: &Plan) -> Result<(), CliError> {
     Ok(())
 }
 
-/// The directories above `path`: the nearest existing one must be a writable directory of the
-/// runner's (outside the Nix store); links on the way must lead somewhere.
+/// The directories above `path`: the nearest existing one must be a writable directory outside
+/// the Nix store (and, for root, root's own); links on the way must lead somewhere.
 fn parents(paths: &Paths, path: &Path) -> Result<(), CliError> {
     let shown = paths.display(path);
     let mut cur = path.parent();
@@ -156,7 +156,9 @@ fn existing_dir(paths: &Paths, path: &Path, shown: &str, dir: &Path, real: &Path
         };
         return Err(CliError::io("write", path, shown, io::Error::new(kind, e.desc())));
     }
-    if meta.uid() != nix::unistd::geteuid().as_raw() {
+    // Root creating files in another user's directory leaves them root's; anyone else creates
+    // their own files wherever the system lets them write (a shared /tmp for --state-dir).
+    if nix::unistd::geteuid().is_root() && meta.uid() != 0 {
         let via = if real != dir { format!(" (a link to {})", real.display()) } else { String::new() };
         return not_foreign(&PathBuf::from(paths.display(dir)), &via, &meta);
     }
