@@ -139,6 +139,7 @@ pub fn stage(path: &Path, bytes: &[u8], mode: u32) -> io::Result<Staged> {
     let mut tmp = tempfile::Builder::new().prefix(TEMP_PREFIX).tempfile_in(dir)?;
     tmp.write_all(bytes)?;
     tmp.as_file().set_permissions(std::fs::Permissions::from_mode(mode))?;
+    keep_group(path, tmp.as_file());
     Ok(Staged { tmp, target: path.to_path_buf() })
 }
 
@@ -209,6 +210,19 @@ impl Staged {
             return Ok(false);
         }
         self.commit(path).map(|()| true)
+    }
+}
+
+/// The replacement of an existing file keeps its group (its owner is the runner, which the
+/// preflight checked; its mode comes with the plan). Best effort: a group the runner is not in
+/// cannot be given, and then the file gets the runner's.
+fn keep_group(path: &Path, new: &std::fs::File) {
+    use std::os::unix::fs::MetadataExt;
+    if let (Ok(old), Ok(now)) = (fs::symlink_metadata(path), new.metadata())
+        && old.is_file()
+        && old.gid() != now.gid()
+    {
+        let _ = nix::unistd::fchown(new, None, Some(nix::unistd::Gid::from_raw(old.gid())));
     }
 }
 

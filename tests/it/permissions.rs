@@ -176,3 +176,24 @@ fn an_unreadable_config_names_the_file() {
     run.assert_stderr_contains(&format!("error: cannot read config {}: permission denied", env.config.display()));
     run.assert_stderr_contains("hint: your user may not read it: `ls -ld ");
 }
+
+#[test]
+fn a_replaced_settings_file_keeps_its_owner_group_and_mode() {
+    if !is_root() {
+        eprintln!("not root: a file of another group cannot be made here");
+        return;
+    }
+    use std::os::unix::fs::MetadataExt;
+    let env = TestEnv::new();
+    env.write("~/.gemini/settings.json", "{\"theme\": \"Dracula\"}\n");
+    let file = env.path("~/.gemini/settings.json");
+    std::os::unix::fs::chown(&file, None, Some(NOBODY)).unwrap();
+    chmod(&file, 0o640);
+    env.ok(["apply"]);
+    let meta = std::fs::metadata(&file).unwrap();
+    assert!(env.read("~/.gemini/settings.json").contains("fileName"), "the merge happened");
+    assert_eq!((meta.uid(), meta.gid(), meta.mode() & 0o7777), (0, NOBODY, 0o640));
+    env.ok(["revert"]);
+    let meta = std::fs::metadata(&file).unwrap();
+    assert_eq!((meta.uid(), meta.gid(), meta.mode() & 0o7777), (0, NOBODY, 0o640));
+}
