@@ -203,6 +203,11 @@ impl Planner<'_> {
             return Ok(());
         }
         if !ours_untouched && !matches!(before, State::Absent) {
+            if e.backup.as_ref().is_some_and(|b| State::read(b).ok().as_ref() == Some(&before)) {
+                // Exactly what was saved before aiorch's change: a run stopped before that change
+                // landed (the journal names it), so the user's file is still in place.
+                return Ok(());
+            }
             plan.notes.push(format!(
                 "{} was aiorch's but has been changed since; it is left as it is and no longer managed",
                 e.path.display()
@@ -323,6 +328,9 @@ impl Planner<'_> {
                     }
                     keys_changed.push(format!("-{}", key.join(".")));
                 }
+                // What was there before aiorch: its change never landed (a run stopped first) or
+                // the user set it back; either way revert has nothing to do and nobody to blame.
+                Some(cur) if prior.as_ref() == Some(&cur) => {}
                 Some(_) => plan.notes.push(format!(
                     "{}: `{}` was changed by hand; left as it is and no longer managed",
                     real.display(),

@@ -391,3 +391,36 @@ fn a_client_rewriting_its_file_every_5ms_against_4_concurrent_applies_loses_no_k
     eprintln!("the client wrote {written} keys, none lost; {retried_out} of 160 runs gave up");
     assert!(retried_out < 80, "most runs must get through");
 }
+
+#[test]
+fn revert_straight_after_a_crash_gives_everything_back_and_blames_nobody() {
+    // A run killed after any change leaves the journal (old ∪ new entries): the entries whose
+    // change never landed must not read as the user's edits, and the user's files come back —
+    // including a key the user had set where aiorch sets its own (Gemini's context.fileName).
+    let r = reference();
+    for n in 1..r.changes {
+        let env = scenario();
+        env.write(
+            "~/.gemini/settings.json",
+            USER_SETTINGS.replace("\"theme\"", "\"context\": {\"fileName\": \"MINE.md\"},\n  \"theme\""),
+        );
+        let before = contents(&env);
+        let out = no_core(&mut env.std_cmd(["apply"])).env("AIORCH_FAULT_ABORT_AFTER", n.to_string()).output().unwrap();
+        if out.status.success() {
+            break; // fewer changes than the reference: every crash point was tried
+        }
+        assert_eq!(out.status.signal(), Some(6), "abort after change {n}");
+        let run = env.ok(["revert"]);
+        let said = run.to_string();
+        assert!(!said.contains("changed since") && !said.contains("changed by hand"), "after change {n}:{run}");
+        let home = |m: &BTreeMap<String, String>| {
+            m.iter()
+                .filter(|(k, _)| k.starts_with("home"))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect::<BTreeMap<_, _>>()
+        };
+        let mut now = home(&contents(&env));
+        now.retain(|k, _| !temp_files(&env).contains(k));
+        assert_same(&home(&before), &now, &format!("revert after a crash after change {n}"));
+    }
+}
