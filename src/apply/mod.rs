@@ -1,10 +1,25 @@
 //! The apply engine: declared artifacts → plan → (dry run | check | execute), in one place.
 //!
 //! Every feature declares what it wants as `Artifact`s (a link, a rendered file, or one key
-//! merged into a file a client also writes). `plan` compares them with the disk and the ledger;
-//! `execute` carries the plan out: backups first, then a journal (the ledger as it will be,
-//! joined with the old one, so an interrupted run still knows what it owns), then atomic
-//! writes, then the final ledger. A lock serialises concurrent runs.
+//! merged into a file a client also writes). `plan` compares them with the disk and the ledger
+//! and runs the preflight (`preflight`): a dangling link, a file in the Nix store, a read-only
+//! or foreign file, an unwritable directory are reported before anything changes. `execute`
+//! then carries the plan out, in this order:
+//!
+//! 0. sweep the temp files an interrupted run left;
+//! 1. back up everything that is not aiorch's;
+//! 2. write a journal: the ledger as it will be, joined with the old one (and the directories
+//!    about to be created), so a run killed from here on still knows everything it may own;
+//! 3. stage every new file beside its target, make the batch durable (one device flush), then
+//!    put each change in place, in order; a merge target a client rewrote meanwhile is never
+//!    overwritten (`Staged::replace_unless_changed`): the run stops with `Retry` and `converge`
+//!    plans again;
+//! 4. make the renames durable, remove directories aiorch created that are now empty;
+//! 5. write the final ledger. A run that fails (or retries) after step 2 writes the ledger of
+//!    what actually landed instead: new entries for the paths changed, old ones for the rest,
+//!    so revert never mistakes aiorch's entries for the user's or the other way round.
+//!
+//! A lock serialises concurrent runs; root is refused in another user's HOME.
 
 mod doc;
 pub mod doctor;
@@ -13,6 +28,7 @@ pub mod jsonc;
 pub mod ledger;
 pub mod managed;
 pub mod plan;
+pub mod preflight;
 pub mod report;
 
 use std::collections::BTreeSet;
@@ -114,6 +130,7 @@ impl Artifact {
 pub struct Lock(#[allow(dead_code)] std::fs::File);
 
 pub fn lock(paths: &Paths) -> anyhow::Result<Lock> {
+    preflight::runner(paths)?;
     fs_err::create_dir_all(&paths.state_dir)?;
     let f = fs_err::OpenOptions::new().create(true).truncate(false).write(true).open(paths.lock())?.into_parts().0;
     if f.try_lock().is_err() {
@@ -141,6 +158,7 @@ pub fn plan(
     let planner = plan::Planner { backups_dir: &paths.backups(), stamp: &stamp, old: &old, adopt, lost_ledger };
     let mut plan = planner.plan(declared)?;
     plan.held = held;
+    preflight::check(paths, &plan)?;
     Ok(plan)
 }
 
@@ -191,10 +209,51 @@ pub fn execute(paths: &Paths, mut plan: Plan) -> anyhow::Result<Summary> {
 
     // 3. The changes themselves; retractions last, deepest first.
     plan.changes.sort_by_key(|c| matches!(c.after, plan::Target::Absent));
-    // 3a. Stage every new file beside its target and make all of them durable at once: one
-    // round of concurrent fsyncs instead of two serial journal commits per file (what a fresh
-    // apply used to spend 90% of its time on). A crash here leaves only temp files, which the
-    // next run sweeps.
+    let mut landed = 0;
+    let mut touched: BTreeSet<PathBuf> = BTreeSet::new();
+    let result = change_all(paths, &mut plan, &mut landed, &mut touched);
+    // 3c. Make the renames and removals durable (also those of a run that stopped).
+    fsutil::sync_dirs(touched.iter().map(PathBuf::as_path));
+    if let Err(e) = result {
+        if !plan.changes.is_empty()
+            && let Err(save) = landed_ledger(&old, &plan, landed).save(&paths.ledger())
+        {
+            tracing::warn!("could not record what landed in {}: {save:#}", paths.ledger().display());
+        }
+        return Err(e);
+    }
+    // 4. Directories aiorch created that are now empty go too.
+    let owned_parents: std::collections::BTreeSet<&Path> =
+        plan.ledger.entries.iter().filter_map(|e| e.path.parent()).collect();
+    let mut dirs: Vec<PathBuf> = plan.ledger.dirs.iter().cloned().collect();
+    dirs.sort_by_key(|d| std::cmp::Reverse(d.components().count()));
+    for d in dirs {
+        if !owned_parents.contains(d.as_path()) && fs_err::remove_dir(&d).is_ok() || !d.exists() {
+            plan.ledger.dirs.remove(&d);
+        }
+    }
+    // 5. The ledger as it now is (not rewritten when nothing changed: a no-op apply touches
+    // no file at all).
+    if plan.ledger != old {
+        plan.ledger.save(&paths.ledger())?;
+    }
+    Ok(summary)
+}
+
+/// Steps 3a and 3b of `execute`; `landed` counts the changes in place.
+fn change_all(
+    paths: &Paths,
+    plan: &mut Plan,
+    landed: &mut usize,
+    touched: &mut BTreeSet<PathBuf>,
+) -> anyhow::Result<()> {
+    let io = |what: &'static str, p: &Path| {
+        let p = p.to_path_buf();
+        move |e: std::io::Error| CliError::io(what, &p, &paths.display(&p), e)
+    };
+    // 3a. Stage every new file beside its target and make all of them durable at once (one
+    // device flush for the batch, instead of two serial journal commits per file). A crash here
+    // leaves only temp files, which the next run sweeps.
     let mut staged: Vec<Option<fsutil::Staged>> = Vec::with_capacity(plan.changes.len());
     for c in &plan.changes {
         staged.push(match &c.after {
@@ -210,12 +269,13 @@ pub fn execute(paths: &Paths, mut plan: Plan) -> anyhow::Result<Summary> {
         });
     }
     let files: Vec<&fsutil::Staged> = staged.iter().flatten().collect();
-    fsutil::in_parallel(&files, |st| st.sync())?;
+    fsutil::flush(&files).map_err(|e| CliError::failed(format!("cannot write {e}")))?;
     // 3b. Put everything in place, in order; each rename lands after its data is durable.
     let fault = FaultHook::from_env();
-    let mut touched: BTreeSet<PathBuf> = BTreeSet::new();
     for (i, (c, st)) in plan.changes.iter().zip(staged).enumerate() {
-        if let Some(from) = &c.merged_from {
+        if let Some(from) = &c.merged_from
+            && !matches!(c.after, plan::Target::File { .. })
+        {
             let now = match fsutil::State::read(&c.path)? {
                 fsutil::State::File { bytes, .. } => bytes,
                 _ => vec![],
@@ -236,32 +296,48 @@ pub fn execute(paths: &Paths, mut plan: Plan) -> anyhow::Result<Summary> {
             fsutil::remove(&c.path).map_err(io("replace", &c.path))?;
         }
         match (&c.after, st) {
-            (plan::Target::File { .. }, Some(st)) => st.commit(&c.path).map_err(io("write", &c.path))?,
+            (plan::Target::File { bytes, .. }, Some(st)) => match &c.merged_from {
+                // A file a client also writes: replaced only if it still holds what the merge
+                // was computed from.
+                Some(from) => {
+                    let expected = (!matches!(c.before, fsutil::State::Absent)).then_some(from.as_slice());
+                    if !st.replace_unless_changed(&c.path, expected, bytes).map_err(io("write", &c.path))? {
+                        return Err(Retry.into());
+                    }
+                }
+                None => st.commit(&c.path).map_err(io("write", &c.path))?,
+            },
             (plan::Target::Link(t), _) => fsutil::symlink_atomic(t, &c.path).map_err(io("link", &c.path))?,
             (plan::Target::Restore(b), _) => fsutil::restore(b, &c.path).map_err(io("restore", &c.path))?,
             (plan::Target::Absent, _) => fsutil::remove(&c.path).map_err(io("remove", &c.path))?,
             (plan::Target::File { .. }, None) => unreachable!("every file was staged"),
         }
+        *landed = i + 1;
         fault.after_change(i + 1);
     }
-    // 3c. Make the renames and removals durable: each directory once.
-    fsutil::sync_dirs(touched.iter().map(PathBuf::as_path));
-    // 4. Directories aiorch created that are now empty go too.
-    let owned_parents: std::collections::BTreeSet<&Path> =
-        plan.ledger.entries.iter().filter_map(|e| e.path.parent()).collect();
-    let mut dirs: Vec<PathBuf> = plan.ledger.dirs.iter().cloned().collect();
-    dirs.sort_by_key(|d| std::cmp::Reverse(d.components().count()));
-    for d in dirs {
-        if !owned_parents.contains(d.as_path()) && fs_err::remove_dir(&d).is_ok() || !d.exists() {
-            plan.ledger.dirs.remove(&d);
+    Ok(())
+}
+
+/// The ledger of a run that stopped after its first `landed` changes: the new entries of the
+/// paths changed, the old entries of the paths not reached (the files there are as they were).
+fn landed_ledger(old: &Ledger, plan: &Plan, landed: usize) -> Ledger {
+    let pending: BTreeSet<&Path> = plan.changes[landed..].iter().map(|c| c.path.as_path()).collect();
+    // A merge's change names the file its link leads to; the ledger names the link.
+    let is_pending = |p: &Path| pending.contains(p) || pending.contains(plan::resolve_link(p).as_path());
+    let entry_pending =
+        |e: &ledger::Entry| if e.is_merged() { is_pending(&e.path) } else { pending.contains(&*e.path) };
+    let mut ledger = plan.ledger.clone();
+    ledger.entries.retain(|e| !entry_pending(e));
+    ledger.entries.extend(old.entries.iter().filter(|e| entry_pending(e)).cloned());
+    for p in plan.ledger.created_files.iter().chain(&old.created_files) {
+        if is_pending(p) && !old.created_files.contains(p) {
+            ledger.created_files.remove(p);
+        } else if is_pending(p) {
+            ledger.created_files.insert(p.clone());
         }
     }
-    // 5. The ledger as it now is (not rewritten when nothing changed: a no-op apply touches
-    // no file at all).
-    if plan.ledger != old {
-        plan.ledger.save(&paths.ledger())?;
-    }
-    Ok(summary)
+    ledger.sort();
+    ledger
 }
 
 /// A merge target changed between planning and writing.
@@ -274,7 +350,7 @@ impl std::fmt::Display for Retry {
 }
 impl std::error::Error for Retry {}
 
-/// Plan and execute, planning again (up to 5 times) when a client rewrote a file underneath us.
+/// Plan and execute, planning again (up to 8 times) when a client rewrote a file underneath us.
 /// `show` sees the plan that is about to be carried out.
 pub fn converge(
     paths: &Paths,
@@ -283,7 +359,13 @@ pub fn converge(
     adopt: &BTreeSet<String>,
     mut show: impl FnMut(&Plan),
 ) -> anyhow::Result<Summary> {
-    for _ in 0..5 {
+    for attempt in 0..8u32 {
+        if attempt > 0 {
+            // Let a client that is writing finish; the jitter keeps us out of its rhythm.
+            let jitter =
+                std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
+            std::thread::sleep(std::time::Duration::from_micros(u64::from(attempt * 2000 + jitter % 3000)));
+        }
         let p = plan(paths, declare()?, nix_managed, adopt)?;
         show(&p);
         match execute(paths, p) {

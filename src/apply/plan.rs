@@ -262,6 +262,11 @@ impl Planner<'_> {
             return Ok(());
         }
         if !ours_untouched && !matches!(before, State::Absent) {
+            if e.backup.as_ref().is_some_and(|b| State::read(b).ok().as_ref() == Some(&before)) {
+                // Exactly what was saved before aiorch's change: a run stopped before that change
+                // landed (the journal names it), so the user's file is still in place.
+                return Ok(());
+            }
             plan.notes.push(format!(
                 "{} was aiorch's but has been changed since; it is left as it is and no longer managed",
                 e.path.display()
@@ -298,9 +303,10 @@ impl Planner<'_> {
     }
 
     fn plan_merge(&self, plan: &mut Plan, path: &Path, wanted: Vec<Artifact>) -> anyhow::Result<()> {
-        // Write through a symlinked settings file (dotfile managers link them), keeping the link.
-        let real = resolve_link(path);
-        let before = State::read(&real)?;
+        // Write through a symlinked settings file (dotfile managers link them), keeping the link;
+        // an empty file may be one a client is writing (`read_settled`).
+        let real = super::preflight::merge_target(path)?;
+        let before = State::read_settled(&real)?;
         let old_merged = self.old.keys_at(path).chain(self.old.members_at(path)).next().map(|e| &e.kind);
         let format = match (wanted.first().map(|a| &a.desired), old_merged) {
             (Some(Desired::Key { format, .. } | Desired::Members { format, .. }), _)
@@ -483,6 +489,9 @@ impl Planner<'_> {
                     }
                     keys_changed.push(format!("-{}", key.join(".")));
                 }
+                // What was there before aiorch: its change never landed (a run stopped first) or
+                // the user set it back; either way revert has nothing to do and nobody to blame.
+                Some(cur) if prior.as_ref() == Some(&cur) => {}
                 Some(_) => plan.notes.push(format!(
                     "{}: `{}` was changed by hand; left as it is and no longer managed",
                     real.display(),
@@ -521,6 +530,7 @@ impl Planner<'_> {
             plan.unchanged += 1;
             return Ok(());
         }
+        super::preflight::write_through(path, &real, &before)?;
         let drop_file = plan.ledger.created_files.contains(path) && wanted.is_empty() && doc.is_empty();
         let mut backup = None;
         if existed && !plan.ledger.merge_backups.contains_key(path) && !plan.ledger.created_files.contains(path) {
@@ -627,6 +637,11 @@ impl Planner<'_> {
                 _ if recovered.is_some() => (guessed.as_slice(), recovered.map(|r| r.get(&key).is_none())),
                 _ => (&[][..], None),
             };
+            // Retracting a single value that is still as the user had it: the run that would
+            // have made it a list stopped before that change landed, so nothing here is ours.
+            if !declared.contains_key(&key) && scalar.is_some() && scalar == current {
+                continue;
+            }
             let before: Vec<Value> = match &current {
                 None => vec![],
                 Some(Value::Array(a)) => a.clone(),

@@ -13,6 +13,8 @@
 #   every byte the clients and the user wrote; a fourth apply is a no-op
 #   revert -> user files restored byte for byte, nothing of aiorch's left
 #   a clean apply + revert round trip leaves the home exactly as it was (digest)
+#   the same round trip once more as an unprivileged user (nobody, when run as root) in a HOME it
+#   owns: everything created is the user's, modes kept, root refused there ("run it as nobody")
 # Ends with `N passed, M failed`; exit 1 on any failure. Without the clients of
 # tests/e2e/install-clients.sh: a failure under CI=true, else SKIPPED (exit 77). ~2 min.
 # Env: AIORCH_BIN (skip the build), KEEP=1 (keep the scratch dir), CLIENT_TIMEOUT (s per client
@@ -265,6 +267,54 @@ expect_rc rt-revert 0 "revert on the fresh home"
 tree_digest "$H2" >"$WORK/digest2.after"
 if diff "$WORK/digest2.before" "$WORK/digest2.after" >"$WORK/digest2.diff"; then pass "home digest identical after apply + revert"
 else fail "home differs after apply + revert:"; sed 's/^/  | /' "$WORK/digest2.diff" | head -20; fi
+
+section "once more as an unprivileged user (nobody) in a HOME it owns: apply, no-op, check, revert"
+# What root-less homes look like: every file aiorch creates is the user's, the modes of the
+# user's files are kept, and root is refused in that HOME ("run it as nobody"), changing nothing.
+if [ "$(id -u)" != 0 ]; then
+  echo "  SKIP (not counted): run as root to try it as nobody; this run already is unprivileged ($(id -un))"
+elif ! command -v setpriv >/dev/null; then
+  echo "  SKIP (not counted): setpriv (util-linux) is missing"
+else
+  U=$(mktemp -d /tmp/aiorch-e2e-nobody-XXXXXX)
+  cp "$AIORCH" "$U/aiorch"; chmod 755 "$U" "$U/aiorch"
+  printf '[clients]\nclaude = "always"\ngemini = "always"\ncodex = "always"\ncopilot = "always"\n[mcp]\nserve_self = false\n' >"$U/aiorch.toml"
+  mkdir -p "$U/home" "$U/state"; seed_home "$U/home"; chmod 600 "$U/home/.codex/config.toml"
+  chown -R nobody: "$U/home" "$U/state"
+  tree_digest "$U/home" >"$WORK/digest3.before"
+  # nb NAME [--as-root] ARGS...: aiorch in that HOME, as nobody (or as root), logs in $LOGS
+  nb() {
+    local name=$1; shift; local as=(setpriv --reuid=nobody --regid=nogroup --clear-groups)
+    [ "$1" = --as-root ] && { as=(); shift; }
+    (cd "$U" && timeout -k 10 60 "${as[@]}" env -i PATH=/usr/bin:/bin HOME="$U/home" LANG=C.UTF-8 NO_COLOR=1 \
+      "$U/aiorch" --config "$U/aiorch.toml" --home "$U/home" --state-dir "$U/state" "$@" \
+      </dev/null >"$LOGS/$name.out" 2>"$LOGS/$name.err")
+    RC=$?
+  }
+  nb nb-root --as-root apply
+  expect_rc nb-root 2 "root is refused in nobody's HOME"
+  grep -q 'run it as nobody' "$LOGS/nb-root.err" && tree_digest "$U/home" | cmp -s - "$WORK/digest3.before" \
+    && [ -z "$(ls -A "$U/state")" ] && pass "... saying \"run it as nobody\", with nothing changed" \
+    || fail "root's refusal: $(cat "$LOGS/nb-root.err")"
+  nb nb-apply apply --json
+  expect_rc nb-apply 0 "apply as nobody"
+  n=$(summary_changes "$LOGS/nb-apply.out"); [ "$n" != "?" ] && [ "$n" -gt 0 ] && pass "it made $n changes" || fail "apply as nobody: $n changes"
+  foreign=$(find "$U/home" ! -user nobody 2>/dev/null)
+  [ -z "$foreign" ] && pass "everything in the HOME is nobody's" || fail "not nobody's: $foreign"
+  [ "$(stat -c %a "$U/home/.codex/config.toml")" = 600 ] && pass "the mode of the user's config.toml is kept (600)" \
+    || fail "config.toml mode: $(stat -c %a "$U/home/.codex/config.toml")"
+  nb nb-apply2 apply --json
+  n=$(summary_changes "$LOGS/nb-apply2.out"); [ "$RC" = 0 ] && [ "$n" = 0 ] && pass "second apply as nobody: 0 changes" \
+    || fail "second apply as nobody: exit $RC, $n changes"
+  nb nb-check apply --check
+  expect_rc nb-check 0 "apply --check as nobody: no drift"
+  nb nb-revert revert
+  expect_rc nb-revert 0 "revert as nobody"
+  tree_digest "$U/home" >"$WORK/digest3.after"
+  if diff "$WORK/digest3.before" "$WORK/digest3.after" >"$WORK/digest3.diff"; then pass "nobody's home digest identical after apply + revert"
+  else fail "nobody's home differs after apply + revert:"; sed 's/^/  | /' "$WORK/digest3.diff" | head -20; fi
+  rm -rf "$U"
+fi
 
 echo; echo "foundation e2e: $(( $(date +%s) - T0 ))s"
 summary
