@@ -263,46 +263,43 @@ pub async fn run(
     let mut stop: Option<CliError> = None;
     while let Some((id, r)) = stream.next().await {
         let weight = rt.reg.get(&id).map_or(0.0, |m| m.weight(args.role));
-        let vote =
-            match r {
-                Ok(out) => {
-                    let (verdict, confidence) = parse_verdict(&out.text);
-                    Vote {
-                        model: id.clone(),
-                        verdict,
-                        confidence,
-                        weight,
-                        answer: out.text,
-                        latency_ms: out.latency_ms,
-                        cost: out.cost,
-                        error: None,
-                        answered_by: None,
-                    }
-                }
-                // Stop, but let the calls in flight finish (they settle, or see the cancel at once)
-                // so every request that reached a provider is in the ledger.
-                Err(CallError::Budget(b)) => {
-                    stop.get_or_insert(
-                        super::engine::budget_error(&b).hint("another process spent the budget meanwhile"),
-                    );
-                    continue;
-                }
-                Err(CallError::Cancelled) => {
-                    stop.get_or_insert(CliError::failed("consensus cancelled"));
-                    continue;
-                }
-                Err(e) => Vote {
+        let vote = match r {
+            Ok(out) => {
+                let (verdict, confidence) = parse_verdict(&out.text);
+                Vote {
                     model: id.clone(),
-                    verdict: None,
-                    confidence: None,
+                    verdict,
+                    confidence,
                     weight,
-                    answer: String::new(),
-                    latency_ms: 0,
-                    cost: 0.0,
-                    error: Some(e.to_string()),
+                    answer: out.text,
+                    latency_ms: out.latency_ms,
+                    cost: out.cost,
+                    error: None,
                     answered_by: None,
-                },
-            };
+                }
+            }
+            // Stop, but let the calls in flight finish (they settle, or see the cancel at once)
+            // so every request that reached a provider is in the ledger.
+            Err(CallError::Budget(b)) => {
+                stop.get_or_insert(super::engine::budget_error(&b).hint("another process spent the budget meanwhile"));
+                continue;
+            }
+            Err(CallError::Cancelled) => {
+                stop.get_or_insert(CliError::failed("consensus cancelled"));
+                continue;
+            }
+            Err(e) => Vote {
+                model: id.clone(),
+                verdict: None,
+                confidence: None,
+                weight,
+                answer: String::new(),
+                latency_ms: 0,
+                cost: 0.0,
+                error: Some(e.to_string()),
+                answered_by: None,
+            },
+        };
         report(match (&vote.error, &vote.verdict) {
             (Some(e), _) => format!("{id} failed: {e}"),
             (None, Some(v)) => format!("{id}: {v}"),
@@ -357,7 +354,8 @@ pub async fn run(
         let tokens_in = provider::estimate_tokens([prompt.as_str()]);
         let route = rt.route(&prompt, Some(args.role), args.local, None, tokens_in)?;
         // A member that failed (or hung) moments ago is not asked to write the synthesis.
-        let failed: Vec<&str> = report_out.votes.iter().filter(|v| v.error.is_some()).map(|v| v.model.as_str()).collect();
+        let failed: Vec<&str> =
+            report_out.votes.iter().filter(|v| v.error.is_some()).map(|v| v.model.as_str()).collect();
         let chain: Vec<String> = route.chain.iter().filter(|id| !failed.contains(&id.as_str())).cloned().collect();
         let spec = CallSpec {
             role: args.role,

@@ -393,7 +393,9 @@ impl Runtime {
                 sink(Delta::Text(d));
             }
         };
-        let tap: provider::OnText<'_> = if on_delta.is_some() { Some(&tap) } else { None };
+        // Every call streams, whether or not its caller shows the text: a call that fails or is
+        // cancelled midway is billed for what came back, and a stalled stream is visible.
+        let tap: provider::OnText<'_> = Some(&tap);
         let timeout = Duration::from_secs(self.cfg.runtime.timeout_secs.max(1));
         let result = tokio::select! {
             r = tokio::time::timeout(

@@ -151,9 +151,8 @@ impl Ledger {
             c.pragma_update(None, "foreign_keys", "ON")?;
             c.execute_batch(SCHEMA)?;
             // Ledgers written before calls carried the ceiling flag.
-            let has_flag: bool = c
-                .prepare("SELECT 1 FROM pragma_table_info('calls') WHERE name = 'over_ceiling'")?
-                .exists([])?;
+            let has_flag: bool =
+                c.prepare("SELECT 1 FROM pragma_table_info('calls') WHERE name = 'over_ceiling'")?.exists([])?;
             if !has_flag {
                 c.execute_batch("ALTER TABLE calls ADD COLUMN over_ceiling INTEGER NOT NULL DEFAULT 0")?;
             }

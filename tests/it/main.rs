@@ -29,6 +29,7 @@ mod nix_fixtures;
 mod permissions;
 mod policy;
 mod runtime;
+mod runtime_faults;
 mod runtime_mcp;
 mod secrets;
 mod services;
