@@ -244,15 +244,18 @@ fn mcp_serve_settles_calls_on_sigterm_sighup_and_stdin_eof() {
 fn mcp_framing_errors_get_json_rpc_answers() {
     let env = TestEnv::with_env_secrets("[runtime]\nbuiltin_models = false\n");
     let mut c = Client::start(&env);
-    let mut read = |c: &mut Client| -> Value {
+    let read = |c: &mut Client| -> Value {
         let mut line = String::new();
         assert!(c.stdout.read_line(&mut line).unwrap() > 0, "server closed stdout");
         serde_json::from_str(&line).unwrap()
     };
     writeln!(c.stdin, "{{\"jsonrpc\": \"2.0\", \"id\": 5, \"method\": ").unwrap();
-    c.stdin.flush().unwrap();
+    // A valid request right behind it: a server that ignores the bad line answers this one
+    // first (and the test fails) instead of leaving the test waiting.
+    c.send(json!({"jsonrpc": "2.0", "id": 99, "method": "ping"}));
     let v = read(&mut c);
     assert_eq!((v["id"].clone(), v["error"]["code"].as_i64()), (Value::Null, Some(-32700)), "{v}");
+    assert_eq!(read(&mut c)["id"], 99);
     for (id, params) in [(6, json!({"name": "stats", "arguments": [1, 2]})), (7, json!({"arguments": {}}))] {
         c.send(json!({"jsonrpc": "2.0", "id": id, "method": "tools/call", "params": params}));
         let v = read(&mut c);

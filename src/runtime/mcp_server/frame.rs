@@ -101,9 +101,7 @@ fn check(line: &[u8]) -> Option<Value> {
         Ok(v) => v,
         Err(e) => return Some(error(Value::Null, -32700, format!("Parse error: {e}"))),
     };
-    let Some(id) = v.get("id").filter(|_| v.get("method").and_then(Value::as_str) == Some("tools/call")) else {
-        return None;
-    };
+    let id = v.get("id").filter(|_| v.get("method").and_then(Value::as_str) == Some("tools/call"))?;
     let params = v.get("params");
     let why = match params {
         Some(Value::Object(p)) => match (p.get("name"), p.get("arguments")) {
