@@ -228,3 +228,35 @@ fn anthropic_and_gemini_stream_with_usage_and_fall_back_cleanly() {
     assert!(stdout == "hello from claude\n" || stdout == "hello from gemini\n", "{stdout}");
     assert!(stderr.contains("an-cut failed") && stderr.contains("ge-cut failed"), "{stderr}");
 }
+
+#[test]
+fn go_passes_sigterm_on_to_the_agent_and_waits_for_it() {
+    let fake = FakeProvider::start(&[("fa", vec![Act::ok("x")])]);
+    let env = TestEnv::with_env_secrets(&isolated(&model("fa", "openai", &fake.url(), "K", 2, [0.8; 4], (1.0, 1.0))))
+        .var("K", "k")
+        .var("OLLAMA_HOST", "http://127.0.0.1:9");
+    let (started, stopped) = (env.path("agent-started"), env.path("agent-stopped"));
+    // A stand-in for Claude Code that runs until it is told to stop.
+    env.install_script(
+        "claude",
+        &format!(
+            "#!/bin/sh\ntrap 'echo term > {}; exit 0' TERM\necho $$ > {}\nwhile :; do sleep 0.05; done\n",
+            stopped.display(),
+            started.display()
+        ),
+    );
+    let mut child = env.spawn(["go", "add a flag"]);
+    let start = Instant::now();
+    while std::fs::read_to_string(&started).map_or(true, |s| s.trim().is_empty()) {
+        assert!(start.elapsed() < HANG_LIMIT, "the agent never started");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let agent: i32 = std::fs::read_to_string(&started).unwrap().trim().parse().unwrap();
+    kill(Pid::from_raw(child.id() as i32), Signal::SIGTERM).unwrap();
+    let code = wait_exit(&mut child);
+    let got = std::fs::read_to_string(&stopped).unwrap_or_default();
+    // Whatever happened, leave no agent behind.
+    let _ = kill(Pid::from_raw(agent), Signal::SIGKILL);
+    assert_eq!(got.trim(), "term", "the agent was not told to stop (exit {code:?})");
+    assert_eq!(code, Some(0), "go exits with the agent's status");
+}
