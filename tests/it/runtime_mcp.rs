@@ -265,3 +265,11 @@ fn mcp_framing_errors_get_json_rpc_answers() {
     let ok = c.call("stats", json!({}), &mut vec![]);
     assert_eq!(ok["isError"], false, "{ok}");
 }
+
+#[test]
+fn mcp_serve_exits_when_the_client_hangs_up_before_the_handshake() {
+    let env = TestEnv::with_env_secrets("[runtime]\nbuiltin_models = false\n");
+    let mut child = env.spawn(["mcp", "serve"]);
+    drop(child.stdin.take());
+    exits(&mut child);
+}

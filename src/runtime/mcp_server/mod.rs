@@ -181,11 +181,19 @@ pub async fn serve(rt: Runtime, cwd: PathBuf) -> anyhow::Result<()> {
     let server = Server::new(rt, cwd);
     let (stdin, stdout) = rmcp::transport::stdio_pipes();
     let framed = frame::Framed::start(stdin, stdout);
-    let service = server.clone().serve((framed.to_rmcp, framed.from_rmcp)).await?;
     let mut term = signal(SignalKind::terminate())?;
     let mut hup = signal(SignalKind::hangup())?;
     let mut int = signal(SignalKind::interrupt())?;
     let mut eof = framed.eof;
+    // A client that hangs up (or a signal) before the handshake ends the server too: the framing
+    // keeps rmcp's input open after stdin closes, so rmcp alone would wait forever.
+    let service = tokio::select! {
+        s = server.clone().serve((framed.to_rmcp, framed.from_rmcp)) => s?,
+        _ = term.recv() => return Ok(()),
+        _ = hup.recv() => return Ok(()),
+        _ = int.recv() => return Ok(()),
+        _ = &mut eof => return Ok(()),
+    };
     let why = tokio::select! {
         r = service.waiting() => {
             r?;
