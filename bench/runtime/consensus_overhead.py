@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Consensus wall time and per-call runtime overhead of `aiorch mcp serve` (stdlib only).
 
-Usage: consensus_overhead.py AIORCH_BIN [--reps 5] [--calls 200] [--delay-ms 1000]
+Usage: consensus_overhead.py AIORCH_BIN [--reps 5] [--calls 200] [--delay-ms 1000] [--stream] [--no-consensus]
 
 Starts the fake model API (tests/e2e/fakeapi.py) on a free 127.0.0.1 port and one `aiorch mcp serve` (scratch
 home/state, env secrets), then measures, with a raw newline-delimited JSON-RPC client:
@@ -11,6 +11,9 @@ home/state, env secrets), then measures, with a raw newline-delimited JSON-RPC c
              directly over HTTP keep-alive from this process, alternated, CALLS times each;
              overhead = median(MCP chat) - median(direct). It is an upper bound of the runtime's own
              cost: it also contains the JSON-RPC hop over pipes and this client's JSON work.
+             aiorch streams every call (so a failed or cancelled call is billed for what streamed);
+             with --stream the direct request streams too, on a new connection each time as the
+             fake closes the connection after a stream: the same wire work on both sides.
 """
 import argparse, http.client, json, os, statistics, subprocess, sys, tempfile, time
 
@@ -49,6 +52,8 @@ def main():
     ap.add_argument("--reps", type=int, default=5)
     ap.add_argument("--calls", type=int, default=200)
     ap.add_argument("--delay-ms", type=int, default=1000)
+    ap.add_argument("--stream", action="store_true", help="the direct baseline streams too (as aiorch does)")
+    ap.add_argument("--no-consensus", action="store_true", help="only the per-call overhead")
     a = ap.parse_args()
     tmp = tempfile.mkdtemp()
     fake = subprocess.Popen([sys.executable, FAKE, "--port", "0"], stdout=subprocess.PIPE, text=True)
@@ -75,21 +80,30 @@ def main():
         assert sc["agreement"] == 1.0 and not r["result"].get("isError"), r
         return wall
 
-    consensus(5, False)  # warm-up: connection pool, SQLite pages
     out = {}
-    for label, n, synth in [("consensus_5_fanout", 5, False), ("consensus_3_fanout", 3, False), ("consensus_5_with_synthesis", 5, True)]:
+    for label, n, synth in [] if a.no_consensus else [("warm-up", 5, False)]:
+        consensus(n, synth)  # warm-up: connection pool, SQLite pages
+    for label, n, synth in [] if a.no_consensus else [("consensus_5_fanout", 5, False), ("consensus_3_fanout", 3, False), ("consensus_5_with_synthesis", 5, True)]:
         walls = [consensus(n, synth) for _ in range(a.reps)]
         out[label] = walls
         print(f"{label:<28} median {statistics.median(walls) * 1000:8.1f} ms  min {min(walls) * 1000:8.1f}  max {max(walls) * 1000:8.1f}  (n={a.reps}, each model {a.delay_ms} ms)")
 
     conn = http.client.HTTPConnection("127.0.0.1", port)
-    body = json.dumps({"model": "fast", "messages": [{"role": "system", "content": "x"}, {"role": "user", "content": "hello"}], "max_tokens": 4096})
+    req = {"model": "fast", "messages": [{"role": "system", "content": "x"}, {"role": "user", "content": "hello"}], "max_tokens": 4096}
+    if a.stream:
+        req.update(stream=True, stream_options={"include_usage": True})
+    body = json.dumps(req)
 
     def direct():
+        nonlocal conn
         t = time.perf_counter()
+        if a.stream:
+            conn = http.client.HTTPConnection("127.0.0.1", port)
         conn.request("POST", "/v1/chat/completions", body, {"content-type": "application/json", "authorization": "Bearer sk-bench"})
         r = conn.getresponse()
         r.read()
+        if a.stream:
+            conn.close()
         return time.perf_counter() - t
 
     def via_mcp():
@@ -106,7 +120,7 @@ def main():
         d.append(direct())
         m.append(via_mcp())
     md, mm = statistics.median(d) * 1000, statistics.median(m) * 1000
-    print(f"{'direct HTTP call':<28} median {md:8.3f} ms  p95 {sorted(d)[int(0.95 * len(d))] * 1000:.3f}")
+    print(f"{'direct HTTP call' + (' (stream)' if a.stream else ''):<28} median {md:8.3f} ms  p95 {sorted(d)[int(0.95 * len(d))] * 1000:.3f}")
     print(f"{'chat via aiorch MCP':<28} median {mm:8.3f} ms  p95 {sorted(m)[int(0.95 * len(m))] * 1000:.3f}")
     print(f"{'overhead per call':<28} median {mm - md:8.3f} ms  (n={a.calls}, alternated)")
     srv.close()

@@ -43,7 +43,7 @@ if command -v hyperfine >/dev/null; then
 fi
 
 echo; echo "== 3+4. consensus wall time and per-call overhead (aiorch)"
-python3 "$HERE/consensus_overhead.py" "$AIORCH_BIN" --reps "$REPS" --calls "${CALLS:-300}"
+python3 "$HERE/consensus_overhead.py" "$AIORCH_BIN" --reps "$REPS" --calls "${CALLS:-300}" --stream
 if [ -x "$LAB/venv/bin/pal-mcp-server" ] && [ "${PAL_CONSENSUS:-1}" = 1 ]; then
   echo "-- PAL MCP 11.8.2 consensus (sequential, one model per agent step), models answer in 1 s"
   FAKEAPI=$(cd "$MCPB/../clients/fakeapi" && pwd)/fake_llm_api.py

@@ -7,7 +7,12 @@ use crate::ui::Ui;
 pub fn serve(paths: &Paths) -> anyhow::Result<Exit> {
     let rt = super::runtime::open(paths)?;
     let cwd = std::env::current_dir()?;
-    super::runtime::block_on(crate::runtime::mcp_server::serve(rt, cwd))?;
+    let tokio = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let served = tokio.block_on(crate::runtime::mcp_server::serve(rt, cwd));
+    // A stdin that is not a pipe is read on a blocking thread that never returns by itself:
+    // do not wait for it once the calls are settled.
+    tokio.shutdown_timeout(std::time::Duration::from_millis(100));
+    served?;
     Ok(Exit::Ok)
 }
 

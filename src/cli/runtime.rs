@@ -7,7 +7,7 @@ use std::sync::Arc;
 use crate::error::{CliError, Exit};
 use crate::paths::Paths;
 use crate::runtime::consensus::{self, Priority};
-use crate::runtime::engine::{AskArgs, Cancel, Runtime};
+use crate::runtime::engine::{AskArgs, Cancel, Delta, Runtime};
 use crate::runtime::pipeline;
 use crate::runtime::roles::Role;
 use crate::runtime::{provider, router, stats};
@@ -27,11 +27,29 @@ pub fn block_on<F: std::future::Future>(f: F) -> F::Output {
     tokio::runtime::Builder::new_current_thread().enable_all().build().expect("tokio runtime").block_on(f)
 }
 
-/// Cancel on Ctrl-C.
-fn ctrl_c(cancel: &Cancel) {
+/// Cancel on Ctrl-C (SIGINT), SIGTERM (`timeout`, service managers, MCP clients) and SIGHUP
+/// (a closed terminal) alike: calls in flight stop, their reservations are settled with what
+/// was spent and the calls recorded as cancelled, then the command exits. A second signal
+/// exits at once.
+pub fn on_signals(cancel: &Cancel) {
+    use tokio::signal::unix::{SignalKind, signal};
     let c = cancel.clone();
+    let kinds = [SignalKind::interrupt(), SignalKind::terminate(), SignalKind::hangup()];
+    let mut streams: Vec<_> = kinds.iter().filter_map(|k| signal(*k).ok().map(|s| (k.as_raw_value(), s))).collect();
     tokio::spawn(async move {
-        if tokio::signal::ctrl_c().await.is_ok() {
+        let mut first = true;
+        loop {
+            let waits = streams.iter_mut().map(|(n, s)| {
+                let n = *n;
+                Box::pin(async move { s.recv().await.map(|_| n) })
+            });
+            let (got, _, _) = futures_util::future::select_all(waits).await;
+            let Some(n) = got else { return };
+            if !first {
+                std::process::exit(128 + n);
+            }
+            first = false;
+            tracing::info!("signal {n}: cancelling the calls in flight");
             c.cancel();
         }
     });
@@ -147,26 +165,40 @@ pub struct AskOpts {
 }
 
 pub fn ask(ui: &Ui, paths: &Paths, prompt: &[String], o: AskOpts) -> anyhow::Result<Exit> {
+    use std::io::IsTerminal as _;
     let rt = open(paths)?;
     let prompt = join(prompt, "prompt")?;
-    let stream = !ui.json;
+    // stdout carries exactly the answer that succeeded. On a terminal the answer streams as it
+    // comes (a person is watching); text of an attempt that then fails cannot be taken back,
+    // so a note on stderr says it is void and the next answer starts on a new line. Anywhere
+    // else (`> file`, a pipe) the answer is printed once it is complete: a fallback never
+    // leaves a half answer in front of the real one. The provider still streams either way
+    // (its tokens count if the call fails or is cancelled).
+    let live = !ui.json && std::io::stdout().is_terminal();
     let printed = std::sync::atomic::AtomicBool::new(false);
-    let sink = |d: &str| {
-        printed.store(true, std::sync::atomic::Ordering::Relaxed);
-        let mut out = std::io::stdout().lock();
-        let _ = out.write_all(d.as_bytes());
-        let _ = out.flush();
+    let sink = |d: Delta<'_>| match d {
+        Delta::Text(t) if live => {
+            printed.store(true, std::sync::atomic::Ordering::Relaxed);
+            let mut out = std::io::stdout().lock();
+            let _ = out.write_all(t.as_bytes());
+            let _ = out.flush();
+        }
+        Delta::Discard { model } if live && printed.swap(false, std::sync::atomic::Ordering::Relaxed) => {
+            println!();
+            eprintln!("aiorch: {model} failed mid-answer: the text above is void; the next model answers below");
+        }
+        _ => {}
     };
     let result = block_on(async {
         let cancel = Cancel::default();
-        ctrl_c(&cancel);
+        on_signals(&cancel);
         let mut args = AskArgs::new(&prompt, "ask");
         args.role = o.role;
         args.model = o.model.as_deref();
         args.local = o.local;
         args.continuation_id = o.continuation_id.as_deref();
         args.max_tokens = o.max_tokens;
-        if stream {
+        if !ui.json {
             args.on_delta = Some(&sink);
         }
         rt.ask(args, &cancel).await
@@ -227,7 +259,7 @@ pub fn consensus(ui: &Ui, paths: &Paths, question: &[String], o: ConsensusOpts) 
     });
     let report = block_on(async {
         let cancel = Cancel::default();
-        ctrl_c(&cancel);
+        on_signals(&cancel);
         let args = consensus::Args {
             question: &question,
             priority: o.priority,
@@ -279,7 +311,7 @@ pub fn pipeline(
     };
     let outcome = block_on(async {
         let cancel = Cancel::default();
-        ctrl_c(&cancel);
+        on_signals(&cancel);
         pipeline::run(&rt, kind, &task, local, &on_stage, &cancel).await
     })?;
     let mode = if rt.local_only(local) { "local" } else { "cloud" };

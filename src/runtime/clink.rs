@@ -149,6 +149,7 @@ pub async fn run(
             cost: 0.0,
             baseline_cost: 0.0,
             thread_id: Some(thread.clone()),
+            over_ceiling: false,
         },
     )?;
     if !ok {

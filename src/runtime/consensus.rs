@@ -212,20 +212,17 @@ pub async fn run(
         .filter_map(|id| rt.reg.get(id))
         .map(|m| {
             m.cost(
-                provider::estimate_tokens([args.question]) + 200,
+                provider::ceiling_tokens(&[Message::system(SYSTEM), Message::user(args.question)]),
                 rt.cfg.runtime.max_tokens.min(2048).min(m.max_output),
             )
         })
         .sum();
     let left = rt.budget_left()?;
     if worst > left + 1e-12 {
-        return Err(CliError::failed(format!(
-            "daily budget exhausted: this consensus may cost ${worst:.4}, ${left:.4} left today"
-        ))
-        .hint(
-            "nothing was sent; raise runtime.budget.daily_usd, ask fewer or cheaper models (--models), or use --local",
-        )
-        .into());
+        let b = rt.budget_exceeded(worst)?;
+        return Err(super::engine::budget_error(&b)
+            .hint("nothing was sent; ask fewer or cheaper models (--models)")
+            .into());
     }
     let (thread, history) = rt.thread_with_history(args.continuation_id, args.question)?;
     let total = models.len() + usize::from(args.synthesize);
@@ -266,46 +263,43 @@ pub async fn run(
     let mut stop: Option<CliError> = None;
     while let Some((id, r)) = stream.next().await {
         let weight = rt.reg.get(&id).map_or(0.0, |m| m.weight(args.role));
-        let vote =
-            match r {
-                Ok(out) => {
-                    let (verdict, confidence) = parse_verdict(&out.text);
-                    Vote {
-                        model: id.clone(),
-                        verdict,
-                        confidence,
-                        weight,
-                        answer: out.text,
-                        latency_ms: out.latency_ms,
-                        cost: out.cost,
-                        error: None,
-                        answered_by: None,
-                    }
-                }
-                // Stop, but let the calls in flight finish (they settle, or see the cancel at once)
-                // so every request that reached a provider is in the ledger.
-                Err(CallError::Budget(b)) => {
-                    stop.get_or_insert(CliError::failed(b.to_string()).hint(
-                        "another process spent the budget meanwhile; raise runtime.budget.daily_usd or use --local",
-                    ));
-                    continue;
-                }
-                Err(CallError::Cancelled) => {
-                    stop.get_or_insert(CliError::failed("consensus cancelled"));
-                    continue;
-                }
-                Err(e) => Vote {
+        let vote = match r {
+            Ok(out) => {
+                let (verdict, confidence) = parse_verdict(&out.text);
+                Vote {
                     model: id.clone(),
-                    verdict: None,
-                    confidence: None,
+                    verdict,
+                    confidence,
                     weight,
-                    answer: String::new(),
-                    latency_ms: 0,
-                    cost: 0.0,
-                    error: Some(e.to_string()),
+                    answer: out.text,
+                    latency_ms: out.latency_ms,
+                    cost: out.cost,
+                    error: None,
                     answered_by: None,
-                },
-            };
+                }
+            }
+            // Stop, but let the calls in flight finish (they settle, or see the cancel at once)
+            // so every request that reached a provider is in the ledger.
+            Err(CallError::Budget(b)) => {
+                stop.get_or_insert(super::engine::budget_error(&b).hint("another process spent the budget meanwhile"));
+                continue;
+            }
+            Err(CallError::Cancelled) => {
+                stop.get_or_insert(CliError::failed("consensus cancelled"));
+                continue;
+            }
+            Err(e) => Vote {
+                model: id.clone(),
+                verdict: None,
+                confidence: None,
+                weight,
+                answer: String::new(),
+                latency_ms: 0,
+                cost: 0.0,
+                error: Some(e.to_string()),
+                answered_by: None,
+            },
+        };
         report(match (&vote.error, &vote.verdict) {
             (Some(e), _) => format!("{id} failed: {e}"),
             (None, Some(v)) => format!("{id}: {v}"),
@@ -359,10 +353,14 @@ pub async fn run(
         );
         let tokens_in = provider::estimate_tokens([prompt.as_str()]);
         let route = rt.route(&prompt, Some(args.role), args.local, None, tokens_in)?;
+        // A member that failed (or hung) moments ago is not asked to write the synthesis.
+        let failed: Vec<&str> =
+            report_out.votes.iter().filter(|v| v.error.is_some()).map(|v| v.model.as_str()).collect();
+        let chain: Vec<String> = route.chain.iter().filter(|id| !failed.contains(&id.as_str())).cloned().collect();
         let spec = CallSpec {
             role: args.role,
             tool: args.tool,
-            chain: route.chain.clone(),
+            chain,
             messages: vec![Message::system(args.role.system_prompt()), Message::user(prompt.clone())],
             max_tokens,
             temperature: Some(0.2),
@@ -376,6 +374,11 @@ pub async fn run(
                 rt.remember(&thread, args.tool, "synthesise the consensus", &out.model, &out.text)?;
                 report_out.synthesis = Some(out.text);
                 report_out.synthesis_model = Some(out.model);
+            }
+            Err(CallError::NoModel(_)) => {
+                let why = "every model that could write it failed in this run";
+                report(format!("synthesis skipped: {why}"));
+                report_out.synthesis = Some(format!("(synthesis skipped: {why})"));
             }
             Err(e) => {
                 report(format!("synthesis failed: {e}"));

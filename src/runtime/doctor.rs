@@ -25,18 +25,22 @@ pub fn checks(cfg: &Config, paths: &Paths) -> Vec<Check> {
     };
     let mut out = vec![Check::ok("runtime", "registry", format!("{} models", rt.reg.models.len()))];
     out.extend(model_checks(cfg, paths, &rt.reg));
-    match rt.budget_left() {
-        Ok(left) if left > 0.0 || cfg.runtime.budget.daily_usd == 0.0 => out.push(Check::ok(
-            "runtime",
-            "budget",
-            format!("${left:.2} left today of ${:.2}", cfg.runtime.budget.daily_usd),
-        )),
-        Ok(_) => out.push(Check::warn(
-            "runtime",
-            "budget",
-            "today's budget is spent: cloud calls are refused",
-            "wait for the next UTC day or raise runtime.budget.daily_usd",
-        )),
+    let limit = cfg.runtime.budget.daily_usd;
+    match rt.ledger.spent_today(crate::ui::now_unix()) {
+        Ok((spent, held)) => {
+            let left = (limit - spent - held).max(0.0);
+            let detail = format!("${spent:.4} spent, ${held:.4} reserved, ${left:.4} left today of ${limit:.2}");
+            out.push(if left > 0.0 || limit == 0.0 {
+                Check::ok("runtime", "budget", detail)
+            } else {
+                Check::warn(
+                    "runtime",
+                    "budget",
+                    format!("{detail}: cloud calls are refused until 00:00 UTC"),
+                    format!("wait for the reset or raise `{}`", super::ledger::BUDGET_KEY),
+                )
+            });
+        }
         Err(e) => out.push(Check::fail("runtime", "ledger", format!("{e:#}"), "check the state dir")),
     }
     for role in Role::ALL {

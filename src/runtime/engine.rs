@@ -10,8 +10,8 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 use tokio::sync::Notify;
 
-use super::ledger::{BudgetExceeded, CallRecord, Ledger, Turn};
-use super::provider::{self, ChatRequest, Message, OnDelta, ProviderError};
+use super::ledger::{BUDGET_KEY, BudgetExceeded, CallRecord, Ledger, Turn};
+use super::provider::{self, ChatRequest, Message, ProviderError};
 use super::registry::{Model, Registry, Via};
 use super::roles::{Role, classify};
 use super::router::{self, Route};
@@ -20,7 +20,21 @@ use crate::error::CliError;
 use crate::paths::Paths;
 use crate::ui::now_unix;
 
-/// Cooperative cancellation shared by every call of a request (Ctrl-C, MCP cancel).
+/// What a streaming call reports as it goes.
+#[derive(Debug, Clone, Copy)]
+pub enum Delta<'a> {
+    /// The next piece of the current attempt's answer.
+    Text(&'a str),
+    /// The attempt that streamed the text so far failed: drop it (the next attempt, if any,
+    /// streams its answer from the start).
+    Discard { model: &'a str },
+}
+
+/// Streamed output arrives here (None: no streaming).
+pub type OnDelta<'a> = Option<&'a (dyn Fn(Delta<'_>) + Send + Sync)>;
+
+/// Cooperative cancellation shared by every call of a request (Ctrl-C, SIGTERM, SIGHUP, MCP
+/// cancel, the MCP client hanging up).
 #[derive(Clone, Default)]
 pub struct Cancel(Arc<(AtomicBool, Notify)>);
 
@@ -102,6 +116,15 @@ pub enum CallError {
     Internal(#[from] anyhow::Error),
 }
 
+/// The CLI form of an exhausted budget: what was spent of what, when it resets, what to raise.
+pub fn budget_error(b: &BudgetExceeded) -> CliError {
+    CliError::failed(b.to_string()).hint(format!(
+        "raise `{BUDGET_KEY}` in the config (now {:.4}), wait for the reset, or use --local (local models cost \
+         nothing)",
+        b.limit
+    ))
+}
+
 fn summary(a: &[Attempt]) -> String {
     a.iter().map(|a| format!("{} ({})", a.model, a.error)).collect::<Vec<_>>().join("; ")
 }
@@ -110,9 +133,7 @@ impl CallError {
     /// As a CLI error with the exit code and a hint.
     pub fn into_cli(self) -> anyhow::Error {
         match self {
-            CallError::Budget(b) => CliError::failed(b.to_string())
-                .hint("raise runtime.budget.daily_usd, wait for the next UTC day, or use --local")
-                .into(),
+            CallError::Budget(b) => budget_error(&b).into(),
             CallError::NoModel(m) => CliError::failed(format!("no usable model: {m}"))
                 .hint("`aiorch route TASK` explains the choice; set API keys with `aiorch secrets set NAME`")
                 .into(),
@@ -171,18 +192,63 @@ impl Runtime {
         pinned: Option<&str>,
         tokens_in: u64,
     ) -> anyhow::Result<Route> {
+        self.route_within(task, role, local, pinned, tokens_in, Some(self.budget_left()?))
+    }
+
+    fn route_within(
+        &self,
+        task: &str,
+        role: Option<Role>,
+        local: bool,
+        pinned: Option<&str>,
+        tokens_in: u64,
+        budget_left: Option<f64>,
+    ) -> anyhow::Result<Route> {
         let req = router::Request {
             class: classify(task, role),
             local_only: self.local_only(local),
             tokens_in,
             max_out: self.cfg.runtime.max_tokens,
-            budget_left: Some(self.budget_left()?),
+            budget_left,
             pinned,
         };
         if let Some(id) = pinned {
             self.reg.require(id)?;
         }
         Ok(router::route(&self.cfg, &self.reg, &req, &|m| self.available(m)))
+    }
+
+    /// When `route` found no model: the budget error if the budget is why (the same request
+    /// without a budget finds one), else None.
+    pub fn budget_blocks(
+        &self,
+        route: &Route,
+        task: &str,
+        local: bool,
+        pinned: Option<&str>,
+        tokens_in: u64,
+    ) -> anyhow::Result<Option<BudgetExceeded>> {
+        if route.chosen.is_some() {
+            return Ok(None);
+        }
+        let free = self.route_within(task, Some(route.role), local, pinned, tokens_in, None)?;
+        let Some(id) = free.chosen else { return Ok(None) };
+        let need = free.candidates.iter().find(|c| c.id == id).map_or(0.0, |c| c.max_cost);
+        Ok(Some(self.budget_exceeded(need)?))
+    }
+
+    /// The budget error for a call that may cost `need`, with today's figures.
+    pub fn budget_exceeded(&self, need: f64) -> anyhow::Result<BudgetExceeded> {
+        let now = now_unix();
+        let (spent, held) = self.ledger.spent_today(now)?;
+        Ok(BudgetExceeded {
+            limit: self.cfg.runtime.budget.daily_usd,
+            spent,
+            held,
+            need,
+            day: super::ledger::day(now),
+            now,
+        })
     }
 
     /// Call along `spec.chain` until one model answers.
@@ -193,6 +259,7 @@ impl Runtime {
         let baseline = self.reg.baseline(&self.cfg).cloned();
         let req = ChatRequest { messages: spec.messages, max_tokens: spec.max_tokens, temperature: spec.temperature };
         let tokens_in = provider::estimate_tokens(req.messages.iter().map(|m| m.content.as_str()));
+        let ceiling_in = provider::ceiling_tokens(&req.messages);
         let mut attempts: Vec<Attempt> = vec![];
         let mut bad_credentials: BTreeSet<(String, Option<String>)> = BTreeSet::new();
         let mut needed_context: u64 = 0;
@@ -231,7 +298,7 @@ impl Runtime {
                 .call_one(
                     model,
                     &req,
-                    tokens_in,
+                    (tokens_in, ceiling_in),
                     spec.role,
                     spec.tool,
                     spec.thread_id.as_deref(),
@@ -271,7 +338,7 @@ impl Runtime {
         &self,
         model: &Model,
         req: &ChatRequest,
-        tokens_in: u64,
+        (tokens_in, ceiling_in): (u64, u64),
         role: Role,
         tool: &str,
         thread: Option<&str>,
@@ -294,24 +361,46 @@ impl Runtime {
             None => None,
         };
         let now = now_unix();
-        // Reserve with a margin on the input estimate (chars/4 undercounts some tokenizers), so
-        // the settled cost stays within what was reserved.
-        let reserve = model.cost(tokens_in + tokens_in / 4, req.max_tokens);
+        // The reservation is a ceiling the call cannot exceed: every prompt byte as a token and
+        // the whole max_tokens as output (see ledger.rs).
+        let reserve = model.cost(ceiling_in, req.max_tokens);
         let reservation = self.ledger.reserve(now, reserve, self.cfg.runtime.budget.daily_usd).map_err(|e| {
             match e.downcast::<BudgetExceeded>() {
                 Ok(b) => OneError::Call(CallError::Budget(b)),
                 Err(e) => OneError::Call(CallError::Internal(e)),
             }
         })?;
-        // If this future is dropped mid-call (a cancelled MCP request, a dropped fan-out), the
-        // guard releases the reservation so it does not hold budget until it expires.
-        let mut held = Held { ledger: &self.ledger, id: reservation, settled: false };
-        let started = Instant::now();
+        let partial = Mutex::new(Partial::default());
+        // If this future is dropped mid-call (a cancelled MCP request, a dropped fan-out, the
+        // process shutting down), the guard settles the reservation as a cancelled call with
+        // what streamed so far, so it neither holds budget nor loses billed tokens.
+        let mut held = Held {
+            ledger: &self.ledger,
+            id: reservation,
+            settled: false,
+            model,
+            baseline,
+            role,
+            tool,
+            thread,
+            tokens_in,
+            started: Instant::now(),
+            partial: &partial,
+        };
+        let tap = |d: &str| {
+            partial.lock().unwrap_or_else(|p| p.into_inner()).add(d);
+            if let Some(sink) = on_delta {
+                sink(Delta::Text(d));
+            }
+        };
+        // Every call streams, whether or not its caller shows the text: a call that fails or is
+        // cancelled midway is billed for what came back, and a stalled stream is visible.
+        let tap: provider::OnText<'_> = Some(&tap);
         let timeout = Duration::from_secs(self.cfg.runtime.timeout_secs.max(1));
         let result = tokio::select! {
             r = tokio::time::timeout(
                 timeout,
-                provider::chat(model, key.as_ref().map(|k| k.as_str()), req, on_delta),
+                provider::chat(model, key.as_ref().map(|k| k.as_str()), req, tap),
             ) => match r {
                 Ok(r) => r,
                 Err(_) => Err(ProviderError::Timeout { after_ms: timeout.as_millis() as u64 }),
@@ -319,49 +408,54 @@ impl Runtime {
             _ = cancel.cancelled() => Err(ProviderError::Cancelled),
         };
         drop(key);
-        let latency_ms = started.elapsed().as_millis() as u64;
-        let (ok, error_kind, tin, tout) = match &result {
-            Ok(r) => (true, None, r.tokens_in, r.tokens_out),
-            Err(e) => (false, Some(e.kind().to_string()), 0, 0),
-        };
-        // Behind a gateway, the deployment that really answered decides the cost: our price for
-        // it when it is in the registry (LiteLLM 1.106 prices a fallback answer at the alias's
-        // price), else the gateway's own figure, else our price for the model we asked.
-        let cost = match &result {
-            Ok(r) => match (r.served_by.as_deref().and_then(|s| self.reg.get(s)), r.reported_cost) {
-                (Some(served), _) => served.cost(tin, tout),
-                (None, Some(c)) => c,
-                (None, None) => model.cost(tin, tout),
-            },
-            Err(_) => 0.0,
-        };
-        let rec = CallRecord {
-            model: model.id.clone(),
-            role,
-            tool: tool.to_string(),
-            ok,
-            error_kind,
-            latency_ms,
-            tokens_in: tin,
-            tokens_out: tout,
-            cost,
-            baseline_cost: baseline.map_or(cost, |b| b.cost(tin, tout)),
-            thread_id: thread.map(str::to_string),
+        let rec = match &result {
+            Ok(r) => {
+                let (tin, tout) = (r.tokens_in, r.tokens_out);
+                // Behind a gateway, the deployment that really answered decides the cost: our
+                // price for it when it is in the registry (LiteLLM 1.106 prices a fallback
+                // answer at the alias's price), else the gateway's own figure, else our price
+                // for the model we asked.
+                let cost = match (r.served_by.as_deref().and_then(|s| self.reg.get(s)), r.reported_cost) {
+                    (Some(served), _) => served.cost(tin, tout),
+                    (None, Some(c)) => c,
+                    (None, None) => model.cost(tin, tout),
+                };
+                held.record(true, None, tin, tout, cost)
+            }
+            Err(e) => held.partial_record(e.kind()),
         };
         held.settled = true;
-        self.ledger.settle(reservation, now_unix(), &rec).map_err(|e| OneError::Call(CallError::Internal(e)))?;
+        let flagged =
+            self.ledger.settle(reservation, now_unix(), &rec).map_err(|e| OneError::Call(CallError::Internal(e)))?;
+        if flagged {
+            tracing::warn!(
+                "{} reported {}+{} tokens (${:.4}), more than the reserved ceiling (${reserve:.4}); the call is \
+                 flagged in the ledger",
+                model.id,
+                rec.tokens_in,
+                rec.tokens_out,
+                rec.cost
+            );
+        }
         match result {
             Ok(r) => Ok(CallOutcome {
                 model: model.id.clone(),
                 text: r.text,
-                tokens_in: tin,
-                tokens_out: tout,
-                cost,
-                latency_ms,
+                tokens_in: rec.tokens_in,
+                tokens_out: rec.tokens_out,
+                cost: rec.cost,
+                latency_ms: rec.latency_ms,
                 served_by: r.served_by,
                 fallbacks: vec![],
             }),
-            Err(e) => Err(OneError::Provider(e)),
+            Err(e) => {
+                if let Some(sink) = on_delta
+                    && partial.lock().unwrap_or_else(|p| p.into_inner()).bytes > 0
+                {
+                    sink(Delta::Discard { model: &model.id });
+                }
+                Err(OneError::Provider(e))
+            }
         }
     }
 
@@ -436,9 +530,30 @@ impl Runtime {
         let (thread, mut messages) = self.thread_with_history(a.continuation_id, a.prompt)?;
         messages.push(Message::user(a.prompt));
         let tokens_in = provider::estimate_tokens(messages.iter().map(|m| m.content.as_str())) + 100;
+        let new_thread = a.continuation_id.is_none();
+        let out = self.ask_in(&thread, messages, tokens_in, &a, cancel).await;
+        if out.is_err() && new_thread {
+            // A failed first question leaves no empty thread behind.
+            let _ = self.ledger.drop_empty_thread(&thread);
+        }
+        let (role, out) = out?;
+        Ok(AskResult { continuation_id: thread, role, outcome: out })
+    }
+
+    async fn ask_in(
+        &self,
+        thread: &str,
+        mut messages: Vec<Message>,
+        tokens_in: u64,
+        a: &AskArgs<'_>,
+        cancel: &Cancel,
+    ) -> anyhow::Result<(Role, CallOutcome)> {
         let route = self.route(a.prompt, a.role, a.local, a.model, tokens_in)?;
         if route.chosen.is_none() {
-            return Err(CallError::NoModel(route.reason.clone()).into_cli());
+            if let Some(b) = self.budget_blocks(&route, a.prompt, a.local, a.model, tokens_in)? {
+                return Err(CallError::Budget(b).into_cli());
+            }
+            return Err(CallError::NoModel(why_none(&route)).into_cli());
         }
         messages.insert(0, Message::system(a.system.unwrap_or(route.role.system_prompt())));
         let spec = CallSpec {
@@ -448,25 +563,97 @@ impl Runtime {
             messages,
             max_tokens: a.max_tokens.unwrap_or(self.cfg.runtime.max_tokens),
             temperature: None,
-            thread_id: Some(thread.clone()),
+            thread_id: Some(thread.to_string()),
             on_delta: a.on_delta,
         };
+        let mut spec = spec;
+        spec.chain.retain(|id| !a.avoid.contains(id));
+        if spec.chain.is_empty() {
+            return Err(CallError::NoModel(format!(
+                "every model of the chain ({}) already failed in this run",
+                route.chain.join(", ")
+            ))
+            .into_cli());
+        }
         let out = self.call(spec, cancel).await.map_err(CallError::into_cli)?;
-        self.remember(&thread, a.tool, a.prompt, &out.model, &out.text)?;
-        Ok(AskResult { continuation_id: thread, role: route.role, outcome: out })
+        self.remember(thread, a.tool, a.prompt, &out.model, &out.text)?;
+        Ok((route.role, out))
     }
 }
 
+/// Why a route chose nothing, with every candidate's reason inline (the CLI prints no table).
+fn why_none(route: &Route) -> String {
+    let reason = route.reason.trim_end_matches(" (reasons below)").trim_end_matches(" (see its line below)");
+    let skipped: Vec<String> =
+        route.candidates.iter().filter_map(|c| c.skipped.as_ref().map(|w| format!("{}: {w}", c.id))).collect();
+    if skipped.is_empty() { reason.to_string() } else { format!("{reason} ({})", skipped.join("; ")) }
+}
+
+/// What an attempt streamed before it ended.
+#[derive(Default)]
+struct Partial {
+    bytes: u64,
+    deltas: u64,
+}
+
+impl Partial {
+    fn add(&mut self, d: &str) {
+        self.bytes += d.len() as u64;
+        self.deltas += u64::from(!d.is_empty());
+    }
+}
+
+/// An open reservation and what is needed to settle it, whichever way the attempt ends.
 struct Held<'a> {
     ledger: &'a Ledger,
     id: i64,
     settled: bool,
+    model: &'a Model,
+    baseline: Option<&'a Model>,
+    role: Role,
+    tool: &'a str,
+    thread: Option<&'a str>,
+    /// The prompt's estimated tokens (billed once anything streamed back).
+    tokens_in: u64,
+    started: Instant,
+    partial: &'a Mutex<Partial>,
+}
+
+impl Held<'_> {
+    fn record(&self, ok: bool, error_kind: Option<&str>, tin: u64, tout: u64, cost: f64) -> CallRecord {
+        CallRecord {
+            model: self.model.id.clone(),
+            role: self.role,
+            tool: self.tool.to_string(),
+            ok,
+            error_kind: error_kind.map(str::to_string),
+            latency_ms: self.started.elapsed().as_millis() as u64,
+            tokens_in: tin,
+            tokens_out: tout,
+            cost,
+            baseline_cost: self.baseline.map_or(cost, |b| b.cost(tin, tout)),
+            thread_id: self.thread.map(str::to_string),
+            over_ceiling: false,
+        }
+    }
+
+    /// A failed or cancelled attempt: the tokens that streamed (and the prompt that produced
+    /// them) at the model's price, nothing when nothing came back.
+    fn partial_record(&self, kind: &str) -> CallRecord {
+        let p = self.partial.lock().unwrap_or_else(|p| p.into_inner());
+        let (tin, tout) = if p.bytes > 0 { (self.tokens_in, p.deltas.max(p.bytes.div_ceil(4))) } else { (0, 0) };
+        drop(p);
+        self.record(false, Some(kind), tin, tout, self.model.cost(tin, tout))
+    }
 }
 
 impl Drop for Held<'_> {
     fn drop(&mut self) {
         if !self.settled {
-            let _ = self.ledger.release(self.id);
+            let rec = self.partial_record("cancelled");
+            if self.ledger.settle(self.id, now_unix(), &rec).is_err() {
+                let _ = self.ledger.release(self.id);
+            }
         }
     }
 }
@@ -487,6 +674,8 @@ pub struct AskArgs<'a> {
     pub system: Option<&'a str>,
     pub max_tokens: Option<u64>,
     pub on_delta: OnDelta<'a>,
+    /// Models that already failed in this run (a pipeline's earlier stages): not tried again.
+    pub avoid: &'a [String],
 }
 
 impl<'a> AskArgs<'a> {
@@ -501,6 +690,7 @@ impl<'a> AskArgs<'a> {
             system: None,
             max_tokens: None,
             on_delta: None,
+            avoid: &[],
         }
     }
 }

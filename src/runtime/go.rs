@@ -288,14 +288,35 @@ pub fn launch(rt: &Runtime, agent: Agent, prompt: &str, local: bool) -> anyhow::
     Ok(Launch { agent, program, args, env, files })
 }
 
-/// Run the agent with inherited stdio; its exit status is ours.
+/// Run the agent with inherited stdio; its exit status is ours. SIGTERM, SIGHUP and SIGINT sent
+/// to `aiorch go` are passed on to the agent and `go` waits for it to stop: the agent (and the
+/// aiorch MCP server it started) settles its calls instead of being orphaned.
 pub fn run_agent(l: &Launch, cwd: &Path) -> anyhow::Result<std::process::ExitStatus> {
-    let mut cmd = std::process::Command::new(&l.program);
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut cmd = tokio::process::Command::new(&l.program);
     cmd.args(&l.args).current_dir(cwd);
     for (k, v) in &l.env {
         cmd.env(k, v);
     }
-    Ok(cmd.status()?)
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    rt.block_on(async {
+        let mut child = cmd.spawn()?;
+        let pid = child.id().map(|p| nix::unistd::Pid::from_raw(p as i32));
+        let mut term = signal(SignalKind::terminate())?;
+        let mut hup = signal(SignalKind::hangup())?;
+        let mut int = signal(SignalKind::interrupt())?;
+        loop {
+            let sig = tokio::select! {
+                status = child.wait() => return Ok(status?),
+                _ = term.recv() => nix::sys::signal::Signal::SIGTERM,
+                _ = hup.recv() => nix::sys::signal::Signal::SIGHUP,
+                _ = int.recv() => nix::sys::signal::Signal::SIGINT,
+            };
+            if let Some(pid) = pid {
+                let _ = nix::sys::signal::kill(pid, sig);
+            }
+        }
+    })
 }
 
 #[cfg(test)]

@@ -4,7 +4,13 @@
 //! The budget fails closed even under concurrent fan-out and several processes: before a call
 //! its worst-case cost is *reserved* inside an IMMEDIATE transaction (which takes SQLite's write
 //! lock), checked against today's settled spend plus every open reservation, and settled to the
-//! real cost afterwards. Reservations of a crashed process expire after an hour.
+//! real cost afterwards. The reservation is a ceiling, not an estimate: every byte of the prompt
+//! counts as a token (a byte-level BPE token is at least one byte) and the output as the full
+//! `max_tokens`, so a settled cost above it means the provider reported more than it can have
+//! used; such a call is flagged (`over_ceiling`) and, when it pushed the day over the limit, no
+//! further paid call starts until the next UTC day. A call is booked on the day it was reserved
+//! on (a call crossing 00:00 UTC counts against the budget that let it start). Reservations of a
+//! crashed process expire after an hour and are deleted by the next reservation.
 
 use std::path::Path;
 use std::sync::Mutex;
@@ -29,7 +35,8 @@ CREATE TABLE IF NOT EXISTS calls (
   tokens_out INTEGER NOT NULL,
   cost REAL NOT NULL,
   baseline_cost REAL NOT NULL,
-  thread_id TEXT
+  thread_id TEXT,
+  over_ceiling INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS calls_day ON calls(day);
 CREATE TABLE IF NOT EXISTS reservations (
@@ -59,16 +66,30 @@ CREATE TABLE IF NOT EXISTS turns (
 /// Reservations older than this belong to a process that died mid-call.
 const RESERVATION_TTL: i64 = 3600;
 
-#[derive(Debug, thiserror::Error)]
+/// Today's budget cannot cover the call: its own error (never "no usable model"), saying what
+/// was spent of what, when the budget resets and which setting raises it.
+#[derive(Debug, Clone, thiserror::Error)]
 #[error(
-    "daily budget exhausted: this call may cost ${need:.4}, ${spent:.4} spent and ${held:.4} reserved of ${limit:.2} \
-     today"
+    "daily budget exhausted: ${spent:.4} spent and ${held:.4} reserved of ${limit:.4} on {day} (UTC); the next call \
+     may cost up to ${need:.4}; the budget resets at 00:00 UTC ({})",
+    until_reset(*.now)
 )]
 pub struct BudgetExceeded {
     pub limit: f64,
     pub spent: f64,
     pub held: f64,
     pub need: f64,
+    pub day: String,
+    pub now: i64,
+}
+
+/// The config key that raises the daily budget (named in every budget error).
+pub const BUDGET_KEY: &str = "runtime.budget.daily_usd";
+
+/// `in 3 h 05 min` until the next 00:00 UTC.
+pub fn until_reset(now: i64) -> String {
+    let left = 86_400 - now.rem_euclid(86_400);
+    format!("in {} h {:02} min", left / 3600, ((left % 3600 + 59) / 60).min(59))
 }
 
 /// One finished (or failed) provider call.
@@ -86,6 +107,9 @@ pub struct CallRecord {
     /// What the same tokens would have cost on the baseline (strongest) model.
     pub baseline_cost: f64,
     pub thread_id: Option<String>,
+    /// The provider reported more than the reservation's ceiling allowed (set by `settle`).
+    #[serde(default)]
+    pub over_ceiling: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -125,7 +149,14 @@ impl Ledger {
             c.pragma_update(None, "journal_mode", "WAL")?;
             c.pragma_update(None, "synchronous", "NORMAL")?;
             c.pragma_update(None, "foreign_keys", "ON")?;
-            c.execute_batch(SCHEMA)
+            c.execute_batch(SCHEMA)?;
+            // Ledgers written before calls carried the ceiling flag.
+            let has_flag: bool =
+                c.prepare("SELECT 1 FROM pragma_table_info('calls') WHERE name = 'over_ceiling'")?.exists([])?;
+            if !has_flag {
+                c.execute_batch("ALTER TABLE calls ADD COLUMN over_ceiling INTEGER NOT NULL DEFAULT 0")?;
+            }
+            Ok(())
         };
         let mut tries = 0;
         loop {
@@ -154,15 +185,17 @@ impl Ledger {
         Ok(totals(&conn, &day(now), now)?)
     }
 
-    /// Reserve `amount` USD of today's budget, or refuse. Zero-cost calls always pass.
+    /// Reserve `amount` USD of today's budget, or refuse. Zero-cost calls always pass. Expired
+    /// reservations (a process that died mid-call) are deleted on the way.
     pub fn reserve(&self, now: i64, amount: f64, limit: f64) -> anyhow::Result<i64> {
         let mut conn = self.lock();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        tx.execute("DELETE FROM reservations WHERE ts <= ?1", params![now - RESERVATION_TTL])?;
         let d = day(now);
         if amount > 0.0 {
             let (spent, held) = totals(&tx, &d, now)?;
             if spent + held + amount > limit + 1e-12 {
-                return Err(BudgetExceeded { limit, spent, held, need: amount }.into());
+                return Err(BudgetExceeded { limit, spent, held, need: amount, day: d, now }.into());
             }
         }
         tx.execute("INSERT INTO reservations (ts, day, amount) VALUES (?1, ?2, ?3)", params![now, d, amount])?;
@@ -171,15 +204,28 @@ impl Ledger {
         Ok(id)
     }
 
-    /// Replace a reservation by the call's real record (also for failed calls, cost 0 unless
-    /// the provider reported usage).
-    pub fn settle(&self, reservation: i64, now: i64, rec: &CallRecord) -> anyhow::Result<()> {
+    /// Replace a reservation by the call's real record (also for failed and cancelled calls,
+    /// at the price of what streamed), booked on the reservation's day. Returns whether the
+    /// real cost broke the reservation's ceiling (the call is then flagged in the ledger).
+    pub fn settle(&self, reservation: i64, now: i64, rec: &CallRecord) -> anyhow::Result<bool> {
         let mut conn = self.lock();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let held: Option<(String, f64)> = tx
+            .query_row("SELECT day, amount FROM reservations WHERE id = ?1", params![reservation], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .optional()?;
         tx.execute("DELETE FROM reservations WHERE id = ?1", params![reservation])?;
-        insert_call(&tx, now, rec)?;
+        // A reservation that expired meanwhile (a call longer than the TTL) leaves no ceiling to
+        // compare with: the call is booked on the day it ends, unflagged.
+        let (d, over) = match held {
+            Some((d, amount)) => (d, rec.cost > amount * (1.0 + 1e-9) + 1e-12),
+            None => (day(now), false),
+        };
+        let rec = CallRecord { over_ceiling: over, ..rec.clone() };
+        insert_call(&tx, now, &d, &rec)?;
         tx.commit()?;
-        Ok(())
+        Ok(over)
     }
 
     /// Drop a reservation without a call record (the call was abandoned before it finished).
@@ -190,7 +236,13 @@ impl Ledger {
 
     /// A call that needed no reservation (a clink sub-agent bills its own account).
     pub fn record(&self, now: i64, rec: &CallRecord) -> anyhow::Result<()> {
-        insert_call(&self.lock(), now, rec)
+        insert_call(&self.lock(), now, &day(now), rec)
+    }
+
+    /// Reservations still in the table (open or expired but not yet cleaned up).
+    #[cfg(test)]
+    pub fn reservation_rows(&self) -> anyhow::Result<u64> {
+        Ok(self.lock().query_row("SELECT COUNT(*) FROM reservations", [], |r| r.get::<_, i64>(0))? as u64)
     }
 
     /// Every call since `since` (unix seconds), oldest first.
@@ -198,7 +250,7 @@ impl Ledger {
         let conn = self.lock();
         let mut st = conn.prepare(
             "SELECT ts, model, role, tool, ok, error_kind, latency_ms, tokens_in, tokens_out, cost, baseline_cost, \
-             thread_id FROM calls WHERE ts >= ?1 ORDER BY id",
+             thread_id, over_ceiling FROM calls WHERE ts >= ?1 ORDER BY id",
         )?;
         let rows = st.query_map(params![since], |r| {
             let role: String = r.get(2)?;
@@ -216,6 +268,7 @@ impl Ledger {
                     cost: r.get(9)?,
                     baseline_cost: r.get(10)?,
                     thread_id: r.get(11)?,
+                    over_ceiling: r.get::<_, i64>(12)? != 0,
                 },
             ))
         })?;
@@ -272,6 +325,16 @@ impl Ledger {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
+    /// Delete a thread that never got a turn (its first call failed): a failed `ask` leaves
+    /// nothing behind. A thread with turns is kept.
+    pub fn drop_empty_thread(&self, id: &str) -> anyhow::Result<()> {
+        self.lock().execute(
+            "DELETE FROM threads WHERE id = ?1 AND NOT EXISTS (SELECT 1 FROM turns WHERE thread_id = ?1)",
+            params![id],
+        )?;
+        Ok(())
+    }
+
     /// Delete threads idle for longer than `ttl` seconds.
     pub fn expire_threads(&self, now: i64, ttl: i64) -> anyhow::Result<usize> {
         Ok(self.lock().execute("DELETE FROM threads WHERE updated < ?1", params![now - ttl])?)
@@ -289,14 +352,14 @@ fn totals(conn: &Connection, d: &str, now: i64) -> rusqlite::Result<(f64, f64)> 
     Ok((spent, held))
 }
 
-fn insert_call(conn: &Connection, now: i64, rec: &CallRecord) -> anyhow::Result<()> {
+fn insert_call(conn: &Connection, now: i64, d: &str, rec: &CallRecord) -> anyhow::Result<()> {
     conn.execute(
         "INSERT INTO calls (ts, day, model, role, tool, ok, error_kind, latency_ms, tokens_in, tokens_out, cost, \
-         baseline_cost, thread_id)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+         baseline_cost, thread_id, over_ceiling)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
         params![
             now,
-            day(now),
+            d,
             rec.model,
             rec.role.name(),
             rec.tool,
@@ -307,7 +370,8 @@ fn insert_call(conn: &Connection, now: i64, rec: &CallRecord) -> anyhow::Result<
             rec.tokens_out as i64,
             rec.cost,
             rec.baseline_cost,
-            rec.thread_id
+            rec.thread_id,
+            rec.over_ceiling as i64
         ],
     )?;
     Ok(())
@@ -355,7 +419,35 @@ mod tests {
             cost,
             baseline_cost: cost * 2.0,
             thread_id: None,
+            over_ceiling: false,
         }
+    }
+
+    #[test]
+    fn settles_on_the_reservations_day_flags_overspend_and_cleans_up() {
+        let dir = tempfile::tempdir().unwrap();
+        let l = Ledger::open(&dir.path().join("rt.db")).unwrap();
+        let midnight = 1_795_305_600; // 2026-11-22 00:00 UTC
+        // Reserved at 23:59:58, answered at 00:00:03: booked on the 21st, the day that allowed it.
+        let r = l.reserve(midnight - 2, 0.5, 1.0).unwrap();
+        assert!(!l.settle(r, midnight + 3, &rec(0.4)).unwrap());
+        assert_eq!(l.spent_today(midnight - 2).unwrap(), (0.4, 0.0));
+        assert_eq!(l.spent_today(midnight + 3).unwrap(), (0.0, 0.0));
+        // A provider reporting more than the ceiling is flagged, and the day over its limit
+        // refuses every paid call until it resets.
+        let r = l.reserve(midnight + 10, 0.5, 1.0).unwrap();
+        assert!(l.settle(r, midnight + 11, &rec(1.2)).unwrap());
+        let flagged = l.calls_since(0).unwrap();
+        assert_eq!(flagged.iter().map(|(_, c)| c.over_ceiling).collect::<Vec<_>>(), [false, true]);
+        let e = l.reserve(midnight + 12, 0.0001, 1.0).unwrap_err();
+        let b = e.downcast_ref::<BudgetExceeded>().unwrap();
+        assert_eq!((b.spent, b.day.as_str()), (1.2, "2026-11-22"));
+        assert!(b.to_string().contains("resets at 00:00 UTC (in 23 h 59 min)"), "{b}");
+        // A reservation of a process that died is deleted by the next reservation after its TTL.
+        l.reserve(midnight + 100, 0.0, 1.0).unwrap();
+        assert_eq!(l.reservation_rows().unwrap(), 1);
+        l.reserve(midnight + 100 + RESERVATION_TTL + 1, 0.0, 1.0).unwrap();
+        assert_eq!(l.reservation_rows().unwrap(), 1, "only the new one is left");
     }
 
     #[test]

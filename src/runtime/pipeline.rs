@@ -138,6 +138,8 @@ pub async fn run(
     let thread = rt.thread(None, &format!("{} pipeline: {task}", kind.name()))?;
     let mut stages = vec![];
     let mut ok = true;
+    // Models that failed in an earlier stage are not tried again in this run.
+    let mut failed: Vec<String> = vec![];
     for (name, role, template) in kind.stages() {
         on_stage(&format!("{name} ({role})…"));
         let prompt = template.replace("{task}", &subject);
@@ -145,7 +147,12 @@ pub async fn run(
         args.role = Some(*role);
         args.local = local;
         args.continuation_id = Some(&thread);
-        match rt.ask(args, cancel).await {
+        args.avoid = &failed;
+        let result = rt.ask(args, cancel).await;
+        if let Ok(r) = &result {
+            failed.extend(r.outcome.fallbacks.iter().filter(|a| a.kind != "context_window").map(|a| a.model.clone()));
+        }
+        match result {
             Ok(r) => stages.push(Stage {
                 name: name.to_string(),
                 role: *role,

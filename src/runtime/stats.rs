@@ -23,6 +23,8 @@ pub struct Row {
     pub saved: f64,
     /// Failures by kind (rate_limit, timeout, …).
     pub errors: BTreeMap<String, u64>,
+    /// Calls whose provider reported more tokens than the reservation's ceiling allows.
+    pub over_ceiling: u64,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -86,6 +88,7 @@ fn row(calls: &[&CallRecord]) -> Row {
         baseline_cost: round(baseline),
         saved: round(baseline - cost),
         errors,
+        over_ceiling: calls.iter().filter(|c| c.over_ceiling).count() as u64,
     }
 }
 
@@ -127,6 +130,14 @@ pub fn render(s: &Stats) -> String {
     table(&mut o, "role", &s.by_role);
     let _ = writeln!(o);
     line(&mut o, "total", &s.total);
+    if s.total.over_ceiling > 0 {
+        let n = s.total.over_ceiling;
+        let _ = writeln!(
+            o,
+            "\n{n} call{} reported more than its reservation could cover (flagged; see the provider's usage)",
+            if n == 1 { "" } else { "s" }
+        );
+    }
     let base = s.baseline.as_deref().unwrap_or("the strongest model (none configured: runtime.routing.baseline)");
     let pct = if s.total.baseline_cost > 0.0 { 100.0 * s.total.saved / s.total.baseline_cost } else { 0.0 };
     let _ = writeln!(

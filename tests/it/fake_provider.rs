@@ -1,6 +1,9 @@
 //! A fake LLM provider for the runtime tests: hand-written HTTP/1.1 on 127.0.0.1 (std threads,
-//! no extra crates), speaking the OpenAI chat-completions (JSON and SSE), Anthropic Messages and
-//! Gemini generateContent shapes, with scripted latency and faults per model name.
+//! no extra crates), speaking the OpenAI chat-completions, Anthropic Messages and Gemini
+//! generateContent / streamGenerateContent?alt=sse shapes, each as JSON or SSE, with scripted
+//! latency and faults per model name: 429 with Retry-After, 5xx, 401, context length, a hang,
+//! a garbage body, a stream that stops halfway (and then hangs or hangs up), a slow stream, a
+//! JSON answer to a streaming request, a gateway's own cost.
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -24,6 +27,11 @@ pub enum Act {
     Garbage,
     /// Stream `chunks` deltas `gap_ms` apart (needs `stream: true`, else plain JSON).
     SlowStream { chunks: usize, gap_ms: u64 },
+    /// Stream the words of `text`, then stop without finishing: hang up at once (`hang_ms` 0)
+    /// or say nothing more for `hang_ms`. Without `stream: true`: a JSON body cut short.
+    Partial { text: &'static str, hang_ms: u64 },
+    /// A plain JSON completion, even to a streaming request.
+    PlainJson(&'static str),
     /// Answer like LiteLLM after its own fallback: the cost it computed and the group that served.
     Gateway { text: &'static str, cost: &'static str, group: &'static str },
 }
@@ -53,6 +61,8 @@ struct State {
     scripts: HashMap<String, Vec<Act>>,
     calls: HashMap<String, usize>,
     seen: Vec<Seen>,
+    /// Stream deltas written so far (all models).
+    streamed: usize,
 }
 
 pub struct FakeProvider {
@@ -93,6 +103,20 @@ impl FakeProvider {
 
     pub fn calls(&self, model: &str) -> usize {
         self.seen().iter().filter(|s| s.model == model).count()
+    }
+
+    /// Stream deltas written so far, over every request.
+    pub fn streamed(&self) -> usize {
+        self.state.lock().unwrap().streamed
+    }
+
+    /// Wait (bounded by the hang limit) until `cond` holds for this fake.
+    pub fn wait_for(&self, what: &str, cond: impl Fn(&FakeProvider) -> bool) {
+        let start = std::time::Instant::now();
+        while !cond(self) {
+            assert!(start.elapsed() < crate::common::HANG_LIMIT, "the fake provider never saw {what}");
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
 
     /// The most requests that were in flight at the same time.
@@ -136,7 +160,7 @@ fn serve(conn: TcpStream, st: Arc<Mutex<State>>, inf: Arc<AtomicUsize>, mx: Arc<
             Shape::OpenAi
         } else if path.ends_with("/v1/messages") {
             Shape::Anthropic
-        } else if path.contains(":generateContent") {
+        } else if path.contains(":generateContent") || path.contains(":streamGenerateContent") {
             Shape::Gemini
         } else {
             let _ = respond(&mut conn, 404, "application/json", r#"{"error":{"message":"no such route"}}"#);
@@ -168,8 +192,10 @@ fn serve(conn: TcpStream, st: Arc<Mutex<State>>, inf: Arc<AtomicUsize>, mx: Arc<
         };
         let now = inf.fetch_add(1, Ordering::SeqCst) + 1;
         mx.fetch_max(now, Ordering::SeqCst);
-        let stream = body.get("stream").and_then(Value::as_bool).unwrap_or(false);
-        let keep = act_respond(&mut conn, shape, &model, act, stream);
+        let stream =
+            body.get("stream").and_then(Value::as_bool).unwrap_or(false) || path.contains(":streamGenerateContent");
+        let out = Out { shape, model: &model, state: &st };
+        let keep = act_respond(&mut conn, &out, act, stream);
         inf.fetch_sub(1, Ordering::SeqCst);
         if !keep {
             return;
@@ -184,48 +210,73 @@ enum Shape {
     Gemini,
 }
 
+/// Who is answering: the wire shape, the model, and the shared state (to count deltas).
+struct Out<'a> {
+    shape: Shape,
+    model: &'a str,
+    state: &'a Mutex<State>,
+}
+
+fn json_answer(shape: Shape, model: &str, text: &str, tokens_in: u64, tokens_out: u64) -> Value {
+    match shape {
+        Shape::OpenAi => json!({
+            "id":"x",
+            "object":"chat.completion",
+            "model":model,
+            "choices":[{"index":0,"message":{"role":"assistant","content":text},"finish_reason":"stop"}],
+            "usage":{"prompt_tokens":tokens_in,"completion_tokens":tokens_out,"total_tokens":tokens_in+tokens_out},
+        }),
+        Shape::Anthropic => json!({
+            "id":"x",
+            "type":"message",
+            "role":"assistant",
+            "model":model,
+            "content":[{"type":"text","text":text}],
+            "stop_reason":"end_turn",
+            "usage":{"input_tokens":tokens_in,"output_tokens":tokens_out},
+        }),
+        Shape::Gemini => json!({
+            "candidates":[{"content":{"role":"model","parts":[{"text":text}]},"finishReason":"STOP"}],
+            "usageMetadata":{"promptTokenCount":tokens_in,"candidatesTokenCount":tokens_out},
+        }),
+    }
+}
+
+fn words(text: &str) -> Vec<String> {
+    text.split_inclusive(' ').map(str::to_string).collect()
+}
+
 /// Returns whether the connection can be kept alive.
-fn act_respond(conn: &mut TcpStream, shape: Shape, model: &str, act: Act, stream: bool) -> bool {
+fn act_respond(conn: &mut TcpStream, out: &Out, act: Act, stream: bool) -> bool {
+    let (shape, model) = (out.shape, out.model);
     match act {
         Act::Ok { text, delay_ms, tokens_in, tokens_out } => {
             std::thread::sleep(Duration::from_millis(delay_ms));
-            if stream && matches!(shape, Shape::OpenAi) {
-                let words: Vec<String> = text.split_inclusive(' ').map(str::to_string).collect();
-                return sse(conn, model, &words, 0, Some((tokens_in, tokens_out)));
+            if stream {
+                let s = Stream { words: words(&text), usage: Some((tokens_in, tokens_out)), ..Stream::default() };
+                return sse(conn, out, &s);
             }
-            let body = match shape {
-                Shape::OpenAi => {
-                    json!({
-                        "id":"x",
-                        "object":"chat.completion",
-                        "model":model,
-                        "choices":[{"index":0,"message":{"role":"assistant","content":text},"finish_reason":"stop"}],
-                        "usage":{
-                            "prompt_tokens":tokens_in,
-                            "completion_tokens":tokens_out,
-                            "total_tokens":tokens_in+tokens_out,
-                        },
-                    })
-                }
-                Shape::Anthropic => {
-                    json!({
-                        "id":"x",
-                        "type":"message",
-                        "role":"assistant",
-                        "model":model,
-                        "content":[{"type":"text","text":text}],
-                        "stop_reason":"end_turn",
-                        "usage":{"input_tokens":tokens_in,"output_tokens":tokens_out},
-                    })
-                }
-                Shape::Gemini => {
-                    json!({
-                        "candidates":[{"content":{"role":"model","parts":[{"text":text}]},"finishReason":"STOP"}],
-                        "usageMetadata":{"promptTokenCount":tokens_in,"candidatesTokenCount":tokens_out},
-                    })
-                }
-            };
-            respond(conn, 200, "application/json", &body.to_string())
+            respond(conn, 200, "application/json", &json_answer(shape, model, &text, tokens_in, tokens_out).to_string())
+        }
+        Act::PlainJson(text) => {
+            respond(conn, 200, "application/json", &json_answer(shape, model, text, 100, 50).to_string())
+        }
+        Act::Partial { text, hang_ms } => {
+            if stream {
+                let s = Stream { words: words(text), finish: false, ..Stream::default() };
+                sse(conn, out, &s);
+            } else {
+                let body = json_answer(shape, model, text, 100, 50).to_string();
+                let head = format!(
+                    "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n",
+                    body.len()
+                );
+                let _ = conn.write_all(head.as_bytes());
+                let _ = conn.write_all(&body.as_bytes()[..body.len() / 2]);
+                let _ = conn.flush();
+            }
+            std::thread::sleep(Duration::from_millis(hang_ms));
+            false
         }
         Act::Fail(status, msg) => {
             let body = match (shape, status) {
@@ -249,74 +300,140 @@ fn act_respond(conn: &mut TcpStream, shape: Shape, model: &str, act: Act, stream
         Act::Gateway { text, cost, group } => {
             let extra = format!("x-litellm-response-cost: {cost}\r\nx-litellm-model-group: {group}\r\n");
             if stream {
-                return sse_with(conn, group, &[text.to_string()], 0, Some((100, 50)), &extra);
+                let s = Stream { words: vec![text.to_string()], usage: Some((100, 50)), extra, ..Stream::default() };
+                return sse(conn, &Out { model: group, ..*out }, &s);
             }
-            let body = json!({
-                "id":"x",
-                "object":"chat.completion",
-                "model":group,
-                "choices":[{"index":0,"message":{"role":"assistant","content":text},"finish_reason":"stop"}],
-                "usage":{"prompt_tokens":100,"completion_tokens":50},
-            });
+            let body = json_answer(Shape::OpenAi, group, text, 100, 50);
             respond_with(conn, 200, "application/json", &body.to_string(), &extra)
         }
         Act::SlowStream { chunks, gap_ms } => {
-            let words: Vec<String> = (0..chunks).map(|i| format!("w{i} ")).collect();
-            sse(conn, model, &words, gap_ms, None)
+            let s = Stream { words: (0..chunks).map(|i| format!("w{i} ")).collect(), gap_ms, ..Stream::default() };
+            sse(conn, out, &s)
         }
     }
 }
 
-fn sse(conn: &mut TcpStream, model: &str, words: &[String], gap_ms: u64, usage: Option<(u64, u64)>) -> bool {
-    sse_with(conn, model, words, gap_ms, usage, "")
+impl Clone for Out<'_> {
+    fn clone(&self) -> Self {
+        *self
+    }
 }
+impl Copy for Out<'_> {}
 
-fn sse_with(
-    conn: &mut TcpStream,
-    model: &str,
-    words: &[String],
+/// One SSE answer: the text pieces, their pace, the usage at the end, whether it finishes.
+struct Stream {
+    words: Vec<String>,
     gap_ms: u64,
     usage: Option<(u64, u64)>,
-    extra: &str,
-) -> bool {
+    finish: bool,
+    extra: String,
+}
+
+impl Default for Stream {
+    fn default() -> Stream {
+        Stream { words: vec![], gap_ms: 0, usage: None, finish: true, extra: String::new() }
+    }
+}
+
+/// Write `s` as the shape's event stream (OpenAI chunks and `[DONE]`; Anthropic's typed
+/// events; Gemini's whole responses, one per piece). Never keeps the connection.
+fn sse(conn: &mut TcpStream, out: &Out, s: &Stream) -> bool {
     let head = format!(
-        "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ncache-control: no-cache\r\n{extra}connection: close\r\n\
-         \r\n"
+        "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ncache-control: no-cache\r\n{}connection: close\r\n\r\n",
+        s.extra
     );
     if conn.write_all(head.as_bytes()).is_err() {
         return false;
     }
-    for w in words {
-        std::thread::sleep(Duration::from_millis(gap_ms));
-        let ev = json!({
-            "id":"x",
-            "object":"chat.completion.chunk",
-            "model":model,
-            "choices":[{"index":0,"delta":{"content":w},"finish_reason":null}],
-        });
-        if conn.write_all(format!("data: {ev}\n\n").as_bytes()).is_err() {
+    let model = out.model;
+    // A JSON string is sent as its raw text (`[DONE]`).
+    let mut send = |event: Option<&str>, v: Value| -> bool {
+        let data = match &v {
+            Value::String(raw) => raw.clone(),
+            other => other.to_string(),
+        };
+        let line = match event {
+            Some(e) => format!("event: {e}\ndata: {data}\n\n"),
+            None => format!("data: {data}\n\n"),
+        };
+        conn.write_all(line.as_bytes()).is_ok() && conn.flush().is_ok()
+    };
+    let (tin, tout) = s.usage.unwrap_or((0, 0));
+    if let Shape::Anthropic = out.shape {
+        let mut usage = json!({"output_tokens": 1});
+        if s.usage.is_some() {
+            usage["input_tokens"] = json!(tin);
+        }
+        send(
+            Some("message_start"),
+            json!({"type":"message_start","message":{"id":"x","type":"message","role":"assistant","model":model,
+                "content":[],"stop_reason":null,"usage":usage}}),
+        );
+        send(
+            Some("content_block_start"),
+            json!({"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}}),
+        );
+        send(Some("ping"), json!({"type":"ping"}));
+    }
+    for w in &s.words {
+        std::thread::sleep(Duration::from_millis(s.gap_ms));
+        let ok = match out.shape {
+            Shape::OpenAi => send(
+                None,
+                json!({"id":"x","object":"chat.completion.chunk","model":model,
+                    "choices":[{"index":0,"delta":{"content":w},"finish_reason":null}]}),
+            ),
+            Shape::Anthropic => send(
+                Some("content_block_delta"),
+                json!({"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":w}}),
+            ),
+            Shape::Gemini => send(None, json!({"candidates":[{"content":{"role":"model","parts":[{"text":w}]}}]})),
+        };
+        if !ok {
             return false;
         }
-        let _ = conn.flush();
+        out.state.lock().unwrap().streamed += 1;
     }
-    let fin = json!({
-        "id":"x",
-        "object":"chat.completion.chunk",
-        "model":model,
-        "choices":[{"index":0,"delta":{},"finish_reason":"stop"}],
-    });
-    let _ = conn.write_all(format!("data: {fin}\n\n").as_bytes());
-    if let Some((i, o)) = usage {
-        let u = json!({
-            "id":"x",
-            "object":"chat.completion.chunk",
-            "model":model,
-            "choices":[],
-            "usage":{"prompt_tokens":i,"completion_tokens":o},
-        });
-        let _ = conn.write_all(format!("data: {u}\n\n").as_bytes());
+    if !s.finish {
+        return false;
     }
-    let _ = conn.write_all(b"data: [DONE]\n\n");
+    match out.shape {
+        Shape::OpenAi => {
+            send(
+                None,
+                json!({"id":"x","object":"chat.completion.chunk","model":model,
+                    "choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}),
+            );
+            if s.usage.is_some() {
+                send(
+                    None,
+                    json!({"id":"x","object":"chat.completion.chunk","model":model,"choices":[],
+                        "usage":{"prompt_tokens":tin,"completion_tokens":tout}}),
+                );
+            }
+            send(None, json!("[DONE]"));
+        }
+        Shape::Anthropic => {
+            send(Some("content_block_stop"), json!({"type":"content_block_stop","index":0}));
+            let mut usage = json!({});
+            if s.usage.is_some() {
+                usage["output_tokens"] = json!(tout);
+            }
+            send(
+                Some("message_delta"),
+                json!({"type":"message_delta","delta":{"stop_reason":"end_turn","stop_sequence":null},"usage":usage}),
+            );
+            send(Some("message_stop"), json!({"type":"message_stop"}));
+        }
+        Shape::Gemini => {
+            let mut last =
+                json!({"candidates":[{"content":{"role":"model","parts":[{"text":""}]},"finishReason":"STOP"}]});
+            if s.usage.is_some() {
+                last["usageMetadata"] = json!({"promptTokenCount":tin,"candidatesTokenCount":tout});
+            }
+            send(None, last);
+        }
+    }
     false
 }
 

@@ -33,6 +33,7 @@ mod permissions;
 mod policy;
 mod recovery;
 mod runtime;
+mod runtime_faults;
 mod runtime_mcp;
 mod secrets;
 mod services;

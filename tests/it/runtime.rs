@@ -7,7 +7,15 @@ use crate::common::{Run, TestEnv};
 use crate::fake_provider::{Act, FakeProvider};
 
 /// A registry entry for a fake model. `scores` = planning, coding, review, search.
-fn model(id: &str, provider: &str, url: &str, key: &str, tier: u8, scores: [f64; 4], price: (f64, f64)) -> String {
+pub(crate) fn model(
+    id: &str,
+    provider: &str,
+    url: &str,
+    key: &str,
+    tier: u8,
+    scores: [f64; 4],
+    price: (f64, f64),
+) -> String {
     let endpoint = if provider == "openai" { format!("{url}/v1") } else { url.to_string() };
     format!(
         "[runtime.models.{id}]\nprovider = \"{provider}\"\nendpoint = \"{endpoint}\"\nkey = \"{key}\"\ntier = {tier}\n\
@@ -17,7 +25,7 @@ fn model(id: &str, provider: &str, url: &str, key: &str, tier: u8, scores: [f64;
     )
 }
 
-fn isolated(extra: &str) -> String {
+pub(crate) fn isolated(extra: &str) -> String {
     format!("[runtime]\nbuiltin_models = false\ntimeout_secs = 2\nmax_tokens = 1000\n{extra}\n")
 }
 
@@ -130,7 +138,7 @@ fn streaming_ask_prints_deltas() {
 
 // --- fallback ----------------------------------------------------------------------------------
 
-fn chain_env(fake: &FakeProvider) -> TestEnv {
+pub(crate) fn chain_env(fake: &FakeProvider) -> TestEnv {
     // c1 is the cheap pick for a simple task; c2 the same tier; strong the escalation.
     let cfg = isolated(&format!(
         "{}{}{}",
@@ -180,7 +188,7 @@ fn falls_back_on_timeout_garbage_and_stalled_stream() {
     ]);
     let env = chain_env(&fake);
     let Run { stdout: out, stderr: err, .. } = env.expect(["ask", "fix the typo"], 0);
-    assert!(out.ends_with("rescued\n"), "{out}");
+    assert_eq!(out, "rescued\n", "stdout carries only the answer that succeeded");
     assert!(err.contains("c1 failed (timed out"), "{err}");
 }
 
@@ -251,10 +259,19 @@ fn budget_fails_closed_before_sending() {
     let s = env.json(["stats"]);
     assert_eq!(s["spent_today"], 0.0015);
     assert_eq!(s["reserved_today"], 0.0);
-    // With $0 a cloud model is refused by the router before any request.
+    // With $0 a cloud model is refused before any request, with its own error: what was spent of
+    // what, when the budget resets, which key raises it (not "no usable model", not API keys).
     let zero = TestEnv::with_env_secrets(&isolated(&format!("budget = {{ daily_usd = 0.0 }}\n{models}"))).var("K", "k");
-    let err = zero.expect(["ask", "--model", "p2", "hi"], 1).stderr;
-    assert!(err.contains("no usable model"), "{err}");
+    for args in [["ask", "--model", "p2", "hi"], ["ask", "fix", "the", "typo"]] {
+        let err = zero.expect(args, 1).stderr;
+        assert!(
+            err.contains("daily budget exhausted: $0.0000 spent and $0.0000 reserved of $0.0000 on 2026-11-21")
+                && err.contains("resets at 00:00 UTC (in 13 h 35 min)")
+                && err.contains("raise `runtime.budget.daily_usd`"),
+            "{err}"
+        );
+        assert!(!err.contains("no usable model") && !err.contains("secrets set") && !err.contains("below"), "{err}");
+    }
     assert_eq!(fake.calls("p2"), 0);
 }
 
@@ -298,7 +315,7 @@ fn consensus_weighs_votes_names_dissenters_and_synthesises() {
     let paths: Vec<String> = fake.seen().iter().map(|s| s.path.clone()).collect();
     assert!(
         paths.contains(&"/v1/messages".to_string())
-            && paths.contains(&"/v1beta/models/cheap:generateContent".to_string()),
+            && paths.contains(&"/v1beta/models/cheap:streamGenerateContent?alt=sse".to_string()),
         "{paths:?}"
     );
 

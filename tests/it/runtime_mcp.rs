@@ -187,3 +187,89 @@ fn mcp_cancellation_stops_the_fan_out_and_frees_the_budget() {
     assert_eq!(last["structuredContent"]["reserved_today"], 0.0);
     assert_eq!(last["structuredContent"]["spent_today"], 0.0);
 }
+
+/// A server whose one model streams four words and then hangs, with a chat call in flight
+/// (its worst case reserved, the words streamed). Returns the client and the fake.
+fn mid_call() -> (TestEnv, Client, FakeProvider) {
+    let fake = FakeProvider::start(&[("h", vec![Act::Partial { text: "one two three four ", hang_ms: 60_000 }])]);
+    let env = TestEnv::with_env_secrets(&format!(
+        "[runtime]\nbuiltin_models = false\ntimeout_secs = 120\n[runtime.models.h]\nprovider = \"openai\"\n\
+         endpoint = \"{}/v1\"\nkey = \"K\"\ntier = 2\nprice_in = 1.0\nprice_out = 2.0\nroles = {{ coding = 0.9 }}\n",
+        fake.url()
+    ))
+    .var("K", "k");
+    let mut c = Client::start(&env);
+    let id = c.next;
+    c.next += 1;
+    c.send(json!({"jsonrpc": "2.0", "id": id, "method": "tools/call",
+        "params": {"name": "chat", "arguments": {"prompt": "hi", "model": "h"}}}));
+    fake.wait_for("the chat stream four words", |f| f.streamed() >= 4);
+    (env, c, fake)
+}
+
+/// After the server went away: nothing reserved, the call recorded as cancelled and billed for
+/// the words that streamed.
+fn settled(env: &TestEnv) {
+    let s = env.json(["stats"]);
+    assert_eq!(s["reserved_today"], 0.0, "{s}");
+    assert_eq!(s["total"]["errors"]["cancelled"], 1, "{s}");
+    assert!(s["spent_today"].as_f64().unwrap() > 0.0, "{s}");
+}
+
+fn exits(child: &mut crate::common::Spawned) {
+    let start = std::time::Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        assert!(start.elapsed() < crate::common::HANG_LIMIT, "mcp serve did not exit");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn mcp_serve_settles_calls_on_sigterm_sighup_and_stdin_eof() {
+    for sig in [nix::sys::signal::Signal::SIGTERM, nix::sys::signal::Signal::SIGHUP] {
+        let (env, mut c, _fake) = mid_call();
+        nix::sys::signal::kill(nix::unistd::Pid::from_raw(c._child.id() as i32), sig).unwrap();
+        exits(&mut c._child);
+        settled(&env);
+    }
+    // The client hangs up (closes our stdin) mid-call.
+    let (env, c, _fake) = mid_call();
+    let Client { _child: mut child, stdin, .. } = c;
+    drop(stdin);
+    exits(&mut child);
+    settled(&env);
+}
+
+#[test]
+fn mcp_framing_errors_get_json_rpc_answers() {
+    let env = TestEnv::with_env_secrets("[runtime]\nbuiltin_models = false\n");
+    let mut c = Client::start(&env);
+    let read = |c: &mut Client| -> Value {
+        let mut line = String::new();
+        assert!(c.stdout.read_line(&mut line).unwrap() > 0, "server closed stdout");
+        serde_json::from_str(&line).unwrap()
+    };
+    writeln!(c.stdin, "{{\"jsonrpc\": \"2.0\", \"id\": 5, \"method\": ").unwrap();
+    // A valid request right behind it: a server that ignores the bad line answers this one
+    // first (and the test fails) instead of leaving the test waiting.
+    c.send(json!({"jsonrpc": "2.0", "id": 99, "method": "ping"}));
+    let v = read(&mut c);
+    assert_eq!((v["id"].clone(), v["error"]["code"].as_i64()), (Value::Null, Some(-32700)), "{v}");
+    assert_eq!(read(&mut c)["id"], 99);
+    for (id, params) in [(6, json!({"name": "stats", "arguments": [1, 2]})), (7, json!({"arguments": {}}))] {
+        c.send(json!({"jsonrpc": "2.0", "id": id, "method": "tools/call", "params": params}));
+        let v = read(&mut c);
+        assert_eq!((v["id"].as_i64(), v["error"]["code"].as_i64()), (Some(id), Some(-32602)), "{v}");
+    }
+    // The connection still works.
+    let ok = c.call("stats", json!({}), &mut vec![]);
+    assert_eq!(ok["isError"], false, "{ok}");
+}
+
+#[test]
+fn mcp_serve_exits_when_the_client_hangs_up_before_the_handshake() {
+    let env = TestEnv::with_env_secrets("[runtime]\nbuiltin_models = false\n");
+    let mut child = env.spawn(["mcp", "serve"]);
+    drop(child.stdin.take());
+    exits(&mut child);
+}

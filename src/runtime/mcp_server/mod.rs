@@ -1,9 +1,17 @@
 //! `aiorch mcp serve`: the runtime's tools over MCP stdio, with the official Rust SDK (rmcp,
 //! pinned). This file is the only one that touches rmcp's server API; the tools themselves and
 //! their schemas live in `tools.rs`, so SDK churn stays here.
+//!
+//! A thin framing layer sits between stdio and rmcp (`frame.rs`): rmcp ignores a line that is
+//! not JSON (the client would wait forever) and answers a `tools/call` whose params do not fit
+//! with a generic error, so those lines are answered here, per JSON-RPC 2.0, with -32700 and
+//! -32602. The same layer sees stdin close: with SIGTERM, SIGHUP and SIGINT, that shuts the
+//! server down like a cancel — calls in flight stop and are settled and recorded as cancelled
+//! before the process exits.
 
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use rmcp::model::{
     CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, Implementation, ListToolsResult,
@@ -12,6 +20,7 @@ use rmcp::model::{
 use rmcp::service::RequestContext;
 use rmcp::{ErrorData as McpError, RoleServer, ServerHandler, ServiceExt};
 
+mod frame;
 mod tools;
 
 use crate::runtime::consensus::{OnProgress, Progress};
@@ -27,6 +36,27 @@ pub struct Server {
     rt: Arc<Runtime>,
     cwd: PathBuf,
     tools: Arc<Vec<Tool>>,
+    /// Fired when the server shuts down (a signal, stdin closed): every call in flight stops.
+    shutdown: Cancel,
+    /// Tool calls in flight, waited for (settled) before the process exits.
+    in_flight: Arc<(AtomicUsize, tokio::sync::Notify)>,
+}
+
+/// Counts a tool call as in flight until it is dropped, however it ends.
+struct InFlight(Arc<(AtomicUsize, tokio::sync::Notify)>);
+
+impl InFlight {
+    fn enter(c: &Arc<(AtomicUsize, tokio::sync::Notify)>) -> InFlight {
+        c.0.fetch_add(1, Ordering::SeqCst);
+        InFlight(c.clone())
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.0.fetch_sub(1, Ordering::SeqCst);
+        self.0.1.notify_waiters();
+    }
 }
 
 impl Server {
@@ -41,7 +71,30 @@ impl Server {
                 Tool::new(d.name, d.description, Arc::new(schema))
             })
             .collect();
-        Server { rt: Arc::new(rt), cwd, tools: Arc::new(tools) }
+        Server {
+            rt: Arc::new(rt),
+            cwd,
+            tools: Arc::new(tools),
+            shutdown: Cancel::default(),
+            in_flight: Arc::new((AtomicUsize::new(0), tokio::sync::Notify::new())),
+        }
+    }
+
+    /// Stop every call in flight and wait (at most `limit`) until each has settled.
+    async fn drain(&self, limit: std::time::Duration) {
+        self.shutdown.cancel();
+        let wait = async {
+            loop {
+                let n = self.in_flight.1.notified();
+                tokio::pin!(n);
+                n.as_mut().enable();
+                if self.in_flight.0.load(Ordering::SeqCst) == 0 {
+                    return;
+                }
+                n.await;
+            }
+        };
+        let _ = tokio::time::timeout(limit, wait).await;
     }
 }
 
@@ -65,6 +118,7 @@ impl ServerHandler for Server {
         req: CallToolRequestParams,
         ctx: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, McpError> {
+        let _in_flight = InFlight::enter(&self.in_flight);
         let args = req.arguments.map_or(serde_json::Value::Null, serde_json::Value::Object);
         // Progress notifications, in order, when the client asked for them with a token. The
         // forwarder ends when the tool drops its sender; it is awaited before the result is
@@ -89,12 +143,18 @@ impl ServerHandler for Server {
         // request at its next await and settles or releases its budget reservations.
         let cancel = Cancel::default();
         let watcher = {
-            let (ct, c) = (ctx.ct.clone(), cancel.clone());
+            let (ct, c, down) = (ctx.ct.clone(), cancel.clone(), self.shutdown.clone());
             tokio::spawn(async move {
-                ct.cancelled().await;
+                tokio::select! {
+                    _ = ct.cancelled() => {}
+                    _ = down.cancelled() => {}
+                }
                 c.cancel();
             })
         };
+        if self.shutdown.is_cancelled() {
+            cancel.cancel();
+        }
         let name = req.name.to_string();
         let out = tools::call(&self.rt, &self.cwd, &name, args, progress, &cancel).await;
         watcher.abort();
@@ -114,9 +174,37 @@ impl ServerHandler for Server {
     }
 }
 
-/// Serve on stdin/stdout until the client hangs up.
+/// Serve on stdin/stdout until the client hangs up (stdin closes) or a signal (SIGTERM,
+/// SIGHUP, SIGINT) arrives; either way, calls in flight are cancelled and settled first.
 pub async fn serve(rt: Runtime, cwd: PathBuf) -> anyhow::Result<()> {
-    let service = Server::new(rt, cwd).serve(rmcp::transport::stdio()).await?;
-    service.waiting().await?;
+    use tokio::signal::unix::{SignalKind, signal};
+    let server = Server::new(rt, cwd);
+    let (stdin, stdout) = rmcp::transport::stdio_pipes();
+    let framed = frame::Framed::start(stdin, stdout);
+    let mut term = signal(SignalKind::terminate())?;
+    let mut hup = signal(SignalKind::hangup())?;
+    let mut int = signal(SignalKind::interrupt())?;
+    let mut eof = framed.eof;
+    // A client that hangs up (or a signal) before the handshake ends the server too: the framing
+    // keeps rmcp's input open after stdin closes, so rmcp alone would wait forever.
+    let service = tokio::select! {
+        s = server.clone().serve((framed.to_rmcp, framed.from_rmcp)) => s?,
+        _ = term.recv() => return Ok(()),
+        _ = hup.recv() => return Ok(()),
+        _ = int.recv() => return Ok(()),
+        _ = &mut eof => return Ok(()),
+    };
+    let why = tokio::select! {
+        r = service.waiting() => {
+            r?;
+            return Ok(());
+        }
+        _ = term.recv() => "SIGTERM",
+        _ = hup.recv() => "SIGHUP",
+        _ = int.recv() => "SIGINT",
+        _ = &mut eof => "stdin closed",
+    };
+    tracing::info!("{why}: cancelling the calls in flight and shutting down");
+    server.drain(std::time::Duration::from_secs(10)).await;
     Ok(())
 }

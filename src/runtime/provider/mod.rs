@@ -49,8 +49,8 @@ impl Message {
     }
 }
 
-/// Streamed text arrives here as it comes (only the OpenAI-compatible client streams).
-pub type OnDelta<'a> = Option<&'a (dyn Fn(&str) + Send + Sync)>;
+/// Streamed text arrives here as it comes (every provider streams when it is set).
+pub type OnText<'a> = Option<&'a (dyn Fn(&str) + Send + Sync)>;
 
 #[derive(Debug, Clone)]
 pub struct ChatRequest {
@@ -168,12 +168,12 @@ pub async fn chat(
     model: &Model,
     key: Option<&str>,
     req: &ChatRequest,
-    on_delta: OnDelta<'_>,
+    on_text: OnText<'_>,
 ) -> Result<ChatResponse, ProviderError> {
     let mut resp = match model.provider {
-        Provider::Openai => openai::chat(http(), model, key, req, on_delta).await?,
-        Provider::Anthropic => anthropic::chat(http(), model, key, req).await?,
-        Provider::Gemini => gemini::chat(http(), model, key, req).await?,
+        Provider::Openai => openai::chat(http(), model, key, req, on_text).await?,
+        Provider::Anthropic => anthropic::chat(http(), model, key, req, on_text).await?,
+        Provider::Gemini => gemini::chat(http(), model, key, req, on_text).await?,
     };
     if !resp.usage_reported {
         resp.tokens_in = estimate_tokens(req.messages.iter().map(|m| m.content.as_str()));
@@ -185,6 +185,58 @@ pub async fn chat(
 /// ~4 characters per token, plus a few per message: good enough for budgets and routing.
 pub fn estimate_tokens<'a>(texts: impl IntoIterator<Item = &'a str>) -> u64 {
     texts.into_iter().map(|t| t.len() as u64 / 4 + 4).sum()
+}
+
+/// Tokens a prompt can possibly take: every byte (a byte-level BPE token is at least one byte;
+/// SentencePiece with byte fallback too) plus the chat template's tokens per message and for
+/// priming the reply. An upper bound for budget reservations, never an estimate.
+pub fn ceiling_tokens(messages: &[Message]) -> u64 {
+    const PER_MESSAGE: u64 = 8;
+    const PRIMING: u64 = 8;
+    messages.iter().map(|m| m.content.len() as u64 + PER_MESSAGE).sum::<u64>() + PRIMING
+}
+
+/// Read an SSE response: a typed error for non-2xx; each event's data to `on_event`. A server
+/// that answers a streaming request with plain JSON (some proxies and local servers ignore
+/// `stream: true`) gets its whole body passed to `on_json` instead.
+pub(crate) async fn read_events(
+    resp: reqwest::Response,
+    mut on_event: impl FnMut(String) -> Result<(), ProviderError>,
+) -> Result<Option<serde_json::Value>, ProviderError> {
+    use futures_util::StreamExt;
+    let status = resp.status().as_u16();
+    if !(200..300).contains(&status) {
+        let headers = resp.headers().clone();
+        let body = resp.text().await.map_err(net_error)?;
+        return Err(classify_status(status, &headers, &body));
+    }
+    let is_json = resp
+        .headers()
+        .get(reqwest::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.to_ascii_lowercase().contains("json"));
+    if is_json {
+        return json_body(resp).await.map(Some);
+    }
+    let mut parser = crate::sse::Parser::default();
+    let mut bytes = resp.bytes_stream();
+    while let Some(chunk) = bytes.next().await {
+        let chunk = chunk.map_err(net_error)?;
+        for data in parser.push(&chunk) {
+            on_event(data)?;
+        }
+    }
+    if let Some(data) = parser.finish() {
+        on_event(data)?;
+    }
+    Ok(None)
+}
+
+/// Parse one stream event as JSON.
+pub(crate) fn event_json(data: &str) -> Result<serde_json::Value, ProviderError> {
+    serde_json::from_str(data).map_err(|e| {
+        ProviderError::BadResponse(format!("bad stream event ({e}): {}", data.chars().take(120).collect::<String>()))
+    })
 }
 
 /// Map a non-2xx status and body to a typed error.
@@ -258,6 +310,15 @@ pub(crate) async fn json_body(resp: reqwest::Response) -> Result<serde_json::Val
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_ceiling_counts_every_byte() {
+        // 2,800 bytes of CJK (3 bytes a character) is 2,800 tokens at most, not 700.
+        let cjk = "\u{4e2d}".repeat(933);
+        let msgs = [Message::system("s"), Message::user(cjk.clone())];
+        assert_eq!(ceiling_tokens(&msgs), 1 + 8 + cjk.len() as u64 + 8 + 8);
+        assert!(ceiling_tokens(&msgs) > estimate_tokens(msgs.iter().map(|m| m.content.as_str())) * 3);
+    }
 
     #[test]
     fn statuses_map_to_typed_errors() {

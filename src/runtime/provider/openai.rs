@@ -1,9 +1,8 @@
 //! OpenAI-compatible chat completions (`POST {base}/chat/completions`), JSON or SSE stream.
 
-use futures_util::StreamExt;
 use serde_json::{Value, json};
 
-use super::{ChatRequest, ChatResponse, OnDelta, ProviderError, classify_status, json_body, net_error};
+use super::{ChatRequest, ChatResponse, OnText, ProviderError, event_json, json_body, net_error, read_events};
 use crate::runtime::registry::Model;
 
 pub async fn chat(
@@ -11,7 +10,7 @@ pub async fn chat(
     model: &Model,
     key: Option<&str>,
     req: &ChatRequest,
-    on_delta: OnDelta<'_>,
+    on_delta: OnText<'_>,
 ) -> Result<ChatResponse, ProviderError> {
     let messages: Vec<Value> =
         req.messages.iter().map(|m| json!({"role": m.role.name(), "content": m.content})).collect();
@@ -60,27 +59,14 @@ async fn read_stream(
     resp: reqwest::Response,
     sink: &(dyn Fn(&str) + Send + Sync),
 ) -> Result<ChatResponse, ProviderError> {
-    let status = resp.status().as_u16();
-    if !(200..300).contains(&status) {
-        let headers = resp.headers().clone();
-        let body = resp.text().await.map_err(net_error)?;
-        return Err(classify_status(status, &headers, &body));
-    }
-    let mut parser = crate::sse::Parser::default();
     let mut out = ChatResponse::parsed(String::new(), None, None, None);
     let mut done = false;
-    let mut bytes = resp.bytes_stream();
-    let handle = |data: String, out: &mut ChatResponse, done: &mut bool| -> Result<(), ProviderError> {
+    let whole = read_events(resp, |data| {
         if data.trim() == "[DONE]" {
-            *done = true;
+            done = true;
             return Ok(());
         }
-        let v: Value = serde_json::from_str(&data).map_err(|e| {
-            ProviderError::BadResponse(format!(
-                "bad stream event ({e}): {}",
-                data.chars().take(120).collect::<String>()
-            ))
-        })?;
+        let v = event_json(&data)?;
         if let Some(err) = v.get("error") {
             return Err(ProviderError::Server { status: 200, message: short(err) });
         }
@@ -100,15 +86,13 @@ async fn read_stream(
             out.usage_reported = true;
         }
         Ok(())
-    };
-    while let Some(chunk) = bytes.next().await {
-        let chunk = chunk.map_err(net_error)?;
-        for data in parser.push(&chunk) {
-            handle(data, &mut out, &mut done)?;
-        }
-    }
-    if let Some(data) = parser.finish() {
-        handle(data, &mut out, &mut done)?;
+    })
+    .await?;
+    if let Some(v) = whole {
+        // The server ignored `stream: true` and answered with a plain completion.
+        let r = parse_json(&v)?;
+        sink(&r.text);
+        return Ok(r);
     }
     if !done && out.finish_reason.is_none() {
         return Err(ProviderError::BadResponse("stream ended before it finished".into()));
