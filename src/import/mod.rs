@@ -578,6 +578,43 @@ mod tests {
         assert_eq!(set.mcp, ["gh/get"]);
     }
 
+    fn found(source: Source, name: &str, json: serde_json::Value) -> Found {
+        Found {
+            source,
+            file: "f".into(),
+            name: name.into(),
+            server: serde_json::from_value(json).unwrap(),
+            notes: vec![],
+        }
+    }
+
+    #[test]
+    fn merged_by_what_runs_and_conflicts_by_name() {
+        let mut imp = Import { sources: Source::ALL.to_vec(), ..Default::default() };
+        let token = "ghp_0123456789abcdef0123";
+        let gh = serde_json::json!({"command": "gh-mcp", "args": ["stdio"], "env": {"GITHUB_TOKEN": token}});
+        merge(
+            &mut imp,
+            vec![
+                found(Source::Claude, "github", gh.clone()),
+                found(Source::Codex, "gh", gh),
+                found(Source::Gemini, "github", serde_json::json!({"command": "gh-mcp", "args": ["stdio", "-v"]})),
+                found(Source::Opencode, "only-oc", serde_json::json!({"url": "https://x/mcp"})),
+            ],
+        );
+        lift_secrets(&mut imp);
+        assert_eq!(imp.servers.len(), 1);
+        let s = &imp.servers[0];
+        assert_eq!(s.server.clients, Some(vec![Client::Claude, Client::Codex]));
+        assert!(s.notes.iter().any(|n| n.contains("codex calls it `gh`")), "{:?}", s.notes);
+        assert_eq!(s.server.secrets, ["GITHUB_TOKEN"]);
+        assert!(s.server.env.is_empty());
+        let names: Vec<&str> = imp.conflicts.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(names, ["github", "only-oc"]);
+        assert_eq!(imp.secrets.len(), 1);
+        assert!(!format!("{imp:?}").contains("ghp_0123"), "Debug never shows a value");
+    }
+
     #[test]
     fn tokens_are_recognised_by_name_or_shape() {
         assert!(

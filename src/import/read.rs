@@ -254,10 +254,9 @@ pub fn claude_imports(text: &str, dir: &Path, home: &Path) -> Vec<(String, PathB
         if fenced {
             continue;
         }
-        let mut code = false;
+        // Odd pieces between backticks are inline code.
         for (i, word) in line.split('`').enumerate() {
-            code = i % 2 == 1;
-            if code {
+            if i % 2 == 1 {
                 continue;
             }
             for tok in word.split_whitespace() {
@@ -275,7 +274,6 @@ pub fn claude_imports(text: &str, dir: &Path, home: &Path) -> Vec<(String, PathB
                 }
             }
         }
-        let _ = code;
     }
     out
 }
@@ -296,8 +294,8 @@ pub fn gemini_commands(paths: &Paths) -> anyhow::Result<Vec<(String, Option<Stri
     let mut out = vec![];
     for (rel, bytes) in files {
         let path = root.join(&rel);
+        let _ = bytes; // read again as TOML, with `file:line:col` on a parse error
         let Some(v) = read_doc(&path, paths)? else { continue };
-        let _ = bytes;
         let Some(prompt) = v.get("prompt").and_then(Value::as_str) else { continue };
         let name = rel.trim_end_matches(".toml").to_string();
         out.push((name, v.get("description").and_then(Value::as_str).map(str::to_string), prompt.to_string()));
@@ -337,6 +335,23 @@ mod tests {
         let s = codex_server(v.as_object().unwrap(), &mut vec![]).unwrap();
         assert_eq!(s.headers["Authorization"], "Bearer ${TOK}");
         assert_eq!(s.headers["X-Org"], "${ORG}");
+    }
+
+    #[test]
+    fn opencode_local_and_remote() {
+        let v: Value = serde_json::from_str(
+            r#"{"type": "local", "command": ["npx", "-y", "srv"], "environment": {"A": "1"}, "timeout": 1500}"#,
+        )
+        .unwrap();
+        let s = opencode_server(v.as_object().unwrap(), &mut vec![]).unwrap();
+        assert_eq!((s.command.as_deref(), s.args.as_slice()), (Some("npx"), &["-y".to_string(), "srv".into()][..]));
+        assert_eq!((s.env["A"].as_str(), s.timeout), ("1", Some(2)));
+        let v: Value =
+            serde_json::from_str(r#"{"type": "remote", "url": "https://x/mcp", "headers": {"H": "v"}}"#).unwrap();
+        let s = opencode_server(v.as_object().unwrap(), &mut vec![]).unwrap();
+        assert_eq!((s.url.as_deref(), s.headers["H"].as_str()), (Some("https://x/mcp"), "v"));
+        let off: Value = serde_json::from_str(r#"{"type": "remote", "url": "https://x", "enabled": false}"#).unwrap();
+        assert!(opencode_server(off.as_object().unwrap(), &mut vec![]).is_none());
     }
 
     #[test]
