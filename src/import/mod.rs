@@ -118,6 +118,40 @@ pub struct Import {
     pub policy: Option<[RuleSet; 3]>,
     /// What was found and left as it is, and why.
     pub notes: Vec<String>,
+    /// aiorch's own server is registered already (an earlier apply): keep it.
+    pub serve_self: bool,
+}
+
+enum Wrapped {
+    No,
+    /// `aiorch [--config F] secrets exec --only A,B -- CMD ARGS`: now `CMD ARGS`, secrets A, B.
+    SecretsExec,
+    /// `aiorch [--config F] mcp serve`.
+    OwnServer,
+}
+
+/// Undo what `apply` does to a server's command line (`registry::resolve`).
+fn unwrap_aiorch(s: &mut McpServer) -> Wrapped {
+    let Some(cmd) = &s.command else { return Wrapped::No };
+    if std::path::Path::new(cmd).file_name().is_none_or(|n| n != "aiorch") {
+        return Wrapped::No;
+    }
+    let rest: Vec<String> = match s.args.first().map(String::as_str) {
+        Some("--config") => s.args.iter().skip(2).cloned().collect(),
+        _ => s.args.clone(),
+    };
+    if rest == ["mcp", "serve"] {
+        return Wrapped::OwnServer;
+    }
+    match rest.as_slice() {
+        [a, b, c, names, dash, cmd, args @ ..] if a == "secrets" && b == "exec" && c == "--only" && dash == "--" => {
+            s.secrets = names.split(',').filter(|n| !n.is_empty()).map(str::to_string).collect();
+            s.command = Some(cmd.clone());
+            s.args = args.to_vec();
+            Wrapped::SecretsExec
+        }
+        _ => Wrapped::No,
+    }
 }
 
 /// Read `sources` and build the import.
@@ -127,6 +161,14 @@ pub fn collect(paths: &Paths, sources: &[Source]) -> anyhow::Result<Import> {
     for s in sources {
         found.extend(read::servers(*s, paths)?);
     }
+    // What an earlier `aiorch apply` registered reads back as the config entry it came from.
+    found.retain_mut(|f| match unwrap_aiorch(&mut f.server) {
+        Wrapped::OwnServer => {
+            imp.serve_self = true;
+            false
+        }
+        Wrapped::No | Wrapped::SecretsExec => true,
+    });
     merge(&mut imp, found);
     lift_secrets(&mut imp);
     instructions(&mut imp, paths, sources)?;
@@ -160,7 +202,10 @@ pub fn collect(paths: &Paths, sources: &[Source]) -> anyhow::Result<Import> {
 fn fingerprint(s: &McpServer) -> String {
     match (&s.command, &s.url) {
         (Some(c), _) => {
-            let keys: Vec<&String> = s.env.keys().collect();
+            // A secret reaches the server as a variable of its name: the same as an `env` key.
+            let mut keys: Vec<&String> = s.env.keys().chain(&s.secrets).collect();
+            keys.sort();
+            keys.dedup();
             serde_json::json!(["stdio", c, s.args, keys, s.cwd]).to_string()
         }
         (None, Some(u)) => serde_json::json!(["remote", u]).to_string(),
@@ -384,9 +429,15 @@ fn instructions(imp: &mut Import, paths: &Paths, sources: &[Source]) -> anyhow::
     let mut texts: Vec<(Source, PathBuf, Vec<u8>)> = vec![];
     for s in sources {
         let Some(file) = read::instructions_file(*s, paths) else { continue };
+        // aiorch's own (an earlier apply): the tree it comes from is the user's text already.
+        if std::fs::read_link(&file).is_ok_and(|t| t.starts_with(&paths.state_dir)) {
+            imp.notes
+                .push(format!("{}: linked by an earlier `aiorch apply`, not imported again", paths.display(&file)));
+            continue;
+        }
         let Ok(bytes) = fs_err::read(&file) else { continue };
         if bytes == crate::clients::claude::CLAUDE_MD.as_bytes() {
-            continue; // aiorch's own: nothing of the user's to keep
+            continue;
         }
         if texts.iter().any(|(_, _, b)| *b == bytes) {
             imp.notes
@@ -536,7 +587,7 @@ fn claude_rule(rule: &str, set: &mut RuleSet) -> bool {
 pub fn to_config(imp: &Import, agentsmd: Option<&str>, base: &Config) -> Config {
     // The backend and the clients the user already chose stay chosen.
     let mut cfg = Config { secrets: base.secrets.clone(), clients: base.clients.clone(), ..Config::default() };
-    cfg.mcp.serve_self = false;
+    cfg.mcp.serve_self = imp.serve_self;
     cfg.agentsmd.source = agentsmd.map(str::to_string);
     cfg.agentsmd.home_agents_md = false;
     cfg.plugins.defaults = false;
@@ -613,6 +664,24 @@ mod tests {
         assert_eq!(names, ["github", "only-oc"]);
         assert_eq!(imp.secrets.len(), 1);
         assert!(!format!("{imp:?}").contains("ghp_0123"), "Debug never shows a value");
+    }
+
+    #[test]
+    fn what_apply_registered_reads_back_as_the_config_entry() {
+        let mut s: McpServer = serde_json::from_value(serde_json::json!({"command": "/nix/store/x/bin/aiorch",
+            "args": ["--config", "/c.toml", "secrets", "exec", "--only", "A,B", "--", "srv", "stdio"]}))
+        .unwrap();
+        assert!(matches!(unwrap_aiorch(&mut s), Wrapped::SecretsExec));
+        assert_eq!(
+            (s.command.as_deref(), s.args.as_slice(), s.secrets.as_slice()),
+            (Some("srv"), &["stdio".to_string()][..], &["A".to_string(), "B".into()][..])
+        );
+        let mut own: McpServer =
+            serde_json::from_value(serde_json::json!({"command": "aiorch", "args": ["mcp", "serve"]})).unwrap();
+        assert!(matches!(unwrap_aiorch(&mut own), Wrapped::OwnServer));
+        let mut other: McpServer =
+            serde_json::from_value(serde_json::json!({"command": "npx", "args": ["aiorch"]})).unwrap();
+        assert!(matches!(unwrap_aiorch(&mut other), Wrapped::No));
     }
 
     #[test]

@@ -108,8 +108,13 @@ pub fn toml(imp: &Import, cfg: &Config) -> String {
         out.push_str(&toml::to_string(&cfg.secrets).expect("secrets serialise"));
     }
     out.push_str("\n[mcp]\n");
-    comment("aiorch's own MCP server was in no client before the import: true adds it to every client.", &mut out);
-    out.push_str("serve_self = false\n");
+    if cfg.mcp.serve_self {
+        comment("aiorch's own MCP server was registered already (by an earlier apply).", &mut out);
+        out.push_str("serve_self = true\n");
+    } else {
+        comment("aiorch's own MCP server was in no client before the import: true adds it to every client.", &mut out);
+        out.push_str("serve_self = false\n");
+    }
     for s in &imp.servers {
         out.push('\n');
         comment(&format!("from {}", s.from.join(", ")), &mut out);
@@ -271,7 +276,7 @@ pub fn nix(imp: &Import, cfg: &Config) -> String {
         out.push_str(&format!("    plugins = {};\n", nix_value(&json!(cfg.plugins.enabled), 2)));
     }
     let mut settings = json!({
-        "mcp": { "serve_self": false },
+        "mcp": { "serve_self": cfg.mcp.serve_self },
         "plugins": { "defaults": false },
     });
     if cfg.clients != Config::default().clients {

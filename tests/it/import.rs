@@ -217,6 +217,19 @@ fn apply_takes_over_with_no_visible_change_and_revert_is_byte_exact() {
         }
     }
 
+    // Importing again reads aiorch's entries back as the config entries they came from.
+    let again = sb.json(["import", "--dry-run"]);
+    no_canary("a second import", &again.to_string());
+    let servers: Vec<(&str, &str)> = again["servers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| (s["name"].as_str().unwrap(), s["server"]["command"].as_str().unwrap_or("-")))
+        .collect();
+    assert_eq!(servers, [("github", "github-mcp-server"), ("docs", "-"), ("fs", "npx"), ("search", "-")]);
+    assert_eq!(again["servers"][0]["server"]["secrets"], serde_json::json!(["GITHUB_TOKEN"]));
+    assert_eq!(again["conflicts"].as_array().unwrap().len(), 1, "{again}");
+
     sb.ok(["revert"]);
     assert_eq!(sb.fingerprint_of(&["home"], false), home_before, "revert gives back the pre-import home");
 }
