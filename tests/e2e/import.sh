@@ -10,6 +10,8 @@
 #      `codex mcp list --json`, `copilot mcp list --json`
 #   -> import --store-secrets: aiorch.toml + agentsmd tree; the conflict is listed; no token in
 #      aiorch.toml, the tree, or import's output
+#   -> import --nix: evaluated through the real home-manager module (when its sources are here:
+#      nix/README.md), the same effective config as aiorch.toml
 #   -> apply (with the --adopt names import printed), then revert at once: the home is byte
 #      for byte the pre-import home
 #   -> apply again: every client lists the same servers, each connected as before (remote
@@ -162,6 +164,31 @@ cmp -s "$H/.claude/CLAUDE.md" "$WORK/config/agentsmd/AGENTS.md" && cmp -s "$H/.c
 ADOPT=$(sed -n 's/.*then `aiorch apply\(.*\)` (each adopted.*/\1/p' "$LOGS/import1.out")
 echo "  adopt:$ADOPT"
 [ -n "$ADOPT" ] && pass "import names the entries apply must adopt:$ADOPT" || fail "no --adopt names in: $(cat "$LOGS/import1.out")"
+
+section "the Nix form: programs.aiorch through the real home-manager module"
+aiorch nix1 import --nix --out "$WORK/aiorch.nix" --agentsmd "$WORK/config/agentsmd"
+expect_rc nix1 0 "import --nix --out exits 0"
+grep -qF -- "${TOKEN_ENV}" "$WORK/aiorch.nix" || grep -qF -- "${TOKEN_HDR}" "$WORK/aiorch.nix" && fail "a token in aiorch.nix" \
+  || pass "no token in aiorch.nix"
+# Evaluated like nix/ci-check.sh does, when the sources no registry ships are on this machine.
+NIX_TOOLS=${AIORCH_NIX_TOOLS:-$(cd "$REPO_ROOT/.." && pwd)/shared/tools/nix}
+if [ -x "$NIX_TOOLS/eval-hm-module.sh" ]; then
+  (cd "$WORK" && bash "$NIX_TOOLS/eval-hm-module.sh" -e 'cfg.programs.aiorch.finalSettings' "$REPO_ROOT/nix/hm-module.nix" \
+    "$WORK/aiorch.nix" >"$WORK/final.json" 2>"$LOGS/nix-eval.err"); nrc=$?
+  if [ "$nrc" = 0 ]; then
+    "${BASE_ENV[@]}" "$AIORCH" --home "$H" --config "$WORK/final.json" --json config show >"$LOGS/show-nix.json" 2>&1
+    "${BASE_ENV[@]}" "$AIORCH" --home "$H" --config "$CFG" --json config show >"$LOGS/show-toml.json" 2>&1
+    cmp -s "$LOGS/show-nix.json" "$LOGS/show-toml.json" \
+      && pass "home-manager renders the Nix form into the same effective config as aiorch.toml" \
+      || fail "Nix and TOML differ: $(diff "$LOGS/show-nix.json" "$LOGS/show-toml.json" | head -5)"
+  elif [ "$nrc" = 77 ]; then
+    echo "  NOT RUN  the home-manager evaluation: no home-manager / nixpkgs sources here (nix/README.md)"
+  else
+    fail "home-manager could not evaluate aiorch.nix: $(tail -5 "$LOGS/nix-eval.err")"
+  fi
+else
+  echo "  NOT RUN  the home-manager evaluation: no Nix tools at $NIX_TOOLS (nix/README.md)"
+fi
 
 section "apply, then revert at once: byte for byte"
 tree_digest "$H" >"$WORK/home.before"
