@@ -37,7 +37,8 @@ pub fn import(ui: &Ui, paths: &Paths, a: ImportArgs) -> anyhow::Result<Exit> {
             .into());
     }
 
-    let imp = import::collect(paths, &sources)?;
+    let mut imp = import::collect(paths, &sources)?;
+    import::keep_remote_secrets(&mut imp, &base);
     let cfg = import::to_config(&imp, Some(&paths.display(&tree_dir)), &base);
     let text = if a.nix { render::nix(&imp, &cfg) } else { render::toml(&imp, &cfg) };
     // What apply will read must load: a failure here is aiorch's bug, never the user's files.

@@ -583,6 +583,22 @@ fn claude_rule(rule: &str, set: &mut RuleSet) -> bool {
     true
 }
 
+/// A remote server's secrets are not in the client's entry (only `${NAME}` in a header is):
+/// when the current config already names them for that server, they stay named.
+pub fn keep_remote_secrets(imp: &mut Import, base: &Config) {
+    for s in imp.servers.iter_mut().filter(|s| s.server.url.is_some() && s.server.secrets.is_empty()) {
+        let Some(old) = base.mcp.servers.get(&s.name) else { continue };
+        let used: Vec<String> = s
+            .server
+            .headers
+            .values()
+            .flat_map(|v| crate::mcp::registry::env_refs(v))
+            .map(|r| r.name.to_string())
+            .collect();
+        s.server.secrets = old.secrets.iter().filter(|n| used.contains(n)).cloned().collect();
+    }
+}
+
 /// The config the import amounts to (what `render` writes, and what is validated before).
 pub fn to_config(imp: &Import, agentsmd: Option<&str>, base: &Config) -> Config {
     // The backend and the clients the user already chose stay chosen.

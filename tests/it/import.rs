@@ -187,6 +187,7 @@ fn apply_takes_over_with_no_visible_change_and_revert_is_byte_exact() {
     assert_eq!(got.stdout, CANARIES[0]);
 
     let plan: serde_json::Value = sb.json(["import", "--dry-run"]);
+    no_canary("import --json", &plan.to_string());
     let adopt: Vec<String> =
         plan["adopt"].as_array().unwrap().iter().map(|v| format!("--adopt={}", v.as_str().unwrap())).collect();
     assert_eq!(adopt, ["--adopt=docs", "--adopt=github", "--adopt=search"]);
@@ -228,6 +229,8 @@ fn apply_takes_over_with_no_visible_change_and_revert_is_byte_exact() {
         .collect();
     assert_eq!(servers, [("github", "github-mcp-server"), ("docs", "-"), ("fs", "npx"), ("search", "-")]);
     assert_eq!(again["servers"][0]["server"]["secrets"], serde_json::json!(["GITHUB_TOKEN"]));
+    // A remote server's secret is only `${NAME}` in the client: the current config still names it.
+    assert_eq!(again["servers"][1]["server"]["secrets"], serde_json::json!(["DOCS_TOKEN"]));
     assert_eq!(again["conflicts"].as_array().unwrap().len(), 1, "{again}");
 
     sb.ok(["revert"]);
@@ -249,4 +252,16 @@ fn an_existing_config_is_kept_and_a_broken_client_file_is_exit_2() {
     // --from leaves the broken client out.
     sb.ok(["import", "--force", "--from", "claude,codex,copilot"]);
     assert_ne!(sb.fingerprint(), before);
+}
+
+#[test]
+fn an_empty_home_imports_to_a_config_that_adds_nothing() {
+    let sb = TestEnv::with_config(&base_config());
+    let r = sb.ok(["import", "--force"]);
+    assert!(r.stdout.contains("imported 0 MCP server(s)"), "{r}");
+    // An empty AGENTS.md, not aiorch's built-in instructions; no server, not even aiorch's own.
+    assert_eq!(sb.read("config/agentsmd/AGENTS.md"), "");
+    sb.ok(["apply"]);
+    assert_eq!(std::fs::read_to_string(sb.path("home/.claude/AGENTS.md")).unwrap(), "");
+    assert!(!sb.exists("home/.claude.json") || !sb.read("home/.claude.json").contains("mcpServers"));
 }
