@@ -6,6 +6,7 @@
 //! gives the pre-import home back byte for byte.
 
 use std::collections::BTreeMap;
+use std::os::unix::fs::PermissionsExt;
 
 use crate::common::{CLIENTS_ALWAYS, TestEnv, require_tool};
 
@@ -85,6 +86,10 @@ notifications = true
 "#
         ),
     );
+    // The clients keep these files to the user alone (Claude writes ~/.claude.json 0600).
+    for f in [".claude.json", ".gemini/settings.json", ".codex/config.toml", ".copilot/mcp-config.json"] {
+        std::fs::set_permissions(sb.path(&format!("home/{f}")), std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
     sb.write("home/.claude/CLAUDE.md", "# How I work\n\nBe terse. Style: @style.md\n");
     sb.write("home/.claude/style.md", "Use British spelling.\n");
     sb.write("home/.codex/AGENTS.md", "# Codex\n\nRun the tests before saying done.\n");
@@ -215,6 +220,8 @@ fn apply_takes_over_with_no_visible_change_and_revert_is_byte_exact() {
         for p in sb.files_holding(&["state"], c.as_bytes(), &[]) {
             let rel = p.strip_prefix(&sb.state).unwrap();
             assert!(rel.starts_with("backups") || rel == std::path::Path::new("ledger.json"), "{}", p.display());
+            let mode = std::fs::metadata(&p).unwrap().permissions().mode();
+            assert_eq!(mode & 0o077, 0, "{} holds a token and is readable by others ({mode:o})", p.display());
         }
     }
 
