@@ -120,7 +120,9 @@ pub enum Cmd {
                             \n--store-secrets stores the value with the secrets backend, otherwise the import lists\
                             \n`aiorch secrets set NAME` to run. No value is ever written to the config or printed.\
                             \nNothing in the clients' files changes: `aiorch apply` takes them over afterwards, and\
-                            \n`aiorch revert` gives them back byte for byte."
+                            \n`aiorch revert` gives them back byte for byte.\n\n\
+                            Exit status: 0 written (conflicts are listed, not errors); 2 a client file does not\
+                            \nparse, or the config or a tree file exists (without --force): nothing written."
     )]
     Import(ImportArgs),
     /// Check links, merged settings and everything else aiorch manages
@@ -444,7 +446,8 @@ pub struct ImportArgs {
     /// Print what would be written, write nothing, store nothing
     #[arg(long)]
     pub dry_run: bool,
-    /// Write a `programs.aiorch` Nix attribute set instead of aiorch.toml (to stdout without --out)
+    /// Write a `programs.aiorch` Nix attribute set instead of aiorch.toml (to stdout without --out; the tree is
+    /// still written)
     #[arg(long)]
     pub nix: bool,
     /// Where to write the config (default: the config file, `aiorch config path`)
