@@ -70,10 +70,29 @@ fn ruleset(r: &RuleSet) -> Option<Value> {
     (!m.is_empty()).then_some(Value::Object(m))
 }
 
+/// `# ` lines, wrapped at 100 columns (a long origin or reason stays readable).
 fn comment(text: &str, out: &mut String) {
-    for l in text.lines() {
+    for l in wrap(text, 98) {
         out.push_str(&format!("# {l}\n"));
     }
+}
+
+fn wrap(text: &str, width: usize) -> Vec<String> {
+    let mut out = vec![];
+    for line in text.lines() {
+        let mut cur = String::new();
+        for word in line.split(' ') {
+            if !cur.is_empty() && cur.len() + 1 + word.len() > width {
+                out.push(std::mem::take(&mut cur));
+            }
+            if !cur.is_empty() {
+                cur.push(' ');
+            }
+            cur.push_str(word);
+        }
+        out.push(cur);
+    }
+    out
 }
 
 fn sources(imp: &Import) -> String {
@@ -229,7 +248,7 @@ fn nix_value(v: &Value, indent: usize) -> String {
 pub fn nix(imp: &Import, cfg: &Config) -> String {
     let mut out = String::new();
     let c = |t: &str, out: &mut String, indent: usize| {
-        for l in t.lines() {
+        for l in wrap(t, 96 - 2 * indent) {
             out.push_str(&format!("{}# {l}\n", "  ".repeat(indent)));
         }
     };
