@@ -201,6 +201,17 @@ fn apply_takes_over_with_no_visible_change_and_revert_is_byte_exact() {
     let r = sb.ok(&args);
     no_canary("apply's output", &r.all());
     sb.ok(["apply", "--check"]);
+    // Every secret the config names resolves (doctor), and nothing aiorch manages drifted.
+    let doctor = sb.json(["doctor", "--no-connect"]);
+    let bad: Vec<&serde_json::Value> = doctor["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["status"] == "fail" && c["group"] != "clients")
+        .collect();
+    assert!(bad.is_empty(), "{bad:#?}");
+    assert!(doctor["checks"].as_array().unwrap().iter().any(|c| c.to_string().contains("GITHUB_TOKEN")), "{doctor:#}");
+    no_canary("doctor", &doctor.to_string());
 
     assert_eq!(listed(&sb), lists_before, "every client lists the servers it listed before");
     // Claude reads CLAUDE.md → @AGENTS.md → the user's text (with the Codex file after it).
