@@ -2,7 +2,7 @@
 # tests/e2e/import.sh
 # Proves `aiorch import` against the REAL Claude Code, Gemini CLI, Codex CLI and Copilot CLI,
 # offline, in a scratch HOME seeded as a messy user setup:
-#   servers in all four clients (`echo` in all four, with a token pasted into its env; `web`, a
+#   servers in all four clients and OpenCode (`echo` in all five, with a token pasted into its env; `web`, a
 #   streamable-HTTP server with a bearer token in its headers, in Claude, Codex and Copilot;
 #   `dup` in Claude and Gemini under one name with different args), a CLAUDE.md that
 #   @imports a file, a Claude command, Codex TOML with comments
@@ -101,6 +101,18 @@ cat >"$H/.copilot/mcp-config.json" <<EOF
   }
 }
 EOF
+# OpenCode: the same `echo` (merged), and a server only it has (listed, not imported: aiorch does
+# not write OpenCode's config)
+mkdir -p "$H/.config/opencode"
+cat >"$H/.config/opencode/opencode.json" <<EOF
+{
+  "\$schema": "https://opencode.ai/config.json",
+  "mcp": {
+    "echo": { "type": "local", "command": ["$PY", "$ECHO"], "environment": { "API_TOKEN": "$TOKEN_ENV" } },
+    "oc-only": { "type": "local", "command": ["$PY", "$ECHO"], "environment": { "OC": "1" } }
+  }
+}
+EOF
 printf '# How I work\n\nBe terse. Style: @style.md\n' >"$H/.claude/CLAUDE.md"
 printf 'Use British spelling.\n' >"$H/.claude/style.md"
 printf -- '---\ndescription: Explain code\n---\nExplain $ARGUMENTS simply.\n' >"$H/.claude/commands/explain.md"
@@ -117,6 +129,8 @@ lists() {
   run "gemini-$tag" "$CLIENT_TIMEOUT" "${BASE_ENV[@]}" "${GEM_ENV[@]}" "$@" gemini mcp list
   run "codex-$tag" 60 "${BASE_ENV[@]}" "$@" codex mcp list --json
   run "copilot-$tag" 120 "${BASE_ENV[@]}" "$@" copilot mcp list --json
+  # OpenCode is read, not managed: its list must not change either (when it is installed here)
+  if [ -n "$OPENCODE" ]; then run "opencode-$tag" "$CLIENT_TIMEOUT" "${BASE_ENV[@]}" "$@" "$OPENCODE" mcp list; fi
   python3 - "$LOGS" "$tag" >"$LOGS/lists-$tag" <<'PY'
 import json, re, sys
 logs, tag = sys.argv[1], sys.argv[2]
@@ -134,15 +148,23 @@ cp = json.loads(open(f"{logs}/copilot-{tag}.out").read() or "{}")
 servers = (cp.get("mcpServers") or cp.get("servers") or {}) if isinstance(cp, dict) else cp
 items = servers.items() if isinstance(servers, dict) else [(s.get("name"), s) for s in servers]
 out += [f"copilot {n} {s.get('type')}" for n, s in items]
+import os
+if os.path.exists(f"{logs}/opencode-{tag}.out"):
+    for line in re.sub(r"\x1b\[[0-9;]*m", "", read("opencode")).splitlines():
+        m = re.match(r"^\S+\s+\S+ ([A-Za-z0-9_-]+) (\w+)", line)
+        if m: out.append(f"opencode {m[1]} {m[2]}")
 print("\n".join(sorted(out)))
 PY
 }
+
+OPENCODE=$(command -v opencode || ls "$E2E_CACHE/opencode/node_modules/.bin/opencode" 2>/dev/null || true)
+[ -n "$OPENCODE" ] || echo "  NOT RUN  opencode mcp list: no OpenCode under $E2E_CACHE/opencode (its file is still imported)"
 
 section "before: each client's own list"
 lists before
 cat "$LOGS/lists-before" | sed 's/^/  | /'
 for want in "claude echo ✔ Connected" "claude web ✔ Connected" "claude dup ✔ Connected" "gemini echo Connected" \
-            "gemini dup Connected" "codex echo stdio" "codex web streamable_http" "copilot echo local" "copilot web http"; do
+            "gemini dup Connected" ${OPENCODE:+"opencode echo connected" "opencode oc-only connected"} "codex echo stdio" "codex web streamable_http" "copilot echo local" "copilot web http"; do
   grep -qx "$want" "$LOGS/lists-before" && pass "before: $want" || fail "before: no '$want'"
 done
 
@@ -153,6 +175,8 @@ aiorch import1 import --force --store-secrets
 expect_rc import1 0 "import --store-secrets exits 0"
 grep -q "not imported: \`dup\` from gemini" "$LOGS/import1.err" && pass "the conflicting \`dup\` of Gemini is listed" \
   || { fail "the conflict is not listed"; show_err import1; }
+grep -B4 '^\[mcp.servers.echo\]$' "$CFG" | grep -q 'opencode (~/.config/opencode/opencode.json)' && grep -q "not imported: \`oc-only\` from opencode" "$LOGS/import1.err" \
+  && pass "OpenCode's echo merged with the others'; oc-only listed, not imported" || fail "opencode: $(grep -n opencode "$CFG")"
 grep -q '^# \[mcp.servers.dup\]$' "$CFG" && grep -q '^\[mcp.servers.dup\]$' "$CFG" \
   && pass "aiorch.toml: Claude's dup imported, Gemini's commented out" || fail "aiorch.toml: $(grep -n dup "$CFG")"
 for t in "$TOKEN_ENV" "$TOKEN_HDR"; do
@@ -223,7 +247,9 @@ diff "$LOGS/lists-before" "$LOGS/lists-after" >"$LOGS/lists.diff" && pass "every
   || { fail "the lists differ"; sed 's/^/  | /' "$LOGS/lists.diff"; }
 for t in "$TOKEN_ENV" "$TOKEN_HDR"; do
   # ~/.claude/backups: Claude's own copies of ~/.claude.json, taken before the import
-  hits=$(grep -rlF -- "$t" "$H" "$S" 2>/dev/null | grep -v "^$S/backups/" | grep -vx "$S/ledger.json" | grep -v "^$H/.claude/backups/")
+  # ~/.config/opencode/opencode.json: OpenCode is read, not managed, so its file stays the user's
+  hits=$(grep -rlF -- "$t" "$H" "$S" 2>/dev/null | grep -v "^$S/backups/" | grep -vx "$S/ledger.json" | grep -v "^$H/.claude/backups/" \
+    | grep -vx "$H/.config/opencode/opencode.json")
   [ -z "$hits" ] && pass "token ${t:0:16}… is nowhere under HOME or the state dir but the backups revert needs" || fail "token in: $hits"
 done
 
