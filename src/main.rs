@@ -9,6 +9,7 @@ mod clients;
 mod config;
 mod doctor;
 mod error;
+mod import;
 mod mcp;
 mod modelmap;
 mod paths;

@@ -3,6 +3,7 @@
 mod apply;
 mod config;
 mod doctor;
+mod import;
 mod mcp_serve;
 mod meta;
 mod models;
@@ -105,6 +106,25 @@ pub enum Cmd {
         #[arg(long)]
         dry_run: bool,
     },
+    /// Write a config (and agentsmd tree) from the clients' existing setup
+    #[command(
+        after_help = "Examples:\n  aiorch import --dry-run          print the config it would write, change nothing\
+                            \n  aiorch import --store-secrets    write the config and store the tokens found\
+                            \n  aiorch import --from claude,codex --out ./aiorch.toml --agentsmd ./agentsmd\
+                            \n  aiorch import --nix > aiorch.nix  `programs.aiorch` for home-manager\n\n\
+                            Reads each client's user-level MCP servers, instruction files (and what CLAUDE.md\
+                            \nimports), commands, Claude's marketplaces, plugins and permission lists. A server in\
+                            \nseveral clients is imported once (compared by command, args, environment names or URL);\
+                            \none whose name is taken by a different server is left in its client, listed and commented\
+                            \nout. A literal token in `env` or `headers` becomes a secret name the server references:\
+                            \n--store-secrets stores the value with the secrets backend, otherwise the import lists\
+                            \n`aiorch secrets set NAME` to run. No value is ever written to the config or printed.\
+                            \nNothing in the clients' files changes: `aiorch apply` takes them over afterwards, and\
+                            \n`aiorch revert` gives them back byte for byte.\n\n\
+                            Exit status: 0 written (conflicts are listed, not errors); 2 a client file does not\
+                            \nparse, or the config or a tree file exists (without --force): nothing written."
+    )]
+    Import(ImportArgs),
     /// Check links, merged settings and everything else aiorch manages
     #[command(
         after_help = "Every MCP server is started (or reached) the way a client would, in parallel, and must answer \
@@ -418,6 +438,32 @@ pub enum PolicyCmd {
     },
 }
 
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// Clients to read (comma-separated; default: all)
+    #[arg(long, value_enum, value_delimiter = ',', value_name = "CLIENTS")]
+    pub from: Option<Vec<crate::import::Source>>,
+    /// Print what would be written, write nothing, store nothing
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Write a `programs.aiorch` Nix attribute set instead of aiorch.toml (to stdout without --out; the tree is
+    /// still written)
+    #[arg(long)]
+    pub nix: bool,
+    /// Where to write the config (default: the config file, `aiorch config path`)
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// The agentsmd tree to copy instruction files and commands into (default: agentsmd/ next to the config)
+    #[arg(long, value_name = "DIR")]
+    pub agentsmd: Option<PathBuf>,
+    /// Store the tokens found in `env` and `headers` with the secrets backend
+    #[arg(long)]
+    pub store_secrets: bool,
+    /// Overwrite an existing config file and tree files
+    #[arg(long)]
+    pub force: bool,
+}
+
 pub fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(c) => c,
@@ -441,6 +487,7 @@ fn run(cli: Cli, ui: &Ui) -> anyhow::Result<Exit> {
     match cli.command {
         Cmd::Init { force } => config::init(ui, &paths, force),
         Cmd::Apply { dry_run, check, adopt } => apply::apply(ui, &paths, dry_run, check, &adopt.into_iter().collect()),
+        Cmd::Import(a) => import::import(ui, &paths, a),
         Cmd::Revert { dry_run } => apply::revert(ui, &paths, dry_run),
         Cmd::Doctor { strict, no_connect } => doctor::doctor(ui, &paths, strict, no_connect),
         Cmd::Agents => doctor::agents(ui, &paths),

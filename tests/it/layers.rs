@@ -15,6 +15,7 @@ const LAYERS: &[&[&str]] = &[
     &["policy", "mcp", "services"],
     &["runtime"],
     &["clients"],
+    &["import"],
     &["doctor"],
     &["cli"],
 ];

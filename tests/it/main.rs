@@ -22,6 +22,7 @@ mod doctor;
 mod fake_provider;
 mod faults;
 mod homes;
+mod import;
 mod layers;
 mod malformed;
 mod mcp;

@@ -1,0 +1,366 @@
+//! Reading each client's own files: the inverse of what `clients/` writes. Every reader returns
+//! servers in aiorch's schema (`McpServer`), so comparing and rendering them is client-agnostic.
+//! A file that does not exist is no error; a file that does not parse is (exit 2, `file:line:col`).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+use super::Source;
+use crate::config::mcp::{McpServer, RemoteTransport};
+use crate::error::CliError;
+use crate::paths::Paths;
+
+/// One server as a client defines it.
+#[derive(Debug, Clone)]
+pub struct Found {
+    pub source: Source,
+    /// The file it is in (`~/.claude.json`).
+    pub file: String,
+    pub name: String,
+    pub server: McpServer,
+    /// What could not be carried over (a setting aiorch has no key for).
+    pub notes: Vec<String>,
+}
+
+/// The file each source keeps its user-level MCP servers in.
+pub fn mcp_file(source: Source, paths: &Paths) -> PathBuf {
+    match source {
+        Source::Claude => paths.in_home(".claude.json"),
+        Source::Gemini => paths.in_home(".gemini/settings.json"),
+        Source::Codex => paths.in_home(".codex/config.toml"),
+        Source::Copilot => paths.in_home(".copilot/mcp-config.json"),
+        Source::Opencode => paths.in_home(".config/opencode/opencode.json"),
+    }
+}
+
+/// A JSON (with comments) or TOML file as a JSON value; None when it does not exist.
+pub fn read_doc(path: &Path, paths: &Paths) -> anyhow::Result<Option<Value>> {
+    let text = match fs_err::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e.into()),
+    };
+    let shown = paths.display(path);
+    let untouched = "fix the file (or leave its client out with --from); nothing was written";
+    if path.extension().is_some_and(|e| e == "toml") {
+        let v: Value = toml::from_str(&text).map_err(|e| {
+            let (line, col) = e.span().map(|s| crate::config::load::line_col(&text, s.start)).unwrap_or((1, 1));
+            CliError::bad_input(format!("{shown}:{line}:{col}: {}", e.message().trim())).hint(untouched)
+        })?;
+        return Ok(Some(v));
+    }
+    if text.trim().is_empty() {
+        return Ok(Some(Value::Object(Default::default())));
+    }
+    let doc = crate::apply::jsonc::JsoncDoc::parse(&text)
+        .map_err(|e| CliError::bad_input(format!("{shown}:{}:{}: {}", e.line, e.col, e.msg)).hint(untouched))?;
+    Ok(Some(doc.to_value()))
+}
+
+/// Every user-level MCP server `source` defines.
+pub fn servers(source: Source, paths: &Paths) -> anyhow::Result<Vec<Found>> {
+    let path = mcp_file(source, paths);
+    let Some(doc) = read_doc(&path, paths)? else { return Ok(vec![]) };
+    let key = match source {
+        Source::Codex => "mcp_servers",
+        Source::Opencode => "mcp",
+        _ => "mcpServers",
+    };
+    let Some(map) = doc.get(key).and_then(Value::as_object) else { return Ok(vec![]) };
+    let file = paths.display(&path);
+    let mut out = vec![];
+    for (name, v) in map {
+        let Some(v) = v.as_object() else { continue };
+        let mut notes = vec![];
+        let server = match source {
+            Source::Claude | Source::Gemini | Source::Copilot => json_server(source, v, &mut notes),
+            Source::Codex => codex_server(v, &mut notes),
+            Source::Opencode => opencode_server(v, &mut notes),
+        };
+        match server {
+            Some(server) => {
+                out.push(Found { source, file: file.clone(), name: name.clone(), server, notes });
+            }
+            None => out.push(Found {
+                source,
+                file: file.clone(),
+                name: name.clone(),
+                server: McpServer::default(),
+                notes: vec!["skipped: it is disabled, or has neither a command nor a URL".into()],
+            }),
+        }
+    }
+    Ok(out)
+}
+
+fn str_of(v: &serde_json::Map<String, Value>, k: &str) -> Option<String> {
+    v.get(k).and_then(Value::as_str).map(str::to_string)
+}
+
+fn strings(v: Option<&Value>) -> Vec<String> {
+    v.and_then(Value::as_array)
+        .map(|a| a.iter().filter_map(|x| x.as_str().map(str::to_string)).collect())
+        .unwrap_or_default()
+}
+
+fn string_map(v: Option<&Value>) -> BTreeMap<String, String> {
+    v.and_then(Value::as_object)
+        .map(|m| m.iter().map(|(k, v)| (k.clone(), v.as_str().map_or_else(|| v.to_string(), str::to_string))).collect())
+        .unwrap_or_default()
+}
+
+/// Milliseconds to whole seconds (rounded up: a timeout never gets shorter).
+fn ms_to_s(v: Option<&Value>, notes: &mut Vec<String>) -> Option<u64> {
+    let ms = v?.as_f64()?;
+    let s = (ms / 1000.0).ceil().max(1.0) as u64;
+    if (s as f64) * 1000.0 != ms {
+        notes.push(format!("timeout {ms} ms rounded up to {s} s"));
+    }
+    Some(s)
+}
+
+/// Claude (`~/.claude.json`), Gemini (`settings.json`) and Copilot (`mcp-config.json`) share
+/// the `mcpServers` shape, with small differences in `type` and the tool allow-list.
+fn json_server(source: Source, v: &serde_json::Map<String, Value>, notes: &mut Vec<String>) -> Option<McpServer> {
+    let mut s = McpServer { timeout: ms_to_s(v.get("timeout"), notes), ..Default::default() };
+    let ty = str_of(v, "type").unwrap_or_default();
+    if let Some(cmd) = str_of(v, "command") {
+        s.command = Some(cmd);
+        s.args = strings(v.get("args"));
+        s.env = string_map(v.get("env"));
+        s.cwd = str_of(v, "cwd");
+    } else {
+        // Gemini: `httpUrl` is streamable HTTP, `url` alone is SSE unless `type` says otherwise.
+        let (url, transport) = match (str_of(v, "httpUrl"), str_of(v, "url")) {
+            (Some(u), _) => (u, RemoteTransport::Http),
+            (None, Some(u)) => {
+                let sse = ty == "sse" || (source == Source::Gemini && ty.is_empty());
+                (u, if sse { RemoteTransport::Sse } else { RemoteTransport::Http })
+            }
+            (None, None) => return None,
+        };
+        s.url = Some(url);
+        s.transport = (transport == RemoteTransport::Sse).then_some(RemoteTransport::Sse);
+        s.headers = string_map(v.get("headers"));
+    }
+    let tools = match source {
+        Source::Gemini => v.get("includeTools"),
+        Source::Copilot => v.get("tools"),
+        _ => None,
+    };
+    let tools = strings(tools);
+    if !tools.is_empty() && tools != ["*"] {
+        s.tools = Some(tools);
+    }
+    if source == Source::Gemini && v.get("excludeTools").is_some() {
+        notes.push("`excludeTools` has no aiorch key (list the tools to keep in `tools`)".into());
+    }
+    Some(s)
+}
+
+/// Codex's `[mcp_servers.NAME]`: variables by name (`env_vars`, `bearer_token_env_var`,
+/// `env_http_headers`) become the `${VAR}` references aiorch writes them back from.
+fn codex_server(v: &serde_json::Map<String, Value>, notes: &mut Vec<String>) -> Option<McpServer> {
+    if v.get("enabled").and_then(Value::as_bool) == Some(false) {
+        return None;
+    }
+    let secs = |k: &str| v.get(k).and_then(Value::as_f64).map(|f| f.ceil().max(1.0) as u64);
+    let mut s = McpServer {
+        timeout: secs("tool_timeout_sec"),
+        startup_timeout: secs("startup_timeout_sec"),
+        ..Default::default()
+    };
+    let tools = strings(v.get("enabled_tools"));
+    if !tools.is_empty() {
+        s.tools = Some(tools);
+    }
+    if v.get("disabled_tools").is_some() {
+        notes.push("`disabled_tools` has no aiorch key (list the tools to keep in `tools`)".into());
+    }
+    if let Some(cmd) = str_of(v, "command") {
+        s.command = Some(cmd);
+        s.args = strings(v.get("args"));
+        s.env = string_map(v.get("env"));
+        for name in strings(v.get("env_vars")) {
+            s.env.insert(name.clone(), format!("${{{name}}}"));
+        }
+        s.cwd = str_of(v, "cwd");
+    } else if let Some(url) = str_of(v, "url") {
+        s.url = Some(url);
+        s.headers = string_map(v.get("http_headers"));
+        for (h, var) in string_map(v.get("env_http_headers")) {
+            s.headers.insert(h, format!("${{{var}}}"));
+        }
+        if let Some(var) = str_of(v, "bearer_token_env_var") {
+            s.headers.insert("Authorization".into(), format!("Bearer ${{{var}}}"));
+        }
+    } else {
+        return None;
+    }
+    Some(s)
+}
+
+/// OpenCode's `mcp.NAME`: `local` (`command` is the whole argv, `environment`) or `remote`.
+fn opencode_server(v: &serde_json::Map<String, Value>, _notes: &mut Vec<String>) -> Option<McpServer> {
+    if v.get("enabled").and_then(Value::as_bool) == Some(false) {
+        return None;
+    }
+    let timeout = v.get("timeout").and_then(Value::as_f64).map(|ms| (ms / 1000.0).ceil().max(1.0) as u64);
+    match str_of(v, "type").as_deref() {
+        Some("remote") => Some(McpServer {
+            url: Some(str_of(v, "url")?),
+            headers: string_map(v.get("headers")),
+            timeout,
+            ..Default::default()
+        }),
+        _ => {
+            let mut argv = strings(v.get("command")).into_iter();
+            Some(McpServer {
+                command: Some(argv.next()?),
+                args: argv.collect(),
+                env: string_map(v.get("environment")),
+                timeout,
+                ..Default::default()
+            })
+        }
+    }
+}
+
+// ---- Instructions and commands ----------------------------------------------------------------
+
+/// The user-level instruction file each client reads (Gemini's GEMINI.md stays where it is:
+/// `apply` keeps it in Gemini's `context.fileName`, so Gemini goes on reading it).
+pub fn instructions_file(source: Source, paths: &Paths) -> Option<PathBuf> {
+    match source {
+        Source::Claude => Some(paths.in_home(".claude/CLAUDE.md")),
+        Source::Codex => Some(paths.in_home(".codex/AGENTS.md")),
+        Source::Copilot => Some(paths.in_home(".copilot/copilot-instructions.md")),
+        Source::Gemini | Source::Opencode => None,
+    }
+}
+
+/// The files a Claude memory file imports (`@path` outside code), relative to its directory
+/// or `~/`, that exist: (path as written, file).
+pub fn claude_imports(text: &str, dir: &Path, home: &Path) -> Vec<(String, PathBuf)> {
+    let mut out = vec![];
+    let mut fenced = false;
+    for line in text.lines() {
+        if line.trim_start().starts_with("```") {
+            fenced = !fenced;
+            continue;
+        }
+        if fenced {
+            continue;
+        }
+        // Odd pieces between backticks are inline code.
+        for (i, word) in line.split('`').enumerate() {
+            if i % 2 == 1 {
+                continue;
+            }
+            for tok in word.split_whitespace() {
+                let Some(p) = tok.strip_prefix('@') else { continue };
+                if p.is_empty() || p.contains("://") {
+                    continue;
+                }
+                let file = match p.strip_prefix("~/") {
+                    Some(rest) => home.join(rest),
+                    None if p.starts_with('/') => PathBuf::from(p),
+                    None => dir.join(p),
+                };
+                if file.is_file() && !out.iter().any(|(w, _)| w == p) {
+                    out.push((p.to_string(), file));
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Claude's commands: every `~/.claude/commands/**/*.md`, as (path under commands/, bytes).
+pub fn claude_commands(paths: &Paths) -> anyhow::Result<Vec<(String, Vec<u8>)>> {
+    let root = paths.in_home(".claude/commands");
+    let mut out = vec![];
+    walk(&root, &root, "md", &mut out)?;
+    Ok(out)
+}
+
+/// Gemini's TOML commands: (name, description, prompt).
+pub fn gemini_commands(paths: &Paths) -> anyhow::Result<Vec<(String, Option<String>, String)>> {
+    let root = paths.in_home(".gemini/commands");
+    let mut files = vec![];
+    walk(&root, &root, "toml", &mut files)?;
+    let mut out = vec![];
+    for (rel, bytes) in files {
+        let path = root.join(&rel);
+        let _ = bytes; // read again as TOML, with `file:line:col` on a parse error
+        let Some(v) = read_doc(&path, paths)? else { continue };
+        let Some(prompt) = v.get("prompt").and_then(Value::as_str) else { continue };
+        let name = rel.trim_end_matches(".toml").to_string();
+        out.push((name, v.get("description").and_then(Value::as_str).map(str::to_string), prompt.to_string()));
+    }
+    Ok(out)
+}
+
+fn walk(root: &Path, dir: &Path, ext: &str, out: &mut Vec<(String, Vec<u8>)>) -> anyhow::Result<()> {
+    let Ok(rd) = fs_err::read_dir(dir) else { return Ok(()) };
+    let mut entries: Vec<_> = rd.collect::<Result<_, _>>()?;
+    entries.sort_by_key(|e| e.file_name());
+    for e in entries {
+        let path = e.path();
+        if e.file_name().to_string_lossy().starts_with('.') {
+            continue;
+        }
+        if path.is_dir() {
+            walk(root, &path, ext, out)?;
+        } else if path.is_file() && path.extension().is_some_and(|x| x == ext) {
+            let rel = path.strip_prefix(root).expect("under root").to_string_lossy().replace('\\', "/");
+            out.push((rel, fs_err::read(&path)?));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codex_variables_become_references() {
+        let v: Value = toml::from_str(
+            "url = \"https://x/mcp\"\nbearer_token_env_var = \"TOK\"\nenv_http_headers = { X-Org = \"ORG\" }\n",
+        )
+        .unwrap();
+        let s = codex_server(v.as_object().unwrap(), &mut vec![]).unwrap();
+        assert_eq!(s.headers["Authorization"], "Bearer ${TOK}");
+        assert_eq!(s.headers["X-Org"], "${ORG}");
+    }
+
+    #[test]
+    fn opencode_local_and_remote() {
+        let v: Value = serde_json::from_str(
+            r#"{"type": "local", "command": ["npx", "-y", "srv"], "environment": {"A": "1"}, "timeout": 1500}"#,
+        )
+        .unwrap();
+        let s = opencode_server(v.as_object().unwrap(), &mut vec![]).unwrap();
+        assert_eq!((s.command.as_deref(), s.args.as_slice()), (Some("npx"), &["-y".to_string(), "srv".into()][..]));
+        assert_eq!((s.env["A"].as_str(), s.timeout), ("1", Some(2)));
+        let v: Value =
+            serde_json::from_str(r#"{"type": "remote", "url": "https://x/mcp", "headers": {"H": "v"}}"#).unwrap();
+        let s = opencode_server(v.as_object().unwrap(), &mut vec![]).unwrap();
+        assert_eq!((s.url.as_deref(), s.headers["H"].as_str()), (Some("https://x/mcp"), "v"));
+        let off: Value = serde_json::from_str(r#"{"type": "remote", "url": "https://x", "enabled": false}"#).unwrap();
+        assert!(opencode_server(off.as_object().unwrap(), &mut vec![]).is_none());
+    }
+
+    #[test]
+    fn imports_outside_code_only() {
+        let dir = tempfile::tempdir().unwrap();
+        fs_err::write(dir.path().join("a.md"), "x").unwrap();
+        fs_err::write(dir.path().join("b.md"), "x").unwrap();
+        let text = "See @a.md please\n```\n@b.md\n```\n`@b.md` and @missing.md\n";
+        let got: Vec<String> = claude_imports(text, dir.path(), dir.path()).into_iter().map(|(w, _)| w).collect();
+        assert_eq!(got, ["a.md"]);
+    }
+}
