@@ -82,6 +82,15 @@ let
             "serve"
           ];
     };
+    redis = {
+      key = "redis";
+      unit = "aiorch-redis";
+      description = "Redis, the gateway's shared budget state (with services.litellm.redis = true)";
+      package = _: pkgs.redis or null;
+      packageText = "pkgs.redis";
+      # aiorch appends `-` and feeds the config (with the password) on stdin
+      argv = _: pkg: [ (lib.getExe' pkg "redis-server") ];
+    };
     openWebui = {
       key = "open_webui";
       unit = "aiorch-open-webui";

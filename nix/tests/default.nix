@@ -255,7 +255,11 @@ let
           (expectEq "launchd agents of the enabled services" (lib.attrNames agents) [
             "aiorch-litellm"
             "aiorch-local-model"
+            "aiorch-redis"
           ])
+          (expectEq "redis agent runs `aiorch service run redis`" agents.aiorch-redis.config.ProgramArguments (
+            argv "redis"
+          ))
           (expectEq "litellm agent runs `aiorch service run litellm`" litellm.ProgramArguments (
             argv "litellm"
           ))
@@ -289,6 +293,10 @@ let
           (expectEq "systemd user units of the enabled services" (lib.attrNames units) [
             "aiorch-litellm"
             "aiorch-local-model"
+            "aiorch-redis"
+          ])
+          (expectEq "redis unit runs `aiorch service run redis`" (lib.toList units.aiorch-redis.Service.ExecStart) [
+            (lib.escapeShellArgs (argv "redis"))
           ])
           (expectEq "litellm unit runs `aiorch service run litellm`" (lib.toList litellm.Service.ExecStart) [
             (lib.escapeShellArgs (argv "litellm"))

@@ -26,6 +26,50 @@ fn render_writes_every_file_without_secret_values() {
     env.cmd(["services", "render"]).assert().success().stdout(predicate::str::contains("wrote").not());
 }
 
+/// A zero budget is never rendered as `max_budget: 0` (LiteLLM: no limit): the alias is served by
+/// its local fallback, a zero provider budget closes every deployment of that provider, and a
+/// split that would round to 0 is refused. Explicit models keep the snapshot independent of the
+/// default model names.
+#[test]
+fn zero_budgets_leave_the_deployment_out() {
+    let env = TestEnv::with_env_secrets(
+        "[models]\ndefault_research = \"openai/gpt-5\"\ndefault_coding = \"openai/gpt-5-mini\"\n\
+         default_fast = \"anthropic/claude-haiku-4-5\"\nlocal_research = \"ollama/qwen3:8b\"\n\
+         local_coding = \"ollama/qwen2.5-coder:7b\"\n\
+         [services.litellm]\nenable = true\ndaily_budget = 10.0\n\
+         [services.litellm.alias_budgets]\nresearch-model = 0\n\
+         [services.litellm.provider_budgets]\nanthropic = 0\n",
+    );
+    env.cmd(["services", "render"]).assert().success();
+    let yaml = env.read("state/services/litellm.yaml");
+    env.insta().bind(|| insta::assert_snapshot!("litellm_zero_budgets", yaml));
+    assert!(!yaml.contains("max_budget: 0"), "{yaml}");
+
+    let env = TestEnv::with_env_secrets("[services.litellm]\ndaily_budget = 0.02\n");
+    env.cmd(["services", "render"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("less than a cent each").and(predicate::str::contains("alias_budgets")));
+    assert!(!env.exists("state/services/litellm.yaml"));
+}
+
+/// `services.litellm.redis = true` keeps budget state in `[services.redis]`; the password is an
+/// `os.environ/` reference, the response cache needs Redis.
+#[test]
+fn redis_state_is_rendered_by_reference_and_cache_needs_redis() {
+    let env = TestEnv::with_env_secrets(
+        "[services.litellm]\nenable = true\nredis = true\n[services.redis]\nenable = true\nport = 6400\n",
+    );
+    env.cmd(["services", "render"]).env("REDIS_PASSWORD", "very-secret-redis").assert().success();
+    let yaml = env.read("state/services/litellm.yaml");
+    assert!(
+        yaml.contains("redis_host: \"127.0.0.1\"\n  redis_port: 6400\n  redis_password: os.environ/REDIS_PASSWORD\n")
+    );
+    assert!(!yaml.contains("cache_params") && !yaml.contains("very-secret"), "{yaml}");
+    let env = TestEnv::with_env_secrets("[services.litellm]\ncache = true\n");
+    env.cmd(["services", "render"]).assert().code(2).stderr(predicate::str::contains("needs services.litellm.redis"));
+}
+
 #[test]
 fn bad_services_config_is_bad_input_with_a_hint() {
     let env = TestEnv::with_env_secrets("[services.litellm]\ndaily_budgt = 10\n");
