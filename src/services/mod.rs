@@ -9,6 +9,7 @@
 pub mod arena;
 pub mod bench;
 pub mod doctor;
+pub mod gateway;
 pub mod health;
 pub mod lifecycle;
 pub mod litellm;
