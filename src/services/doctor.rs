@@ -9,17 +9,34 @@ use crate::config::Config;
 use crate::paths::Paths;
 use crate::services::lifecycle::{self, Ctx};
 use crate::services::litellm::{self, ApiKey};
-use crate::services::{Layout, Service, health, local_model, redis, render};
+use crate::services::{Layout, Service, gateway, health, local_model, redis, render};
 use crate::ui::Ui;
 
 const G: &str = "services";
 
 pub fn checks(ui: &Ui, paths: &Paths, cfg: &Config) -> Vec<Check> {
     let enabled: Vec<Service> = Service::ALL.into_iter().filter(|s| s.enabled(&cfg.services)).collect();
-    if enabled.is_empty() {
-        return vec![Check::ok(G, "services", "none enabled (services.<name>.enable)")];
-    }
     let mut out = vec![];
+    // A shared gateway (another machine's), or the one the clients are routed through: checked
+    // from this workstation with this user's key.
+    if cfg.gateway.url.is_some() || !cfg.gateway.route_clients.is_empty() {
+        let h = gateway::check(cfg, paths);
+        let what = if h.shared { "shared gateway" } else { "gateway" };
+        out.push(if h.ok {
+            Check::ok(G, "gateway", format!("{what} {}: {}", h.url, h.detail))
+        } else {
+            Check::fail(
+                G,
+                "gateway",
+                format!("{what} {}: {}", h.url, h.detail),
+                if h.shared { "check gateway.url and gateway.key_secret" } else { "aiorch services up litellm" },
+            )
+        });
+    }
+    if enabled.is_empty() {
+        out.push(Check::ok(G, "services", "none enabled (services.<name>.enable)"));
+        return out;
+    }
     let gw = match litellm::plan(cfg) {
         Ok(g) => g,
         Err(e) => {

@@ -83,3 +83,48 @@ mod tests {
         assert!(routed_clients(&cfg("[gateway]\nurl = \"gw:4000\"\n")).is_err());
     }
 }
+
+/// What the workstation sees of the gateway: it answers, and this user's key is accepted.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Health {
+    pub url: String,
+    pub shared: bool,
+    pub ok: bool,
+    pub detail: String,
+}
+
+/// Probe the gateway from here: `/health/liveliness` (no key), then `/v1/models` with the key
+/// from the secrets backend (the value goes in the request header only).
+pub fn check(cfg: &Config, paths: &crate::paths::Paths) -> Health {
+    let r = route(cfg);
+    let client = crate::services::health::client(std::time::Duration::from_secs(5));
+    let live = crate::services::health::Probe::new(format!("{}/health/liveliness", r.url), Some("alive"));
+    let key = match &r.key_secret {
+        None => None,
+        Some(s) => match crate::secrets::resolve(&cfg.secrets, paths, std::slice::from_ref(s)) {
+            Ok(mut v) if !v.is_empty() => Some(v.remove(0).1),
+            _ => {
+                return Health {
+                    url: r.url,
+                    shared: r.shared,
+                    ok: false,
+                    detail: format!("the key's secret {s} does not resolve (aiorch secrets set {s})"),
+                };
+            }
+        },
+    };
+    let (ok, detail) = crate::services::health::block_on(async {
+        let o = crate::services::health::check(&client, &live, None).await;
+        if !o.ok {
+            return (false, format!("does not answer: {}", o.detail));
+        }
+        let models = crate::services::health::Probe::new(format!("{}/v1/models", r.url), None);
+        let m = crate::services::health::check(&client, &models, key.as_deref().map(|k| k.as_str())).await;
+        match m.status {
+            Some(200) => (true, format!("answers, key accepted ({} ms)", o.ms.max(m.ms))),
+            Some(s) => (false, format!("answers, but the key is refused: HTTP {s} from /v1/models")),
+            None => (false, format!("/v1/models: {}", m.detail)),
+        }
+    });
+    Health { url: r.url, shared: r.shared, ok, detail }
+}

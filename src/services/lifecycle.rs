@@ -527,12 +527,28 @@ pub fn statuses(ctx: &Ctx, only: &[Service]) -> anyhow::Result<Vec<Status>> {
 /// `aiorch services status [NAME…]`: exit 1 when an enabled (or named) service is not healthy.
 pub fn status(ctx: &Ctx, only: &[Service]) -> anyhow::Result<Exit> {
     let rows = statuses(ctx, only)?;
-    let bad = rows.iter().any(|r| (r.enabled || !only.is_empty()) && r.state != "healthy");
+    let mut bad = rows.iter().any(|r| (r.enabled || !only.is_empty()) && r.state != "healthy");
+    // A shared gateway runs elsewhere: this workstation checks it answers and takes our key.
+    let shared =
+        (ctx.cfg.gateway.url.is_some() && only.is_empty()).then(|| crate::services::gateway::check(ctx.cfg, ctx.paths));
+    bad |= shared.as_ref().is_some_and(|h| !h.ok);
     if ctx.ui.json {
-        ctx.ui.json(&serde_json::to_value(&rows)?);
+        let mut v = serde_json::to_value(&rows)?;
+        if let (Some(h), Some(a)) = (&shared, v.as_array_mut()) {
+            a.push(serde_json::json!({
+                "service": "gateway", "enabled": true, "state": if h.ok { "healthy" } else { "unhealthy" },
+                "managed": "external", "url": h.url, "detail": h.detail,
+            }));
+        }
+        ctx.ui.json(&v);
         return Ok(if bad { Exit::Failed } else { Exit::Ok });
     }
-    if rows.is_empty() {
+    if let Some(h) = &shared {
+        let mark = if h.ok { ctx.ui.ok_mark() } else { ctx.ui.fail_mark() };
+        let state = if h.ok { "healthy" } else { "unhealthy" };
+        ctx.ui.data(&format!("{mark} {:<11} {state:<9} {:<10} {} ({})", "gateway", "shared", h.url, h.detail));
+    }
+    if rows.is_empty() && shared.is_none() {
         ctx.ui.data("no service is enabled or running (services.<name>.enable = true)");
     }
     for r in &rows {

@@ -19,6 +19,8 @@ need_python_venv
 need_cmd curl "apt-get install curl"
 need_cmd redis-server "apt-get install redis-server"
 need_cmd redis-cli "apt-get install redis-server (redis-tools)"
+e2e_path
+[ -e "$E2E_CLIENTS_BIN/claude" ] || missing "claude under $E2E_CACHE" "tests/e2e/install-clients.sh"
 mkdir -p "$E2E_CACHE"
 t_start=$(date +%s)
 section "installing into $E2E_CACHE"
@@ -29,14 +31,17 @@ T=$(mktemp -d -t aiorch-e2e-gateway-XXXXXX)
 A=(--config "$T/a.toml" --home "$T/home" --state-dir "$T/state-a")
 B=(--config "$T/b.toml" --home "$T/home" --state-dir "$T/state-b")
 C=(--config "$T/c.toml" --home "$T/home" --state-dir "$T/state-c")
+D=(--config "$T/d.toml" --home "$T/home-d" --state-dir "$T/state-d")
+GD=$(free_port)
 RP=$(free_port); LP=$(free_port); GA=$(free_port); GB=$(free_port); GC=$(free_port)
 export LITELLM_MASTER_KEY="sk-e2e-master-$RANDOM$RANDOM" OPENAI_API_KEY="sk-oai-e2e-$RANDOM$RANDOM"
 export ANTHROPIC_API_KEY="sk-ant-e2e-$RANDOM$RANDOM" REDIS_PASSWORD="redis-e2e-$RANDOM$RANDOM$RANDOM"
 a() { "$AIORCH" "${A[@]}" "$@"; }
 b() { "$AIORCH" "${B[@]}" "$@"; }
 c() { "$AIORCH" "${C[@]}" "$@"; }
+d() { "$AIORCH" "${D[@]}" "$@"; }
 cleanup() {
-  for x in c b a; do "$x" -q services down >/dev/null 2>&1; done
+  for x in d c b a; do "$x" -q services down >/dev/null 2>&1; done
   stop_fakeapi
   [ "${E2E_KEEP:-0}" = 1 ] && echo "kept $T" >&2 || rm -rf "$T"
 }
@@ -195,6 +200,64 @@ chat "$GA" local-coding
 check "the gateway carries on without Redis: local-coding HTTP $(code)" served_locally
 chat "$GA" fast-model '"disable_fallbacks":true'
 check "without Redis the gateway still refuses the over-budget alias from its memory (HTTP $(code))" test "$(code)" = 429
+
+section "Claude Code through the gateway (route_clients)"
+# Its own gateway in front of a working fake Anthropic; the key in the file backend, so
+# Claude's environment holds no key and no base URL: only its settings lead it to the gateway.
+cat >"$T/d.toml" <<EOF
+[secrets]
+backend = "file"
+file = "$T/secrets.env"
+[clients]
+claude = "always"
+gemini = "never"
+codex = "never"
+copilot = "never"
+[agentsmd]
+home_agents_md = false
+[plugins]
+defaults = false
+[mcp]
+serve_self = false
+[policy]
+enable = false
+[models]
+default_coding = "anthropic/claude-sonnet-4-5"
+[services.litellm]
+enable = true
+port = $GD
+command = ["$LITELLM_BIN"]
+[services.litellm.api_bases]
+anthropic = "http://127.0.0.1:$FC"
+[gateway]
+route_clients = ["claude"]
+EOF
+printf '%s' "$LITELLM_MASTER_KEY" | d -q secrets set LITELLM_MASTER_KEY >/dev/null 2>&1
+printf '%s' "$ANTHROPIC_API_KEY" | d -q secrets set ANTHROPIC_API_KEY >/dev/null 2>&1
+d -q services up >"$T/up-d.out" 2>&1; rc=$?
+check "gateway for Claude up (exit $rc)" test "$rc" = 0
+d apply >"$T/apply-d.out" 2>&1; rc=$?
+check "apply routes Claude (exit $rc): base URL and key helper in ~/.claude/settings.json" py '
+import json,sys
+s = json.load(open(sys.argv[1]))
+assert s["env"]["ANTHROPIC_BASE_URL"] == "http://127.0.0.1:" + sys.argv[2], s
+assert "secrets exec --only LITELLM_MASTER_KEY" in s["apiKeyHelper"], s' "$T/home-d/.claude/settings.json" "$GD"
+check "no key value in the home" bash -c "! grep -rqE '$LITELLM_MASTER_KEY|$ANTHROPIC_API_KEY' '$T/home-d'"
+before=$(ls "$T/cloud" | wc -l)
+mkdir -p "$T/tmp-d"
+(cd "$T/home-d" && timeout -k 10 "${CLIENT_TIMEOUT:-120}" env -i PATH="$PATH" HOME="$T/home-d" TMPDIR="$T/tmp-d" LANG=C.UTF-8 TERM=dumb \
+  NO_COLOR=1 CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1 DISABLE_AUTOUPDATER=1 DISABLE_TELEMETRY=1 \
+  claude -p "e2e-probe" </dev/null >"$T/claude.out" 2>"$T/claude.err"); rc=$?
+check "claude -p through the gateway (exit $rc): $(head -c 80 "$T/claude.out")" grep -q "E2E-OK" "$T/claude.out"
+[ "$rc" = 0 ] || tail -5 "$T/claude.err" >&2
+req=$(ls "$T/cloud"/*v1_messages.json 2>/dev/null | tail -1)
+check "the upstream got Claude's request from LiteLLM (the gateway's provider key, model claude-sonnet-4-5)" py '
+import json,sys
+r = json.load(open(sys.argv[1]))
+assert r["auth"] == "x-api-key" and r["body"]["model"] == "claude-sonnet-4-5", (r["auth"], r["body"].get("model"))' "${req:-/nonexistent}"
+check "the gateway served Claude's /v1/messages ($(( $(ls "$T/cloud" | wc -l) - before )) upstream calls)" \
+  grep -q "POST /v1/messages" "$T/state-d/services/logs/litellm.log"
+d -q services down >/dev/null 2>&1
 
 echo "gateway.sh took $(( $(date +%s) - t_start ))s"
 summary

@@ -61,3 +61,63 @@ fn a_client_without_a_setting_for_it_is_refused() {
     r.assert_code(2);
     assert!(r.stderr.contains("copilot cannot be routed"), "{}", r.stderr);
 }
+
+/// A shared gateway on "another machine": alive without a key, `/v1/models` only with
+/// `Bearer sk-user-good`.
+fn shared_gateway() -> u16 {
+    use std::io::{BufRead, BufReader, Write};
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = l.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for s in l.incoming().flatten() {
+            let mut r = BufReader::new(s);
+            let mut head = String::new();
+            loop {
+                let mut line = String::new();
+                if r.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                    break;
+                }
+                head.push_str(&line.to_ascii_lowercase());
+            }
+            let (status, body) = if head.starts_with("get /health/liveliness") {
+                ("200 OK", "\"I'm alive!\"")
+            } else if head.starts_with("get /v1/models") && head.contains("authorization: bearer sk-user-good") {
+                ("200 OK", "{\"data\":[{\"id\":\"coding-model\"}]}")
+            } else {
+                ("401 Unauthorized", "{\"error\":\"bad key\"}")
+            };
+            let reply =
+                format!("HTTP/1.1 {status}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}", body.len());
+            let _ = r.into_inner().write_all(reply.as_bytes());
+        }
+    });
+    port
+}
+
+#[test]
+fn status_and_doctor_check_a_shared_gateway_with_this_users_key() {
+    let port = shared_gateway();
+    let cfg = format!(
+        "[secrets]\nbackend = \"env\"\n[gateway]\nurl = \"http://127.0.0.1:{port}\"\nkey_secret = \"TEAM_GW_KEY\"\n"
+    );
+    let env = TestEnv::with_config(&cfg).var("TEAM_GW_KEY", "sk-user-good");
+    let r = env.expect(["services", "status"], 0);
+    assert!(r.stdout.contains("gateway") && r.stdout.contains("key accepted"), "{}", r.stdout);
+    let d: serde_json::Value = serde_json::from_str(&env.run(["--json", "doctor"]).stdout).unwrap();
+    let g = d["checks"].as_array().unwrap().iter().find(|c| c["name"] == "gateway").unwrap().clone();
+    assert_eq!(g["status"], "ok", "{g}");
+    assert!(g["detail"].as_str().unwrap().contains("shared gateway"), "{g}");
+
+    let env = TestEnv::with_config(&cfg).var("TEAM_GW_KEY", "sk-user-bad");
+    let r = env.expect(["services", "status"], 1);
+    assert!(r.stdout.contains("key is refused: HTTP 401"), "{}", r.stdout);
+    assert!(!r.all().contains("sk-user-bad"));
+
+    let closed = crate::common::free_port();
+    let env =
+        TestEnv::with_config(&cfg.replace(&port.to_string(), &closed.to_string())).var("TEAM_GW_KEY", "sk-user-good");
+    let r = env.expect(["--json", "services", "status"], 1);
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(v[0]["service"], "gateway");
+    assert!(v[0]["detail"].as_str().unwrap().contains("does not answer"), "{v}");
+}
