@@ -66,6 +66,7 @@ pub fn checks(ui: &Ui, paths: &Paths, cfg: &Config) -> Vec<Check> {
     if cfg.services.litellm.enable {
         out.push(budget_check(paths, &gw, cfg));
         out.push(state_check(cfg, &gw));
+        out.push(Check::ok(G, "budget ledgers", ledgers(cfg)));
     }
 
     // Secrets: the master key is needed by the gateway and Open WebUI; provider keys by their
@@ -194,6 +195,28 @@ pub fn checks(ui: &Ui, paths: &Paths, cfg: &Config) -> Vec<Check> {
         Err(e) => out.push(Check::fail(G, "health", format!("{e:#}"), "aiorch services status")),
     }
     out
+}
+
+/// One budget story: which ledger counts (and stops) which spending.
+fn ledgers(cfg: &Config) -> String {
+    let routed: Vec<&str> = cfg.gateway.route_clients.iter().map(|c| c.name()).collect();
+    let direct: Vec<&str> = crate::config::Client::ALL
+        .iter()
+        .filter(|c| c.managed(cfg) && !cfg.gateway.route_clients.contains(c))
+        .map(|c| c.name())
+        .collect();
+    format!(
+        "the gateway's per-deployment budgets (${:.2}/day) are authoritative for everything sent through it: {}, \
+         and the runtime's gateway models; the runtime's own ledger (runtime.budget) also counts the runtime's \
+         calls and refuses them before they are sent; {}",
+        cfg.services.litellm.daily_budget,
+        if routed.is_empty() { "no client is routed (gateway.route_clients)".to_string() } else { routed.join(", ") },
+        if direct.is_empty() {
+            "no managed client talks to its provider directly".to_string()
+        } else {
+            format!("{} talk to their providers directly: neither ledger sees that spend", direct.join(", "))
+        }
+    )
 }
 
 /// Where the gateway keeps the day's spend, and what that means for the budget. With Redis, it
