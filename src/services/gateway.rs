@@ -40,9 +40,12 @@ pub fn routed_clients(cfg: &Config) -> Result<Vec<Client>, CliError> {
                 "Gemini CLI takes another base only from GOOGLE_GEMINI_BASE_URL in its environment, and then \
                      speaks Gemini's API, not the gateway's (docs/clients.md)"
             }
-            _ => "Copilot CLI talks to GitHub's Copilot service only: it has no setting for another API base",
+            _ => {
+                "Copilot CLI takes a custom provider only from its environment (COPILOT_PROVIDER_BASE_URL, \
+                 COPILOT_PROVIDER_API_KEY_COMMAND), not from a settings file aiorch could merge (docs/clients.md)"
+            }
         })
-        .hint("route claude and codex; run the others through the gateway's aliases with `aiorch run`"));
+        .hint("route claude and codex (the clients with a settings key for it)"));
     }
     if let Some(u) = &g.url
         && !(u.starts_with("http://") || u.starts_with("https://"))
