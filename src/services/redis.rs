@@ -36,16 +36,22 @@ pub fn config_text(cfg: &Config, data_dir: &Path, password: Option<&str>) -> Zer
     t
 }
 
-/// Where the gateway (and the health probe) reach it.
+/// Where the gateway reaches it: a bare host (LiteLLM's `redis_host`), a bind-all address
+/// reached through loopback.
 pub fn address(cfg: &Config) -> (String, u16) {
     let r = &cfg.services.redis;
-    (url_host(&r.host), r.port)
+    let host = match r.host.as_str() {
+        "0.0.0.0" | "" => "127.0.0.1",
+        "::" => "::1",
+        h => h.trim_start_matches('[').trim_end_matches(']'),
+    };
+    (host.to_string(), r.port)
 }
 
 /// A `PING` over the Redis protocol (`redis://` probes are not HTTP).
 pub fn probes(cfg: &Config) -> Vec<Probe> {
     let (h, p) = address(cfg);
-    vec![Probe::new(format!("redis://{h}:{p}"), None)]
+    vec![Probe::new(format!("redis://{}:{p}", url_host(&h)), None)]
 }
 
 /// The secret holding the password, if one is configured.
@@ -71,5 +77,13 @@ mod tests {
         assert!(t.contains("dir \"/s/redis\"\n"));
         assert!(t.ends_with("requirepass \"p\\\"w d\"\n"), "{}", *t);
         assert!(!config_text(&cfg, Path::new("/s"), None).contains("requirepass"));
+    }
+
+    #[test]
+    fn the_gateway_gets_a_bare_host_the_probe_a_url() {
+        let cfg = crate::config::parse_str("[services.redis]\nhost = \"::1\"\n", crate::config::Format::Toml, "t.toml")
+            .unwrap();
+        assert_eq!(address(&cfg), ("::1".to_string(), 6379));
+        assert_eq!(probes(&cfg)[0].url, "redis://[::1]:6379");
     }
 }
