@@ -8,11 +8,13 @@
 #     state in memory forgets the spend;
 #   - two proxies on one Redis share one budget: a second proxy that never spent refuses too;
 #   - Redis' password is on no argv, in no environment but the gateway's, in no file;
-#   - Redis stopped: doctor says so and what it means; the gateway carries on from its memory.
+#   - Redis stopped: doctor says so and what it means; the gateway carries on from its memory;
+#   - the real Claude Code and Codex (route_clients) reach the fake upstream only through LiteLLM,
+#     led there by their own settings, the key from the secrets backend (file), never in a file.
 # The fake cloud (tests/e2e/fakeapi.py) prices a call with /tokens/100000 (crosses $0.015 at once).
 # Needs: python3 with venv, curl, redis-server (apt-get install redis-server); a missing one
 # fails under CI=true, else the script is SKIPPED (exit 77). Installs as services.sh (cached).
-# Time: ~1.5-2 min with the caches (four LiteLLM starts), + ~5 s for the redis-server apt install.
+# Time: ~1.5-2 min with the caches (five LiteLLM starts, two client runs), + ~5 s for the redis-server apt install.
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 need_python_venv
@@ -211,7 +213,7 @@ file = "$T/secrets.env"
 [clients]
 claude = "always"
 gemini = "never"
-codex = "never"
+codex = "always"
 copilot = "never"
 [agentsmd]
 home_agents_md = false
@@ -230,7 +232,7 @@ command = ["$LITELLM_BIN"]
 [services.litellm.api_bases]
 anthropic = "http://127.0.0.1:$FC"
 [gateway]
-route_clients = ["claude"]
+route_clients = ["claude", "codex"]
 EOF
 printf '%s' "$LITELLM_MASTER_KEY" | d -q secrets set LITELLM_MASTER_KEY >/dev/null 2>&1
 printf '%s' "$ANTHROPIC_API_KEY" | d -q secrets set ANTHROPIC_API_KEY >/dev/null 2>&1
@@ -257,6 +259,24 @@ r = json.load(open(sys.argv[1]))
 assert r["auth"] == "x-api-key" and r["body"]["model"] == "claude-sonnet-4-5", (r["auth"], r["body"].get("model"))' "${req:-/nonexistent}"
 check "the gateway served Claude's /v1/messages ($(( $(ls "$T/cloud" | wc -l) - before )) upstream calls)" \
   grep -q "POST /v1/messages" "$T/state-d/services/logs/litellm.log"
+section "Codex through the gateway (route_clients)"
+check "apply routes Codex: model_providers.aiorch at the gateway, env_key, no key value" py '
+import sys, tomllib
+c = tomllib.load(open(sys.argv[1], "rb"))
+p = c["model_providers"]["aiorch"]
+assert c["model_provider"] == "aiorch" and c["model"] == "coding-model", c
+assert p["base_url"] == "http://127.0.0.1:" + sys.argv[2] + "/v1" and p["wire_api"] == "responses" and p["env_key"] == "LITELLM_MASTER_KEY", p' \
+  "$T/home-d/.codex/config.toml" "$GD"
+before=$(ls "$T/cloud" | wc -l)
+mkdir -p "$T/work-d"
+# The key reaches Codex only through `aiorch secrets exec` (env_key), from the file backend.
+(cd "$T/work-d" && timeout -k 10 "${CLIENT_TIMEOUT:-120}" env -i PATH="$PATH" HOME="$T/home-d" TMPDIR="$T/tmp-d" LANG=C.UTF-8 TERM=dumb NO_COLOR=1 \
+  "$AIORCH" --config "$T/d.toml" secrets exec --only LITELLM_MASTER_KEY -- codex exec --skip-git-repo-check "e2e-probe" \
+  </dev/null >"$T/codex.out" 2>"$T/codex.err"); rc=$?
+check "codex exec through the gateway (exit $rc): $(grep -m1 E2E-OK "$T/codex.out")" grep -q "E2E-OK" "$T/codex.out"
+[ "$rc" = 0 ] || tail -5 "$T/codex.err" >&2
+check "the gateway served Codex's /v1/responses ($(( $(ls "$T/cloud" | wc -l) - before )) upstream calls)" \
+  grep -q "POST /v1/responses" "$T/state-d/services/logs/litellm.log"
 d -q services down >/dev/null 2>&1
 
 echo "gateway.sh took $(( $(date +%s) - t_start ))s"
