@@ -82,8 +82,15 @@ pub fn checks(ui: &Ui, paths: &Paths, cfg: &Config) -> Vec<Check> {
                 .map(|d| d.alias.as_str())
                 .collect();
             let label = format!("secret {name}");
+            let redis_pw = gw.redis.as_ref().and_then(|r| r.password_secret.as_ref()) == Some(&name);
             out.push(match (resolves, master) {
                 (true, _) => Check::ok(G, label, "resolves"),
+                (false, _) if redis_pw => Check::fail(
+                    G,
+                    label,
+                    "does not resolve: Redis and the gateway cannot start with their shared state",
+                    format!("aiorch secrets set {name}"),
+                ),
                 (false, true) => Check::fail(
                     G,
                     label,

@@ -179,6 +179,8 @@ fn doctor_reports_budget_enforcement_and_health() {
     assert_eq!(find("litellm healthy")["status"], "fail");
     assert_eq!(find("secret LITELLM_MASTER_KEY")["status"], "ok");
     assert_eq!(find("secret ANTHROPIC_API_KEY")["status"], "warn");
+    let state = find("budget state");
+    assert!(state["status"] == "ok" && state["detail"].as_str().unwrap().contains("starts again at $0"), "{state}");
     // A hand-added proxy-wide budget (ignored without a database) is called out.
     let text = env
         .read("state/services/litellm.yaml")
@@ -189,6 +191,38 @@ fn doctor_reports_budget_enforcement_and_health() {
     let c = v["checks"].as_array().unwrap().iter().find(|c| c["name"] == "budget enforced").unwrap().clone();
     assert_eq!(c["status"], "fail");
     assert!(c["detail"].as_str().unwrap().contains("fail-open"));
+}
+
+/// With its state in Redis and no Redis answering, doctor fails and says what that means for
+/// the budget; the Redis service has its own health row.
+#[test]
+fn doctor_reports_a_redis_that_does_not_answer() {
+    let env = TestEnv::with_env_secrets(&format!(
+        "[services.litellm]\nenable = true\nport = {}\nredis = true\n[services.redis]\nenable = true\nport = {}\n",
+        free_port(),
+        free_port()
+    ));
+    env.cmd(["services", "render"]).assert().success();
+    let out = env
+        .cmd(["--json", "doctor"])
+        .env("LITELLM_MASTER_KEY", "x")
+        .env("REDIS_PASSWORD", "y")
+        .assert()
+        .code(1)
+        .get_output()
+        .stdout
+        .clone();
+    let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    let find = |n: &str| v["checks"].as_array().unwrap().iter().find(|c| c["name"] == n).unwrap().clone();
+    let state = find("budget state");
+    assert_eq!(state["status"], "fail", "{state}");
+    assert!(state["detail"].as_str().unwrap().contains("does not answer (connection refused)"), "{state}");
+    assert_eq!(find("redis healthy")["status"], "fail");
+    assert_eq!(find("secret REDIS_PASSWORD")["status"], "ok");
+    let out = env.cmd(["--json", "doctor"]).env("LITELLM_MASTER_KEY", "x").assert().code(1).get_output().stdout.clone();
+    let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    let pw = v["checks"].as_array().unwrap().iter().find(|c| c["name"] == "secret REDIS_PASSWORD").unwrap().clone();
+    assert_eq!(pw["status"], "fail", "{pw}");
 }
 
 /// A stand-in gateway (fault injection, not a model): liveliness, a streamed answer for
