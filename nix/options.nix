@@ -311,6 +311,8 @@ let
       name: svc:
       nameValuePair svc.unit {
         inherit (svc) key description;
+        # systemd ordering: the gateway starts after the Redis that holds its budget state
+        after = lib.optional (name == "litellm" && cfg.services.redis.enable) "${services.redis.unit}.service";
         argv = [
           (lib.getExe cfg.package)
           "--config"
@@ -346,7 +348,8 @@ let
   systemdUnit = u: {
     Unit = {
       Description = "aiorch: ${u.description}";
-      After = [ "network.target" ];
+      After = [ "network.target" ] ++ u.after;
+      Wants = u.after;
     };
     Service = {
       ExecStart = lib.escapeShellArgs u.argv;

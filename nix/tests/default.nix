@@ -298,6 +298,13 @@ let
           (expectEq "redis unit runs `aiorch service run redis`" (lib.toList units.aiorch-redis.Service.ExecStart) [
             (lib.escapeShellArgs (argv "redis"))
           ])
+          (expectEq "the gateway starts after its Redis" litellm.Unit.After [
+            "network.target"
+            "aiorch-redis.service"
+          ])
+          (expectEq "the local model unit has no extra ordering" units.aiorch-local-model.Unit.After [
+            "network.target"
+          ])
           (expectEq "litellm unit runs `aiorch service run litellm`" (lib.toList litellm.Service.ExecStart) [
             (lib.escapeShellArgs (argv "litellm"))
           ])
