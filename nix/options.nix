@@ -82,6 +82,15 @@ let
             "serve"
           ];
     };
+    redis = {
+      key = "redis";
+      unit = "aiorch-redis";
+      description = "Redis, the gateway's shared budget state (with services.litellm.redis = true)";
+      package = _: pkgs.redis or null;
+      packageText = "pkgs.redis";
+      # aiorch appends `-` and feeds the config (with the password) on stdin
+      argv = _: pkg: [ (lib.getExe' pkg "redis-server") ];
+    };
     openWebui = {
       key = "open_webui";
       unit = "aiorch-open-webui";
@@ -302,6 +311,8 @@ let
       name: svc:
       nameValuePair svc.unit {
         inherit (svc) key description;
+        # systemd ordering: the gateway starts after the Redis that holds its budget state
+        after = lib.optional (name == "litellm" && cfg.services.redis.enable) "${services.redis.unit}.service";
         argv = [
           (lib.getExe cfg.package)
           "--config"
@@ -337,7 +348,8 @@ let
   systemdUnit = u: {
     Unit = {
       Description = "aiorch: ${u.description}";
-      After = [ "network.target" ];
+      After = [ "network.target" ] ++ u.after;
+      Wants = u.after;
     };
     Service = {
       ExecStart = lib.escapeShellArgs u.argv;

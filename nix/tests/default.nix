@@ -255,7 +255,11 @@ let
           (expectEq "launchd agents of the enabled services" (lib.attrNames agents) [
             "aiorch-litellm"
             "aiorch-local-model"
+            "aiorch-redis"
           ])
+          (expectEq "redis agent runs `aiorch service run redis`" agents.aiorch-redis.config.ProgramArguments (
+            argv "redis"
+          ))
           (expectEq "litellm agent runs `aiorch service run litellm`" litellm.ProgramArguments (
             argv "litellm"
           ))
@@ -289,6 +293,17 @@ let
           (expectEq "systemd user units of the enabled services" (lib.attrNames units) [
             "aiorch-litellm"
             "aiorch-local-model"
+            "aiorch-redis"
+          ])
+          (expectEq "redis unit runs `aiorch service run redis`" (lib.toList units.aiorch-redis.Service.ExecStart) [
+            (lib.escapeShellArgs (argv "redis"))
+          ])
+          (expectEq "the gateway starts after its Redis" litellm.Unit.After [
+            "network.target"
+            "aiorch-redis.service"
+          ])
+          (expectEq "the local model unit has no extra ordering" units.aiorch-local-model.Unit.After [
+            "network.target"
           ])
           (expectEq "litellm unit runs `aiorch service run litellm`" (lib.toList litellm.Service.ExecStart) [
             (lib.escapeShellArgs (argv "litellm"))

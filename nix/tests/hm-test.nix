@@ -42,6 +42,12 @@
         enable = true;
         host = "127.0.0.1";
         port = 4000;
+        # budget spend in Redis (the redis unit below, pkgs.redis)
+        redis = true;
+      };
+      redis = {
+        enable = true;
+        port = 6379;
       };
       localModel = {
         enable = true;

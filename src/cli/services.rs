@@ -18,9 +18,10 @@ pub enum ServicesCmd {
     Render,
     /// Start the enabled services (or the named ones) in the background and wait until healthy
     #[command(
-        after_help = "Order: local_model, litellm, open_webui. Secrets go into each process's environment only. Pid \
-                      files: STATE/services/run/, logs: STATE/services/logs/.\n\nExamples:\n  aiorch services up\
-                      \n  aiorch services up local_model litellm"
+        after_help = "Order: redis, local_model, litellm, open_webui. Secrets go into each process's environment \
+                      only (Redis gets its config, password included, on stdin). Pid files: STATE/services/run/, \
+                      logs: STATE/services/logs/.\n\nExamples:\n  aiorch services up\
+                      \n  aiorch services up redis litellm"
     )]
     Up {
         #[arg(value_enum)]
@@ -33,10 +34,9 @@ pub enum ServicesCmd {
         names: Vec<Service>,
     },
     /// Check every service's health endpoints in parallel
-    #[command(
-        after_help = "Exit status: 0 when every enabled (or named) service is healthy, 1 otherwise.\n\nExamples:\
-                      \n  aiorch services status\n  aiorch services status --json"
-    )]
+    #[command(after_help = "Exit status: 0 when every enabled (or named) service is healthy, 1 otherwise. A shared \
+                      gateway ([gateway] url) is checked from here too: it answers and accepts this user's key \
+                      (gateway.key_secret).\n\nExamples:\n  aiorch services status\n  aiorch services status --json")]
     Status {
         #[arg(value_enum)]
         names: Vec<Service>,

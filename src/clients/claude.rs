@@ -192,3 +192,52 @@ fn claude_path(glob: &str) -> String {
 pub fn policy_artifacts(ctx: &Ctx, p: &Policy) -> Vec<Artifact> {
     policy(ctx.paths, p).artifacts
 }
+
+// ---- The gateway (`[gateway] route_clients`) --------------------------------------------------
+//
+// `~/.claude/settings.json`: `env.ANTHROPIC_BASE_URL` (Claude Code then sends `/v1/messages` to
+// the gateway, which LiteLLM serves for every alias), the session's model and the names the
+// gateway knows for its sonnet/opus/haiku slots, and `apiKeyHelper`: a shell command Claude
+// runs for its key (sent as `x-api-key` and `Authorization: Bearer`), here `aiorch secrets exec`
+// printing the secret, so the key is never written in a file. One key each, so retraction removes exactly these.
+
+/// The shell command Claude runs to get the gateway key.
+pub fn key_helper(ctx: &Ctx, secret: &str) -> anyhow::Result<String> {
+    let mut argv = vec![crate::mcp::registry::self_exe()?.display().to_string()];
+    argv.extend(crate::mcp::registry::self_argv_prefix(ctx.paths));
+    argv.extend(["secrets", "exec", "--only", secret, "--", "printenv", secret].map(String::from));
+    Ok(argv.iter().map(|a| sh_quote(a)).collect::<Vec<_>>().join(" "))
+}
+
+/// POSIX shell single quotes (Claude runs the helper with a shell); plain words stay bare.
+fn sh_quote(s: &str) -> String {
+    if !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || "-_./=:@+,".contains(c)) {
+        s.to_string()
+    } else {
+        format!("'{}'", s.replace('\'', "'\\''"))
+    }
+}
+
+pub fn gateway_artifacts(ctx: &Ctx, route: &crate::services::gateway::Route) -> anyhow::Result<Vec<Artifact>> {
+    let file = ctx.paths.in_home(".claude/settings.json");
+    let env = |var: &str, v: &str| Artifact::key("gateway", file.clone(), DocFormat::Json, &["env", var], json!(v));
+    let mut out = vec![
+        env("ANTHROPIC_BASE_URL", &route.url),
+        // The session's model: without it Claude picks its default (e.g. `opus[1m]`, which
+        // becomes `research-model[1m]`, a name the gateway does not serve).
+        env("ANTHROPIC_MODEL", "coding-model"),
+        env("ANTHROPIC_DEFAULT_SONNET_MODEL", "coding-model"),
+        env("ANTHROPIC_DEFAULT_OPUS_MODEL", "research-model"),
+        env("ANTHROPIC_DEFAULT_HAIKU_MODEL", "fast-model"),
+    ];
+    if let Some(secret) = &route.key_secret {
+        out.push(Artifact::key(
+            "gateway",
+            file.clone(),
+            DocFormat::Json,
+            &["apiKeyHelper"],
+            json!(key_helper(ctx, secret)?),
+        ));
+    }
+    Ok(out)
+}

@@ -278,3 +278,39 @@ pub fn policy(paths: &crate::paths::Paths, p: &Policy) -> Translation {
 pub fn policy_artifacts(ctx: &Ctx, p: &Policy) -> Vec<Artifact> {
     policy(ctx.paths, p).artifacts
 }
+
+// ---- The gateway (`[gateway] route_clients`) --------------------------------------------------
+//
+// `~/.codex/config.toml`: a provider `model_providers.aiorch` at the gateway's `/v1` speaking the
+// Responses API (Codex no longer takes `wire_api = "chat"`), made the default with
+// `model_provider`, and `model = "coding-model"` (the gateway serves its aliases, not OpenAI's
+// names). The key: `env_key` names the variable Codex reads it from, so `aiorch secrets exec
+// --only KEY -- codex` supplies it and no file holds it.
+
+pub const GATEWAY_PROVIDER: &str = "aiorch";
+
+pub fn gateway_artifacts(ctx: &Ctx, route: &crate::services::gateway::Route) -> Vec<Artifact> {
+    let file = ctx.paths.in_home(".codex/config.toml");
+    let mut provider = serde_json::Map::new();
+    provider.insert("name".into(), json!("aiorch gateway"));
+    provider.insert("base_url".into(), json!(format!("{}/v1", route.url)));
+    provider.insert("wire_api".into(), json!("responses"));
+    if let Some(secret) = &route.key_secret {
+        provider.insert("env_key".into(), json!(secret));
+        provider.insert(
+            "env_key_instructions".into(),
+            json!(format!("run Codex as `aiorch secrets exec --only {secret} -- codex`")),
+        );
+    }
+    vec![
+        Artifact::key(
+            "gateway",
+            file.clone(),
+            DocFormat::Toml,
+            &["model_providers", GATEWAY_PROVIDER],
+            provider.into(),
+        ),
+        Artifact::key("gateway", file.clone(), DocFormat::Toml, &["model_provider"], json!(GATEWAY_PROVIDER)),
+        Artifact::key("gateway", file, DocFormat::Toml, &["model"], json!("coding-model")),
+    ]
+}

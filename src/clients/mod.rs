@@ -46,6 +46,22 @@ pub fn declared(ctx: &Ctx) -> anyhow::Result<Vec<Artifact>> {
         out.extend(claude::plugin_artifacts(ctx, &plugins));
     }
     out.extend(policy_artifacts(ctx)?);
+    out.extend(gateway_artifacts(ctx)?);
+    Ok(out)
+}
+
+/// `[gateway] route_clients`: each routed (and managed) client's own API base and key setting.
+fn gateway_artifacts(ctx: &Ctx) -> anyhow::Result<Vec<Artifact>> {
+    let routed = crate::services::gateway::routed_clients(ctx.config)?;
+    let route = crate::services::gateway::route(ctx.config);
+    let mut out = vec![];
+    for c in routed.into_iter().filter(|c| c.managed(ctx.config)) {
+        match c {
+            Client::Claude => out.extend(claude::gateway_artifacts(ctx, &route)?),
+            Client::Codex => out.extend(codex::gateway_artifacts(ctx, &route)),
+            Client::Gemini | Client::Copilot => {}
+        }
+    }
     Ok(out)
 }
 

@@ -8,6 +8,7 @@
 pub mod apply;
 pub mod clients;
 mod edit;
+pub mod gateway;
 pub mod load;
 pub mod mcp;
 pub mod plugins;
@@ -44,6 +45,8 @@ pub struct Config {
     pub plugins: plugins::PluginsConfig,
     /// LiteLLM gateway, local model server, Open WebUI.
     pub services: services::ServicesConfig,
+    /// Which gateway the clients use, and which clients are routed through it.
+    pub gateway: gateway::GatewayConfig,
     /// The orchestration runtime: model registry, routing, budgets.
     pub runtime: runtime::RuntimeConfig,
     /// One permission policy for every client.
@@ -65,6 +68,7 @@ impl Default for Config {
             mcp: Default::default(),
             plugins: Default::default(),
             services: Default::default(),
+            gateway: Default::default(),
             runtime: Default::default(),
             policy: Default::default(),
             apply: Default::default(),

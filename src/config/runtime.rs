@@ -143,20 +143,21 @@ impl Default for RoutingConfig {
     }
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema, PartialEq)]
 #[serde(default, deny_unknown_fields)]
 pub struct GatewayConfig {
-    pub enabled: bool,
-    /// OpenAI-compatible base URL of the gateway.
-    pub url: String,
-    /// Secret name of the gateway key (LiteLLM's master key or a virtual key).
-    pub key: String,
-}
-
-impl Default for GatewayConfig {
-    fn default() -> Self {
-        GatewayConfig { enabled: false, url: "http://127.0.0.1:4000/v1".into(), key: "LITELLM_MASTER_KEY".into() }
-    }
+    /// Use the gateway's aliases as models [default: on when `services.litellm` is enabled or
+    /// `[gateway] url` names a shared gateway].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub enabled: Option<bool>,
+    /// OpenAI-compatible base URL of the gateway [default: `[gateway] url`, else the local
+    /// `services.litellm`, + `/v1`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// Secret name of the gateway key (LiteLLM's master key or a virtual key) [default:
+    /// `[gateway] key_secret`, else `services.litellm.master_key_secret`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema, PartialEq)]

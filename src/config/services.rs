@@ -17,6 +17,9 @@ pub struct ServicesConfig {
     pub local_model: LocalModelConfig,
     /// Open WebUI, wired to the gateway (the arena).
     pub open_webui: OpenWebuiConfig,
+    /// Redis: the gateway's shared state (budget spend, rate limits, response cache) with
+    /// `services.litellm.redis = true`.
+    pub redis: RedisConfig,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq)]
@@ -61,6 +64,12 @@ pub struct LitellmConfig {
     pub start_timeout_secs: u64,
     /// Container image for the rendered compose file.
     pub image: String,
+    /// Keep budget spend and rate-limit counters in Redis (`[services.redis]`) instead of the
+    /// proxy's memory: they survive restarts and every proxy using that Redis shares them.
+    pub redis: bool,
+    /// Also cache responses in Redis (identical requests are answered from the cache; needs
+    /// `redis = true`).
+    pub cache: bool,
 }
 
 impl Default for LitellmConfig {
@@ -83,6 +92,8 @@ impl Default for LitellmConfig {
             timeout_secs: 120,
             start_timeout_secs: 120,
             image: "ghcr.io/berriai/litellm:main-v1.106.2".into(),
+            redis: false,
+            cache: false,
         }
     }
 }
@@ -211,6 +222,43 @@ impl Default for OpenWebuiConfig {
             arena: true,
             start_timeout_secs: 180,
             image: "ghcr.io/open-webui/open-webui:v0.12.4-slim".into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct RedisConfig {
+    /// Start it with `aiorch services up` (and create the Nix module's user service).
+    pub enable: bool,
+    /// Address to bind (and where the gateway connects). Keep it on loopback.
+    pub host: String,
+    pub port: u16,
+    /// The server's argv before aiorch's `-` (its config, password included, comes on stdin).
+    pub command: Vec<String>,
+    /// Secret holding the password (`requirepass`); the gateway gets it in its environment.
+    /// Empty: no password (any local process may read and reset the budget counters).
+    pub password_secret: String,
+    /// Where Redis keeps its append-only file (the spend survives a Redis restart too)
+    /// [default: STATE/services/redis].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data_dir: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub log_dir: Option<String>,
+    pub start_timeout_secs: u64,
+}
+
+impl Default for RedisConfig {
+    fn default() -> Self {
+        RedisConfig {
+            enable: false,
+            host: "127.0.0.1".into(),
+            port: 6379,
+            command: vec!["redis-server".into()],
+            password_secret: "REDIS_PASSWORD".into(),
+            data_dir: None,
+            log_dir: None,
+            start_timeout_secs: 30,
         }
     }
 }

@@ -76,7 +76,7 @@ pub fn self_exe() -> anyhow::Result<PathBuf> {
 /// aiorch's argv prefix for a child that must read the same config: `--config FILE` unless it
 /// is the default `~/.config/aiorch/aiorch.toml`, which the child finds on its own even in
 /// the trimmed environment Codex gives servers (no XDG_CONFIG_HOME, no AIORCH_CONFIG).
-fn self_argv_prefix(paths: &Paths) -> Vec<String> {
+pub(crate) fn self_argv_prefix(paths: &Paths) -> Vec<String> {
     let default = paths.home.join(".config/aiorch/aiorch.toml");
     let named = paths.config_explicit || paths.config_file != default && paths.config_file.exists();
     if named { vec!["--config".into(), paths.config_file.display().to_string()] } else { vec![] }

@@ -157,8 +157,10 @@ pub fn needed_service(rt: &Runtime, local: bool) -> Option<(&'static str, String
     if local {
         let url = super::registry::local_url(&rt.cfg);
         Some(("local_model", format!("{url}/models")))
-    } else if rt.cfg.runtime.gateway.enabled {
-        let base = rt.cfg.runtime.gateway.url.trim_end_matches('/').trim_end_matches("/v1").to_string();
+    } else if let gw = super::registry::gateway(&rt.cfg)
+        && gw.enabled
+    {
+        let base = gw.url.trim_end_matches('/').trim_end_matches("/v1").to_string();
         Some(("litellm", format!("{base}/health/liveliness")))
     } else {
         None

@@ -97,6 +97,27 @@ pub struct Registry {
     pub map_embedded: bool,
 }
 
+/// The gateway the runtime sends `endpoint = "gateway"` models to.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Gateway {
+    pub enabled: bool,
+    /// OpenAI-compatible base (`…/v1`).
+    pub url: String,
+    pub key: Option<String>,
+}
+
+/// `runtime.gateway.*` where set; otherwise the gateway the config runs or names (`[gateway]
+/// url`, else the local `services.litellm`), used automatically whenever there is one.
+pub fn gateway(cfg: &Config) -> Gateway {
+    let g = &cfg.runtime.gateway;
+    let route = crate::services::gateway::route(cfg);
+    Gateway {
+        enabled: g.enabled.unwrap_or(cfg.services.litellm.enable || cfg.gateway.url.is_some()),
+        url: g.url.clone().unwrap_or_else(|| format!("{}/v1", route.url)),
+        key: g.key.clone().or(route.key_secret),
+    }
+}
+
 impl Registry {
     pub fn load(cfg: &Config, map: &ModelMap) -> anyhow::Result<Registry> {
         let builtin: BTreeMap<String, ModelEntry> = if cfg.runtime.builtin_models {
@@ -117,6 +138,7 @@ impl Registry {
             entries.insert(id.clone(), merged);
         }
         let local_url = local_url(cfg);
+        let gw = gateway(cfg);
         let local_model = rt.local.model.clone().unwrap_or_else(|| {
             if managed_llama_server(cfg).is_some() {
                 // The name `aiorch services` makes llama-server serve its GGUF under.
@@ -139,9 +161,7 @@ impl Registry {
             let endpoint =
                 e.endpoint.clone().ok_or_else(|| bad("missing `endpoint` (a base URL, `gateway` or `local`)"))?;
             let (via, base_url, key) = match endpoint.as_str() {
-                "gateway" => {
-                    (Via::Gateway, rt.gateway.url.clone(), e.key.clone().or_else(|| Some(rt.gateway.key.clone())))
-                }
+                "gateway" => (Via::Gateway, gw.url.clone(), e.key.clone().or_else(|| gw.key.clone())),
                 "local" => (Via::Local, local_url.clone(), e.key.clone()),
                 url if url.starts_with("http://") || url.starts_with("https://") => {
                     (Via::Direct, url.trim_end_matches('/').to_string(), e.key.clone())
@@ -217,7 +237,7 @@ impl Registry {
         price_unknown(&mut models, map);
         Ok(Registry {
             models,
-            gateway_enabled: rt.gateway.enabled,
+            gateway_enabled: gw.enabled,
             map_label: map.label(),
             map_embedded: map.origin == crate::modelmap::Origin::Embedded,
         })
@@ -354,6 +374,30 @@ mod tests {
         )
         .unwrap();
         assert_eq!(local_url(&explicit), "http://127.0.0.1:9/v1");
+    }
+
+    #[test]
+    fn the_gateway_is_used_when_the_config_runs_or_names_one() {
+        let off = gateway(&Config::default());
+        assert!(!off.enabled);
+        let local: Config = toml::from_str("[services.litellm]\nenable = true\nport = 4100\n").unwrap();
+        let gw = gateway(&local);
+        assert_eq!(
+            (gw.enabled, gw.url.as_str(), gw.key.as_deref()),
+            (true, "http://127.0.0.1:4100/v1", Some("LITELLM_MASTER_KEY"))
+        );
+        let shared: Config =
+            toml::from_str("[gateway]\nurl = \"https://gw.example.test\"\nkey_secret = \"MY_GW_KEY\"\n").unwrap();
+        let gw = gateway(&shared);
+        assert_eq!(
+            (gw.enabled, gw.url.as_str(), gw.key.as_deref()),
+            (true, "https://gw.example.test/v1", Some("MY_GW_KEY"))
+        );
+        // Configured otherwise: runtime.gateway wins.
+        let no: Config =
+            toml::from_str("[services.litellm]\nenable = true\n[runtime.gateway]\nenabled = false\n").unwrap();
+        assert!(!gateway(&no).enabled);
+        assert!(!Registry::load(&no, &ModelMap::embedded()).unwrap().gateway_enabled);
     }
 
     #[test]

@@ -24,8 +24,15 @@ pub fn start(ctx: &Ctx) -> anyhow::Result<Exit> {
         ctx.ui.note("services.litellm is not enabled: starting the gateway for the arena anyway");
     }
     let mut started = read_marker(ctx);
-    let needed: Vec<Service> =
-        Service::ALL.into_iter().filter(|s| *s != Service::LocalModel || ctx.cfg.services.local_model.enable).collect();
+    let needed: Vec<Service> = Service::ALL
+        .into_iter()
+        .filter(|s| match s {
+            Service::LocalModel => ctx.cfg.services.local_model.enable,
+            // Needed only when the gateway keeps its state there.
+            Service::Redis => ctx.cfg.services.redis.enable || ctx.cfg.services.litellm.redis,
+            _ => true,
+        })
+        .collect();
     for svc in needed {
         if lifecycle::start(ctx, svc)? == Started::Now && !started.contains(&svc) {
             started.push(svc);

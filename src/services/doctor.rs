@@ -9,17 +9,34 @@ use crate::config::Config;
 use crate::paths::Paths;
 use crate::services::lifecycle::{self, Ctx};
 use crate::services::litellm::{self, ApiKey};
-use crate::services::{Layout, Service, local_model, render};
+use crate::services::{Layout, Service, gateway, health, local_model, redis, render};
 use crate::ui::Ui;
 
 const G: &str = "services";
 
 pub fn checks(ui: &Ui, paths: &Paths, cfg: &Config) -> Vec<Check> {
     let enabled: Vec<Service> = Service::ALL.into_iter().filter(|s| s.enabled(&cfg.services)).collect();
-    if enabled.is_empty() {
-        return vec![Check::ok(G, "services", "none enabled (services.<name>.enable)")];
-    }
     let mut out = vec![];
+    // A shared gateway (another machine's), or the one the clients are routed through: checked
+    // from this workstation with this user's key.
+    if cfg.gateway.url.is_some() || !cfg.gateway.route_clients.is_empty() {
+        let h = gateway::check(cfg, paths);
+        let what = if h.shared { "shared gateway" } else { "gateway" };
+        out.push(if h.ok {
+            Check::ok(G, "gateway", format!("{what} {}: {}", h.url, h.detail))
+        } else {
+            Check::fail(
+                G,
+                "gateway",
+                format!("{what} {}: {}", h.url, h.detail),
+                if h.shared { "check gateway.url and gateway.key_secret" } else { "aiorch services up litellm" },
+            )
+        });
+    }
+    if enabled.is_empty() {
+        out.push(Check::ok(G, "services", "none enabled (services.<name>.enable)"));
+        return out;
+    }
     let gw = match litellm::plan(cfg) {
         Ok(g) => g,
         Err(e) => {
@@ -48,6 +65,8 @@ pub fn checks(ui: &Ui, paths: &Paths, cfg: &Config) -> Vec<Check> {
 
     if cfg.services.litellm.enable {
         out.push(budget_check(paths, &gw, cfg));
+        out.push(state_check(cfg, &gw));
+        out.push(Check::ok(G, "budget ledgers", ledgers(cfg)));
     }
 
     // Secrets: the master key is needed by the gateway and Open WebUI; provider keys by their
@@ -63,8 +82,15 @@ pub fn checks(ui: &Ui, paths: &Paths, cfg: &Config) -> Vec<Check> {
                 .map(|d| d.alias.as_str())
                 .collect();
             let label = format!("secret {name}");
+            let redis_pw = gw.redis.as_ref().and_then(|r| r.password_secret.as_ref()) == Some(&name);
             out.push(match (resolves, master) {
                 (true, _) => Check::ok(G, label, "resolves"),
+                (false, _) if redis_pw => Check::fail(
+                    G,
+                    label,
+                    "does not resolve: Redis and the gateway cannot start with their shared state",
+                    format!("aiorch secrets set {name}"),
+                ),
                 (false, true) => Check::fail(
                     G,
                     label,
@@ -91,6 +117,7 @@ pub fn checks(ui: &Ui, paths: &Paths, cfg: &Config) -> Vec<Check> {
     // Loopback only: the gateway spends money with the keys it holds, Open WebUI has no login.
     for svc in &enabled {
         let host = match svc {
+            Service::Redis => &cfg.services.redis.host,
             Service::LocalModel => &cfg.services.local_model.host,
             Service::Litellm => &cfg.services.litellm.host,
             Service::OpenWebui => &cfg.services.open_webui.host,
@@ -177,6 +204,66 @@ pub fn checks(ui: &Ui, paths: &Paths, cfg: &Config) -> Vec<Check> {
     out
 }
 
+/// One budget story: which ledger counts (and stops) which spending.
+fn ledgers(cfg: &Config) -> String {
+    let routed: Vec<&str> = cfg.gateway.route_clients.iter().map(|c| c.name()).collect();
+    let direct: Vec<&str> = crate::config::Client::ALL
+        .iter()
+        .filter(|c| c.managed(cfg) && !cfg.gateway.route_clients.contains(c))
+        .map(|c| c.name())
+        .collect();
+    format!(
+        "the gateway's per-deployment budgets (${:.2}/day) are authoritative for everything sent through it: {}, \
+         and the runtime's gateway models; the runtime's own ledger (runtime.budget) also counts the runtime's \
+         calls and refuses them before they are sent; {}",
+        cfg.services.litellm.daily_budget,
+        if routed.is_empty() { "no client is routed (gateway.route_clients)".to_string() } else { routed.join(", ") },
+        if direct.is_empty() {
+            "no managed client talks to its provider directly".to_string()
+        } else {
+            format!("{} talk to their providers directly: neither ledger sees that spend", direct.join(", "))
+        }
+    )
+}
+
+/// Where the gateway keeps the day's spend, and what that means for the budget. With Redis, it
+/// must answer: without it LiteLLM carries on from its memory (per proxy, lost on restart).
+fn state_check(cfg: &Config, gw: &litellm::Gateway) -> Check {
+    let name = "budget state";
+    let Some(r) = &gw.redis else {
+        return Check::ok(
+            G,
+            name,
+            "in the gateway's memory: the day's spend starts again at $0 whenever the proxy restarts, and each proxy \
+             has its own (services.litellm.redis = true keeps it in Redis)",
+        );
+    };
+    let probe = redis::probes(cfg);
+    let o = &health::check_all(&probe, std::time::Duration::from_secs(3))[0];
+    let at = format!("{}:{}", r.host, r.port);
+    if o.ok {
+        Check::ok(
+            G,
+            name,
+            format!(
+                "in Redis at {at}: the day's spend survives gateway restarts and is shared by every proxy using it{}",
+                if r.cache { "; responses are cached there too" } else { "" }
+            ),
+        )
+    } else {
+        Check::fail(
+            G,
+            name,
+            format!(
+                "Redis at {at} does not answer ({}): the gateway falls back to its memory, so budgets hold only per \
+                 proxy and until it restarts, and spend made now is not shared",
+                o.detail
+            ),
+            if cfg.services.redis.enable { "aiorch services up redis" } else { "start the Redis the gateway uses" },
+        )
+    }
+}
+
 /// The daily budget must be enforced where LiteLLM really enforces it without a database:
 /// per-deployment `max_budget` + `budget_duration` on every cloud deployment of the file the
 /// proxy reads, adding up to no more than the daily budget, and no proxy-wide `max_budget`
@@ -203,18 +290,25 @@ fn budget_check(paths: &Paths, gw: &litellm::Gateway, cfg: &Config) -> Check {
     }
     let cloud: Vec<&litellm::Deployment> = gw.cloud().collect();
     if cloud.is_empty() {
-        return Check::ok(G, name, "no cloud aliases (local only): nothing to spend");
+        return Check::ok(G, name, "no cloud aliases (local only, or every budget is 0): nothing to spend");
     }
     let models = v["model_list"].as_array().cloned().unwrap_or_default();
     let mut parts = vec![];
     let mut sum = 0.0;
+    for c in &gw.closed {
+        parts.push(match &c.served_by {
+            Some(to) => format!("{} $0 (served by {to})", c.alias),
+            None => format!("{} $0 (not served)", c.alias),
+        });
+    }
     for d in &cloud {
         let found = models
             .iter()
             .find(|m| m["model_name"] == d.alias.as_str() && m["litellm_params"]["model"] == d.model.as_str());
         let p = found.map(|m| &m["litellm_params"]);
         match p.and_then(|p| Some((p["max_budget"].as_f64()?, p["budget_duration"].as_str()?))) {
-            Some((usd, window)) if !window.is_empty() => {
+            // 0 would be "no limit" to LiteLLM: such a deployment must be left out instead.
+            Some((usd, window)) if !window.is_empty() && usd > 0.0 => {
                 sum += usd;
                 parts.push(format!("{} ${usd:.2}/{window}", d.alias));
             }
@@ -241,8 +335,7 @@ fn budget_check(paths: &Paths, gw: &litellm::Gateway, cfg: &Config) -> Check {
         G,
         name,
         format!(
-            "${daily:.2}/day as per-deployment budgets: {} (kept in the proxy's memory, reset when it restarts; a \
-             proxy-wide budget needs Postgres and is not used)",
+            "${daily:.2}/day as per-deployment budgets: {} (a proxy-wide budget needs Postgres and is not used)",
             parts.join(", ")
         ),
     )

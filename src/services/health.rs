@@ -41,6 +41,9 @@ pub fn client(timeout: Duration) -> reqwest::Client {
 }
 
 pub async fn check(client: &reqwest::Client, p: &Probe, bearer: Option<&str>) -> Outcome {
+    if let Some(addr) = p.url.strip_prefix("redis://") {
+        return redis_ping(&p.url, addr).await;
+    }
     let t0 = Instant::now();
     let mut req = client.get(&p.url);
     if let Some(b) = bearer {
@@ -73,6 +76,29 @@ pub async fn check(client: &reqwest::Client, p: &Probe, bearer: Option<&str>) ->
             Outcome { url: p.url.clone(), ok, status: Some(status), detail: detail.trim_end().into(), ms }
         }
     }
+}
+
+/// `PING` in the Redis protocol, without the password: `+PONG`, or `-NOAUTH` from a server that
+/// wants one, both prove a Redis answers there (HTTP would be refused as a cross-protocol attack).
+async fn redis_ping(url: &str, addr: &str) -> Outcome {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let t0 = Instant::now();
+    let run = async {
+        let mut s = tokio::net::TcpStream::connect(addr).await?;
+        s.write_all(b"PING\r\n").await?;
+        let mut buf = [0u8; 128];
+        let n = s.read(&mut buf).await?;
+        Ok::<String, std::io::Error>(String::from_utf8_lossy(&buf[..n]).trim_end().to_string())
+    };
+    let (ok, detail) = match tokio::time::timeout(Duration::from_secs(2), run).await {
+        Err(_) => (false, "timed out".to_string()),
+        Ok(Err(e)) if e.kind() == std::io::ErrorKind::ConnectionRefused => (false, "connection refused".into()),
+        Ok(Err(e)) => (false, e.to_string()),
+        Ok(Ok(a)) if a == "+PONG" => (true, "PONG (no password)".into()),
+        Ok(Ok(a)) if a.starts_with("-NOAUTH") => (true, "answers, password required".into()),
+        Ok(Ok(a)) => (false, format!("not a Redis answer: {}", a.chars().take(60).collect::<String>())),
+    };
+    Outcome { url: url.to_string(), ok, status: None, detail, ms: t0.elapsed().as_millis() as u64 }
 }
 
 /// Run a future to completion on a small runtime of its own (the CLI is synchronous).

@@ -17,7 +17,7 @@ use crate::error::{CliError, Exit};
 use crate::paths::Paths;
 use crate::services::health::{self, Outcome, Probe};
 use crate::services::process::{self, Owner, PidRecord, Stopped};
-use crate::services::{Layout, Service, litellm, local_model, open_webui, render};
+use crate::services::{Layout, Service, litellm, local_model, open_webui, redis, render};
 use crate::ui::Ui;
 
 /// How long a stopped service gets between SIGTERM and SIGKILL.
@@ -62,6 +62,7 @@ pub struct Spec {
 
 pub fn probes(cfg: &Config, svc: Service) -> Vec<Probe> {
     match svc {
+        Service::Redis => redis::probes(cfg),
         Service::LocalModel => local_model::probes(cfg),
         Service::Litellm => vec![Probe::new(format!("{}/health/liveliness", litellm::base_url(cfg)), Some("alive"))],
         Service::OpenWebui => open_webui::probes(cfg),
@@ -70,6 +71,7 @@ pub fn probes(cfg: &Config, svc: Service) -> Vec<Probe> {
 
 pub fn port(cfg: &Config, svc: Service) -> Option<u16> {
     match svc {
+        Service::Redis => Some(cfg.services.redis.port),
         Service::LocalModel => local_model::port(cfg),
         Service::Litellm => Some(cfg.services.litellm.port),
         Service::OpenWebui => Some(cfg.services.open_webui.port),
@@ -84,6 +86,7 @@ fn host(cfg: &Config, svc: Service) -> String {
             let authority = rest.split('/').next().unwrap_or("");
             authority.rsplit_once(':').map_or(authority, |(h, _)| h).to_string()
         }
+        Service::Redis => s.redis.host.clone(),
         Service::LocalModel => s.local_model.host.clone(),
         Service::Litellm => s.litellm.host.clone(),
         Service::OpenWebui => s.open_webui.host.clone(),
@@ -95,11 +98,21 @@ pub fn spec(ctx: &Ctx, svc: Service) -> anyhow::Result<Spec> {
     let mut secret_env = vec![];
     let mut file_text = String::new();
     let (argv, env) = match svc {
+        Service::Redis => {
+            if let Some(name) = redis::password_secret(cfg) {
+                // Fed on stdin at start (see `stdin_config`), not left in the environment.
+                secret_env.push(SecretVar { var: name.clone(), secret: name, required: true });
+            }
+            file_text = redis::config_text(cfg, &ctx.layout.data_dir(&cfg.services, svc), None).to_string();
+            (redis::argv(cfg), vec![])
+        }
         Service::LocalModel => (local_model::argv(cfg, ctx.paths)?, local_model::env(cfg)),
         Service::Litellm => {
             let gw = litellm::plan(cfg)?.price(cfg, &crate::modelmap::ModelMap::load(&ctx.paths.state_dir));
             for name in gw.secret_names() {
-                let required = gw.master_key_secret.as_ref() == Some(&name);
+                // Without its Redis password the gateway would silently keep budgets in memory only.
+                let redis_pw = gw.redis.as_ref().and_then(|r| r.password_secret.as_ref()) == Some(&name);
+                let required = gw.master_key_secret.as_ref() == Some(&name) || redis_pw;
                 secret_env.push(SecretVar { var: name.clone(), secret: name, required });
             }
             file_text = render::litellm_yaml(&gw, false);
@@ -147,9 +160,13 @@ fn resolve_secrets(ctx: &Ctx, spec: &Spec) -> anyhow::Result<Resolved> {
             Ok(mut v) if !v.is_empty() => out.push((s.var.clone(), v.remove(0).1)),
             Ok(_) => missing.push(s.secret.clone()),
             Err(e) if s.required => {
+                let without = match spec.svc {
+                    Service::Redis => "or set services.redis.password_secret = \"\" to run Redis without a password",
+                    _ => "or set services.litellm.master_key_secret = \"\" to run the gateway without a key",
+                };
                 return Err(CliError::failed(format!("{}: the secret {} does not resolve: {e:#}", spec.svc, s.secret))
                     .hint(format!("store it with `aiorch secrets set {}`", s.secret))
-                    .hint("or set services.litellm.master_key_secret = \"\" to run the gateway without a key")
+                    .hint(without)
                     .into());
             }
             Err(_) => missing.push(s.secret.clone()),
@@ -159,6 +176,17 @@ fn resolve_secrets(ctx: &Ctx, spec: &Spec) -> anyhow::Result<Resolved> {
         out.push(("WEBUI_SECRET_KEY".into(), open_webui::secret_key(&spec.cwd)?));
     }
     Ok((out, missing))
+}
+
+/// What a service reads on stdin: Redis' config with the password, which is then taken out of
+/// the environment (so it is not in /proc/PID/environ either).
+fn stdin_config(ctx: &Ctx, spec: &Spec, secrets: &mut Vec<(String, Zeroizing<String>)>) -> Option<Zeroizing<String>> {
+    if spec.svc != Service::Redis {
+        return None;
+    }
+    let name = redis::password_secret(ctx.cfg);
+    let pw = name.and_then(|n| secrets.iter().position(|(k, _)| *k == n)).map(|i| secrets.remove(i).1);
+    Some(redis::config_text(ctx.cfg, &spec.cwd, pw.as_deref().map(|p| p.as_str())))
 }
 
 fn check_command(cfg_key: &str, argv: &[String]) -> anyhow::Result<()> {
@@ -216,7 +244,8 @@ pub enum Started {
 pub fn up(ctx: &Ctx, only: &[Service]) -> anyhow::Result<Exit> {
     let list = targets(ctx.cfg, only);
     if list.is_empty() {
-        ctx.ui.note("no service is enabled: set services.<name>.enable = true (litellm, local_model, open_webui)");
+        ctx.ui
+            .note("no service is enabled: set services.<name>.enable = true (redis, litellm, local_model, open_webui)");
         return Ok(Exit::Ok);
     }
     if list.contains(&Service::Litellm) {
@@ -270,14 +299,16 @@ pub fn start(ctx: &Ctx, svc: Service) -> anyhow::Result<Started> {
             .into());
     }
     check_command(svc.key(), &spec.argv)?;
-    let (secrets, missing) = resolve_secrets(ctx, &spec)?;
+    let (mut secrets, missing) = resolve_secrets(ctx, &spec)?;
     for m in missing {
         ctx.ui.note(&format!(
             "{svc}: secret {m} does not resolve: the aliases using it will fail (and fall back, where configured)"
         ));
     }
-    let mut child = process::spawn(&spec.argv, &spec.env, &secrets, &spec.cwd, &spec.log)
-        .map_err(|e| CliError::failed(format!("{svc}: cannot start `{}`: {e}", spec.argv[0])))?;
+    let input = stdin_config(ctx, &spec, &mut secrets);
+    let mut child =
+        process::spawn(&spec.argv, &spec.env, &secrets, input.as_ref().map(|t| t.as_bytes()), &spec.cwd, &spec.log)
+            .map_err(|e| CliError::failed(format!("{svc}: cannot start `{}`: {e}", spec.argv[0])))?;
     drop(secrets);
     let pid = child.id() as i32;
     let rec = PidRecord {
@@ -511,12 +542,28 @@ pub fn statuses(ctx: &Ctx, only: &[Service]) -> anyhow::Result<Vec<Status>> {
 /// `aiorch services status [NAME…]`: exit 1 when an enabled (or named) service is not healthy.
 pub fn status(ctx: &Ctx, only: &[Service]) -> anyhow::Result<Exit> {
     let rows = statuses(ctx, only)?;
-    let bad = rows.iter().any(|r| (r.enabled || !only.is_empty()) && r.state != "healthy");
+    let mut bad = rows.iter().any(|r| (r.enabled || !only.is_empty()) && r.state != "healthy");
+    // A shared gateway runs elsewhere: this workstation checks it answers and takes our key.
+    let shared =
+        (ctx.cfg.gateway.url.is_some() && only.is_empty()).then(|| crate::services::gateway::check(ctx.cfg, ctx.paths));
+    bad |= shared.as_ref().is_some_and(|h| !h.ok);
     if ctx.ui.json {
-        ctx.ui.json(&serde_json::to_value(&rows)?);
+        let mut v = serde_json::to_value(&rows)?;
+        if let (Some(h), Some(a)) = (&shared, v.as_array_mut()) {
+            a.push(serde_json::json!({
+                "service": "gateway", "enabled": true, "state": if h.ok { "healthy" } else { "unhealthy" },
+                "managed": "external", "url": h.url, "detail": h.detail,
+            }));
+        }
+        ctx.ui.json(&v);
         return Ok(if bad { Exit::Failed } else { Exit::Ok });
     }
-    if rows.is_empty() {
+    if let Some(h) = &shared {
+        let mark = if h.ok { ctx.ui.ok_mark() } else { ctx.ui.fail_mark() };
+        let state = if h.ok { "healthy" } else { "unhealthy" };
+        ctx.ui.data(&format!("{mark} {:<11} {state:<9} {:<10} {} ({})", "gateway", "shared", h.url, h.detail));
+    }
+    if rows.is_empty() && shared.is_none() {
         ctx.ui.data("no service is enabled or running (services.<name>.enable = true)");
     }
     for r in &rows {
@@ -615,11 +662,12 @@ pub fn run_foreground(ctx: &Ctx, svc: Service) -> anyhow::Result<Exit> {
             .into());
     }
     check_command(svc.key(), &spec.argv)?;
-    let (secrets, missing) = resolve_secrets(ctx, &spec)?;
+    let (mut secrets, missing) = resolve_secrets(ctx, &spec)?;
     for m in missing {
         ctx.ui.note(&format!("{svc}: secret {m} does not resolve"));
     }
-    let err = process::exec(&spec.argv, &spec.env, &secrets, &spec.cwd);
+    let input = stdin_config(ctx, &spec, &mut secrets);
+    let err = process::exec(&spec.argv, &spec.env, &secrets, input.as_ref().map(|t| t.as_bytes()), &spec.cwd);
     Err(CliError::failed(format!("{svc}: cannot run `{}`: {err}", spec.argv[0])).into())
 }
 
@@ -659,7 +707,7 @@ mod tests {
         let ctx = Ctx::new(&ui, &paths, &cfg);
         // "Our" service never listens; the foreign one answers on the port it was meant to own.
         let argv: Vec<String> = ["sleep", "30"].map(String::from).to_vec();
-        let mut child = process::spawn(&argv, &[], &[], dir.path(), &dir.path().join("log")).unwrap();
+        let mut child = process::spawn(&argv, &[], &[], None, dir.path(), &dir.path().join("log")).unwrap();
         let spec = Spec {
             svc: Service::Litellm,
             argv,
@@ -692,7 +740,7 @@ mod tests {
         let ui = Ui::new(crate::ui::ColorChoice::Never, true, false);
         let ctx = Ctx::new(&ui, &paths, &cfg);
         let argv: Vec<String> = ["sh", "-c", "exit 3"].map(String::from).to_vec();
-        let mut child = process::spawn(&argv, &[], &[], dir.path(), &dir.path().join("log")).unwrap();
+        let mut child = process::spawn(&argv, &[], &[], None, dir.path(), &dir.path().join("log")).unwrap();
         let free = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let spec = Spec {
             svc: Service::LocalModel,

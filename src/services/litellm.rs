@@ -54,9 +54,34 @@ pub struct Price {
     pub from_config: bool,
 }
 
+/// A cloud alias whose budget is 0: it may spend nothing, so its deployment is left out.
+/// LiteLLM reads `max_budget: 0` (and a provider `budget_limit: 0`) as "no limit", so a zero
+/// budget cannot be rendered as a budget at all.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Closed {
+    pub alias: String,
+    /// What set the zero: `alias_budgets.fast-model`, `provider_budgets.anthropic`, `daily_budget`.
+    pub why: String,
+    /// The local alias that now serves it (its fallback), or none: requests to it are refused.
+    pub served_by: Option<String>,
+}
+
+/// Where LiteLLM keeps its budget spend and rate-limit counters (and its response cache) when
+/// `services.litellm.redis` is on.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RedisLink {
+    pub host: String,
+    pub port: u16,
+    /// `os.environ/NAME` in the config; the value is put in the proxy's environment.
+    pub password_secret: Option<String>,
+    pub cache: bool,
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Gateway {
     pub deployments: Vec<Deployment>,
+    pub closed: Vec<Closed>,
+    pub redis: Option<RedisLink>,
     pub fallbacks: Vec<(String, Vec<String>)>,
     pub provider_budgets: Vec<(String, f64)>,
     pub daily_budget: f64,
@@ -69,6 +94,11 @@ impl Gateway {
     /// Secret names the proxy's environment needs (master key first), without duplicates.
     pub fn secret_names(&self) -> Vec<String> {
         let mut out: Vec<String> = self.master_key_secret.iter().cloned().collect();
+        if let Some(p) = self.redis.as_ref().and_then(|r| r.password_secret.clone())
+            && !out.contains(&p)
+        {
+            out.push(p);
+        }
         for d in &self.deployments {
             if let ApiKey::Secret(n) = &d.api_key
                 && !out.contains(n)
@@ -292,12 +322,29 @@ pub fn plan(cfg: &Config) -> Result<Gateway, CliError> {
         ))
         .hint("lower an alias budget or raise services.litellm.daily_budget"));
     }
+    // An alias whose provider may spend nothing takes no share (the others get it).
     let shared: Vec<usize> = (0..deployments.len())
         .filter(|&i| !deployments[i].local && !lit.alias_budgets.contains_key(&deployments[i].alias))
+        .filter(|&i| lit.provider_budgets.get(&deployments[i].provider) != Some(&0.0))
         .collect();
-    let share = if shared.is_empty() { 0.0 } else { cents_down((lit.daily_budget - explicit) / shared.len() as f64) };
-    for d in deployments.iter_mut().filter(|d| !d.local) {
-        d.budget = Some(lit.alias_budgets.get(&d.alias).copied().map_or(share, cents_down));
+    let rest = lit.daily_budget - explicit;
+    let share = if shared.is_empty() { 0.0 } else { cents_down(rest / shared.len() as f64) };
+    if share == 0.0 && rest > 1e-9 && !shared.is_empty() {
+        // A share below a cent would render as 0, which LiteLLM reads as "no limit".
+        let names: Vec<&str> = shared.iter().map(|&i| deployments[i].alias.as_str()).collect();
+        return Err(CliError::bad_input(format!(
+            "services.litellm: the ${rest:.4} left of daily_budget, split over {} ({}), is less than a cent each",
+            names.len(),
+            names.join(", ")
+        ))
+        .hint(
+            "give those aliases explicit services.litellm.alias_budgets (0 turns an alias off), or raise daily_budget",
+        ));
+    }
+    // Explicit alias budgets are kept as given (a budget under a cent stays a budget).
+    for (i, d) in deployments.iter_mut().enumerate().filter(|(_, d)| !d.local) {
+        let own = lit.alias_budgets.get(&d.alias).copied();
+        d.budget = Some(own.unwrap_or(if shared.contains(&i) { share } else { 0.0 }));
     }
 
     let fallbacks: Vec<(String, Vec<String>)> = match &lit.fallbacks {
@@ -332,11 +379,25 @@ pub fn plan(cfg: &Config) -> Result<Gateway, CliError> {
                 "services.litellm.provider_budgets.{p} = {usd}: must be 0 or more"
             )));
         }
-        provider_budgets.push((p.clone(), *usd));
+        // 0 closes the provider's deployments below; LiteLLM would read `budget_limit: 0` as none.
+        if *usd > 0.0 {
+            provider_budgets.push((p.clone(), *usd));
+        }
     }
+    let (deployments, fallbacks, closed) = close_zero_budgets(deployments, fallbacks, lit);
+    if lit.cache && !lit.redis {
+        return Err(CliError::bad_input("services.litellm.cache = true needs services.litellm.redis = true")
+            .hint("the response cache lives in Redis: aiorch config set services.litellm.redis true"));
+    }
+    let redis = lit.redis.then(|| {
+        let (host, port) = crate::services::redis::address(cfg);
+        RedisLink { host, port, password_secret: crate::services::redis::password_secret(cfg), cache: lit.cache }
+    });
 
     Ok(Gateway {
         deployments,
+        closed,
+        redis,
         fallbacks,
         provider_budgets,
         daily_budget: lit.daily_budget,
@@ -344,6 +405,61 @@ pub fn plan(cfg: &Config) -> Result<Gateway, CliError> {
         num_retries: lit.num_retries,
         timeout_secs: lit.timeout_secs,
     })
+}
+
+/// Alias -> the aliases it falls back to, in LiteLLM's order.
+type Fallbacks = Vec<(String, Vec<String>)>;
+
+/// Leave out every cloud deployment that may spend nothing (its alias budget is 0, or its
+/// provider's): its alias is served by its first local fallback instead, so calls go straight to
+/// the free model; with no local fallback the alias is not served at all (requests to it are
+/// refused, nothing is spent).
+fn close_zero_budgets(
+    deployments: Vec<Deployment>,
+    fallbacks: Fallbacks,
+    lit: &crate::config::services::LitellmConfig,
+) -> (Vec<Deployment>, Fallbacks, Vec<Closed>) {
+    let mut closed = vec![];
+    for d in deployments.iter().filter(|d| !d.local) {
+        let why = if lit.provider_budgets.get(&d.provider) == Some(&0.0) {
+            format!("provider_budgets.{}", d.provider)
+        } else if d.budget == Some(0.0) {
+            match lit.alias_budgets.get(&d.alias) {
+                Some(_) => format!("alias_budgets.{}", d.alias),
+                None => "daily_budget".into(),
+            }
+        } else {
+            continue;
+        };
+        let served_by = fallbacks
+            .iter()
+            .find(|(from, _)| *from == d.alias)
+            .and_then(|(_, tos)| tos.iter().find(|t| deployments.iter().any(|x| x.alias == **t && x.local)))
+            .cloned();
+        closed.push(Closed { alias: d.alias.clone(), why, served_by });
+    }
+    let mut out = vec![];
+    for d in &deployments {
+        match closed.iter().find(|c| c.alias == d.alias) {
+            None => out.push(d.clone()),
+            Some(c) => {
+                if let Some(to) = &c.served_by
+                    && let Some(local) = deployments.iter().find(|x| x.alias == *to)
+                {
+                    out.push(Deployment { alias: d.alias.clone(), ..local.clone() });
+                }
+            }
+        }
+    }
+    // A closed alias no longer fails over (it is local or gone); nothing falls back to a gone one.
+    let gone = |a: &str| closed.iter().any(|c| c.alias == a && c.served_by.is_none());
+    let fallbacks = fallbacks
+        .into_iter()
+        .filter(|(from, _)| !closed.iter().any(|c| c.alias == *from))
+        .map(|(from, tos)| (from, tos.into_iter().filter(|t| !gone(t)).collect()))
+        .filter(|(_, tos): &(String, Vec<String>)| !tos.is_empty())
+        .collect();
+    (out, fallbacks, closed)
 }
 
 /// The gateway's base URL (no trailing slash).
@@ -412,6 +528,65 @@ mod tests {
         ))
         .unwrap_err();
         assert!(e.message.contains("more than daily_budget"), "{}", e.message);
+    }
+
+    #[test]
+    fn a_zero_alias_budget_is_served_by_its_local_fallback() {
+        let g = plan(&cfg("[services.litellm.alias_budgets]\nfast-model = 0\n")).unwrap();
+        let fast = g.deployments.iter().find(|d| d.alias == "fast-model").unwrap();
+        assert!(fast.local && fast.budget.is_none(), "{fast:?}");
+        assert_eq!(fast.model, g.deployments.iter().find(|d| d.alias == "local-coding").unwrap().model);
+        assert!(!g.fallbacks.iter().any(|(f, _)| f == "fast-model"));
+        assert_eq!(
+            g.closed,
+            [Closed {
+                alias: "fast-model".into(),
+                why: "alias_budgets.fast-model".into(),
+                served_by: Some("local-coding".into())
+            }]
+        );
+        // The other two share the whole daily budget.
+        assert_eq!(g.cloud().map(|d| d.budget.unwrap()).collect::<Vec<_>>(), [25.0, 25.0]);
+    }
+
+    #[test]
+    fn a_zero_budget_without_a_local_fallback_is_not_served() {
+        let g = plan(&cfg(
+            "[services.litellm.alias_budgets]\nfast-model = 0\n[services.litellm.fallbacks]\nfast-model = []\n",
+        ))
+        .unwrap();
+        assert!(!g.deployments.iter().any(|d| d.alias == "fast-model"));
+        assert_eq!(g.closed[0].served_by, None);
+    }
+
+    #[test]
+    fn a_zero_provider_budget_closes_its_deployments_and_is_not_rendered() {
+        let g = plan(&cfg(
+            "[models]\ndefault_research = \"gemini/gemini-2.5-pro\"\ndefault_coding = \"anthropic/claude-sonnet-4-5\"\n\
+             default_fast = \"anthropic/claude-haiku-4-5\"\n\
+             [services.litellm.provider_budgets]\nanthropic = 0\ngemini = 5\n",
+        ))
+        .unwrap();
+        let closed: Vec<&str> = g.closed.iter().map(|c| c.alias.as_str()).collect();
+        assert_eq!(closed, ["coding-model", "fast-model"]);
+        assert_eq!(g.provider_budgets, [("gemini".to_string(), 5.0)]);
+        assert!(g.cloud().all(|d| d.provider != "anthropic"));
+        assert!(!g.secret_names().contains(&"ANTHROPIC_API_KEY".to_string()));
+    }
+
+    #[test]
+    fn no_budget_is_rounded_down_to_zero() {
+        // Under a cent explicitly: kept as given.
+        let g = plan(&cfg("[services.litellm.alias_budgets]\nfast-model = 0.004\n")).unwrap();
+        assert_eq!(g.deployments.iter().find(|d| d.alias == "fast-model").unwrap().budget, Some(0.004));
+        // A split under a cent each: refused, not rendered as 0 (= unlimited for LiteLLM).
+        let e = plan(&cfg("[services.litellm]\ndaily_budget = 0.02\n")).unwrap_err();
+        assert!(e.message.contains("less than a cent each"), "{}", e.message);
+        // daily_budget = 0: nothing may be spent, every cloud alias is closed.
+        let g = plan(&cfg("[services.litellm]\ndaily_budget = 0\n")).unwrap();
+        assert_eq!(g.closed.len(), 3);
+        assert!(g.closed.iter().all(|c| c.why == "daily_budget"));
+        assert_eq!(g.cloud().count(), 0);
     }
 
     #[test]

@@ -1,19 +1,22 @@
-//! Services: the LiteLLM gateway, the local model server and Open WebUI.
+//! Services: the LiteLLM gateway, its Redis, the local model server and Open WebUI.
 //!
 //! `config` is the `[services.*]` schema; `litellm` plans the aliases, fallbacks and budgets;
 //! `render` writes LiteLLM's YAML, Open WebUI's environment and a compose file; `process`
 //! starts and stops what aiorch started (pid files with start times, process groups);
-//! `health` probes the endpoints; `bench` measures the aliases through the gateway.
+//! `redis` runs the gateway's shared state; `health` probes the endpoints; `bench` measures the
+//! aliases through the gateway.
 
 pub mod arena;
 pub mod bench;
 pub mod doctor;
+pub mod gateway;
 pub mod health;
 pub mod lifecycle;
 pub mod litellm;
 pub mod local_model;
 pub mod open_webui;
 pub mod process;
+pub mod redis;
 pub mod render;
 
 use std::path::PathBuf;
@@ -24,6 +27,9 @@ use crate::paths::{Paths, expand_tilde};
 /// A service aiorch can run. The order of `ALL` is the start order (each needs the previous).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, clap::ValueEnum, serde::Serialize)]
 pub enum Service {
+    #[value(name = "redis")]
+    #[serde(rename = "redis")]
+    Redis,
     #[value(name = "local_model", alias = "local-model")]
     #[serde(rename = "local_model")]
     LocalModel,
@@ -36,11 +42,12 @@ pub enum Service {
 }
 
 impl Service {
-    pub const ALL: [Service; 3] = [Service::LocalModel, Service::Litellm, Service::OpenWebui];
+    pub const ALL: [Service; 4] = [Service::Redis, Service::LocalModel, Service::Litellm, Service::OpenWebui];
 
     /// The config key (`services.<key>`), also the pid/log file stem and the unit's argument.
     pub fn key(self) -> &'static str {
         match self {
+            Service::Redis => "redis",
             Service::LocalModel => "local_model",
             Service::Litellm => "litellm",
             Service::OpenWebui => "open_webui",
@@ -49,6 +56,7 @@ impl Service {
 
     pub fn enabled(self, s: &ServicesConfig) -> bool {
         match self {
+            Service::Redis => s.redis.enable,
             Service::LocalModel => s.local_model.enable,
             Service::Litellm => s.litellm.enable,
             Service::OpenWebui => s.open_webui.enable,
@@ -57,6 +65,7 @@ impl Service {
 
     fn dirs(self, s: &ServicesConfig) -> (&Option<String>, &Option<String>) {
         match self {
+            Service::Redis => (&s.redis.data_dir, &s.redis.log_dir),
             Service::LocalModel => (&s.local_model.data_dir, &s.local_model.log_dir),
             Service::Litellm => (&s.litellm.data_dir, &s.litellm.log_dir),
             Service::OpenWebui => (&s.open_webui.data_dir, &s.open_webui.log_dir),
@@ -65,6 +74,7 @@ impl Service {
 
     pub fn start_timeout(self, s: &ServicesConfig) -> std::time::Duration {
         std::time::Duration::from_secs(match self {
+            Service::Redis => s.redis.start_timeout_secs,
             Service::LocalModel => s.local_model.start_timeout_secs,
             Service::Litellm => s.litellm.start_timeout_secs,
             Service::OpenWebui => s.open_webui.start_timeout_secs,

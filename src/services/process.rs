@@ -81,12 +81,23 @@ pub fn start_time(pid: i32) -> Option<String> {
     Some(s.rsplit_once(' ').map_or(s.as_str(), |(t, _)| t).trim().to_string())
 }
 
-/// Start `argv` detached: own session, stdin from /dev/null, stdout+stderr appended to `log`.
-/// Secrets go into the child's environment only.
+/// A pipe already holding `bytes` and closed for writing: the child reads them on stdin and then
+/// sees end of file. Used for a config that holds a secret (Redis' `requirepass`), so it is
+/// never on argv or disk. The pipe buffer (64 KiB on Linux, 16 KiB on macOS) holds a config.
+fn stdin_pipe(bytes: &[u8]) -> io::Result<Stdio> {
+    let (reader, mut writer) = io::pipe()?;
+    io::Write::write_all(&mut writer, bytes)?;
+    drop(writer);
+    Ok(reader.into())
+}
+
+/// Start `argv` detached: own session, stdin from /dev/null (or `stdin`'s bytes), stdout+stderr
+/// appended to `log`. Secrets go into the child's environment (or its stdin) only.
 pub fn spawn(
     argv: &[String],
     env: &[(String, String)],
     secrets: &[(String, Zeroizing<String>)],
+    stdin: Option<&[u8]>,
     cwd: &Path,
     log: &Path,
 ) -> io::Result<Child> {
@@ -101,7 +112,11 @@ pub fn spawn(
     writeln!(out, "=== aiorch {}: {}", crate::ui::utc_stamp(crate::ui::now_unix()), argv.join(" "))?;
     let err = out.try_clone()?;
     let mut cmd = Command::new(prog);
-    cmd.args(args).current_dir(cwd).stdin(Stdio::null()).stdout(out).stderr(err);
+    let input = match stdin {
+        Some(b) => stdin_pipe(b)?,
+        None => Stdio::null(),
+    };
+    cmd.args(args).current_dir(cwd).stdin(input).stdout(out).stderr(err);
     cmd.envs(env.iter().map(|(k, v)| (k, v)));
     cmd.envs(secrets.iter().map(|(k, v)| (k, v.as_str())));
     // SAFETY: setsid is async-signal-safe; nothing else runs between fork and exec.
@@ -117,6 +132,7 @@ pub fn exec(
     argv: &[String],
     env: &[(String, String)],
     secrets: &[(String, Zeroizing<String>)],
+    stdin: Option<&[u8]>,
     cwd: &Path,
 ) -> io::Error {
     let Some((prog, args)) = argv.split_first() else {
@@ -127,6 +143,12 @@ pub fn exec(
     }
     let mut cmd = Command::new(prog);
     cmd.args(args).current_dir(cwd);
+    if let Some(b) = stdin {
+        match stdin_pipe(b) {
+            Ok(p) => cmd.stdin(p),
+            Err(e) => return e,
+        };
+    }
     cmd.envs(env.iter().map(|(k, v)| (k, v)));
     cmd.envs(secrets.iter().map(|(k, v)| (k, v.as_str())));
     cmd.exec()
@@ -349,12 +371,23 @@ mod tests {
     }
 
     #[test]
+    fn stdin_bytes_reach_the_child_and_end_with_eof() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("cat.log");
+        let argv: Vec<String> = ["sh", "-c", "cat; echo END"].map(String::from).to_vec();
+        let mut child = spawn(&argv, &[], &[], Some(b"requirepass x\n"), dir.path(), &log).unwrap();
+        child.wait().unwrap();
+        let text = fs_err::read_to_string(&log).unwrap();
+        assert!(text.ends_with("requirepass x\nEND\n"), "{text}");
+    }
+
+    #[test]
     fn stop_spares_a_reused_pid_and_stops_a_group() {
         let dir = tempfile::tempdir().unwrap();
         let log = dir.path().join("x.log");
         // A shell that starts a child: both must go when the group is stopped.
         let argv: Vec<String> = ["sh", "-c", "sleep 30 & wait"].map(String::from).to_vec();
-        let mut child = spawn(&argv, &[], &[], dir.path(), &log).unwrap();
+        let mut child = spawn(&argv, &[], &[], None, dir.path(), &log).unwrap();
         let pid = child.id() as i32;
         let st = loop {
             if let Some(t) = start_time(pid) {

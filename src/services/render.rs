@@ -144,10 +144,32 @@ pub fn litellm_value(gw: &Gateway, container: bool) -> Value {
             .collect();
         router.insert("provider_budget_config".into(), pb.into());
     }
+    let mut settings = json!({ "drop_params": true });
+    if let Some(r) = &gw.redis {
+        let mut r = r.clone();
+        if container && matches!(r.host.as_str(), "127.0.0.1" | "localhost" | "[::1]") {
+            r.host = HOST_FROM_CONTAINER.into();
+        }
+        // The router's DualCache (memory + Redis) holds deployment and provider budget spend,
+        // synced to Redis every second: read back after a restart, shared across proxies.
+        router.insert("redis_host".into(), r.host.clone().into());
+        router.insert("redis_port".into(), r.port.into());
+        if let Some(p) = &r.password_secret {
+            router.insert("redis_password".into(), format!("os.environ/{p}").into());
+        }
+        if r.cache {
+            let mut params = json!({ "type": "redis", "host": r.host, "port": r.port });
+            if let Some(p) = &r.password_secret {
+                params["password"] = format!("os.environ/{p}").into();
+            }
+            settings["cache"] = true.into();
+            settings["cache_params"] = params;
+        }
+    }
     let mut v = json!({
         "model_list": models,
         "router_settings": router,
-        "litellm_settings": { "drop_params": true },
+        "litellm_settings": settings,
     });
     if let Some(k) = &gw.master_key_secret {
         v["general_settings"] = json!({ "master_key": format!("os.environ/{k}") });
@@ -161,6 +183,20 @@ pub fn yaml(v: &Value) -> String {
 
 pub fn litellm_yaml(gw: &Gateway, container: bool) -> String {
     let mut text = LITELLM_HEADER.to_string();
+    if gw.redis.is_some() {
+        text.push_str(
+            "# State: in Redis (services.litellm.redis = true), not only in memory: the day's spend\n\
+             # survives a restart and is shared by every proxy using this Redis.\n",
+        );
+    }
+    // A budget of 0 is never written: LiteLLM reads `max_budget: 0` as no limit.
+    for c in &gw.closed {
+        let how = match &c.served_by {
+            Some(to) => format!("served by {to} (free)"),
+            None => "not served (no local fallback)".into(),
+        };
+        text.push_str(&format!("# {}: budget 0 ({}): left out, nothing is spent; {how}.\n", c.alias, c.why));
+    }
     if container {
         text.push_str(&format!("# Container copy: local model addresses point at {HOST_FROM_CONTAINER}.\n"));
     }
@@ -288,6 +324,15 @@ enable = true
         insta::assert_snapshot!("litellm_llama_container", f[1].text);
         insta::assert_snapshot!("webui_env", f[2].text);
         insta::assert_snapshot!("compose", f[3].text);
+    }
+
+    #[test]
+    fn redis_state_and_zero_budget_snapshot() {
+        let f = render(
+            "[services.litellm]\nenable = true\nredis = true\ncache = true\n\
+             [services.litellm.alias_budgets]\nfast-model = 0\n[services.redis]\nenable = true\nport = 6390\n",
+        );
+        insta::assert_snapshot!("litellm_redis_zero_budget", f[0].text);
     }
 
     #[test]

@@ -21,6 +21,7 @@ mod conflict;
 mod doctor;
 mod fake_provider;
 mod faults;
+mod gateway;
 mod homes;
 mod import;
 mod layers;

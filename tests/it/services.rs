@@ -26,6 +26,50 @@ fn render_writes_every_file_without_secret_values() {
     env.cmd(["services", "render"]).assert().success().stdout(predicate::str::contains("wrote").not());
 }
 
+/// A zero budget is never rendered as `max_budget: 0` (LiteLLM: no limit): the alias is served by
+/// its local fallback, a zero provider budget closes every deployment of that provider, and a
+/// split that would round to 0 is refused. Explicit models keep the snapshot independent of the
+/// default model names.
+#[test]
+fn zero_budgets_leave_the_deployment_out() {
+    let env = TestEnv::with_env_secrets(
+        "[models]\ndefault_research = \"openai/gpt-5\"\ndefault_coding = \"openai/gpt-5-mini\"\n\
+         default_fast = \"anthropic/claude-haiku-4-5\"\nlocal_research = \"ollama/qwen3:8b\"\n\
+         local_coding = \"ollama/qwen2.5-coder:7b\"\n\
+         [services.litellm]\nenable = true\ndaily_budget = 10.0\n\
+         [services.litellm.alias_budgets]\nresearch-model = 0\n\
+         [services.litellm.provider_budgets]\nanthropic = 0\n",
+    );
+    env.cmd(["services", "render"]).assert().success();
+    let yaml = env.read("state/services/litellm.yaml");
+    env.insta().bind(|| insta::assert_snapshot!("litellm_zero_budgets", yaml));
+    assert!(!yaml.contains("max_budget: 0"), "{yaml}");
+
+    let env = TestEnv::with_env_secrets("[services.litellm]\ndaily_budget = 0.02\n");
+    env.cmd(["services", "render"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("less than a cent each").and(predicate::str::contains("alias_budgets")));
+    assert!(!env.exists("state/services/litellm.yaml"));
+}
+
+/// `services.litellm.redis = true` keeps budget state in `[services.redis]`; the password is an
+/// `os.environ/` reference, the response cache needs Redis.
+#[test]
+fn redis_state_is_rendered_by_reference_and_cache_needs_redis() {
+    let env = TestEnv::with_env_secrets(
+        "[services.litellm]\nenable = true\nredis = true\n[services.redis]\nenable = true\nport = 6400\n",
+    );
+    env.cmd(["services", "render"]).env("REDIS_PASSWORD", "very-secret-redis").assert().success();
+    let yaml = env.read("state/services/litellm.yaml");
+    assert!(
+        yaml.contains("redis_host: \"127.0.0.1\"\n  redis_port: 6400\n  redis_password: os.environ/REDIS_PASSWORD\n")
+    );
+    assert!(!yaml.contains("cache_params") && !yaml.contains("very-secret"), "{yaml}");
+    let env = TestEnv::with_env_secrets("[services.litellm]\ncache = true\n");
+    env.cmd(["services", "render"]).assert().code(2).stderr(predicate::str::contains("needs services.litellm.redis"));
+}
+
 #[test]
 fn bad_services_config_is_bad_input_with_a_hint() {
     let env = TestEnv::with_env_secrets("[services.litellm]\ndaily_budgt = 10\n");
@@ -135,6 +179,8 @@ fn doctor_reports_budget_enforcement_and_health() {
     assert_eq!(find("litellm healthy")["status"], "fail");
     assert_eq!(find("secret LITELLM_MASTER_KEY")["status"], "ok");
     assert_eq!(find("secret ANTHROPIC_API_KEY")["status"], "warn");
+    let state = find("budget state");
+    assert!(state["status"] == "ok" && state["detail"].as_str().unwrap().contains("starts again at $0"), "{state}");
     // A hand-added proxy-wide budget (ignored without a database) is called out.
     let text = env
         .read("state/services/litellm.yaml")
@@ -145,6 +191,38 @@ fn doctor_reports_budget_enforcement_and_health() {
     let c = v["checks"].as_array().unwrap().iter().find(|c| c["name"] == "budget enforced").unwrap().clone();
     assert_eq!(c["status"], "fail");
     assert!(c["detail"].as_str().unwrap().contains("fail-open"));
+}
+
+/// With its state in Redis and no Redis answering, doctor fails and says what that means for
+/// the budget; the Redis service has its own health row.
+#[test]
+fn doctor_reports_a_redis_that_does_not_answer() {
+    let env = TestEnv::with_env_secrets(&format!(
+        "[services.litellm]\nenable = true\nport = {}\nredis = true\n[services.redis]\nenable = true\nport = {}\n",
+        free_port(),
+        free_port()
+    ));
+    env.cmd(["services", "render"]).assert().success();
+    let out = env
+        .cmd(["--json", "doctor"])
+        .env("LITELLM_MASTER_KEY", "x")
+        .env("REDIS_PASSWORD", "y")
+        .assert()
+        .code(1)
+        .get_output()
+        .stdout
+        .clone();
+    let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    let find = |n: &str| v["checks"].as_array().unwrap().iter().find(|c| c["name"] == n).unwrap().clone();
+    let state = find("budget state");
+    assert_eq!(state["status"], "fail", "{state}");
+    assert!(state["detail"].as_str().unwrap().contains("does not answer (connection refused)"), "{state}");
+    assert_eq!(find("redis healthy")["status"], "fail");
+    assert_eq!(find("secret REDIS_PASSWORD")["status"], "ok");
+    let out = env.cmd(["--json", "doctor"]).env("LITELLM_MASTER_KEY", "x").assert().code(1).get_output().stdout.clone();
+    let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    let pw = v["checks"].as_array().unwrap().iter().find(|c| c["name"] == "secret REDIS_PASSWORD").unwrap().clone();
+    assert_eq!(pw["status"], "fail", "{pw}");
 }
 
 /// A stand-in gateway (fault injection, not a model): liveliness, a streamed answer for
