@@ -284,6 +284,16 @@ pub fn pipeline(
     } else if out.is_none() {
         ui.data(md.trim_end());
     }
+    if let Some(st) = outcome.stages.iter().find(|s| s.error.is_some()) {
+        // The report is on stdout (or in a file): say on stderr which stage stopped the run.
+        ui.warn(&format!(
+            "pipeline {} stopped at stage {} ({}): {}",
+            outcome.kind.name(),
+            st.name,
+            st.role,
+            st.error.as_deref().unwrap_or_default()
+        ));
+    }
     Ok(if outcome.ok { Exit::Ok } else { Exit::Failed })
 }
 
@@ -309,7 +319,9 @@ pub fn go(ui: &Ui, paths: &Paths, task: &[String], o: GoOpts) -> anyhow::Result<
         }
     };
     say(&format!("aiorch go: mode {}, agent {} ({why})", if local { "local" } else { "cloud" }, agent.name()));
-    let checks = go::preflight(&rt, agent, local, loaded.declared(paths));
+    // Probe what the run will use (local server, gateway) before promising any model.
+    let reach = block_on(go::probe_endpoints(&rt, local));
+    let checks = go::preflight(&rt, agent, local, &reach, loaded.declared(paths));
     // Preflight goes to stderr: stdout belongs to the agent (or --json).
     use crate::check::Status;
     for c in &checks {
@@ -328,7 +340,8 @@ pub fn go(ui: &Ui, paths: &Paths, task: &[String], o: GoOpts) -> anyhow::Result<
         }
     }
     if checks.iter().any(|c| c.status == Status::Fail) {
-        return Err(CliError::failed("preflight failed; nothing was started")
+        let failed: Vec<String> = checks.iter().filter(|c| c.status == Status::Fail).map(|c| c.name.clone()).collect();
+        return Err(CliError::failed(format!("preflight failed ({}); nothing was started", failed.join(", ")))
             .hint("fix the checks marked above, or run `aiorch doctor`")
             .into());
     }
