@@ -1,4 +1,4 @@
-//! The four clients aiorch manages, one file each: where each one really reads instructions,
+//! The clients aiorch manages, one file each: where each one really reads instructions,
 //! commands and settings (docs/clients.md has the verified facts), how it spells an MCP server,
 //! and how it carries the permission policy. This file is the one place that dispatches to
 //! them: every feature below (agentsmd, mcp, policy) is client-agnostic, and everything a
@@ -8,6 +8,7 @@ pub mod claude;
 pub mod codex;
 pub mod copilot;
 pub mod gemini;
+pub mod opencode;
 
 use crate::agentsmd::Tree;
 use crate::apply::{Artifact, DocFormat};
@@ -57,6 +58,7 @@ pub fn settings_file(client: Client, paths: &Paths) -> Option<std::path::PathBuf
         Client::Gemini => Some(paths.in_home(".gemini/settings.json")),
         Client::Codex => Some(paths.in_home(".codex/config.toml")),
         Client::Copilot => None,
+        Client::Opencode => Some(opencode::config_file(paths)),
     }
 }
 
@@ -67,6 +69,7 @@ fn instructions(client: Client, ctx: &Ctx) -> anyhow::Result<Vec<Artifact>> {
         Client::Gemini => gemini::artifacts(ctx),
         Client::Codex => codex::artifacts(ctx),
         Client::Copilot => copilot::artifacts(ctx),
+        Client::Opencode => opencode::artifacts(ctx),
     }
 }
 
@@ -77,6 +80,7 @@ pub fn mcp_entry(client: Client, ctx: &Ctx, s: &Server) -> Entry {
         Client::Gemini => gemini::mcp_entry(ctx, s),
         Client::Codex => codex::mcp_entry(ctx, s),
         Client::Copilot => copilot::mcp_entry(ctx, s),
+        Client::Opencode => opencode::mcp_entry(ctx, s),
     }
 }
 
@@ -87,6 +91,7 @@ fn mcp_artifacts(client: Client, ctx: &Ctx, servers: &[Server]) -> Vec<Artifact>
         Client::Gemini => gemini::mcp_artifacts(ctx, servers),
         Client::Codex => codex::mcp_artifacts(ctx, servers),
         Client::Copilot => copilot::mcp_artifacts(ctx, servers),
+        Client::Opencode => opencode::mcp_artifacts(ctx, servers),
     }
 }
 
@@ -158,6 +163,7 @@ pub fn policy_translation(client: Client, paths: &Paths, policy: &Policy) -> Tra
         Client::Gemini => gemini::policy(paths, policy),
         Client::Codex => codex::policy(paths, policy),
         Client::Copilot => copilot::policy(paths, policy),
+        Client::Opencode => opencode::policy(paths, policy),
     };
     // A rule the client cannot write down but already does by default is not a gap.
     for (rule, how) in &mut t.rules {
@@ -184,6 +190,7 @@ fn policy_artifacts(ctx: &Ctx) -> anyhow::Result<Vec<Artifact>> {
             Client::Gemini => gemini::policy_artifacts(ctx, &policy),
             Client::Codex => codex::policy_artifacts(ctx, &policy),
             Client::Copilot => copilot::policy_artifacts(ctx, &policy),
+            Client::Opencode => opencode::policy_artifacts(ctx, &policy),
         })
         .collect())
 }

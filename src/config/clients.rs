@@ -14,11 +14,18 @@ pub struct Clients {
     pub gemini: Manage,
     pub codex: Manage,
     pub copilot: Manage,
+    pub opencode: Manage,
 }
 
 impl Default for Clients {
     fn default() -> Self {
-        Clients { claude: Manage::Auto, gemini: Manage::Auto, codex: Manage::Auto, copilot: Manage::Auto }
+        Clients {
+            claude: Manage::Auto,
+            gemini: Manage::Auto,
+            codex: Manage::Auto,
+            copilot: Manage::Auto,
+            opencode: Manage::Auto,
+        }
     }
 }
 
@@ -75,10 +82,11 @@ pub enum Client {
     Gemini,
     Codex,
     Copilot,
+    Opencode,
 }
 
 impl Client {
-    pub const ALL: [Client; 4] = [Client::Claude, Client::Gemini, Client::Codex, Client::Copilot];
+    pub const ALL: [Client; 5] = [Client::Claude, Client::Gemini, Client::Codex, Client::Copilot, Client::Opencode];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -86,6 +94,7 @@ impl Client {
             Client::Gemini => "gemini",
             Client::Codex => "codex",
             Client::Copilot => "copilot",
+            Client::Opencode => "opencode",
         }
     }
 
@@ -100,6 +109,7 @@ impl Client {
             Client::Gemini => cfg.clients.gemini,
             Client::Codex => cfg.clients.codex,
             Client::Copilot => cfg.clients.copilot,
+            Client::Opencode => cfg.clients.opencode,
         }
     }
 

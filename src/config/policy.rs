@@ -47,11 +47,12 @@ pub struct PolicyClients {
     pub gemini: bool,
     pub codex: bool,
     pub copilot: bool,
+    pub opencode: bool,
 }
 
 impl Default for PolicyClients {
     fn default() -> Self {
-        PolicyClients { claude: true, gemini: true, codex: true, copilot: true }
+        PolicyClients { claude: true, gemini: true, codex: true, copilot: true, opencode: true }
     }
 }
 
@@ -62,6 +63,7 @@ impl PolicyClients {
             Client::Gemini => self.gemini,
             Client::Codex => self.codex,
             Client::Copilot => self.copilot,
+            Client::Opencode => self.opencode,
         }
     }
 }

@@ -7,6 +7,7 @@
 #              claude-code 2.1.329 declares engines.node >= 22)
 #   clients/   @anthropic-ai/claude-code 2.1.329, @google/gemini-cli 0.61.0, @openai/codex 0.169.0,
 #              @github/copilot 1.0.102
+#   opencode/  opencode-ai 1.18.33 (its postinstall picks the native binary for this CPU)
 #   inspector/ @modelcontextprotocol/inspector 2.12.0 (runtime-mcp.sh: a second real MCP client)
 #   venv/      Python mcp 2.3.0 (MCP e2e tests use it for a real stdio/HTTP MCP server)
 #   gen/       with --generators: @intellectronica/ruler 0.3.44, rulesync 17.0.0 (for bench/)
@@ -72,6 +73,14 @@ cc=$E2E_CACHE/clients/node_modules/@anthropic-ai/claude-code
 if [ -f "$cc/install.cjs" ] && ! e2e_client_env "$cc/bin/claude.exe" --version >/dev/null 2>&1; then
   echo "  running Claude Code's postinstall (install.cjs)"
   (cd "$cc" && e2e_client_env node install.cjs)
+fi
+
+echo "=== OpenCode"
+npm_set "$E2E_CACHE/opencode" "$OPENCODE_SPEC"
+oc=$E2E_CACHE/opencode/node_modules/opencode-ai
+if [ -f "$oc/postinstall.mjs" ] && ! e2e_client_env "$oc/bin/opencode.exe" --version >/dev/null 2>&1; then
+  echo "  running OpenCode's postinstall (postinstall.mjs)"
+  (cd "$oc" && e2e_client_env node postinstall.mjs)
 fi
 
 echo "=== MCP Inspector CLI"

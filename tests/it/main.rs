@@ -27,6 +27,7 @@ mod mcp;
 mod merge;
 mod nix_fixtures;
 mod nix_managed;
+mod opencode;
 mod permissions;
 mod policy;
 mod recovery;

@@ -1,0 +1,133 @@
+#!/usr/bin/env bash
+# tests/e2e/agents.sh
+# Proves aiorch's OpenCode output against the REAL OpenCode (npm opencode-ai, the version
+# docs/clients.md §1 names), offline, in a scratch HOME (never the real one):
+#   a user's ~/.config/opencode/opencode.jsonc with comments and a server of their own
+#   apply (OpenCode managed) -> `opencode debug config` (what OpenCode resolved from its config
+#     files) shows aiorch's MCP servers (local command arrays with environment, a remote URL with
+#     headers), the permission policy, the commands; the user's server and comments are kept
+#   `opencode mcp list` connects to aiorch's own server and to a secret-wrapped stdio server
+#     (the secret reaches it through `aiorch secrets exec`, never the config file)
+#   a second apply changes nothing; revert restores the user's file byte for byte
+# Ends with `N passed, M failed`; exit 1 on any failure. Without OpenCode from
+# tests/e2e/install-clients.sh: a failure under CI=true, else SKIPPED (exit 77). ~1 min.
+# Env: AIORCH_BIN (skip the build), KEEP=1 (keep the scratch dir), CLIENT_TIMEOUT (s per call).
+set -uo pipefail
+. "$(dirname "$0")/lib.sh"
+e2e_path
+OPENCODE=$E2E_OPENCODE_BIN/opencode
+[ -x "$OPENCODE" ] || missing "opencode under $E2E_CACHE/opencode" "tests/e2e/install-clients.sh"
+[ -x "$E2E_PY" ] || missing "the Python venv with $MCP_PY_SPEC under $E2E_CACHE" "tests/e2e/install-clients.sh"
+
+CLIENT_TIMEOUT=${CLIENT_TIMEOUT:-120}
+WORK=$(mktemp -d -t aiorch-e2e-agents-XXXXXX)
+H=$WORK/home S=$WORK/state P=$WORK/project LOGS=$WORK/logs
+mkdir -p "$H/.config/opencode" "$S" "$P" "$LOGS" "$WORK/tmp"
+cleanup() {
+  if [ "${KEEP:-0}" = 1 ] || [ "$FAILED" -gt 0 ]; then echo "scratch kept: $WORK (logs in $LOGS)"; else rm -rf "$WORK"; fi
+}
+trap cleanup EXIT
+
+section "build"
+aiorch_bin
+echo "opencode: $OPENCODE ($(e2e_client_env "$OPENCODE" --version 2>/dev/null))"
+base_env "$H" "$WORK/tmp"
+# OpenCode: no self-update, no model catalogue download, no project config from the scratch dir.
+BASE_ENV+=(OPENCODE_DISABLE_AUTOUPDATE=1 OPENCODE_DISABLE_MODELS_FETCH=1 OPENCODE_DISABLE_LSP_DOWNLOAD=1)
+ECHO=$E2E_DIR/mcp_echo_server.py
+CANARY=canary-$RANDOM$RANDOM
+cat >"$WORK/aiorch.toml" <<TOML
+[clients]
+claude = "never"
+gemini = "never"
+codex = "never"
+copilot = "never"
+opencode = "always"
+[secrets]
+backend = "file"
+file = "$WORK/secrets.env"
+[mcp.servers.secret-echo]
+command = "$E2E_PY"
+args = ["$ECHO"]
+secrets = ["ECHO_PREFIX"]
+env = { LEVEL = "\${HOME}" }
+[mcp.servers.web]
+url = "http://127.0.0.1:9/mcp"
+headers = { Authorization = "Bearer \${WEB_TOKEN}" }
+TOML
+aiorch() { local name=$1; shift; run "$name" 60 "${BASE_ENV[@]}" "$AIORCH" --config "$WORK/aiorch.toml" --home "$H" --state-dir "$S" --color never "$@"; }
+opencode() { local name=$1; shift; run "$name" "$CLIENT_TIMEOUT" "${BASE_ENV[@]}" "$OPENCODE" "$@"; }
+USER_FILE='// my OpenCode settings
+{
+  "$schema": "https://opencode.ai/config.json",
+  "mcp": {
+    /* hand-added */
+    "mine": { "type": "local", "command": ["true"], "enabled": false }
+  }
+}
+'
+printf '%s' "$USER_FILE" >"$H/.config/opencode/opencode.jsonc"
+printf '%s' "$CANARY" | "${BASE_ENV[@]}" "$AIORCH" --home "$H" --state-dir "$S" --config "$WORK/aiorch.toml" secrets set ECHO_PREFIX \
+  >"$LOGS/secret-set.out" 2>&1 && pass "secret ECHO_PREFIX stored in the file backend" || fail "aiorch secrets set: $(cat "$LOGS/secret-set.out")"
+
+section "apply, then ask OpenCode what it loaded"
+aiorch apply apply
+expect_rc apply 0 "aiorch apply"
+opencode debug-config debug config
+expect_rc debug-config 0 "opencode debug config"
+cat >"$WORK/loaded.py" <<'PY'
+import json, sys
+try:
+    c = json.load(open(sys.argv[1]))
+except Exception as e:
+    print(f"FAIL debug config is not JSON: {e}"); sys.exit()
+def check(name, cond):
+    print(("ok " if cond else "FAIL ") + name)
+mcp = c.get("mcp", {})
+check("the user's own server `mine` is still there", mcp.get("mine", {}).get("command") == ["true"])
+a = mcp.get("aiorch", {})
+check("aiorch's own server: type local, command array ending in `mcp serve`",
+      a.get("type") == "local" and a.get("command", [None])[0] == sys.argv[2] and a["command"][-2:] == ["mcp", "serve"])
+s = mcp.get("secret-echo", {}).get("command", [])
+check("the secret-wrapped server runs `aiorch secrets exec --only ECHO_PREFIX --`",
+      any(s[i:i + 5] == ["secrets", "exec", "--only", "ECHO_PREFIX", "--"] for i in range(len(s))))
+env = mcp.get("secret-echo", {}).get("environment", {})
+check("`${HOME}` in environment became OpenCode's {env:HOME} and was substituted", env.get("LEVEL", "").startswith("/"))
+w = mcp.get("web", {})
+check("the remote server: type remote with url and headers",
+      w.get("type") == "remote" and w.get("url") == "http://127.0.0.1:9/mcp" and "Authorization" in w.get("headers", {}))
+p = c.get("permission", {})
+check("permission.bash: the catch-all asks, `rm -rf *` is denied, deny after allow",
+      p.get("bash", {}).get("*") == "ask" and p["bash"].get("rm -rf *") == "deny"
+      and list(p["bash"]).index("rm -rf *") > list(p["bash"]).index("git status *"))
+check("permission.edit denies .env in the project", p.get("edit", {}).get(".env") == "deny")
+check("permission.webfetch asks", p.get("webfetch") == "ask")
+check("permission.external_directory denies ~/.ssh", p.get("external_directory", {}).get("~/.ssh/*") == "deny")
+check("the agentsmd commands are OpenCode commands (/review with $ARGUMENTS)",
+      "$ARGUMENTS" in c.get("command", {}).get("review", {}).get("template", ""))
+PY
+while IFS= read -r l; do
+  case $l in ok\ *) pass "${l#ok }" ;; FAIL\ *) fail "${l#FAIL }" ;; *) echo "  $l" ;; esac
+done < <(python3 "$WORK/loaded.py" "$LOGS/debug-config.out" "$AIORCH" 2>&1 || echo "FAIL loaded.py crashed")
+[ "$(readlink "$H/.config/opencode/AGENTS.md")" != "" ] && pass "~/.config/opencode/AGENTS.md links the instructions" || fail "no AGENTS.md link"
+grep -q '// my OpenCode settings' "$H/.config/opencode/opencode.jsonc" && grep -q '/\* hand-added \*/' "$H/.config/opencode/opencode.jsonc" \
+  && pass "the user's comments are kept" || fail "comments lost in opencode.jsonc"
+grep -q "$CANARY" "$H/.config/opencode/opencode.jsonc" && fail "the secret's value is in opencode.jsonc" || pass "the secret's value is in no config file"
+
+section "OpenCode connects to the servers"
+opencode mcp-list mcp list
+out=$(sed 's/\x1b\[[0-9;]*m//g' "$LOGS/mcp-list.out" "$LOGS/mcp-list.err" 2>/dev/null)
+echo "$out" | grep -Eq '✓ aiorch +connected' && pass "opencode mcp list: aiorch connected" || { fail "aiorch not connected"; show_err mcp-list; }
+echo "$out" | grep -Eq '✓ secret-echo +connected' && pass "opencode mcp list: secret-echo connected (secret through aiorch secrets exec)" \
+  || { fail "secret-echo not connected"; show_err mcp-list; }
+
+section "idempotent, and revert is byte-exact"
+aiorch apply2 apply --check
+expect_rc apply2 0 "a second apply has nothing to do (apply --check)"
+aiorch revert revert
+expect_rc revert 0 "aiorch revert"
+[ "$(cat "$H/.config/opencode/opencode.jsonc")" = "$(printf '%s' "$USER_FILE")" ] \
+  && pass "opencode.jsonc is the user's file again, byte for byte" || fail "opencode.jsonc differs after revert"
+[ ! -e "$H/.config/opencode/AGENTS.md" ] && pass "AGENTS.md link removed" || fail "AGENTS.md left behind"
+
+summary
