@@ -14,6 +14,7 @@ pub mod ledger;
 pub mod managed;
 pub mod plan;
 pub mod report;
+mod yaml;
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};

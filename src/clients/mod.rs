@@ -4,6 +4,7 @@
 //! them: every feature below (agentsmd, mcp, policy) is client-agnostic, and everything a
 //! client gets is assembled here.
 
+pub mod aider;
 pub mod claude;
 pub mod codex;
 pub mod copilot;
@@ -59,6 +60,7 @@ pub fn settings_file(client: Client, paths: &Paths) -> Option<std::path::PathBuf
         Client::Codex => Some(paths.in_home(".codex/config.toml")),
         Client::Copilot => None,
         Client::Opencode => Some(opencode::config_file(paths)),
+        Client::Aider => Some(aider::conf_file(paths)),
     }
 }
 
@@ -70,6 +72,7 @@ fn instructions(client: Client, ctx: &Ctx) -> anyhow::Result<Vec<Artifact>> {
         Client::Codex => codex::artifacts(ctx),
         Client::Copilot => copilot::artifacts(ctx),
         Client::Opencode => opencode::artifacts(ctx),
+        Client::Aider => aider::artifacts(ctx),
     }
 }
 
@@ -81,6 +84,7 @@ pub fn mcp_entry(client: Client, ctx: &Ctx, s: &Server) -> Entry {
         Client::Codex => codex::mcp_entry(ctx, s),
         Client::Copilot => copilot::mcp_entry(ctx, s),
         Client::Opencode => opencode::mcp_entry(ctx, s),
+        Client::Aider => aider::mcp_entry(ctx, s),
     }
 }
 
@@ -92,6 +96,7 @@ fn mcp_artifacts(client: Client, ctx: &Ctx, servers: &[Server]) -> Vec<Artifact>
         Client::Codex => codex::mcp_artifacts(ctx, servers),
         Client::Copilot => copilot::mcp_artifacts(ctx, servers),
         Client::Opencode => opencode::mcp_artifacts(ctx, servers),
+        Client::Aider => aider::mcp_artifacts(ctx, servers),
     }
 }
 
@@ -164,6 +169,7 @@ pub fn policy_translation(client: Client, paths: &Paths, policy: &Policy) -> Tra
         Client::Codex => codex::policy(paths, policy),
         Client::Copilot => copilot::policy(paths, policy),
         Client::Opencode => opencode::policy(paths, policy),
+        Client::Aider => aider::policy(paths, policy),
     };
     // A rule the client cannot write down but already does by default is not a gap.
     for (rule, how) in &mut t.rules {
@@ -191,6 +197,7 @@ fn policy_artifacts(ctx: &Ctx) -> anyhow::Result<Vec<Artifact>> {
             Client::Codex => codex::policy_artifacts(ctx, &policy),
             Client::Copilot => copilot::policy_artifacts(ctx, &policy),
             Client::Opencode => opencode::policy_artifacts(ctx, &policy),
+            Client::Aider => aider::policy_artifacts(ctx, &policy),
         })
         .collect())
 }

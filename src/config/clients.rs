@@ -15,6 +15,7 @@ pub struct Clients {
     pub codex: Manage,
     pub copilot: Manage,
     pub opencode: Manage,
+    pub aider: Manage,
 }
 
 impl Default for Clients {
@@ -25,6 +26,7 @@ impl Default for Clients {
             codex: Manage::Auto,
             copilot: Manage::Auto,
             opencode: Manage::Auto,
+            aider: Manage::Auto,
         }
     }
 }
@@ -83,10 +85,12 @@ pub enum Client {
     Codex,
     Copilot,
     Opencode,
+    Aider,
 }
 
 impl Client {
-    pub const ALL: [Client; 5] = [Client::Claude, Client::Gemini, Client::Codex, Client::Copilot, Client::Opencode];
+    pub const ALL: [Client; 6] =
+        [Client::Claude, Client::Gemini, Client::Codex, Client::Copilot, Client::Opencode, Client::Aider];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -95,6 +99,7 @@ impl Client {
             Client::Codex => "codex",
             Client::Copilot => "copilot",
             Client::Opencode => "opencode",
+            Client::Aider => "aider",
         }
     }
 
@@ -110,6 +115,7 @@ impl Client {
             Client::Codex => cfg.clients.codex,
             Client::Copilot => cfg.clients.copilot,
             Client::Opencode => cfg.clients.opencode,
+            Client::Aider => cfg.clients.aider,
         }
     }
 

@@ -48,11 +48,12 @@ pub struct PolicyClients {
     pub codex: bool,
     pub copilot: bool,
     pub opencode: bool,
+    pub aider: bool,
 }
 
 impl Default for PolicyClients {
     fn default() -> Self {
-        PolicyClients { claude: true, gemini: true, codex: true, copilot: true, opencode: true }
+        PolicyClients { claude: true, gemini: true, codex: true, copilot: true, opencode: true, aider: true }
     }
 }
 
@@ -64,6 +65,7 @@ impl PolicyClients {
             Client::Codex => self.codex,
             Client::Copilot => self.copilot,
             Client::Opencode => self.opencode,
+            Client::Aider => self.aider,
         }
     }
 }

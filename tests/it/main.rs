@@ -14,6 +14,7 @@
 
 mod common;
 
+mod aider;
 mod apply;
 mod cli;
 mod config_cmd;
