@@ -1,15 +1,19 @@
 #!/usr/bin/env bash
 # tests/e2e/agents.sh
-# Proves aiorch's OpenCode output against the REAL OpenCode (npm opencode-ai, the version
-# docs/clients.md §1 names), offline, in a scratch HOME (never the real one):
+# Proves aiorch's OpenCode and Aider output against the REAL OpenCode (npm opencode-ai) and Aider
+# (PyPI aider-chat), the versions docs/clients.md §1 names, offline, in a scratch HOME (never
+# the real one):
 #   a user's ~/.config/opencode/opencode.jsonc with comments and a server of their own
 #   apply (OpenCode managed) -> `opencode debug config` (what OpenCode resolved from its config
 #     files) shows aiorch's MCP servers (local command arrays with environment, a remote URL with
 #     headers), the permission policy, the commands; the user's server and comments are kept
 #   `opencode mcp list` connects to aiorch's own server and to a secret-wrapped stdio server
 #     (the secret reaches it through `aiorch secrets exec`, never the config file)
-#   a second apply changes nothing; revert restores the user's file byte for byte
-# Ends with `N passed, M failed`; exit 1 on any failure. Without OpenCode from
+#   Aider: a user's ~/.aider.conf.yml with comments gets the instructions as a `read:` member and
+#     (gateway enabled) `openai-api-base` and `alias:` members; `aider --verbose --exit` shows it
+#     loaded them and added the instructions to the chat read-only
+#   a second apply changes nothing; revert restores both user files byte for byte
+# Ends with `N passed, M failed`; exit 1 on any failure. Without OpenCode or Aider from
 # tests/e2e/install-clients.sh: a failure under CI=true, else SKIPPED (exit 77). ~1 min.
 # Env: AIORCH_BIN (skip the build), KEEP=1 (keep the scratch dir), CLIENT_TIMEOUT (s per call).
 set -uo pipefail
@@ -17,6 +21,8 @@ set -uo pipefail
 e2e_path
 OPENCODE=$E2E_OPENCODE_BIN/opencode
 [ -x "$OPENCODE" ] || missing "opencode under $E2E_CACHE/opencode" "tests/e2e/install-clients.sh"
+AIDER=$E2E_AIDER_VENV/bin/aider
+[ -x "$AIDER" ] || missing "aider under $E2E_AIDER_VENV" "tests/e2e/install-clients.sh"
 [ -x "$E2E_PY" ] || missing "the Python venv with $MCP_PY_SPEC under $E2E_CACHE" "tests/e2e/install-clients.sh"
 
 CLIENT_TIMEOUT=${CLIENT_TIMEOUT:-120}
@@ -43,6 +49,16 @@ gemini = "never"
 codex = "never"
 copilot = "never"
 opencode = "always"
+aider = "always"
+[runtime]
+builtin_models = false
+[runtime.gateway]
+enabled = true
+[runtime.models.gw-coder]
+provider = "openai"
+endpoint = "gateway"
+model = "qwen-coder"
+roles = { coding = 0.8 }
 [secrets]
 backend = "file"
 file = "$WORK/secrets.env"
@@ -67,6 +83,17 @@ USER_FILE='// my OpenCode settings
 }
 '
 printf '%s' "$USER_FILE" >"$H/.config/opencode/opencode.jsonc"
+AIDER_CONF='# my aider settings
+model: sonnet  # favourite
+read:
+  # conventions
+  - CONVENTIONS.md
+
+# colours
+dark-mode: true
+'
+printf '%s' "$AIDER_CONF" >"$H/.aider.conf.yml"
+touch "$P/CONVENTIONS.md"
 printf '%s' "$CANARY" | "${BASE_ENV[@]}" "$AIORCH" --home "$H" --state-dir "$S" --config "$WORK/aiorch.toml" secrets set ECHO_PREFIX \
   >"$LOGS/secret-set.out" 2>&1 && pass "secret ECHO_PREFIX stored in the file backend" || fail "aiorch secrets set: $(cat "$LOGS/secret-set.out")"
 
@@ -121,6 +148,22 @@ echo "$out" | grep -Eq '✓ aiorch +connected' && pass "opencode mcp list: aiorc
 echo "$out" | grep -Eq '✓ secret-echo +connected' && pass "opencode mcp list: secret-echo connected (secret through aiorch secrets exec)" \
   || { fail "secret-echo not connected"; show_err mcp-list; }
 
+section "Aider loads what aiorch merged"
+# --verbose prints the config files and every option's value; --exit stops after startup.
+run aider-loaded "$CLIENT_TIMEOUT" "${BASE_ENV[@]}" "$AIDER" --verbose --exit --no-git --no-check-update \
+  --no-show-model-warnings --no-analytics --no-pretty
+expect_rc aider-loaded 0 "aider --verbose --exit"
+out=$(tr -d '\n' <"$LOGS/aider-loaded.out")
+INSTR=$(readlink -f "$S/generated/instructions/AGENTS.md")
+case $out in *"Added "*"instructions/AGENTS.md to the chat"*"(read-only)"*) pass "Aider added the instructions (AGENTS.md + rules) to the chat read-only" ;;
+  *) fail "Aider did not add the instructions"; show_err aider-loaded ;; esac
+case $out in *"Added CONVENTIONS.md to the chat"*) pass "the user's own read: member is still loaded" ;; *) fail "CONVENTIONS.md not loaded" ;; esac
+case $out in *"openai_api_base: http://127.0.0.1:4000/v1"*) pass "openai-api-base points at the gateway" ;; *) fail "no gateway base in Aider's options" ;; esac
+case $out in *"gw-coder:openai/qwen-coder"*) pass "the gateway model is an Aider alias" ;; *) fail "no alias gw-coder" ;; esac
+grep -q '^# my aider settings$' "$H/.aider.conf.yml" && grep -q '^  # conventions$' "$H/.aider.conf.yml" \
+  && pass "the comments in ~/.aider.conf.yml are kept" || fail "comments lost in ~/.aider.conf.yml"
+[ -n "$INSTR" ] && grep -qF "$INSTR" "$H/.aider.conf.yml" && pass "read: names the composed instructions" || fail "read: member missing"
+
 section "idempotent, and revert is byte-exact"
 aiorch apply2 apply --check
 expect_rc apply2 0 "a second apply has nothing to do (apply --check)"
@@ -129,5 +172,7 @@ expect_rc revert 0 "aiorch revert"
 [ "$(cat "$H/.config/opencode/opencode.jsonc")" = "$(printf '%s' "$USER_FILE")" ] \
   && pass "opencode.jsonc is the user's file again, byte for byte" || fail "opencode.jsonc differs after revert"
 [ ! -e "$H/.config/opencode/AGENTS.md" ] && pass "AGENTS.md link removed" || fail "AGENTS.md left behind"
+[ "$(cat "$H/.aider.conf.yml")" = "$(printf '%s' "$AIDER_CONF")" ] \
+  && pass "~/.aider.conf.yml is the user's file again, byte for byte" || fail "~/.aider.conf.yml differs after revert"
 
 summary
