@@ -401,7 +401,27 @@ pub fn go(ui: &Ui, paths: &Paths, task: &[String], o: GoOpts) -> anyhow::Result<
     }
     drop(rt);
     say(&format!("handing the task to {} (headless)…", agent.name()));
+    let started = std::time::Instant::now();
     let status = crate::runtime::go::run_agent(&launch, &std::env::current_dir()?)?;
+    // The run joins the ledger like a clink call (`agent:NAME`, tool `go`), so `aiorch stats`
+    // counts it; the agent's own model calls are its CLI's business.
+    let rt = Runtime::open(loaded.config.clone(), paths.clone())?;
+    rt.ledger.record(
+        crate::ui::now_unix(),
+        &crate::runtime::ledger::CallRecord {
+            model: format!("agent:{}", agent.name()),
+            role: Role::Coding,
+            tool: "go".into(),
+            ok: status.success(),
+            error_kind: (!status.success()).then(|| "agent_failed".to_string()),
+            latency_ms: started.elapsed().as_millis() as u64,
+            tokens_in: 0,
+            tokens_out: 0,
+            cost: 0.0,
+            baseline_cost: 0.0,
+            thread_id: None,
+        },
+    )?;
     if status.success() {
         Ok(Exit::Ok)
     } else {

@@ -201,7 +201,16 @@ pub fn preflight(
                 .map(|(c, s)| (!s.starts_with("nothing answers"), format!("{}: {s}", c.id)))
                 .collect();
             reasons.sort_by_key(|(later, _)| *later);
-            let reasons: Vec<String> = reasons.into_iter().map(|(_, s)| s).take(4).collect();
+            let mut reasons: Vec<String> = reasons.into_iter().map(|(_, s)| s).take(4).collect();
+            if reasons.is_empty() {
+                // Nothing a key or a server would fix: say what else ruled each model out.
+                reasons = r
+                    .candidates
+                    .iter()
+                    .filter_map(|c| c.skipped.as_ref().map(|s| format!("{}: {s}", c.id)))
+                    .take(3)
+                    .collect();
+            }
             if reasons.is_empty() { r.reason.clone() } else { format!("no usable model ({})", reasons.join("; ")) }
         };
         let check = match r.chosen.clone() {

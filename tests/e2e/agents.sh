@@ -13,6 +13,11 @@
 #     (gateway enabled) `openai-api-base` and `alias:` members; `aider --verbose --exit` shows it
 #     loaded them and added the instructions to the chat read-only
 #   a second apply changes nothing; revert restores both user files byte for byte
+#   ai-go finishes work: in a scratch git repository with a failing test, `aiorch go --agent
+#     opencode "make the test pass"` drives the real OpenCode against the fake tool-calling model
+#     API, which first tries `rm -rf keep` (denied by the policy: refused, the directory stays),
+#     then fixes the file and runs the test; afterwards the change is there, the test passes, and
+#     the run is in aiorch's ledger
 # Ends with `N passed, M failed`; exit 1 on any failure. Without OpenCode or Aider from
 # tests/e2e/install-clients.sh: a failure under CI=true, else SKIPPED (exit 77). ~1 min.
 # Env: AIORCH_BIN (skip the build), KEEP=1 (keep the scratch dir), CLIENT_TIMEOUT (s per call).
@@ -30,6 +35,7 @@ WORK=$(mktemp -d -t aiorch-e2e-agents-XXXXXX)
 H=$WORK/home S=$WORK/state P=$WORK/project LOGS=$WORK/logs
 mkdir -p "$H/.config/opencode" "$S" "$P" "$LOGS" "$WORK/tmp"
 cleanup() {
+  stop_fakeapi
   if [ "${KEEP:-0}" = 1 ] || [ "$FAILED" -gt 0 ]; then echo "scratch kept: $WORK (logs in $LOGS)"; else rm -rf "$WORK"; fi
 }
 trap cleanup EXIT
@@ -174,5 +180,57 @@ expect_rc revert 0 "aiorch revert"
 [ ! -e "$H/.config/opencode/AGENTS.md" ] && pass "AGENTS.md link removed" || fail "AGENTS.md left behind"
 [ "$(cat "$H/.aider.conf.yml")" = "$(printf '%s' "$AIDER_CONF")" ] \
   && pass "~/.aider.conf.yml is the user's file again, byte for byte" || fail "~/.aider.conf.yml differs after revert"
+
+section "ai-go finishes the work (OpenCode against a fake tool-calling model API)"
+# No gateway for this run (go would start LiteLLM for it); OpenCode on PATH for `--agent opencode`.
+sed -i 's/^enabled = true$/enabled = false/' "$WORK/aiorch.toml"
+base_env "$H" "$WORK/tmp"
+BASE_ENV+=(OPENCODE_DISABLE_AUTOUPDATE=1 OPENCODE_DISABLE_MODELS_FETCH=1 OPENCODE_DISABLE_LSP_DOWNLOAD=1)
+BASE_ENV=("${BASE_ENV[@]/#PATH=*/PATH=$E2E_OPENCODE_BIN:$PATH}")
+R=$WORK/repo
+mkdir -p "$R/keep"
+printf 'def add(a, b):\n    return a - b\n' >"$R/calc.py"
+printf 'from calc import add\nassert add(2, 3) == 5, "add is wrong"\nprint("test passed")\n' >"$R/test_calc.py"
+touch "$R/keep/precious"
+(cd "$R" && git init -q && git add . && git -c user.email=e2e@example.com -c user.name=e2e commit -qm init) || fail "git init"
+(cd "$R" && ! python3 test_calc.py >/dev/null 2>&1) && pass "the test fails before the run" || fail "the test passes already"
+# The policy: the fix and the test may run without asking; rm -rf is denied by default.
+cat >>"$WORK/aiorch.toml" <<'TOML'
+[policy.allow]
+commands = ["sed -i", "python3 test_calc.py"]
+TOML
+aiorch apply-policy apply
+expect_rc apply-policy 0 "apply with the test's allow rules"
+start_fakeapi "$WORK/go-api" --tool-command "rm -rf keep" \
+  --tool-command "sed -i 's/a - b/a + b/' calc.py && python3 test_calc.py" || abort "fake API"
+# OpenCode's model: the fake API as an OpenAI-compatible provider (a user key aiorch leaves alone).
+python3 - "$H/.config/opencode/opencode.jsonc" "$FAKE_PORT" <<'PY'
+import json, re, sys
+path, port = sys.argv[1], sys.argv[2]
+text = open(path).read()
+provider = {"fake": {"npm": "@ai-sdk/openai-compatible", "name": "Fake", "options": {"baseURL": f"http://127.0.0.1:{port}/v1", "apiKey": "x"},
+            "models": {"gpt-4o": {"name": "gpt-4o", "tool_call": True}}}}
+i = text.index("{") + 1
+open(path, "w").write(text[:i] + f'\n  "provider": {json.dumps(provider)},\n  "model": "fake/gpt-4o",' + text[i:])
+PY
+run go-opencode 300 "${BASE_ENV[@]}" sh -c "cd '$R' && exec '$AIORCH' --config '$WORK/aiorch.toml' --home '$H' --state-dir '$S' --color never go --agent opencode 'make the test pass'"
+expect_rc go-opencode 0 "aiorch go --agent opencode exits 0"
+grep -q "agent: opencode 1.18" "$LOGS/go-opencode.err" && pass "the preflight started OpenCode (--version)" || fail "no agent check in the preflight"
+grep -q 'a + b' "$R/calc.py" && pass "the repository has the change" || fail "calc.py unchanged"
+(cd "$R" && python3 test_calc.py >/dev/null 2>&1) && pass "the test passes afterwards" || fail "the test still fails"
+[ -e "$R/keep/precious" ] && pass "the denied \`rm -rf keep\` was refused (the directory survives)" || fail "rm -rf ran"
+python3 - "$WORK/go-api" <<'PY' && pass "OpenCode told the model the command was refused by a rule" || fail "no refusal reached the model"
+import glob, json, sys
+for f in sorted(glob.glob(sys.argv[1] + "/*.json")):
+    msgs = json.load(open(f))["body"].get("messages", [])
+    tool = [m for m in msgs if m.get("role") == "tool"]
+    if tool and "rule" in json.dumps(tool[0]).lower():
+        sys.exit(0)
+sys.exit(1)
+PY
+grep -rqs "aiorch go: orchestrator instructions" "$WORK/go-api" && pass "OpenCode got the orchestrator prompt" || fail "no orchestrator prompt in the requests"
+aiorch stats stats --json
+grep -q '"agent:opencode"' "$LOGS/stats.out" && pass "the run is in aiorch's ledger (stats: agent:opencode)" || { fail "the run is not in the ledger"; show_err stats; }
+stop_fakeapi
 
 summary

@@ -14,6 +14,8 @@ Answers
   tool call  with --tool-command CMD (or $FAKE_TOOL_COMMAND): the first turn of a conversation
              asks the client's own shell tool (Bash, run_shell_command, exec_command / shell /
              shell_command, bash) to run CMD; once the request carries the tool's result, text.
+             OpenAI chat completions (OpenCode): --tool-command given N times asks for the N
+             commands in turn, one per tool result the conversation carries, then text.
 
 Fault injection: path prefixes, combinable, stripped before routing (give them in a base URL):
   /delay/<ms>/...   answer after <ms> milliseconds
@@ -38,7 +40,7 @@ import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 SECRET_HEADERS = {"authorization", "x-api-key", "x-goog-api-key", "api-key"}
-OPTS = argparse.Namespace(record=None, reply="E2E-OK from {model}", tool_command=None)
+OPTS = argparse.Namespace(record=None, reply="E2E-OK from {model}", tool_command=None, tool_commands=[])
 _seq = [0]
 _lock = threading.Lock()
 
@@ -236,12 +238,13 @@ class Handler(BaseHTTPRequestHandler):
     def chat(self, req):
         model = req.get("model") or "gpt-4o"
         msgs = req.get("messages") or []
-        has_result = any(isinstance(m, dict) and m.get("role") == "tool" for m in msgs)
+        results = sum(1 for m in msgs if isinstance(m, dict) and m.get("role") == "tool")
         names = tool_names(req)
         shell = next((n for n in ("bash", "shell", "powershell") if n in names), None)
-        if OPTS.tool_command and shell and not has_result:
+        if OPTS.tool_commands and shell and results < len(OPTS.tool_commands):
+            cmd = OPTS.tool_commands[results]
             call = {"index": 0, "id": "call_" + uuid.uuid4().hex[:12], "type": "function",
-                    "function": {"name": shell, "arguments": json.dumps({"command": OPTS.tool_command, "description": "policy probe"})}}
+                    "function": {"name": shell, "arguments": json.dumps({"command": cmd, "description": "policy probe"})}}
             delta, finish = {"role": "assistant", "content": None, "tool_calls": [call]}, "tool_calls"
         else:
             delta, finish = {"role": "assistant", "content": reply_text(model)}, "stop"
@@ -282,9 +285,10 @@ def main():
     ap.add_argument("--port", type=int, default=0)
     ap.add_argument("--record", metavar="DIR")
     ap.add_argument("--reply", default=OPTS.reply)
-    ap.add_argument("--tool-command", default=os.environ.get("FAKE_TOOL_COMMAND") or None)
+    ap.add_argument("--tool-command", action="append")
     a = ap.parse_args()
-    OPTS.record, OPTS.reply, OPTS.tool_command = a.record, a.reply, a.tool_command
+    cmds = a.tool_command or ([os.environ["FAKE_TOOL_COMMAND"]] if os.environ.get("FAKE_TOOL_COMMAND") else [])
+    OPTS.record, OPTS.reply, OPTS.tool_command, OPTS.tool_commands = a.record, a.reply, (cmds or [None])[0], cmds
     if a.record:
         os.makedirs(a.record, exist_ok=True)
     server = ThreadingHTTPServer(("127.0.0.1", a.port), Handler)

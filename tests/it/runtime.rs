@@ -544,6 +544,9 @@ fn go_hands_opencode_the_mcp_server_through_its_config_content() {
         cfg["mcp"]["aiorch"]["command"].as_array().unwrap().iter().map(|a| a.as_str().unwrap()).collect();
     assert_eq!(cfg["mcp"]["aiorch"]["type"], "local");
     assert!(cmd[0].ends_with("aiorch") && cmd.ends_with(&["mcp", "serve"]), "{cmd:?}");
+    // The run is in the ledger.
+    let stats = env.json(["stats"]);
+    assert!(stats.to_string().contains("agent:opencode"), "{stats}");
 }
 
 #[test]
