@@ -231,6 +231,23 @@ PY
 grep -rqs "aiorch go: orchestrator instructions" "$WORK/go-api" && pass "OpenCode got the orchestrator prompt" || fail "no orchestrator prompt in the requests"
 aiorch stats stats --json
 grep -q '"agent:opencode"' "$LOGS/stats.out" && pass "the run is in aiorch's ledger (stats: agent:opencode)" || { fail "the run is not in the ledger"; show_err stats; }
+
+section "aiorch go --agent aider (headless, the same fake API)"
+# Aider has no tools to call: the proof is that it ran headless on the orchestrator prompt with
+# the instructions aiorch put in its read: list. Its model comes from the environment.
+BASE_ENV=("${BASE_ENV[@]/#PATH=*/PATH=$E2E_AIDER_VENV/bin:$PATH}")
+mark=$(ls "$WORK/go-api" | wc -l)
+run go-aider 300 "${BASE_ENV[@]}" AIDER_MODEL=openai/gpt-4o OPENAI_API_BASE="http://127.0.0.1:$FAKE_PORT/v1" OPENAI_API_KEY=x \
+  AIDER_CHECK_UPDATE=false AIDER_ANALYTICS=false AIDER_SHOW_MODEL_WARNINGS=false \
+  sh -c "cd '$R' && exec '$AIORCH' --config '$WORK/aiorch.toml' --home '$H' --state-dir '$S' --color never go --agent aider 'say hi'"
+expect_rc go-aider 0 "aiorch go --agent aider exits 0"
+python3 - "$WORK/go-api" "$mark" <<'PY' && pass "Aider sent the orchestrator prompt with AGENTS.md and the rules from its read: list" || { fail "Aider's request lacks the prompt or the instructions"; show_err go-aider; }
+import glob, json, sys
+files = sorted(glob.glob(sys.argv[1] + "/*.json"))[int(sys.argv[2]):]
+text = " ".join(json.dumps(json.load(open(f))["body"]) for f in files)
+need = ["aiorch go: orchestrator instructions", "Shared instructions for AI assistants", "Ask before anything destructive"]
+sys.exit(0 if all(n in text for n in need) else 1)
+PY
 stop_fakeapi
 
 summary
