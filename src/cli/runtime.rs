@@ -399,6 +399,16 @@ pub fn go(ui: &Ui, paths: &Paths, task: &[String], o: GoOpts) -> anyhow::Result<
             return Ok(Exit::Ok);
         }
     }
+    if local && agent == go::Agent::Opencode {
+        match go::local_coding_model(&rt) {
+            Some(m) => say(&format!(
+                "OpenCode runs on the local model {} ({}): a small model may answer without calling tools — if \
+                 nothing changes, use a larger local model (runtime.local.model) or cloud mode",
+                m.upstream, m.base_url
+            )),
+            None => ui.warn("no keyless local model for coding: OpenCode runs on the model its own config names"),
+        }
+    }
     drop(rt);
     say(&format!("handing the task to {} (headless)…", agent.name()));
     let started = std::time::Instant::now();

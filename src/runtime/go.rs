@@ -477,10 +477,32 @@ pub fn launch(rt: &Runtime, agent: Agent, prompt: &str, local: bool) -> anyhow::
     if agent == Agent::Opencode {
         let mut command = vec![exe.clone()];
         command.extend(sargs.iter().cloned());
-        let cfg = serde_json::json!({"mcp": {"aiorch": {"type": "local", "command": command}}});
+        let mut cfg = serde_json::json!({"mcp": {"aiorch": {"type": "local", "command": command}}});
+        if local && let Some(m) = local_coding_model(rt) {
+            // Local mode: OpenCode's own model is the one aiorch routes coding to, on the local
+            // server (an OpenAI-compatible provider OpenCode bundles; no key leaves aiorch).
+            cfg["provider"] = serde_json::json!({LOCAL_PROVIDER: {
+                "npm": "@ai-sdk/openai-compatible",
+                "name": "aiorch local",
+                "options": {"baseURL": m.base_url, "apiKey": "none"},
+                "models": {m.upstream.clone(): {"name": m.upstream, "tool_call": true}},
+            }});
+            cfg["model"] = serde_json::json!(format!("{LOCAL_PROVIDER}/{}", m.upstream));
+        }
         env.push(("OPENCODE_CONFIG_CONTENT".into(), cfg.to_string()));
     }
     Ok(Launch { agent, program, args, env, files })
+}
+
+/// The provider name aiorch gives the local server in OpenCode's config for a `--local` run.
+const LOCAL_PROVIDER: &str = "aiorch-local";
+
+/// The keyless local model routing picks for coding in local mode (what an agent CLI that can
+/// take an OpenAI-compatible endpoint should drive), if any.
+pub fn local_coding_model(rt: &Runtime) -> Option<Model> {
+    let r = rt.route("coding", Some(Role::Coding), true, None, 1000).ok()?;
+    let m = rt.reg.get(r.chosen.as_deref()?)?;
+    (m.via == Via::Local && m.key.is_none()).then(|| m.clone())
 }
 
 /// Run the agent with inherited stdio; its exit status is ours.

@@ -232,11 +232,38 @@ grep -rqs "aiorch go: orchestrator instructions" "$WORK/go-api" && pass "OpenCod
 aiorch stats stats --json
 grep -q '"agent:opencode"' "$LOGS/stats.out" && pass "the run is in aiorch's ledger (stats: agent:opencode)" || { fail "the run is not in the ledger"; show_err stats; }
 
+section "aiorch go --local --agent opencode: OpenCode on the local server's model"
+# The fake API stands in for the local server (llama-server's OpenAI API): aiorch routes coding
+# to the keyless local model and hands OpenCode a provider for it.
+cat >>"$WORK/aiorch.toml" <<TOML
+[runtime.models.loc]
+provider = "openai"
+endpoint = "local"
+model = "qwen-local"
+roles = { planning = 0.5, coding = 0.5, review = 0.5, search = 0.5 }
+[runtime.local]
+url = "http://127.0.0.1:$FAKE_PORT/v1"
+TOML
+R2=$WORK/repo2
+mkdir -p "$R2/keep" && cp "$R/test_calc.py" "$R2/" && printf 'def add(a, b):\n    return a - b\n' >"$R2/calc.py" && touch "$R2/keep/precious"
+(cd "$R2" && git init -q && git add . && git -c user.email=e2e@example.com -c user.name=e2e commit -qm init) || fail "git init"
+mark=$(ls "$WORK/go-api"/*.json | wc -l)
+run go-local 300 "${BASE_ENV[@]}" sh -c "cd '$R2' && exec '$AIORCH' --config '$WORK/aiorch.toml' --home '$H' --state-dir '$S' --color never go --local --agent opencode 'make the test pass'"
+expect_rc go-local 0 "aiorch go --local --agent opencode exits 0"
+grep -q "OpenCode runs on the local model qwen-local" "$LOGS/go-local.err" && pass "go says which local model drives OpenCode (and that a small one may not call tools)" || fail "no local-model note"
+(cd "$R2" && python3 test_calc.py >/dev/null 2>&1) && [ -e "$R2/keep/precious" ] && pass "the local run fixed the test; rm -rf refused again" || fail "the local run did not finish the work"
+python3 - "$WORK/go-api" "$mark" <<'PY' && pass "OpenCode called the local server with the local model (qwen-local)" || fail "OpenCode did not use the local model"
+import glob, json, sys
+files = [f for f in sorted(glob.glob(sys.argv[1] + "/*.json"))[int(sys.argv[2]):] if f.endswith("chat_completions.json")]
+models = {json.load(open(f))["body"].get("model") for f in files}
+sys.exit(0 if models == {"qwen-local"} else 1)
+PY
+
 section "aiorch go --agent aider (headless, the same fake API)"
 # Aider has no tools to call: the proof is that it ran headless on the orchestrator prompt with
 # the instructions aiorch put in its read: list. Its model comes from the environment.
 BASE_ENV=("${BASE_ENV[@]/#PATH=*/PATH=$E2E_AIDER_VENV/bin:$PATH}")
-mark=$(ls "$WORK/go-api" | wc -l)
+mark=$(ls "$WORK/go-api"/*.json | wc -l)
 run go-aider 300 "${BASE_ENV[@]}" AIDER_MODEL=openai/gpt-4o OPENAI_API_BASE="http://127.0.0.1:$FAKE_PORT/v1" OPENAI_API_KEY=x \
   AIDER_CHECK_UPDATE=false AIDER_ANALYTICS=false AIDER_SHOW_MODEL_WARNINGS=false \
   sh -c "cd '$R' && exec '$AIORCH' --config '$WORK/aiorch.toml' --home '$H' --state-dir '$S' --color never go --agent aider 'say hi'"

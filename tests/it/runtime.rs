@@ -559,3 +559,30 @@ fn a_pipeline_with_a_failed_stage_exits_1_and_names_the_stage() {
     assert!(stdout.contains("stopped early") && stdout.contains("**Failed:**"), "{stdout}");
     assert!(stderr.contains("pipeline feature stopped at stage Implement (coding)"), "{stderr}");
 }
+
+#[test]
+fn go_local_points_opencode_at_the_local_server() {
+    let fake = FakeProvider::start(&[("loc", vec![Act::ok("x")])]);
+    let cfg = isolated(&format!(
+        "[runtime.models.loc]\nprovider = \"openai\"\nendpoint = \"local\"\nmodel = \"qwen-local\"\n\
+         roles = {{ planning = 0.4, coding = 0.5, review = 0.4, search = 0.5 }}\n[runtime.local]\nurl = \"{}/v1\"\n",
+        fake.url()
+    ));
+    let env = TestEnv::with_env_secrets(&cfg);
+    let record = env.path("opencode-env.txt");
+    env.install_script(
+        "opencode",
+        &format!(
+            "#!/bin/sh\n[ \"$1\" = --version ] && {{ echo 1.18.33; exit 0; }}\n\
+             printf '%s' \"$OPENCODE_CONFIG_CONTENT\" > {}\n",
+            record.display()
+        ),
+    );
+    let err = env.expect(["go", "--local", "--agent", "opencode", "fix it"], 0).stderr;
+    assert!(err.contains("OpenCode runs on the local model qwen-local") && err.contains("calling tools"), "{err}");
+    let cfg: Value = serde_json::from_str(&std::fs::read_to_string(&record).unwrap()).unwrap();
+    assert_eq!(cfg["model"], "aiorch-local/qwen-local");
+    assert_eq!(cfg["provider"]["aiorch-local"]["options"]["baseURL"], format!("{}/v1", fake.url()));
+    assert_eq!(cfg["provider"]["aiorch-local"]["models"]["qwen-local"]["tool_call"], true);
+    assert!(cfg["mcp"]["aiorch"]["command"].is_array(), "{cfg}");
+}
