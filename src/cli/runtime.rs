@@ -411,8 +411,10 @@ pub fn go(ui: &Ui, paths: &Paths, task: &[String], o: GoOpts) -> anyhow::Result<
     }
     drop(rt);
     say(&format!("handing the task to {} (headless)…", agent.name()));
+    let cwd = std::env::current_dir()?;
+    let before = go::worktree_state(&cwd);
     let started = std::time::Instant::now();
-    let status = crate::runtime::go::run_agent(&launch, &std::env::current_dir()?)?;
+    let status = crate::runtime::go::run_agent(&launch, &cwd)?;
     // The run joins the ledger like a clink call (`agent:NAME`, tool `go`), so `aiorch stats`
     // counts it; the agent's own model calls are its CLI's business.
     let rt = Runtime::open(loaded.config.clone(), paths.clone())?;
@@ -432,6 +434,19 @@ pub fn go(ui: &Ui, paths: &Paths, task: &[String], o: GoOpts) -> anyhow::Result<
             thread_id: None,
         },
     )?;
+    if local
+        && status.success()
+        && let Some(before) = before
+        && go::worktree_state(&cwd).as_ref() == Some(&before)
+    {
+        // A local model that cannot follow tool calls answers in prose and edits nothing.
+        ui.warn(&format!(
+            "{} finished without changing a file in {}: the local model may be too small to follow tool calls \
+             (try a larger runtime.local.model, or run without --local)",
+            agent.name(),
+            cwd.display()
+        ));
+    }
     if status.success() {
         Ok(Exit::Ok)
     } else {

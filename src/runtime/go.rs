@@ -505,6 +505,24 @@ pub fn local_coding_model(rt: &Runtime) -> Option<Model> {
     (m.via == Via::Local && m.key.is_none()).then(|| m.clone())
 }
 
+/// What `git status --porcelain` and the tracked diff say about `dir` (None outside a git
+/// repository): equal before and after a run means the agent changed nothing.
+pub fn worktree_state(dir: &Path) -> Option<String> {
+    let out = std::process::Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args(["status", "--porcelain", "--untracked-files=all"])
+        .stdin(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .output()
+        .ok()?;
+    if !out.status.success() {
+        return None;
+    }
+    let diff = super::pipeline::git_diff(dir, false).unwrap_or_default();
+    Some(format!("{}\n{diff}", String::from_utf8_lossy(&out.stdout)))
+}
+
 /// Run the agent with inherited stdio; its exit status is ours.
 pub fn run_agent(l: &Launch, cwd: &Path) -> anyhow::Result<std::process::ExitStatus> {
     let mut cmd = std::process::Command::new(&l.program);

@@ -585,4 +585,26 @@ fn go_local_points_opencode_at_the_local_server() {
     assert_eq!(cfg["provider"]["aiorch-local"]["options"]["baseURL"], format!("{}/v1", fake.url()));
     assert_eq!(cfg["provider"]["aiorch-local"]["models"]["qwen-local"]["tool_call"], true);
     assert!(cfg["mcp"]["aiorch"]["command"].is_array(), "{cfg}");
+
+    // In a git repository: a run that changed nothing is called out, one that edited a file is not.
+    env.write(".gitignore", "*\n!.gitignore\n!calc.txt\n");
+    env.write("calc.txt", "a - b\n");
+    let git = |args: &[&str]| {
+        let ok = std::process::Command::new("git").args(args).current_dir(&env.root).output().unwrap().status.success();
+        assert!(ok, "git {args:?}");
+    };
+    git(&["init", "-q"]);
+    git(&["add", "."]);
+    git(&["-c", "user.email=t@example.com", "-c", "user.name=t", "commit", "-qm", "init"]);
+    let err = env.expect(["go", "--local", "--agent", "opencode", "fix it"], 0).stderr;
+    assert!(err.contains("opencode finished without changing a file") && err.contains("too small"), "{err}");
+    env.install_script(
+        "opencode",
+        &format!(
+            "#!/bin/sh\n[ \"$1\" = --version ] && {{ echo 1.18.33; exit 0; }}\necho 'a + b' > {}\n",
+            env.path("calc.txt").display()
+        ),
+    );
+    let err = env.expect(["go", "--local", "--agent", "opencode", "fix it"], 0).stderr;
+    assert!(!err.contains("too small"), "{err}");
 }
