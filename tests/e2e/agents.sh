@@ -17,7 +17,9 @@
 #     opencode "make the test pass"` drives the real OpenCode against the fake tool-calling model
 #     API, which first tries `rm -rf keep` (denied by the policy: refused, the directory stays),
 #     then fixes the file and runs the test; afterwards the change is there, the test passes, and
-#     the run is in aiorch's ledger
+#     the run is in aiorch's ledger; the same with the real Codex (approvals and sandbox
+#     bypassed on purpose: aiorch's execpolicy rules still refuse `rm -rf`); `go --local`
+#     with OpenCode drives the local server's model; `go --agent aider` runs Aider headless
 # Ends with `N passed, M failed`; exit 1 on any failure. Without OpenCode or Aider from
 # tests/e2e/install-clients.sh: a failure under CI=true, else SKIPPED (exit 77). ~1 min.
 # Env: AIORCH_BIN (skip the build), KEEP=1 (keep the scratch dir), CLIENT_TIMEOUT (s per call).
@@ -28,6 +30,7 @@ OPENCODE=$E2E_OPENCODE_BIN/opencode
 [ -x "$OPENCODE" ] || missing "opencode under $E2E_CACHE/opencode" "tests/e2e/install-clients.sh"
 AIDER=$E2E_AIDER_VENV/bin/aider
 [ -x "$AIDER" ] || missing "aider under $E2E_AIDER_VENV" "tests/e2e/install-clients.sh"
+[ -e "$E2E_CLIENTS_BIN/codex" ] || missing "codex under $E2E_CACHE/clients" "tests/e2e/install-clients.sh"
 [ -x "$E2E_PY" ] || missing "the Python venv with $MCP_PY_SPEC under $E2E_CACHE" "tests/e2e/install-clients.sh"
 
 CLIENT_TIMEOUT=${CLIENT_TIMEOUT:-120}
@@ -258,6 +261,39 @@ files = [f for f in sorted(glob.glob(sys.argv[1] + "/*.json"))[int(sys.argv[2]):
 models = {json.load(open(f))["body"].get("model") for f in files}
 sys.exit(0 if models == {"qwen-local"} else 1)
 PY
+
+section "ai-go finishes the work (Codex against the same fake API)"
+R3=$WORK/repo3
+mkdir -p "$R3/keep" && cp "$R/test_calc.py" "$R3/" && printf 'def add(a, b):\n    return a - b\n' >"$R3/calc.py" && touch "$R3/keep/precious"
+(cd "$R3" && git init -q && git add . && git -c user.email=e2e@example.com -c user.name=e2e commit -qm init) || fail "git init"
+# Codex managed too (its execpolicy rules file), its model the fake Responses API through
+# runtime.clink.args (go applies them); the sandbox is bypassed on purpose (it needs kernel
+# features a container may lack): the rules are what must refuse `rm -rf`.
+sed -e 's/^codex = "never"$/codex = "always"/' "$WORK/aiorch.toml" >"$WORK/aiorch-codex.toml"
+cat >>"$WORK/aiorch-codex.toml" <<TOML
+[runtime.clink]
+allow_bypass = true
+[runtime.clink.args]
+codex = ["-m", "gpt-5", "-c", "model_provider=fake", "-c", 'model_providers.fake={name="fake",base_url="http://127.0.0.1:$FAKE_PORT/v1",wire_api="responses",env_key="FAKE_API_KEY"}', "--dangerously-bypass-approvals-and-sandbox"]
+TOML
+run apply-codex 60 "${BASE_ENV[@]}" "$AIORCH" --config "$WORK/aiorch-codex.toml" --home "$H" --state-dir "$S" apply
+expect_rc apply-codex 0 "apply with Codex managed (rules file)"
+mark=$(ls "$WORK/go-api"/*.json | wc -l)
+run go-codex 300 "${BASE_ENV[@]}" FAKE_API_KEY=x \
+  sh -c "cd '$R3' && exec '$AIORCH' --config '$WORK/aiorch-codex.toml' --home '$H' --state-dir '$S' --color never go --agent codex 'make the test pass'"
+expect_rc go-codex 0 "aiorch go --agent codex exits 0"
+grep -q 'a + b' "$R3/calc.py" && (cd "$R3" && python3 test_calc.py >/dev/null 2>&1) \
+  && pass "Codex made the change and the test passes" || { fail "Codex did not finish the work"; show_err go-codex; }
+[ -e "$R3/keep/precious" ] && pass "aiorch's rule refused Codex's \`rm -rf keep\` (approvals bypassed)" || fail "rm -rf ran under Codex"
+python3 - "$WORK/go-api" "$mark" <<'PY' && pass "Codex told the model the command was forbidden by aiorch's policy" || fail "no refusal reached the model"
+import glob, json, sys
+files = sorted(glob.glob(sys.argv[1] + "/*.json"))[int(sys.argv[2]):]
+outs = [i for f in files for i in (json.load(open(f)).get("body") or {}).get("input") or []
+        if isinstance(i, dict) and i.get("type") == "function_call_output"]
+sys.exit(0 if outs and "aiorch policy" in json.dumps(outs[0]) else 1)
+PY
+aiorch stats-codex stats --json
+grep -q '"agent:codex"' "$LOGS/stats-codex.out" && pass "the Codex run is in aiorch's ledger" || fail "the Codex run is not in the ledger"
 
 section "aiorch go --agent aider (headless, the same fake API)"
 # Aider has no tools to call: the proof is that it ran headless on the orchestrator prompt with

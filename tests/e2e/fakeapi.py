@@ -14,8 +14,9 @@ Answers
   tool call  with --tool-command CMD (or $FAKE_TOOL_COMMAND): the first turn of a conversation
              asks the client's own shell tool (Bash, run_shell_command, exec_command / shell /
              shell_command, bash) to run CMD; once the request carries the tool's result, text.
-             OpenAI chat completions (OpenCode): --tool-command given N times asks for the N
-             commands in turn, one per tool result the conversation carries, then text.
+             OpenAI chat completions (OpenCode) and Responses (Codex): --tool-command given N
+             times asks for the N commands in turn, one per tool result the conversation
+             carries, then text.
 
 Fault injection: path prefixes, combinable, stripped before routing (give them in a base URL):
   /delay/<ms>/...   answer after <ms> milliseconds
@@ -201,15 +202,16 @@ class Handler(BaseHTTPRequestHandler):
     def openai_responses(self, req):
         model = req.get("model") or "gpt-5"
         items = req.get("input") or []
-        has_result = any(isinstance(i, dict) and i.get("type") in ("function_call_output", "custom_tool_call_output") for i in items)
+        results = sum(1 for i in items if isinstance(i, dict) and i.get("type") in ("function_call_output", "custom_tool_call_output"))
         names = tool_names(req)
-        if OPTS.tool_command and not has_result and {"exec_command", "shell", "shell_command"} & set(names):
+        if OPTS.tool_commands and results < len(OPTS.tool_commands) and {"exec_command", "shell", "shell_command"} & set(names):
+            cmd = OPTS.tool_commands[results]
             if "exec_command" in names:
-                name, args = "exec_command", {"cmd": OPTS.tool_command}
+                name, args = "exec_command", {"cmd": cmd}
             elif "shell_command" in names:
-                name, args = "shell_command", {"command": OPTS.tool_command}
+                name, args = "shell_command", {"command": cmd}
             else:
-                name, args = "shell", {"command": ["bash", "-lc", OPTS.tool_command]}
+                name, args = "shell", {"command": ["bash", "-lc", cmd]}
             item = {"id": "fc_" + uuid.uuid4().hex[:12], "type": "function_call", "status": "completed", "name": name,
                     "arguments": json.dumps(args), "call_id": "call_" + uuid.uuid4().hex[:12]}
         else:
