@@ -26,7 +26,10 @@ pub fn artifacts(ctx: &Ctx) -> anyhow::Result<Vec<Artifact>> {
     let mut out = vec![Artifact::members("aider", file.clone(), DocFormat::Yaml, &["read"], vec![json!(instructions)])];
     let gw = &ctx.config.runtime.gateway;
     if gw.enabled {
-        out.push(Artifact::key("aider", file.clone(), DocFormat::Yaml, &["openai-api-base"], json!(gw.url)));
+        out.push(
+            Artifact::key("aider", file.clone(), DocFormat::Yaml, &["openai-api-base"], json!(gw.url))
+                .entry("the gateway, `runtime.gateway.enabled`".into()),
+        );
         let reg = crate::runtime::registry::Registry::load(ctx.config)?;
         let aliases: Vec<serde_json::Value> = reg
             .models

@@ -321,8 +321,12 @@ pub fn policy(paths: &Paths, p: &Policy) -> Translation {
                 .into(),
         );
     }
-    let artifacts =
-        vec![Artifact::key("policy", config_file(paths), DocFormat::Json, &["permission"], Value::Object(perm))];
+    // A `permission` of the user's own is a decision for them (`--adopt permission`, or
+    // `policy.clients.opencode = false`), never silently replaced.
+    let artifacts = vec![
+        Artifact::key("policy", config_file(paths), DocFormat::Json, &["permission"], Value::Object(perm))
+            .entry("the permission policy; `policy.clients.opencode = false` leaves OpenCode's alone".into()),
+    ];
     Translation { client: Client::Opencode, rules, defaults, posture, notes, artifacts }
 }
 

@@ -67,3 +67,17 @@ fn what_aider_cannot_take_is_shown() {
     let doctor = e.run(["doctor"]).stdout;
     assert!(doctor.contains("aider cannot express") && doctor.contains("Aider has no MCP client"), "{doctor}");
 }
+
+#[test]
+fn a_users_own_api_base_is_a_decision_not_a_replacement() {
+    let e = env(GATEWAY);
+    let mine = "openai-api-base: http://10.0.0.5:8000/v1  # my vLLM\n";
+    e.write(CONF, mine);
+    let err = e.expect(["apply"], 2).stderr;
+    assert!(err.contains("`openai-api-base` is the user's own") && err.contains("--adopt openai-api-base"), "{err}");
+    assert_eq!(e.read(CONF), mine);
+    e.expect(["apply", "--adopt", "openai-api-base"], 0);
+    assert!(e.read(CONF).contains("openai-api-base: \"http://127.0.0.1:4000/v1\""));
+    e.expect(["revert"], 0);
+    assert_eq!(e.read(CONF), mine);
+}

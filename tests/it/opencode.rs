@@ -161,3 +161,17 @@ fn opencode_policy_every_kind_and_what_it_cannot_express() {
     let doctor = e.run(["doctor"]).stdout;
     assert!(doctor.contains("opencode cannot express"), "{doctor}");
 }
+
+#[test]
+fn a_users_own_opencode_permission_is_a_decision_not_a_replacement() {
+    let e = env("[mcp]\nserve_self = false\n");
+    let mine = "{\n  \"permission\": { \"bash\": { \"*\": \"allow\" } }\n}\n";
+    e.write(FILE, mine);
+    let err = e.expect(["apply"], 2).stderr;
+    assert!(err.contains("`permission` is the user's own") && err.contains("--adopt permission"), "{err}");
+    assert_eq!(e.read(FILE), mine, "nothing was changed");
+    e.expect(["apply", "--adopt", "permission"], 0);
+    assert_eq!(json(&e, FILE)["permission"]["bash"]["rm -rf *"], "deny");
+    e.expect(["revert"], 0);
+    assert_eq!(e.read(FILE), mine);
+}
