@@ -18,7 +18,8 @@
 #     API, which first tries `rm -rf keep` (denied by the policy: refused, the directory stays),
 #     then fixes the file and runs the test; afterwards the change is there, the test passes, and
 #     the run is in aiorch's ledger; the same with the real Codex (approvals and sandbox
-#     bypassed on purpose: aiorch's execpolicy rules still refuse `rm -rf`); `go --local`
+#     bypassed on purpose: aiorch's execpolicy rules still refuse `rm -rf`) and the real Claude
+#     Code (aiorch's permissions.allow/deny in ~/.claude/settings.json); `go --local`
 #     with OpenCode drives the local server's model; `go --agent aider` runs Aider headless
 # Ends with `N passed, M failed`; exit 1 on any failure. Without OpenCode or Aider from
 # tests/e2e/install-clients.sh: a failure under CI=true, else SKIPPED (exit 77). ~1 min.
@@ -30,7 +31,9 @@ OPENCODE=$E2E_OPENCODE_BIN/opencode
 [ -x "$OPENCODE" ] || missing "opencode under $E2E_CACHE/opencode" "tests/e2e/install-clients.sh"
 AIDER=$E2E_AIDER_VENV/bin/aider
 [ -x "$AIDER" ] || missing "aider under $E2E_AIDER_VENV" "tests/e2e/install-clients.sh"
-[ -e "$E2E_CLIENTS_BIN/codex" ] || missing "codex under $E2E_CACHE/clients" "tests/e2e/install-clients.sh"
+for c in codex claude; do
+  [ -e "$E2E_CLIENTS_BIN/$c" ] || missing "$c under $E2E_CACHE/clients" "tests/e2e/install-clients.sh"
+done
 [ -x "$E2E_PY" ] || missing "the Python venv with $MCP_PY_SPEC under $E2E_CACHE" "tests/e2e/install-clients.sh"
 
 CLIENT_TIMEOUT=${CLIENT_TIMEOUT:-120}
@@ -294,6 +297,31 @@ sys.exit(0 if outs and "aiorch policy" in json.dumps(outs[0]) else 1)
 PY
 aiorch stats-codex stats --json
 grep -q '"agent:codex"' "$LOGS/stats-codex.out" && pass "the Codex run is in aiorch's ledger" || fail "the Codex run is not in the ledger"
+
+section "ai-go finishes the work (Claude Code against the same fake API)"
+R4=$WORK/repo4
+mkdir -p "$R4/keep" && cp "$R/test_calc.py" "$R4/" && printf 'def add(a, b):\n    return a - b\n' >"$R4/calc.py" && touch "$R4/keep/precious"
+(cd "$R4" && git init -q && git add . && git -c user.email=e2e@example.com -c user.name=e2e commit -qm init) || fail "git init"
+# Claude managed (its permissions.allow/deny in ~/.claude/settings.json); nothing bypassed.
+sed -e 's/^claude = "never"$/claude = "always"/' "$WORK/aiorch.toml" >"$WORK/aiorch-claude.toml"
+run apply-claude 60 "${BASE_ENV[@]}" "$AIORCH" --config "$WORK/aiorch-claude.toml" --home "$H" --state-dir "$S" apply
+expect_rc apply-claude 0 "apply with Claude Code managed (permissions in settings.json)"
+mark=$(ls "$WORK/go-api"/*.json | wc -l)
+run go-claude 300 "${BASE_ENV[@]}" ANTHROPIC_API_KEY=sk-ant-fake "ANTHROPIC_BASE_URL=http://127.0.0.1:$FAKE_PORT" \
+  sh -c "cd '$R4' && exec '$AIORCH' --config '$WORK/aiorch-claude.toml' --home '$H' --state-dir '$S' --color never go --agent claude 'make the test pass'"
+expect_rc go-claude 0 "aiorch go --agent claude exits 0"
+grep -q 'a + b' "$R4/calc.py" && (cd "$R4" && python3 test_calc.py >/dev/null 2>&1) \
+  && pass "Claude Code made the change and the test passes" || { fail "Claude Code did not finish the work"; show_err go-claude; }
+[ -e "$R4/keep/precious" ] && pass "aiorch's deny rule refused Claude's \`rm -rf keep\`" || fail "rm -rf ran under Claude Code"
+python3 - "$WORK/go-api" "$mark" <<'PY' && pass "Claude Code told the model the command was denied" || fail "no denial reached the model"
+import glob, json, sys
+files = sorted(glob.glob(sys.argv[1] + "/*.json"))[int(sys.argv[2]):]
+res = [c for f in files for m in (json.load(open(f)).get("body") or {}).get("messages") or [] if isinstance(m.get("content"), list)
+       for c in m["content"] if isinstance(c, dict) and c.get("type") == "tool_result"]
+sys.exit(0 if res and res[0].get("is_error") and "denied" in json.dumps(res[0]) else 1)
+PY
+aiorch stats-claude stats --json
+grep -q '"agent:claude"' "$LOGS/stats-claude.out" && pass "the Claude Code run is in aiorch's ledger" || fail "the Claude run is not in the ledger"
 
 section "aiorch go --agent aider (headless, the same fake API)"
 # Aider has no tools to call: the proof is that it ran headless on the orchestrator prompt with

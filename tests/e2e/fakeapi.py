@@ -14,9 +14,9 @@ Answers
   tool call  with --tool-command CMD (or $FAKE_TOOL_COMMAND): the first turn of a conversation
              asks the client's own shell tool (Bash, run_shell_command, exec_command / shell /
              shell_command, bash) to run CMD; once the request carries the tool's result, text.
-             OpenAI chat completions (OpenCode) and Responses (Codex): --tool-command given N
-             times asks for the N commands in turn, one per tool result the conversation
-             carries, then text.
+             Anthropic (Claude), OpenAI chat completions (OpenCode) and Responses (Codex):
+             --tool-command given N times asks for the N commands in turn, one per tool result
+             the conversation carries, then text.
 
 Fault injection: path prefixes, combinable, stripped before routing (give them in a base URL):
   /delay/<ms>/...   answer after <ms> milliseconds
@@ -173,10 +173,11 @@ class Handler(BaseHTTPRequestHandler):
     def anthropic(self, req):
         model = req.get("model") or "claude"
         msgs = req.get("messages") or []
-        has_result = any(isinstance(m.get("content"), list) and any(isinstance(c, dict) and c.get("type") == "tool_result" for c in m["content"]) for m in msgs)
-        if OPTS.tool_command and "Bash" in tool_names(req) and not has_result:
+        results = sum(1 for m in msgs if isinstance(m.get("content"), list)
+                      for c in m["content"] if isinstance(c, dict) and c.get("type") == "tool_result")
+        if OPTS.tool_commands and "Bash" in tool_names(req) and results < len(OPTS.tool_commands):
             block = {"type": "tool_use", "id": "toolu_" + uuid.uuid4().hex[:12], "name": "Bash",
-                     "input": {"command": OPTS.tool_command, "description": "policy probe"}}
+                     "input": {"command": OPTS.tool_commands[results], "description": "policy probe"}}
             stop = "tool_use"
         else:
             block, stop = {"type": "text", "text": reply_text(model)}, "end_turn"
