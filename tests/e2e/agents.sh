@@ -19,7 +19,8 @@
 #     then fixes the file and runs the test; afterwards the change is there, the test passes, and
 #     the run is in aiorch's ledger; the same with the real Codex (approvals and sandbox
 #     bypassed on purpose: aiorch's execpolicy rules still refuse `rm -rf`) and the real Claude
-#     Code (aiorch's permissions.allow/deny in ~/.claude/settings.json); `go --local`
+#     Code (aiorch's permissions.allow/deny in ~/.claude/settings.json) and Gemini CLI (aiorch's
+#     policy file); `go --local`
 #     with OpenCode drives the local server's model; `go --agent aider` runs Aider headless
 # Ends with `N passed, M failed`; exit 1 on any failure. Without OpenCode or Aider from
 # tests/e2e/install-clients.sh: a failure under CI=true, else SKIPPED (exit 77). ~1 min.
@@ -31,7 +32,7 @@ OPENCODE=$E2E_OPENCODE_BIN/opencode
 [ -x "$OPENCODE" ] || missing "opencode under $E2E_CACHE/opencode" "tests/e2e/install-clients.sh"
 AIDER=$E2E_AIDER_VENV/bin/aider
 [ -x "$AIDER" ] || missing "aider under $E2E_AIDER_VENV" "tests/e2e/install-clients.sh"
-for c in codex claude; do
+for c in codex claude gemini; do
   [ -e "$E2E_CLIENTS_BIN/$c" ] || missing "$c under $E2E_CACHE/clients" "tests/e2e/install-clients.sh"
 done
 [ -x "$E2E_PY" ] || missing "the Python venv with $MCP_PY_SPEC under $E2E_CACHE" "tests/e2e/install-clients.sh"
@@ -322,6 +323,31 @@ sys.exit(0 if res and res[0].get("is_error") and "denied" in json.dumps(res[0]) 
 PY
 aiorch stats-claude stats --json
 grep -q '"agent:claude"' "$LOGS/stats-claude.out" && pass "the Claude Code run is in aiorch's ledger" || fail "the Claude run is not in the ledger"
+
+section "ai-go finishes the work (Gemini CLI against the same fake API)"
+R5=$WORK/repo5
+mkdir -p "$R5/keep" && cp "$R/test_calc.py" "$R5/" && printf 'def add(a, b):\n    return a - b\n' >"$R5/calc.py" && touch "$R5/keep/precious"
+(cd "$R5" && git init -q && git add . && git -c user.email=e2e@example.com -c user.name=e2e commit -qm init) || fail "git init"
+# Gemini managed (its policy file ~/.gemini/policies/aiorch.toml); its API key auth and model
+# are the user's settings / clink args; nothing bypassed (headless Gemini refuses what asks).
+sed -e 's/^gemini = "never"$/gemini = "always"/' "$WORK/aiorch.toml" >"$WORK/aiorch-gemini.toml"
+cat >>"$WORK/aiorch-gemini.toml" <<'TOML'
+[runtime.clink.args]
+gemini = ["-m", "gemini-2.5-flash"]
+TOML
+mkdir -p "$H/.gemini" && printf '{ "security": { "auth": { "selectedType": "gemini-api-key" } } }\n' >"$H/.gemini/settings.json"
+run apply-gemini 60 "${BASE_ENV[@]}" "$AIORCH" --config "$WORK/aiorch-gemini.toml" --home "$H" --state-dir "$S" apply
+expect_rc apply-gemini 0 "apply with Gemini CLI managed (policy file)"
+run go-gemini 300 "${BASE_ENV[@]}" GEMINI_API_KEY=x "GOOGLE_GEMINI_BASE_URL=http://127.0.0.1:$FAKE_PORT" GEMINI_CLI_TRUST_WORKSPACE=true \
+  sh -c "cd '$R5' && exec '$AIORCH' --config '$WORK/aiorch-gemini.toml' --home '$H' --state-dir '$S' --color never go --agent gemini 'make the test pass'"
+expect_rc go-gemini 0 "aiorch go --agent gemini exits 0"
+grep -q 'a + b' "$R5/calc.py" && (cd "$R5" && python3 test_calc.py >/dev/null 2>&1) \
+  && pass "Gemini CLI made the change and the test passes" || { fail "Gemini CLI did not finish the work"; show_err go-gemini; }
+[ -e "$R5/keep/precious" ] && pass "aiorch's policy rule refused Gemini's \`rm -rf keep\`" || fail "rm -rf ran under Gemini CLI"
+grep -rqs "refused by the aiorch permission policy" "$WORK/go-api" && pass "Gemini told the model: refused by the aiorch permission policy" \
+  || fail "no policy refusal reached the model"
+aiorch stats-gemini stats --json
+grep -q '"agent:gemini"' "$LOGS/stats-gemini.out" && pass "the Gemini CLI run is in aiorch's ledger" || fail "the Gemini run is not in the ledger"
 
 section "aiorch go --agent aider (headless, the same fake API)"
 # Aider has no tools to call: the proof is that it ran headless on the orchestrator prompt with

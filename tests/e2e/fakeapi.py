@@ -14,8 +14,7 @@ Answers
   tool call  with --tool-command CMD (or $FAKE_TOOL_COMMAND): the first turn of a conversation
              asks the client's own shell tool (Bash, run_shell_command, exec_command / shell /
              shell_command, bash) to run CMD; once the request carries the tool's result, text.
-             Anthropic (Claude), OpenAI chat completions (OpenCode) and Responses (Codex):
-             --tool-command given N times asks for the N commands in turn, one per tool result
+             Every format: --tool-command given N times asks for the N commands in turn, one per tool result
              the conversation carries, then text.
 
 Fault injection: path prefixes, combinable, stripped before routing (give them in a base URL):
@@ -269,10 +268,11 @@ class Handler(BaseHTTPRequestHandler):
     # ---- Gemini (Gemini CLI)
     def gemini(self, req, stream):
         contents = req.get("contents") or []
-        has_result = any(any("functionResponse" in p for p in c.get("parts") or []) for c in contents if isinstance(c, dict))
+        results = sum(1 for c in contents if isinstance(c, dict) for p in c.get("parts") or [] if "functionResponse" in p)
         decls = [d.get("name") for t in req.get("tools") or [] for d in t.get("functionDeclarations") or []]
-        if OPTS.tool_command and "run_shell_command" in decls and not has_result:
-            part = {"functionCall": {"name": "run_shell_command", "args": {"command": OPTS.tool_command, "description": "policy probe"}}}
+        if OPTS.tool_commands and "run_shell_command" in decls and results < len(OPTS.tool_commands):
+            cmd = OPTS.tool_commands[results]
+            part = {"functionCall": {"name": "run_shell_command", "args": {"command": cmd, "description": "policy probe"}}}
         else:
             part = {"text": reply_text("gemini-2.5-flash")}
         chunk = {"candidates": [{"content": {"role": "model", "parts": [part]}, "finishReason": "STOP", "index": 0}],
