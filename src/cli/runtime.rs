@@ -377,7 +377,16 @@ pub fn go(ui: &Ui, paths: &Paths, task: &[String], o: GoOpts) -> anyhow::Result<
         CliError::failed("agentsmd/workflows/orchestrator-prompt.md is missing from the agentsmd tree")
     })?;
     let prompt = go::prompt(&template, &task, local);
-    let launch = go::launch(&rt, agent, &prompt, local)?;
+    let mut launch = go::launch(&rt, agent, &prompt, local)?;
+    if agent == go::Agent::Copilot
+        && loaded.config.enable
+        && loaded.config.policy.enable
+        && loaded.config.policy.clients.copilot
+    {
+        // Copilot takes tool rules only as flags: the run gets the policy's.
+        let policy = crate::policy::load(&loaded.config.policy, &loaded.tree)?;
+        launch.args.extend(crate::clients::copilot::tool_flags(paths, &policy));
+    }
     if o.dry_run || ui.json {
         let shown: Vec<String> = launch
             .args

@@ -20,7 +20,7 @@
 #     the run is in aiorch's ledger; the same with the real Codex (approvals and sandbox
 #     bypassed on purpose: aiorch's execpolicy rules still refuse `rm -rf`) and the real Claude
 #     Code (aiorch's permissions.allow/deny in ~/.claude/settings.json) and Gemini CLI (aiorch's
-#     policy file); `go --local`
+#     policy file) and Copilot CLI (the policy as --deny-tool/--allow-tool flags); `go --local`
 #     with OpenCode drives the local server's model; `go --agent aider` runs Aider headless
 # Ends with `N passed, M failed`; exit 1 on any failure. Without OpenCode or Aider from
 # tests/e2e/install-clients.sh: a failure under CI=true, else SKIPPED (exit 77). ~1 min.
@@ -32,7 +32,7 @@ OPENCODE=$E2E_OPENCODE_BIN/opencode
 [ -x "$OPENCODE" ] || missing "opencode under $E2E_CACHE/opencode" "tests/e2e/install-clients.sh"
 AIDER=$E2E_AIDER_VENV/bin/aider
 [ -x "$AIDER" ] || missing "aider under $E2E_AIDER_VENV" "tests/e2e/install-clients.sh"
-for c in codex claude gemini; do
+for c in codex claude gemini copilot; do
   [ -e "$E2E_CLIENTS_BIN/$c" ] || missing "$c under $E2E_CACHE/clients" "tests/e2e/install-clients.sh"
 done
 [ -x "$E2E_PY" ] || missing "the Python venv with $MCP_PY_SPEC under $E2E_CACHE" "tests/e2e/install-clients.sh"
@@ -348,6 +348,27 @@ grep -rqs "refused by the aiorch permission policy" "$WORK/go-api" && pass "Gemi
   || fail "no policy refusal reached the model"
 aiorch stats-gemini stats --json
 grep -q '"agent:gemini"' "$LOGS/stats-gemini.out" && pass "the Gemini CLI run is in aiorch's ledger" || fail "the Gemini run is not in the ledger"
+
+section "ai-go finishes the work (Copilot CLI against the same fake API)"
+R6=$WORK/repo6
+mkdir -p "$R6/keep" && cp "$R/test_calc.py" "$R6/" && printf 'def add(a, b):\n    return a - b\n' >"$R6/calc.py" && touch "$R6/keep/precious"
+(cd "$R6" && git init -q && git add . && git -c user.email=e2e@example.com -c user.name=e2e commit -qm init) || fail "git init"
+# Copilot takes tool rules only as flags: go passes the policy's --deny-tool/--allow-tool. The
+# user's COPILOT_ALLOW_ALL approves the rest (deny flags still win over it).
+mark=$(ls "$WORK/go-api"/*.json | wc -l)
+run go-copilot 300 "${BASE_ENV[@]}" COPILOT_OFFLINE=true "COPILOT_PROVIDER_BASE_URL=http://127.0.0.1:$FAKE_PORT/v1" \
+  COPILOT_PROVIDER_API_KEY=x COPILOT_MODEL=gpt-4o COPILOT_ALLOW_ALL=true COPILOT_AUTO_UPDATE=false \
+  sh -c "cd '$R6' && exec '$AIORCH' --config '$WORK/aiorch.toml' --home '$H' --state-dir '$S' --color never go --agent copilot 'make the test pass'"
+expect_rc go-copilot 0 "aiorch go --agent copilot exits 0"
+grep -q 'a + b' "$R6/calc.py" && (cd "$R6" && python3 test_calc.py >/dev/null 2>&1) \
+  && pass "Copilot CLI made the change and the test passes" || { fail "Copilot CLI did not finish the work"; show_err go-copilot; }
+[ -e "$R6/keep/precious" ] && pass "the policy's --deny-tool=shell(rm) refused Copilot's \`rm -rf keep\`" || fail "rm -rf ran under Copilot"
+python3 - "$WORK/go-api" "$mark" <<'PY' && pass "Copilot told the model the command was denied by the rules" || fail "no denial reached the model"
+import glob, json, sys
+files = sorted(glob.glob(sys.argv[1] + "/*.json"))[int(sys.argv[2]):]
+tool = [m for f in files for m in (json.load(open(f)).get("body") or {}).get("messages") or [] if m.get("role") == "tool"]
+sys.exit(0 if tool and "shell(rm)" in json.dumps(tool[0]) else 1)
+PY
 
 section "aiorch go --agent aider (headless, the same fake API)"
 # Aider has no tools to call: the proof is that it ran headless on the orchestrator prompt with

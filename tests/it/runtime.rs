@@ -608,3 +608,34 @@ fn go_local_points_opencode_at_the_local_server() {
     let err = env.expect(["go", "--local", "--agent", "opencode", "fix it"], 0).stderr;
     assert!(!err.contains("too small"), "{err}");
 }
+
+#[test]
+fn go_gives_copilot_the_policy_as_tool_flags() {
+    let fake = FakeProvider::start(&[("fa", vec![Act::ok("x")])]);
+    let env = TestEnv::with_env_secrets(&isolated(&model("fa", "openai", &fake.url(), "K", 2, [0.8; 4], (1.0, 1.0))))
+        .var("K", "k");
+    let record = env.path("copilot-args.txt");
+    env.install_script(
+        "copilot",
+        &format!(
+            "#!/bin/sh\n[ \"$1\" = --version ] && {{ echo 'GitHub Copilot CLI 1.0.102.'; exit 0; }}\n\
+             for a in \"$@\"; do printf '%s\\n' \"$a\"; done > {}\n",
+            record.display()
+        ),
+    );
+    env.expect(["go", "--agent", "copilot", "fix it"], 0);
+    let args = std::fs::read_to_string(&record).unwrap();
+    let args: Vec<&str> = args.lines().collect();
+    assert_eq!(args[0], "-p");
+    for flag in ["--deny-tool=shell(rm)", "--deny-tool=shell(sudo)", "--allow-tool=shell(git status)"] {
+        assert!(args.contains(&flag), "missing {flag} in {args:?}");
+    }
+    // With the policy off for Copilot, no flags.
+    env.write_config(&format!(
+        "{}[policy.clients]\ncopilot = false\n",
+        isolated(&model("fa", "openai", &fake.url(), "K", 2, [0.8; 4], (1.0, 1.0)))
+    ));
+    env.expect(["go", "--agent", "copilot", "fix it"], 0);
+    let args = std::fs::read_to_string(&record).unwrap();
+    assert!(!args.contains("--deny-tool"), "{args}");
+}
