@@ -109,6 +109,8 @@ let
     "gemini"
     "codex"
     "copilot"
+    "opencode"
+    "aider"
   ];
 
   serviceOption =

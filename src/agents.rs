@@ -59,6 +59,36 @@ fn npm_package_version(bin: &Path, name: &str) -> Option<String> {
     })
 }
 
+/// Whether the CLI at `path` starts: `--version` exits 0 within the probe timeout. The version
+/// line, or why not.
+pub fn starts(path: &Path) -> Result<String, String> {
+    let mut child = Command::new(path)
+        .arg("--version")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("cannot run it: {e}"))?;
+    let deadline = std::time::Instant::now() + PROBE_TIMEOUT;
+    while child.try_wait().map_err(|e| e.to_string())?.is_none() {
+        if std::time::Instant::now() >= deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(format!("`--version` did not finish within {} s", PROBE_TIMEOUT.as_secs()));
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let out = child.wait_with_output().map_err(|e| e.to_string())?;
+    let text = String::from_utf8_lossy(if out.stdout.is_empty() { &out.stderr } else { &out.stdout }).into_owned();
+    let line = text.lines().find(|l| !l.trim().is_empty()).unwrap_or("").trim().to_string();
+    if !out.status.success() {
+        return Err(
+            format!("`--version` exited with {}{}", out.status, if line.is_empty() { "" } else { ": " }) + &line
+        );
+    }
+    Ok(extract_version(&line).unwrap_or(line))
+}
+
 fn version_of(path: &PathBuf, flag: &str) -> Option<String> {
     let mut child =
         Command::new(path).arg(flag).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().ok()?;

@@ -54,6 +54,18 @@ impl Command {
         out
     }
 
+    /// OpenCode: `commands/NAME.md` with the one frontmatter key both formats share
+    /// (`description`; Claude's `allowed-tools` would mean nothing there), `$ARGUMENTS` as is.
+    pub fn to_opencode(&self) -> String {
+        format!(
+            "---\ndescription: {}\n---\n\
+             <!-- Rendered by aiorch from agentsmd/{}. Edit the source, then run `aiorch apply`. -->\n{}",
+            yaml_string(&self.description),
+            self.rel,
+            self.body
+        )
+    }
+
     /// Codex and Copilot read skills, not commands: `skills/NAME/SKILL.md` with `name` and
     /// `description`. A skill is invoked without arguments, so `$ARGUMENTS` becomes a pointer
     /// to what the user asked.

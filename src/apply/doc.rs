@@ -1,6 +1,6 @@
-//! One interface over the two structured formats clients keep their settings in, so the plan
-//! can merge a key without caring whether the file is JSON(C) or TOML. Both editors keep every
-//! byte they are not asked to change.
+//! One interface over the structured formats clients keep their settings in — JSON(C), TOML,
+//! and top-level keys of YAML — so the plan can merge a key without caring which one the file
+//! is. Every editor keeps every byte it is not asked to change.
 
 use std::path::{Path, PathBuf};
 
@@ -9,6 +9,7 @@ use toml_edit::{DocumentMut, Item, Table};
 
 use super::jsonc::JsoncDoc;
 use super::ledger::DocFormat;
+use super::yaml::YamlDoc;
 use crate::config::load::line_col;
 use crate::error::CliError;
 
@@ -27,6 +28,7 @@ pub struct Doc {
 enum Body {
     Json(JsoncDoc),
     Toml(DocumentMut),
+    Yaml(YamlDoc),
 }
 
 /// What a user can do about a file aiorch cannot merge into.
@@ -38,7 +40,7 @@ impl Doc {
         let (mut bom, mut crlf) = (false, false);
         let owned: String;
         let text = match format {
-            DocFormat::Json => text,
+            DocFormat::Json | DocFormat::Yaml => text,
             DocFormat::Toml => {
                 let body = text.strip_prefix('\u{feff}');
                 bom = body.is_some();
@@ -62,6 +64,9 @@ impl Doc {
                 let (line, col) = e.span().map(|s| line_col(text, s.start)).unwrap_or((1, 1));
                 CliError::bad_input(format!("{}:{line}:{col}: {}", path.display(), e.message().trim())).hint(UNTOUCHED)
             })?,
+            DocFormat::Yaml => YamlDoc::parse(text).map(Body::Yaml).map_err(|e| {
+                CliError::bad_input(format!("{}:{}:{}: {}", path.display(), e.line, e.col, e.msg)).hint(UNTOUCHED)
+            })?,
         };
         Ok(Doc { path: path.to_path_buf(), body, bom, crlf })
     }
@@ -75,6 +80,7 @@ impl Doc {
     pub fn line_of(&self, key: &[String]) -> Option<usize> {
         let text = self.text();
         let at = match &self.body {
+            Body::Yaml(d) => return d.line_of(key.first()?),
             Body::Json(d) => d.key_offset(&keys(key))?,
             Body::Toml(_) => {
                 let plain = text.strip_prefix('\u{feff}').unwrap_or(&text).replace("\r\n", "\n");
@@ -113,6 +119,7 @@ impl Doc {
             let format = match self.body {
                 Body::Json(_) => DocFormat::Json,
                 Body::Toml(_) => DocFormat::Toml,
+                Body::Yaml(_) => DocFormat::Yaml,
             };
             if let Ok(d) = Doc::parse(format, &candidate, &self.path)
                 && d.value() == target
@@ -130,6 +137,7 @@ impl Doc {
 
     pub fn get(&self, key: &[String]) -> Option<Value> {
         match &self.body {
+            Body::Yaml(d) => d.get(&keys(key)),
             Body::Json(d) => d.get(&keys(key)),
             Body::Toml(d) => {
                 let mut item = d.as_item();
@@ -144,6 +152,7 @@ impl Doc {
     pub fn set(&mut self, key: &[String], value: &Value) -> Result<(), CliError> {
         let path = self.path.clone();
         match &mut self.body {
+            Body::Yaml(d) => d.set(&keys(key), value).map_err(|e| yaml_edit_error(&path, e)),
             Body::Json(d) => d.set(&keys(key), value).map_err(|e| json_edit_error(&path, e)),
             Body::Toml(d) => {
                 let (last, parents) = key.split_last().expect("key paths are never empty");
@@ -209,6 +218,7 @@ impl Doc {
     pub fn remove(&mut self, key: &[String]) -> Result<bool, CliError> {
         let path = self.path.clone();
         match &mut self.body {
+            Body::Yaml(d) => d.remove(&keys(key)).map_err(|e| yaml_edit_error(&path, e)),
             Body::Json(d) => d.remove(&keys(key)).map_err(|e| json_edit_error(&path, e)),
             Body::Toml(d) => {
                 let (last, parents) = key.split_last().expect("key paths are never empty");
@@ -249,6 +259,7 @@ impl Doc {
         let path = self.path.clone();
         let fail = |e: super::jsonc::ParseError| json_edit_error(&path, e);
         match &mut self.body {
+            Body::Yaml(d) => return d.edit_array(&keys(key), add, gone, want).map_err(|e| yaml_edit_error(&path, e)),
             Body::Json(d) => {
                 let k = keys(key);
                 for v in gone {
@@ -288,6 +299,7 @@ impl Doc {
 
     pub fn text(&self) -> String {
         match &self.body {
+            Body::Yaml(d) => d.text().to_string(),
             Body::Json(d) => d.text().to_string(),
             Body::Toml(d) => {
                 let mut out = if self.bom { "\u{feff}".to_string() } else { String::new() };
@@ -301,6 +313,7 @@ impl Doc {
     /// True when the document holds nothing at all (so a file aiorch created can go).
     pub fn is_empty(&self) -> bool {
         match &self.body {
+            Body::Yaml(d) => d.is_empty(),
             Body::Json(d) => d.to_value().as_object().is_some_and(|o| o.is_empty()),
             Body::Toml(d) => d.as_table().is_empty(),
         }
@@ -311,6 +324,11 @@ impl Doc {
 /// named `file:line:col` at the offending value.
 fn json_edit_error(path: &Path, e: super::jsonc::ParseError) -> CliError {
     CliError::bad_input(format!("{}:{}:{}: {}", path.display(), e.line, e.col, e.msg)).hint(UNTOUCHED)
+}
+
+/// A YAML edit aiorch does not make (a nested key): bad input naming the file.
+fn yaml_edit_error(path: &Path, msg: String) -> CliError {
+    CliError::bad_input(format!("{}: {msg}", path.display())).hint(UNTOUCHED)
 }
 
 fn keys(key: &[String]) -> Vec<&str> {

@@ -103,6 +103,8 @@ pub struct Splice {
 pub enum DocFormat {
     Json,
     Toml,
+    /// Top-level keys only (src/apply/yaml.rs).
+    Yaml,
 }
 
 pub const VERSION: u32 = 1;

@@ -30,6 +30,7 @@ pub mod managed;
 pub mod plan;
 pub mod preflight;
 pub mod report;
+mod yaml;
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};

@@ -279,18 +279,19 @@ pub enum Cmd {
         days: Option<u32>,
     },
     /// ai-go: preflight, start what the mode needs, and hand a task to an agent CLI (or the builtin pipeline)
-    #[command(
-        after_help = "The agent runs headless with agentsmd/workflows/orchestrator-prompt.md and aiorch's MCP server\n\
-                      (claude: --mcp-config + --allowedTools mcp__aiorch; codex: -c mcp_servers.aiorch; gemini, \
-                      copilot: their registry).\n\
-                      Agent sandboxes and approvals stay on. --agent auto (runtime.go.agent) = the first installed \
-                      CLI, else builtin;\n\
-                      in local mode auto = builtin (agent CLIs use cloud models). OLLAMA_HOST and the local endpoint \
-                      are passed through.\n\nExamples:\n  aiorch go \"add --since to aiorch stats\"\
+    #[command(after_help = "The preflight probes what the run will use (keys resolve, the local server and gateway \
+                      answer, the agent CLI starts) and stops with the fixes when nothing usable is left (exit 1).\n\n\
+                      The agent runs headless with agentsmd/workflows/orchestrator-prompt.md and aiorch's MCP server \
+                      (claude: --mcp-config + --allowedTools mcp__aiorch; codex: -c mcp_servers.aiorch; opencode: \
+                      OPENCODE_CONFIG_CONTENT; gemini, copilot: their registry, copilot also the policy's \
+                      --deny-tool/--allow-tool flags; aider: no MCP). Agent sandboxes and approvals stay on.\n\n\
+                      --agent auto (runtime.go.agent) = the first installed CLI, else builtin; in local mode auto = \
+                      builtin (agent CLIs use cloud models), and --local --agent opencode runs OpenCode on the local \
+                      model. OLLAMA_HOST and the local endpoint are passed through.\n\nExamples:\
+                      \n  aiorch go \"add --since to aiorch stats\"\
                       \n  aiorch go --local \"summarise the open TODOs\"\
                       \n  aiorch go --agent codex \"fix the flaky test in tests/it\"\
-                      \n  aiorch go --dry-run --agent claude \"…\"     show the command, run nothing"
-    )]
+                      \n  aiorch go --dry-run --agent claude \"…\"     show the command, run nothing")]
     Go {
         /// Local models only (overrides config)
         #[arg(long)]

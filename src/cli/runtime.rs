@@ -326,6 +326,16 @@ pub fn pipeline(
     } else if out.is_none() {
         ui.data(md.trim_end());
     }
+    if let Some(st) = outcome.stages.iter().find(|s| s.error.is_some()) {
+        // The report is on stdout (or in a file): say on stderr which stage stopped the run.
+        ui.warn(&format!(
+            "pipeline {} stopped at stage {} ({}): {}",
+            outcome.kind.name(),
+            st.name,
+            st.role,
+            st.error.as_deref().unwrap_or_default()
+        ));
+    }
     Ok(if outcome.ok { Exit::Ok } else { Exit::Failed })
 }
 
@@ -351,7 +361,9 @@ pub fn go(ui: &Ui, paths: &Paths, task: &[String], o: GoOpts) -> anyhow::Result<
         }
     };
     say(&format!("aiorch go: mode {}, agent {} ({why})", if local { "local" } else { "cloud" }, agent.name()));
-    let checks = go::preflight(&rt, agent, local, loaded.declared(paths));
+    // Probe what the run will use (local server, gateway) before promising any model.
+    let reach = block_on(go::probe_endpoints(&rt, local));
+    let checks = go::preflight(&rt, agent, local, &reach, loaded.declared(paths));
     // Preflight goes to stderr: stdout belongs to the agent (or --json).
     use crate::check::Status;
     for c in &checks {
@@ -370,7 +382,8 @@ pub fn go(ui: &Ui, paths: &Paths, task: &[String], o: GoOpts) -> anyhow::Result<
         }
     }
     if checks.iter().any(|c| c.status == Status::Fail) {
-        return Err(CliError::failed("preflight failed; nothing was started")
+        let failed: Vec<String> = checks.iter().filter(|c| c.status == Status::Fail).map(|c| c.name.clone()).collect();
+        return Err(CliError::failed(format!("preflight failed ({}); nothing was started", failed.join(", ")))
             .hint("fix the checks marked above, or run `aiorch doctor`")
             .into());
     }
@@ -406,7 +419,16 @@ pub fn go(ui: &Ui, paths: &Paths, task: &[String], o: GoOpts) -> anyhow::Result<
         CliError::failed("agentsmd/workflows/orchestrator-prompt.md is missing from the agentsmd tree")
     })?;
     let prompt = go::prompt(&template, &task, local);
-    let launch = go::launch(&rt, agent, &prompt, local)?;
+    let mut launch = go::launch(&rt, agent, &prompt, local)?;
+    if agent == go::Agent::Copilot
+        && loaded.config.enable
+        && loaded.config.policy.enable
+        && loaded.config.policy.clients.copilot
+    {
+        // Copilot takes tool rules only as flags: the run gets the policy's.
+        let policy = crate::policy::load(&loaded.config.policy, &loaded.tree)?;
+        launch.args.extend(crate::clients::copilot::tool_flags(paths, &policy));
+    }
     if o.dry_run || ui.json {
         let shown: Vec<String> = launch
             .args
@@ -428,9 +450,55 @@ pub fn go(ui: &Ui, paths: &Paths, task: &[String], o: GoOpts) -> anyhow::Result<
             return Ok(Exit::Ok);
         }
     }
+    if local && agent == go::Agent::Opencode {
+        match go::local_coding_model(&rt) {
+            Some(m) => say(&format!(
+                "OpenCode runs on the local model {} ({}): a small model may answer without calling tools — if \
+                 nothing changes, use a larger local model (runtime.local.model) or cloud mode",
+                m.upstream, m.base_url
+            )),
+            None => ui.warn("no keyless local model for coding: OpenCode runs on the model its own config names"),
+        }
+    }
     drop(rt);
     say(&format!("handing the task to {} (headless)…", agent.name()));
-    let status = crate::runtime::go::run_agent(&launch, &std::env::current_dir()?)?;
+    let cwd = std::env::current_dir()?;
+    let before = go::worktree_state(&cwd);
+    let started = std::time::Instant::now();
+    let status = crate::runtime::go::run_agent(&launch, &cwd)?;
+    // The run joins the ledger like a clink call (`agent:NAME`, tool `go`), so `aiorch stats`
+    // counts it; the agent's own model calls are its CLI's business.
+    let rt = Runtime::open(loaded.config.clone(), paths.clone())?;
+    rt.ledger.record(
+        crate::ui::now_unix(),
+        &crate::runtime::ledger::CallRecord {
+            model: format!("agent:{}", agent.name()),
+            role: Role::Coding,
+            tool: "go".into(),
+            ok: status.success(),
+            error_kind: (!status.success()).then(|| "agent_failed".to_string()),
+            latency_ms: started.elapsed().as_millis() as u64,
+            tokens_in: 0,
+            tokens_out: 0,
+            cost: 0.0,
+            baseline_cost: 0.0,
+            thread_id: None,
+            over_ceiling: false,
+        },
+    )?;
+    if local
+        && status.success()
+        && let Some(before) = before
+        && go::worktree_state(&cwd).as_ref() == Some(&before)
+    {
+        // A local model that cannot follow tool calls answers in prose and edits nothing.
+        ui.warn(&format!(
+            "{} finished without changing a file in {}: the local model may be too small to follow tool calls \
+             (try a larger runtime.local.model, or run without --local)",
+            agent.name(),
+            cwd.display()
+        ));
+    }
     if status.success() {
         Ok(Exit::Ok)
     } else {

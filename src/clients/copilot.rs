@@ -80,6 +80,17 @@ use crate::policy::{Decision, How, Kind, Policy, Posture, Translation};
 const SETTINGS: &str = ".copilot/settings.json";
 
 pub fn policy(paths: &crate::paths::Paths, p: &Policy) -> Translation {
+    render(paths, p).0
+}
+
+/// The policy as Copilot's command-line flags (`--deny-tool=…`, then `--allow-tool=…`): what
+/// `aiorch go --agent copilot` passes, since Copilot takes tool rules only as flags.
+pub fn tool_flags(paths: &crate::paths::Paths, p: &Policy) -> Vec<String> {
+    let (_, deny, allow) = render(paths, p);
+    deny.iter().map(|f| format!("--deny-tool={f}")).chain(allow.iter().map(|f| format!("--allow-tool={f}"))).collect()
+}
+
+fn render(paths: &crate::paths::Paths, p: &Policy) -> (Translation, Vec<String>, Vec<String>) {
     let managed_only = "permissions.allow/ask/deny are enterprise-managed only in Copilot; users have \
                         --allow-tool/--deny-tool flags (`aiorch policy show --client copilot` prints them as an alias)";
     let mut rules = vec![];
@@ -215,7 +226,11 @@ pub fn policy(paths: &crate::paths::Paths, p: &Policy) -> Translation {
              name whole commands, so they are broader than the rules): {line}"
         ));
     }
-    Translation { client: super::Client::Copilot, rules, defaults, posture, notes, artifacts }
+    (
+        Translation { client: super::Client::Copilot, rules, defaults, posture, notes, artifacts },
+        deny_flags,
+        allow_flags,
+    )
 }
 
 /// Copilot identifies a shell command by its name, plus the first subcommand for tools such as

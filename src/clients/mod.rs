@@ -1,13 +1,15 @@
-//! The four clients aiorch manages, one file each: where each one really reads instructions,
+//! The clients aiorch manages, one file each: where each one really reads instructions,
 //! commands and settings (docs/clients.md has the verified facts), how it spells an MCP server,
 //! and how it carries the permission policy. This file is the one place that dispatches to
 //! them: every feature below (agentsmd, mcp, policy) is client-agnostic, and everything a
 //! client gets is assembled here.
 
+pub mod aider;
 pub mod claude;
 pub mod codex;
 pub mod copilot;
 pub mod gemini;
+pub mod opencode;
 
 use crate::agentsmd::Tree;
 use crate::apply::{Artifact, DocFormat};
@@ -59,7 +61,8 @@ fn gateway_artifacts(ctx: &Ctx) -> anyhow::Result<Vec<Artifact>> {
         match c {
             Client::Claude => out.extend(claude::gateway_artifacts(ctx, &route)?),
             Client::Codex => out.extend(codex::gateway_artifacts(ctx, &route)),
-            Client::Gemini | Client::Copilot => {}
+            // `routed_clients` refuses the others, each with its reason.
+            Client::Gemini | Client::Copilot | Client::Opencode | Client::Aider => {}
         }
     }
     Ok(out)
@@ -73,6 +76,8 @@ pub fn settings_file(client: Client, paths: &Paths) -> Option<std::path::PathBuf
         Client::Gemini => Some(paths.in_home(".gemini/settings.json")),
         Client::Codex => Some(paths.in_home(".codex/config.toml")),
         Client::Copilot => None,
+        Client::Opencode => Some(opencode::config_file(paths)),
+        Client::Aider => Some(aider::conf_file(paths)),
     }
 }
 
@@ -83,6 +88,8 @@ fn instructions(client: Client, ctx: &Ctx) -> anyhow::Result<Vec<Artifact>> {
         Client::Gemini => gemini::artifacts(ctx),
         Client::Codex => codex::artifacts(ctx),
         Client::Copilot => copilot::artifacts(ctx),
+        Client::Opencode => opencode::artifacts(ctx),
+        Client::Aider => aider::artifacts(ctx),
     }
 }
 
@@ -93,6 +100,8 @@ pub fn mcp_entry(client: Client, ctx: &Ctx, s: &Server) -> Entry {
         Client::Gemini => gemini::mcp_entry(ctx, s),
         Client::Codex => codex::mcp_entry(ctx, s),
         Client::Copilot => copilot::mcp_entry(ctx, s),
+        Client::Opencode => opencode::mcp_entry(ctx, s),
+        Client::Aider => aider::mcp_entry(ctx, s),
     }
 }
 
@@ -103,6 +112,8 @@ fn mcp_artifacts(client: Client, ctx: &Ctx, servers: &[Server]) -> Vec<Artifact>
         Client::Gemini => gemini::mcp_artifacts(ctx, servers),
         Client::Codex => codex::mcp_artifacts(ctx, servers),
         Client::Copilot => copilot::mcp_artifacts(ctx, servers),
+        Client::Opencode => opencode::mcp_artifacts(ctx, servers),
+        Client::Aider => aider::mcp_artifacts(ctx, servers),
     }
 }
 
@@ -174,6 +185,8 @@ pub fn policy_translation(client: Client, paths: &Paths, policy: &Policy) -> Tra
         Client::Gemini => gemini::policy(paths, policy),
         Client::Codex => codex::policy(paths, policy),
         Client::Copilot => copilot::policy(paths, policy),
+        Client::Opencode => opencode::policy(paths, policy),
+        Client::Aider => aider::policy(paths, policy),
     };
     // A rule the client cannot write down but already does by default is not a gap.
     for (rule, how) in &mut t.rules {
@@ -200,6 +213,8 @@ fn policy_artifacts(ctx: &Ctx) -> anyhow::Result<Vec<Artifact>> {
             Client::Gemini => gemini::policy_artifacts(ctx, &policy),
             Client::Codex => codex::policy_artifacts(ctx, &policy),
             Client::Copilot => copilot::policy_artifacts(ctx, &policy),
+            Client::Opencode => opencode::policy_artifacts(ctx, &policy),
+            Client::Aider => aider::policy_artifacts(ctx, &policy),
         })
         .collect())
 }

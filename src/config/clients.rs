@@ -14,11 +14,20 @@ pub struct Clients {
     pub gemini: Manage,
     pub codex: Manage,
     pub copilot: Manage,
+    pub opencode: Manage,
+    pub aider: Manage,
 }
 
 impl Default for Clients {
     fn default() -> Self {
-        Clients { claude: Manage::Auto, gemini: Manage::Auto, codex: Manage::Auto, copilot: Manage::Auto }
+        Clients {
+            claude: Manage::Auto,
+            gemini: Manage::Auto,
+            codex: Manage::Auto,
+            copilot: Manage::Auto,
+            opencode: Manage::Auto,
+            aider: Manage::Auto,
+        }
     }
 }
 
@@ -75,10 +84,13 @@ pub enum Client {
     Gemini,
     Codex,
     Copilot,
+    Opencode,
+    Aider,
 }
 
 impl Client {
-    pub const ALL: [Client; 4] = [Client::Claude, Client::Gemini, Client::Codex, Client::Copilot];
+    pub const ALL: [Client; 6] =
+        [Client::Claude, Client::Gemini, Client::Codex, Client::Copilot, Client::Opencode, Client::Aider];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -86,6 +98,8 @@ impl Client {
             Client::Gemini => "gemini",
             Client::Codex => "codex",
             Client::Copilot => "copilot",
+            Client::Opencode => "opencode",
+            Client::Aider => "aider",
         }
     }
 
@@ -100,6 +114,8 @@ impl Client {
             Client::Gemini => cfg.clients.gemini,
             Client::Codex => cfg.clients.codex,
             Client::Copilot => cfg.clients.copilot,
+            Client::Opencode => cfg.clients.opencode,
+            Client::Aider => cfg.clients.aider,
         }
     }
 

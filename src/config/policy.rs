@@ -47,11 +47,13 @@ pub struct PolicyClients {
     pub gemini: bool,
     pub codex: bool,
     pub copilot: bool,
+    pub opencode: bool,
+    pub aider: bool,
 }
 
 impl Default for PolicyClients {
     fn default() -> Self {
-        PolicyClients { claude: true, gemini: true, codex: true, copilot: true }
+        PolicyClients { claude: true, gemini: true, codex: true, copilot: true, opencode: true, aider: true }
     }
 }
 
@@ -62,6 +64,8 @@ impl PolicyClients {
             Client::Gemini => self.gemini,
             Client::Codex => self.codex,
             Client::Copilot => self.copilot,
+            Client::Opencode => self.opencode,
+            Client::Aider => self.aider,
         }
     }
 }

@@ -223,7 +223,7 @@ impl Default for ClinkConfig {
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq)]
 #[serde(default, deny_unknown_fields)]
 pub struct GoConfig {
-    /// `auto` (the first installed of claude, gemini, codex, copilot, else builtin) or a name.
+    /// `auto` (the first installed of claude, gemini, codex, copilot, opencode, aider, else builtin) or a name.
     pub agent: String,
 }
 

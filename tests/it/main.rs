@@ -14,6 +14,7 @@
 
 mod common;
 
+mod aider;
 mod apply;
 mod cli;
 mod config_cmd;
@@ -31,6 +32,7 @@ mod merge;
 mod models;
 mod nix_fixtures;
 mod nix_managed;
+mod opencode;
 mod permissions;
 mod policy;
 mod recovery;

@@ -118,7 +118,9 @@ fn check_says_what_each_client_does() {
             ("claude".into(), "deny".into()),
             ("gemini".into(), "deny".into()),
             ("codex".into(), "deny".into()),
-            ("copilot".into(), "ask".into())
+            ("copilot".into(), "ask".into()),
+            ("opencode".into(), "deny".into()),
+            ("aider".into(), "ask".into())
         ]
     );
     let v = e.ok(["policy", "check", "--json", "--kind", "read", "~/.ssh/id_ed25519", "--client", "codex"]).json();

@@ -447,7 +447,7 @@ fn go_hands_the_task_to_an_agent_cli_with_the_prompt_and_mcp_server() {
     let record = env.path("claude-run.txt");
     // A stand-in for Claude Code (the real one needs a cloud account): records argv and env.
     let stub = format!(
-        "#!/bin/sh\n\
+        "#!/bin/sh\n[ \"$1\" = --version ] && {{ echo '2.1.329 (Claude Code)'; exit 0; }}\n\
          {{ for a in \"$@\"; do printf '%s\\n--\\n' \"$a\"; done; echo \"MODE=$AIORCH_MODE OLLAMA_HOST=$OLLAMA_HOST \
          GO=$AIORCH_GO\"; }} > {}\nexit 3\n",
         record.display()
@@ -492,4 +492,167 @@ fn go_local_runs_the_builtin_pipeline_on_the_local_model() {
     let empty = TestEnv::with_env_secrets(&isolated(""));
     let err = empty.expect(["go", "--agent", "builtin", "x"], 1).stderr;
     assert!(err.contains("preflight failed") && err.contains("planning model"), "{err}");
+}
+
+#[test]
+fn go_preflight_probes_the_local_server_and_names_the_fixes() {
+    // A new user: no keys, nothing listening on the local port, no agent CLI on PATH.
+    let port = crate::common::free_port();
+    let env = TestEnv::with_env_secrets("").var("OLLAMA_HOST", &format!("http://127.0.0.1:{port}")).only_bin_on_path();
+    let Run { stdout, stderr: err, .. } = env.expect(["go", "add a README section"], 1);
+    assert!(stdout.is_empty(), "{stdout}");
+    let local = format!("nothing answers at http://127.0.0.1:{port}/v1");
+    assert!(err.contains("agent builtin") && err.contains(&local), "{err}");
+    assert!(!err.contains("✓ planning model"), "a model nothing serves was promised:\n{err}");
+    for fix in ["aiorch secrets set ANTHROPIC_API_KEY", "aiorch services up local_model", "install an agent CLI"] {
+        assert!(err.contains(fix), "missing fix {fix:?} in\n{err}");
+    }
+    assert!(err.contains("nothing usable for planning, coding, review"), "{err}");
+    assert!(err.contains("preflight failed (planning model, coding model, review model, what to set up)"), "{err}");
+    assert!(!err.contains("Plan (planning)"), "a stage started:\n{err}");
+    // The same machine with the local server answering: the preflight says who answers.
+    let fake = FakeProvider::start(&[("x", vec![Act::ok("x")])]);
+    let env = TestEnv::with_env_secrets("").var("OLLAMA_HOST", &fake.url()).only_bin_on_path();
+    let err = env.expect(["go", "--dry-run", "add a README section"], 0).stderr;
+    assert!(err.contains(&format!("planning model: local ({}/v1 answers)", fake.url())), "{err}");
+}
+
+#[test]
+fn go_preflight_starts_the_agent_cli_before_handing_it_the_task() {
+    let fake = FakeProvider::start(&[("fa", vec![Act::ok("x")])]);
+    let env = TestEnv::with_env_secrets(&isolated(&model("fa", "openai", &fake.url(), "K", 2, [0.8; 4], (1.0, 1.0))))
+        .var("K", "k");
+    let ran = env.path("ran");
+    // An OpenCode install whose binary is broken: `--version` fails, so the task never reaches it.
+    env.install_script(
+        "opencode",
+        &format!(
+            "#!/bin/sh\n[ \"$1\" = --version ] && {{ echo 'bad interpreter' >&2; exit 127; }}\ntouch {}\n",
+            ran.display()
+        ),
+    );
+    let err = env.expect(["go", "--agent", "opencode", "fix it"], 1).stderr;
+    assert!(err.contains("opencode (") && err.contains("does not start: `--version` exited with"), "{err}");
+    assert!(err.contains("bad interpreter") && err.contains("npm install -g opencode-ai"), "{err}");
+    assert!(err.contains("preflight failed (agent)") && !ran.exists(), "{err}");
+}
+
+#[test]
+fn go_hands_opencode_the_mcp_server_through_its_config_content() {
+    let fake = FakeProvider::start(&[("fa", vec![Act::ok("x")])]);
+    let env = TestEnv::with_env_secrets(&isolated(&model("fa", "openai", &fake.url(), "K", 2, [0.8; 4], (1.0, 1.0))))
+        .var("K", "k");
+    let record = env.path("opencode-run.txt");
+    env.install_script(
+        "opencode",
+        &format!(
+            "#!/bin/sh\n[ \"$1\" = --version ] && {{ echo 1.18.33; exit 0; }}\n\
+             {{ printf '%s\\n' \"$1\"; printf '%s\\n' \"$OPENCODE_CONFIG_CONTENT\"; }} > {}\n",
+            record.display()
+        ),
+    );
+    let err = env.expect(["go", "--agent", "opencode", "fix it"], 0).stderr;
+    assert!(err.contains("agent: opencode 1.18.33"), "{err}");
+    let seen = std::fs::read_to_string(&record).unwrap();
+    let mut lines = seen.lines();
+    assert_eq!(lines.next(), Some("run"));
+    let cfg: Value = serde_json::from_str(lines.next().unwrap()).unwrap();
+    let cmd: Vec<&str> =
+        cfg["mcp"]["aiorch"]["command"].as_array().unwrap().iter().map(|a| a.as_str().unwrap()).collect();
+    assert_eq!(cfg["mcp"]["aiorch"]["type"], "local");
+    assert!(cmd[0].ends_with("aiorch") && cmd.ends_with(&["mcp", "serve"]), "{cmd:?}");
+    // The run is in the ledger.
+    let stats = env.json(["stats"]);
+    assert!(stats.to_string().contains("agent:opencode"), "{stats}");
+}
+
+#[test]
+fn a_pipeline_with_a_failed_stage_exits_1_and_names_the_stage() {
+    // The plan is written, then every call fails: the Implement stage stops the run.
+    let fake = FakeProvider::start(&[("fa", vec![Act::ok("Step 1."), Act::Fail(400, "bad request")])]);
+    let env = TestEnv::with_env_secrets(&isolated(&model("fa", "openai", &fake.url(), "K", 2, [0.8; 4], (1.0, 1.0))))
+        .var("K", "k");
+    let Run { stdout, stderr, .. } = env.expect(["pipeline", "feature", "add a flag"], 1);
+    assert!(stdout.contains("stopped early") && stdout.contains("**Failed:**"), "{stdout}");
+    assert!(stderr.contains("pipeline feature stopped at stage Implement (coding)"), "{stderr}");
+}
+
+#[test]
+fn go_local_points_opencode_at_the_local_server() {
+    let fake = FakeProvider::start(&[("loc", vec![Act::ok("x")])]);
+    let cfg = isolated(&format!(
+        "[runtime.models.loc]\nprovider = \"openai\"\nendpoint = \"local\"\nmodel = \"qwen-local\"\n\
+         roles = {{ planning = 0.4, coding = 0.5, review = 0.4, search = 0.5 }}\n[runtime.local]\nurl = \"{}/v1\"\n",
+        fake.url()
+    ));
+    let env = TestEnv::with_env_secrets(&cfg);
+    let record = env.path("opencode-env.txt");
+    env.install_script(
+        "opencode",
+        &format!(
+            "#!/bin/sh\n[ \"$1\" = --version ] && {{ echo 1.18.33; exit 0; }}\n\
+             printf '%s' \"$OPENCODE_CONFIG_CONTENT\" > {}\n",
+            record.display()
+        ),
+    );
+    let err = env.expect(["go", "--local", "--agent", "opencode", "fix it"], 0).stderr;
+    assert!(err.contains("OpenCode runs on the local model qwen-local") && err.contains("calling tools"), "{err}");
+    let cfg: Value = serde_json::from_str(&std::fs::read_to_string(&record).unwrap()).unwrap();
+    assert_eq!(cfg["model"], "aiorch-local/qwen-local");
+    assert_eq!(cfg["provider"]["aiorch-local"]["options"]["baseURL"], format!("{}/v1", fake.url()));
+    assert_eq!(cfg["provider"]["aiorch-local"]["models"]["qwen-local"]["tool_call"], true);
+    assert!(cfg["mcp"]["aiorch"]["command"].is_array(), "{cfg}");
+
+    // In a git repository: a run that changed nothing is called out, one that edited a file is not.
+    env.write(".gitignore", "*\n!.gitignore\n!calc.txt\n");
+    env.write("calc.txt", "a - b\n");
+    let git = |args: &[&str]| {
+        let ok = std::process::Command::new("git").args(args).current_dir(&env.root).output().unwrap().status.success();
+        assert!(ok, "git {args:?}");
+    };
+    git(&["init", "-q"]);
+    git(&["add", "."]);
+    git(&["-c", "user.email=t@example.com", "-c", "user.name=t", "commit", "-qm", "init"]);
+    let err = env.expect(["go", "--local", "--agent", "opencode", "fix it"], 0).stderr;
+    assert!(err.contains("opencode finished without changing a file") && err.contains("too small"), "{err}");
+    env.install_script(
+        "opencode",
+        &format!(
+            "#!/bin/sh\n[ \"$1\" = --version ] && {{ echo 1.18.33; exit 0; }}\necho 'a + b' > {}\n",
+            env.path("calc.txt").display()
+        ),
+    );
+    let err = env.expect(["go", "--local", "--agent", "opencode", "fix it"], 0).stderr;
+    assert!(!err.contains("too small"), "{err}");
+}
+
+#[test]
+fn go_gives_copilot_the_policy_as_tool_flags() {
+    let fake = FakeProvider::start(&[("fa", vec![Act::ok("x")])]);
+    let env = TestEnv::with_env_secrets(&isolated(&model("fa", "openai", &fake.url(), "K", 2, [0.8; 4], (1.0, 1.0))))
+        .var("K", "k");
+    let record = env.path("copilot-args.txt");
+    env.install_script(
+        "copilot",
+        &format!(
+            "#!/bin/sh\n[ \"$1\" = --version ] && {{ echo 'GitHub Copilot CLI 1.0.102.'; exit 0; }}\n\
+             for a in \"$@\"; do printf '%s\\n' \"$a\"; done > {}\n",
+            record.display()
+        ),
+    );
+    env.expect(["go", "--agent", "copilot", "fix it"], 0);
+    let args = std::fs::read_to_string(&record).unwrap();
+    let args: Vec<&str> = args.lines().collect();
+    assert_eq!(args[0], "-p");
+    for flag in ["--deny-tool=shell(rm)", "--deny-tool=shell(sudo)", "--allow-tool=shell(git status)"] {
+        assert!(args.contains(&flag), "missing {flag} in {args:?}");
+    }
+    // With the policy off for Copilot, no flags.
+    env.write_config(&format!(
+        "{}[policy.clients]\ncopilot = false\n",
+        isolated(&model("fa", "openai", &fake.url(), "K", 2, [0.8; 4], (1.0, 1.0)))
+    ));
+    env.expect(["go", "--agent", "copilot", "fix it"], 0);
+    let args = std::fs::read_to_string(&record).unwrap();
+    assert!(!args.contains("--deny-tool"), "{args}");
 }

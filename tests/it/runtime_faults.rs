@@ -240,7 +240,8 @@ fn go_passes_sigterm_on_to_the_agent_and_waits_for_it() {
     env.install_script(
         "claude",
         &format!(
-            "#!/bin/sh\ntrap 'echo term > {}; exit 0' TERM\necho $$ > {}\nwhile :; do sleep 0.05; done\n",
+            "#!/bin/sh\n[ \"$1\" = --version ] && {{ echo 2.0.0; exit 0; }}\n\
+             trap 'echo term > {}; exit 0' TERM\necho $$ > {}\nwhile :; do sleep 0.05; done\n",
             stopped.display(),
             started.display()
         ),

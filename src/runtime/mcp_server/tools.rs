@@ -133,11 +133,11 @@ pub fn defs() -> Vec<ToolDef> {
         },
         ToolDef {
             name: "clink",
-            description: "Run another installed AI CLI (claude, gemini, codex, copilot) headless as a sub-agent, in \
-                          its own sandbox. Its answer joins the thread.",
+            description: "Run another installed AI CLI (claude, gemini, codex, copilot, opencode, aider) headless as a \
+                          sub-agent, in its own sandbox. Its answer joins the thread.",
             schema: obj(
                 json!({
-                    "cli": {"type": "string", "enum": ["claude", "gemini", "codex", "copilot"]},
+                    "cli": {"type": "string", "enum": crate::runtime::clink::CLIS},
                     "prompt": s("Task for the sub-agent"),
                     "role": s(ROLE),
                     "continuation_id": cid(),
