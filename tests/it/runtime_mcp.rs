@@ -92,7 +92,20 @@ fn mcp_serve_lists_and_calls_tools_with_progress() {
         list["result"]["tools"].as_array().unwrap().iter().map(|t| t["name"].as_str().unwrap()).collect();
     assert_eq!(
         names,
-        ["chat", "consensus", "codereview", "precommit", "planner", "clink", "route", "listmodels", "stats"]
+        [
+            "chat",
+            "consensus",
+            "codereview",
+            "precommit",
+            "planner",
+            "clink",
+            "route",
+            "listmodels",
+            "stats",
+            "handoff",
+            "memory_store",
+            "memory_search"
+        ]
     );
 
     let chat = c.call("chat", json!({"prompt": "hello", "model": "m2"}), &mut notes);
@@ -134,6 +147,35 @@ fn mcp_serve_lists_and_calls_tools_with_progress() {
     assert!(clink["content"][0]["text"].as_str().unwrap().contains("not installed"), "{clink}");
     let unknown = c.request("tools/call", json!({"name": "nope", "arguments": {}}), &mut notes);
     assert!(unknown.get("error").is_some(), "{unknown}");
+}
+
+#[test]
+fn mcp_memory_and_handoffs_are_shared_with_the_cli() {
+    let env = TestEnv::new();
+    env.ok(["memory", "add", "The release branch is cut on Fridays"]);
+    let mut c = Client::start(&env);
+    let mut notes = vec![];
+    let found = c.call("memory_search", json!({"query": "when is the release branch cut"}), &mut notes);
+    assert_eq!(found["isError"], false, "{found}");
+    assert!(found["content"][0]["text"].as_str().unwrap().contains("Fridays"), "{found}");
+    let stored = c.call("memory_store", json!({"text": "CI runs on two cores"}), &mut notes);
+    assert_eq!(stored["isError"], false, "{stored}");
+    let hits = env.json(["memory", "search", "cores"]);
+    assert_eq!(hits[0]["text"], "CI runs on two cores", "another process finds it: {hits}");
+    assert_eq!(hits[0]["source"], "mcp");
+
+    let h = c.call(
+        "handoff",
+        json!({"to": "reviewer", "done": "patched the parser", "files": ["src/parse.rs"], "next": ["review it"]}),
+        &mut notes,
+    );
+    assert_eq!(h["isError"], false, "{h}");
+    let log = env.ok(["handoff", "show", "--markdown"]).stdout;
+    assert!(log.contains("mcp → reviewer") && log.contains("`src/parse.rs`"), "{log}");
+    let bad = c.call("handoff", json!({"to": "x", "done": "y", "task": 7}), &mut notes);
+    assert_eq!(bad["isError"], true, "an unknown task is refused: {bad}");
+    let empty = c.call("memory_search", json!({"query": "?!"}), &mut notes);
+    assert_eq!(empty["isError"], true);
 }
 
 #[test]

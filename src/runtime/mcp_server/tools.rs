@@ -12,7 +12,7 @@ use crate::runtime::consensus::{self, OnProgress, Priority};
 use crate::runtime::engine::{AskArgs, AskResult, Cancel, Runtime};
 use crate::runtime::pipeline::git_diff;
 use crate::runtime::roles::Role;
-use crate::runtime::{router, stats};
+use crate::runtime::{handoff, memory, router, stats};
 
 pub struct ToolDef {
     pub name: &'static str,
@@ -43,6 +43,9 @@ fn s(desc: &str) -> Value {
 }
 fn b(desc: &str) -> Value {
     json!({"type": "boolean", "description": desc})
+}
+fn list(desc: &str) -> Value {
+    json!({"type": "array", "items": {"type": "string"}, "description": desc})
 }
 fn obj(props: Value, required: &[&str]) -> Value {
     json!({"type": "object", "properties": props, "required": required})
@@ -160,6 +163,36 @@ pub fn defs() -> Vec<ToolDef> {
             description: "Budget left today; per model and role: calls, success, latency p50/p95, tokens, cost, \
                           routing savings.",
             schema: obj(json!({"days": {"type": "integer", "description": "Last N days"}}), &[]),
+        },
+        ToolDef {
+            name: "handoff",
+            description: "Record a handoff for the next agent or stage (shown by `aiorch handoff show`).",
+            schema: obj(
+                json!({
+                    "to": s("Who takes over"),
+                    "from": s("Who hands over (default: mcp)"),
+                    "task": {"type": "integer", "description": "Task id"},
+                    "context": s("What the next one needs to know"),
+                    "done": s("What was done"),
+                    "files": list("Files touched"),
+                    "questions": list("Open questions"),
+                    "next": list("Next steps"),
+                }),
+                &["to"],
+            ),
+        },
+        ToolDef {
+            name: "memory_store",
+            description: "Remember a fact for this project beyond the thread (full-text searchable).",
+            schema: obj(json!({"text": s("One self-contained fact")}), &["text"]),
+        },
+        ToolDef {
+            name: "memory_search",
+            description: "Search this project's remembered facts, best match first.",
+            schema: obj(
+                json!({"query": s("Words to look for"), "limit": {"type": "integer", "description": "Default 5"}}),
+                &["query"],
+            ),
         },
     ]
 }
@@ -291,6 +324,9 @@ pub async fn call(
         "route" => route(rt, args),
         "listmodels" => listmodels(rt, args),
         "stats" => stats_tool(rt, args),
+        "handoff" => handoff_tool(rt, cwd, args),
+        "memory_store" => memory_store(rt, cwd, args),
+        "memory_search" => memory_search(rt, cwd, args),
         _ => return None,
     };
     Some(out.unwrap_or_else(|e| e))
@@ -535,6 +571,82 @@ fn stats_tool(rt: &Runtime, args: Value) -> Result<Output, Output> {
     let since = a.days.map_or(0, |d| now - i64::from(d) * 86_400);
     match stats::compute(rt, since, now) {
         Ok(s) => Ok(Output::ok(stats::render(&s), serde_json::to_value(&s).unwrap_or_default())),
+        Err(e) => Err(Output::err(message(&e))),
+    }
+}
+
+#[derive(Deserialize)]
+struct HandoffArgs {
+    to: String,
+    from: Option<String>,
+    task: Option<i64>,
+    #[serde(default)]
+    context: String,
+    #[serde(default)]
+    done: String,
+    #[serde(default)]
+    files: Vec<String>,
+    #[serde(default)]
+    questions: Vec<String>,
+    #[serde(default)]
+    next: Vec<String>,
+}
+
+#[derive(Deserialize)]
+struct MemoryStoreArgs {
+    text: String,
+}
+
+#[derive(Deserialize)]
+struct MemorySearchArgs {
+    query: String,
+    limit: Option<usize>,
+}
+
+/// The project of the server's working directory (its git root), as `aiorch task` sees it.
+fn project(cwd: &Path) -> Result<String, Output> {
+    crate::runtime::tasks::project_in(cwd, None).map_err(|e| Output::err(message(&e)))
+}
+
+fn handoff_tool(rt: &Runtime, cwd: &Path, args: Value) -> Result<Output, Output> {
+    let a: HandoffArgs = parse("handoff", args)?;
+    let h = handoff::Handoff {
+        task: a.task,
+        from: a.from.unwrap_or_else(|| "mcp".into()),
+        to: a.to,
+        stage: None,
+        context: a.context,
+        done: a.done,
+        files: a.files,
+        questions: a.questions,
+        next: a.next,
+        ..handoff::Handoff::default()
+    };
+    match handoff::add(&rt.ledger, crate::ui::now_unix(), &project(cwd)?, h) {
+        Ok(h) => Ok(Output::ok(format!("handoff #{} recorded", h.id), serde_json::to_value(&h).unwrap_or_default())),
+        Err(e) => Err(Output::err(message(&e))),
+    }
+}
+
+fn memory_store(rt: &Runtime, cwd: &Path, args: Value) -> Result<Output, Output> {
+    let a: MemoryStoreArgs = parse("memory_store", args)?;
+    match memory::add(&rt.ledger, crate::ui::now_unix(), &project(cwd)?, "mcp", &a.text) {
+        Ok(f) => Ok(Output::ok(format!("remembered as #{}", f.id), json!({"id": f.id}))),
+        Err(e) => Err(Output::err(message(&e))),
+    }
+}
+
+fn memory_search(rt: &Runtime, cwd: &Path, args: Value) -> Result<Output, Output> {
+    let a: MemorySearchArgs = parse("memory_search", args)?;
+    match memory::search(&rt.ledger, &project(cwd)?, &a.query, a.limit.unwrap_or(5).clamp(1, 50)) {
+        Ok(facts) => {
+            let text = if facts.is_empty() {
+                "nothing remembered matches".to_string()
+            } else {
+                facts.iter().map(|f| format!("#{} {}", f.id, f.text)).collect::<Vec<_>>().join("\n")
+            };
+            Ok(Output::ok(text, json!({"facts": facts})))
+        }
         Err(e) => Err(Output::err(message(&e))),
     }
 }
