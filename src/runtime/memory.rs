@@ -2,7 +2,7 @@
 //! again with SQLite's FTS5 full-text index (bundled with rusqlite: no server to run).
 //! Every process that opens the database sees what another stored.
 
-use rusqlite::params;
+use rusqlite::{OptionalExtension, params};
 use serde::Serialize;
 
 use super::ledger::Ledger;
@@ -18,6 +18,7 @@ CREATE TABLE IF NOT EXISTS memory (
 );
 CREATE INDEX IF NOT EXISTS memory_project ON memory(project, id);
 CREATE VIRTUAL TABLE IF NOT EXISTS memory_fts USING fts5(text, content='memory', content_rowid='id');
+CREATE VIRTUAL TABLE IF NOT EXISTS memory_vocab USING fts5vocab(memory_fts, 'row');
 CREATE TRIGGER IF NOT EXISTS memory_ai AFTER INSERT ON memory BEGIN
   INSERT INTO memory_fts(rowid, text) VALUES (new.id, new.text);
 END;
@@ -58,29 +59,54 @@ pub fn add(l: &Ledger, now: i64, project: &str, source: &str, text: &str) -> any
     })
 }
 
-/// The words of `query` as an FTS5 expression: each word quoted (no operator or column syntax
-/// from the user reaches FTS5), any of them may match; bm25 ranks facts matching more and
-/// rarer words first.
-fn fts_query(query: &str) -> Option<String> {
-    let words: Vec<String> = query
-        .split(|c: char| !c.is_alphanumeric() && c != '_')
-        .filter(|w| !w.is_empty())
-        .map(|w| format!("\"{w}\""))
-        .collect();
-    (!words.is_empty()).then(|| words.join(" OR "))
+/// The words of `query`, lower-cased (FTS5's tokenizer folds case), each once.
+fn words(query: &str) -> Vec<String> {
+    let mut out: Vec<String> = vec![];
+    for w in query.split(|c: char| !c.is_alphanumeric() && c != '_').filter(|w| !w.is_empty()) {
+        let w = w.to_lowercase();
+        if !out.contains(&w) {
+            out.push(w);
+        }
+    }
+    out
+}
+
+/// Ranking scores every fact that matches any word (bm25 needs them all); words as common as
+/// "the" match nearly every fact and would make a search over 100,000 facts take 100 ms for
+/// no better order. So the rarest words are kept while the facts they match stay under this
+/// many (their document counts come from FTS5's own vocabulary table); if even the rarest word
+/// is more common, the newest facts holding every word are returned instead (FTS5 walks its
+/// index newest-first and stops at the limit).
+const RANKED_MATCHES: i64 = 2000;
+
+/// Each word quoted: no operator or column syntax from the user reaches FTS5.
+fn quoted(words: &[&String], op: &str) -> String {
+    words.iter().map(|w| format!("\"{w}\"")).collect::<Vec<_>>().join(op)
 }
 
 pub fn search(l: &Ledger, project: &str, query: &str, limit: usize) -> anyhow::Result<Vec<Fact>> {
-    let Some(q) = fts_query(query) else {
+    let all = words(query);
+    if all.is_empty() {
         return Err(CliError::bad_input("an empty search").hint("aiorch memory search \"words to look for\"").into());
-    };
+    }
     let conn = l.lock();
-    let mut st = conn.prepare_cached(
-        "SELECT m.id, m.project, m.ts, m.source, m.text, bm25(memory_fts) AS r
-         FROM memory_fts JOIN memory m ON m.id = memory_fts.rowid
-         WHERE memory_fts MATCH ?1 AND m.project = ?2 ORDER BY r LIMIT ?3",
-    )?;
-    let rows = st.query_map(params![q, project, limit as i64], |r| {
+    let mut df = conn.prepare_cached("SELECT doc FROM memory_vocab WHERE term = ?1")?;
+    let mut counted: Vec<(i64, &String)> = vec![];
+    for w in &all {
+        let n: i64 = df.query_row(params![w], |r| r.get(0)).optional()?.unwrap_or(0);
+        counted.push((n, w));
+    }
+    counted.sort();
+    let mut kept = vec![];
+    let mut total = 0;
+    for (n, w) in &counted {
+        if total + n > RANKED_MATCHES {
+            break;
+        }
+        total += n;
+        kept.push(*w);
+    }
+    let row = |r: &rusqlite::Row<'_>| {
         Ok(Fact {
             id: r.get(0)?,
             project: r.get(1)?,
@@ -89,7 +115,19 @@ pub fn search(l: &Ledger, project: &str, query: &str, limit: usize) -> anyhow::R
             text: r.get(4)?,
             rank: r.get(5)?,
         })
-    })?;
+    };
+    let sql = if kept.is_empty() {
+        "SELECT m.id, m.project, m.ts, m.source, m.text, 0.0
+         FROM memory_fts JOIN memory m ON m.id = memory_fts.rowid
+         WHERE memory_fts MATCH ?1 AND m.project = ?2 ORDER BY memory_fts.rowid DESC LIMIT ?3"
+    } else {
+        "SELECT m.id, m.project, m.ts, m.source, m.text, bm25(memory_fts) AS r
+         FROM memory_fts JOIN memory m ON m.id = memory_fts.rowid
+         WHERE memory_fts MATCH ?1 AND m.project = ?2 ORDER BY r LIMIT ?3"
+    };
+    let q = if kept.is_empty() { quoted(&all.iter().collect::<Vec<_>>(), " AND ") } else { quoted(&kept, " OR ") };
+    let mut st = conn.prepare_cached(sql)?;
+    let rows = st.query_map(params![q, project, limit as i64], row)?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
@@ -141,5 +179,22 @@ mod tests {
         assert!(search(&l, "/p", "Tuesdays", 5).expect("search").is_empty(), "the index forgets too");
         assert!(forget(&l, "/p", b.id).is_err(), "gone");
         assert!(search(&l, "/p", "  ?! ", 5).is_err(), "no words");
+    }
+
+    #[test]
+    fn common_words_do_not_rank_the_whole_store() {
+        let l = Ledger::in_memory().expect("ledger");
+        for i in 0..(RANKED_MATCHES + 10) {
+            add(&l, i, "/p", "cli", &format!("the note number {i}")).expect("add");
+        }
+        add(&l, 9_999, "/p", "cli", "the staging database listens on port 5433").expect("add");
+        // "the" is in every fact: it is dropped from the ranked query, "staging" finds the fact.
+        let hits = search(&l, "/p", "the staging", 3).expect("search");
+        assert_eq!(hits.len(), 1, "{hits:?}");
+        assert!(hits[0].text.contains("5433"));
+        // Only common words: the newest facts that hold them all.
+        let hits = search(&l, "/p", "the note", 2).expect("search");
+        let ids: Vec<i64> = hits.iter().map(|f| f.ts).collect();
+        assert_eq!(ids, [RANKED_MATCHES + 9, RANKED_MATCHES + 8], "{hits:?}");
     }
 }
