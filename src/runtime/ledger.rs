@@ -153,6 +153,7 @@ impl Ledger {
             c.execute_batch(super::tasks::SCHEMA)?;
             c.execute_batch(super::handoff::SCHEMA)?;
             c.execute_batch(super::memory::SCHEMA)?;
+            c.execute_batch(super::summary::SCHEMA)?;
             // Ledgers written before calls carried the ceiling flag.
             let has_flag: bool =
                 c.prepare("SELECT 1 FROM pragma_table_info('calls') WHERE name = 'over_ceiling'")?.exists([])?;

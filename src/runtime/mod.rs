@@ -20,4 +20,5 @@ pub mod report;
 pub mod roles;
 pub mod router;
 pub mod stats;
+pub mod summary;
 pub mod tasks;

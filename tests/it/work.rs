@@ -230,3 +230,36 @@ fn go_queue_stops_on_its_budget_between_tasks() {
     assert!((out["spent"].as_f64().unwrap() - 0.0008).abs() < 1e-9, "{out}");
     assert_eq!(env.json(["task", "list", "--status", "open"]).as_array().unwrap().len(), 2);
 }
+
+#[test]
+fn a_long_thread_is_summarised_into_memory_not_cut() {
+    let fake = FakeProvider::start(&[("m", vec![Act::ok("The deploy key lives at vault path secret/deploy.")])]);
+    let m = model("m", "openai", &fake.url(), "K", 2, [0.9; 4], (1.0, 2.0));
+    let env =
+        TestEnv::with_env_secrets(&isolated(&format!("{m}\n[runtime.threads]\nhistory_tokens = 60\n"))).var("K", "k");
+    let first = format!("question one: where does the deploy key live? {}", "context ".repeat(7));
+    let cid = env.json(["ask", &first])["continuation_id"].as_str().unwrap().to_string();
+    assert_eq!(fake.calls("m"), 1, "one short turn pair fits: nothing to summarise");
+    env.ok(["ask", "--continuation-id", &cid, &format!("question two: and the staging one? {}", "more ".repeat(12))]);
+    // The window overflowed: the oldest turns were summarised, on the same thread.
+    let seen = fake.seen();
+    assert_eq!(seen.len(), 3, "the answer, then one summary call");
+    let summary_req = seen[2].body["messages"].to_string();
+    assert!(
+        summary_req.contains("Summarise the conversation") && summary_req.contains("question one"),
+        "{summary_req}"
+    );
+    env.ok(["ask", "--continuation-id", &cid, "question three"]);
+    let last = fake.seen().last().unwrap().body["messages"].to_string();
+    assert!(last.contains("[Summary of the earlier turns"), "the summary stands in for the cut turns: {last}");
+    assert!(!last.contains("question one"), "the summarised turn itself is not sent: {last}");
+    assert!(last.contains("[m via ask]"), "turns that still fit are sent as they are: {last}");
+
+    let hits = env.json(["memory", "search", "vault", "deploy"]);
+    assert!(hits[0]["source"].as_str().unwrap().starts_with("summary:"), "{hits}");
+    let db = rusqlite::Connection::open(env.state.join("runtime.db")).unwrap();
+    let booked: i64 = db
+        .query_row("SELECT COUNT(*) FROM calls WHERE tool = 'summary' AND thread_id = ?1", [&cid], |r| r.get(0))
+        .unwrap();
+    assert_eq!(booked, 1, "the summary's cost is the thread's");
+}
