@@ -514,7 +514,8 @@ fn run(cli: Cli, ui: &Ui) -> anyhow::Result<Exit> {
         Cmd::Route { role, local, list, task } => runtime::route(ui, &paths, &task, role, local, list),
         Cmd::Stats { days } => runtime::stats(ui, &paths, days),
         Cmd::Go { local, agent, queue, .. } if queue.queue => work::go_queue(ui, &paths, local, agent, queue),
-        Cmd::Go { local, agent, dry_run, out, task, .. } => {
+        Cmd::Go { local, agent, dry_run, out, task, queue } => {
+            queue.only_with_queue()?;
             runtime::go(ui, &paths, &task, runtime::GoOpts { local, agent, dry_run, out })
         }
         Cmd::Task(a) => work::task(ui, &paths, a),

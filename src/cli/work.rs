@@ -26,20 +26,39 @@ pub struct Project {
 #[derive(Debug, Args)]
 pub struct QueueFlags {
     /// Work through the project's ready tasks (`aiorch task next`) one by one
-    #[arg(long)]
+    #[arg(long, conflicts_with_all = ["task", "dry_run", "out"])]
     pub queue: bool,
     /// Stop after N tasks
-    #[arg(long, requires = "queue", value_name = "N")]
+    #[arg(long, value_name = "N")]
     pub max_tasks: Option<u32>,
     /// Start no task after M minutes
-    #[arg(long, requires = "queue", value_name = "M")]
+    #[arg(long, value_name = "M")]
     pub max_minutes: Option<u64>,
     /// Start no task once this run has spent USD (checked between tasks; the daily budget stays the ceiling)
-    #[arg(long, requires = "queue", value_name = "USD")]
+    #[arg(long, value_name = "USD")]
     pub budget: Option<f64>,
     /// The project [default: the git root above the working directory]
-    #[arg(long, requires = "queue", value_name = "DIR")]
+    #[arg(long, value_name = "DIR")]
     pub project: Option<PathBuf>,
+}
+
+impl QueueFlags {
+    /// The limits mean nothing for one task: refuse them rather than ignore them (clap's
+    /// `requires` counts the flag's default `false` as present).
+    pub fn only_with_queue(&self) -> anyhow::Result<()> {
+        let given = [
+            ("--max-tasks", self.max_tasks.is_some()),
+            ("--max-minutes", self.max_minutes.is_some()),
+            ("--budget", self.budget.is_some()),
+            ("--project", self.project.is_some()),
+        ];
+        match given.iter().find(|(_, set)| *set) {
+            Some((flag, _)) => Err(CliError::bad_input(format!("{flag} only applies to `aiorch go --queue`"))
+                .hint("add --queue to work through the task queue")
+                .into()),
+            None => Ok(()),
+        }
+    }
 }
 
 #[derive(Debug, Args)]
@@ -65,8 +84,8 @@ pub enum TaskCmd {
         /// The role that works on it (planning, coding, review, search)
         #[arg(long, value_parser = super::runtime::parse_role)]
         role: Option<Role>,
-        /// Only after these tasks are done
-        #[arg(long, value_name = "ID", num_args = 1..)]
+        /// Only after these tasks are done (repeat, or comma-separated)
+        #[arg(long, value_name = "ID", value_delimiter = ',')]
         after: Vec<i64>,
         #[arg(required = true)]
         title: Vec<String>,

@@ -176,6 +176,9 @@ fn mcp_memory_and_handoffs_are_shared_with_the_cli() {
     assert_eq!(bad["isError"], true, "an unknown task is refused: {bad}");
     let empty = c.call("memory_search", json!({"query": "?!"}), &mut notes);
     assert_eq!(empty["isError"], true);
+    // consensus takes a role (checked before any model is asked).
+    let bad_role = c.call("consensus", json!({"question": "ship?", "role": "chef"}), &mut notes);
+    assert!(bad_role["content"][0]["text"].as_str().unwrap().contains("chef"), "{bad_role}");
 }
 
 #[test]

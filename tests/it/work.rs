@@ -68,6 +68,9 @@ fn status_transitions_and_bad_ids_and_cycles_exit_2() {
     env.expect(["task", "add", "c", "--after", "99"], 2).assert_stderr_contains("no task 99");
     env.expect(["task", "show", "x"], 2);
     assert_eq!(env.json(["task", "list"]).as_array().unwrap().len(), 2, "the refused add left nothing");
+    // --after before the title takes ids only (repeated or comma-separated), never the title.
+    let c = env.json(["task", "add", "--after", &format!("{a},{b}"), "c", "--after", &a]);
+    assert_eq!((c["title"].as_str(), &c["after"]), (Some("c"), &serde_json::json!([1, 2])), "{c}");
 
     env.expect(["task", "reopen", &a], 2).assert_stderr_contains("task 1 is open: cannot reopen it");
     assert_eq!(env.json(["task", "block", &a, "--note", "needs the API key"])["status"], "blocked");
@@ -224,6 +227,9 @@ fn go_queue_stops_on_its_budget_between_tasks() {
         env.ok(["task", "add", &format!("t{i}")]);
     }
     // One task costs 4 × (100 × $1 + 50 × $2) / 1M = $0.0008: a $0.0001 budget allows one.
+    env.expect(["go", "--agent", "builtin", "--budget", "1", "a task"], 2).assert_stderr_contains("only applies");
+    env.expect(["go", "--queue", "a task"], 2);
+    assert_eq!(fake.calls("m"), 0, "refused before anything ran");
     let out = env.json(["go", "--queue", "--agent", "builtin", "--budget", "0.0001"]);
     assert_eq!(out["stopped"], "budget", "{out}");
     assert_eq!(out["tasks"].as_array().unwrap().len(), 1, "{out}");

@@ -72,11 +72,12 @@ pub fn defs() -> Vec<ToolDef> {
         ToolDef {
             name: "consensus",
             description: "Ask several models in parallel; weighted agreement vs a threshold (low .6, normal .7, high \
-                          .8, critical .9), dissenters, recommendation, synthesis.",
+                          .8, critical .9), dissenters, recommendation, synthesis. Higher priority, bigger panel.",
             schema: obj(
                 json!({
                     "question": s("A self-contained question or decision"),
                     "priority": {"type": "string", "enum": ["low", "normal", "high", "critical"]},
+                    "role": s("Panel role (default review)"),
                     "models": {
                         "type": "array",
                         "items": {"type": "string"},
@@ -220,6 +221,7 @@ struct ChatArgs {
 struct ConsensusArgs {
     question: String,
     priority: Option<Priority>,
+    role: Option<String>,
     #[serde(default)]
     models: Vec<String>,
     synthesize: Option<bool>,
@@ -394,7 +396,7 @@ async fn consensus_tool(
         question: &a.question,
         priority: a.priority.unwrap_or(Priority::Normal),
         models: a.models,
-        role: Role::Review,
+        role: role(&a.role)?.unwrap_or(Role::Review),
         local: a.local,
         synthesize: a.synthesize.unwrap_or(rt.cfg.runtime.consensus.synthesize),
         continuation_id: a.continuation_id.as_deref(),
