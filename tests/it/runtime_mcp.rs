@@ -102,6 +102,7 @@ fn mcp_serve_lists_and_calls_tools_with_progress() {
             "route",
             "listmodels",
             "stats",
+            "orchestrate",
             "handoff",
             "memory_store",
             "memory_search"
@@ -137,6 +138,20 @@ fn mcp_serve_lists_and_calls_tools_with_progress() {
     assert_eq!(stats["structuredContent"]["total"]["calls"], 5, "{stats}");
     let models = c.call("listmodels", json!({}), &mut notes);
     assert_eq!(models["structuredContent"]["models"].as_array().unwrap().len(), 3);
+
+    // orchestrate: one routed call at normal priority, a consensus of every model at critical;
+    // each leaves a handoff in the project's log.
+    let calls = fake.seen().len();
+    let single = c.call("orchestrate", json!({"task": "rename a variable"}), &mut notes);
+    assert_eq!(single["structuredContent"]["mode"], "single", "{single}");
+    assert_eq!(fake.seen().len(), calls + 1);
+    let critical = c.call("orchestrate", json!({"task": "drop the users table?", "priority": "critical"}), &mut notes);
+    assert_eq!(critical["structuredContent"]["mode"], "consensus", "{critical}");
+    assert_eq!(critical["structuredContent"]["votes"].as_array().unwrap().len(), 3, "{critical}");
+    let log = env.json(["handoff", "list"]);
+    let stages: Vec<&str> = log.as_array().unwrap().iter().map(|h| h["stage"].as_str().unwrap()).collect();
+    assert_eq!(stages, ["orchestrate (normal)", "orchestrate (critical)"], "{log}");
+    assert!(log[1]["from"].as_str().unwrap().starts_with("consensus of "), "{log}");
 
     // Tool-level failures are isError results, not protocol errors.
     let bad = c.call("chat", json!({"prompt": "x", "model": "nope"}), &mut notes);

@@ -166,6 +166,19 @@ pub fn defs() -> Vec<ToolDef> {
             schema: obj(json!({"days": {"type": "integer", "description": "Last N days"}}), &[]),
         },
         ToolDef {
+            name: "orchestrate",
+            description: "Route a task by stakes: low/normal = one routed model, high/critical = a consensus (bigger \
+                          panel). Records a handoff.",
+            schema: obj(
+                json!({
+                    "task": s("The task or decision"),
+                    "priority": {"type": "string", "enum": ["low", "normal", "high", "critical"]},
+                    "local": local(),
+                }),
+                &["task"],
+            ),
+        },
+        ToolDef {
             name: "handoff",
             description: "Record a handoff for the next agent or stage (shown by `aiorch handoff show`).",
             schema: obj(
@@ -326,6 +339,7 @@ pub async fn call(
         "route" => route(rt, args),
         "listmodels" => listmodels(rt, args),
         "stats" => stats_tool(rt, args),
+        "orchestrate" => orchestrate(rt, cwd, args, progress, cancel).await,
         "handoff" => handoff_tool(rt, cwd, args),
         "memory_store" => memory_store(rt, cwd, args),
         "memory_search" => memory_search(rt, cwd, args),
@@ -603,6 +617,65 @@ struct MemoryStoreArgs {
 struct MemorySearchArgs {
     query: String,
     limit: Option<usize>,
+}
+
+#[derive(Deserialize)]
+struct OrchestrateArgs {
+    task: String,
+    priority: Option<Priority>,
+    #[serde(default)]
+    local: bool,
+}
+
+/// One routed call at low and normal priority, a consensus at high and critical; either way
+/// a handoff records who did what, for the project's log.
+async fn orchestrate(
+    rt: &Runtime,
+    cwd: &Path,
+    args: Value,
+    progress: Option<OnProgress>,
+    cancel: &Cancel,
+) -> Result<Output, Output> {
+    let a: OrchestrateArgs = parse("orchestrate", args)?;
+    let priority = a.priority.unwrap_or(Priority::Normal);
+    let project = project(cwd)?;
+    let (out, by, done) = if matches!(priority, Priority::Low | Priority::Normal) {
+        let mut q = AskArgs::new(&a.task, "orchestrate");
+        q.local = a.local;
+        let r = rt.ask(q, cancel).await.map_err(|e| Output::err(message(&e)))?;
+        let by = format!("{} ({})", r.outcome.model, r.role);
+        let done = router::one_line(&r.outcome.text, 300);
+        (answered(r, json!({"mode": "single"}))?, by, done)
+    } else {
+        let c = consensus::Args {
+            question: &a.task,
+            priority,
+            models: vec![],
+            role: Role::Review,
+            local: a.local,
+            synthesize: rt.cfg.runtime.consensus.synthesize,
+            continuation_id: None,
+            tool: "orchestrate",
+        };
+        let r = consensus::run(rt, c, progress, cancel).await.map_err(|e| Output::err(message(&e)))?;
+        let members: Vec<String> = r.votes.iter().map(|v| v.model.clone()).collect();
+        let by = format!("consensus of {}", members.join(", "));
+        let rec = serde_json::to_value(r.recommendation).ok().and_then(|v| v.as_str().map(str::to_string));
+        let done = format!("recommendation {}, agreement {:.2}", rec.unwrap_or_default(), r.agreement);
+        let mut v = serde_json::to_value(&r).unwrap_or_default();
+        v["mode"] = json!("consensus");
+        (Output::ok(consensus::render(&r), v), by, done)
+    };
+    let h = handoff::Handoff {
+        from: by,
+        to: "caller".into(),
+        stage: Some(format!("orchestrate ({})", crate::runtime::tasks::priority_name(priority))),
+        context: router::one_line(&a.task, 300),
+        done,
+        ..handoff::Handoff::default()
+    };
+    handoff::add(&rt.ledger, crate::ui::now_unix(), &project, h).map_err(|e| Output::err(message(&e)))?;
+    Ok(out)
 }
 
 /// The project of the server's working directory (its git root), as `aiorch task` sees it.
