@@ -14,6 +14,7 @@ mod plugins;
 mod policy;
 mod runtime;
 mod services;
+mod work;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -291,7 +292,9 @@ pub enum Cmd {
                       \n  aiorch go \"add --since to aiorch stats\"\
                       \n  aiorch go --local \"summarise the open TODOs\"\
                       \n  aiorch go --agent codex \"fix the flaky test in tests/it\"\
-                      \n  aiorch go --dry-run --agent claude \"…\"     show the command, run nothing")]
+                      \n  aiorch go --dry-run --agent claude \"…\"     show the command, run nothing\
+                      \n  aiorch go --queue --max-tasks 5 --budget 2   work through `aiorch task next` (resumes a \
+                      killed run)")]
     Go {
         /// Local models only (overrides config)
         #[arg(long)]
@@ -304,9 +307,50 @@ pub enum Cmd {
         /// builtin agent: write the report here
         #[arg(long, value_name = "FILE")]
         out: Option<PathBuf>,
+        #[command(flatten)]
+        queue: work::QueueFlags,
         /// The task (`-` reads stdin)
-        #[arg(required = true)]
+        #[arg(required_unless_present = "queue")]
         task: Vec<String>,
+    },
+    /// The project's task queue: priorities, dependencies, status and a log per task
+    #[command(after_help = "A project is the git root above the working directory (or --project DIR); each has its \
+                            own queue.\n\
+                            `next` = the open task of highest priority whose --after tasks are all done; ties go to \
+                            the oldest.\n\
+                            `aiorch go --queue` works through it.\n\nExamples:\
+                            \n  aiorch task add \"add --since to stats\" --priority high --role coding\
+                            \n  aiorch task add \"document --since\" --after 1 --body notes.md\
+                            \n  aiorch task list --status open,blocked\
+                            \n  aiorch task next --json\
+                            \n  aiorch task block 2 --note \"needs the API key\"")]
+    Task(work::TaskArgs),
+    /// The handoff log: what each agent or stage leaves the next
+    #[command(after_help = "Examples:\
+                            \n  aiorch handoff add --from plan --to implement --task 3 --done \"plan written\" \\\
+                            \n      --file src/cli/mod.rs --question \"UTC or local time?\" --next \"add the flag\"\
+                            \n  aiorch handoff list --task 3\
+                            \n  aiorch handoff show --markdown > HANDOFFS.md")]
+    Handoff(work::HandoffArgs),
+    /// Memory that outlives a thread: facts per project, full-text searched (SQLite FTS5)
+    #[command(after_help = "Examples:\
+                            \n  aiorch memory add \"the staging database listens on 5433\"\
+                            \n  aiorch memory search staging port\
+                            \n  aiorch memory forget 12")]
+    Memory(work::MemoryArgs),
+    /// The morning report: done, blocked (and why), cost per task and model, what is next
+    #[command(after_help = "Costs are summed from the ledger's calls on each task's thread.\n\nExamples:\
+                            \n  aiorch report\
+                            \n  aiorch report --since 3d --out report.md")]
+    Report {
+        #[command(flatten)]
+        project: work::Project,
+        /// Tasks done in this window: 12h, 3d, 90m, or unix seconds [default: 24h]
+        #[arg(long, value_name = "WHEN")]
+        since: Option<String>,
+        /// Write the markdown here instead of stdout
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
     },
     /// The model map: prices, context windows and retirement dates (LiteLLM's)
     #[command(
@@ -517,9 +561,15 @@ fn run(cli: Cli, ui: &Ui) -> anyhow::Result<Exit> {
         }
         Cmd::Route { role, local, list, task } => runtime::route(ui, &paths, &task, role, local, list),
         Cmd::Stats { days } => runtime::stats(ui, &paths, days),
-        Cmd::Go { local, agent, dry_run, out, task } => {
+        Cmd::Go { local, agent, queue, .. } if queue.queue => work::go_queue(ui, &paths, local, agent, queue),
+        Cmd::Go { local, agent, dry_run, out, task, queue } => {
+            queue.only_with_queue()?;
             runtime::go(ui, &paths, &task, runtime::GoOpts { local, agent, dry_run, out })
         }
+        Cmd::Task(a) => work::task(ui, &paths, a),
+        Cmd::Handoff(a) => work::handoff_cmd(ui, &paths, a),
+        Cmd::Memory(a) => work::memory_cmd(ui, &paths, a),
+        Cmd::Report { project, since, out } => work::report_cmd(ui, &paths, project, since, out),
         Cmd::Models(ModelsCmd::Update { from }) => models::update(ui, &paths, from.as_deref()),
         Cmd::Mcp(McpCmd::Serve) => mcp_serve::serve(&paths),
         Cmd::Mcp(McpCmd::Tools) => mcp_serve::tools(ui),

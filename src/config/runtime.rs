@@ -194,7 +194,8 @@ impl Default for ConsensusConfig {
 pub struct ThreadsConfig {
     /// Threads untouched for longer are deleted.
     pub ttl_hours: u64,
-    /// History sent to a model is cut to this many tokens (newest turns kept).
+    /// History sent to a model: the newest turns that fit in this many tokens, after a summary of
+    /// the older ones (also kept as a memory of the project).
     pub history_tokens: u64,
 }
 

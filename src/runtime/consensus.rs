@@ -134,7 +134,8 @@ const SYSTEM: &str = "You are one of several independent experts asked the same 
                       CONFIDENCE: <a number from 0 to 1>\n\
                       Then give your reasoning in at most 8 sentences. Name concrete risks.";
 
-/// Pick the panel: explicit ids (validated), else the top `size` usable models by vote weight.
+/// Pick the panel: explicit ids (validated), else the top usable models by vote weight: `size` of
+/// them, one more at high priority, all (up to `max_parallel`) at critical.
 pub fn panel(rt: &Runtime, args: &Args) -> anyhow::Result<Vec<String>> {
     let local_only = rt.local_only(args.local);
     if !args.models.is_empty() {
@@ -188,7 +189,14 @@ pub fn panel(rt: &Runtime, args: &Args) -> anyhow::Result<Vec<String>> {
             out.push(m.id.clone());
         }
     }
-    out.truncate(rt.cfg.runtime.consensus.size.max(1));
+    // The panel grows with the stakes: high asks one more model, critical every usable one
+    // (up to max_parallel, the fan-out bound).
+    let size = rt.cfg.runtime.consensus.size.max(1);
+    out.truncate(match args.priority {
+        Priority::Low | Priority::Normal => size,
+        Priority::High => size + 1,
+        Priority::Critical => size.max(rt.cfg.runtime.max_parallel),
+    });
     if out.is_empty() {
         return Err(CliError::failed("no usable model for a consensus")
             .hint("`aiorch route --list` shows which models have keys; or pass --models")

@@ -472,8 +472,18 @@ impl Runtime {
                 ))
                 .into());
         }
-        let turns = self.ledger.turns(continuation_id)?;
+        let mut turns = self.ledger.turns(continuation_id)?;
         let mut budget = self.cfg.runtime.threads.history_tokens;
+        // Turns a summary covers are sent as that summary (runtime/summary.rs).
+        let summary = super::summary::get(&self.ledger, continuation_id)?;
+        if let Some((upto, _)) = &summary {
+            turns.drain(..(*upto).min(turns.len()));
+        }
+        let summary = summary
+            .map(|(_, text)| Message::user(format!("[Summary of the earlier turns of this conversation]\n{text}")));
+        if let Some(s) = &summary {
+            budget = budget.saturating_sub(provider::estimate_tokens([s.content.as_str()]));
+        }
         let mut kept = vec![];
         for t in turns.iter().rev() {
             let cost = provider::estimate_tokens([t.content.as_str()]);
@@ -492,6 +502,7 @@ impl Runtime {
                 Message::user(t.content.clone())
             });
         }
+        kept.extend(summary);
         kept.reverse();
         Ok(kept)
     }
@@ -577,6 +588,10 @@ impl Runtime {
         }
         let out = self.call(spec, cancel).await.map_err(CallError::into_cli)?;
         self.remember(thread, a.tool, a.prompt, &out.model, &out.text)?;
+        // The answer stands whatever happens to the summary: a failed one is retried next turn.
+        if let Err(e) = super::summary::fold(self, thread, a.local, cancel).await {
+            tracing::warn!("thread {thread}: older turns not summarised: {e:#}");
+        }
         Ok((route.role, out))
     }
 }

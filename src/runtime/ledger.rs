@@ -150,6 +150,10 @@ impl Ledger {
             c.pragma_update(None, "synchronous", "NORMAL")?;
             c.pragma_update(None, "foreign_keys", "ON")?;
             c.execute_batch(SCHEMA)?;
+            c.execute_batch(super::tasks::SCHEMA)?;
+            c.execute_batch(super::handoff::SCHEMA)?;
+            c.execute_batch(super::memory::SCHEMA)?;
+            c.execute_batch(super::summary::SCHEMA)?;
             // Ledgers written before calls carried the ceiling flag.
             let has_flag: bool =
                 c.prepare("SELECT 1 FROM pragma_table_info('calls') WHERE name = 'over_ceiling'")?.exists([])?;
@@ -175,7 +179,8 @@ impl Ledger {
         Ok(Ledger { conn: Mutex::new(conn) })
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Connection> {
+    /// The connection, for the stores that share this database (tasks, handoffs, memory).
+    pub(super) fn lock(&self) -> std::sync::MutexGuard<'_, Connection> {
         self.conn.lock().unwrap_or_else(|p| p.into_inner())
     }
 
@@ -335,9 +340,13 @@ impl Ledger {
         Ok(())
     }
 
-    /// Delete threads idle for longer than `ttl` seconds.
+    /// Delete threads idle for longer than `ttl` seconds. A task's thread lives as long as its
+    /// task: a queue left for a week still has its history.
     pub fn expire_threads(&self, now: i64, ttl: i64) -> anyhow::Result<usize> {
-        Ok(self.lock().execute("DELETE FROM threads WHERE updated < ?1", params![now - ttl])?)
+        Ok(self.lock().execute(
+            "DELETE FROM threads WHERE updated < ?1 AND id NOT IN (SELECT thread_id FROM tasks)",
+            params![now - ttl],
+        )?)
     }
 }
 

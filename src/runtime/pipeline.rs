@@ -134,8 +134,22 @@ pub async fn run(
     on_stage: &(dyn Fn(&str) + Sync),
     cancel: &Cancel,
 ) -> anyhow::Result<Outcome> {
+    run_on(rt, kind, task, local, None, on_stage, cancel).await
+}
+
+/// `run` on an existing thread (a task's, for `go --queue`): the stages see its earlier turns
+/// and every call is booked on it.
+pub async fn run_on(
+    rt: &Runtime,
+    kind: Kind,
+    task: &str,
+    local: bool,
+    thread: Option<&str>,
+    on_stage: &(dyn Fn(&str) + Sync),
+    cancel: &Cancel,
+) -> anyhow::Result<Outcome> {
     let subject = if kind == Kind::Review { review_subject(task)? } else { task.to_string() };
-    let thread = rt.thread(None, &format!("{} pipeline: {task}", kind.name()))?;
+    let thread = rt.thread(thread, &format!("{} pipeline: {task}", kind.name()))?;
     let mut stages = vec![];
     let mut ok = true;
     // Models that failed in an earlier stage are not tried again in this run.

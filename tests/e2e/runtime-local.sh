@@ -129,6 +129,22 @@ else
   cat "$T/go.err"; fail "go --local failed"
 fi
 
+section "aiorch go --queue --local (two small tasks in a project, the second after the first; then the report)"
+mkdir -p "$T/proj"
+Q=(--project "$T/proj")
+t1=$("${A[@]}" --json task add "${Q[@]}" "Write a one-line docstring for a function add(a, b)." | jq_py 'd["id"]')
+"${A[@]}" --json task add "${Q[@]}" --after "$t1" "Write a one-line docstring for a function sub(a, b)." >/dev/null
+if "${A[@]}" --json go --queue --local --max-tasks 2 "${Q[@]}" >"$T/queue.json" 2>"$T/queue.err"; then
+  sed -n 1,6p "$T/queue.err"
+  [ "$(jq_py '[t["status"] for t in d["tasks"]] == ["done", "done"] and d["stopped"] == "max-tasks"' <"$T/queue.json")" = True ] \
+    && pass "go --queue --local: two tasks done in dependency order on llama-server" || fail "go --queue: $(cat "$T/queue.json")"
+  "${A[@]}" report "${Q[@]}" --out "$T/morning.md" 2>/dev/null
+  grep -q '^## Done (2)' "$T/morning.md" && [ "$("${A[@]}" --json handoff list "${Q[@]}" | jq_py 'len(d)')" = 8 ] \
+    && pass "report lists both; 8 handoffs (4 stage changes per task)" || fail "report: $(cat "$T/morning.md")"
+else
+  cat "$T/queue.err"; fail "go --queue --local failed"
+fi
+
 section "stats"
 "${A[@]}" stats | sed -n 1,14p
 [ "$("${A[@]}" --json stats | jq_py 'd["total"]["calls"] >= 10 and d["total"]["cost"] == 0 and d["by_model"]["local"]["tokens_out"] > 0')" = True ] && pass "ledger: calls and tokens recorded, cost 0" || fail "stats"

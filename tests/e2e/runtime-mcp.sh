@@ -89,7 +89,11 @@ cat >"$T/cases.json" <<'EOF'
   "clink":      {"args": {"cli": "claude", "prompt": "say FAKE-OK", "role": "review"}, "expect_text": "CLINK_EXPECT"},
   "route":      {"args": {"task": "review the diff", "role": "oracle"}, "expect_text": "review (oracle)"},
   "listmodels": {"args": {}, "expect_text": "yes-a | openai | 3"},
-  "stats":      {"args": {}, "expect_text": "routing saved"}
+  "stats":      {"args": {}, "expect_text": "routing saved"},
+  "orchestrate": {"args": {"task": "Ship the migration?", "priority": "critical"}, "expect_text": "recommendation:"},
+  "memory_store":  {"args": {"text": "the e2e fact lives on port 5433"}, "expect_text": "remembered as"},
+  "memory_search": {"args": {"query": "which port"}, "expect_text": "5433"},
+  "handoff":    {"args": {"to": "reviewer", "done": "patched lib.rs", "files": ["lib.rs"]}, "expect_text": "recorded"}
 }
 EOF
 sed -i "s/CLINK_EXPECT/$CLINK_EXPECT/" "$T/cases.json"
@@ -108,7 +112,7 @@ for kv in "${CLAUDE_ENV[@]}"; do IENV+=(-e "$kv"); done
 insp() { (cd "$REPO" && MCP_INSPECTOR_SECRET_STORE=memory HOME="$T/insp-home" timeout 180 "$NODE" "$INSPECTOR_BIN" --cli "${IENV[@]}" "${SERVER[@]}" "$@" 2> >(grep -v '^\[mcp-inspector\]' >&2)); }
 if list=$(insp --method tools/list); then
   n=$(printf '%s' "$list" | "$PY" -c 'import json,sys; print(len(json.load(sys.stdin)["tools"]))')
-  [ "$n" = 9 ] && pass "inspector tools/list: $n tools" || fail "inspector tools/list: $n tools"
+  [ "$n" = 13 ] && pass "inspector tools/list: $n tools" || fail "inspector tools/list: $n tools"
 else
   fail "inspector tools/list failed"
 fi
@@ -135,6 +139,10 @@ call clink "$CLINK_EXPECT" "cli=claude" "prompt=answer FAKE-OK"
 call route "choice:" "task=fix a typo"
 call listmodels "no-c" 
 call stats "yes-a"
+call memory_store "remembered as" "text=inspector fact: the cache is warm"
+call memory_search "cache is warm" "query=cache warm"
+call handoff "recorded" "to=reviewer" "done=checked the tools"
+call orchestrate "continuation_id" "task=rename a variable" "priority=low"
 
 # --- 3. Claude Code: registered as a user MCP server, `claude mcp list` connects -------------------------
 section "claude mcp list"
@@ -153,9 +161,9 @@ $(requests_py "$before")
 # MCP tools a client announces by name anywhere in the request (Claude Code defers them behind
 # its ToolSearch tool)
 msgs = [r for r in reqs if r["path"].split("?")[0] == "/v1/messages" and "aiorch go: orchestrator instructions" in r["text"]]
-tools = sorted({t for r in msgs for t in re.findall(r"mcp__aiorch__[a-z]+", r["text"])})
+tools = sorted({t for r in msgs for t in re.findall(r"mcp__aiorch__[a-z_]+", r["text"])})
 print(f"{len(reqs)} requests, {len(msgs)} with the orchestrator prompt; aiorch tools offered to the model: {', '.join(tools)}")
-sys.exit(0 if msgs and len(tools) == 9 else 1)
+sys.exit(0 if msgs and len(tools) == 13 else 1)
 PY
 else
   cat "$T/go.err"; fail "aiorch go --agent claude failed"
@@ -181,7 +189,8 @@ hits = [r for r in reqs if r["path"].split("?")[0].endswith("/responses")]
 # Codex sends MCP tools as a namespace of plain names
 names = {n for r in hits for n in re.findall(r'"name": ?"([a-z_]+)"', r["text"])}
 prompt = any("aiorch go: orchestrator instructions" in r["text"] for r in hits)
-want = {"chat", "consensus", "codereview", "precommit", "planner", "clink", "route", "listmodels", "stats"}
+want = {"chat", "consensus", "codereview", "precommit", "planner", "clink", "route", "listmodels", "stats",
+        "orchestrate", "handoff", "memory_store", "memory_search"}
 print(f"{len(hits)} Responses requests, orchestrator prompt: {prompt}; aiorch tools offered: {', '.join(sorted(want & names))}")
 sys.exit(0 if hits and want <= names and prompt else 1)
 PY

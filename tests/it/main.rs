@@ -42,3 +42,4 @@ mod runtime_mcp;
 mod secrets;
 mod services;
 mod user_entries;
+mod work;

@@ -656,3 +656,22 @@ fn go_gives_copilot_the_policy_as_tool_flags() {
     let args = std::fs::read_to_string(&record).unwrap();
     assert!(!args.contains("--deny-tool"), "{args}");
 }
+
+#[test]
+fn the_consensus_panel_grows_with_priority() {
+    let fake = FakeProvider::start(&[
+        ("judge", vec![Act::ok("VERDICT: yes")]),
+        ("mid", vec![Act::ok("VERDICT: yes")]),
+        ("cheap", vec![Act::ok("VERDICT: yes")]),
+    ]);
+    let env = panel(&fake);
+    env.write_config(&format!("{}\n[runtime.consensus]\nsize = 1\n", env.read("config/aiorch.toml")));
+    let members = |p: &str| {
+        let v = env.json(["consensus", "--priority", p, "--no-synthesis", "Ship it?"]);
+        v["votes"].as_array().unwrap().len()
+    };
+    assert_eq!(members("low"), 1);
+    assert_eq!(members("normal"), 1);
+    assert_eq!(members("high"), 2);
+    assert_eq!(members("critical"), 3, "every usable model");
+}

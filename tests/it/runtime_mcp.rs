@@ -92,7 +92,21 @@ fn mcp_serve_lists_and_calls_tools_with_progress() {
         list["result"]["tools"].as_array().unwrap().iter().map(|t| t["name"].as_str().unwrap()).collect();
     assert_eq!(
         names,
-        ["chat", "consensus", "codereview", "precommit", "planner", "clink", "route", "listmodels", "stats"]
+        [
+            "chat",
+            "consensus",
+            "codereview",
+            "precommit",
+            "planner",
+            "clink",
+            "route",
+            "listmodels",
+            "stats",
+            "orchestrate",
+            "handoff",
+            "memory_store",
+            "memory_search"
+        ]
     );
 
     let chat = c.call("chat", json!({"prompt": "hello", "model": "m2"}), &mut notes);
@@ -125,6 +139,20 @@ fn mcp_serve_lists_and_calls_tools_with_progress() {
     let models = c.call("listmodels", json!({}), &mut notes);
     assert_eq!(models["structuredContent"]["models"].as_array().unwrap().len(), 3);
 
+    // orchestrate: one routed call at normal priority, a consensus of every model at critical;
+    // each leaves a handoff in the project's log.
+    let calls = fake.seen().len();
+    let single = c.call("orchestrate", json!({"task": "rename a variable"}), &mut notes);
+    assert_eq!(single["structuredContent"]["mode"], "single", "{single}");
+    assert_eq!(fake.seen().len(), calls + 1);
+    let critical = c.call("orchestrate", json!({"task": "drop the users table?", "priority": "critical"}), &mut notes);
+    assert_eq!(critical["structuredContent"]["mode"], "consensus", "{critical}");
+    assert_eq!(critical["structuredContent"]["votes"].as_array().unwrap().len(), 3, "{critical}");
+    let log = env.json(["handoff", "list"]);
+    let stages: Vec<&str> = log.as_array().unwrap().iter().map(|h| h["stage"].as_str().unwrap()).collect();
+    assert_eq!(stages, ["orchestrate (normal)", "orchestrate (critical)"], "{log}");
+    assert!(log[1]["from"].as_str().unwrap().starts_with("consensus of "), "{log}");
+
     // Tool-level failures are isError results, not protocol errors.
     let bad = c.call("chat", json!({"prompt": "x", "model": "nope"}), &mut notes);
     assert_eq!(bad["isError"], true);
@@ -134,6 +162,38 @@ fn mcp_serve_lists_and_calls_tools_with_progress() {
     assert!(clink["content"][0]["text"].as_str().unwrap().contains("not installed"), "{clink}");
     let unknown = c.request("tools/call", json!({"name": "nope", "arguments": {}}), &mut notes);
     assert!(unknown.get("error").is_some(), "{unknown}");
+}
+
+#[test]
+fn mcp_memory_and_handoffs_are_shared_with_the_cli() {
+    let env = TestEnv::new();
+    env.ok(["memory", "add", "The release branch is cut on Fridays"]);
+    let mut c = Client::start(&env);
+    let mut notes = vec![];
+    let found = c.call("memory_search", json!({"query": "when is the release branch cut"}), &mut notes);
+    assert_eq!(found["isError"], false, "{found}");
+    assert!(found["content"][0]["text"].as_str().unwrap().contains("Fridays"), "{found}");
+    let stored = c.call("memory_store", json!({"text": "CI runs on two cores"}), &mut notes);
+    assert_eq!(stored["isError"], false, "{stored}");
+    let hits = env.json(["memory", "search", "cores"]);
+    assert_eq!(hits[0]["text"], "CI runs on two cores", "another process finds it: {hits}");
+    assert_eq!(hits[0]["source"], "mcp");
+
+    let h = c.call(
+        "handoff",
+        json!({"to": "reviewer", "done": "patched the parser", "files": ["src/parse.rs"], "next": ["review it"]}),
+        &mut notes,
+    );
+    assert_eq!(h["isError"], false, "{h}");
+    let log = env.ok(["handoff", "show", "--markdown"]).stdout;
+    assert!(log.contains("mcp → reviewer") && log.contains("`src/parse.rs`"), "{log}");
+    let bad = c.call("handoff", json!({"to": "x", "done": "y", "task": 7}), &mut notes);
+    assert_eq!(bad["isError"], true, "an unknown task is refused: {bad}");
+    let empty = c.call("memory_search", json!({"query": "?!"}), &mut notes);
+    assert_eq!(empty["isError"], true);
+    // consensus takes a role (checked before any model is asked).
+    let bad_role = c.call("consensus", json!({"question": "ship?", "role": "chef"}), &mut notes);
+    assert!(bad_role["content"][0]["text"].as_str().unwrap().contains("chef"), "{bad_role}");
 }
 
 #[test]

@@ -12,7 +12,7 @@ use crate::runtime::consensus::{self, OnProgress, Priority};
 use crate::runtime::engine::{AskArgs, AskResult, Cancel, Runtime};
 use crate::runtime::pipeline::git_diff;
 use crate::runtime::roles::Role;
-use crate::runtime::{router, stats};
+use crate::runtime::{handoff, memory, router, stats};
 
 pub struct ToolDef {
     pub name: &'static str,
@@ -44,6 +44,9 @@ fn s(desc: &str) -> Value {
 fn b(desc: &str) -> Value {
     json!({"type": "boolean", "description": desc})
 }
+fn list(desc: &str) -> Value {
+    json!({"type": "array", "items": {"type": "string"}, "description": desc})
+}
 fn obj(props: Value, required: &[&str]) -> Value {
     json!({"type": "object", "properties": props, "required": required})
 }
@@ -69,11 +72,12 @@ pub fn defs() -> Vec<ToolDef> {
         ToolDef {
             name: "consensus",
             description: "Ask several models in parallel; weighted agreement vs a threshold (low .6, normal .7, high \
-                          .8, critical .9), dissenters, recommendation, synthesis.",
+                          .8, critical .9), dissenters, recommendation, synthesis. Higher priority, bigger panel.",
             schema: obj(
                 json!({
                     "question": s("A self-contained question or decision"),
                     "priority": {"type": "string", "enum": ["low", "normal", "high", "critical"]},
+                    "role": s("Panel role (default review)"),
                     "models": {
                         "type": "array",
                         "items": {"type": "string"},
@@ -161,6 +165,49 @@ pub fn defs() -> Vec<ToolDef> {
                           routing savings.",
             schema: obj(json!({"days": {"type": "integer", "description": "Last N days"}}), &[]),
         },
+        ToolDef {
+            name: "orchestrate",
+            description: "Route a task by stakes: low/normal = one routed model, high/critical = a consensus (bigger \
+                          panel). Records a handoff.",
+            schema: obj(
+                json!({
+                    "task": s("The task or decision"),
+                    "priority": {"type": "string", "enum": ["low", "normal", "high", "critical"]},
+                    "local": local(),
+                }),
+                &["task"],
+            ),
+        },
+        ToolDef {
+            name: "handoff",
+            description: "Record a handoff for the next agent or stage (shown by `aiorch handoff show`).",
+            schema: obj(
+                json!({
+                    "to": s("Who takes over"),
+                    "from": s("Who hands over (default: mcp)"),
+                    "task": {"type": "integer", "description": "Task id"},
+                    "context": s("What the next one needs to know"),
+                    "done": s("What was done"),
+                    "files": list("Files touched"),
+                    "questions": list("Open questions"),
+                    "next": list("Next steps"),
+                }),
+                &["to"],
+            ),
+        },
+        ToolDef {
+            name: "memory_store",
+            description: "Remember a fact for this project beyond the thread (full-text searchable).",
+            schema: obj(json!({"text": s("One self-contained fact")}), &["text"]),
+        },
+        ToolDef {
+            name: "memory_search",
+            description: "Search this project's remembered facts, best match first.",
+            schema: obj(
+                json!({"query": s("Words to look for"), "limit": {"type": "integer", "description": "Default 5"}}),
+                &["query"],
+            ),
+        },
     ]
 }
 
@@ -187,6 +234,7 @@ struct ChatArgs {
 struct ConsensusArgs {
     question: String,
     priority: Option<Priority>,
+    role: Option<String>,
     #[serde(default)]
     models: Vec<String>,
     synthesize: Option<bool>,
@@ -291,6 +339,10 @@ pub async fn call(
         "route" => route(rt, args),
         "listmodels" => listmodels(rt, args),
         "stats" => stats_tool(rt, args),
+        "orchestrate" => orchestrate(rt, cwd, args, progress, cancel).await,
+        "handoff" => handoff_tool(rt, cwd, args),
+        "memory_store" => memory_store(rt, cwd, args),
+        "memory_search" => memory_search(rt, cwd, args),
         _ => return None,
     };
     Some(out.unwrap_or_else(|e| e))
@@ -358,7 +410,7 @@ async fn consensus_tool(
         question: &a.question,
         priority: a.priority.unwrap_or(Priority::Normal),
         models: a.models,
-        role: Role::Review,
+        role: role(&a.role)?.unwrap_or(Role::Review),
         local: a.local,
         synthesize: a.synthesize.unwrap_or(rt.cfg.runtime.consensus.synthesize),
         continuation_id: a.continuation_id.as_deref(),
@@ -535,6 +587,141 @@ fn stats_tool(rt: &Runtime, args: Value) -> Result<Output, Output> {
     let since = a.days.map_or(0, |d| now - i64::from(d) * 86_400);
     match stats::compute(rt, since, now) {
         Ok(s) => Ok(Output::ok(stats::render(&s), serde_json::to_value(&s).unwrap_or_default())),
+        Err(e) => Err(Output::err(message(&e))),
+    }
+}
+
+#[derive(Deserialize)]
+struct HandoffArgs {
+    to: String,
+    from: Option<String>,
+    task: Option<i64>,
+    #[serde(default)]
+    context: String,
+    #[serde(default)]
+    done: String,
+    #[serde(default)]
+    files: Vec<String>,
+    #[serde(default)]
+    questions: Vec<String>,
+    #[serde(default)]
+    next: Vec<String>,
+}
+
+#[derive(Deserialize)]
+struct MemoryStoreArgs {
+    text: String,
+}
+
+#[derive(Deserialize)]
+struct MemorySearchArgs {
+    query: String,
+    limit: Option<usize>,
+}
+
+#[derive(Deserialize)]
+struct OrchestrateArgs {
+    task: String,
+    priority: Option<Priority>,
+    #[serde(default)]
+    local: bool,
+}
+
+/// One routed call at low and normal priority, a consensus at high and critical; either way
+/// a handoff records who did what, for the project's log.
+async fn orchestrate(
+    rt: &Runtime,
+    cwd: &Path,
+    args: Value,
+    progress: Option<OnProgress>,
+    cancel: &Cancel,
+) -> Result<Output, Output> {
+    let a: OrchestrateArgs = parse("orchestrate", args)?;
+    let priority = a.priority.unwrap_or(Priority::Normal);
+    let project = project(cwd)?;
+    let (out, by, done) = if matches!(priority, Priority::Low | Priority::Normal) {
+        let mut q = AskArgs::new(&a.task, "orchestrate");
+        q.local = a.local;
+        let r = rt.ask(q, cancel).await.map_err(|e| Output::err(message(&e)))?;
+        let by = format!("{} ({})", r.outcome.model, r.role);
+        let done = router::one_line(&r.outcome.text, 300);
+        (answered(r, json!({"mode": "single"}))?, by, done)
+    } else {
+        let c = consensus::Args {
+            question: &a.task,
+            priority,
+            models: vec![],
+            role: Role::Review,
+            local: a.local,
+            synthesize: rt.cfg.runtime.consensus.synthesize,
+            continuation_id: None,
+            tool: "orchestrate",
+        };
+        let r = consensus::run(rt, c, progress, cancel).await.map_err(|e| Output::err(message(&e)))?;
+        let members: Vec<String> = r.votes.iter().map(|v| v.model.clone()).collect();
+        let by = format!("consensus of {}", members.join(", "));
+        let rec = serde_json::to_value(r.recommendation).ok().and_then(|v| v.as_str().map(str::to_string));
+        let done = format!("recommendation {}, agreement {:.2}", rec.unwrap_or_default(), r.agreement);
+        let mut v = serde_json::to_value(&r).unwrap_or_default();
+        v["mode"] = json!("consensus");
+        (Output::ok(consensus::render(&r), v), by, done)
+    };
+    let h = handoff::Handoff {
+        from: by,
+        to: "caller".into(),
+        stage: Some(format!("orchestrate ({})", crate::runtime::tasks::priority_name(priority))),
+        context: router::one_line(&a.task, 300),
+        done,
+        ..handoff::Handoff::default()
+    };
+    handoff::add(&rt.ledger, crate::ui::now_unix(), &project, h).map_err(|e| Output::err(message(&e)))?;
+    Ok(out)
+}
+
+/// The project of the server's working directory (its git root), as `aiorch task` sees it.
+fn project(cwd: &Path) -> Result<String, Output> {
+    crate::runtime::tasks::project_in(cwd, None).map_err(|e| Output::err(message(&e)))
+}
+
+fn handoff_tool(rt: &Runtime, cwd: &Path, args: Value) -> Result<Output, Output> {
+    let a: HandoffArgs = parse("handoff", args)?;
+    let h = handoff::Handoff {
+        task: a.task,
+        from: a.from.unwrap_or_else(|| "mcp".into()),
+        to: a.to,
+        stage: None,
+        context: a.context,
+        done: a.done,
+        files: a.files,
+        questions: a.questions,
+        next: a.next,
+        ..handoff::Handoff::default()
+    };
+    match handoff::add(&rt.ledger, crate::ui::now_unix(), &project(cwd)?, h) {
+        Ok(h) => Ok(Output::ok(format!("handoff #{} recorded", h.id), serde_json::to_value(&h).unwrap_or_default())),
+        Err(e) => Err(Output::err(message(&e))),
+    }
+}
+
+fn memory_store(rt: &Runtime, cwd: &Path, args: Value) -> Result<Output, Output> {
+    let a: MemoryStoreArgs = parse("memory_store", args)?;
+    match memory::add(&rt.ledger, crate::ui::now_unix(), &project(cwd)?, "mcp", &a.text) {
+        Ok(f) => Ok(Output::ok(format!("remembered as #{}", f.id), json!({"id": f.id}))),
+        Err(e) => Err(Output::err(message(&e))),
+    }
+}
+
+fn memory_search(rt: &Runtime, cwd: &Path, args: Value) -> Result<Output, Output> {
+    let a: MemorySearchArgs = parse("memory_search", args)?;
+    match memory::search(&rt.ledger, &project(cwd)?, &a.query, a.limit.unwrap_or(5).clamp(1, 50)) {
+        Ok(facts) => {
+            let text = if facts.is_empty() {
+                "nothing remembered matches".to_string()
+            } else {
+                facts.iter().map(|f| format!("#{} {}", f.id, f.text)).collect::<Vec<_>>().join("\n")
+            };
+            Ok(Output::ok(text, json!({"facts": facts})))
+        }
         Err(e) => Err(Output::err(message(&e))),
     }
 }
