@@ -5,7 +5,7 @@
 
 use serde_json::{Value, json};
 
-use super::{ChatRequest, ChatResponse, MsgRole, OnText, ProviderError, event_json, json_body, net_error, read_events};
+use super::{ChatRequest, ChatResponse, MsgRole, OnText, ProviderError, event_json, json_body, read_events, send};
 use crate::runtime::registry::Model;
 
 pub async fn chat(
@@ -42,7 +42,7 @@ pub async fn chat(
     if let Some(k) = key {
         rb = rb.header("x-goog-api-key", k);
     }
-    let resp = rb.send().await.map_err(net_error)?;
+    let resp = send(rb).await?;
     match on_text {
         Some(sink) => read_stream(resp, sink).await,
         None => parse(&json_body(resp).await?),

@@ -283,6 +283,17 @@ fn error_message(body: &str) -> String {
     if msg.is_empty() { "(empty body)".into() } else { msg }
 }
 
+/// Send a request; once more if it failed before an answer began and was not a timeout. A
+/// kept-alive connection the server closes just as the pool hands it out (llama-server and
+/// uvicorn close idle ones after 5 s) fails at once; a fresh connection then works.
+pub(crate) async fn send(rb: reqwest::RequestBuilder) -> Result<reqwest::Response, ProviderError> {
+    let again = rb.try_clone();
+    match (rb.send().await, again) {
+        (Err(e), Some(again)) if e.is_request() && !e.is_timeout() => again.send().await.map_err(net_error),
+        (r, _) => r.map_err(net_error),
+    }
+}
+
 pub(crate) fn net_error(e: reqwest::Error) -> ProviderError {
     if e.is_timeout() {
         ProviderError::Timeout { after_ms: 0 }
@@ -346,5 +357,45 @@ mod tests {
         assert!(ProviderError::Auth { status: 401, message: String::new() }.falls_back());
         assert!(ProviderError::Auth { status: 401, message: String::new() }.is_credential());
         assert!(!ProviderError::BadRequest { status: 400, message: String::new() }.falls_back());
+    }
+
+    /// A server that drops its kept-alive connection when the next request arrives on it (a
+    /// stale pooled connection): the request goes out again on a fresh connection and succeeds.
+    #[tokio::test]
+    async fn a_request_on_a_connection_the_server_dropped_is_sent_again() {
+        use std::io::{BufRead, BufReader, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}/v1/x", listener.local_addr().unwrap());
+        std::thread::spawn(move || {
+            for (n, stream) in listener.incoming().enumerate() {
+                let mut reader = BufReader::new(stream.unwrap());
+                // The first connection answers one request, then drops the second unanswered.
+                for request in 0.. {
+                    let mut len = 0;
+                    loop {
+                        let mut line = String::new();
+                        if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                            return;
+                        }
+                        if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                            len = v.trim().parse().unwrap();
+                        }
+                        if line == "\r\n" {
+                            break;
+                        }
+                    }
+                    std::io::Read::read_exact(&mut reader, &mut vec![0; len]).unwrap();
+                    if n == 0 && request == 1 {
+                        break;
+                    }
+                    let ok = "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 2\r\n\r\n{}";
+                    reader.get_mut().write_all(ok.as_bytes()).unwrap();
+                }
+            }
+        });
+        for _ in 0..2 {
+            let resp = send(http().post(&url).json(&serde_json::json!({}))).await.expect("sent");
+            assert_eq!(resp.text().await.unwrap(), "{}");
+        }
     }
 }

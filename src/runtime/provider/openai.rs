@@ -2,7 +2,7 @@
 
 use serde_json::{Value, json};
 
-use super::{ChatRequest, ChatResponse, OnText, ProviderError, event_json, json_body, net_error, read_events};
+use super::{ChatRequest, ChatResponse, OnText, ProviderError, event_json, json_body, read_events, send};
 use crate::runtime::registry::Model;
 
 pub async fn chat(
@@ -27,7 +27,7 @@ pub async fn chat(
     if let Some(k) = key {
         rb = rb.bearer_auth(k);
     }
-    let resp = rb.send().await.map_err(net_error)?;
+    let resp = send(rb).await?;
     let header = |name: &str| resp.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_string);
     let (cost, group) =
         (header("x-litellm-response-cost").and_then(|v| v.parse::<f64>().ok()), header("x-litellm-model-group"));
