@@ -31,7 +31,8 @@ pub fn mcp_file(source: Source, paths: &Paths) -> PathBuf {
         Source::Gemini => paths.in_home(".gemini/settings.json"),
         Source::Codex => paths.in_home(".codex/config.toml"),
         Source::Copilot => paths.in_home(".copilot/mcp-config.json"),
-        Source::Opencode => paths.in_home(".config/opencode/opencode.json"),
+        // Where OpenCode itself looks (XDG config dir, `opencode.jsonc` when that is the one kept).
+        Source::Opencode => crate::clients::opencode::config_file(paths),
     }
 }
 

@@ -25,20 +25,23 @@ fn sandbox() -> TestEnv {
     env
 }
 
-/// `aiorch ARGS` as a user the file modes apply to: as root, `nobody` runs a copy of the binary
-/// inside the sandbox (the build's copy may sit in a directory only root can enter).
+/// The command for `aiorch ARGS` as a user the file modes apply to: as root, `nobody` runs a
+/// copy of the binary inside the sandbox (the build's copy may sit in a directory only root can
+/// enter).
+fn unprivileged(env: &TestEnv, args: &[&str]) -> std::process::Command {
+    if !is_root() {
+        return env.std_cmd(args);
+    }
+    let copy = env.path("aiorch");
+    std::fs::copy(crate::common::AIORCH, &copy).unwrap();
+    chown_tree(env.path(""));
+    let mut cmd = env.std_cmd_of(&copy, args);
+    cmd.uid(NOBODY).gid(NOBODY);
+    cmd
+}
+
 fn run_unprivileged(env: &TestEnv, args: &[&str]) -> Run {
-    let cmd = if is_root() {
-        let copy = env.path("aiorch");
-        std::fs::copy(crate::common::AIORCH, &copy).unwrap();
-        chown_tree(env.path(""));
-        let mut cmd = env.std_cmd_of(&copy, args);
-        cmd.uid(NOBODY).gid(NOBODY);
-        cmd
-    } else {
-        env.std_cmd(args)
-    };
-    run_cmd(&mut assert_cmd::Command::from_std(cmd))
+    run_cmd(&mut assert_cmd::Command::from_std(unprivileged(env, args)))
 }
 
 fn chown_tree(root: std::path::PathBuf) {
@@ -77,16 +80,7 @@ fn an_unwritable_client_directory_names_the_target_and_the_fix() {
 
 /// `aiorch ARGS` as `nobody` (as root) or as the user, started in the background.
 fn spawn_unprivileged(env: &TestEnv, args: &[&str], vars: &[(&str, &str)]) -> std::process::Child {
-    let mut cmd = if is_root() {
-        let copy = env.path("aiorch");
-        std::fs::copy(crate::common::AIORCH, &copy).unwrap();
-        chown_tree(env.path(""));
-        let mut cmd = env.std_cmd_of(&copy, args);
-        cmd.uid(NOBODY).gid(NOBODY);
-        cmd
-    } else {
-        env.std_cmd(args)
-    };
+    let mut cmd = unprivileged(env, args);
     cmd.envs(vars.iter().copied()).stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped());
     cmd.spawn().unwrap()
 }
