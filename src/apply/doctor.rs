@@ -1,15 +1,21 @@
 //! Doctor checks for what the ledger says aiorch owns, and for drift against the config.
 
 use crate::apply::fsutil::{State, sha256_hex};
-use crate::apply::{self, Artifact, Ledger, Owned};
+use crate::apply::redact::Unresolved;
+use crate::apply::{self, Artifact, Ledger, Owned, Redactor};
 use crate::check::Check;
 use crate::config::apply::NixManaged;
 use crate::paths::Paths;
 
 const G: &str = "managed files";
 
-pub fn checks(paths: &Paths, declared: Vec<Artifact>, nix_managed: &[NixManaged]) -> anyhow::Result<Vec<Check>> {
-    let ledger = Ledger::load(&paths.ledger())?;
+pub fn checks(
+    paths: &Paths,
+    declared: Vec<Artifact>,
+    nix_managed: &[NixManaged],
+    secrets: &Redactor,
+) -> anyhow::Result<Vec<Check>> {
+    let (ledger, _) = Ledger::load_with(&paths.ledger(), secrets)?;
     let mut out = vec![];
     let managed = apply::managed::resolve(nix_managed, paths);
     let mut bad = 0;
@@ -80,6 +86,37 @@ pub fn checks(paths: &Paths, declared: Vec<Artifact>, nix_managed: &[NixManaged]
             bad += 1;
             out.push(Check::fail(G, "owned artifact", detail, fix));
         }
+        // What the ledger keeps of the user's text names a secret the backend cannot give back.
+        if let Some(u) = unresolved(secrets, &serde_json::to_vec(&e.kind)?)? {
+            bad += 1;
+            out.push(Check::fail(
+                G,
+                "backup",
+                format!(
+                    "the ledger's copy of the user's `{}` in {shown} holds a placeholder for a secret, and {}: \
+                     `aiorch revert` would leave aiorch's version of the file",
+                    e.key().map(|k| k.join(".")).unwrap_or_default(),
+                    u.describe()
+                ),
+                fix(secrets, &u),
+            ));
+        }
+        if let Some(b) = &e.backup
+            && let State::File { bytes, .. } = State::read(b)?
+            && let Some(u) = unresolved(secrets, &bytes)?
+        {
+            bad += 1;
+            out.push(Check::fail(
+                G,
+                "backup",
+                format!(
+                    "the backup of {shown} ({}) holds a placeholder for a secret, and {}",
+                    paths.display(b),
+                    u.describe()
+                ),
+                fix(secrets, &u),
+            ));
+        }
         if let Some(b) = &e.backup
             && State::read(b)? == State::Absent
         {
@@ -93,6 +130,21 @@ pub fn checks(paths: &Paths, declared: Vec<Artifact>, nix_managed: &[NixManaged]
         }
     }
     for (file, b) in &ledger.merge_backups {
+        if let State::File { bytes, .. } = State::read(b)?
+            && let Some(u) = unresolved(secrets, &bytes)?
+        {
+            out.push(Check::warn(
+                G,
+                "backup",
+                format!(
+                    "the copy of {} taken before aiorch's first merge ({}) holds a placeholder for a secret, and {}",
+                    paths.display(file),
+                    paths.display(b),
+                    u.describe()
+                ),
+                fix(secrets, &u),
+            ));
+        }
         if State::read(b)? == State::Absent {
             out.push(Check::warn(
                 G,
@@ -112,7 +164,7 @@ pub fn checks(paths: &Paths, declared: Vec<Artifact>, nix_managed: &[NixManaged]
 
     // Drift: would `apply` change anything?
     // A client file that no longer parses is a finding to report, not a reason to stop.
-    let plan = match apply::plan(paths, declared, nix_managed, &Default::default()) {
+    let plan = match apply::plan(paths, declared, nix_managed, &Default::default(), secrets) {
         Ok(p) => p,
         Err(e) => {
             let msg = crate::error::summary(&e);
@@ -171,6 +223,22 @@ fn nix_check(paths: &Paths, h: &apply::managed::Held) -> Check {
         let more = if diffs.len() > 3 { format!(" (+{} more)", diffs.len() - 3) } else { String::new() };
         Check::warn(G, label, format!("{}{more}", diffs[..diffs.len().min(3)].join("; ")), fix)
     }
+}
+
+/// The first secret a placeholder in `bytes` names that the backend cannot fill in as it was.
+fn unresolved(secrets: &Redactor, bytes: &[u8]) -> anyhow::Result<Option<Unresolved>> {
+    if !apply::redact::has_placeholder(bytes) {
+        return Ok(None);
+    }
+    Ok(secrets.unredact(bytes)?.err().and_then(|bad| bad.into_iter().next()))
+}
+
+fn fix(secrets: &Redactor, u: &Unresolved) -> String {
+    format!(
+        "store the value it had with {}; if it is gone for good, `aiorch revert --current-secrets` writes the value \
+         the backend has now",
+        secrets.fix(u.name())
+    )
 }
 
 fn apply_doc_get(

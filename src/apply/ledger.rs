@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use super::fsutil;
+use super::redact::{Redactor, Unresolved};
 use crate::error::CliError;
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
@@ -114,17 +115,33 @@ fn is_zero(n: &usize) -> bool {
 }
 
 impl Ledger {
+    /// The ledger as stored: secret values in it are still placeholders (see `redact`).
     pub fn load(path: &Path) -> anyhow::Result<Ledger> {
-        const HINT: &str = "the ledger is aiorch's record of what it owns: restore it from your own backup, or move \
-                            it aside and run `aiorch apply` (aiorch recognises the files it generated and takes \
-                            the user's originals from its backups again)";
+        match fs_err::read(path) {
+            Ok(b) => Ledger::parse(b, path),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Ledger { version: VERSION, ..Default::default() }),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// The ledger with the secret values the backend still has filled in; the placeholders of
+    /// secrets that are gone or were rotated stay (listed), and so do the entries holding them.
+    pub fn load_with(path: &Path, secrets: &Redactor) -> anyhow::Result<(Ledger, Vec<Unresolved>)> {
         let bytes = match fs_err::read(path) {
             Ok(b) => b,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                return Ok(Ledger { version: VERSION, ..Default::default() });
+                return Ok((Ledger { version: VERSION, ..Default::default() }, vec![]));
             }
             Err(e) => return Err(e.into()),
         };
+        let (bytes, unresolved) = secrets.unredact_partly(&bytes)?;
+        Ok((Ledger::parse(bytes, path)?, unresolved))
+    }
+
+    fn parse(bytes: Vec<u8>, path: &Path) -> anyhow::Result<Ledger> {
+        const HINT: &str = "the ledger is aiorch's record of what it owns: restore it from your own backup, or move \
+                            it aside and run `aiorch apply` (aiorch recognises the files it generated and takes \
+                            the user's originals from its backups again)";
         let text = String::from_utf8(bytes).map_err(|e| {
             let valid = &e.as_bytes()[..e.utf8_error().valid_up_to()];
             let (line, col) = crate::config::load::line_col(std::str::from_utf8(valid).unwrap_or(""), valid.len());
@@ -150,14 +167,27 @@ impl Ledger {
         Ok(ledger)
     }
 
-    pub fn save(&self, path: &Path) -> anyhow::Result<()> {
+    /// Save atomically (0600), with every known secret value replaced by its placeholder: the
+    /// user's text the ledger keeps for revert (`prior`, splices) never rests in the state dir.
+    pub fn save(&self, path: &Path, secrets: &Redactor) -> anyhow::Result<()> {
         if let Some(dir) = path.parent() {
             fs_err::create_dir_all(dir)?;
         }
         let mut text = serde_json::to_string_pretty(self)?;
         text.push('\n');
-        fsutil::write_atomic(path, text.as_bytes(), 0o600)?;
+        // Only the user's text can hold a secret: a ledger without any reads no backend.
+        let bytes = if self.holds_user_text() { secrets.redact(text.as_bytes())? } else { text.into_bytes() };
+        fsutil::write_atomic(path, &bytes, 0o600)?;
         Ok(())
+    }
+
+    /// Does any entry keep text or values of the user's (what revert puts back)?
+    fn holds_user_text(&self) -> bool {
+        self.entries.iter().any(|e| match &e.kind {
+            Owned::Key { prior, splice, .. } => prior.is_some() || splice.is_some(),
+            Owned::Members { scalar, splice, .. } => scalar.is_some() || splice.is_some(),
+            _ => false,
+        })
     }
 
     pub fn sort(&mut self) {

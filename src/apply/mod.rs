@@ -29,6 +29,7 @@ pub mod ledger;
 pub mod managed;
 pub mod plan;
 pub mod preflight;
+pub mod redact;
 pub mod report;
 mod yaml;
 
@@ -39,6 +40,7 @@ use serde_json::Value;
 
 pub use ledger::{DocFormat, Ledger, Owned};
 pub use plan::Plan;
+pub use redact::{Redactor, SecretValues};
 pub use report::{Summary, print_plan};
 
 use crate::config::apply::NixManaged;
@@ -149,14 +151,16 @@ pub fn plan(
     declared: Vec<Artifact>,
     nix_managed: &[NixManaged],
     adopt: &BTreeSet<String>,
+    secrets: &Redactor,
 ) -> anyhow::Result<Plan> {
-    let old = Ledger::load(&paths.ledger())?;
+    let (old, _) = Ledger::load_with(&paths.ledger(), secrets)?;
     let (declared, old, held) = managed::hold_back(&managed::resolve(nix_managed, paths), declared, old);
     let stamp = backup_stamp(&paths.backups());
     // Backups or generated files of an earlier run, but no ledger: it was lost (revert leaves
     // neither a generated dir nor, when nothing was replaced, a backups dir behind).
     let lost_ledger = !paths.ledger().exists() && (paths.backups().is_dir() || paths.generated().is_dir());
-    let planner = plan::Planner { backups_dir: &paths.backups(), stamp: &stamp, old: &old, adopt, lost_ledger };
+    let planner =
+        plan::Planner { backups_dir: &paths.backups(), stamp: &stamp, old: &old, adopt, lost_ledger, secrets };
     let mut plan = planner.plan(declared)?;
     plan.held = held;
     preflight::check(paths, &plan)?;
@@ -165,8 +169,8 @@ pub fn plan(
 
 /// Carry out `plan`. A merge target that changed since it was read (a client rewrote it) makes
 /// this return `Err(Retry)`; the caller plans again.
-pub fn execute(paths: &Paths, mut plan: Plan) -> anyhow::Result<Summary> {
-    let old = Ledger::load(&paths.ledger())?;
+pub fn execute(paths: &Paths, mut plan: Plan, secrets: &Redactor) -> anyhow::Result<Summary> {
+    let (old, _) = Ledger::load_with(&paths.ledger(), secrets)?;
     let summary = Summary::of(&plan);
 
     // 0. Temp files an interrupted run left next to what aiorch writes.
@@ -179,7 +183,8 @@ pub fn execute(paths: &Paths, mut plan: Plan) -> anyhow::Result<Summary> {
     dirs.iter().for_each(|d| fsutil::sweep_temp(d));
     fsutil::sweep_temp_tree(&paths.backups());
 
-    // 1. Backups of everything that is not ours, before anything is replaced.
+    // 1. Backups of everything that is not ours, before anything is replaced, with the secret
+    // values in them replaced by placeholders (`redact`).
     // Every I/O error below names the file the user knows (never a temp file) and what to do.
     let io = |what: &'static str, p: &Path| {
         let p = p.to_path_buf();
@@ -189,7 +194,7 @@ pub fn execute(paths: &Paths, mut plan: Plan) -> anyhow::Result<Summary> {
         if let Some(b) = &c.backup
             && !matches!(c.before, fsutil::State::Absent)
         {
-            fsutil::copy_any(&c.path, b).map_err(io("back up", &c.path))?;
+            copy_tree(&c.path, b, &|bytes| secrets.redact(bytes), &io("back up", &c.path))?;
         }
     }
     // 2. Journal: own both the old and the new artifacts — and the directories this run is
@@ -205,19 +210,19 @@ pub fn execute(paths: &Paths, mut plan: Plan) -> anyhow::Result<Summary> {
         let mut journal = plan.ledger.clone();
         journal.entries.extend(old.entries.iter().cloned());
         journal.sort();
-        journal.save(&paths.ledger())?;
+        journal.save(&paths.ledger(), secrets)?;
     }
 
     // 3. The changes themselves; retractions last, deepest first.
     plan.changes.sort_by_key(|c| matches!(c.after, plan::Target::Absent));
     let mut landed = 0;
     let mut touched: BTreeSet<PathBuf> = BTreeSet::new();
-    let result = change_all(paths, &mut plan, &mut landed, &mut touched);
+    let result = change_all(paths, &mut plan, &mut landed, &mut touched, secrets);
     // 3c. Make the renames and removals durable (also those of a run that stopped).
     fsutil::sync_dirs(touched.iter().map(PathBuf::as_path));
     if let Err(e) = result {
         if !plan.changes.is_empty()
-            && let Err(save) = landed_ledger(&old, &plan, landed).save(&paths.ledger())
+            && let Err(save) = landed_ledger(&old, &plan, landed).save(&paths.ledger(), secrets)
         {
             tracing::warn!("could not record what landed in {}: {save:#}", paths.ledger().display());
         }
@@ -236,7 +241,7 @@ pub fn execute(paths: &Paths, mut plan: Plan) -> anyhow::Result<Summary> {
     // 5. The ledger as it now is (not rewritten when nothing changed: a no-op apply touches
     // no file at all).
     if plan.ledger != old {
-        plan.ledger.save(&paths.ledger())?;
+        plan.ledger.save(&paths.ledger(), secrets)?;
     }
     Ok(summary)
 }
@@ -247,6 +252,7 @@ fn change_all(
     plan: &mut Plan,
     landed: &mut usize,
     touched: &mut BTreeSet<PathBuf>,
+    secrets: &Redactor,
 ) -> anyhow::Result<()> {
     let io = |what: &'static str, p: &Path| {
         let p = p.to_path_buf();
@@ -309,7 +315,7 @@ fn change_all(
                 None => st.commit(&c.path).map_err(io("write", &c.path))?,
             },
             (plan::Target::Link(t), _) => fsutil::symlink_atomic(t, &c.path).map_err(io("link", &c.path))?,
-            (plan::Target::Restore(b), _) => fsutil::restore(b, &c.path).map_err(io("restore", &c.path))?,
+            (plan::Target::Restore(b), _) => restore(b, &c.path, secrets, &io("restore", &c.path))?,
             (plan::Target::Absent, _) => fsutil::remove(&c.path).map_err(io("remove", &c.path))?,
             (plan::Target::File { .. }, None) => unreachable!("every file was staged"),
         }
@@ -358,6 +364,7 @@ pub fn converge(
     declare: impl Fn() -> anyhow::Result<Vec<Artifact>>,
     nix_managed: &[NixManaged],
     adopt: &BTreeSet<String>,
+    secrets: &Redactor,
     mut show: impl FnMut(&Plan),
 ) -> anyhow::Result<Summary> {
     for attempt in 0..8u32 {
@@ -367,9 +374,9 @@ pub fn converge(
                 std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
             std::thread::sleep(std::time::Duration::from_micros(u64::from(attempt * 2000 + jitter % 3000)));
         }
-        let p = plan(paths, declare()?, nix_managed, adopt)?;
+        let p = plan(paths, declare()?, nix_managed, adopt, secrets)?;
         show(&p);
-        match execute(paths, p) {
+        match execute(paths, p, secrets) {
             Err(e) if e.is::<Retry>() => continue,
             other => return other,
         }
@@ -377,6 +384,57 @@ pub fn converge(
     Err(CliError::failed("files kept changing while aiorch was writing them")
         .hint("is a client rewriting its config in a loop? try again when it is idle")
         .into())
+}
+
+/// Copy the file, link or directory tree at `from` to `to` (creating parents), passing every
+/// file's bytes through `f` (redaction into the backups, filling in on the way back).
+fn copy_tree(
+    from: &Path,
+    to: &Path,
+    f: &dyn Fn(&[u8]) -> anyhow::Result<Vec<u8>>,
+    io: &dyn Fn(std::io::Error) -> CliError,
+) -> anyhow::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    let meta = fs_err::symlink_metadata(from).map_err(io)?;
+    if meta.is_file() {
+        let bytes = f(&fs_err::read(from).map_err(io)?)?;
+        if let Some(p) = to.parent() {
+            fs_err::create_dir_all(p).map_err(io)?;
+        }
+        fsutil::write_atomic(to, &bytes, meta.permissions().mode() & 0o7777).map_err(io)?;
+    } else if meta.is_dir() {
+        fs_err::create_dir_all(to).map_err(io)?;
+        for entry in fs_err::read_dir(from).map_err(io)? {
+            let entry = entry.map_err(io)?;
+            copy_tree(&entry.path(), &to.join(entry.file_name()), f, io)?;
+        }
+    } else {
+        fsutil::copy_any(from, to).map_err(io)?;
+    }
+    Ok(())
+}
+
+/// Put the backup `b` back at `path`, with the secret values its placeholders name filled in
+/// (planning checked that each still resolves to the value the copy was taken with).
+fn restore(b: &Path, path: &Path, secrets: &Redactor, io: &dyn Fn(std::io::Error) -> CliError) -> anyhow::Result<()> {
+    let fill = |bytes: &[u8]| match secrets.unredact(bytes)? {
+        Ok(b) => Ok(b),
+        Err(bad) => Err(anyhow::Error::from(
+            CliError::failed(format!("{}: {}", path.display(), bad[0].describe()))
+                .hint(format!("store the value it had with {} and run it again", secrets.fix(bad[0].name()))),
+        )),
+    };
+    match fsutil::State::read(b).map_err(io)? {
+        fsutil::State::File { bytes, mode } if redact::has_placeholder(&bytes) => {
+            fsutil::write_atomic(path, &fill(&bytes)?, mode).map_err(io)?
+        }
+        fsutil::State::Dir => {
+            fsutil::remove(path).map_err(io)?;
+            copy_tree(b, path, &fill, io)?;
+        }
+        _ => fsutil::restore(b, path).map_err(io)?,
+    }
+    Ok(())
 }
 
 /// A directory name for this run's backups: a UTC timestamp (from `AIORCH_NOW` in tests),

@@ -81,6 +81,8 @@ pub struct Planner<'a> {
     /// The ledger is gone but earlier runs left backups: what is on disk is told apart by
     /// content (see `recognise`), and the user's originals come from those backups again.
     pub lost_ledger: bool,
+    /// Secret values: backups and the ledger hold placeholders for them (see `redact`).
+    pub secrets: &'a super::redact::Redactor<'a>,
 }
 
 impl Planner<'_> {
@@ -139,6 +141,26 @@ impl Planner<'_> {
             return Err(conflict_error(&plan.conflicts).into());
         }
         Ok(plan)
+    }
+
+    /// Does the backup at `b` hold exactly `state` (its placeholders filled in)?
+    fn backup_holds(&self, b: &Path, state: &State) -> anyhow::Result<bool> {
+        Ok(match (State::read(b).ok(), state) {
+            (Some(State::File { bytes, mode }), State::File { bytes: now, mode: m })
+                if super::redact::has_placeholder(&bytes) =>
+            {
+                mode == *m && self.secrets.unredact(&bytes)?.is_ok_and(|filled| &filled == now)
+            }
+            (got, _) => got.as_ref() == Some(state),
+        })
+    }
+
+    /// Placeholders in the backup file `b` that cannot be filled in (none for a link or a tree).
+    fn unresolved_in(&self, b: &Path) -> anyhow::Result<Vec<super::redact::Unresolved>> {
+        Ok(match State::read(b)? {
+            State::File { bytes, .. } => self.secrets.unredact(&bytes)?.err().unwrap_or_default(),
+            _ => vec![],
+        })
     }
 
     fn backup_path(&self, path: &Path) -> PathBuf {
@@ -230,8 +252,10 @@ impl Planner<'_> {
         if !ours_untouched {
             // Not ours, or ours but edited by the user: keep a copy before replacing — unless
             // an earlier (interrupted) run already saved exactly this.
-            let already =
-                owned.and_then(|o| o.backup.as_ref()).is_some_and(|b| State::read(b).ok().as_ref() == Some(&before));
+            let already = match owned.and_then(|o| o.backup.as_ref()) {
+                Some(b) => self.backup_holds(b, &before)?,
+                None => false,
+            };
             if !already {
                 let b = self.backup_path(&path);
                 entry.backup = Some(b.clone());
@@ -262,7 +286,9 @@ impl Planner<'_> {
             return Ok(());
         }
         if !ours_untouched && !matches!(before, State::Absent) {
-            if e.backup.as_ref().is_some_and(|b| State::read(b).ok().as_ref() == Some(&before)) {
+            if let Some(b) = &e.backup
+                && self.backup_holds(b, &before)?
+            {
                 // Exactly what was saved before aiorch's change: a run stopped before that change
                 // landed (the journal names it), so the user's file is still in place.
                 return Ok(());
@@ -274,7 +300,26 @@ impl Planner<'_> {
             return Ok(());
         }
         let (after, action) = match &e.backup {
-            Some(b) if State::read(b)? != State::Absent => (Target::Restore(b.clone()), Action::Restore),
+            Some(b) if State::read(b)? != State::Absent => {
+                let bad = self.unresolved_in(b)?;
+                if let Some(u) = bad.first() {
+                    // Writing another value than the user had would not be their file.
+                    plan.warnings.push(format!(
+                        "{} is not restored: its backup {} holds a placeholder for a secret, and {}; aiorch's \
+                         version is left in place. Store the value it had with {} and run it again (or `aiorch \
+                         revert --current-secrets` writes the value the backend has now)",
+                        e.path.display(),
+                        b.display(),
+                        u.describe(),
+                        self.secrets.fix(u.name())
+                    ));
+                    if !matches!(before, State::Absent) {
+                        plan.ledger.entries.push(e.clone());
+                    }
+                    return Ok(());
+                }
+                (Target::Restore(b.clone()), Action::Restore)
+            }
             Some(b) => {
                 // Removing aiorch's version would leave nothing at all: keep it (and keep
                 // owning it, so a backup put back later is still restored).
@@ -340,12 +385,26 @@ impl Planner<'_> {
         };
         let mut doc = Doc::parse(format, &text, &real)?;
         let existed = !matches!(before, State::Absent);
+        if let Some(why) = self.blocked(path, &real, &wanted)? {
+            // Undoing it would write another value than the user had: the file stays as it is.
+            plan.warnings.push(why);
+            plan.ledger.entries.extend(self.old.keys_at(path).chain(self.old.members_at(path)).cloned());
+            plan.unchanged += 1;
+            return Ok(());
+        }
         // No ledger: what the file held before aiorch's first merge is its newest backup.
         // None at all: aiorch backs up every file it first merges into, so aiorch created it.
         let recovered = match self.lost_ledger && old_merged.is_none() && existed {
             true => match self.newest_backup(&real) {
                 Some(b) => {
-                    let d = fs_err::read_to_string(&b).ok().and_then(|t| Doc::parse(format, &t, &b).ok());
+                    // The values the backend has are filled in; a placeholder left stays one, and
+                    // a key recovered with it is blocked at revert like any other.
+                    let filled = match fs_err::read(&b) {
+                        Ok(bytes) => Some(self.secrets.unredact_partly(&bytes)?.0),
+                        Err(_) => None,
+                    };
+                    let d =
+                        filled.and_then(|t| String::from_utf8(t).ok()).and_then(|t| Doc::parse(format, &t, &b).ok());
                     if d.is_some() {
                         plan.ledger.merge_backups.insert(path.to_path_buf(), b);
                     }
@@ -363,6 +422,8 @@ impl Planner<'_> {
         let wanted_keys: BTreeSet<Vec<String>> =
             wanted.iter().filter_map(|a| a.key_path().map(<[String]>::to_vec)).collect();
         let mut conflicts: Vec<(String, String)> = vec![];
+        // This run records some of the user's own text in the ledger (a value it takes over).
+        let mut records_theirs = false;
         for a in &wanted {
             let Desired::Key { key, value, .. } = &a.desired else { continue };
             let current = doc.get(key);
@@ -444,6 +505,7 @@ impl Planner<'_> {
                     ));
                 }
             }
+            records_theirs |= old.is_none() && prior.is_some();
             plan.ledger.entries.push(Entry {
                 path: path.to_path_buf(),
                 owner: a.owner.to_string(),
@@ -538,6 +600,9 @@ impl Planner<'_> {
             plan.ledger.merge_backups.insert(path.to_path_buf(), b.clone());
             backup = Some(b);
         }
+        if existed && (backup.is_some() || records_theirs) {
+            self.refuse_unrecognisable(&real, &pristine)?;
+        }
         if !existed {
             plan.ledger.created_files.insert(path.to_path_buf());
         }
@@ -560,6 +625,68 @@ impl Planner<'_> {
 }
 
 impl Planner<'_> {
+    /// Why the entries of aiorch's in the file at `path` cannot be undone, when undoing is what
+    /// this run would do: a placeholder in what the ledger keeps of the user's text (`prior`,
+    /// splices) names a secret that is gone or was rotated. (Placeholders that resolved were
+    /// filled in when the ledger was loaded, so any left here is one of those.)
+    fn blocked(&self, path: &Path, real: &Path, wanted: &[Artifact]) -> anyhow::Result<Option<String>> {
+        for e in self.old.keys_at(path).chain(self.old.members_at(path)) {
+            let Some(key) = e.key() else { continue };
+            // A key still declared keeps its record as it is (aiorch's value replaces the whole
+            // value, so the placeholder never reaches the file); only undoing needs the value.
+            if wanted.iter().any(|a| match &a.desired {
+                Desired::Key { key: k, .. } | Desired::Members { key: k, .. } => k == key,
+                _ => false,
+            }) {
+                continue;
+            }
+            let json = serde_json::to_vec(&e.kind)?;
+            if !super::redact::has_placeholder(&json) {
+                continue;
+            }
+            let bad = self.secrets.unredact(&json)?.err().unwrap_or_default();
+            let Some(u) = bad.first() else { continue };
+            return Ok(Some(format!(
+                "{} is not reverted: aiorch's record of the user's `{}` holds a placeholder for a secret, and {}; \
+                 the file is left as it is. Store the value it had with {} and run it again (or `aiorch revert \
+                 --current-secrets` writes the value the backend has now)",
+                real.display(),
+                key.join("."),
+                u.describe(),
+                self.secrets.fix(u.name())
+            )));
+        }
+        Ok(None)
+    }
+
+    /// Exit 2 when the user's file holds a literal value under the name of a secret the config
+    /// declares but the backend does not have: that value cannot be recognised, so it would
+    /// rest in the backup and the ledger. (A literal in a header, under another name, cannot be
+    /// told from other text: `aiorch import --store-secrets` stores those.)
+    fn refuse_unrecognisable(&self, real: &Path, pristine: &Doc) -> anyhow::Result<()> {
+        let missing = self.secrets.missing_declared()?;
+        if missing.is_empty() {
+            return Ok(());
+        }
+        let Some(root) = pristine.get(&[]) else { return Ok(()) };
+        let mut hits = vec![];
+        literals(&root, &missing, &mut vec![], &mut hits);
+        let Some((at, name)) = hits.first() else { return Ok(()) };
+        let line = pristine.line_of(at).map_or(String::new(), |l| format!(":{l}"));
+        Err(CliError::bad_input(format!(
+            "{}{line}: `{}` holds a literal value for the secret {name}, which the config declares but the \
+             secrets backend does not have: aiorch keeps a copy of this file for revert and could not keep the \
+             value out of it",
+            real.display(),
+            at.join("."),
+        ))
+        .hint(format!(
+            "store it first with {} (the same value), then run aiorch again; nothing was changed",
+            self.secrets.fix(name)
+        ))
+        .into())
+    }
+
     /// Array members: each declared value is made present in its array (appended when
     /// missing, and then aiorch's); values aiorch inserted earlier but no longer declares are
     /// removed; members the user wrote (even ones equal to ours that were there first) stay.
@@ -741,6 +868,28 @@ fn conflict_error(conflicts: &[(String, String)]) -> CliError {
     ))
 }
 
+/// Every string value of at least `redact::MIN_LEN` characters at a key named like one of
+/// `names` (an `env` entry), that is not a reference (`${NAME}`, `$NAME`) or a placeholder.
+fn literals(v: &Value, names: &[String], at: &mut Vec<String>, hits: &mut Vec<(Vec<String>, String)>) {
+    if let Value::Object(m) = v {
+        for (k, val) in m {
+            at.push(k.clone());
+            match val {
+                Value::String(s)
+                    if names.contains(k)
+                        && s.len() >= super::redact::MIN_LEN
+                        && !s.starts_with('$')
+                        && !super::redact::has_placeholder(s.as_bytes()) =>
+                {
+                    hits.push((at.clone(), k.clone()))
+                }
+                other => literals(other, names, at, hits),
+            }
+            at.pop();
+        }
+    }
+}
+
 fn json_kind(v: &Value) -> &'static str {
     match v {
         Value::Null => "null",
@@ -803,7 +952,8 @@ impl Artifact {
 mod tests {
     use serde_json::json;
 
-    use super::super::{Artifact, DocFormat, converge};
+    use super::super::redact::NoSecrets;
+    use super::super::{Artifact, DocFormat, Redactor, converge};
     use crate::paths::Paths;
 
     fn env() -> (tempfile::TempDir, Paths) {
@@ -819,7 +969,7 @@ mod tests {
     }
 
     fn run(paths: &Paths, arts: Vec<Artifact>) {
-        converge(paths, || Ok(arts.clone()), &[], &Default::default(), |_| {}).unwrap();
+        converge(paths, || Ok(arts.clone()), &[], &Default::default(), &Redactor::new(&NoSecrets), |_| {}).unwrap();
     }
 
     fn allow(paths: &Paths, values: &[&str]) -> Artifact {
@@ -946,8 +1096,10 @@ mod tests {
         let (_t, paths) = env();
         let file = paths.in_home("settings.json");
         fs_err::write(&file, "{\"permissions\": {\"allow\": \"oops\"}}\n").unwrap();
-        let err = converge(&paths, || Ok(vec![allow(&paths, &["Bash(ls:*)"])]), &[], &Default::default(), |_| {})
-            .unwrap_err();
+        let none = Redactor::new(&NoSecrets);
+        let err =
+            converge(&paths, || Ok(vec![allow(&paths, &["Bash(ls:*)"])]), &[], &Default::default(), &none, |_| {})
+                .unwrap_err();
         let e = err.downcast_ref::<crate::error::CliError>().unwrap();
         assert_eq!(e.exit, crate::error::Exit::BadInput);
         assert!(e.message.contains("`permissions.allow` is a string"), "{}", e.message);

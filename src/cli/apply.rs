@@ -20,12 +20,14 @@ pub fn apply(
         );
         return Ok(Exit::Ok);
     }
+    let values = crate::secrets::values::BackendValues::of(&loaded.config, paths);
+    let secrets = apply::Redactor::new(&values);
     for note in crate::clients::mcp_notes(&loaded.ctx(paths))? {
         ui.note(&note);
     }
     if dry_run || check {
         // Read-only: no lock, so a dry run creates nothing, not even the state dir.
-        let plan = apply::plan(paths, loaded.declared(paths)?, &loaded.config.apply.nix_managed, adopt)?;
+        let plan = apply::plan(paths, loaded.declared(paths)?, &loaded.config.apply.nix_managed, adopt, &secrets)?;
         let summary = apply::Summary::of(&plan);
         if ui.json {
             ui.json(&apply::report::plan_json(&plan, paths));
@@ -39,7 +41,7 @@ pub fn apply(
     if !paths.state_dir.exists() {
         // First run: plan once before the lock creates the state dir, so a file that does not
         // parse leaves no trace at all (converge plans again under the lock).
-        apply::plan(paths, loaded.declared(paths)?, &loaded.config.apply.nix_managed, adopt)?;
+        apply::plan(paths, loaded.declared(paths)?, &loaded.config.apply.nix_managed, adopt, &secrets)?;
     }
     let _lock = apply::lock(paths)?;
     let mut shown = None;
@@ -49,6 +51,7 @@ pub fn apply(
         || loaded.declared(paths),
         &loaded.config.apply.nix_managed,
         adopt,
+        &secrets,
         |plan| {
             warnings = plan.warnings.clone();
             if !ui.json {
@@ -71,18 +74,25 @@ fn warned(ui: &Ui, warnings: &[String]) -> bool {
         ui.warn(w);
     }
     if !warnings.is_empty() {
-        ui.warn("put the missing backup back and run it again to restore it; `aiorch doctor` lists what is missing");
+        ui.warn("do what is named above and run it again; `aiorch doctor` lists what is missing");
     }
     !warnings.is_empty()
 }
 
-pub fn revert(ui: &Ui, paths: &Paths, dry_run: bool) -> anyhow::Result<Exit> {
+/// `current_secrets`: fill the secrets in the backups with the backend's value even where it
+/// is not the one the backup was taken with (the old token was rotated and is gone).
+pub fn revert(ui: &Ui, paths: &Paths, dry_run: bool, current_secrets: bool) -> anyhow::Result<Exit> {
     // Files Nix manages stay as they are on revert too. Revert must work with a config that
-    // no longer loads, so a bad one only means no such list.
-    let nix_managed =
-        crate::config::load(&paths.config_file, paths.config_explicit).map(|c| c.apply.nix_managed).unwrap_or_default();
+    // no longer loads, so a bad one only means no such list (and the default secrets backend).
+    let config = crate::config::load(&paths.config_file, paths.config_explicit).ok();
+    let nix_managed = config.as_ref().map(|c| c.apply.nix_managed.clone()).unwrap_or_default();
+    let values = match &config {
+        Some(c) => crate::secrets::values::BackendValues::of(c, paths),
+        None => crate::secrets::values::BackendValues::without_config(paths),
+    };
+    let secrets = apply::Redactor::new(&values).accept_current(current_secrets);
     if dry_run {
-        let plan = apply::plan(paths, vec![], &nix_managed, &Default::default())?;
+        let plan = apply::plan(paths, vec![], &nix_managed, &Default::default(), &secrets)?;
         if ui.json {
             ui.json(&apply::report::plan_json(&plan, paths));
         } else {
@@ -99,6 +109,7 @@ pub fn revert(ui: &Ui, paths: &Paths, dry_run: bool) -> anyhow::Result<Exit> {
         || Ok(vec![]),
         &nix_managed,
         &Default::default(),
+        &secrets,
         |plan| {
             warnings = plan.warnings.clone();
             if ui.json {

@@ -106,6 +106,10 @@ pub enum Cmd {
         /// Show what would be undone and change nothing
         #[arg(long)]
         dry_run: bool,
+        /// Where a backup holds a secret (kept there as a placeholder) whose value was rotated
+        /// since, write the value the secrets backend has now instead of refusing that file
+        #[arg(long)]
+        current_secrets: bool,
     },
     /// Write a config (and agentsmd tree) from the clients' existing setup
     #[command(
@@ -533,7 +537,7 @@ fn run(cli: Cli, ui: &Ui) -> anyhow::Result<Exit> {
         Cmd::Init { force } => config::init(ui, &paths, force),
         Cmd::Apply { dry_run, check, adopt } => apply::apply(ui, &paths, dry_run, check, &adopt.into_iter().collect()),
         Cmd::Import(a) => import::import(ui, &paths, a),
-        Cmd::Revert { dry_run } => apply::revert(ui, &paths, dry_run),
+        Cmd::Revert { dry_run, current_secrets } => apply::revert(ui, &paths, dry_run, current_secrets),
         Cmd::Doctor { strict, no_connect } => doctor::doctor(ui, &paths, strict, no_connect),
         Cmd::Agents => doctor::agents(ui, &paths),
         Cmd::Plugins(PluginsCmd::Sync) => plugins::sync(ui, &paths),

@@ -27,7 +27,14 @@ pub fn checks(ui: &Ui, paths: &Paths, config: &Config, tree: &Tree, no_connect: 
     checks.extend(crate::runtime::doctor::checks(config, paths));
     if config.enable {
         let ctx = Ctx { paths, config, tree };
-        checks.extend(crate::apply::doctor::checks(paths, clients::declared(&ctx)?, &config.apply.nix_managed)?);
+        let values = crate::secrets::values::BackendValues::of(config, paths);
+        let secrets = crate::apply::Redactor::new(&values);
+        checks.extend(crate::apply::doctor::checks(
+            paths,
+            clients::declared(&ctx)?,
+            &config.apply.nix_managed,
+            &secrets,
+        )?);
         let plugins = if Client::Claude.managed(config) {
             Some(crate::mcp::plugins::declared(&config.plugins, paths)?)
         } else {

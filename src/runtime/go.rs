@@ -130,7 +130,9 @@ pub fn preflight(
     declared: anyhow::Result<Vec<crate::apply::Artifact>>,
 ) -> Vec<Check> {
     let mut checks = vec![Check::ok("go", "config loads", rt.paths.config_file.display().to_string())];
-    match declared.and_then(|d| crate::apply::doctor::checks(&rt.paths, d, &rt.cfg.apply.nix_managed)) {
+    let values = crate::secrets::values::BackendValues::of(&rt.cfg, &rt.paths);
+    let secrets = crate::apply::Redactor::new(&values);
+    match declared.and_then(|d| crate::apply::doctor::checks(&rt.paths, d, &rt.cfg.apply.nix_managed, &secrets)) {
         Ok(list) => {
             let bad: Vec<&Check> = list.iter().filter(|c| c.status != Status::Ok).collect();
             checks.push(if bad.is_empty() {

@@ -17,6 +17,7 @@ mod framework;
 mod keychain;
 pub mod mask;
 pub mod prompt;
+pub mod values;
 
 use std::collections::BTreeMap;
 
