@@ -16,6 +16,7 @@ mod common;
 
 mod aider;
 mod apply;
+mod backup_secrets;
 mod cli;
 mod config_cmd;
 mod conflict;
