@@ -15,7 +15,7 @@ pub fn checks(
     nix_managed: &[NixManaged],
     secrets: &Redactor,
 ) -> anyhow::Result<Vec<Check>> {
-    let (ledger, _) = Ledger::load_with(&paths.ledger(), secrets)?;
+    let ledger = Ledger::load(&paths.ledger())?;
     let mut out = vec![];
     let managed = apply::managed::resolve(nix_managed, paths);
     let mut bad = 0;

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use super::fsutil;
-use super::redact::{Redactor, Unresolved};
+use super::redact::Redactor;
 use crate::error::CliError;
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
@@ -122,20 +122,6 @@ impl Ledger {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Ledger { version: VERSION, ..Default::default() }),
             Err(e) => Err(e.into()),
         }
-    }
-
-    /// The ledger with the secret values the backend still has filled in; the placeholders of
-    /// secrets that are gone or were rotated stay (listed), and so do the entries holding them.
-    pub fn load_with(path: &Path, secrets: &Redactor) -> anyhow::Result<(Ledger, Vec<Unresolved>)> {
-        let bytes = match fs_err::read(path) {
-            Ok(b) => b,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                return Ok((Ledger { version: VERSION, ..Default::default() }, vec![]));
-            }
-            Err(e) => return Err(e.into()),
-        };
-        let (bytes, unresolved) = secrets.unredact_partly(&bytes)?;
-        Ok((Ledger::parse(bytes, path)?, unresolved))
     }
 
     fn parse(bytes: Vec<u8>, path: &Path) -> anyhow::Result<Ledger> {

@@ -153,7 +153,7 @@ pub fn plan(
     adopt: &BTreeSet<String>,
     secrets: &Redactor,
 ) -> anyhow::Result<Plan> {
-    let (old, _) = Ledger::load_with(&paths.ledger(), secrets)?;
+    let old = fill_in(Ledger::load(&paths.ledger())?, &declared, secrets)?;
     let (declared, old, held) = managed::hold_back(&managed::resolve(nix_managed, paths), declared, old);
     let stamp = backup_stamp(&paths.backups());
     // Backups or generated files of an earlier run, but no ledger: it was lost (revert leaves
@@ -167,10 +167,35 @@ pub fn plan(
     Ok(plan)
 }
 
+/// The ledger with the secret values filled in where this run may need the user's text back: in
+/// the merged entries it would undo (no longer declared, or declared with another value). The
+/// others keep their placeholders, so a run that undoes nothing reads no secret at all. A
+/// placeholder whose secret is gone or was rotated stays one (planning then leaves that file).
+fn fill_in(mut old: Ledger, declared: &[Artifact], secrets: &Redactor) -> anyhow::Result<Ledger> {
+    for e in old.entries.iter_mut().filter(|e| e.is_merged()) {
+        let kept = declared.iter().any(|a| {
+            a.path == e.path
+                && match (&a.desired, &e.kind) {
+                    (Desired::Key { key, value, .. }, Owned::Key { key: k, sha256, .. }) => {
+                        key == k && ledger::hash_matches(value, sha256)
+                    }
+                    (Desired::Members { key, .. }, Owned::Members { key: k, .. }) => key == k,
+                    _ => false,
+                }
+        });
+        let json = serde_json::to_vec(&e.kind)?;
+        if kept || !redact::has_placeholder(&json) {
+            continue;
+        }
+        e.kind = serde_json::from_slice(&secrets.unredact_partly(&json)?.0)?;
+    }
+    Ok(old)
+}
+
 /// Carry out `plan`. A merge target that changed since it was read (a client rewrote it) makes
 /// this return `Err(Retry)`; the caller plans again.
 pub fn execute(paths: &Paths, mut plan: Plan, secrets: &Redactor) -> anyhow::Result<Summary> {
-    let (old, _) = Ledger::load_with(&paths.ledger(), secrets)?;
+    let old = Ledger::load(&paths.ledger())?;
     let summary = Summary::of(&plan);
 
     // 0. Temp files an interrupted run left next to what aiorch writes.

@@ -628,7 +628,7 @@ impl Planner<'_> {
     /// Why the entries of aiorch's in the file at `path` cannot be undone, when undoing is what
     /// this run would do: a placeholder in what the ledger keeps of the user's text (`prior`,
     /// splices) names a secret that is gone or was rotated. (Placeholders that resolved were
-    /// filled in when the ledger was loaded, so any left here is one of those.)
+    /// filled in before planning (`fill_in`), so any left here is one of those.)
     fn blocked(&self, path: &Path, real: &Path, wanted: &[Artifact]) -> anyhow::Result<Option<String>> {
         for e in self.old.keys_at(path).chain(self.old.members_at(path)) {
             let Some(key) = e.key() else { continue };

@@ -29,8 +29,8 @@ fn seed(env: &TestEnv) {
     env.write(
         "~/.gemini/settings.json",
         format!(
-            "{{\n  // mine\n  \"theme\": \"Dracula\",\n  \"mcpServers\": {{\n    \"gh-issues\": {{ \"command\": \"gh-mcp\", \
-             \"env\": {{ \"GITHUB_TOKEN\": \"{GH}\" }} }}, // keep\n  }}\n}}\n"
+            "{{\n  // mine\n  \"theme\": \"Dracula\",\n  \"mcpServers\": {{\n    \"gh-issues\": \
+             {{ \"command\": \"gh-mcp\", \"env\": {{ \"GITHUB_TOKEN\": \"{GH}\" }} }}, // keep\n  }}\n}}\n"
         ),
     );
     env.write(
@@ -43,7 +43,8 @@ fn seed(env: &TestEnv) {
     env.write(
         "~/.copilot/mcp-config.json",
         format!(
-            "{{\n  \"mcpServers\": {{\n    \"my-docs\": {{ \"type\": \"http\", \"url\": \"https://mcp.example.com/mcp\", \
+            "{{\n  \"mcpServers\": {{\n    \"my-docs\": {{ \"type\": \"http\", \
+             \"url\": \"https://mcp.example.com/mcp\", \
              \"headers\": {{ \"Authorization\": \"Bearer {DOCS}\" }}, \"tools\": [\"*\"] }}\n  }}\n}}\n"
         ),
     );
@@ -239,4 +240,32 @@ fn a_crash_and_a_lost_ledger_still_recover_with_redacted_backups() {
     let claude: serde_json::Value = serde_json::from_str(&env.read("~/.claude.json")).unwrap();
     let original: serde_json::Value = serde_json::from_str(&seeded_claude()).unwrap();
     assert_eq!(claude, original);
+}
+
+#[test]
+fn secrets_are_read_only_when_a_copy_is_written_or_filled_in() {
+    // A command backend that logs every read.
+    let backend = "[secrets]\nbackend = \"command\"\n\
+                   command = [\"sh\", \"-c\", \"echo \\\"$0\\\" >> \\\"$1\\\"; cat \\\"$0\\\"\", \
+                   \"@ROOT@/vault/{name}\", \"@ROOT@/reads.log\"]\n\
+                   command_set = [\"sh\", \"-c\", \"mkdir -p \\\"$(dirname \\\"$0\\\")\\\" && cat > \\\"$0\\\"\", \
+                   \"@ROOT@/vault/{name}\"]\n";
+    let env = TestEnv::with_config(&config().replace("[secrets]\nbackend = \"file\"\n", backend));
+    seed(&env);
+    set(&env, "GITHUB_TOKEN", GH);
+    set(&env, "DOCS_TOKEN", DOCS);
+    let reads = || std::fs::read_to_string(env.path("reads.log")).unwrap_or_default().lines().count();
+    let before = home(&env);
+
+    env.ok(["apply", "--adopt", "github"]);
+    assert!(reads() > 0, "the first apply copies the user's files: it reads the declared secrets");
+    assert_no_token_in_state(&env);
+    std::fs::remove_file(env.path("reads.log")).unwrap();
+    // Nothing copied, nothing undone: nothing read.
+    env.ok(["apply", "--adopt", "github"]);
+    env.ok(["apply", "--check"]);
+    assert_eq!(reads(), 0, "a no-op apply reads no secret");
+    env.ok(["revert"]);
+    assert!(reads() > 0, "revert fills the values in");
+    assert_eq!(home(&env), before);
 }
