@@ -137,6 +137,8 @@ fn backups_and_ledger_hold_placeholders_and_revert_is_byte_exact() {
 #[test]
 fn a_rotated_or_removed_secret_leaves_that_file_and_says_what_to_do() {
     let env = seeded();
+    // A whole file aiorch replaces (and backs up) with the token in it, too.
+    env.write("~/.claude/CLAUDE.md", format!("# Mine\n\nexport GITHUB_TOKEN={GH}\n"));
     let before = home(&env);
     let original = env.read("~/.claude.json");
     env.ok(["apply", "--adopt", "github"]);
@@ -155,8 +157,10 @@ fn a_rotated_or_removed_secret_leaves_that_file_and_says_what_to_do() {
     r.assert_stderr_contains(&format!("{} is not reverted", env.path("~/.claude.json").display()));
     r.assert_stderr_contains("the secret GITHUB_TOKEN has a different value now");
     r.assert_stderr_contains("`aiorch secrets set GITHUB_TOKEN`");
+    r.assert_stderr_contains(&format!("{} is not restored: its backup", env.path("~/.claude/CLAUDE.md").display()));
     assert!(!r.all().contains(GH) && !r.all().contains(ROTATED), "{r}");
     assert_eq!(env.read("~/.claude.json"), ours, "aiorch's file is left as it is");
+    assert!(env.read("~/.claude/CLAUDE.md").contains("@AGENTS.md"), "aiorch's CLAUDE.md is left as it is");
     // The other files went back (their entries hold no secret of the user's).
     for f in ["~/.gemini/settings.json", "~/.codex/config.toml", "~/.copilot/mcp-config.json"] {
         let rel = env.path(f).strip_prefix(&env.root).unwrap().display().to_string();
