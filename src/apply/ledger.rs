@@ -55,7 +55,8 @@ pub enum Owned {
         key: Vec<String>,
         /// Hash of the canonical JSON of the value aiorch wrote.
         sha256: String,
-        /// The value before aiorch took the key over (absent: it did not exist).
+        /// The value before aiorch took the key over (absent: it did not exist). On disk, the
+        /// values of declared secrets in it (and in `splice`) are placeholders (`redact`).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         prior: Option<serde_json::Value>,
         /// How many of the key's parent objects/tables aiorch created (innermost first) and
