@@ -162,18 +162,24 @@ impl Ledger {
         }
         let mut text = serde_json::to_string_pretty(self)?;
         text.push('\n');
-        // Only the user's text can hold a secret: a ledger without any reads no backend.
-        let bytes = if self.holds_user_text() { secrets.redact(text.as_bytes())? } else { text.into_bytes() };
+        // Only the user's text can hold a secret, and what the ledger on disk already holds
+        // is redacted: only text recorded (or filled in) by this run needs the backend.
+        let bytes = if self.new_user_text(path) { secrets.redact(text.as_bytes())? } else { text.into_bytes() };
         fsutil::write_atomic(path, &bytes, 0o600)?;
         Ok(())
     }
 
-    /// Does any entry keep text or values of the user's (what revert puts back)?
-    fn holds_user_text(&self) -> bool {
-        self.entries.iter().any(|e| match &e.kind {
-            Owned::Key { prior, splice, .. } => prior.is_some() || splice.is_some(),
-            Owned::Members { scalar, splice, .. } => scalar.is_some() || splice.is_some(),
-            _ => false,
+    /// Does an entry keep text or values of the user's (what revert puts back) that the ledger
+    /// stored at `path` does not hold as it is?
+    fn new_user_text(&self, path: &Path) -> bool {
+        let stored = Ledger::load(path).unwrap_or_default();
+        self.entries.iter().any(|e| {
+            let user_text = match &e.kind {
+                Owned::Key { prior, splice, .. } => prior.is_some() || splice.is_some(),
+                Owned::Members { scalar, splice, .. } => scalar.is_some() || splice.is_some(),
+                _ => false,
+            };
+            user_text && !stored.entries.contains(e)
         })
     }
 

@@ -269,6 +269,16 @@ fn secrets_are_read_only_when_a_copy_is_written_or_filled_in() {
     env.ok(["apply", "--adopt", "github"]);
     env.ok(["apply", "--check"]);
     assert_eq!(reads(), 0, "a no-op apply reads no secret");
+    // A change that copies nothing of the user's reads nothing either.
+    let more = "[mcp.servers.extra]\ncommand = \"extra-mcp\"\n\n";
+    env.write_config(
+        &config()
+            .replace("[secrets]\n", &format!("{more}[secrets]\n"))
+            .replace("[secrets]\nbackend = \"file\"\n", backend),
+    );
+    let (created, updated, _, _) = env.ok(["apply", "--adopt", "github"]).summary();
+    assert!(created + updated > 0);
+    assert_eq!(reads(), 0, "an apply that records no value of the user's reads no secret");
     env.ok(["revert"]);
     assert!(reads() > 0, "revert fills the values in");
     assert_eq!(home(&env), before);
