@@ -203,25 +203,54 @@ fn codex_server(v: &serde_json::Map<String, Value>, notes: &mut Vec<String>) -> 
     Some(s)
 }
 
+/// OpenCode's `{env:VAR}` (substituted anywhere in its file) as aiorch's `${VAR}`: the inverse
+/// of `clients::opencode`'s `env_syntax`.
+fn from_opencode_env(s: &str) -> String {
+    let mut out = String::new();
+    let mut rest = s;
+    while let Some(i) = rest.find("{env:") {
+        let after = &rest[i + 5..];
+        match after.find('}') {
+            Some(end) if crate::mcp::registry::env_refs(&format!("${{{}}}", &after[..end])).len() == 1 => {
+                out.push_str(&rest[..i]);
+                out.push_str(&format!("${{{}}}", &after[..end]));
+                rest = &after[end + 1..];
+            }
+            _ => {
+                out.push_str(&rest[..i + 5]);
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
 /// OpenCode's `mcp.NAME`: `local` (`command` is the whole argv, `environment`) or `remote`.
-fn opencode_server(v: &serde_json::Map<String, Value>, _notes: &mut Vec<String>) -> Option<McpServer> {
+fn opencode_server(v: &serde_json::Map<String, Value>, notes: &mut Vec<String>) -> Option<McpServer> {
     if v.get("enabled").and_then(Value::as_bool) == Some(false) {
         return None;
     }
-    let timeout = v.get("timeout").and_then(Value::as_f64).map(|ms| (ms / 1000.0).ceil().max(1.0) as u64);
+    let timeout = ms_to_s(v.get("timeout"), notes);
+    let map = |m: BTreeMap<String, String>| m.into_iter().map(|(k, v)| (k, from_opencode_env(&v))).collect();
     match str_of(v, "type").as_deref() {
-        Some("remote") => Some(McpServer {
-            url: Some(str_of(v, "url")?),
-            headers: string_map(v.get("headers")),
-            timeout,
-            ..Default::default()
-        }),
+        Some("remote") => {
+            if v.get("oauth").is_some() {
+                notes.push("`oauth` has no aiorch key: it is not carried over".into());
+            }
+            Some(McpServer {
+                url: Some(from_opencode_env(&str_of(v, "url")?)),
+                headers: map(string_map(v.get("headers"))),
+                timeout,
+                ..Default::default()
+            })
+        }
         _ => {
-            let mut argv = strings(v.get("command")).into_iter();
+            let mut argv = strings(v.get("command")).into_iter().map(|a| from_opencode_env(&a));
             Some(McpServer {
                 command: Some(argv.next()?),
                 args: argv.collect(),
-                env: string_map(v.get("environment")),
+                env: map(string_map(v.get("environment"))),
                 timeout,
                 ..Default::default()
             })
@@ -238,8 +267,52 @@ pub fn instructions_file(source: Source, paths: &Paths) -> Option<PathBuf> {
         Source::Claude => Some(paths.in_home(".claude/CLAUDE.md")),
         Source::Codex => Some(paths.in_home(".codex/AGENTS.md")),
         Source::Copilot => Some(paths.in_home(".copilot/copilot-instructions.md")),
-        Source::Gemini | Source::Opencode => None,
+        Source::Opencode => Some(crate::clients::opencode::config_dir(paths).join("AGENTS.md")),
+        Source::Gemini => None,
     }
+}
+
+/// The files OpenCode's `instructions` array names that a home import can take: `~/` and
+/// absolute paths to one file. Globs, relative paths (searched upwards from each project) and
+/// URLs are per project or fetched: (entry as written, file or why not).
+pub fn opencode_instructions(paths: &Paths) -> anyhow::Result<Vec<(String, Result<PathBuf, &'static str>)>> {
+    let Some(doc) = read_doc(&mcp_file(Source::Opencode, paths), paths)? else { return Ok(vec![]) };
+    let mut out = vec![];
+    for entry in strings(doc.get("instructions")) {
+        let file = if entry.contains("://") {
+            Err("a URL OpenCode fetches")
+        } else if entry.contains(['*', '?', '[', '{']) {
+            Err("a glob")
+        } else if let Some(rest) = entry.strip_prefix("~/") {
+            Ok(paths.home.join(rest))
+        } else if entry.starts_with('/') {
+            Ok(PathBuf::from(&entry))
+        } else {
+            Err("a path relative to each project")
+        };
+        let file = file.and_then(|f| if f.is_file() { Ok(f) } else { Err("no such file") });
+        out.push((entry, file));
+    }
+    Ok(out)
+}
+
+/// OpenCode's commands: `commands/NAME.md`, then `command/NAME.md` (it reads both), as
+/// (path under the config dir, bytes).
+pub fn opencode_commands(paths: &Paths) -> anyhow::Result<Vec<(String, Vec<u8>)>> {
+    let dir = crate::clients::opencode::config_dir(paths);
+    let mut out = vec![];
+    for sub in ["commands", "command"] {
+        let root = dir.join(sub);
+        let mut files = vec![];
+        walk(&root, &root, "md", &mut files)?;
+        out.extend(files.into_iter().map(|(rel, b)| (format!("{sub}/{rel}"), b)));
+    }
+    Ok(out)
+}
+
+/// OpenCode's `permission` value, if its config has one.
+pub fn opencode_permission(paths: &Paths) -> anyhow::Result<Option<Value>> {
+    Ok(read_doc(&mcp_file(Source::Opencode, paths), paths)?.and_then(|d| d.get("permission").cloned()))
 }
 
 /// The files a Claude memory file imports (`@path` outside code), relative to its directory

@@ -121,8 +121,8 @@ pub fn toml(imp: &Import, cfg: &Config) -> String {
     if cfg.clients != Config::default().clients {
         out.push_str("\n[clients]\n");
         comment(
-            "OpenCode and Aider are not imported yet: `never` keeps the import invisible; `auto` lets aiorch \
-             manage them.",
+            "Aider's `read:` list is its own: `never` keeps its chats as they were; `auto` adds the shared \
+             instructions to that list.",
             &mut out,
         );
         out.push_str(&toml::to_string(&cfg.clients).expect("clients serialise"));
@@ -172,18 +172,28 @@ pub fn toml(imp: &Import, cfg: &Config) -> String {
     }
     out.push_str("\n[policy]\n");
     if cfg.policy.enable {
+        let names: Vec<&str> = imp.policy_clients.iter().map(|c| c.name()).collect();
         comment(
-            "from Claude's permission lists (~/.claude/settings.json). Rendered into Claude only, where\nthey \
-             already are: set a client below to true to give it the same rules.",
+            &format!(
+                "from {}. Rendered into {} only, where they already are: set a client below to true to give it \
+                 the same rules.",
+                imp.policy_from.join(", "),
+                names.join(" and ")
+            ),
             &mut out,
         );
         out.push_str("enable = true\n");
+        if let Some(p) = cfg.policy.posture {
+            comment("what no rule lists was refused before the import, and still is", &mut out);
+            out.push_str(&format!("posture = {}\n", toml_value(&json!(p))));
+        }
         for (name, r) in [("allow", &cfg.policy.allow), ("ask", &cfg.policy.ask), ("deny", &cfg.policy.deny)] {
             if let Some(v) = ruleset(r) {
                 out.push_str(&format!("{name} = {}\n", toml_value(&v)));
             }
         }
-        out.push_str("\n[policy.clients]\ngemini = false\ncodex = false\ncopilot = false\n");
+        out.push_str("\n[policy.clients]\n");
+        out.push_str(&toml::to_string(&cfg.policy.clients).expect("policy clients serialise"));
     } else {
         comment(
             "No permission list was found: aiorch writes no permission settings. true renders the\n\
@@ -316,7 +326,10 @@ pub fn nix(imp: &Import, cfg: &Config) -> String {
                 policy[name] = v;
             }
         }
-        policy["clients"] = json!({ "gemini": false, "codex": false, "copilot": false });
+        if let Some(p) = cfg.policy.posture {
+            policy["posture"] = json!(p);
+        }
+        policy["clients"] = serde_json::to_value(&cfg.policy.clients).expect("policy clients serialise");
     }
     settings["policy"] = policy;
     c(
