@@ -80,6 +80,7 @@ pub fn servers(source: Source, paths: &Paths) -> anyhow::Result<Vec<Found>> {
             Source::Codex => codex_server(v, &mut notes),
             Source::Opencode => opencode_server(v, &mut notes),
         };
+        let disabled = v.get("enabled").and_then(Value::as_bool) == Some(false);
         match server {
             Some(server) => {
                 out.push(Found { source, file: file.clone(), name: name.clone(), server, notes });
@@ -89,7 +90,11 @@ pub fn servers(source: Source, paths: &Paths) -> anyhow::Result<Vec<Found>> {
                 file: file.clone(),
                 name: name.clone(),
                 server: McpServer::default(),
-                notes: vec!["skipped: it is disabled, or has neither a command nor a URL".into()],
+                notes: vec![if disabled {
+                    "disabled (`enabled: false`): not imported, it stays in its client as it is".into()
+                } else {
+                    "skipped: it has neither a command nor a URL".into()
+                }],
             }),
         }
     }

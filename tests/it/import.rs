@@ -13,9 +13,11 @@ use crate::common::{CLIENTS_ALWAYS, TestEnv, require_tool};
 /// The tokens of the fixture: none may ever leave the user's own files (and the backups of
 /// them that revert needs).
 const CANARIES: [&str; 3] = ["ghp_CANARY0import0github0token0123", "CANARY-docs-bearer-7f3a", "CANARY-search-key-91c2"];
+/// OpenCode's own: a key in an OpenCode-only server's environment, a bearer in a remote's headers.
+const OC_CANARIES: [&str; 2] = ["CANARY-notes-key-5e1d", "CANARY-tracker-bearer-0b9c"];
 
 fn base_config() -> String {
-    format!("{CLIENTS_ALWAYS}\n[secrets]\nbackend = \"file\"\nfile = \"@ROOT@/secrets.env\"\n")
+    format!("{CLIENTS_ALWAYS}opencode = \"always\"\n\n[secrets]\nbackend = \"file\"\nfile = \"@ROOT@/secrets.env\"\n")
 }
 
 fn seed(sb: &TestEnv) {
@@ -86,6 +88,7 @@ notifications = true
 "#
         ),
     );
+    seed_opencode(sb);
     // The clients keep these files to the user alone (Claude writes ~/.claude.json 0600).
     for f in [".claude.json", ".gemini/settings.json", ".codex/config.toml", ".copilot/mcp-config.json"] {
         std::fs::set_permissions(sb.path(&format!("home/{f}")), std::fs::Permissions::from_mode(0o600)).unwrap();
@@ -106,6 +109,73 @@ notifications = true
     );
 }
 
+/// OpenCode: `github` as Claude runs it (merged), `notes` only here with a key in its
+/// environment and `{env:…}` in its argv, `tracker` (remote) with a bearer token, a disabled
+/// server, its AGENTS.md and an `instructions` file, two commands (one with an OpenCode-only
+/// `agent` key), and a `permission` that says what Claude's lists say.
+fn seed_opencode(sb: &TestEnv) {
+    let [gh, _, _] = CANARIES;
+    let [notes, tracker] = OC_CANARIES;
+    sb.write(
+        "home/.config/opencode/opencode.json",
+        format!(
+            r#"{{
+  "$schema": "https://opencode.ai/config.json",
+  "theme": "tokyonight",
+  "instructions": ["~/notes/team.md", "docs/*.md"],
+  "mcp": {{
+    "github": {{ "type": "local", "command": ["github-mcp-server", "stdio"],
+                "environment": {{ "GITHUB_TOKEN": "{gh}", "GITHUB_TOOLSETS": "repos" }} }},
+    "notes": {{ "type": "local", "command": ["notes-mcp", "--db", "{{env:HOME}}/notes.db"],
+               "environment": {{ "NOTES_API_KEY": "{notes}" }}, "timeout": 5000 }},
+    "tracker": {{ "type": "remote", "url": "https://tracker.example.com/mcp",
+                 "headers": {{ "Authorization": "Bearer {tracker}" }}, "enabled": true }},
+    "old": {{ "type": "local", "command": ["old-mcp"], "enabled": false }}
+  }},
+  "permission": {{
+    "bash": {{ "*": "ask", "git diff *": "allow" }},
+    "edit": "ask",
+    "read": {{ "*": "allow", "./.env": "deny" }},
+    "webfetch": "ask"
+  }}
+}}
+"#
+        ),
+    );
+    std::fs::set_permissions(
+        sb.path("home/.config/opencode/opencode.json"),
+        std::fs::Permissions::from_mode(0o600),
+    )
+    .unwrap();
+    sb.write("home/.config/opencode/AGENTS.md", "# OpenCode\n\nPrefer small diffs.\n");
+    sb.write("home/notes/team.md", "Team rule: no force pushes.\n");
+    sb.write(
+        "home/.config/opencode/commands/standup.md",
+        "---\ndescription: Daily standup\n---\nSummarise yesterday's commits for $ARGUMENTS.\n",
+    );
+    sb.write("home/.config/opencode/command/deploy.md", "---\ndescription: Deploy\nagent: build\n---\nDeploy $ARGUMENTS.\n");
+}
+
+/// OpenCode's servers as it lists them: name and whether it is enabled.
+fn opencode_servers(sb: &TestEnv) -> Vec<String> {
+    let v: serde_json::Value = serde_json::from_str(&sb.read("home/.config/opencode/opencode.json")).unwrap();
+    v["mcp"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(k, s)| format!("{k} {}", if s["enabled"] == false { "disabled" } else { "enabled" }))
+        .collect()
+}
+
+/// An OpenCode command as OpenCode reads it: the frontmatter's description, and the body (the
+/// prompt template).
+fn opencode_command(text: &str) -> (String, String) {
+    let rest = text.strip_prefix("---\n").unwrap();
+    let (front, body) = rest.split_once("\n---\n").unwrap();
+    let desc = front.lines().find_map(|l| l.strip_prefix("description: ")).unwrap().trim_matches('"').to_string();
+    (desc, body.to_string())
+}
+
 /// The MCP server names each client file lists.
 fn listed(sb: &TestEnv) -> BTreeMap<&'static str, Vec<String>> {
     let json = |rel: &str| -> Vec<String> {
@@ -120,12 +190,13 @@ fn listed(sb: &TestEnv) -> BTreeMap<&'static str, Vec<String>> {
         ("gemini", json("home/.gemini/settings.json")),
         ("codex", codex["mcp_servers"].as_table().unwrap().keys().cloned().collect()),
         ("copilot", json("home/.copilot/mcp-config.json")),
+        ("opencode", opencode_servers(sb)),
     ])
 }
 
 #[track_caller]
 fn no_canary(what: &str, text: &str) {
-    for c in CANARIES {
+    for c in CANARIES.iter().chain(&OC_CANARIES) {
         assert!(!text.contains(c), "a token reached {what}:\n{text}");
     }
 }
@@ -171,6 +242,10 @@ fn apply_takes_over_with_no_visible_change_and_revert_is_byte_exact() {
     let lists_before = listed(&sb);
     let claude_md = sb.read("home/.claude/CLAUDE.md");
     let explain = sb.read("home/.claude/commands/explain.md");
+    let oc_file = "home/.config/opencode/opencode.json";
+    let oc_before: serde_json::Value = serde_json::from_str(&sb.read(oc_file)).unwrap();
+    let standup = sb.read("home/.config/opencode/commands/standup.md");
+    let deploy = sb.read("home/.config/opencode/command/deploy.md");
 
     let r = sb.ok(["import", "--force", "--store-secrets"]);
     no_canary("import's output", &r.all());
@@ -185,9 +260,15 @@ fn apply_takes_over_with_no_visible_change_and_revert_is_byte_exact() {
     assert_eq!(sb.read("config/agentsmd/style.md"), "Use British spelling.\n");
     assert_eq!(sb.read("config/agentsmd/rules/10-codex-AGENTS.md"), sb.read("home/.codex/AGENTS.md"));
     assert_eq!(sb.read("config/agentsmd/commands/explain.md"), explain);
+    assert_eq!(sb.read("config/agentsmd/rules/20-opencode-AGENTS.md"), sb.read("home/.config/opencode/AGENTS.md"));
+    assert_eq!(sb.read("config/agentsmd/rules/30-opencode-team.md"), "Team rule: no force pushes.\n");
+    assert_eq!(sb.read("config/agentsmd/commands/standup.md"), standup);
+    assert!(!sb.exists("config/agentsmd/commands/deploy.md"), "OpenCode's `agent` key has no agentsmd key");
+    assert!(r.stderr.contains("not imported: ~/.config/opencode/command/deploy.md: `agent`"), "{r}");
+    assert!(r.stderr.contains("`docs/*.md`: a glob, not imported"), "{r}");
     // The tokens went to the secrets backend, by name.
     let names = sb.ok(["secrets", "list"]);
-    assert_eq!(names.stdout, "DOCS_TOKEN\nGITHUB_TOKEN\nSEARCH_X_API_KEY\n", "{names}");
+    assert_eq!(names.stdout, "DOCS_TOKEN\nGITHUB_TOKEN\nNOTES_API_KEY\nSEARCH_X_API_KEY\nTRACKER_TOKEN\n", "{names}");
     let got = sb.ok(["secrets", "exec", "--only", "GITHUB_TOKEN", "--", "sh", "-c", "printf %s \"$GITHUB_TOKEN\""]);
     assert_eq!(got.stdout, CANARIES[0]);
 
@@ -195,7 +276,10 @@ fn apply_takes_over_with_no_visible_change_and_revert_is_byte_exact() {
     no_canary("import --json", &plan.to_string());
     let adopt: Vec<String> =
         plan["adopt"].as_array().unwrap().iter().map(|v| format!("--adopt={}", v.as_str().unwrap())).collect();
-    assert_eq!(adopt, ["--adopt=docs", "--adopt=github", "--adopt=search"]);
+    assert_eq!(
+        adopt,
+        ["--adopt=docs", "--adopt=github", "--adopt=notes", "--adopt=permission", "--adopt=search", "--adopt=tracker"]
+    );
     let mut args = vec!["apply".to_string()];
     args.extend(adopt);
     let r = sb.ok(&args);
@@ -214,6 +298,30 @@ fn apply_takes_over_with_no_visible_change_and_revert_is_byte_exact() {
     no_canary("doctor", &doctor.to_string());
 
     assert_eq!(listed(&sb), lists_before, "every client lists the servers it listed before");
+    // OpenCode: what it does not take from aiorch is the user's, unchanged; the servers it
+    // shares are aiorch's now, the tokens out of them; the permission decides as before (its
+    // `git diff *` already matched `git diff` alone: aiorch writes both spellings).
+    let oc: serde_json::Value = serde_json::from_str(&sb.read(oc_file)).unwrap();
+    for k in ["$schema", "theme", "instructions"] {
+        assert_eq!(oc[k], oc_before[k], "{k}");
+    }
+    assert_eq!(oc["mcp"]["old"], oc_before["mcp"]["old"], "a disabled server stays as it was");
+    let notes = &oc["mcp"]["notes"];
+    let argv: Vec<&str> = notes["command"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
+    assert!(argv.ends_with(&["--", "notes-mcp", "--db", "{env:HOME}/notes.db"]), "{argv:?}");
+    assert!(argv.contains(&"NOTES_API_KEY") && notes["environment"].get("NOTES_API_KEY").is_none(), "{notes}");
+    assert_eq!(notes["timeout"], 5000);
+    assert_eq!(oc["mcp"]["tracker"]["headers"]["Authorization"], "Bearer {env:TRACKER_TOKEN}");
+    let mut perm = oc_before["permission"].clone();
+    perm["bash"] = serde_json::json!({"*": "ask", "git diff": "allow", "git diff *": "allow"});
+    perm["edit"] = serde_json::json!({"*": "ask"});
+    assert_eq!(oc["permission"], perm);
+    let agents = sb.read("home/.config/opencode/AGENTS.md");
+    assert!(agents.contains("Prefer small diffs.") && agents.contains("Team rule: no force pushes."), "{agents}");
+    let commands = |f: &str| opencode_command(&sb.read(&format!("home/.config/opencode/commands/{f}")));
+    assert_eq!(commands("standup.md"), opencode_command(&standup), "the same description and prompt");
+    assert_eq!(commands("explain.md"), opencode_command(&explain), "Claude's command reaches OpenCode too");
+    assert_eq!(sb.read("home/.config/opencode/command/deploy.md"), deploy);
     // Claude reads CLAUDE.md → @AGENTS.md → the user's text (with the Codex file after it).
     assert!(sb.read("home/.claude/CLAUDE.md").contains("@AGENTS.md"));
     assert!(sb.read("home/.claude/AGENTS.md").starts_with(&claude_md));
@@ -245,7 +353,18 @@ fn apply_takes_over_with_no_visible_change_and_revert_is_byte_exact() {
         .iter()
         .map(|s| (s["name"].as_str().unwrap(), s["server"]["command"].as_str().unwrap_or("-")))
         .collect();
-    assert_eq!(servers, [("github", "github-mcp-server"), ("docs", "-"), ("fs", "npx"), ("search", "-")]);
+    assert_eq!(
+        servers,
+        [
+            ("github", "github-mcp-server"),
+            ("docs", "-"),
+            ("fs", "npx"),
+            ("search", "-"),
+            ("notes", "notes-mcp"),
+            ("tracker", "-")
+        ]
+    );
+    assert_eq!(again["not_imported"].as_array().unwrap().len(), 1, "only deploy: the permission reads back{again}");
     assert_eq!(again["servers"][0]["server"]["secrets"], serde_json::json!(["GITHUB_TOKEN"]));
     // A remote server's secret is only `${NAME}` in the client: the current config still names it.
     assert_eq!(again["servers"][1]["server"]["secrets"], serde_json::json!(["DOCS_TOKEN"]));
