@@ -108,13 +108,9 @@ pub fn from_opencode(user: &Value, servers: &[&str], paths: &Paths) -> Result<Tr
             }
         }
     }
-    let policy = Policy::build(
-        &PolicyFile::default(),
-        Some(posture),
-        [&sets[0], &sets[1], &sets[2]],
-        "OpenCode's permission",
-    )
-    .map_err(|e| e.message)?;
+    let policy =
+        Policy::build(&PolicyFile::default(), Some(posture), [&sets[0], &sets[1], &sets[2]], "OpenCode's permission")
+            .map_err(|e| e.message)?;
     let rendered = rendered(paths, &policy);
     // Apply sets the value key by key over the user's (their members keep their places), and
     // order decides in OpenCode: both the rendering and that merge must decide the same.
@@ -348,9 +344,11 @@ mod tests {
         // webfetch allowed while the posture asks.
         let e = from_opencode(&json!({"bash": "ask", "edit": "ask"}), &[], &p).unwrap_err();
         assert!(e.contains("`webfetch`"), "{e}");
-        assert!(from_opencode(&json!({"bash": "ask", "edit": "ask", "webfetch": "ask", "task": "deny"}), &[], &p)
-            .unwrap_err()
-            .contains("`task`"));
+        assert!(
+            from_opencode(&json!({"bash": "ask", "edit": "ask", "webfetch": "ask", "task": "deny"}), &[], &p)
+                .unwrap_err()
+                .contains("`task`")
+        );
         assert!(from_opencode(&json!("ask"), &[], &p).is_err());
     }
 }

@@ -142,18 +142,18 @@ fn seed_opencode(sb: &TestEnv) {
 "#
         ),
     );
-    std::fs::set_permissions(
-        sb.path("home/.config/opencode/opencode.json"),
-        std::fs::Permissions::from_mode(0o600),
-    )
-    .unwrap();
+    std::fs::set_permissions(sb.path("home/.config/opencode/opencode.json"), std::fs::Permissions::from_mode(0o600))
+        .unwrap();
     sb.write("home/.config/opencode/AGENTS.md", "# OpenCode\n\nPrefer small diffs.\n");
     sb.write("home/notes/team.md", "Team rule: no force pushes.\n");
     sb.write(
         "home/.config/opencode/commands/standup.md",
         "---\ndescription: Daily standup\n---\nSummarise yesterday's commits for $ARGUMENTS.\n",
     );
-    sb.write("home/.config/opencode/command/deploy.md", "---\ndescription: Deploy\nagent: build\n---\nDeploy $ARGUMENTS.\n");
+    sb.write(
+        "home/.config/opencode/command/deploy.md",
+        "---\ndescription: Deploy\nagent: build\n---\nDeploy $ARGUMENTS.\n",
+    );
 }
 
 /// OpenCode's servers as it lists them: name and whether it is enabled.
@@ -401,4 +401,68 @@ fn an_empty_home_imports_to_a_config_that_adds_nothing() {
     sb.ok(["apply"]);
     assert_eq!(std::fs::read_to_string(sb.path("home/.claude/AGENTS.md")).unwrap(), "");
     assert!(!sb.exists("home/.claude.json") || !sb.read("home/.claude.json").contains("mcpServers"));
+}
+
+/// OpenCode alone: its `permission` (unlisted actions refused, one MCP tool allowed) becomes the
+/// policy, rendered into OpenCode only; apply writes the same rules back, a second import reads
+/// them as the same policy, revert is byte-exact. A `permission` the policy cannot say stays
+/// the user's: listed as not imported, and apply leaves it alone.
+#[test]
+fn opencode_permission_becomes_the_policy_or_stays_the_users() {
+    let sb = TestEnv::with_config(&base_config());
+    let oc = "home/.config/opencode/opencode.json";
+    sb.write(
+        oc,
+        r#"{
+  "mcp": { "github": { "type": "local", "command": ["github-mcp-server", "stdio"] } },
+  "permission": {
+    "bash": { "*": "deny", "git status *": "allow", "rm *": "deny" },
+    "edit": { "*": "deny", "src/*": "allow" },
+    "webfetch": "deny",
+    "*_*": "deny",
+    "github_get_me": "allow"
+  }
+}
+"#,
+    );
+    let home_before = sb.fingerprint_of(&["home"], false);
+    let r = sb.ok(["import", "--force", "--from", "opencode"]);
+    assert!(!r.stderr.contains("not imported"), "{r}");
+    let cfg = sb.read("config/aiorch.toml");
+    for want in [
+        "posture = \"deny\"",
+        "allow = { commands = [\"git status\"], write = [\"src/*\"], mcp = [\"github/get_me\"] }",
+        "deny = { commands = [\"rm\"] }",
+        "claude = false",
+        "opencode = true",
+    ] {
+        assert!(cfg.contains(want), "{want}:\n{cfg}");
+    }
+    let plan = sb.json(["import", "--dry-run", "--from", "opencode"]);
+    assert_eq!(plan["adopt"], serde_json::json!(["github", "permission"]), "{plan}");
+    sb.ok(["apply", "--adopt", "github", "--adopt", "permission"]);
+    let after: serde_json::Value = serde_json::from_str(&sb.read(oc)).unwrap();
+    let p = &after["permission"];
+    assert_eq!(
+        (&p["bash"]["*"], &p["bash"]["git status *"], &p["bash"]["rm *"]),
+        (&"deny".into(), &"allow".into(), &"deny".into())
+    );
+    assert_eq!(
+        (&p["edit"]["src/*"], &p["webfetch"], &p["*_*"], &p["github_get_me"]),
+        (&"allow".into(), &"deny".into(), &"deny".into(), &"allow".into())
+    );
+    let again = sb.json(["import", "--dry-run", "--from", "opencode"]);
+    assert_eq!(again["not_imported"], serde_json::json!([]), "what apply wrote reads back as the same policy{again}");
+    sb.ok(["revert"]);
+    assert_eq!(sb.fingerprint_of(&["home"], false), home_before, "revert gives back the pre-import home");
+
+    // `task` (OpenCode's subagents) has no policy rule: the whole value stays OpenCode's.
+    let own = r#"{ "permission": { "bash": { "*": "ask" }, "edit": "ask", "webfetch": "ask", "task": "deny" } }
+"#;
+    sb.write(oc, own);
+    let r = sb.ok(["import", "--force", "--from", "opencode"]);
+    assert!(r.stderr.contains("not imported: OpenCode's `permission`") && r.stderr.contains("`task`"), "{r}");
+    assert!(sb.read("config/aiorch.toml").contains("enable = false"));
+    sb.ok(["apply"]);
+    assert_eq!(sb.read(oc), own, "apply leaves a permission it cannot say alone");
 }
