@@ -201,6 +201,13 @@ pub fn collect(paths: &Paths, sources: &[Source]) -> anyhow::Result<Import> {
             ));
         }
     }
+    if paths.in_home(crate::clients::aider::CONF).is_file() {
+        imp.notes.push(
+            "~/.aider.conf.yml is not read: Aider has no MCP servers, commands or permission settings, and its \
+             `read:` files stay its own (`[clients] aider` says whether apply adds the shared instructions there)"
+                .into(),
+        );
+    }
     if sources.contains(&Source::Gemini) && paths.in_home(".gemini/GEMINI.md").is_file() {
         imp.notes.push(
             "~/.gemini/GEMINI.md stays where it is: apply keeps it in Gemini's context.fileName next to AGENTS.md"
