@@ -819,14 +819,19 @@ mod tests {
             ],
         );
         lift_secrets(&mut imp);
-        assert_eq!(imp.servers.len(), 1);
+        assert_eq!(imp.servers.len(), 2);
+        // OpenCode is a client like the others: its own server goes to it alone.
+        assert_eq!(
+            (imp.servers[1].name.as_str(), &imp.servers[1].server.clients),
+            ("only-oc", &Some(vec![Client::Opencode]))
+        );
         let s = &imp.servers[0];
         assert_eq!(s.server.clients, Some(vec![Client::Claude, Client::Codex]));
         assert!(s.notes.iter().any(|n| n.contains("codex calls it `gh`")), "{:?}", s.notes);
         assert_eq!(s.server.secrets, ["GITHUB_TOKEN"]);
         assert!(s.server.env.is_empty());
         let names: Vec<&str> = imp.conflicts.iter().map(|c| c.name.as_str()).collect();
-        assert_eq!(names, ["github", "only-oc"]);
+        assert_eq!(names, ["github"]);
         assert_eq!(imp.secrets.len(), 1);
         assert!(!format!("{imp:?}").contains("ghp_0123"), "Debug never shows a value");
     }
