@@ -609,8 +609,19 @@ fn frontmatter_keys(bytes: &[u8]) -> Vec<String> {
 /// OpenCode's `permission`: imported when apply's rendering of the rules gives the same
 /// decisions (`permission`), else left in OpenCode's file with the reason.
 fn opencode_permission(imp: &mut Import, paths: &Paths) -> anyhow::Result<()> {
-    let Some(user) = read::opencode_permission(paths)? else { return Ok(()) };
-    let file = paths.display(&read::mcp_file(Source::Opencode, paths));
+    let Some((user, files)) = read::opencode_permission(paths)? else { return Ok(()) };
+    let written = read::mcp_file(Source::Opencode, paths);
+    let file = paths.display(&written);
+    if files != [written.clone()] {
+        let shown: Vec<String> = files.iter().map(|f| paths.display(f)).collect();
+        imp.not_imported.push(format!(
+            "OpenCode's `permission` ({}): OpenCode merges it member by member with the one apply writes into \
+             {file}, so what it would decide cannot be the policy's; it stays as it is (`policy.clients.opencode = \
+             false`)",
+            shown.join(", ")
+        ));
+        return Ok(());
+    }
     let names: Vec<&str> = imp.servers.iter().map(|s| s.name.as_str()).collect();
     let sorted = |sets: &[RuleSet; 3]| {
         sets.iter()

@@ -63,16 +63,27 @@ pub fn read_doc(path: &Path, paths: &Paths) -> anyhow::Result<Option<Value>> {
 /// Every user-level MCP server `source` defines.
 pub fn servers(source: Source, paths: &Paths) -> anyhow::Result<Vec<Found>> {
     let path = mcp_file(source, paths);
-    let Some(doc) = read_doc(&path, paths)? else { return Ok(vec![]) };
+    // OpenCode merges its global files: read what it resolves, each server named after the
+    // last file that defines it.
+    let (doc, defined_in) = match source {
+        Source::Opencode => match opencode_config(paths)? {
+            Some(c) => (c.doc, c.mcp_files),
+            None => return Ok(vec![]),
+        },
+        _ => match read_doc(&path, paths)? {
+            Some(d) => (d, BTreeMap::new()),
+            None => return Ok(vec![]),
+        },
+    };
     let key = match source {
         Source::Codex => "mcp_servers",
         Source::Opencode => "mcp",
         _ => "mcpServers",
     };
     let Some(map) = doc.get(key).and_then(Value::as_object) else { return Ok(vec![]) };
-    let file = paths.display(&path);
     let mut out = vec![];
     for (name, v) in map {
+        let file = paths.display(defined_in.get(name).unwrap_or(&path));
         let Some(v) = v.as_object() else { continue };
         let mut notes = vec![];
         let server = match source {
@@ -81,13 +92,20 @@ pub fn servers(source: Source, paths: &Paths) -> anyhow::Result<Vec<Found>> {
             Source::Opencode => opencode_server(v, &mut notes),
         };
         let disabled = v.get("enabled").and_then(Value::as_bool) == Some(false);
+        if defined_in.get(name).is_some_and(|f| *f != path) {
+            notes.push(format!(
+                "defined in {file}, which OpenCode reads before {}: apply writes aiorch's entry there and OpenCode \
+                 merges the two (remove it from {file} to keep one)",
+                paths.display(&path)
+            ));
+        }
         match server {
             Some(server) => {
-                out.push(Found { source, file: file.clone(), name: name.clone(), server, notes });
+                out.push(Found { source, file, name: name.clone(), server, notes });
             }
             None => out.push(Found {
                 source,
-                file: file.clone(),
+                file,
                 name: name.clone(),
                 server: McpServer::default(),
                 notes: vec![if disabled {
@@ -277,13 +295,71 @@ pub fn instructions_file(source: Source, paths: &Paths) -> Option<PathBuf> {
     }
 }
 
+/// OpenCode's global config as it resolves it.
+pub struct OpencodeConfig {
+    /// `config.json`, `opencode.json`, `opencode.jsonc` merged in that order (objects member by
+    /// member, later files winning; `instructions` arrays joined), as OpenCode does.
+    pub doc: Value,
+    /// Per `mcp` server, the last file that defines it.
+    pub mcp_files: BTreeMap<String, PathBuf>,
+    /// The files that set `permission`.
+    pub permission_files: Vec<PathBuf>,
+}
+
+fn merge_deep(into: &mut Value, from: &Value) {
+    match (into, from) {
+        (Value::Object(a), Value::Object(b)) => {
+            for (k, v) in b {
+                match a.get_mut(k) {
+                    Some(old) => merge_deep(old, v),
+                    None => {
+                        a.insert(k.clone(), v.clone());
+                    }
+                }
+            }
+        }
+        (a, b) => *a = b.clone(),
+    }
+}
+
+pub fn opencode_config(paths: &Paths) -> anyhow::Result<Option<OpencodeConfig>> {
+    let dir = crate::clients::opencode::config_dir(paths);
+    let mut out: Option<OpencodeConfig> = None;
+    for f in ["config.json", "opencode.json", "opencode.jsonc"] {
+        let path = dir.join(f);
+        let Some(doc) = read_doc(&path, paths)? else { continue };
+        let c = out.get_or_insert_with(|| OpencodeConfig {
+            doc: Value::Object(Default::default()),
+            mcp_files: BTreeMap::new(),
+            permission_files: vec![],
+        });
+        for name in doc.get("mcp").and_then(Value::as_object).into_iter().flat_map(|m| m.keys()) {
+            c.mcp_files.insert(name.clone(), path.clone());
+        }
+        if doc.get("permission").is_some() {
+            c.permission_files.push(path.clone());
+        }
+        let mut instructions = strings(c.doc.get("instructions"));
+        merge_deep(&mut c.doc, &doc);
+        for i in strings(doc.get("instructions")) {
+            if !instructions.contains(&i) {
+                instructions.push(i);
+            }
+        }
+        if !instructions.is_empty() {
+            c.doc["instructions"] = serde_json::json!(instructions);
+        }
+    }
+    Ok(out)
+}
+
 /// The files OpenCode's `instructions` array names that a home import can take: `~/` and
 /// absolute paths to one file. Globs, relative paths (searched upwards from each project) and
 /// URLs are per project or fetched: (entry as written, file or why not).
 pub fn opencode_instructions(paths: &Paths) -> anyhow::Result<Vec<(String, Result<PathBuf, &'static str>)>> {
-    let Some(doc) = read_doc(&mcp_file(Source::Opencode, paths), paths)? else { return Ok(vec![]) };
+    let Some(c) = opencode_config(paths)? else { return Ok(vec![]) };
     let mut out = vec![];
-    for entry in strings(doc.get("instructions")) {
+    for entry in strings(c.doc.get("instructions")) {
         let file = if entry.contains("://") {
             Err("a URL OpenCode fetches")
         } else if entry.contains(['*', '?', '[', '{']) {
@@ -315,9 +391,9 @@ pub fn opencode_commands(paths: &Paths) -> anyhow::Result<Vec<(String, Vec<u8>)>
     Ok(out)
 }
 
-/// OpenCode's `permission` value, if its config has one.
-pub fn opencode_permission(paths: &Paths) -> anyhow::Result<Option<Value>> {
-    Ok(read_doc(&mcp_file(Source::Opencode, paths), paths)?.and_then(|d| d.get("permission").cloned()))
+/// OpenCode's `permission` as it resolves it, and the files that set it.
+pub fn opencode_permission(paths: &Paths) -> anyhow::Result<Option<(Value, Vec<PathBuf>)>> {
+    Ok(opencode_config(paths)?.and_then(|c| c.doc.get("permission").cloned().map(|p| (p, c.permission_files))))
 }
 
 /// The files a Claude memory file imports (`@path` outside code), relative to its directory

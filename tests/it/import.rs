@@ -466,3 +466,37 @@ fn opencode_permission_becomes_the_policy_or_stays_the_users() {
     sb.ok(["apply"]);
     assert_eq!(sb.read(oc), own, "apply leaves a permission it cannot say alone");
 }
+
+/// OpenCode merges `config.json` (what home-manager's `programs.opencode` writes), then
+/// `opencode.json`: a server only the first defines is imported (and named as from there); a
+/// `permission` set there is not aiorch's to replace in `opencode.json`, so it stays.
+#[test]
+fn opencode_config_json_is_read_as_opencode_merges_it() {
+    let sb = TestEnv::with_config(&base_config());
+    sb.write(
+        "home/.config/opencode/config.json",
+        r#"{ "mcp": { "hm": { "type": "local", "command": ["hm-mcp"] } },
+  "instructions": ["~/hm.md"],
+  "permission": { "bash": { "*": "ask" }, "edit": "ask", "webfetch": "ask" } }
+"#,
+    );
+    sb.write(
+        "home/.config/opencode/opencode.json",
+        r#"{ "mcp": { "own": { "type": "local", "command": ["own-mcp"] } } }"#,
+    );
+    sb.write("home/hm.md", "From home-manager.\n");
+    let home_before = sb.fingerprint_of(&["home"], false);
+    let r = sb.ok(["import", "--force", "--from", "opencode"]);
+    let cfg = sb.read("config/aiorch.toml");
+    assert!(cfg.contains("[mcp.servers.hm]") && cfg.contains("[mcp.servers.own]"), "{cfg}");
+    assert!(cfg.contains("# from opencode (~/.config/opencode/config.json)"), "{cfg}");
+    assert!(r.stderr.contains("not imported: OpenCode's `permission` (~/.config/opencode/config.json)"), "{r}");
+    assert!(cfg.contains("enable = false"), "{cfg}");
+    assert_eq!(sb.read("config/agentsmd/AGENTS.md"), "From home-manager.\n");
+    sb.ok(["apply", "--adopt", "own"]);
+    let oc: serde_json::Value = serde_json::from_str(&sb.read("home/.config/opencode/opencode.json")).unwrap();
+    assert_eq!(oc["mcp"]["hm"]["command"], serde_json::json!(["hm-mcp"]));
+    assert!(oc.get("permission").is_none(), "the user's permission stays in config.json alone");
+    sb.ok(["revert"]);
+    assert_eq!(sb.fingerprint_of(&["home"], false), home_before);
+}
