@@ -341,6 +341,15 @@ mod tests {
             &json!({"bash": {"*": "ask", "git log *": "ask", "git *": "deny"}}),
         );
         assert_eq!(serde_json::to_string(&m).unwrap(), r#"{"bash":{"*":"ask","git *":"deny","git log *":"ask"}}"#);
+        // Rendered alone this decides the same, but apply's edit keeps `git *` where the user
+        // had it and appends `git log *` after it: `git log -p` would become allowed.
+        let e = from_opencode(
+            &json!({"bash": {"*": "ask", "git log": "allow", "git *": "deny"}, "edit": "ask", "webfetch": "ask"}),
+            &[],
+            &p,
+        )
+        .unwrap_err();
+        assert!(e.contains("`bash` on `git log"), "{e}");
         // webfetch allowed while the posture asks.
         let e = from_opencode(&json!({"bash": "ask", "edit": "ask"}), &[], &p).unwrap_err();
         assert!(e.contains("`webfetch`"), "{e}");
