@@ -184,7 +184,7 @@ fn differing(paths: &Paths, cfg: &Config, sources: &[Source]) -> anyhow::Result<
     let servers = crate::mcp::registry::resolve(&cfg.mcp, paths)?;
     let mut out = BTreeSet::new();
     // Only the clients read: the servers go to no other (and another's file may not even parse).
-    for source in sources {
+    for source in sources.iter().filter(|s| **s != Source::Aider) {
         let c = source.client();
         let Some(doc) = read::read_doc(&read::mcp_file(*source, paths), paths)? else { continue };
         let root = match c {

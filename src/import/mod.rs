@@ -32,10 +32,12 @@ pub enum Source {
     Codex,
     Copilot,
     Opencode,
+    Aider,
 }
 
 impl Source {
-    pub const ALL: [Source; 5] = [Source::Claude, Source::Gemini, Source::Codex, Source::Copilot, Source::Opencode];
+    pub const ALL: [Source; 6] =
+        [Source::Claude, Source::Gemini, Source::Codex, Source::Copilot, Source::Opencode, Source::Aider];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -44,6 +46,7 @@ impl Source {
             Source::Codex => "codex",
             Source::Copilot => "copilot",
             Source::Opencode => "opencode",
+            Source::Aider => "aider",
         }
     }
 
@@ -55,6 +58,7 @@ impl Source {
             Source::Codex => Client::Codex,
             Source::Copilot => Client::Copilot,
             Source::Opencode => Client::Opencode,
+            Source::Aider => Client::Aider,
         }
     }
 }
@@ -200,13 +204,6 @@ pub fn collect(paths: &Paths, sources: &[Source]) -> anyhow::Result<Import> {
                  yours alone)"
             ));
         }
-    }
-    if paths.in_home(crate::clients::aider::CONF).is_file() {
-        imp.notes.push(
-            "~/.aider.conf.yml is not read: Aider has no MCP servers, commands or permission settings, and its \
-             `read:` files stay its own (`[clients] aider` says whether apply adds the shared instructions there)"
-                .into(),
-        );
     }
     if sources.contains(&Source::Gemini) && paths.in_home(".gemini/GEMINI.md").is_file() {
         imp.notes.push(
@@ -456,6 +453,30 @@ fn instructions(imp: &mut Import, paths: &Paths, sources: &[Source]) -> anyhow::
             continue;
         }
         texts.push((*s, file, bytes));
+    }
+    if sources.contains(&Source::Aider) {
+        // Aider has no instructions file: its conventions are the files `read:` adds to every chat.
+        for (entry, file) in read::aider_reads(paths)? {
+            let file = match file {
+                Ok(f) if f.starts_with(&paths.state_dir) => continue, // aiorch's own (an earlier apply)
+                Ok(f) => f,
+                Err(why) => {
+                    imp.notes.push(format!(
+                        "~/.aider.conf.yml `read:` entry `{entry}`: {why}, not imported (Aider goes on reading it)"
+                    ));
+                    continue;
+                }
+            };
+            let bytes = fs_err::read(&file)?;
+            if texts.iter().any(|(_, _, b)| *b == bytes) {
+                continue;
+            }
+            imp.notes.push(format!(
+                "~/.aider.conf.yml `read:` entry `{entry}`: in the tree as a rule, so every client reads it; Aider \
+                 also reads it through that entry (remove the entry to read it once)"
+            ));
+            texts.push((Source::Aider, file, bytes));
+        }
     }
     if sources.contains(&Source::Opencode) {
         let cfg = paths.display(&read::mcp_file(Source::Opencode, paths));
@@ -749,10 +770,20 @@ pub fn keep_remote_secrets(imp: &mut Import, base: &Config) {
 pub fn to_config(imp: &Import, agentsmd: Option<&str>, base: &Config) -> Config {
     // The backend and the clients the user already chose stay chosen.
     let mut cfg = Config { secrets: base.secrets.clone(), clients: base.clients.clone(), ..Config::default() };
-    // Aider's `read:` files are its own (aiorch only adds a member there): left on `auto`, the
-    // next apply would add the shared instructions to every Aider chat, a visible change.
-    if cfg.clients.aider == crate::config::clients::Manage::Auto {
-        cfg.clients.aider = crate::config::clients::Manage::Never;
+    // A client left out (`--from`) was not read: on `auto` the next apply would give it the
+    // imported instructions and commands, a visible change. aiorch takes over the clients read.
+    let c = &mut cfg.clients;
+    for (m, s) in [
+        (&mut c.claude, Source::Claude),
+        (&mut c.gemini, Source::Gemini),
+        (&mut c.codex, Source::Codex),
+        (&mut c.copilot, Source::Copilot),
+        (&mut c.opencode, Source::Opencode),
+        (&mut c.aider, Source::Aider),
+    ] {
+        if !imp.sources.contains(&s) && *m == crate::config::clients::Manage::Auto {
+            *m = crate::config::clients::Manage::Never;
+        }
     }
     cfg.mcp.serve_self = imp.serve_self;
     cfg.agentsmd.source = agentsmd.map(str::to_string);
@@ -845,6 +876,18 @@ mod tests {
         assert_eq!(names, ["github"]);
         assert_eq!(imp.secrets.len(), 1);
         assert!(!format!("{imp:?}").contains("ghp_0123"), "Debug never shows a value");
+    }
+
+    #[test]
+    fn a_client_left_out_is_not_managed() {
+        use crate::config::clients::Manage;
+        let base = Config::default();
+        let imp = Import { sources: vec![Source::Claude, Source::Opencode], ..Default::default() };
+        let cfg = to_config(&imp, None, &base);
+        assert_eq!((cfg.clients.aider, cfg.clients.gemini), (Manage::Never, Manage::Never));
+        assert_eq!((cfg.clients.claude, cfg.clients.opencode), (Manage::Auto, Manage::Auto));
+        let imp = Import { sources: Source::ALL.to_vec(), ..Default::default() };
+        assert_eq!(to_config(&imp, None, &base).clients, base.clients, "nothing to say: no [clients]");
     }
 
     #[test]

@@ -33,6 +33,8 @@ pub fn mcp_file(source: Source, paths: &Paths) -> PathBuf {
         Source::Copilot => paths.in_home(".copilot/mcp-config.json"),
         // Where OpenCode itself looks (XDG config dir, `opencode.jsonc` when that is the one kept).
         Source::Opencode => crate::clients::opencode::config_file(paths),
+        // Aider has no MCP client: its one config file.
+        Source::Aider => crate::clients::aider::conf_file(paths),
     }
 }
 
@@ -45,6 +47,16 @@ pub fn read_doc(path: &Path, paths: &Paths) -> anyhow::Result<Option<Value>> {
     };
     let shown = paths.display(path);
     let untouched = "fix the file (or leave its client out with --from); nothing was written";
+    if path.extension().is_some_and(|e| e == "yml" || e == "yaml") {
+        let v: Value = serde_saphyr::from_str(&text).map_err(|e| {
+            let at = e.location().map_or(String::new(), |l| format!(":{}:{}", l.line(), l.column()));
+            let msg = e.to_string();
+            // "error: line 1 column 7: unclosed bracket" → its last part (the place is said once).
+            let msg = msg.lines().next().and_then(|l| l.rsplit(": ").next()).unwrap_or("not YAML");
+            CliError::bad_input(format!("{shown}{at}: {msg}")).hint(untouched)
+        })?;
+        return Ok(Some(if v.is_null() { Value::Object(Default::default()) } else { v }));
+    }
     if path.extension().is_some_and(|e| e == "toml") {
         let v: Value = toml::from_str(&text).map_err(|e| {
             let (line, col) = e.span().map(|s| crate::config::load::line_col(&text, s.start)).unwrap_or((1, 1));
@@ -62,6 +74,9 @@ pub fn read_doc(path: &Path, paths: &Paths) -> anyhow::Result<Option<Value>> {
 
 /// Every user-level MCP server `source` defines.
 pub fn servers(source: Source, paths: &Paths) -> anyhow::Result<Vec<Found>> {
+    if source == Source::Aider {
+        return Ok(vec![]); // no MCP client
+    }
     let path = mcp_file(source, paths);
     // OpenCode merges its global files: read what it resolves, each server named after the
     // last file that defines it.
@@ -90,6 +105,7 @@ pub fn servers(source: Source, paths: &Paths) -> anyhow::Result<Vec<Found>> {
             Source::Claude | Source::Gemini | Source::Copilot => json_server(source, v, &mut notes),
             Source::Codex => codex_server(v, &mut notes),
             Source::Opencode => opencode_server(v, &mut notes),
+            Source::Aider => None,
         };
         let disabled = v.get("enabled").and_then(Value::as_bool) == Some(false);
         if defined_in.get(name).is_some_and(|f| *f != path) {
@@ -291,8 +307,30 @@ pub fn instructions_file(source: Source, paths: &Paths) -> Option<PathBuf> {
         Source::Codex => Some(paths.in_home(".codex/AGENTS.md")),
         Source::Copilot => Some(paths.in_home(".copilot/copilot-instructions.md")),
         Source::Opencode => Some(crate::clients::opencode::config_dir(paths).join("AGENTS.md")),
-        Source::Gemini => None,
+        Source::Gemini | Source::Aider => None,
     }
+}
+
+/// The files `~/.aider.conf.yml`'s `read:` (a list, or one string) adds to every Aider chat:
+/// `~/` and absolute paths; a relative one is relative to where Aider runs.
+pub fn aider_reads(paths: &Paths) -> anyhow::Result<Vec<(String, Result<PathBuf, &'static str>)>> {
+    let Some(doc) = read_doc(&crate::clients::aider::conf_file(paths), paths)? else { return Ok(vec![]) };
+    let entries = match doc.get("read") {
+        Some(Value::String(s)) => vec![s.clone()],
+        v => strings(v),
+    };
+    Ok(entries
+        .into_iter()
+        .map(|entry| {
+            let file = match entry.strip_prefix("~/") {
+                Some(rest) => Ok(paths.home.join(rest)),
+                None if entry.starts_with('/') => Ok(PathBuf::from(&entry)),
+                None => Err("a path relative to where Aider runs"),
+            };
+            let file = file.and_then(|f| if f.is_file() { Ok(f) } else { Err("no such file") });
+            (entry, file)
+        })
+        .collect())
 }
 
 /// OpenCode's global config as it resolves it.

@@ -5,6 +5,7 @@ use serde_json::{Value, json};
 
 use super::Import;
 use crate::config::Config;
+use crate::config::clients::Manage;
 use crate::config::mcp::McpServer;
 use crate::config::policy::RuleSet;
 
@@ -120,11 +121,21 @@ pub fn toml(imp: &Import, cfg: &Config) -> String {
     out.push_str("home_agents_md = false\n");
     if cfg.clients != Config::default().clients {
         out.push_str("\n[clients]\n");
-        comment(
-            "Aider's `read:` list is its own: `never` keeps its chats as they were; `auto` adds the shared \
-             instructions to that list.",
-            &mut out,
-        );
+        let left: Vec<&str> = super::Source::ALL
+            .iter()
+            .filter(|s| !imp.sources.contains(s) && s.client().manage(cfg) == Manage::Never)
+            .map(|s| s.name())
+            .collect();
+        if !left.is_empty() {
+            comment(
+                &format!(
+                    "{} not read (--from): `never` leaves them as they are; `auto` would give them the \
+                     imported instructions and commands.",
+                    left.join(", ")
+                ),
+                &mut out,
+            );
+        }
         out.push_str(&toml::to_string(&cfg.clients).expect("clients serialise"));
     }
     if cfg.secrets != Config::default().secrets {

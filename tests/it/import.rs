@@ -17,7 +17,9 @@ const CANARIES: [&str; 3] = ["ghp_CANARY0import0github0token0123", "CANARY-docs-
 const OC_CANARIES: [&str; 2] = ["CANARY-notes-key-5e1d", "CANARY-tracker-bearer-0b9c"];
 
 fn base_config() -> String {
-    format!("{CLIENTS_ALWAYS}opencode = \"always\"\n\n[secrets]\nbackend = \"file\"\nfile = \"@ROOT@/secrets.env\"\n")
+    format!(
+        "{CLIENTS_ALWAYS}opencode = \"always\"\naider = \"always\"\n\n[secrets]\nbackend = \"file\"\nfile = \"@ROOT@/secrets.env\"\n"
+    )
 }
 
 fn seed(sb: &TestEnv) {
@@ -89,6 +91,12 @@ notifications = true
         ),
     );
     seed_opencode(sb);
+    // Aider's conventions: the files `read:` adds to every chat (one per project, relative).
+    sb.write(
+        "home/.aider.conf.yml",
+        "# my Aider settings\nmodel: gpt-4o\nread:\n  - ~/CONVENTIONS.md\n  - CONVENTIONS.local.md\n",
+    );
+    sb.write("home/CONVENTIONS.md", "Prefer pure functions.\n");
     // The clients keep these files to the user alone (Claude writes ~/.claude.json 0600).
     for f in [".claude.json", ".gemini/settings.json", ".codex/config.toml", ".copilot/mcp-config.json"] {
         std::fs::set_permissions(sb.path(&format!("home/{f}")), std::fs::Permissions::from_mode(0o600)).unwrap();
@@ -261,7 +269,9 @@ fn apply_takes_over_with_no_visible_change_and_revert_is_byte_exact() {
     assert_eq!(sb.read("config/agentsmd/rules/10-codex-AGENTS.md"), sb.read("home/.codex/AGENTS.md"));
     assert_eq!(sb.read("config/agentsmd/commands/explain.md"), explain);
     assert_eq!(sb.read("config/agentsmd/rules/20-opencode-AGENTS.md"), sb.read("home/.config/opencode/AGENTS.md"));
-    assert_eq!(sb.read("config/agentsmd/rules/30-opencode-team.md"), "Team rule: no force pushes.\n");
+    assert_eq!(sb.read("config/agentsmd/rules/30-aider-CONVENTIONS.md"), "Prefer pure functions.\n");
+    assert_eq!(sb.read("config/agentsmd/rules/40-opencode-team.md"), "Team rule: no force pushes.\n");
+    assert!(r.stderr.contains("`CONVENTIONS.local.md`: a path relative to where Aider runs, not imported"), "{r}");
     assert_eq!(sb.read("config/agentsmd/commands/standup.md"), standup);
     assert!(!sb.exists("config/agentsmd/commands/deploy.md"), "OpenCode's `agent` key has no agentsmd key");
     assert!(r.stderr.contains("not imported: ~/.config/opencode/command/deploy.md: `agent`"), "{r}");
@@ -322,6 +332,14 @@ fn apply_takes_over_with_no_visible_change_and_revert_is_byte_exact() {
     assert_eq!(commands("standup.md"), opencode_command(&standup), "the same description and prompt");
     assert_eq!(commands("explain.md"), opencode_command(&explain), "Claude's command reaches OpenCode too");
     assert_eq!(sb.read("home/.config/opencode/command/deploy.md"), deploy);
+    // Aider: its settings and its own `read:` files kept, the shared instructions one more member.
+    let aider = sb.read("home/.aider.conf.yml");
+    for want in ["# my Aider settings", "model: gpt-4o", "  - ~/CONVENTIONS.md", "  - CONVENTIONS.local.md"] {
+        assert!(aider.contains(want), "{want}:\n{aider}");
+    }
+    let shared = aider.lines().last().unwrap().trim_start_matches([' ', '-']).trim_matches('"').to_string();
+    let text = std::fs::read_to_string(&shared).unwrap_or_else(|e| panic!("{shared}: {e}\n{aider}"));
+    assert!(text.contains("Prefer pure functions."), "{aider}");
     // Claude reads CLAUDE.md → @AGENTS.md → the user's text (with the Codex file after it).
     assert!(sb.read("home/.claude/CLAUDE.md").contains("@AGENTS.md"));
     assert!(sb.read("home/.claude/AGENTS.md").starts_with(&claude_md));
@@ -389,6 +407,10 @@ fn an_existing_config_is_kept_and_a_broken_client_file_is_exit_2() {
     // --from leaves the broken client out.
     sb.ok(["import", "--force", "--from", "claude,codex,copilot"]);
     assert_ne!(sb.fingerprint(), before);
+    // Aider's YAML too.
+    sb.write("home/.aider.conf.yml", "read: [unclosed\n");
+    let r = sb.expect(["import", "--force", "--from", "aider"], 2);
+    assert!(r.stderr.contains("~/.aider.conf.yml:1:7: unclosed bracket"), "{r}");
 }
 
 #[test]
