@@ -5,7 +5,7 @@
 #   servers in all four clients and OpenCode (`echo` in all five, with a token pasted into its env; `web`, a
 #   streamable-HTTP server with a bearer token in its headers, in Claude, Codex, Copilot and OpenCode;
 #   `oc-only`, OpenCode's own, with the token in its environment; OpenCode's AGENTS.md, an
-#   `instructions` file, a command and a `permission`);
+#   `instructions` file, a command and a `permission`; Aider's ~/.aider.conf.yml with a `read:` file);
 #   `dup` in Claude and Gemini under one name with different args), a CLAUDE.md that
 #   @imports a file, a Claude command, Codex TOML with comments
 #   -> each client's own list command, before: `claude mcp list`, `gemini mcp list`,
@@ -128,6 +128,9 @@ EOF
 printf '# OpenCode\n\nPrefer small diffs.\n' >"$H/.config/opencode/AGENTS.md"
 mkdir -p "$H/notes"; printf 'Team rule: no force pushes.\n' >"$H/notes/team.md"
 printf -- '---\ndescription: Daily standup\n---\nSummarise yesterday for $ARGUMENTS.\n' >"$H/.config/opencode/commands/standup.md"
+# Aider: its conventions are what `read:` adds to every chat
+printf '# my Aider settings\nread:\n  - ~/CONVENTIONS.md\n' >"$H/.aider.conf.yml"
+printf 'Prefer pure functions.\n' >"$H/CONVENTIONS.md"
 printf '# How I work\n\nBe terse. Style: @style.md\n' >"$H/.claude/CLAUDE.md"
 printf 'Use British spelling.\n' >"$H/.claude/style.md"
 printf -- '---\ndescription: Explain code\n---\nExplain $ARGUMENTS simply.\n' >"$H/.claude/commands/explain.md"
@@ -187,7 +190,7 @@ for want in "claude echo ✔ Connected" "claude web ✔ Connected" "claude dup �
 done
 
 section "aiorch import"
-printf '[clients]\nclaude = "always"\ngemini = "always"\ncodex = "always"\ncopilot = "always"\nopencode = "always"\n[secrets]\nbackend = "file"\nfile = "%s"\n' \
+printf '[clients]\nclaude = "always"\ngemini = "always"\ncodex = "always"\ncopilot = "always"\nopencode = "always"\naider = "always"\n[secrets]\nbackend = "file"\nfile = "%s"\n' \
   "$WORK/secrets.env" >"$CFG"
 aiorch import1 import --force --store-secrets
 expect_rc import1 0 "import --store-secrets exits 0"
@@ -325,6 +328,22 @@ PY
 fi
 grep -q 'Prefer small diffs.' "$H/.config/opencode/AGENTS.md" && grep -q 'Team rule: no force pushes.' "$H/.config/opencode/AGENTS.md" \
   && pass "OpenCode reads its own AGENTS.md and its instructions file through the tree" || fail "OpenCode's AGENTS.md: $(head -3 "$H/.config/opencode/AGENTS.md")"
+AIDER=$E2E_AIDER_VENV/bin/aider
+if [ -x "$AIDER" ]; then
+  # --verbose lists what it added to the chat; --exit stops after startup (a model named, so it
+  # asks for no login; the local cost map, so it looks nothing up).
+  run aider-after 60 "${BASE_ENV[@]}" OPENAI_API_KEY=x LITELLM_LOCAL_MODEL_COST_MAP=True "$AIDER" --model openai/gpt-4o \
+    --verbose --exit --no-git --no-check-update --no-show-model-warnings --no-analytics --no-pretty
+  out=$(tr -d '\n' <"$LOGS/aider-after.out")
+  case $out in *"Added "*"CONVENTIONS.md to the chat"*) pass "Aider still adds its own read: file" ;;
+    *) fail "Aider lost CONVENTIONS.md"; show_err aider-after ;; esac
+  case $out in *"Added "*"instructions/AGENTS.md to the chat"*"(read-only)"*) pass "Aider adds the shared instructions too" ;;
+    *) fail "Aider did not add the shared instructions"; show_err aider-after ;; esac
+  grep -q 'Prefer pure functions.' "$S/generated/instructions/AGENTS.md" && grep -q '^# my Aider settings$' "$H/.aider.conf.yml" \
+    && pass "Aider's conventions are in the shared instructions; its settings file keeps its comment" || fail "aider: $(cat "$H/.aider.conf.yml")"
+else
+  echo "  NOT RUN  Aider's own view: no aider under $E2E_AIDER_VENV"
+fi
 for t in "$TOKEN_ENV" "$TOKEN_HDR"; do
   grep -qF -- "$t" "$H/.config/opencode/opencode.json" && fail "token ${t:0:16}… still in OpenCode's opencode.json" \
     || pass "token ${t:0:16}… is out of OpenCode's opencode.json (a secret name there now)"
