@@ -17,9 +17,8 @@ const CANARIES: [&str; 3] = ["ghp_CANARY0import0github0token0123", "CANARY-docs-
 const OC_CANARIES: [&str; 2] = ["CANARY-notes-key-5e1d", "CANARY-tracker-bearer-0b9c"];
 
 fn base_config() -> String {
-    format!(
-        "{CLIENTS_ALWAYS}opencode = \"always\"\naider = \"always\"\n\n[secrets]\nbackend = \"file\"\nfile = \"@ROOT@/secrets.env\"\n"
-    )
+    let secrets = "[secrets]\nbackend = \"file\"\nfile = \"@ROOT@/secrets.env\"\n";
+    format!("{CLIENTS_ALWAYS}opencode = \"always\"\naider = \"always\"\n\n{secrets}")
 }
 
 fn seed(sb: &TestEnv) {
