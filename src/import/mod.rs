@@ -594,7 +594,9 @@ fn opencode_commands(imp: &mut Import, paths: &Paths) -> anyhow::Result<()> {
             }
             continue;
         }
-        let own: Vec<String> = frontmatter_keys(&bytes).into_iter().filter(|k| k != "description").collect();
+        // `argument-hint` is the tree's too (OpenCode ignores it); the others are OpenCode's alone.
+        let own: Vec<String> =
+            frontmatter_keys(&bytes).into_iter().filter(|k| k != "description" && k != "argument-hint").collect();
         if !own.is_empty() {
             imp.not_imported.push(format!(
                 "{from}: `{}` in its frontmatter has no agentsmd key (a command there goes to every client); it \
@@ -876,6 +878,13 @@ mod tests {
         assert_eq!(names, ["github"]);
         assert_eq!(imp.secrets.len(), 1);
         assert!(!format!("{imp:?}").contains("ghp_0123"), "Debug never shows a value");
+    }
+
+    #[test]
+    fn frontmatter_keys_are_the_top_level_ones() {
+        let md = b"---\ndescription: x\nagent: build\ntools:\n  - a\n# a comment: no\n---\nbody: no\n";
+        assert_eq!(frontmatter_keys(md), ["description", "agent", "tools"]);
+        assert!(frontmatter_keys(b"no front: matter\n").is_empty());
     }
 
     #[test]
