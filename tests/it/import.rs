@@ -361,6 +361,12 @@ fn apply_takes_over_with_no_visible_change_and_revert_is_byte_exact() {
         }
     }
 
+    // OpenCode's tokens too: out of every file aiorch now owns.
+    for c in OC_CANARIES {
+        let left = sb.files_holding(&["home", "config"], c.as_bytes(), &[]);
+        assert!(left.is_empty(), "{c} is still in {left:?}");
+    }
+
     // Importing again reads aiorch's entries back as the config entries they came from.
     let again = sb.json(["import", "--dry-run"]);
     no_canary("a second import", &again.to_string());
