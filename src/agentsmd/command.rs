@@ -4,6 +4,9 @@
 
 use crate::error::CliError;
 
+/// How a file rendered from the tree names its source (an import skips such files).
+pub const RENDERED_MARK: &str = "Rendered by aiorch from agentsmd/";
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Command {
     /// `review`, or `git/review` for `commands/git/review.md`.
@@ -56,12 +59,13 @@ impl Command {
 
     /// OpenCode: `commands/NAME.md` with the one frontmatter key both formats share
     /// (`description`; Claude's `allowed-tools` would mean nothing there), `$ARGUMENTS` as is.
+    /// The provenance line is a YAML comment in the frontmatter: OpenCode sends the whole body
+    /// as the prompt, so the body is the source's byte for byte.
     pub fn to_opencode(&self) -> String {
         format!(
-            "---\ndescription: {}\n---\n\
-             <!-- Rendered by aiorch from agentsmd/{}. Edit the source, then run `aiorch apply`. -->\n{}",
-            yaml_string(&self.description),
+            "---\n# {RENDERED_MARK}{}. Edit the source, then run `aiorch apply`.\ndescription: {}\n---\n{}",
             self.rel,
+            yaml_string(&self.description),
             self.body
         )
     }
@@ -74,7 +78,7 @@ impl Command {
         let body = self.body.replace("$ARGUMENTS", "(the user's request)");
         format!(
             "---\nname: {name}\ndescription: {}\n---\n\
-             <!-- Rendered by aiorch from agentsmd/{}. Edit the source, then run `aiorch apply`. -->\n{body}",
+             <!-- {RENDERED_MARK}{}. Edit the source, then run `aiorch apply`. -->\n{body}",
             yaml_string(&self.description),
             self.rel
         )

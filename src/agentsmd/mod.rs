@@ -7,7 +7,7 @@ mod command;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-pub use command::Command;
+pub use command::{Command, RENDERED_MARK};
 
 use crate::apply::Artifact;
 use crate::config::Agentsmd;

@@ -95,6 +95,7 @@ pub fn import(ui: &Ui, paths: &Paths, a: ImportArgs) -> anyhow::Result<Exit> {
             "agentsmd": tree_dir.display().to_string(),
             "servers": imp.servers,
             "conflicts": imp.conflicts,
+            "not_imported": imp.not_imported,
             "secrets": imp.secrets,
             "stored_secrets": stored,
             "tree": imp.tree,
@@ -146,6 +147,9 @@ fn report(
     for c in &imp.conflicts {
         ui.warn(&format!("not imported: `{}` from {}: {}", c.name, c.from.join(", "), c.why));
     }
+    for n in &imp.not_imported {
+        ui.warn(&format!("not imported: {n}"));
+    }
     for n in &imp.notes {
         ui.note(n);
     }
@@ -180,14 +184,35 @@ fn differing(paths: &Paths, cfg: &Config, sources: &[Source]) -> anyhow::Result<
     let servers = crate::mcp::registry::resolve(&cfg.mcp, paths)?;
     let mut out = BTreeSet::new();
     // Only the clients read: the servers go to no other (and another's file may not even parse).
-    for source in sources {
-        let Some(c) = source.client() else { continue };
+    for source in sources.iter().filter(|s| **s != Source::Aider) {
+        let c = source.client();
         let Some(doc) = read::read_doc(&read::mcp_file(*source, paths), paths)? else { continue };
-        let root = if c == Client::Codex { "mcp_servers" } else { "mcpServers" };
+        let root = match c {
+            Client::Codex => "mcp_servers",
+            Client::Opencode => "mcp",
+            _ => "mcpServers",
+        };
         for s in servers.iter().filter(|s| s.wants(c)) {
             let Some(theirs) = doc.get(root).and_then(|m| m.get(&s.name)) else { continue };
             if crate::clients::mcp_entry(c, &ctx, s).value.as_ref() != Some(theirs) {
                 out.insert(s.name.clone());
+            }
+        }
+        // OpenCode's `permission` is one value aiorch owns whole: the user's is taken over.
+        if c == Client::Opencode
+            && cfg.policy.enable
+            && cfg.policy.clients.opencode
+            && let Some(theirs) = doc.get("permission")
+        {
+            let p = &cfg.policy;
+            let policy = crate::policy::Policy::build(
+                &crate::policy::PolicyFile::default(),
+                p.posture,
+                [&p.allow, &p.ask, &p.deny],
+                "the imported config",
+            )?;
+            if crate::import::permission::rendered(paths, &policy) != *theirs {
+                out.insert("permission".into());
             }
         }
     }

@@ -118,12 +118,14 @@ pub enum Cmd {
                             \n  aiorch import --from claude,codex --out ./aiorch.toml --agentsmd ./agentsmd\
                             \n  aiorch import --nix > aiorch.nix  `programs.aiorch` for home-manager\n\n\
                             Reads each client's user-level MCP servers, instruction files (and what CLAUDE.md\
-                            \nimports), commands, Claude's marketplaces, plugins and permission lists. A server in\
+                            \nimports), commands, Claude's marketplaces, plugins and permission lists, and\
+                            \nOpenCode's `permission` when the policy can say it the same way. A server in\
                             \nseveral clients is imported once (compared by command, args, environment names or URL);\
                             \none whose name is taken by a different server is left in its client, listed and commented\
-                            \nout. A literal token in `env` or `headers` becomes a secret name the server references:\
-                            \n--store-secrets stores the value with the secrets backend, otherwise the import lists\
-                            \n`aiorch secrets set NAME` to run. No value is ever written to the config or printed.\
+                            \nout. A literal token in `env` (OpenCode: `environment`) or `headers` becomes a secret\
+                            \nname the server references: --store-secrets stores the value with the secrets backend,\
+                            \notherwise the import lists `aiorch secrets set NAME` to run. No value is ever written\
+                            \nto the config or printed.\
                             \nNothing in the clients' files changes: `aiorch apply` takes them over afterwards, and\
                             \n`aiorch revert` gives them back byte for byte.\n\n\
                             Exit status: 0 written (conflicts are listed, not errors); 2 a client file does not\

@@ -5,6 +5,7 @@
 //! Nix attribute set) plus an agentsmd tree, chosen so that the next `aiorch apply` leaves
 //! every client listing what it listed before.
 
+pub mod permission;
 pub mod read;
 pub mod render;
 
@@ -17,7 +18,7 @@ use zeroize::Zeroizing;
 
 use crate::config::mcp::McpServer;
 use crate::config::plugins::Marketplace;
-use crate::config::policy::RuleSet;
+use crate::config::policy::{Posture, RuleSet};
 use crate::config::{Client, Config};
 use crate::paths::Paths;
 use read::Found;
@@ -31,10 +32,12 @@ pub enum Source {
     Codex,
     Copilot,
     Opencode,
+    Aider,
 }
 
 impl Source {
-    pub const ALL: [Source; 5] = [Source::Claude, Source::Gemini, Source::Codex, Source::Copilot, Source::Opencode];
+    pub const ALL: [Source; 6] =
+        [Source::Claude, Source::Gemini, Source::Codex, Source::Copilot, Source::Opencode, Source::Aider];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -43,17 +46,19 @@ impl Source {
             Source::Codex => "codex",
             Source::Copilot => "copilot",
             Source::Opencode => "opencode",
+            Source::Aider => "aider",
         }
     }
 
-    /// The managed client it is (OpenCode is read, not yet written).
-    pub fn client(self) -> Option<Client> {
+    /// The managed client it is.
+    pub fn client(self) -> Client {
         match self {
-            Source::Claude => Some(Client::Claude),
-            Source::Gemini => Some(Client::Gemini),
-            Source::Codex => Some(Client::Codex),
-            Source::Copilot => Some(Client::Copilot),
-            Source::Opencode => None,
+            Source::Claude => Client::Claude,
+            Source::Gemini => Client::Gemini,
+            Source::Codex => Client::Codex,
+            Source::Copilot => Client::Copilot,
+            Source::Opencode => Client::Opencode,
+            Source::Aider => Client::Aider,
         }
     }
 }
@@ -114,8 +119,17 @@ pub struct Import {
     pub tree: Vec<TreeFile>,
     pub marketplaces: BTreeMap<String, (Marketplace, String)>,
     pub enabled_plugins: Vec<String>,
-    /// Claude's permission lists, as policy rules: (allow, ask, deny).
+    /// The permission lists found, as policy rules: (allow, ask, deny).
     pub policy: Option<[RuleSet; 3]>,
+    /// `deny` when the lists imported refuse what they do not list.
+    pub policy_posture: Option<Posture>,
+    /// The clients whose lists these are: the policy is rendered into them only.
+    pub policy_clients: Vec<Client>,
+    /// Where the lists came from.
+    pub policy_from: Vec<String>,
+    /// Settings found and left where they are because aiorch cannot say them the same way:
+    /// `warning: not imported: …`.
+    pub not_imported: Vec<String>,
     /// What was found and left as it is, and why.
     pub notes: Vec<String>,
     /// aiorch's own server is registered already (an earlier apply): keep it.
@@ -174,6 +188,9 @@ pub fn collect(paths: &Paths, sources: &[Source]) -> anyhow::Result<Import> {
     instructions(&mut imp, paths, sources)?;
     if sources.contains(&Source::Claude) {
         claude_settings(&mut imp, paths)?;
+    }
+    if sources.contains(&Source::Opencode) {
+        opencode_permission(&mut imp, paths)?;
     }
     for (s, what) in [
         (Source::Codex, "~/.codex/skills"),
@@ -238,7 +255,7 @@ fn merge(imp: &mut Import, found: Vec<Found>) {
         let from: Vec<String> = g.iter().map(|f| format!("{} ({})", f.source.name(), f.file)).collect();
         let mut notes: Vec<String> =
             g.iter().flat_map(|f| f.notes.iter().map(|n| format!("{}: {n}", f.source.name()))).collect();
-        let clients: BTreeSet<Client> = g.iter().filter_map(|f| f.source.client()).collect();
+        let clients: BTreeSet<Client> = g.iter().map(|f| f.source.client()).collect();
         let mut server = first.server.clone();
         let name = first.name.clone();
         if !valid_name(&name) {
@@ -247,15 +264,6 @@ fn merge(imp: &mut Import, found: Vec<Found>) {
                 server,
                 from,
                 why: "aiorch server names may only hold letters, digits, `-` and `_`: rename it to import it".into(),
-            });
-            continue;
-        }
-        if clients.is_empty() {
-            imp.conflicts.push(Conflict {
-                name,
-                server,
-                from,
-                why: "only OpenCode has it, and aiorch does not write OpenCode's config yet".into(),
             });
             continue;
         }
@@ -446,6 +454,53 @@ fn instructions(imp: &mut Import, paths: &Paths, sources: &[Source]) -> anyhow::
         }
         texts.push((*s, file, bytes));
     }
+    if sources.contains(&Source::Aider) {
+        // Aider has no instructions file: its conventions are the files `read:` adds to every chat.
+        for (entry, file) in read::aider_reads(paths)? {
+            let file = match file {
+                Ok(f) if f.starts_with(&paths.state_dir) => continue, // aiorch's own (an earlier apply)
+                Ok(f) => f,
+                Err(why) => {
+                    imp.notes.push(format!(
+                        "~/.aider.conf.yml `read:` entry `{entry}`: {why}, not imported (Aider goes on reading it)"
+                    ));
+                    continue;
+                }
+            };
+            let bytes = fs_err::read(&file)?;
+            if texts.iter().any(|(_, _, b)| *b == bytes) {
+                continue;
+            }
+            imp.notes.push(format!(
+                "~/.aider.conf.yml `read:` entry `{entry}`: in the tree as a rule, so every client reads it; Aider \
+                 also reads it through that entry (remove the entry to read it once)"
+            ));
+            texts.push((Source::Aider, file, bytes));
+        }
+    }
+    if sources.contains(&Source::Opencode) {
+        let cfg = paths.display(&read::mcp_file(Source::Opencode, paths));
+        for (entry, file) in read::opencode_instructions(paths)? {
+            let file = match file {
+                Ok(f) => f,
+                Err(why) => {
+                    imp.notes.push(format!(
+                        "{cfg} `instructions` entry `{entry}`: {why}, not imported (OpenCode goes on reading it)"
+                    ));
+                    continue;
+                }
+            };
+            let bytes = fs_err::read(&file)?;
+            if texts.iter().any(|(_, _, b)| *b == bytes) {
+                continue;
+            }
+            imp.notes.push(format!(
+                "{cfg} `instructions` entry `{entry}`: in the tree as a rule, so every client reads it; OpenCode also \
+                 reads it through that entry (remove the entry to read it once)"
+            ));
+            texts.push((Source::Opencode, file, bytes));
+        }
+    }
     let mut rule = 0;
     for (i, (s, file, bytes)) in texts.iter().enumerate() {
         // The first file becomes AGENTS.md; the others follow it as rules, each text unchanged.
@@ -510,6 +565,118 @@ fn instructions(imp: &mut Import, paths: &Paths, sources: &[Source]) -> anyhow::
             imp.tree.push(TreeFile { rel, bytes: text.into_bytes(), from: format!("~/.gemini/commands/{name}.toml") });
         }
     }
+    if sources.contains(&Source::Opencode) {
+        opencode_commands(imp, paths)?;
+    }
+    Ok(())
+}
+
+/// OpenCode's commands (`commands/` and `command/` in its config directory). Their format is
+/// the tree's (frontmatter `description`, `$ARGUMENTS`); one with OpenCode-only keys (`agent`,
+/// `model`, `subtask`) would lose them when apply renders it back, so it stays as it is.
+fn opencode_commands(imp: &mut Import, paths: &Paths) -> anyhow::Result<()> {
+    let dir = paths.display(&crate::clients::opencode::config_dir(paths));
+    for (rel, bytes) in read::opencode_commands(paths)? {
+        let from = format!("{dir}/{rel}");
+        let name = rel.split_once('/').map_or(rel.as_str(), |(_, n)| n);
+        let tree_rel = format!("commands/{name}");
+        if String::from_utf8_lossy(&bytes).contains(crate::agentsmd::RENDERED_MARK) {
+            imp.notes.push(format!("{from}: written by an earlier `aiorch apply`, not imported again"));
+            continue;
+        }
+        if let Some(t) = imp.tree.iter().find(|t| t.rel == tree_rel) {
+            if t.bytes != bytes {
+                imp.notes.push(format!(
+                    "{from}: {} is a command of that name too; that one is used (apply replaces this file with it, \
+                     keeping a backup)",
+                    t.from
+                ));
+            }
+            continue;
+        }
+        // `argument-hint` is the tree's too (OpenCode ignores it); the others are OpenCode's alone.
+        let own: Vec<String> =
+            frontmatter_keys(&bytes).into_iter().filter(|k| k != "description" && k != "argument-hint").collect();
+        if !own.is_empty() {
+            imp.not_imported.push(format!(
+                "{from}: `{}` in its frontmatter has no agentsmd key (a command there goes to every client); it \
+                 stays in OpenCode as it is",
+                own.join("`, `")
+            ));
+            continue;
+        }
+        if let Err(e) = crate::agentsmd::Command::parse(&tree_rel, &bytes) {
+            imp.notes.push(format!("{from}: not imported ({e})"));
+            continue;
+        }
+        imp.tree.push(TreeFile { rel: tree_rel, bytes, from });
+    }
+    Ok(())
+}
+
+/// The top-level keys of a Markdown file's `---` frontmatter.
+fn frontmatter_keys(bytes: &[u8]) -> Vec<String> {
+    let text = String::from_utf8_lossy(bytes);
+    let mut lines = text.lines();
+    if lines.next().map(str::trim_end) != Some("---") {
+        return vec![];
+    }
+    lines
+        .take_while(|l| l.trim_end() != "---")
+        .filter(|l| !l.starts_with([' ', '\t', '#', '-']))
+        .filter_map(|l| l.split_once(':').map(|(k, _)| k.trim().to_string()))
+        .filter(|k| !k.is_empty())
+        .collect()
+}
+
+/// OpenCode's `permission`: imported when apply's rendering of the rules gives the same
+/// decisions (`permission`), else left in OpenCode's file with the reason.
+fn opencode_permission(imp: &mut Import, paths: &Paths) -> anyhow::Result<()> {
+    let Some((user, files)) = read::opencode_permission(paths)? else { return Ok(()) };
+    let written = read::mcp_file(Source::Opencode, paths);
+    let file = paths.display(&written);
+    if files != [written.clone()] {
+        let shown: Vec<String> = files.iter().map(|f| paths.display(f)).collect();
+        imp.not_imported.push(format!(
+            "OpenCode's `permission` ({}): OpenCode merges it member by member with the one apply writes into \
+             {file}, so what it would decide cannot be the policy's; it stays as it is (`policy.clients.opencode = \
+             false`)",
+            shown.join(", ")
+        ));
+        return Ok(());
+    }
+    let names: Vec<&str> = imp.servers.iter().map(|s| s.name.as_str()).collect();
+    let sorted = |sets: &[RuleSet; 3]| {
+        sets.iter()
+            .map(|r| {
+                [&r.commands, &r.read, &r.write, &r.hosts, &r.mcp]
+                    .map(|l| l.iter().cloned().collect::<BTreeSet<String>>())
+                    .to_vec()
+            })
+            .collect::<Vec<_>>()
+    };
+    let why = match permission::from_opencode(&user, &names, paths) {
+        Err(why) => why,
+        Ok(t) => match &imp.policy {
+            None => {
+                imp.policy = Some(t.sets);
+                imp.policy_posture = (t.posture == Posture::Deny).then_some(Posture::Deny);
+                imp.policy_clients.push(Client::Opencode);
+                imp.policy_from.push(format!("{file} permission"));
+                return Ok(());
+            }
+            Some(theirs) if sorted(theirs) == sorted(&t.sets) && t.posture == Posture::Ask => {
+                imp.policy_clients.push(Client::Opencode);
+                imp.policy_from.push(format!("{file} permission"));
+                return Ok(());
+            }
+            Some(_) => "one policy serves every client, and [policy] holds Claude's lists, which say something else"
+                .to_string(),
+        },
+    };
+    imp.not_imported.push(format!(
+        "OpenCode's `permission` ({file}): {why}; it stays as it is (`policy.clients.opencode = false`)"
+    ));
     Ok(())
 }
 
@@ -554,6 +721,8 @@ fn claude_settings(imp: &mut Import, paths: &Paths) -> anyhow::Result<()> {
     }
     if any {
         imp.policy = Some(sets);
+        imp.policy_clients.push(Client::Claude);
+        imp.policy_from.push("~/.claude/settings.json permissions".into());
     }
     Ok(())
 }
@@ -603,10 +772,18 @@ pub fn keep_remote_secrets(imp: &mut Import, base: &Config) {
 pub fn to_config(imp: &Import, agentsmd: Option<&str>, base: &Config) -> Config {
     // The backend and the clients the user already chose stay chosen.
     let mut cfg = Config { secrets: base.secrets.clone(), clients: base.clients.clone(), ..Config::default() };
-    // Import does not read OpenCode's and Aider's own settings as a managed client's yet: left
-    // on `auto`, the next apply would give them aiorch's instructions and policy, a visible change.
-    for m in [&mut cfg.clients.opencode, &mut cfg.clients.aider] {
-        if *m == crate::config::clients::Manage::Auto {
+    // A client left out (`--from`) was not read: on `auto` the next apply would give it the
+    // imported instructions and commands, a visible change. aiorch takes over the clients read.
+    let c = &mut cfg.clients;
+    for (m, s) in [
+        (&mut c.claude, Source::Claude),
+        (&mut c.gemini, Source::Gemini),
+        (&mut c.codex, Source::Codex),
+        (&mut c.copilot, Source::Copilot),
+        (&mut c.opencode, Source::Opencode),
+        (&mut c.aider, Source::Aider),
+    ] {
+        if !imp.sources.contains(&s) && *m == crate::config::clients::Manage::Auto {
             *m = crate::config::clients::Manage::Never;
         }
     }
@@ -624,11 +801,18 @@ pub fn to_config(imp: &Import, agentsmd: Option<&str>, base: &Config) -> Config 
             cfg.policy.allow = allow.clone();
             cfg.policy.ask = ask.clone();
             cfg.policy.deny = deny.clone();
-            cfg.policy.clients.gemini = false;
-            cfg.policy.clients.codex = false;
-            cfg.policy.clients.copilot = false;
-            cfg.policy.clients.opencode = false;
-            cfg.policy.clients.aider = false;
+            cfg.policy.posture = imp.policy_posture;
+            let c = &mut cfg.policy.clients;
+            for (on, client) in [
+                (&mut c.claude, Client::Claude),
+                (&mut c.gemini, Client::Gemini),
+                (&mut c.codex, Client::Codex),
+                (&mut c.copilot, Client::Copilot),
+                (&mut c.opencode, Client::Opencode),
+                (&mut c.aider, Client::Aider),
+            ] {
+                *on = imp.policy_clients.contains(&client);
+            }
         }
         None => cfg.policy.enable = false,
     }
@@ -679,16 +863,40 @@ mod tests {
             ],
         );
         lift_secrets(&mut imp);
-        assert_eq!(imp.servers.len(), 1);
+        assert_eq!(imp.servers.len(), 2);
+        // OpenCode is a client like the others: its own server goes to it alone.
+        assert_eq!(
+            (imp.servers[1].name.as_str(), &imp.servers[1].server.clients),
+            ("only-oc", &Some(vec![Client::Opencode]))
+        );
         let s = &imp.servers[0];
         assert_eq!(s.server.clients, Some(vec![Client::Claude, Client::Codex]));
         assert!(s.notes.iter().any(|n| n.contains("codex calls it `gh`")), "{:?}", s.notes);
         assert_eq!(s.server.secrets, ["GITHUB_TOKEN"]);
         assert!(s.server.env.is_empty());
         let names: Vec<&str> = imp.conflicts.iter().map(|c| c.name.as_str()).collect();
-        assert_eq!(names, ["github", "only-oc"]);
+        assert_eq!(names, ["github"]);
         assert_eq!(imp.secrets.len(), 1);
         assert!(!format!("{imp:?}").contains("ghp_0123"), "Debug never shows a value");
+    }
+
+    #[test]
+    fn frontmatter_keys_are_the_top_level_ones() {
+        let md = b"---\ndescription: x\nagent: build\ntools:\n  - a\n# a comment: no\n---\nbody: no\n";
+        assert_eq!(frontmatter_keys(md), ["description", "agent", "tools"]);
+        assert!(frontmatter_keys(b"no front: matter\n").is_empty());
+    }
+
+    #[test]
+    fn a_client_left_out_is_not_managed() {
+        use crate::config::clients::Manage;
+        let base = Config::default();
+        let imp = Import { sources: vec![Source::Claude, Source::Opencode], ..Default::default() };
+        let cfg = to_config(&imp, None, &base);
+        assert_eq!((cfg.clients.aider, cfg.clients.gemini), (Manage::Never, Manage::Never));
+        assert_eq!((cfg.clients.claude, cfg.clients.opencode), (Manage::Auto, Manage::Auto));
+        let imp = Import { sources: Source::ALL.to_vec(), ..Default::default() };
+        assert_eq!(to_config(&imp, None, &base).clients, base.clients, "nothing to say: no [clients]");
     }
 
     #[test]

@@ -33,6 +33,8 @@ pub fn mcp_file(source: Source, paths: &Paths) -> PathBuf {
         Source::Copilot => paths.in_home(".copilot/mcp-config.json"),
         // Where OpenCode itself looks (XDG config dir, `opencode.jsonc` when that is the one kept).
         Source::Opencode => crate::clients::opencode::config_file(paths),
+        // Aider has no MCP client: its one config file.
+        Source::Aider => crate::clients::aider::conf_file(paths),
     }
 }
 
@@ -45,6 +47,16 @@ pub fn read_doc(path: &Path, paths: &Paths) -> anyhow::Result<Option<Value>> {
     };
     let shown = paths.display(path);
     let untouched = "fix the file (or leave its client out with --from); nothing was written";
+    if path.extension().is_some_and(|e| e == "yml" || e == "yaml") {
+        let v: Value = serde_saphyr::from_str(&text).map_err(|e| {
+            let at = e.location().map_or(String::new(), |l| format!(":{}:{}", l.line(), l.column()));
+            let msg = e.to_string();
+            // "error: line 1 column 7: unclosed bracket" → its last part (the place is said once).
+            let msg = msg.lines().next().and_then(|l| l.rsplit(": ").next()).unwrap_or("not YAML");
+            CliError::bad_input(format!("{shown}{at}: {msg}")).hint(untouched)
+        })?;
+        return Ok(Some(if v.is_null() { Value::Object(Default::default()) } else { v }));
+    }
     if path.extension().is_some_and(|e| e == "toml") {
         let v: Value = toml::from_str(&text).map_err(|e| {
             let (line, col) = e.span().map(|s| crate::config::load::line_col(&text, s.start)).unwrap_or((1, 1));
@@ -62,34 +74,61 @@ pub fn read_doc(path: &Path, paths: &Paths) -> anyhow::Result<Option<Value>> {
 
 /// Every user-level MCP server `source` defines.
 pub fn servers(source: Source, paths: &Paths) -> anyhow::Result<Vec<Found>> {
+    if source == Source::Aider {
+        return Ok(vec![]); // no MCP client
+    }
     let path = mcp_file(source, paths);
-    let Some(doc) = read_doc(&path, paths)? else { return Ok(vec![]) };
+    // OpenCode merges its global files: read what it resolves, each server named after the
+    // last file that defines it.
+    let (doc, defined_in) = match source {
+        Source::Opencode => match opencode_config(paths)? {
+            Some(c) => (c.doc, c.mcp_files),
+            None => return Ok(vec![]),
+        },
+        _ => match read_doc(&path, paths)? {
+            Some(d) => (d, BTreeMap::new()),
+            None => return Ok(vec![]),
+        },
+    };
     let key = match source {
         Source::Codex => "mcp_servers",
         Source::Opencode => "mcp",
         _ => "mcpServers",
     };
     let Some(map) = doc.get(key).and_then(Value::as_object) else { return Ok(vec![]) };
-    let file = paths.display(&path);
     let mut out = vec![];
     for (name, v) in map {
+        let file = paths.display(defined_in.get(name).unwrap_or(&path));
         let Some(v) = v.as_object() else { continue };
         let mut notes = vec![];
         let server = match source {
             Source::Claude | Source::Gemini | Source::Copilot => json_server(source, v, &mut notes),
             Source::Codex => codex_server(v, &mut notes),
             Source::Opencode => opencode_server(v, &mut notes),
+            Source::Aider => None,
         };
+        let disabled = v.get("enabled").and_then(Value::as_bool) == Some(false);
+        if defined_in.get(name).is_some_and(|f| *f != path) {
+            notes.push(format!(
+                "defined in {file}, which OpenCode reads before {}: apply writes aiorch's entry there and OpenCode \
+                 merges the two (remove it from {file} to keep one)",
+                paths.display(&path)
+            ));
+        }
         match server {
             Some(server) => {
-                out.push(Found { source, file: file.clone(), name: name.clone(), server, notes });
+                out.push(Found { source, file, name: name.clone(), server, notes });
             }
             None => out.push(Found {
                 source,
-                file: file.clone(),
+                file,
                 name: name.clone(),
                 server: McpServer::default(),
-                notes: vec!["skipped: it is disabled, or has neither a command nor a URL".into()],
+                notes: vec![if disabled {
+                    "disabled (`enabled: false`): not imported, it stays in its client as it is".into()
+                } else {
+                    "skipped: it has neither a command nor a URL".into()
+                }],
             }),
         }
     }
@@ -203,25 +242,54 @@ fn codex_server(v: &serde_json::Map<String, Value>, notes: &mut Vec<String>) -> 
     Some(s)
 }
 
+/// OpenCode's `{env:VAR}` (substituted anywhere in its file) as aiorch's `${VAR}`: the inverse
+/// of `clients::opencode`'s `env_syntax`.
+fn from_opencode_env(s: &str) -> String {
+    let mut out = String::new();
+    let mut rest = s;
+    while let Some(i) = rest.find("{env:") {
+        let after = &rest[i + 5..];
+        match after.find('}') {
+            Some(end) if crate::mcp::registry::env_refs(&format!("${{{}}}", &after[..end])).len() == 1 => {
+                out.push_str(&rest[..i]);
+                out.push_str(&format!("${{{}}}", &after[..end]));
+                rest = &after[end + 1..];
+            }
+            _ => {
+                out.push_str(&rest[..i + 5]);
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
 /// OpenCode's `mcp.NAME`: `local` (`command` is the whole argv, `environment`) or `remote`.
-fn opencode_server(v: &serde_json::Map<String, Value>, _notes: &mut Vec<String>) -> Option<McpServer> {
+fn opencode_server(v: &serde_json::Map<String, Value>, notes: &mut Vec<String>) -> Option<McpServer> {
     if v.get("enabled").and_then(Value::as_bool) == Some(false) {
         return None;
     }
-    let timeout = v.get("timeout").and_then(Value::as_f64).map(|ms| (ms / 1000.0).ceil().max(1.0) as u64);
+    let timeout = ms_to_s(v.get("timeout"), notes);
+    let map = |m: BTreeMap<String, String>| m.into_iter().map(|(k, v)| (k, from_opencode_env(&v))).collect();
     match str_of(v, "type").as_deref() {
-        Some("remote") => Some(McpServer {
-            url: Some(str_of(v, "url")?),
-            headers: string_map(v.get("headers")),
-            timeout,
-            ..Default::default()
-        }),
+        Some("remote") => {
+            if v.get("oauth").is_some() {
+                notes.push("`oauth` has no aiorch key: it is not carried over".into());
+            }
+            Some(McpServer {
+                url: Some(from_opencode_env(&str_of(v, "url")?)),
+                headers: map(string_map(v.get("headers"))),
+                timeout,
+                ..Default::default()
+            })
+        }
         _ => {
-            let mut argv = strings(v.get("command")).into_iter();
+            let mut argv = strings(v.get("command")).into_iter().map(|a| from_opencode_env(&a));
             Some(McpServer {
                 command: Some(argv.next()?),
                 args: argv.collect(),
-                env: string_map(v.get("environment")),
+                env: map(string_map(v.get("environment"))),
                 timeout,
                 ..Default::default()
             })
@@ -238,8 +306,132 @@ pub fn instructions_file(source: Source, paths: &Paths) -> Option<PathBuf> {
         Source::Claude => Some(paths.in_home(".claude/CLAUDE.md")),
         Source::Codex => Some(paths.in_home(".codex/AGENTS.md")),
         Source::Copilot => Some(paths.in_home(".copilot/copilot-instructions.md")),
-        Source::Gemini | Source::Opencode => None,
+        Source::Opencode => Some(crate::clients::opencode::config_dir(paths).join("AGENTS.md")),
+        Source::Gemini | Source::Aider => None,
     }
+}
+
+/// The files `~/.aider.conf.yml`'s `read:` (a list, or one string) adds to every Aider chat:
+/// `~/` and absolute paths; a relative one is relative to where Aider runs.
+pub fn aider_reads(paths: &Paths) -> anyhow::Result<Vec<(String, Result<PathBuf, &'static str>)>> {
+    let Some(doc) = read_doc(&crate::clients::aider::conf_file(paths), paths)? else { return Ok(vec![]) };
+    let entries = match doc.get("read") {
+        Some(Value::String(s)) => vec![s.clone()],
+        v => strings(v),
+    };
+    Ok(entries
+        .into_iter()
+        .map(|entry| {
+            let file = match entry.strip_prefix("~/") {
+                Some(rest) => Ok(paths.home.join(rest)),
+                None if entry.starts_with('/') => Ok(PathBuf::from(&entry)),
+                None => Err("a path relative to where Aider runs"),
+            };
+            let file = file.and_then(|f| if f.is_file() { Ok(f) } else { Err("no such file") });
+            (entry, file)
+        })
+        .collect())
+}
+
+/// OpenCode's global config as it resolves it.
+pub struct OpencodeConfig {
+    /// `config.json`, `opencode.json`, `opencode.jsonc` merged in that order (objects member by
+    /// member, later files winning; `instructions` arrays joined), as OpenCode does.
+    pub doc: Value,
+    /// Per `mcp` server, the last file that defines it.
+    pub mcp_files: BTreeMap<String, PathBuf>,
+    /// The files that set `permission`.
+    pub permission_files: Vec<PathBuf>,
+}
+
+fn merge_deep(into: &mut Value, from: &Value) {
+    match (into, from) {
+        (Value::Object(a), Value::Object(b)) => {
+            for (k, v) in b {
+                match a.get_mut(k) {
+                    Some(old) => merge_deep(old, v),
+                    None => {
+                        a.insert(k.clone(), v.clone());
+                    }
+                }
+            }
+        }
+        (a, b) => *a = b.clone(),
+    }
+}
+
+pub fn opencode_config(paths: &Paths) -> anyhow::Result<Option<OpencodeConfig>> {
+    let dir = crate::clients::opencode::config_dir(paths);
+    let mut out: Option<OpencodeConfig> = None;
+    for f in ["config.json", "opencode.json", "opencode.jsonc"] {
+        let path = dir.join(f);
+        let Some(doc) = read_doc(&path, paths)? else { continue };
+        let c = out.get_or_insert_with(|| OpencodeConfig {
+            doc: Value::Object(Default::default()),
+            mcp_files: BTreeMap::new(),
+            permission_files: vec![],
+        });
+        for name in doc.get("mcp").and_then(Value::as_object).into_iter().flat_map(|m| m.keys()) {
+            c.mcp_files.insert(name.clone(), path.clone());
+        }
+        if doc.get("permission").is_some() {
+            c.permission_files.push(path.clone());
+        }
+        let mut instructions = strings(c.doc.get("instructions"));
+        merge_deep(&mut c.doc, &doc);
+        for i in strings(doc.get("instructions")) {
+            if !instructions.contains(&i) {
+                instructions.push(i);
+            }
+        }
+        if !instructions.is_empty() {
+            c.doc["instructions"] = serde_json::json!(instructions);
+        }
+    }
+    Ok(out)
+}
+
+/// The files OpenCode's `instructions` array names that a home import can take: `~/` and
+/// absolute paths to one file. Globs, relative paths (searched upwards from each project) and
+/// URLs are per project or fetched: (entry as written, file or why not).
+pub fn opencode_instructions(paths: &Paths) -> anyhow::Result<Vec<(String, Result<PathBuf, &'static str>)>> {
+    let Some(c) = opencode_config(paths)? else { return Ok(vec![]) };
+    let mut out = vec![];
+    for entry in strings(c.doc.get("instructions")) {
+        let file = if entry.contains("://") {
+            Err("a URL OpenCode fetches")
+        } else if entry.contains(['*', '?', '[', '{']) {
+            Err("a glob")
+        } else if let Some(rest) = entry.strip_prefix("~/") {
+            Ok(paths.home.join(rest))
+        } else if entry.starts_with('/') {
+            Ok(PathBuf::from(&entry))
+        } else {
+            Err("a path relative to each project")
+        };
+        let file = file.and_then(|f| if f.is_file() { Ok(f) } else { Err("no such file") });
+        out.push((entry, file));
+    }
+    Ok(out)
+}
+
+/// OpenCode's commands: `commands/NAME.md`, then `command/NAME.md` (it reads both), as
+/// (path under the config dir, bytes).
+pub fn opencode_commands(paths: &Paths) -> anyhow::Result<Vec<(String, Vec<u8>)>> {
+    let dir = crate::clients::opencode::config_dir(paths);
+    let mut out = vec![];
+    for sub in ["commands", "command"] {
+        let root = dir.join(sub);
+        let mut files = vec![];
+        walk(&root, &root, "md", &mut files)?;
+        out.extend(files.into_iter().map(|(rel, b)| (format!("{sub}/{rel}"), b)));
+    }
+    Ok(out)
+}
+
+/// OpenCode's `permission` as it resolves it, and the files that set it.
+pub fn opencode_permission(paths: &Paths) -> anyhow::Result<Option<(Value, Vec<PathBuf>)>> {
+    Ok(opencode_config(paths)?.and_then(|c| c.doc.get("permission").cloned().map(|p| (p, c.permission_files))))
 }
 
 /// The files a Claude memory file imports (`@path` outside code), relative to its directory

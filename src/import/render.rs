@@ -5,6 +5,7 @@ use serde_json::{Value, json};
 
 use super::Import;
 use crate::config::Config;
+use crate::config::clients::Manage;
 use crate::config::mcp::McpServer;
 use crate::config::policy::RuleSet;
 
@@ -120,11 +121,21 @@ pub fn toml(imp: &Import, cfg: &Config) -> String {
     out.push_str("home_agents_md = false\n");
     if cfg.clients != Config::default().clients {
         out.push_str("\n[clients]\n");
-        comment(
-            "OpenCode and Aider are not imported yet: `never` keeps the import invisible; `auto` lets aiorch \
-             manage them.",
-            &mut out,
-        );
+        let left: Vec<&str> = super::Source::ALL
+            .iter()
+            .filter(|s| !imp.sources.contains(s) && s.client().manage(cfg) == Manage::Never)
+            .map(|s| s.name())
+            .collect();
+        if !left.is_empty() {
+            comment(
+                &format!(
+                    "{} not read (--from): `never` leaves them as they are; `auto` would give them the \
+                     imported instructions and commands.",
+                    left.join(", ")
+                ),
+                &mut out,
+            );
+        }
         out.push_str(&toml::to_string(&cfg.clients).expect("clients serialise"));
     }
     if cfg.secrets != Config::default().secrets {
@@ -172,18 +183,28 @@ pub fn toml(imp: &Import, cfg: &Config) -> String {
     }
     out.push_str("\n[policy]\n");
     if cfg.policy.enable {
+        let names: Vec<&str> = imp.policy_clients.iter().map(|c| c.name()).collect();
         comment(
-            "from Claude's permission lists (~/.claude/settings.json). Rendered into Claude only, where\nthey \
-             already are: set a client below to true to give it the same rules.",
+            &format!(
+                "from {}. Rendered into {} only, where they already are: set a client below to true to give it \
+                 the same rules.",
+                imp.policy_from.join(", "),
+                names.join(" and ")
+            ),
             &mut out,
         );
         out.push_str("enable = true\n");
+        if let Some(p) = cfg.policy.posture {
+            comment("what no rule lists was refused before the import, and still is", &mut out);
+            out.push_str(&format!("posture = {}\n", toml_value(&json!(p))));
+        }
         for (name, r) in [("allow", &cfg.policy.allow), ("ask", &cfg.policy.ask), ("deny", &cfg.policy.deny)] {
             if let Some(v) = ruleset(r) {
                 out.push_str(&format!("{name} = {}\n", toml_value(&v)));
             }
         }
-        out.push_str("\n[policy.clients]\ngemini = false\ncodex = false\ncopilot = false\n");
+        out.push_str("\n[policy.clients]\n");
+        out.push_str(&toml::to_string(&cfg.policy.clients).expect("policy clients serialise"));
     } else {
         comment(
             "No permission list was found: aiorch writes no permission settings. true renders the\n\
@@ -316,7 +337,10 @@ pub fn nix(imp: &Import, cfg: &Config) -> String {
                 policy[name] = v;
             }
         }
-        policy["clients"] = json!({ "gemini": false, "codex": false, "copilot": false });
+        if let Some(p) = cfg.policy.posture {
+            policy["posture"] = json!(p);
+        }
+        policy["clients"] = serde_json::to_value(&cfg.policy.clients).expect("policy clients serialise");
     }
     settings["policy"] = policy;
     c(

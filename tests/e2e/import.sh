@@ -3,11 +3,13 @@
 # Proves `aiorch import` against the REAL Claude Code, Gemini CLI, Codex CLI and Copilot CLI,
 # offline, in a scratch HOME seeded as a messy user setup:
 #   servers in all four clients and OpenCode (`echo` in all five, with a token pasted into its env; `web`, a
-#   streamable-HTTP server with a bearer token in its headers, in Claude, Codex and Copilot;
+#   streamable-HTTP server with a bearer token in its headers, in Claude, Codex, Copilot and OpenCode;
+#   `oc-only`, OpenCode's own, with the token in its environment; OpenCode's AGENTS.md, an
+#   `instructions` file, a command and a `permission`; Aider's ~/.aider.conf.yml with a `read:` file);
 #   `dup` in Claude and Gemini under one name with different args), a CLAUDE.md that
 #   @imports a file, a Claude command, Codex TOML with comments
 #   -> each client's own list command, before: `claude mcp list`, `gemini mcp list`,
-#      `codex mcp list --json`, `copilot mcp list --json`
+#      `codex mcp list --json`, `copilot mcp list --json`, `opencode mcp list` and `opencode debug config`
 #   -> import --store-secrets: aiorch.toml + agentsmd tree; the conflict is listed; no token in
 #      aiorch.toml, the tree, or import's output
 #   -> import --nix: evaluated through the real home-manager module (when its sources are here:
@@ -15,8 +17,9 @@
 #   -> apply (with the --adopt names import printed), then revert at once: the home is byte
 #      for byte the pre-import home
 #   -> apply again: every client lists the same servers, each connected as before (remote
-#      secrets given to the client by `aiorch secrets exec`); no token under HOME but in the
-#      user's own files, none anywhere in the state dir (backups and ledger hold placeholders)
+#      secrets given to the client by `aiorch secrets exec`); OpenCode, now managed, resolves the
+#      same permission decisions, instructions entries and commands; no token under HOME but in
+#      the user's own files, none anywhere in the state dir (backups and ledger hold placeholders)
 # Ends with `N passed, M failed`; exit 1 on any failure. Without the clients of
 # tests/e2e/install-clients.sh: a failure under CI=true, else SKIPPED (exit 77). ~2 min.
 # Env: AIORCH_BIN (skip the build), KEEP=1, CLIENT_TIMEOUT (s per client call, default 120).
@@ -101,18 +104,33 @@ cat >"$H/.copilot/mcp-config.json" <<EOF
   }
 }
 EOF
-# OpenCode: the same `echo` (merged), and a server only it has (listed, not imported: aiorch does
-# not write OpenCode's config)
-mkdir -p "$H/.config/opencode"
+# OpenCode: the same `echo` and `web` (merged), a server only it has (a token in its
+# environment, `{env:…}` in its argv), its instructions, a command and a permission policy.
+mkdir -p "$H/.config/opencode/commands"
 cat >"$H/.config/opencode/opencode.json" <<EOF
 {
   "\$schema": "https://opencode.ai/config.json",
+  "instructions": ["~/notes/team.md"],
   "mcp": {
     "echo": { "type": "local", "command": ["$PY", "$ECHO"], "environment": { "API_TOKEN": "$TOKEN_ENV" } },
-    "oc-only": { "type": "local", "command": ["$PY", "$ECHO"], "environment": { "OC": "1" } }
+    "web": { "type": "remote", "url": "$URL", "headers": { "Authorization": "Bearer $TOKEN_HDR" } },
+    "oc-only": { "type": "local", "command": ["$PY", "$ECHO", "--tag", "{env:USER_TAG}"],
+                 "environment": { "OC": "1", "OC_API_KEY": "$TOKEN_ENV" } }
+  },
+  "permission": {
+    "bash": { "*": "ask", "git status *": "allow", "git push *": "deny" },
+    "edit": "ask",
+    "webfetch": "ask",
+    "echo_echo": "allow"
   }
 }
 EOF
+printf '# OpenCode\n\nPrefer small diffs.\n' >"$H/.config/opencode/AGENTS.md"
+mkdir -p "$H/notes"; printf 'Team rule: no force pushes.\n' >"$H/notes/team.md"
+printf -- '---\ndescription: Daily standup\n---\nSummarise yesterday for $ARGUMENTS.\n' >"$H/.config/opencode/commands/standup.md"
+# Aider: its conventions are what `read:` adds to every chat
+printf '# my Aider settings\nread:\n  - ~/CONVENTIONS.md\n' >"$H/.aider.conf.yml"
+printf 'Prefer pure functions.\n' >"$H/CONVENTIONS.md"
 printf '# How I work\n\nBe terse. Style: @style.md\n' >"$H/.claude/CLAUDE.md"
 printf 'Use British spelling.\n' >"$H/.claude/style.md"
 printf -- '---\ndescription: Explain code\n---\nExplain $ARGUMENTS simply.\n' >"$H/.claude/commands/explain.md"
@@ -129,8 +147,11 @@ lists() {
   run "gemini-$tag" "$CLIENT_TIMEOUT" "${BASE_ENV[@]}" "${GEM_ENV[@]}" "$@" gemini mcp list
   run "codex-$tag" 60 "${BASE_ENV[@]}" "$@" codex mcp list --json
   run "copilot-$tag" 120 "${BASE_ENV[@]}" "$@" copilot mcp list --json
-  # OpenCode is read, not managed: its list must not change either (when it is installed here)
-  if [ -n "$OPENCODE" ]; then run "opencode-$tag" "$CLIENT_TIMEOUT" "${BASE_ENV[@]}" "$@" "$OPENCODE" mcp list; fi
+  # OpenCode (when it is installed here): its list, and the configuration it resolves
+  if [ -n "$OPENCODE" ]; then
+    run "opencode-$tag" "$CLIENT_TIMEOUT" "${BASE_ENV[@]}" "$@" "$OPENCODE" mcp list
+    run "ocdebug-$tag" "$CLIENT_TIMEOUT" "${BASE_ENV[@]}" "$@" "$OPENCODE" debug config
+  fi
   python3 - "$LOGS" "$tag" >"$LOGS/lists-$tag" <<'PY'
 import json, re, sys
 logs, tag = sys.argv[1], sys.argv[2]
@@ -164,19 +185,23 @@ section "before: each client's own list"
 lists before
 cat "$LOGS/lists-before" | sed 's/^/  | /'
 for want in "claude echo ✔ Connected" "claude web ✔ Connected" "claude dup ✔ Connected" "gemini echo Connected" \
-            "gemini dup Connected" ${OPENCODE:+"opencode echo connected" "opencode oc-only connected"} "codex echo stdio" "codex web streamable_http" "copilot echo local" "copilot web http"; do
+            "gemini dup Connected" ${OPENCODE:+"opencode echo connected" "opencode oc-only connected" "opencode web connected"} "codex echo stdio" "codex web streamable_http" "copilot echo local" "copilot web http"; do
   grep -qx "$want" "$LOGS/lists-before" && pass "before: $want" || fail "before: no '$want'"
 done
 
 section "aiorch import"
-printf '[clients]\nclaude = "always"\ngemini = "always"\ncodex = "always"\ncopilot = "always"\n[secrets]\nbackend = "file"\nfile = "%s"\n' \
+printf '[clients]\nclaude = "always"\ngemini = "always"\ncodex = "always"\ncopilot = "always"\nopencode = "always"\naider = "always"\n[secrets]\nbackend = "file"\nfile = "%s"\n' \
   "$WORK/secrets.env" >"$CFG"
 aiorch import1 import --force --store-secrets
 expect_rc import1 0 "import --store-secrets exits 0"
 grep -q "not imported: \`dup\` from gemini" "$LOGS/import1.err" && pass "the conflicting \`dup\` of Gemini is listed" \
   || { fail "the conflict is not listed"; show_err import1; }
-grep -B4 '^\[mcp.servers.echo\]$' "$CFG" | grep -q 'opencode (~/.config/opencode/opencode.json)' && grep -q "not imported: \`oc-only\` from opencode" "$LOGS/import1.err" \
-  && pass "OpenCode's echo merged with the others'; oc-only listed, not imported" || fail "opencode: $(grep -n opencode "$CFG")"
+grep -B4 '^\[mcp.servers.echo\]$' "$CFG" | grep -q 'opencode (~/.config/opencode/opencode.json)' \
+  && grep -A6 '^\[mcp.servers.oc-only\]$' "$CFG" | grep -qx 'clients = \["opencode"\]' \
+  && pass "OpenCode's echo merged with the others'; oc-only imported for OpenCode alone" || fail "opencode: $(grep -n opencode "$CFG")"
+grep 'not imported' "$LOGS/import1.err" | grep -qv '`dup` from gemini' \
+  && fail "something of OpenCode's not imported: $(grep 'not imported' "$LOGS/import1.err")" \
+  || pass "OpenCode's permission, instructions and command are imported"
 grep -q '^# \[mcp.servers.dup\]$' "$CFG" && grep -q '^\[mcp.servers.dup\]$' "$CFG" \
   && pass "aiorch.toml: Claude's dup imported, Gemini's commented out" || fail "aiorch.toml: $(grep -n dup "$CFG")"
 for t in "$TOKEN_ENV" "$TOKEN_HDR"; do
@@ -188,6 +213,8 @@ cmp -s "$H/.claude/CLAUDE.md" "$WORK/config/agentsmd/AGENTS.md" && cmp -s "$H/.c
 ADOPT=$(sed -n 's/.*then `aiorch apply\(.*\)` (each adopted.*/\1/p' "$LOGS/import1.out")
 echo "  adopt:$ADOPT"
 [ -n "$ADOPT" ] && pass "import names the entries apply must adopt:$ADOPT" || fail "no --adopt names in: $(cat "$LOGS/import1.out")"
+case "$ADOPT" in *"--adopt permission"*) pass "OpenCode's own permission is taken over with --adopt permission" ;;
+  *) fail "no --adopt permission in:$ADOPT" ;; esac
 
 section "the Nix form: programs.aiorch through the real home-manager module"
 aiorch nix1 import --nix --out "$WORK/aiorch.nix" --agentsmd "$WORK/config/agentsmd"
@@ -245,11 +272,85 @@ lists after "$AIORCH" --home "$H" --state-dir "$S" --config "$CFG" secrets exec 
 cat "$LOGS/lists-after" | sed 's/^/  | /'
 diff "$LOGS/lists-before" "$LOGS/lists-after" >"$LOGS/lists.diff" && pass "every client lists the same servers, connected as before" \
   || { fail "the lists differ"; sed 's/^/  | /' "$LOGS/lists.diff"; }
+if [ -n "$OPENCODE" ]; then
+  # What OpenCode resolves (`opencode debug config`): the same instructions entries, servers
+  # (name, type, enabled), commands (description, template) and permission decisions, the
+  # last matching rule winning as in OpenCode (its built-in rules first), over probes built
+  # from both values' names and patterns.
+  python3 - "$LOGS/ocdebug-before.out" "$LOGS/ocdebug-after.out" >"$LOGS/ocdebug.diff" <<'PY'
+import json, re, sys
+a, b = (json.load(open(f)) for f in sys.argv[1:3])
+bad = []
+if a.get("instructions") != b.get("instructions"):
+    bad.append(f"instructions: {a.get('instructions')} / {b.get('instructions')}")
+servers = lambda c: {n: (s.get("type"), s.get("enabled", True)) for n, s in (c.get("mcp") or {}).items()}
+if servers(a) != servers(b):
+    bad.append(f"mcp: {servers(a)} / {servers(b)}")
+for n, c in (a.get("command") or {}).items():
+    if (b.get("command") or {}).get(n) != c:
+        bad.append(f"command {n}: {c} / {(b.get('command') or {}).get(n)}")
+BUILTIN = [("*", "*", "allow"), ("doom_loop", "*", "ask"), ("external_directory", "*", "ask"),
+           ("question", "*", "allow"), ("plan_enter", "*", "allow"), ("plan_exit", "*", "deny"),
+           ("read", "*", "allow"), ("read", "*.env", "ask"), ("read", "*.env.*", "ask"), ("read", "*.env.example", "allow")]
+def flat(v):
+    if isinstance(v, str):
+        return [("*", "*", v)]
+    out = []
+    for k, x in (v or {}).items():
+        out += [(k, p, y) for p, y in x.items()] if isinstance(x, dict) else [(k, "*", x)]
+    return out
+def match(s, p):
+    rx = lambda q: "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in q)
+    r = rx(p[:-2]) + "( .*)?" if p.endswith(" *") else rx(p)
+    return re.fullmatch(r, s, re.S) is not None
+def decide(rules, perm, pat):
+    for n, p, y in reversed(rules):
+        if match(perm, n) and match(pat, p):
+            return y
+    return "ask"
+ra, rb = flat(a.get("permission")), flat(b.get("permission"))
+fill = lambda s: {s.replace("*", f).replace("?", "x") for f in ("", "x", "x/y z")}
+perms = {"bash", "edit", "read", "webfetch", "external_directory", "task"}.union(*(fill(n) for n, _, _ in ra + rb))
+pats = {"", "ls", "git status", ".env"}.union(*(fill(p) for _, p, _ in ra + rb))
+pats |= {p + " --x" for p in pats}
+for perm in sorted(perms):
+    for pat in sorted(pats):
+        x, y = decide(BUILTIN + ra, perm, pat), decide(BUILTIN + rb, perm, pat)
+        if x != y:
+            bad.append(f"permission {perm} {pat!r}: {x} / {y}")
+print("\n".join(bad))
+sys.exit(1 if bad else 0)
+PY
+  [ $? = 0 ] && pass "opencode debug config: the same instructions, servers, commands and permission decisions" \
+    || { fail "opencode debug config differs"; sed 's/^/  | /' "$LOGS/ocdebug.diff" | head -20; }
+  python3 -c 'import json,sys; c=json.load(open(sys.argv[1])).get("command",{}); sys.exit(0 if "explain" in c else 1)' \
+    "$LOGS/ocdebug-after.out" && pass "Claude's command reaches OpenCode too" || fail "no explain command in OpenCode"
+fi
+grep -q 'Prefer small diffs.' "$H/.config/opencode/AGENTS.md" && grep -q 'Team rule: no force pushes.' "$H/.config/opencode/AGENTS.md" \
+  && pass "OpenCode reads its own AGENTS.md and its instructions file through the tree" || fail "OpenCode's AGENTS.md: $(head -3 "$H/.config/opencode/AGENTS.md")"
+AIDER=$E2E_AIDER_VENV/bin/aider
+if [ -x "$AIDER" ]; then
+  # --verbose lists what it added to the chat; --exit stops after startup (a model named, so it
+  # asks for no login; the local cost map, so it looks nothing up).
+  run aider-after 60 "${BASE_ENV[@]}" OPENAI_API_KEY=x LITELLM_LOCAL_MODEL_COST_MAP=True "$AIDER" --model openai/gpt-4o \
+    --verbose --exit --no-git --no-check-update --no-show-model-warnings --no-analytics --no-pretty
+  out=$(tr -d '\n' <"$LOGS/aider-after.out")
+  case $out in *"Added "*"CONVENTIONS.md to the chat"*) pass "Aider still adds its own read: file" ;;
+    *) fail "Aider lost CONVENTIONS.md"; show_err aider-after ;; esac
+  case $out in *"Added "*"instructions/AGENTS.md to the chat"*"(read-only)"*) pass "Aider adds the shared instructions too" ;;
+    *) fail "Aider did not add the shared instructions"; show_err aider-after ;; esac
+  grep -q 'Prefer pure functions.' "$S/generated/instructions/AGENTS.md" && grep -q '^# my Aider settings$' "$H/.aider.conf.yml" \
+    && pass "Aider's conventions are in the shared instructions; its settings file keeps its comment" || fail "aider: $(cat "$H/.aider.conf.yml")"
+else
+  echo "  NOT RUN  Aider's own view: no aider under $E2E_AIDER_VENV"
+fi
+for t in "$TOKEN_ENV" "$TOKEN_HDR"; do
+  grep -qF -- "$t" "$H/.config/opencode/opencode.json" && fail "token ${t:0:16}… still in OpenCode's opencode.json" \
+    || pass "token ${t:0:16}… is out of OpenCode's opencode.json (a secret name there now)"
+done
 for t in "$TOKEN_ENV" "$TOKEN_HDR"; do
   # ~/.claude/backups: Claude's own copies of ~/.claude.json, taken before the import
-  # ~/.config/opencode/opencode.json: OpenCode is read, not managed, so its file stays the user's
-  hits=$(grep -rlF -- "$t" "$H" "$S" 2>/dev/null | grep -v "^$H/.claude/backups/" \
-    | grep -vx "$H/.config/opencode/opencode.json")
+  hits=$(grep -rlF -- "$t" "$H" "$S" 2>/dev/null | grep -v "^$H/.claude/backups/")
   [ -z "$hits" ] && pass "token ${t:0:16}… is nowhere under HOME (but the user's own files) nor anywhere in the state dir" \
     || fail "token in: $hits"
 done

@@ -13,9 +13,12 @@ use crate::common::{CLIENTS_ALWAYS, TestEnv, require_tool};
 /// The tokens of the fixture: none may ever leave the user's own files (and the backups of
 /// them that revert needs).
 const CANARIES: [&str; 3] = ["ghp_CANARY0import0github0token0123", "CANARY-docs-bearer-7f3a", "CANARY-search-key-91c2"];
+/// OpenCode's own: a key in an OpenCode-only server's environment, a bearer in a remote's headers.
+const OC_CANARIES: [&str; 2] = ["CANARY-notes-key-5e1d", "CANARY-tracker-bearer-0b9c"];
 
 fn base_config() -> String {
-    format!("{CLIENTS_ALWAYS}\n[secrets]\nbackend = \"file\"\nfile = \"@ROOT@/secrets.env\"\n")
+    let secrets = "[secrets]\nbackend = \"file\"\nfile = \"@ROOT@/secrets.env\"\n";
+    format!("{CLIENTS_ALWAYS}opencode = \"always\"\naider = \"always\"\n\n{secrets}")
 }
 
 fn seed(sb: &TestEnv) {
@@ -86,6 +89,13 @@ notifications = true
 "#
         ),
     );
+    seed_opencode(sb);
+    // Aider's conventions: the files `read:` adds to every chat (one per project, relative).
+    sb.write(
+        "home/.aider.conf.yml",
+        "# my Aider settings\nmodel: gpt-4o\nread:\n  - ~/CONVENTIONS.md\n  - CONVENTIONS.local.md\n",
+    );
+    sb.write("home/CONVENTIONS.md", "Prefer pure functions.\n");
     // The clients keep these files to the user alone (Claude writes ~/.claude.json 0600).
     for f in [".claude.json", ".gemini/settings.json", ".codex/config.toml", ".copilot/mcp-config.json"] {
         std::fs::set_permissions(sb.path(&format!("home/{f}")), std::fs::Permissions::from_mode(0o600)).unwrap();
@@ -106,6 +116,73 @@ notifications = true
     );
 }
 
+/// OpenCode: `github` as Claude runs it (merged), `notes` only here with a key in its
+/// environment and `{env:…}` in its argv, `tracker` (remote) with a bearer token, a disabled
+/// server, its AGENTS.md and an `instructions` file, two commands (one with an OpenCode-only
+/// `agent` key), and a `permission` that says what Claude's lists say.
+fn seed_opencode(sb: &TestEnv) {
+    let [gh, _, _] = CANARIES;
+    let [notes, tracker] = OC_CANARIES;
+    sb.write(
+        "home/.config/opencode/opencode.json",
+        format!(
+            r#"{{
+  "$schema": "https://opencode.ai/config.json",
+  "theme": "tokyonight",
+  "instructions": ["~/notes/team.md", "docs/*.md"],
+  "mcp": {{
+    "github": {{ "type": "local", "command": ["github-mcp-server", "stdio"],
+                "environment": {{ "GITHUB_TOKEN": "{gh}", "GITHUB_TOOLSETS": "repos" }} }},
+    "notes": {{ "type": "local", "command": ["notes-mcp", "--db", "{{env:HOME}}/notes.db"],
+               "environment": {{ "NOTES_API_KEY": "{notes}" }}, "timeout": 5000 }},
+    "tracker": {{ "type": "remote", "url": "https://tracker.example.com/mcp",
+                 "headers": {{ "Authorization": "Bearer {tracker}" }}, "enabled": true }},
+    "old": {{ "type": "local", "command": ["old-mcp"], "enabled": false }}
+  }},
+  "permission": {{
+    "bash": {{ "*": "ask", "git diff *": "allow" }},
+    "edit": "ask",
+    "read": {{ "*": "allow", "./.env": "deny" }},
+    "webfetch": "ask"
+  }}
+}}
+"#
+        ),
+    );
+    std::fs::set_permissions(sb.path("home/.config/opencode/opencode.json"), std::fs::Permissions::from_mode(0o600))
+        .unwrap();
+    sb.write("home/.config/opencode/AGENTS.md", "# OpenCode\n\nPrefer small diffs.\n");
+    sb.write("home/notes/team.md", "Team rule: no force pushes.\n");
+    sb.write(
+        "home/.config/opencode/commands/standup.md",
+        "---\ndescription: Daily standup\n---\nSummarise yesterday's commits for $ARGUMENTS.\n",
+    );
+    sb.write(
+        "home/.config/opencode/command/deploy.md",
+        "---\ndescription: Deploy\nagent: build\n---\nDeploy $ARGUMENTS.\n",
+    );
+}
+
+/// OpenCode's servers as it lists them: name and whether it is enabled.
+fn opencode_servers(sb: &TestEnv) -> Vec<String> {
+    let v: serde_json::Value = serde_json::from_str(&sb.read("home/.config/opencode/opencode.json")).unwrap();
+    v["mcp"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(k, s)| format!("{k} {}", if s["enabled"] == false { "disabled" } else { "enabled" }))
+        .collect()
+}
+
+/// An OpenCode command as OpenCode reads it: the frontmatter's description, and the body (the
+/// prompt template).
+fn opencode_command(text: &str) -> (String, String) {
+    let rest = text.strip_prefix("---\n").unwrap();
+    let (front, body) = rest.split_once("\n---\n").unwrap();
+    let desc = front.lines().find_map(|l| l.strip_prefix("description: ")).unwrap().trim_matches('"').to_string();
+    (desc, body.to_string())
+}
+
 /// The MCP server names each client file lists.
 fn listed(sb: &TestEnv) -> BTreeMap<&'static str, Vec<String>> {
     let json = |rel: &str| -> Vec<String> {
@@ -120,12 +197,13 @@ fn listed(sb: &TestEnv) -> BTreeMap<&'static str, Vec<String>> {
         ("gemini", json("home/.gemini/settings.json")),
         ("codex", codex["mcp_servers"].as_table().unwrap().keys().cloned().collect()),
         ("copilot", json("home/.copilot/mcp-config.json")),
+        ("opencode", opencode_servers(sb)),
     ])
 }
 
 #[track_caller]
 fn no_canary(what: &str, text: &str) {
-    for c in CANARIES {
+    for c in CANARIES.iter().chain(&OC_CANARIES) {
         assert!(!text.contains(c), "a token reached {what}:\n{text}");
     }
 }
@@ -171,6 +249,10 @@ fn apply_takes_over_with_no_visible_change_and_revert_is_byte_exact() {
     let lists_before = listed(&sb);
     let claude_md = sb.read("home/.claude/CLAUDE.md");
     let explain = sb.read("home/.claude/commands/explain.md");
+    let oc_file = "home/.config/opencode/opencode.json";
+    let oc_before: serde_json::Value = serde_json::from_str(&sb.read(oc_file)).unwrap();
+    let standup = sb.read("home/.config/opencode/commands/standup.md");
+    let deploy = sb.read("home/.config/opencode/command/deploy.md");
 
     let r = sb.ok(["import", "--force", "--store-secrets"]);
     no_canary("import's output", &r.all());
@@ -185,9 +267,17 @@ fn apply_takes_over_with_no_visible_change_and_revert_is_byte_exact() {
     assert_eq!(sb.read("config/agentsmd/style.md"), "Use British spelling.\n");
     assert_eq!(sb.read("config/agentsmd/rules/10-codex-AGENTS.md"), sb.read("home/.codex/AGENTS.md"));
     assert_eq!(sb.read("config/agentsmd/commands/explain.md"), explain);
+    assert_eq!(sb.read("config/agentsmd/rules/20-opencode-AGENTS.md"), sb.read("home/.config/opencode/AGENTS.md"));
+    assert_eq!(sb.read("config/agentsmd/rules/30-aider-CONVENTIONS.md"), "Prefer pure functions.\n");
+    assert_eq!(sb.read("config/agentsmd/rules/40-opencode-team.md"), "Team rule: no force pushes.\n");
+    assert!(r.stderr.contains("`CONVENTIONS.local.md`: a path relative to where Aider runs, not imported"), "{r}");
+    assert_eq!(sb.read("config/agentsmd/commands/standup.md"), standup);
+    assert!(!sb.exists("config/agentsmd/commands/deploy.md"), "OpenCode's `agent` key has no agentsmd key");
+    assert!(r.stderr.contains("not imported: ~/.config/opencode/command/deploy.md: `agent`"), "{r}");
+    assert!(r.stderr.contains("`docs/*.md`: a glob, not imported"), "{r}");
     // The tokens went to the secrets backend, by name.
     let names = sb.ok(["secrets", "list"]);
-    assert_eq!(names.stdout, "DOCS_TOKEN\nGITHUB_TOKEN\nSEARCH_X_API_KEY\n", "{names}");
+    assert_eq!(names.stdout, "DOCS_TOKEN\nGITHUB_TOKEN\nNOTES_API_KEY\nSEARCH_X_API_KEY\nTRACKER_TOKEN\n", "{names}");
     let got = sb.ok(["secrets", "exec", "--only", "GITHUB_TOKEN", "--", "sh", "-c", "printf %s \"$GITHUB_TOKEN\""]);
     assert_eq!(got.stdout, CANARIES[0]);
 
@@ -195,7 +285,10 @@ fn apply_takes_over_with_no_visible_change_and_revert_is_byte_exact() {
     no_canary("import --json", &plan.to_string());
     let adopt: Vec<String> =
         plan["adopt"].as_array().unwrap().iter().map(|v| format!("--adopt={}", v.as_str().unwrap())).collect();
-    assert_eq!(adopt, ["--adopt=docs", "--adopt=github", "--adopt=search"]);
+    assert_eq!(
+        adopt,
+        ["--adopt=docs", "--adopt=github", "--adopt=notes", "--adopt=permission", "--adopt=search", "--adopt=tracker"]
+    );
     let mut args = vec!["apply".to_string()];
     args.extend(adopt);
     let r = sb.ok(&args);
@@ -214,6 +307,38 @@ fn apply_takes_over_with_no_visible_change_and_revert_is_byte_exact() {
     no_canary("doctor", &doctor.to_string());
 
     assert_eq!(listed(&sb), lists_before, "every client lists the servers it listed before");
+    // OpenCode: what it does not take from aiorch is the user's, unchanged; the servers it
+    // shares are aiorch's now, the tokens out of them; the permission decides as before (its
+    // `git diff *` already matched `git diff` alone: aiorch writes both spellings).
+    let oc: serde_json::Value = serde_json::from_str(&sb.read(oc_file)).unwrap();
+    for k in ["$schema", "theme", "instructions"] {
+        assert_eq!(oc[k], oc_before[k], "{k}");
+    }
+    assert_eq!(oc["mcp"]["old"], oc_before["mcp"]["old"], "a disabled server stays as it was");
+    let notes = &oc["mcp"]["notes"];
+    let argv: Vec<&str> = notes["command"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
+    assert!(argv.ends_with(&["--", "notes-mcp", "--db", "{env:HOME}/notes.db"]), "{argv:?}");
+    assert!(argv.contains(&"NOTES_API_KEY") && notes["environment"].get("NOTES_API_KEY").is_none(), "{notes}");
+    assert_eq!(notes["timeout"], 5000);
+    assert_eq!(oc["mcp"]["tracker"]["headers"]["Authorization"], "Bearer {env:TRACKER_TOKEN}");
+    let mut perm = oc_before["permission"].clone();
+    perm["bash"] = serde_json::json!({"*": "ask", "git diff": "allow", "git diff *": "allow"});
+    perm["edit"] = serde_json::json!({"*": "ask"});
+    assert_eq!(oc["permission"], perm);
+    let agents = sb.read("home/.config/opencode/AGENTS.md");
+    assert!(agents.contains("Prefer small diffs.") && agents.contains("Team rule: no force pushes."), "{agents}");
+    let commands = |f: &str| opencode_command(&sb.read(&format!("home/.config/opencode/commands/{f}")));
+    assert_eq!(commands("standup.md"), opencode_command(&standup), "the same description and prompt");
+    assert_eq!(commands("explain.md"), opencode_command(&explain), "Claude's command reaches OpenCode too");
+    assert_eq!(sb.read("home/.config/opencode/command/deploy.md"), deploy);
+    // Aider: its settings and its own `read:` files kept, the shared instructions one more member.
+    let aider = sb.read("home/.aider.conf.yml");
+    for want in ["# my Aider settings", "model: gpt-4o", "  - ~/CONVENTIONS.md", "  - CONVENTIONS.local.md"] {
+        assert!(aider.contains(want), "{want}:\n{aider}");
+    }
+    let shared = aider.lines().last().unwrap().trim_start_matches([' ', '-']).trim_matches('"').to_string();
+    let text = std::fs::read_to_string(&shared).unwrap_or_else(|e| panic!("{shared}: {e}\n{aider}"));
+    assert!(text.contains("Prefer pure functions."), "{aider}");
     // Claude reads CLAUDE.md → @AGENTS.md → the user's text (with the Codex file after it).
     assert!(sb.read("home/.claude/CLAUDE.md").contains("@AGENTS.md"));
     assert!(sb.read("home/.claude/AGENTS.md").starts_with(&claude_md));
@@ -225,7 +350,8 @@ fn apply_takes_over_with_no_visible_change_and_revert_is_byte_exact() {
     assert!(codex.contains("# my Codex setup") && codex.contains("[tui]"), "{codex}");
     // The lifted tokens are gone from everything aiorch wrote: the client files, the config, and
     // the whole state dir (backups and ledger hold placeholders that revert fills in again).
-    for c in CANARIES {
+    // OpenCode's tokens too, now that it is a managed client.
+    for c in CANARIES.iter().chain(&OC_CANARIES) {
         let left = sb.files_holding(&["home", "config", "state"], c.as_bytes(), &[]);
         assert!(left.is_empty(), "{c} is still in {left:?}");
     }
@@ -239,7 +365,18 @@ fn apply_takes_over_with_no_visible_change_and_revert_is_byte_exact() {
         .iter()
         .map(|s| (s["name"].as_str().unwrap(), s["server"]["command"].as_str().unwrap_or("-")))
         .collect();
-    assert_eq!(servers, [("github", "github-mcp-server"), ("docs", "-"), ("fs", "npx"), ("search", "-")]);
+    assert_eq!(
+        servers,
+        [
+            ("github", "github-mcp-server"),
+            ("docs", "-"),
+            ("fs", "npx"),
+            ("search", "-"),
+            ("notes", "notes-mcp"),
+            ("tracker", "-")
+        ]
+    );
+    assert_eq!(again["not_imported"].as_array().unwrap().len(), 1, "only deploy: the permission reads back{again}");
     assert_eq!(again["servers"][0]["server"]["secrets"], serde_json::json!(["GITHUB_TOKEN"]));
     // A remote server's secret is only `${NAME}` in the client: the current config still names it.
     assert_eq!(again["servers"][1]["server"]["secrets"], serde_json::json!(["DOCS_TOKEN"]));
@@ -264,6 +401,10 @@ fn an_existing_config_is_kept_and_a_broken_client_file_is_exit_2() {
     // --from leaves the broken client out.
     sb.ok(["import", "--force", "--from", "claude,codex,copilot"]);
     assert_ne!(sb.fingerprint(), before);
+    // Aider's YAML too.
+    sb.write("home/.aider.conf.yml", "read: [unclosed\n");
+    let r = sb.expect(["import", "--force", "--from", "aider"], 2);
+    assert!(r.stderr.contains("~/.aider.conf.yml:1:7: unclosed bracket"), "{r}");
 }
 
 #[test]
@@ -276,4 +417,102 @@ fn an_empty_home_imports_to_a_config_that_adds_nothing() {
     sb.ok(["apply"]);
     assert_eq!(std::fs::read_to_string(sb.path("home/.claude/AGENTS.md")).unwrap(), "");
     assert!(!sb.exists("home/.claude.json") || !sb.read("home/.claude.json").contains("mcpServers"));
+}
+
+/// OpenCode alone: its `permission` (unlisted actions refused, one MCP tool allowed) becomes the
+/// policy, rendered into OpenCode only; apply writes the same rules back, a second import reads
+/// them as the same policy, revert is byte-exact. A `permission` the policy cannot say stays
+/// the user's: listed as not imported, and apply leaves it alone.
+#[test]
+fn opencode_permission_becomes_the_policy_or_stays_the_users() {
+    let sb = TestEnv::with_config(&base_config());
+    let oc = "home/.config/opencode/opencode.json";
+    sb.write(
+        oc,
+        r#"{
+  "mcp": { "github": { "type": "local", "command": ["github-mcp-server", "stdio"] } },
+  "permission": {
+    "bash": { "*": "deny", "git status *": "allow", "rm *": "deny" },
+    "edit": { "*": "deny", "src/*": "allow" },
+    "webfetch": "deny",
+    "*_*": "deny",
+    "github_get_me": "allow"
+  }
+}
+"#,
+    );
+    let home_before = sb.fingerprint_of(&["home"], false);
+    let r = sb.ok(["import", "--force", "--from", "opencode"]);
+    assert!(!r.stderr.contains("not imported"), "{r}");
+    let cfg = sb.read("config/aiorch.toml");
+    for want in [
+        "posture = \"deny\"",
+        "allow = { commands = [\"git status\"], write = [\"src/*\"], mcp = [\"github/get_me\"] }",
+        "deny = { commands = [\"rm\"] }",
+        "claude = false",
+        "opencode = true",
+    ] {
+        assert!(cfg.contains(want), "{want}:\n{cfg}");
+    }
+    let plan = sb.json(["import", "--dry-run", "--from", "opencode"]);
+    assert_eq!(plan["adopt"], serde_json::json!(["github", "permission"]), "{plan}");
+    sb.ok(["apply", "--adopt", "github", "--adopt", "permission"]);
+    let after: serde_json::Value = serde_json::from_str(&sb.read(oc)).unwrap();
+    let p = &after["permission"];
+    assert_eq!(
+        (&p["bash"]["*"], &p["bash"]["git status *"], &p["bash"]["rm *"]),
+        (&"deny".into(), &"allow".into(), &"deny".into())
+    );
+    assert_eq!(
+        (&p["edit"]["src/*"], &p["webfetch"], &p["*_*"], &p["github_get_me"]),
+        (&"allow".into(), &"deny".into(), &"deny".into(), &"allow".into())
+    );
+    let again = sb.json(["import", "--dry-run", "--from", "opencode"]);
+    assert_eq!(again["not_imported"], serde_json::json!([]), "what apply wrote reads back as the same policy{again}");
+    sb.ok(["revert"]);
+    assert_eq!(sb.fingerprint_of(&["home"], false), home_before, "revert gives back the pre-import home");
+
+    // `task` (OpenCode's subagents) has no policy rule: the whole value stays OpenCode's.
+    let own = r#"{ "permission": { "bash": { "*": "ask" }, "edit": "ask", "webfetch": "ask", "task": "deny" } }
+"#;
+    sb.write(oc, own);
+    let r = sb.ok(["import", "--force", "--from", "opencode"]);
+    assert!(r.stderr.contains("not imported: OpenCode's `permission`") && r.stderr.contains("`task`"), "{r}");
+    assert!(sb.read("config/aiorch.toml").contains("enable = false"));
+    sb.ok(["apply"]);
+    assert_eq!(sb.read(oc), own, "apply leaves a permission it cannot say alone");
+}
+
+/// OpenCode merges `config.json` (what home-manager's `programs.opencode` writes), then
+/// `opencode.json`: a server only the first defines is imported (and named as from there); a
+/// `permission` set there is not aiorch's to replace in `opencode.json`, so it stays.
+#[test]
+fn opencode_config_json_is_read_as_opencode_merges_it() {
+    let sb = TestEnv::with_config(&base_config());
+    sb.write(
+        "home/.config/opencode/config.json",
+        r#"{ "mcp": { "hm": { "type": "local", "command": ["hm-mcp"] } },
+  "instructions": ["~/hm.md"],
+  "permission": { "bash": { "*": "ask" }, "edit": "ask", "webfetch": "ask" } }
+"#,
+    );
+    sb.write(
+        "home/.config/opencode/opencode.json",
+        r#"{ "mcp": { "own": { "type": "local", "command": ["own-mcp"] } } }"#,
+    );
+    sb.write("home/hm.md", "From home-manager.\n");
+    let home_before = sb.fingerprint_of(&["home"], false);
+    let r = sb.ok(["import", "--force", "--from", "opencode"]);
+    let cfg = sb.read("config/aiorch.toml");
+    assert!(cfg.contains("[mcp.servers.hm]") && cfg.contains("[mcp.servers.own]"), "{cfg}");
+    assert!(cfg.contains("# from opencode (~/.config/opencode/config.json)"), "{cfg}");
+    assert!(r.stderr.contains("not imported: OpenCode's `permission` (~/.config/opencode/config.json)"), "{r}");
+    assert!(cfg.contains("enable = false"), "{cfg}");
+    assert_eq!(sb.read("config/agentsmd/AGENTS.md"), "From home-manager.\n");
+    sb.ok(["apply", "--adopt", "own"]);
+    let oc: serde_json::Value = serde_json::from_str(&sb.read("home/.config/opencode/opencode.json")).unwrap();
+    assert_eq!(oc["mcp"]["hm"]["command"], serde_json::json!(["hm-mcp"]));
+    assert!(oc.get("permission").is_none(), "the user's permission stays in config.json alone");
+    sb.ok(["revert"]);
+    assert_eq!(sb.fingerprint_of(&["home"], false), home_before);
 }
