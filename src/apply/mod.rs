@@ -57,6 +57,10 @@ pub struct Artifact {
     /// A named entry (an MCP server): a different value the user already keeps under the same
     /// key is a conflict to decide, not a setting to take over. Says where aiorch's is declared.
     pub conflict: Option<String>,
+    /// The order of an object's members means something to the client (OpenCode's
+    /// `permission`: the last matching rule wins), so a value equal in another order is not
+    /// equal, and the whole value is written rather than merged member by member.
+    pub ordered: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -81,10 +85,16 @@ pub enum Desired {
 
 impl Artifact {
     pub fn link(owner: &'static str, path: PathBuf, target: PathBuf) -> Artifact {
-        Artifact { path, owner, desired: Desired::Link { target }, conflict: None }
+        Artifact { path, owner, desired: Desired::Link { target }, conflict: None, ordered: false }
     }
     pub fn file(owner: &'static str, path: PathBuf, bytes: impl Into<Vec<u8>>) -> Artifact {
-        Artifact { path, owner, desired: Desired::File { bytes: bytes.into(), mode: 0o644 }, conflict: None }
+        Artifact {
+            path,
+            owner,
+            desired: Desired::File { bytes: bytes.into(), mode: 0o644 },
+            conflict: None,
+            ordered: false,
+        }
     }
     pub fn key(owner: &'static str, path: PathBuf, format: DocFormat, key: &[&str], value: Value) -> Artifact {
         Artifact {
@@ -92,12 +102,17 @@ impl Artifact {
             owner,
             desired: Desired::Key { format, key: key.iter().map(|s| s.to_string()).collect(), value },
             conflict: None,
+            ordered: false,
         }
     }
     /// A key naming one entry of the user's map (`mcpServers.NAME`); `declared_at` says where
     /// aiorch's comes from, for the conflict message.
     pub fn entry(self, declared_at: String) -> Artifact {
         Artifact { conflict: Some(declared_at), ..self }
+    }
+    /// See `ordered`.
+    pub fn ordered(self) -> Artifact {
+        Artifact { ordered: true, ..self }
     }
     /// `values` become members of the array at `key` in a file the user also edits; aiorch
     /// owns exactly the members it inserted.
@@ -118,6 +133,7 @@ impl Artifact {
                 single: false,
             },
             conflict: None,
+            ordered: false,
         }
     }
     /// `members` where the client also accepts one string instead of a list.

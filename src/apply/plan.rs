@@ -427,6 +427,7 @@ impl Planner<'_> {
         for a in &wanted {
             let Desired::Key { key, value, .. } = &a.desired else { continue };
             let current = doc.get(key);
+            let same = |v: &Value| if a.ordered { in_order_eq(v, value) } else { v == value };
             let old = self.old.keys_at(path).find(|e| e.key() == Some(key.as_slice()));
             let (prior, created_parents, old_splice) = match old {
                 Some(Entry { kind: Owned::Key { prior, created_parents, splice, .. }, .. }) => {
@@ -436,7 +437,7 @@ impl Planner<'_> {
                     // Without a ledger, aiorch's own value is recognised by being equal to it;
                     // what it replaced is then in the backup.
                     let base = match &recovered {
-                        Some(r) if current.as_ref() == Some(value) => r,
+                        Some(r) if current.as_ref().is_some_and(same) => r,
                         _ => &doc,
                     };
                     (
@@ -449,7 +450,7 @@ impl Planner<'_> {
             let mut splice = old_splice.clone();
             if old.is_none()
                 && let (Some(theirs), Some(ours)) = (&current, &a.conflict)
-                && theirs != value
+                && !same(theirs)
             {
                 // A named entry of the user's where aiorch declares one: a decision for the
                 // user, never a silent replacement.
@@ -470,7 +471,7 @@ impl Planner<'_> {
                     key.join(".")
                 ));
             }
-            if current.as_ref() != Some(value) {
+            if !current.as_ref().is_some_and(same) {
                 // Record the edit against the user's own text: while aiorch's earlier value is
                 // still there, put theirs back first, so the splice always holds their bytes.
                 let ours_still = match (old.map(|e| &e.kind), &current) {
@@ -491,6 +492,10 @@ impl Planner<'_> {
                     doc = d;
                 }
                 let before_text = doc.text();
+                if a.ordered && current.is_some() {
+                    // A member-by-member merge keeps the members' old order: write it whole.
+                    doc.remove(key)?;
+                }
                 doc.set(key, value)?;
                 splice = (prior.is_some() && (fresh || had_restore)).then(|| splice_of(&before_text, &doc.text()));
                 keys_changed.push(key.join("."));
@@ -928,6 +933,11 @@ fn matches_target(before: &State, after: &Target) -> bool {
 
 /// Follow symlinks at `path` (so merges write through them); a dangling link resolves to its
 /// target path, which is then created.
+/// Equal, and with every object's members in the same order.
+fn in_order_eq(a: &Value, b: &Value) -> bool {
+    a == b && serde_json::to_string(a).ok() == serde_json::to_string(b).ok()
+}
+
 pub fn resolve_link(path: &Path) -> PathBuf {
     let mut p = path.to_path_buf();
     for _ in 0..32 {

@@ -325,7 +325,8 @@ pub fn policy(paths: &Paths, p: &Policy) -> Translation {
     // `policy.clients.opencode = false`), never silently replaced.
     let artifacts = vec![
         Artifact::key("policy", config_file(paths), DocFormat::Json, &["permission"], Value::Object(perm))
-            .entry("the permission policy; `policy.clients.opencode = false` leaves OpenCode's alone".into()),
+            .entry("the permission policy; `policy.clients.opencode = false` leaves OpenCode's alone".into())
+            .ordered(),
     ];
     Translation { client: Client::Opencode, rules, defaults, posture, notes, artifacts }
 }

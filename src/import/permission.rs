@@ -112,36 +112,11 @@ pub fn from_opencode(user: &Value, servers: &[&str], paths: &Paths) -> Result<Tr
         Policy::build(&PolicyFile::default(), Some(posture), [&sets[0], &sets[1], &sets[2]], "OpenCode's permission")
             .map_err(|e| e.message)?;
     let rendered = rendered(paths, &policy);
-    // Apply sets the value key by key over the user's (their members keep their places), and
-    // order decides in OpenCode: both the rendering and that merge must decide the same.
-    for v in [&rendered, &merged(user, &rendered)] {
-        if let Some(diff) = differs(user, v, &paths.home) {
-            return Err(format!("aiorch's rendering of it would decide differently ({diff})"));
-        }
+    // Order decides in OpenCode, and apply writes this value whole (an ordered key).
+    if let Some(diff) = differs(user, &rendered, &paths.home) {
+        return Err(format!("aiorch's rendering of it would decide differently ({diff})"));
     }
     Ok(Translated { posture, sets })
-}
-
-/// `new` set over `old` the way apply's JSON edit does (`JsoncDoc::set`): an object over an
-/// object member by member, existing members in place, new ones appended, stale ones removed.
-fn merged(old: &Value, new: &Value) -> Value {
-    match (old, new) {
-        (Value::Object(o), Value::Object(n)) => {
-            let mut out = serde_json::Map::new();
-            for (k, v) in o {
-                if let Some(nv) = n.get(k) {
-                    out.insert(k.clone(), merged(v, nv));
-                }
-            }
-            for (k, v) in n {
-                if !out.contains_key(k) {
-                    out.insert(k.clone(), v.clone());
-                }
-            }
-            Value::Object(out)
-        }
-        _ => new.clone(),
-    }
 }
 
 /// The `permission` value apply writes for `policy`.
@@ -334,22 +309,10 @@ mod tests {
         )
         .unwrap_err();
         assert!(e.contains("`bash` on `git status"), "{e}");
-        // Sorted, but apply's merge keeps the user's members in place: an ask left after a
-        // deny it overlaps would still win there.
-        let m = merged(
-            &json!({"bash": {"*": "ask", "git *": "deny", "git log *": "ask"}}),
-            &json!({"bash": {"*": "ask", "git log *": "ask", "git *": "deny"}}),
-        );
-        assert_eq!(serde_json::to_string(&m).unwrap(), r#"{"bash":{"*":"ask","git *":"deny","git log *":"ask"}}"#);
-        // Rendered alone this decides the same, but apply's edit keeps `git *` where the user
-        // had it and appends `git log *` after it: `git log -p` would become allowed.
-        let e = from_opencode(
-            &json!({"bash": {"*": "ask", "git log": "allow", "git *": "deny"}, "edit": "ask", "webfetch": "ask"}),
-            &[],
-            &p,
-        )
-        .unwrap_err();
-        assert!(e.contains("`bash` on `git log"), "{e}");
+        // Rendered in aiorch's order this decides the same, and apply writes the value whole
+        // (a member-by-member merge would have left `git *` ahead of `git log *`).
+        let user = json!({"bash": {"*": "ask", "git log": "allow", "git *": "deny"}, "edit": "ask", "webfetch": "ask"});
+        assert!(from_opencode(&user, &[], &p).is_ok());
         // webfetch allowed while the posture asks.
         let e = from_opencode(&json!({"bash": "ask", "edit": "ask"}), &[], &p).unwrap_err();
         assert!(e.contains("`webfetch`"), "{e}");

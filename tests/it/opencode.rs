@@ -175,3 +175,26 @@ fn a_users_own_opencode_permission_is_a_decision_not_a_replacement() {
     e.expect(["revert"], 0);
     assert_eq!(e.read(FILE), mine);
 }
+
+#[test]
+fn an_adopted_opencode_permission_is_written_in_aiorchs_order() {
+    // OpenCode decides by the last matching rule, so a member-by-member merge that kept the
+    // user's `"rm -rf *": "allow"` ahead of a `"*"` would let the catch-all decide it.
+    let fresh = env("[mcp]\nserve_self = false\n");
+    fresh.expect(["apply"], 0);
+    let ours = json(&fresh, FILE)["permission"].clone();
+    let bash: Vec<&String> = ours["bash"].as_object().unwrap().keys().collect();
+    let (star, rm) = (bash.iter().position(|k| *k == "*"), bash.iter().position(|k| *k == "rm -rf *"));
+    assert!(star < rm, "aiorch renders the catch-all first: {bash:?}");
+
+    let e = env("[mcp]\nserve_self = false\n");
+    let mine = "{\n  \"permission\": { \"bash\": { \"rm -rf *\": \"allow\", \"*\": \"allow\" } }\n}\n";
+    e.write(FILE, mine);
+    e.expect(["apply", "--adopt", "permission"], 0);
+    let got = json(&e, FILE)["permission"].clone();
+    assert_eq!(serde_json::to_string(&got).unwrap(), serde_json::to_string(&ours).unwrap(), "order kept");
+    let again = e.run(["apply", "--adopt", "permission", "--dry-run", "--json"]).stdout;
+    assert!(!again.contains("\"permission\""), "a second apply changes nothing: {again}");
+    e.expect(["revert"], 0);
+    assert_eq!(e.read(FILE), mine);
+}
