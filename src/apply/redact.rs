@@ -157,34 +157,8 @@ impl<'a> Redactor<'a> {
     /// `bytes` with every placeholder filled in with the backend's value, or what stands in the
     /// way (each secret once). Text without placeholders is returned as it is, reading nothing.
     pub fn unredact(&self, bytes: &[u8]) -> anyhow::Result<Result<Vec<u8>, Vec<Unresolved>>> {
-        let found = placeholders(bytes);
-        if found.is_empty() {
-            return Ok(Ok(bytes.to_vec()));
-        }
-        let names: Vec<String> = found.iter().map(|(n, _)| n.clone()).collect();
-        self.fetch(&names)?;
-        let values = self.values.borrow();
-        let mut bad = vec![];
-        for (name, hash) in &found {
-            match values.get(name).and_then(Option::as_ref) {
-                None => bad.push(Unresolved::Missing(name.clone())),
-                Some(v) if !self.current && &sha256_hex(v.as_bytes()) != hash => {
-                    bad.push(Unresolved::Rotated(name.clone()))
-                }
-                Some(_) => {}
-            }
-        }
-        if !bad.is_empty() {
-            bad.sort();
-            bad.dedup();
-            return Ok(Err(bad));
-        }
-        let mut out = bytes.to_vec();
-        for (name, hash) in &found {
-            let v = values[name].as_ref().expect("checked above");
-            out = replace_all(&out, placeholder_with(name, hash).as_bytes(), v.as_bytes());
-        }
-        Ok(Ok(out))
+        let (out, bad) = self.unredact_partly(bytes)?;
+        Ok(if bad.is_empty() { Ok(out) } else { Err(bad) })
     }
 
     /// Fill in what can be filled in and leave the rest as placeholders (the ledger: entries

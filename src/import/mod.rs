@@ -456,50 +456,13 @@ fn instructions(imp: &mut Import, paths: &Paths, sources: &[Source]) -> anyhow::
     }
     if sources.contains(&Source::Aider) {
         // Aider has no instructions file: its conventions are the files `read:` adds to every chat.
-        for (entry, file) in read::aider_reads(paths)? {
-            let file = match file {
-                Ok(f) if f.starts_with(&paths.state_dir) => continue, // aiorch's own (an earlier apply)
-                Ok(f) => f,
-                Err(why) => {
-                    imp.notes.push(format!(
-                        "~/.aider.conf.yml `read:` entry `{entry}`: {why}, not imported (Aider goes on reading it)"
-                    ));
-                    continue;
-                }
-            };
-            let bytes = fs_err::read(&file)?;
-            if texts.iter().any(|(_, _, b)| *b == bytes) {
-                continue;
-            }
-            imp.notes.push(format!(
-                "~/.aider.conf.yml `read:` entry `{entry}`: in the tree as a rule, so every client reads it; Aider \
-                 also reads it through that entry (remove the entry to read it once)"
-            ));
-            texts.push((Source::Aider, file, bytes));
-        }
+        let entries = read::aider_reads(paths)?;
+        extra_instructions(imp, &mut texts, paths, Source::Aider, "~/.aider.conf.yml `read:`", "Aider", entries)?;
     }
     if sources.contains(&Source::Opencode) {
-        let cfg = paths.display(&read::mcp_file(Source::Opencode, paths));
-        for (entry, file) in read::opencode_instructions(paths)? {
-            let file = match file {
-                Ok(f) => f,
-                Err(why) => {
-                    imp.notes.push(format!(
-                        "{cfg} `instructions` entry `{entry}`: {why}, not imported (OpenCode goes on reading it)"
-                    ));
-                    continue;
-                }
-            };
-            let bytes = fs_err::read(&file)?;
-            if texts.iter().any(|(_, _, b)| *b == bytes) {
-                continue;
-            }
-            imp.notes.push(format!(
-                "{cfg} `instructions` entry `{entry}`: in the tree as a rule, so every client reads it; OpenCode also \
-                 reads it through that entry (remove the entry to read it once)"
-            ));
-            texts.push((Source::Opencode, file, bytes));
-        }
+        let cfg = format!("{} `instructions`", paths.display(&read::mcp_file(Source::Opencode, paths)));
+        let entries = read::opencode_instructions(paths)?;
+        extra_instructions(imp, &mut texts, paths, Source::Opencode, &cfg, "OpenCode", entries)?;
     }
     let mut rule = 0;
     for (i, (s, file, bytes)) in texts.iter().enumerate() {
@@ -567,6 +530,39 @@ fn instructions(imp: &mut Import, paths: &Paths, sources: &[Source]) -> anyhow::
     }
     if sources.contains(&Source::Opencode) {
         opencode_commands(imp, paths)?;
+    }
+    Ok(())
+}
+
+/// Files a client's config adds to every chat (Aider's `read:`, OpenCode's `instructions`): each
+/// new text joins the tree as a rule, and the client goes on reading its own entry too.
+fn extra_instructions(
+    imp: &mut Import,
+    texts: &mut Vec<(Source, PathBuf, Vec<u8>)>,
+    paths: &Paths,
+    source: Source,
+    setting: &str,
+    client: &str,
+    entries: Vec<(String, Result<PathBuf, &'static str>)>,
+) -> anyhow::Result<()> {
+    for (entry, file) in entries {
+        let file = match file {
+            Ok(f) if f.starts_with(&paths.state_dir) => continue, // aiorch's own (an earlier apply)
+            Ok(f) => f,
+            Err(why) => {
+                imp.notes.push(format!("{setting} entry `{entry}`: {why}, not imported ({client} goes on reading it)"));
+                continue;
+            }
+        };
+        let bytes = fs_err::read(&file)?;
+        if texts.iter().any(|(_, _, b)| *b == bytes) {
+            continue;
+        }
+        imp.notes.push(format!(
+            "{setting} entry `{entry}`: in the tree as a rule, so every client reads it; {client} also reads it \
+             through that entry (remove the entry to read it once)"
+        ));
+        texts.push((source, file, bytes));
     }
     Ok(())
 }
