@@ -272,32 +272,306 @@ let
         }) commandClashes
     );
 
-  # --- the other clients' modules: their files are Nix's too -----------------------------------
-  # aiorch merges its MCP servers into these files; with the client module's settings set, the
-  # file is a store link, so it is listed (apply leaves it alone) and a warning says what the
-  # client does not get.
-  others = [
-    {
-      module = "gemini-cli";
-      client = "gemini";
-      path = "~/.gemini/settings.json";
+  # --- Codex, Gemini CLI, OpenCode: aiorch's MCP servers (and context names) into their settings --
+  # The servers as src/mcp/registry.rs resolves them: aiorch's own first (`mcp.serve_self`),
+  # secrets through `aiorch secrets exec --only …`; the activation runs aiorch with
+  # `--config <the rendered file>`, so the children it registers read that file too.
+  aiorchExe = "${cfg.package}/bin/aiorch";
+  selfPrefix = [
+    "--config"
+    "${cfg.configFile}"
+  ];
+  expandHome = p: if p == "~" then home else if hasPrefix "~/" p then home + lib.removePrefix "~" p else p;
+  resolveServer =
+    s:
+    let
+      secrets = s.secrets or [ ];
+      cmd = expandHome s.command;
+    in
+    (removeAttrs s [
+      "command"
+      "args"
+      "url"
+      "transport"
+      "cwd"
+    ])
+    // (
+      if (s.command or null) != null then
+        {
+          stdio = true;
+          command = if secrets == [ ] then cmd else aiorchExe;
+          args =
+            if secrets == [ ] then
+              s.args or [ ]
+            else
+              selfPrefix
+              ++ [
+                "secrets"
+                "exec"
+                "--only"
+                (concatStringsSep "," secrets)
+                "--"
+                cmd
+              ]
+              ++ s.args or [ ];
+        }
+        // lib.optionalAttrs ((s.cwd or null) != null) { cwd = expandHome s.cwd; }
+      else
+        {
+          stdio = false;
+          inherit (s) url;
+          sse = (s.transport or "http") == "sse";
+        }
+    );
+  registry =
+    lib.optionalAttrs (final.mcp.serve_self or true) {
+      aiorch = {
+        stdio = true;
+        command = aiorchExe;
+        args = selfPrefix ++ [
+          "mcp"
+          "serve"
+        ];
+      };
     }
+    // mapAttrs (_: resolveServer) (final.mcp.servers or { });
+  serversFor =
+    client: filterAttrs (_: s: s.clients or null == null || elem client s.clients) registry;
+
+  # `${NAME}` / `${NAME:-d}` references (registry.rs env_refs)
+  refPattern = "\\$\\{([A-Za-z_][A-Za-z0-9_]*)(:-[^}]*)?}";
+  hasRef = v: lib.any isList (builtins.split refPattern v);
+  wholeRef =
+    v:
+    let
+      m = builtins.match "\\$\\{([A-Za-z_][A-Za-z0-9_]*)}" v;
+    in
+    if m == null then null else lib.head m;
+  nonEmpty = filterAttrs (_: v: v != { } && v != [ ] && v != null);
+  opt = cond: attrs: lib.optionalAttrs cond attrs;
+
+  # clients/codex.rs mcp_entry: Codex expands no `${VAR}`; variables go by name
+  codexEntry =
+    s:
+    let
+      env = s.env or { };
+      headers = s.headers or { };
+      envVars =
+        lib.attrNames (filterAttrs (k: v: wholeRef v == k) env)
+        ++ optionals ((final.secrets.backend or null) == "env") (s.secrets or [ ]);
+      isBearer =
+        h: v: lib.toLower h == "authorization" && hasPrefix "Bearer " v && wholeRef (lib.removePrefix "Bearer " v) != null;
+      bearer = lib.findFirst (x: x != null) null (
+        lib.mapAttrsToList (h: v: if isBearer h v then wholeRef (lib.removePrefix "Bearer " v) else null) headers
+      );
+    in
+    if !s.stdio && s.sse then
+      null
+    else
+      (
+        if s.stdio then
+          {
+            inherit (s) command args;
+          }
+          // nonEmpty {
+            env = filterAttrs (_: v: !hasRef v) env;
+            env_vars = lib.unique envVars;
+          }
+          // opt (s ? cwd) { inherit (s) cwd; }
+        else
+          { inherit (s) url; }
+          // nonEmpty {
+            bearer_token_env_var = bearer;
+            http_headers = filterAttrs (h: v: !hasRef v) headers;
+            env_http_headers = mapAttrs (_: wholeRef) (filterAttrs (h: v: !isBearer h v && wholeRef v != null) headers);
+          }
+      )
+      // opt (s ? startup_timeout) { startup_timeout_sec = s.startup_timeout; }
+      // opt (s ? timeout) { tool_timeout_sec = s.timeout; }
+      // opt (s ? tools) { enabled_tools = s.tools; };
+
+  # clients/gemini.rs mcp_entry: Gemini expands `${VAR}` itself; timeout in ms
+  geminiEntry =
+    s:
+    (
+      if s.stdio then
+        { inherit (s) command args; } // nonEmpty { env = s.env or { }; } // opt (s ? cwd) { inherit (s) cwd; }
+      else
+        {
+          type = if s.sse then "sse" else "http";
+          inherit (s) url;
+        }
+        // nonEmpty { headers = s.headers or { }; }
+    )
+    // opt (s ? timeout) { timeout = s.timeout * 1000; }
+    // opt (s ? tools) { includeTools = s.tools; };
+
+  # clients/opencode.rs mcp_entry: `{env:VAR}` syntax, one command array, no cwd (a sh wrapper)
+  envSyntax = v: lib.concatMapStrings (x: if isList x then "{env:${lib.head x}}" else x) (builtins.split refPattern v);
+  opencodeEntry =
+    s:
+    let
+      argv =
+        if s ? cwd then
+          [
+            "/bin/sh"
+            "-c"
+            ''cd -- "$1" && shift && exec "$@"''
+            "aiorch-cwd"
+            s.cwd
+            s.command
+          ]
+          ++ s.args
+        else
+          [ s.command ] ++ s.args;
+      t = s.timeout or s.startup_timeout or null;
+    in
+    (
+      if s.stdio then
+        {
+          type = "local";
+          command = map envSyntax argv;
+        }
+        // nonEmpty { environment = mapAttrs (_: envSyntax) (s.env or { }); }
+      else
+        {
+          type = "remote";
+          url = envSyntax s.url;
+        }
+        // nonEmpty { headers = mapAttrs (_: envSyntax) (s.headers or { }); }
+    )
+    // {
+      enabled = true;
+    }
+    // opt (t != null) { timeout = t * 1000; };
+
+  # The user's own definitions of an option (not this module's): whether they set it at all
+  userDefs =
+    o: filter (d: d.file != toString ./compose.nix && d.value != { } && d.value != null) o.definitionsWithLocations;
+
+  # home-manager master renamed programs.gemini-cli to programs.antigravity-cli, which writes
+  # ~/.gemini/settings.json only with useLegacyGeminiConfig (set for old gemini-cli users)
+  geminiModule = if options ? programs.antigravity-cli.settings then "antigravity-cli" else "gemini-cli";
+  # home-manager master writes opencode.json (OpenCode's own name, the file aiorch merges into)
+  # since OpenCode 1.2.15 split tui.json out; release-25.11 writes config.json, which OpenCode
+  # 1.18 reads *before* opencode.json, so there aiorch keeps merging into its own file.
+  opencodeWritesOurs = options ? programs.opencode.tui;
+
+  clientModules = [
     {
       module = "codex";
       client = "codex";
       path = "~/.codex/config.toml";
+      root = "mcp_servers";
+      entry = codexEntry;
+      extra = { };
+      writes = true;
+    }
+    {
+      module = geminiModule;
+      client = "gemini";
+      path = "~/.gemini/settings.json";
+      root = "mcpServers";
+      entry = geminiEntry;
+      # clients/gemini.rs artifacts: aiorch's context names join the user's
+      extra.context.fileName = [
+        "AGENTS.md"
+        "GEMINI.md"
+      ];
+      writes =
+        geminiModule == "gemini-cli" || (config.programs.antigravity-cli.useLegacyGeminiConfig or false);
+    }
+    {
+      module = "opencode";
+      client = "opencode";
+      path = "~/.config/opencode/opencode.json";
+      root = "mcp";
+      entry = opencodeEntry;
+      extra = { };
+      writes = opencodeWritesOurs;
     }
   ];
-  otherOn =
+  moduleOn =
     o:
     cfg.compose.enable
     && options ? programs.${o.module}.settings
     # `isDefined` first: reading a renamed option (gemini-cli on master) would warn everyone
     && options.programs.${o.module}.enable.isDefined
     && config.programs.${o.module}.enable
-    && config.programs.${o.module}.settings != { }
     && aiorchOn
     && clientMode o.client != "never";
+  # composing makes the file a store link: only when the user's settings already do
+  composeOn = o: moduleOn o && o.writes && userDefs options.programs.${o.module}.settings != [ ];
+  fragmentOf =
+    o:
+    let
+      servers = lib.filterAttrs (_: v: v != null) (mapAttrs (_: o.entry) (serversFor o.client));
+    in
+    o.extra // lib.optionalAttrs (servers != { }) { ${o.root} = servers; };
+  fragments = lib.listToAttrs (map (o: lib.nameValuePair o.client (fragmentOf o)) clientModules);
+  # what the module system merges: servers whole (a server the user names is theirs), the
+  # rest as for Claude. Its keys are known without the servers (which come from the rendered
+  # config, which lists the files decided from these very definitions).
+  asSettings =
+    o:
+    {
+      ${o.root} = mapAttrs (_: mkDefault) (fragments.${o.client}.${o.root} or { });
+    }
+    // mapAttrs (_: asDefaults) o.extra;
+  settingsOf = o: let s = config.programs.${o.module}.settings; in if s == null then { } else s;
+  # warnings for one composed module: servers the user defines differently, other values
+  clientClashes =
+    o:
+    let
+      f = fragments.${o.client};
+      merged = settingsOf o;
+      servers = f.${o.root} or { };
+    in
+    lib.mapAttrsToList (n: _: {
+      path = [ o.root n ];
+      server = true;
+    }) (filterAttrs (n: v: (merged.${o.root} or { }).${n} or v != v) servers)
+    ++ overridden [ ] (removeAttrs f [ o.root ]) merged;
+
+  # Instructions files the client modules write where aiorch links its own (AGENTS.md):
+  # Nix's then, and the client does not read aiorch's instructions from it.
+  instructionFiles =
+    lib.optional (moduleOn (lib.head clientModules)) (
+      let
+        c = config.programs.codex;
+        o = options.programs.codex;
+      in
+      if o ? context then
+        {
+          on = (c.context or null) != null && c.context != "";
+          path = "~/.codex/AGENTS.md";
+          by = "programs.codex.context";
+        }
+      else
+        {
+          on = (c.custom-instructions or "") != "";
+          path = "~/.codex/AGENTS.md";
+          by = "programs.codex.custom-instructions";
+        }
+    )
+    ++ lib.optional (moduleOn (lib.elemAt clientModules 1)) {
+      on = (config.programs.${geminiModule}.context or { }) ? AGENTS;
+      path = "~/.gemini/AGENTS.md";
+      by = "programs.${geminiModule}.context.AGENTS";
+    }
+    ++ lib.optional (moduleOn (lib.elemAt clientModules 2)) (
+      let
+        c = config.programs.opencode;
+        name = if options.programs.opencode ? context then "context" else "rules";
+        v = c.${name} or "";
+      in
+      {
+        on = v != "" && v != null;
+        path = "~/.config/opencode/AGENTS.md";
+        by = "programs.opencode.${name}";
+      }
+    );
+  instructionsManaged = filter (i: i.on) instructionFiles;
 
   # --- programs.mcp -----------------------------------------------------------------------------
   hasMcp = options ? programs.mcp.servers;
@@ -429,7 +703,8 @@ let
     ++ map (o: {
       inherit (o) path;
       by = "programs.${o.module}";
-    }) (filter otherOn others);
+    }) (filter composeOn clientModules)
+    ++ map (i: { inherit (i) path by; }) instructionsManaged;
 in
 {
   options.programs.aiorch = {
@@ -481,6 +756,13 @@ in
       default = { };
       description = "programs.mcp's servers in aiorch's registry schema (and aiorch's own, where they change).";
     };
+    clientSettingsFragments = mkOption {
+      type = types.attrsOf (types.attrsOf shared.jsonValue);
+      internal = true;
+      readOnly = true;
+      default = fragments;
+      description = "What aiorch would merge into Codex's, Gemini CLI's and OpenCode's settings files, per client.";
+    };
     claudeSettingsFragment = mkOption {
       type = types.attrsOf shared.jsonValue;
       internal = true;
@@ -499,6 +781,21 @@ in
     (lib.optionalAttrs hasClaudeModule {
       programs.claude-code.settings = mkIf claudeOn (asDefaults claudeFragment);
     })
+
+    # each module's settings get aiorch's part, only while the user's settings make the file Nix's
+    # (per module: an option of a module home-manager does not have is not defined). Whether the
+    # user set settings is read from the option's definitions, so the condition sits on each key:
+    # a condition on the whole definition would be evaluated while those definitions are listed.
+    (mkMerge (
+      map (
+        o:
+        lib.optionalAttrs (options ? programs.${o.module}.settings) {
+          programs.${o.module}.settings = mkIf (moduleOn o && o.writes) (
+            mapAttrs (_: mkIf (composeOn o)) (asSettings o)
+          );
+        }
+      ) clientModules
+    ))
 
     (lib.optionalAttrs hasMcp {
       # names the user gives programs.mcp stay theirs (a per-name condition: the names of this
@@ -538,12 +835,25 @@ in
           "programs.aiorch: programs.claude-code.commands.${n} replaces aiorch's /${n} command; aiorch leaves "
           + "~/.claude/commands/${n}.md alone. Rename one of them to keep both."
         ) (lib.optionals (claudeOn && commandsDir == null) commandClashes)
-        ++ map (
+        ++ lib.concatMap (
           o:
-          "programs.aiorch: programs.${o.module}.settings makes ${o.path} a read-only link into the Nix store; "
-          + "aiorch leaves it alone, so ${o.client} does not get aiorch's MCP servers from it. Set "
-          + "programs.${o.module}.settings = { } to let aiorch merge them, or clients.${o.client} = \"never\"."
-        ) (filter otherOn others)
+          map (
+            c:
+            if c.server or false then
+              "programs.aiorch: programs.${o.module}.settings.${showPath c.path} is your own server, so "
+              + "${o.client} does not get aiorch's server of that name. Rename one of them to keep both."
+            else
+              "programs.aiorch: programs.${o.module}.settings.${showPath c.path} is ${builtins.toJSON c.have}, "
+              + "which overrides aiorch's ${builtins.toJSON c.want}. Yours is kept; to use aiorch's, remove it "
+              + "from programs.${o.module}.settings."
+          ) (clientClashes o)
+        ) (filter composeOn clientModules)
+        ++ map (
+          i:
+          "programs.aiorch: ${i.by} writes ${i.path}, which aiorch leaves alone, so that client reads your "
+          + "instructions there instead of aiorch's (agentsmd). Remove ${i.by} to use aiorch's, or put "
+          + "aiorch's instructions into it."
+        ) instructionsManaged
         ++ lib.optional (mcpOn && clashes != [ ]) (
           "programs.aiorch: programs.aiorch.mcpServers."
           + concatStringsSep ", " clashes
