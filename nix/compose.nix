@@ -848,6 +848,18 @@ in
               + "from programs.${o.module}.settings."
           ) (clientClashes o)
         ) (filter composeOn clientModules)
+        ++ lib.optional
+          (
+            composeOn (lib.elemAt clientModules 2)
+            && (final.policy.enable or true)
+            && (final.policy.clients.opencode or true)
+          )
+          (
+            "programs.aiorch: programs.opencode.settings makes ~/.config/opencode/opencode.json Nix's, and "
+            + "aiorch's permission policy is not handed to it (`aiorch render --client opencode` shows it), so "
+            + "OpenCode runs without it. Copy its `permission` into programs.opencode.settings, or set "
+            + "programs.aiorch.settings.policy.clients.opencode = false."
+          )
         ++ map (
           i:
           "programs.aiorch: ${i.by} writes ${i.path}, which aiorch leaves alone, so that client reads your "

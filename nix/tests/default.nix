@@ -421,18 +421,6 @@ let
     ./compose-test.nix
     { programs.mcp.servers.filesystem.command = "my-filesystem-server"; }
   ];
-  # programs.codex with settings: its config.toml is a store link too
-  composeCodex = hmEval linuxSystem [
-    ./compose-test.nix
-    {
-      programs.aiorch.clients.codex = lib.mkForce "always";
-      programs.codex = {
-        enable = true;
-        package = null;
-        settings.model = "o4-mini";
-      };
-    }
-  ];
   # the user's own CLAUDE.md (memory in 25.11, context in master) and a command named as one of
   # aiorch's
   composeClaudeFiles = hmEval linuxSystem [
@@ -460,6 +448,130 @@ let
   ];
 
   ourWarnings = c: lib.filter (lib.hasPrefix "programs.aiorch:") c.warnings;
+
+  # programs.codex, programs.gemini-cli (antigravity-cli on master) and programs.opencode too
+  composeClientsLinux = hmEval linuxSystem [ ./compose-clients-test.nix ];
+  composeClientsDarwin = hmEval darwinSystem [ ./compose-clients-test.nix ];
+  composeClientsFixture = lib.importJSON ./fixtures/compose-clients-config.json;
+  clientFixtures = lib.genAttrs [ "codex" "gemini" "opencode" ] (
+    c: lib.importJSON (./fixtures + "/compose-${c}.json")
+  );
+  # the user's AGENTS.md for Codex (custom-instructions in 25.11, context on master)
+  composeClientsInstructions = hmEval linuxSystem [
+    ./compose-clients-test.nix
+    (
+      { options, ... }:
+      {
+        programs.codex =
+          if options.programs.codex ? context then
+            { context = "be brief"; }
+          else
+            { custom-instructions = "be brief"; };
+      }
+    )
+  ];
+  # Codex enabled without settings: config.toml stays aiorch's to merge into (not a store link)
+  composeCodexPlain = hmEval linuxSystem [
+    ./compose-clients-test.nix
+    { programs.codex.settings = lib.mkForce { }; }
+  ];
+
+  composeClientsExpectations =
+    platform: hm:
+    let
+      c = hm.config;
+      fin = c.programs.aiorch.finalSettings;
+      frags = c.programs.aiorch.clientSettingsFragments;
+      gm = if hm.options.programs ? antigravity-cli then "antigravity-cli" else "gemini-cli";
+      codex = c.programs.codex.settings;
+      gemini = c.programs.${gm}.settings;
+      opencode = c.programs.opencode.settings;
+      opencodeOurs = hm.options.programs.opencode ? tui;
+      w = ourWarnings c;
+      files = lib.attrNames c.home.file ++ map (n: ".config/${n}") (lib.attrNames c.xdg.configFile);
+    in
+    map (e: e // { what = "${platform}: ${e.what}"; }) (
+      [
+        (expectEq "what each module gets is the fixture the binary's render is held to (home as on Linux)"
+          (builtins.fromJSON (
+            builtins.replaceStrings [ c.home.homeDirectory ] [ "/home/alice" ] (
+              toJSON (lib.mapAttrs (_: unstore) frags)
+            )
+          ))
+          clientFixtures
+        )
+        (expect "programs.codex.settings has aiorch's servers beside the user's values" (
+          lib.all (n: codex.mcp_servers ? ${n}) [ "aiorch" "filesystem" "docs" "tracker" "notes" ]
+          && codex.model == "o4-mini"
+        ))
+        (expectEq "a server the user defines in programs.codex.settings stays theirs" codex.mcp_servers.github {
+          command = "my-github-mcp";
+        })
+        (expect "… and a warning names it" (
+          lib.any (has "programs.codex.settings.mcp_servers.github is your own server") w
+        ))
+        (expect "programs.${gm}.settings has aiorch's servers, the user's theme" (
+          gemini.mcpServers ? filesystem && gemini.mcpServers ? aiorch && gemini.theme == "Default"
+        ))
+        (expect "context.fileName is the union of the user's names and aiorch's" (
+          lib.all (n: lib.elem n gemini.context.fileName) [ "CONTEXT.md" "AGENTS.md" "GEMINI.md" ]
+        ))
+        (expectEq "the rendered config lists the composed files as Nix's" fin.apply.nix_managed (
+          [
+            {
+              path = "~/.claude/settings.json";
+              by = "programs.claude-code";
+            }
+            {
+              path = "~/.codex/config.toml";
+              by = "programs.codex";
+            }
+            {
+              path = "~/.gemini/settings.json";
+              by = "programs.${gm}";
+            }
+          ]
+          ++ lib.optional opencodeOurs {
+            path = "~/.config/opencode/opencode.json";
+            by = "programs.opencode";
+          }
+        ))
+        (expect "home-manager writes those files (store links)" (
+          lib.all (f: lib.any (lib.hasSuffix f) files) [
+            ".codex/config.toml"
+            ".gemini/settings.json"
+          ]
+        ))
+      ]
+      ++ (
+        if opencodeOurs then
+          [
+            (expect "programs.opencode.settings (opencode.json) has aiorch's servers beside the user's value" (
+              opencode.mcp ? filesystem && opencode.mcp.filesystem.type == "local" && opencode.autoupdate == false
+            ))
+            (expect "… and a warning says OpenCode's permission policy is not handed over" (
+              lib.any (has "aiorch's permission policy is not handed to it") w
+            ))
+          ]
+        else
+          [
+            (expect "release-25.11 writes config.json, which OpenCode reads before aiorch's opencode.json: left as is"
+              (!(opencode ? mcp) && lib.any (lib.hasSuffix "opencode/config.json") files)
+            )
+          ]
+      )
+    );
+
+  composeClientsOptionExpectations = [
+    (expect "the user's AGENTS.md for Codex is Nix's, with a warning" (
+      lib.any (m: m.path == "~/.codex/AGENTS.md") composeClientsInstructions.config.programs.aiorch.finalSettings.apply.nix_managed
+      && lib.any (has "writes ~/.codex/AGENTS.md, which aiorch leaves alone") (ourWarnings composeClientsInstructions.config)
+    ))
+    (expect "programs.codex without settings: nothing composed, config.toml stays aiorch's" (
+      composeCodexPlain.config.programs.codex.settings == { }
+      && !(lib.any (m: m.path == "~/.codex/config.toml") composeCodexPlain.config.programs.aiorch.finalSettings.apply.nix_managed)
+    ))
+  ];
 
   composeExpectations =
     platform: hm:
@@ -592,13 +704,6 @@ let
     (expect "… with warnings: CLAUDE.md should import @AGENTS.md, the command replaces aiorch's" (
       lib.any (has "add a line `@AGENTS.md`") (ourWarnings composeClaudeFiles.config)
       && lib.any (has "commands.review replaces aiorch's /review command") (ourWarnings composeClaudeFiles.config)
-    ))
-    (expect "programs.codex.settings: ~/.codex/config.toml is listed as Nix's, with a warning" (
-      lib.elem {
-        path = "~/.codex/config.toml";
-        by = "programs.codex";
-      } composeCodex.config.programs.aiorch.finalSettings.apply.nix_managed
-      && lib.any (has "programs.codex.settings makes ~/.codex/config.toml") (ourWarnings composeCodex.config)
     ))
   ]
   ++ lib.optional hasMcpIntegration (
@@ -762,6 +867,17 @@ in
           composeLinux.config.programs.aiorch.claudeSettingsFragment
           composeClaudeFixture
         )
+        (expectEq
+          "nix/tests/fixtures/compose-clients-config.json is the config rendered from compose-clients-test.nix (run nix/tests/update-fixtures.sh)"
+          # apply.nix_managed names release-25.11's and master's modules differently
+          (removeAttrs (unstore composeClientsLinux.config.programs.aiorch.finalSettings) [ "apply" ])
+          (removeAttrs composeClientsFixture [ "apply" ])
+        )
+        (expectEq
+          "nix/tests/fixtures/compose-{codex,gemini,opencode}.json are what compose-clients-test.nix hands to those modules (run nix/tests/update-fixtures.sh)"
+          (lib.mapAttrs (_: unstore) composeClientsLinux.config.programs.aiorch.clientSettingsFragments)
+          clientFixtures
+        )
       ]
       {
         hm = hmFixture;
@@ -785,6 +901,9 @@ in
         composeExpectations "linux" composeLinux
         ++ composeExpectations "darwin" composeDarwin
         ++ composeOptionExpectations
+        ++ composeClientsExpectations "linux" composeClientsLinux
+        ++ composeClientsExpectations "darwin" composeClientsDarwin
+        ++ composeClientsOptionExpectations
       )
       {
         claude = composeLinux.config.programs.aiorch.claudeSettingsFragment;
