@@ -217,10 +217,11 @@ let
     && clientMode "claude" != "never";
 
   # Other files of programs.claude-code where aiorch writes too: CLAUDE.md (aiorch's imports
-  # @AGENTS.md) and commands (aiorch links ~/.claude/commands/NAME.md). aiorch's links sit
-  # beside home-manager's own command files; only the same name, a commands directory or a
-  # CLAUDE.md of the user's is Nix's (contributing aiorch's commands to the module instead would
-  # trip its commands / commandsDir exclusivity).
+  # @AGENTS.md) and commands (aiorch links ~/.claude/commands/NAME.md). When the user gives
+  # `commands` (not `commandsDir`, which the module does not allow beside it), aiorch's commands
+  # join them there, one default per name (the user's name wins, with a warning), and each file
+  # is Nix's; without the user's commands aiorch keeps linking its own. A commands directory or a
+  # CLAUDE.md of the user's is Nix's.
   cc = config.programs.claude-code;
   claudeMd =
     if options ? programs.claude-code.context then
@@ -232,16 +233,19 @@ let
   claudeMdOption =
     if options ? programs.claude-code.context then "programs.claude-code.context" else "programs.claude-code.memory";
   claudeMdText = if claudeMd == null || builtins.isString claudeMd then claudeMd else builtins.readFile claudeMd;
-  treeCommands =
+  treeCommandsDir =
     let
       s = cfg.agentsmd.source;
-      dir =
-        if s == null then
-          ../agentsmd/commands
-        else if builtins.isPath s || lib.isStorePath s then
-          "${s}/commands"
-        else
-          null;
+    in
+    if s == null then
+      ../agentsmd/commands
+    else if builtins.isPath s || lib.isStorePath s then
+      "${s}/commands"
+    else
+      null;
+  treeCommands =
+    let
+      dir = treeCommandsDir;
     in
     if dir != null && builtins.pathExists dir then
       map (f: lib.removeSuffix ".md" (lib.removePrefix "${toString dir}/" (toString f))) (
@@ -249,9 +253,31 @@ let
       )
     else
       [ ];
-  userCommands = if isAttrs (cc.commands or null) then lib.attrNames cc.commands else [ ];
+  # names the user (not this module) defines in an attrs option
+  userNames =
+    o:
+    lib.unique (
+      lib.concatMap (
+        d:
+        let
+          v = d.value;
+        in
+        if (v._type or null) == "if" then
+          lib.optionals v.condition (lib.attrNames v.content)
+        else if isAttrs v && !(v ? _type) then
+          lib.attrNames v
+        else
+          [ ]
+      ) (filter (d: d.file != toString ./compose.nix) o.definitionsWithLocations)
+    );
+  hasClaudeCommands = options ? programs.claude-code.commands;
+  userCommands = lib.optionals hasClaudeCommands (userNames options.programs.claude-code.commands);
   commandClashes = lib.intersectLists userCommands treeCommands;
-  commandsDir = if isAttrs (cc.commands or null) then cc.commandsDir or null else cc.commands or null;
+  # (not read through `commands`, whose value holds aiorch's own definitions)
+  commandsDir = cc.commandsDir or null;
+  # aiorch's commands go into programs.claude-code.commands (the files are what clients/claude.rs
+  # links: the tree's own command files, byte for byte)
+  commandsComposed = claudeOn && hasClaudeCommands && commandsDir == null && userCommands != [ ];
   claudeFiles =
     lib.optional (claudeMd != null) {
       path = "~/.claude/CLAUDE.md";
@@ -269,7 +295,7 @@ let
         map (n: {
           path = "~/.claude/commands/${n}.md";
           by = "programs.claude-code.commands.${n}";
-        }) commandClashes
+        }) (if commandsComposed then treeCommands else commandClashes)
     );
 
   # --- Codex, Gemini CLI, OpenCode: aiorch's MCP servers (and context names) into their settings --
@@ -490,6 +516,18 @@ let
       extra = { };
       writes = opencodeWritesOurs;
     }
+    {
+      # Aider has no MCP client; clients/aider.rs adds the instructions aiorch renders to `read`
+      # (under aiorch's state directory) and, with the gateway, keys computed from the model
+      # registry at run time, which are not handed over (a warning says so)
+      module = "aider-chat";
+      client = "aider";
+      path = "~/.aider.conf.yml";
+      root = null;
+      entry = null;
+      extra.read = [ "${config.xdg.stateHome}/aiorch/generated/instructions/AGENTS.md" ];
+      writes = true;
+    }
   ];
   moduleOn =
     o:
@@ -505,7 +543,9 @@ let
   fragmentOf =
     o:
     let
-      servers = lib.filterAttrs (_: v: v != null) (mapAttrs (_: o.entry) (serversFor o.client));
+      servers = lib.optionalAttrs (o.root != null) (
+        lib.filterAttrs (_: v: v != null) (mapAttrs (_: o.entry) (serversFor o.client))
+      );
     in
     o.extra // lib.optionalAttrs (servers != { }) { ${o.root} = servers; };
   fragments = lib.listToAttrs (map (o: lib.nameValuePair o.client (fragmentOf o)) clientModules);
@@ -514,7 +554,7 @@ let
   # config, which lists the files decided from these very definitions).
   asSettings =
     o:
-    {
+    lib.optionalAttrs (o.root != null) {
       ${o.root} = mapAttrs (_: mkDefault) (fragments.${o.client}.${o.root} or { });
     }
     // mapAttrs (_: asDefaults) o.extra;
@@ -525,13 +565,14 @@ let
     let
       f = fragments.${o.client};
       merged = settingsOf o;
-      servers = f.${o.root} or { };
+      root = if o.root == null then "" else o.root;
+      servers = f.${root} or { };
     in
     lib.mapAttrsToList (n: _: {
-      path = [ o.root n ];
+      path = [ root n ];
       server = true;
-    }) (filterAttrs (n: v: (merged.${o.root} or { }).${n} or v != v) servers)
-    ++ overridden [ ] (removeAttrs f [ o.root ]) merged;
+    }) (filterAttrs (n: v: (merged.${root} or { }).${n} or v != v) servers)
+    ++ overridden [ ] (removeAttrs f [ root ]) merged;
 
   # Instructions files the client modules write where aiorch links its own (AGENTS.md):
   # Nix's then, and the client does not read aiorch's instructions from it.
@@ -632,22 +673,7 @@ let
     );
   enabledServer = s: (s.enabled or null) != false && (s.disabled or false) != true;
   # names the user (not this module) gives programs.mcp.servers
-  userMcpNames = lib.optionals hasMcp (
-    lib.unique (
-      lib.concatMap (
-        d:
-        let
-          v = d.value;
-        in
-        if (v._type or null) == "if" then
-          lib.optionals v.condition (lib.attrNames v.content)
-        else if isAttrs v && !(v ? _type) then
-          lib.attrNames v
-        else
-          [ ]
-      ) (filter (d: d.file != toString ./compose.nix) options.programs.mcp.servers.definitionsWithLocations)
-    )
-  );
+  userMcpNames = lib.optionals hasMcp (userNames options.programs.mcp.servers);
   clashes = lib.intersectLists userMcpNames (lib.attrNames cfg.mcpServers);
   imported = lib.optionalAttrs mcpOn (
     mapAttrs fromProgramsMcp (
@@ -693,6 +719,13 @@ let
         inherit (s) url;
       }
       // lib.optionalAttrs ((s.headers or { }) != { }) { inherit (s) headers; };
+
+  # programs.claude-code.mcpServers reach Claude through a wrapper's --mcp-config; aiorch
+  # registers its servers in ~/.claude.json (not a Nix file), so it does not compose them there,
+  # but a name in both would be two servers
+  claudeMcpClashes = lib.optionals (claudeOn && options ? programs.claude-code.mcpServers) (
+    lib.intersectLists (lib.attrNames config.programs.claude-code.mcpServers) (lib.attrNames (serversFor "claude"))
+  );
 
   nixManaged =
     optional claudeOn {
@@ -782,6 +815,16 @@ in
       programs.claude-code.settings = mkIf claudeOn (asDefaults claudeFragment);
     })
 
+    # names known from the tree; whether to add them is per name (the condition reads the
+    # option's own definitions)
+    (lib.optionalAttrs hasClaudeCommands {
+      programs.claude-code.commands = mkIf claudeOn (
+        lib.genAttrs treeCommands (
+          n: mkIf commandsComposed (mkDefault (builtins.readFile (treeCommandsDir + "/${n}.md")))
+        )
+      );
+    })
+
     # each module's settings get aiorch's part, only while the user's settings make the file Nix's
     # (per module: an option of a module home-manager does not have is not defined). Whether the
     # user set settings is read from the option's definitions, so the condition sits on each key:
@@ -860,12 +903,25 @@ in
             + "OpenCode runs without it. Copy its `permission` into programs.opencode.settings, or set "
             + "programs.aiorch.settings.policy.clients.opencode = false."
           )
+        ++ lib.optional (composeOn (lib.elemAt clientModules 3)) (
+          "programs.aiorch: programs.aider-chat.settings makes ~/.aider.conf.yml Nix's; aiorch's instructions "
+          + "join its `read`, but the gateway's `openai-api-base` and `alias` (when aiorch's gateway is on) "
+          + "come from the model registry at run time and are not handed over: copy them from "
+          + "`aiorch render --client aider` into programs.aider-chat.settings if you use the gateway."
+        )
         ++ map (
           i:
           "programs.aiorch: ${i.by} writes ${i.path}, which aiorch leaves alone, so that client reads your "
           + "instructions there instead of aiorch's (agentsmd). Remove ${i.by} to use aiorch's, or put "
           + "aiorch's instructions into it."
         ) instructionsManaged
+        ++ lib.optional (claudeMcpClashes != [ ]) (
+          "programs.aiorch: programs.claude-code.mcpServers."
+          + concatStringsSep ", " claudeMcpClashes
+          + " is also one of aiorch's servers, which aiorch registers in ~/.claude.json: Claude would get "
+          + "two servers of that name. Rename or remove one of them (or set its `clients` in "
+          + "programs.aiorch.mcpServers without claude)."
+        )
         ++ lib.optional (mcpOn && clashes != [ ]) (
           "programs.aiorch: programs.aiorch.mcpServers."
           + concatStringsSep ", " clashes

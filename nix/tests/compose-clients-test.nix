@@ -1,8 +1,8 @@
-# compose-test.nix plus home-manager's Codex, Gemini CLI and OpenCode modules, each with settings
+# compose-test.nix plus home-manager's Codex, Gemini CLI, OpenCode and Aider modules, each with settings
 # of the user's (so each file is a read-only store link): aiorch's MCP servers (and Gemini's
 # context names) go into their settings, merged with the user's. Its rendered config is
 # nix/tests/fixtures/compose-clients-config.json and what each module gets is
-# nix/tests/fixtures/compose-{codex,gemini,opencode}.json (the Rust test `nix_fixtures` checks
+# nix/tests/fixtures/compose-{codex,gemini,opencode,aider}.json (the Rust test `nix_fixtures` checks
 # that `aiorch render --client NAME` of that config prints exactly that).
 { lib, ... }:
 {
@@ -13,6 +13,7 @@
       codex = lib.mkForce "always";
       gemini = lib.mkForce "always";
       opencode = "always";
+      aider = "always";
     };
     mcpServers = {
       # a remote server with a bearer token and a header from the environment, a timeout
@@ -51,6 +52,15 @@
     settings = {
       theme = "Default";
       context.fileName = [ "CONTEXT.md" ];
+    };
+  };
+
+  programs.aider-chat = {
+    enable = true;
+    package = null;
+    settings = {
+      dark-mode = true;
+      read = [ "CONVENTIONS.md" ];
     };
   };
 

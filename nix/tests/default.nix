@@ -440,6 +440,20 @@ let
       }
     )
   ];
+  # (mcpServers needs a package, on master a recent one: its servers reach Claude through a wrapper)
+  composeClaudeMcp = hmEval linuxSystem [
+    ./compose-test.nix
+    (
+      { pkgs, ... }:
+      {
+        programs.claude-code.package = lib.mkForce (pkgs.claude-code // { version = "2.1.76"; });
+        programs.claude-code.mcpServers.filesystem = {
+          type = "stdio";
+          command = "my-fs";
+        };
+      }
+    )
+  ];
   # home-manager master: Claude gets programs.mcp itself, so aiorch must not register it again
   hasMcpIntegration = composeLinux.options.programs.claude-code ? enableMcpIntegration;
   composeIntegrated = hmEval linuxSystem [
@@ -453,7 +467,7 @@ let
   composeClientsLinux = hmEval linuxSystem [ ./compose-clients-test.nix ];
   composeClientsDarwin = hmEval darwinSystem [ ./compose-clients-test.nix ];
   composeClientsFixture = lib.importJSON ./fixtures/compose-clients-config.json;
-  clientFixtures = lib.genAttrs [ "codex" "gemini" "opencode" ] (
+  clientFixtures = lib.genAttrs [ "codex" "gemini" "opencode" "aider" ] (
     c: lib.importJSON (./fixtures + "/compose-${c}.json")
   );
   # the user's AGENTS.md for Codex (custom-instructions in 25.11, context on master)
@@ -535,6 +549,21 @@ let
             path = "~/.config/opencode/opencode.json";
             by = "programs.opencode";
           }
+          ++ [
+            {
+              path = "~/.aider.conf.yml";
+              by = "programs.aider-chat";
+            }
+          ]
+        ))
+        (expect "programs.aider-chat.settings: aiorch's instructions join the user's `read`" (
+          lib.elem "CONVENTIONS.md" c.programs.aider-chat.settings.read
+          && lib.elem "${c.xdg.stateHome}/aiorch/generated/instructions/AGENTS.md" c.programs.aider-chat.settings.read
+          && lib.elem {
+            path = "~/.aider.conf.yml";
+            by = "programs.aider-chat";
+          } fin.apply.nix_managed
+          && lib.any (has "programs.aider-chat.settings makes ~/.aider.conf.yml Nix's") w
         ))
         (expect "home-manager writes those files (store links)" (
           lib.all (f: lib.any (lib.hasSuffix f) files) [
@@ -693,14 +722,36 @@ let
         && lib.any (has "mcpServers.filesystem is also in programs.mcp.servers") (ourWarnings composeClash.config)
       )
     )
-    (expectEq "the user's CLAUDE.md and a same-named command are Nix's"
+    (expectEq "the user's CLAUDE.md and, with the user's own commands, every command file are Nix's"
       (map (m: m.path) composeClaudeFiles.config.programs.aiorch.finalSettings.apply.nix_managed)
-      [
-        "~/.claude/settings.json"
-        "~/.claude/CLAUDE.md"
-        "~/.claude/commands/review.md"
-      ]
+      (
+        [
+          "~/.claude/settings.json"
+          "~/.claude/CLAUDE.md"
+        ]
+        ++ map (n: "~/.claude/commands/${n}.md") [
+          "ai-go"
+          "consensus"
+          "local"
+          "plan"
+          "review"
+        ]
+      )
     )
+    (expect "aiorch's commands join the user's in programs.claude-code.commands, the user's name wins" (
+      composeClaudeFiles.config.programs.claude-code.commands.review == "my review"
+      && composeClaudeFiles.config.programs.claude-code.commands.plan == builtins.readFile ../../agentsmd/commands/plan.md
+      && lib.any (lib.hasSuffix ".claude/commands/plan.md") (lib.attrNames composeClaudeFiles.config.home.file)
+    ))
+    (expect "without commands of the user's, aiorch keeps linking its own (nothing composed)" (
+      composeLinux.config.programs.claude-code.commands == { }
+    ))
+    (expect "a programs.claude-code.mcpServers name that is also aiorch's server: a warning" (
+      !composeLinux.options.programs.claude-code ? mcpServers
+      || lib.any (has "programs.claude-code.mcpServers.filesystem is also one of aiorch's servers") (
+        ourWarnings composeClaudeMcp.config
+      )
+    ))
     (expect "… with warnings: CLAUDE.md should import @AGENTS.md, the command replaces aiorch's" (
       lib.any (has "add a line `@AGENTS.md`") (ourWarnings composeClaudeFiles.config)
       && lib.any (has "commands.review replaces aiorch's /review command") (ourWarnings composeClaudeFiles.config)

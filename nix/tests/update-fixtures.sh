@@ -3,8 +3,8 @@
 # Rewrites nix/tests/fixtures/{hm,darwin,compose}-config.json: the JSON config that the
 # home-manager module renders from nix/tests/hm-test.nix (and compose-test.nix) and the
 # nix-darwin module from nix/tests/darwin-test.nix, compose-claude.json, what compose-test.nix
-# hands to programs.claude-code, and compose-clients-config.json + compose-{codex,gemini,opencode}.json
-# (compose-clients-test.nix: what programs.codex / gemini-cli / opencode get) (the flake check `fixtures` fails while they
+# hands to programs.claude-code, and compose-clients-config.json + compose-{codex,gemini,opencode,aider}.json
+# (compose-clients-test.nix: what programs.codex / gemini-cli / opencode / aider-chat get) (the flake check `fixtures` fails while they
 # differ; the Rust tests feed the configs to `aiorch apply --config` and `aiorch render`).
 # Store paths are written as /nix/store/…/REST, so the files hold on any nixpkgs. Evaluates with real home-manager / nix-darwin
 # and the offline stub nixpkgs of the Nix tools dir (AIORCH_NIX_TOOLS, default
@@ -41,7 +41,7 @@ render "$HERE/fixtures/compose-claude.json" eval-hm-module.sh 'cfg.programs.aior
   "$NIXDIR/hm-module.nix" "$HERE/compose-test.nix"
 render "$HERE/fixtures/compose-clients-config.json" eval-hm-module.sh 'cfg.programs.aiorch.finalSettings' \
   "$NIXDIR/hm-module.nix" "$HERE/compose-clients-test.nix"
-for c in codex gemini opencode; do
+for c in codex gemini opencode aider; do
   render "$HERE/fixtures/compose-$c.json" eval-hm-module.sh "cfg.programs.aiorch.clientSettingsFragments.$c" \
     "$NIXDIR/hm-module.nix" "$HERE/compose-clients-test.nix"
 done
