@@ -483,6 +483,38 @@ let
   # 1.18 reads *before* opencode.json, so there aiorch keeps merging into its own file.
   opencodeWritesOurs = options ? programs.opencode.tui;
 
+  # clients/codex.rs gateway_artifacts, for `gateway.route_clients` with codex: the gateway
+  # (gateway.url, else LiteLLM's address, services/litellm.rs base_url) as Codex's provider
+  gw = final.gateway or { };
+  litellm = final.services.litellm or { };
+  urlHost =
+    h:
+    if h == "0.0.0.0" || h == "" then
+      "127.0.0.1"
+    else if h == "::" then
+      "[::1]"
+    else if lib.hasInfix ":" h && !hasPrefix "[" h then
+      "[${h}]"
+    else
+      h;
+  gatewayUrl = lib.removeSuffix "/" (
+    gw.url or "http://${urlHost (litellm.host or "127.0.0.1")}:${toString (litellm.port or 4000)}"
+  );
+  gatewayKey = gw.key_secret or litellm.master_key_secret or "LITELLM_MASTER_KEY";
+  codexGateway = lib.optionalAttrs (elem "codex" (gw.route_clients or [ ])) {
+    model_providers.aiorch = {
+      name = "aiorch gateway";
+      base_url = "${gatewayUrl}/v1";
+      wire_api = "responses";
+    }
+    // lib.optionalAttrs (gatewayKey != "") {
+      env_key = gatewayKey;
+      env_key_instructions = "run Codex as `aiorch secrets exec --only ${gatewayKey} -- codex`";
+    };
+    model_provider = "aiorch";
+    model = "coding-model";
+  };
+
   clientModules = [
     {
       module = "codex";
@@ -490,7 +522,12 @@ let
       path = "~/.codex/config.toml";
       root = "mcp_servers";
       entry = codexEntry;
-      extra = { };
+      extra = codexGateway;
+      extraKeys = [
+        "model_providers"
+        "model_provider"
+        "model"
+      ];
       writes = true;
     }
     {
@@ -504,6 +541,7 @@ let
         "AGENTS.md"
         "GEMINI.md"
       ];
+      extraKeys = [ "context" ];
       writes =
         geminiModule == "gemini-cli" || (config.programs.antigravity-cli.useLegacyGeminiConfig or false);
     }
@@ -514,6 +552,7 @@ let
       root = "mcp";
       entry = opencodeEntry;
       extra = { };
+      extraKeys = [ ];
       writes = opencodeWritesOurs;
     }
     {
@@ -526,6 +565,7 @@ let
       root = null;
       entry = null;
       extra.read = [ "${config.xdg.stateHome}/aiorch/generated/instructions/AGENTS.md" ];
+      extraKeys = [ "read" ];
       writes = true;
     }
   ];
@@ -550,14 +590,17 @@ let
     o.extra // lib.optionalAttrs (servers != { }) { ${o.root} = servers; };
   fragments = lib.listToAttrs (map (o: lib.nameValuePair o.client (fragmentOf o)) clientModules);
   # what the module system merges: servers whole (a server the user names is theirs), the
-  # rest as for Claude. Its keys are known without the servers (which come from the rendered
-  # config, which lists the files decided from these very definitions).
+  # rest as for Claude. Its keys are known without the rendered config (`extraKeys`): that config
+  # lists the files decided from these very definitions.
   asSettings =
     o:
+    let
+      f = fragments.${o.client};
+    in
     lib.optionalAttrs (o.root != null) {
-      ${o.root} = mapAttrs (_: mkDefault) (fragments.${o.client}.${o.root} or { });
+      ${o.root} = mapAttrs (_: mkDefault) (f.${o.root} or { });
     }
-    // mapAttrs (_: asDefaults) o.extra;
+    // lib.genAttrs o.extraKeys (k: mkIf (f ? ${k}) (asDefaults f.${k}));
   settingsOf = o: let s = config.programs.${o.module}.settings; in if s == null then { } else s;
   # warnings for one composed module: servers the user defines differently, other values
   clientClashes =
@@ -613,6 +656,36 @@ let
       }
     );
   instructionsManaged = filter (i: i.on) instructionFiles;
+
+  # Command files those modules write where aiorch writes its own (same name): Nix's, with a
+  # warning (aiorch's commands are not translated into these modules' formats in Nix).
+  # release-25.11's programs.opencode writes command/NAME.md, beside aiorch's commands/NAME.md.
+  geminiWrites = moduleOn (lib.elemAt clientModules 1) && (lib.elemAt clientModules 1).writes;
+  opencodeCommands = config.programs.opencode.commands or { };
+  commandFiles =
+    lib.optionals (geminiWrites && options.programs.${geminiModule} ? commands) (
+      map (n: {
+        path = "~/.gemini/commands/${n}.toml";
+        by = "programs.${geminiModule}.commands.${n}";
+        name = n;
+      }) (lib.intersectLists (userNames options.programs.${geminiModule}.commands) treeCommands)
+    )
+    ++ lib.optionals (moduleOn (lib.elemAt clientModules 2) && opencodeWritesOurs) (
+      if builtins.isPath opencodeCommands || lib.isStorePath opencodeCommands then
+        [
+          {
+            path = "~/.config/opencode/commands";
+            by = "programs.opencode.commands";
+            name = null;
+          }
+        ]
+      else
+        map (n: {
+          path = "~/.config/opencode/commands/${n}.md";
+          by = "programs.opencode.commands.${n}";
+          name = n;
+        }) (lib.intersectLists (lib.attrNames opencodeCommands) treeCommands)
+    );
 
   # --- programs.mcp -----------------------------------------------------------------------------
   hasMcp = options ? programs.mcp.servers;
@@ -737,7 +810,8 @@ let
       inherit (o) path;
       by = "programs.${o.module}";
     }) (filter composeOn clientModules)
-    ++ map (i: { inherit (i) path by; }) instructionsManaged;
+    ++ map (i: { inherit (i) path by; }) instructionsManaged
+    ++ map (i: { inherit (i) path by; }) commandFiles;
 in
 {
   options.programs.aiorch = {
@@ -909,6 +983,15 @@ in
           + "come from the model registry at run time and are not handed over: copy them from "
           + "`aiorch render --client aider` into programs.aider-chat.settings if you use the gateway."
         )
+        ++ map (
+          f:
+          if f.name == null then
+            "programs.aiorch: ${f.by} makes ${f.path} Nix's; aiorch leaves it alone, so that client lacks "
+            + "aiorch's commands unless that directory has them."
+          else
+            "programs.aiorch: ${f.by} replaces aiorch's /${f.name} command; aiorch leaves ${f.path} alone. "
+            + "Rename one of them to keep both."
+        ) commandFiles
         ++ map (
           i:
           "programs.aiorch: ${i.by} writes ${i.path}, which aiorch leaves alone, so that client reads your "

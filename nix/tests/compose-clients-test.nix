@@ -15,6 +15,9 @@
       opencode = "always";
       aider = "always";
     };
+    # Codex reaches models through aiorch's gateway (LiteLLM): its provider goes into
+    # programs.codex.settings too, and the user's `model` wins (with a warning)
+    settings.gateway.route_clients = [ "codex" ];
     mcpServers = {
       # a remote server with a bearer token and a header from the environment, a timeout
       tracker = {

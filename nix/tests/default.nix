@@ -484,6 +484,16 @@ let
       }
     )
   ];
+  composeClientsCommands = hmEval linuxSystem [
+    ./compose-clients-test.nix
+    {
+      programs.gemini-cli.commands.plan = {
+        prompt = "my plan";
+        description = "mine";
+      };
+      programs.opencode.commands.review = "my review";
+    }
+  ];
   # Codex enabled without settings: config.toml stays aiorch's to merge into (not a store link)
   composeCodexPlain = hmEval linuxSystem [
     ./compose-clients-test.nix
@@ -517,6 +527,12 @@ let
         (expect "programs.codex.settings has aiorch's servers beside the user's values" (
           lib.all (n: codex.mcp_servers ? ${n}) [ "aiorch" "filesystem" "docs" "tracker" "notes" ]
           && codex.model == "o4-mini"
+        ))
+        (expect "gateway.route_clients with codex: aiorch's gateway is Codex's provider; the user's model wins, with a warning" (
+          codex.model_providers.aiorch.wire_api == "responses"
+          && codex.model_provider == "aiorch"
+          && codex.model == "o4-mini"
+          && lib.any (has "programs.codex.settings.model is \"o4-mini\", which overrides aiorch's \"coding-model\"") w
         ))
         (expectEq "a server the user defines in programs.codex.settings stays theirs" codex.mcp_servers.github {
           command = "my-github-mcp";
@@ -592,6 +608,20 @@ let
     );
 
   composeClientsOptionExpectations = [
+    (expect "a Gemini / OpenCode command named like one of aiorch's: that file is Nix's, with a warning" (
+      let
+        m = map (x: x.path) composeClientsCommands.config.programs.aiorch.finalSettings.apply.nix_managed;
+        w = ourWarnings composeClientsCommands.config;
+        opencodeOurs = composeClientsCommands.options.programs.opencode ? tui;
+      in
+      lib.elem "~/.gemini/commands/plan.toml" m
+      && lib.any (has "commands.plan replaces aiorch's /plan command") w
+      && (
+        !opencodeOurs
+        || lib.elem "~/.config/opencode/commands/review.md" m
+        && lib.any (has "programs.opencode.commands.review replaces aiorch's /review command") w
+      )
+    ))
     (expect "the user's AGENTS.md for Codex is Nix's, with a warning" (
       lib.any (m: m.path == "~/.codex/AGENTS.md") composeClientsInstructions.config.programs.aiorch.finalSettings.apply.nix_managed
       && lib.any (has "writes ~/.codex/AGENTS.md, which aiorch leaves alone") (ourWarnings composeClientsInstructions.config)
