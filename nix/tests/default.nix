@@ -189,6 +189,25 @@ let
     ];
   darwinClaudeApplies = darwinClaude { };
   darwinClaudeHanded = darwinClaude { services.aiorch.homeManager.enable = true; };
+  # … with programs.codex and programs.aider-chat settings too
+  darwinClientsUser = {
+    home-manager.users.alice.programs = {
+      codex = {
+        enable = true;
+        package = null;
+        settings.model = "o4-mini";
+      };
+      aider-chat = {
+        enable = true;
+        package = null;
+        settings.dark-mode = true;
+      };
+    };
+  };
+  darwinClientsApplies = darwinClaude darwinClientsUser;
+  darwinClientsHanded = darwinClaude (
+    lib.recursiveUpdate darwinClientsUser { services.aiorch.homeManager.enable = true; }
+  );
   # handing over to home-manager without home-manager's nix-darwin module
   darwinNoHm = darwinEval [
     ./darwin-test.nix
@@ -891,6 +910,23 @@ let
         darwinClaudeHanded.config.home-manager.users.alice.programs.claude-code.settings.permissions ? deny
         && darwinClaudeHanded.config.home-manager.users.alice.programs.aiorch.finalSettings.apply.nix_managed
           == darwinClaudeApplies.config.services.aiorch.finalSettings.apply.nix_managed
+      ))
+      (expectEq "nix-darwin applying beside programs.codex and programs.aider-chat leaves their files alone too"
+        (map (m: m.path) darwinClientsApplies.config.services.aiorch.finalSettings.apply.nix_managed)
+        [
+          "~/.claude/settings.json"
+          "~/.codex/config.toml"
+          "~/.aider.conf.yml"
+        ]
+      )
+      (expect "… with a warning naming each module" (
+        lib.any (has "programs.codex of home-manager.users.alice writes ~/.codex/config.toml") darwinClientsApplies.config.warnings
+        && lib.any (has "programs.aider-chat of home-manager.users.alice") darwinClientsApplies.config.warnings
+      ))
+      (expect "handed to home-manager: the same files are Nix's, and Codex gets aiorch's servers" (
+        darwinClientsHanded.config.home-manager.users.alice.programs.aiorch.finalSettings.apply.nix_managed
+          == darwinClientsApplies.config.services.aiorch.finalSettings.apply.nix_managed
+        && darwinClientsHanded.config.home-manager.users.alice.programs.codex.settings.mcp_servers ? aiorch
       ))
       (expect "the package is still installed system-wide" (
         lib.elem c.services.aiorch.package c.environment.systemPackages
