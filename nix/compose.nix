@@ -471,6 +471,141 @@ let
     }
     // opt (t != null) { timeout = t * 1000; };
 
+  # clients/opencode.rs policy: OpenCode's `permission`. Per permission an object of pattern →
+  # action where the LAST matching pattern wins, so order matters: "*" (the posture) first, then
+  # allow → ask → deny. Nix attribute sets have no order, so what goes into
+  # programs.opencode.settings is home-manager's DAG form (master renders opencode.json with
+  # `lib.hm.dag` entries in topological order); `opencodePermission` is the plain value (the
+  # fixture the binary is held to).
+  rank = d: if d == "deny" then 2 else if d == "ask" then 1 else 0;
+  policyRules =
+    base: p:
+    lib.concatMap (
+      decision:
+      lib.concatMap (
+        set:
+        lib.concatMap (
+          k:
+          map (pat: {
+            inherit decision;
+            kind = k.list;
+            pattern = k.norm (lib.trim pat);
+          }) (set.${k.list} or [ ])
+        ) kinds
+      ) [
+        (base.${decision} or { })
+        (p.${decision} or { })
+      ]
+    ) [
+      "allow"
+      "ask"
+      "deny"
+    ];
+  opencodePolicy =
+    let
+      base = readPolicy policySource;
+      p = final.policy or { };
+      rules = policyRules base p;
+      posture = p.posture or base.posture or "ask";
+      unlisted = if posture == "deny" then "deny" else "ask";
+      star = builtins.replaceStrings [ "**" ] [ "*" ];
+      pathPats =
+        g:
+        if hasPrefix "/" g || hasPrefix "~" g then
+          null
+        else
+          [ (star g) ] ++ lib.optional (hasPrefix "*/" (star g)) (lib.removePrefix "*/" (star g));
+      of = kind: filter (r: r.kind == kind) rules;
+      paths =
+        kind:
+        lib.concatMap (
+          r:
+          map (pattern: {
+            inherit pattern;
+            inherit (r) decision;
+          }) (if pathPats r.pattern == null then [ ] else pathPats r.pattern)
+        ) (of kind);
+      clean = s: lib.concatMapStrings (c: if builtins.match "[A-Za-z0-9_-]" c != null then c else "_") (lib.stringToCharacters s);
+      mcpName =
+        pat:
+        let
+          parts = lib.splitString "/" pat;
+        in
+        "${clean (lib.head parts)}_${
+          if lib.length parts > 1 then clean (concatStringsSep "/" (lib.tail parts)) else "*"
+        }";
+      lists = {
+        bash = lib.concatMap (r: [
+          {
+            inherit (r) pattern decision;
+          }
+          {
+            pattern = "${r.pattern} *";
+            inherit (r) decision;
+          }
+        ]) (of "commands");
+        edit = paths "write";
+        read = paths "read";
+        external_directory = map (r: {
+          pattern = star r.pattern;
+          decision = "deny";
+        }) (
+          filter (
+            r:
+            pathPats r.pattern == null
+            && r.decision == "deny"
+            && (lib.hasSuffix "/**" r.pattern || lib.hasSuffix "/*" r.pattern)
+          ) (of "read" ++ of "write")
+        );
+      };
+      heads = {
+        bash = unlisted;
+        edit = unlisted;
+        read = "allow";
+        external_directory = "ask";
+      };
+      # pattern → the strictest decision given for it (a later, stricter rule wins in Rust too)
+      strictest = builtins.foldl' (
+        acc: e:
+        acc
+        // {
+          ${e.pattern} = if acc ? ${e.pattern} && rank acc.${e.pattern} > rank e.decision then acc.${e.pattern} else e.decision;
+        }
+      ) { };
+      tools = strictest (
+        map (r: {
+          pattern = mcpName r.pattern;
+          inherit (r) decision;
+        }) (of "mcp")
+      );
+      shown = k: k == "bash" || k == "edit" || lists.${k} != [ ];
+      # one permission's object, plain and as DAG entries ("*" first, then by decision)
+      plain = k: { "*" = heads.${k}; } // strictest lists.${k};
+      dag =
+        k:
+        let
+          o = strictest lists.${k};
+          below = d: [ "*" ] ++ lib.attrNames (filterAttrs (_: x: rank x < rank d) o);
+        in
+        mapAttrs (_: d: lib.hm.dag.entryAfter (below d) d) o // { "*" = lib.hm.dag.entryAnywhere heads.${k}; };
+      build =
+        obj:
+        lib.genAttrs (filter shown (lib.attrNames lists)) obj
+        // {
+          webfetch = unlisted;
+        };
+    in
+    {
+      plain = build plain // lib.optionalAttrs (posture == "deny") { "*_*" = "deny"; } // tools;
+      # unlisted MCP tools (`*_*`) before the named ones
+      dag =
+        build dag
+        // lib.optionalAttrs (posture == "deny") { "*_*" = lib.hm.dag.entryAnywhere "deny"; }
+        // mapAttrs (_: d: if posture == "deny" then lib.hm.dag.entryAfter [ "*_*" ] d else d) tools;
+    };
+  opencodePolicyOn =
+    (final.policy.enable or true) && (final.policy.clients.opencode or true) && policySource != null;
+
   # The user's own definitions of an option (not this module's): whether they set it at all
   userDefs =
     o: filter (d: d.file != toString ./compose.nix && d.value != { } && d.value != null) o.definitionsWithLocations;
@@ -551,8 +686,10 @@ let
       path = "~/.config/opencode/opencode.json";
       root = "mcp";
       entry = opencodeEntry;
-      extra = { };
+      extra = lib.optionalAttrs opencodePolicyOn { permission = opencodePolicy.plain; };
       extraKeys = [ ];
+      # aiorch owns the whole value (its order decides): one default, yours wins whole
+      whole.permission = opencodePolicy.dag;
       writes = opencodeWritesOurs;
     }
     {
@@ -600,7 +737,8 @@ let
     lib.optionalAttrs (o.root != null) {
       ${o.root} = mapAttrs (_: mkDefault) (f.${o.root} or { });
     }
-    // lib.genAttrs o.extraKeys (k: mkIf (f ? ${k}) (asDefaults f.${k}));
+    // lib.genAttrs o.extraKeys (k: mkIf (f ? ${k}) (asDefaults f.${k}))
+    // mapAttrs (k: v: mkIf (f ? ${k}) (mkDefault v)) (o.whole or { });
   settingsOf = o: let s = config.programs.${o.module}.settings; in if s == null then { } else s;
   # warnings for one composed module: servers the user defines differently, other values
   clientClashes =
@@ -615,7 +753,11 @@ let
       path = [ root n ];
       server = true;
     }) (filterAttrs (n: v: (merged.${root} or { }).${n} or v != v) servers)
-    ++ overridden [ ] (removeAttrs f [ root ]) merged;
+    ++ lib.mapAttrsToList (k: _: {
+      path = [ k ];
+      whole = true;
+    }) (filterAttrs (k: v: f ? ${k} && (merged.${k} or null) != v) (o.whole or { }))
+    ++ overridden [ ] (removeAttrs f ([ root ] ++ lib.attrNames (o.whole or { }))) merged;
 
   # Instructions files the client modules write where aiorch links its own (AGENTS.md):
   # Nix's then, and the client does not read aiorch's instructions from it.
@@ -959,6 +1101,10 @@ in
             if c.server or false then
               "programs.aiorch: programs.${o.module}.settings.${showPath c.path} is your own server, so "
               + "${o.client} does not get aiorch's server of that name. Rename one of them to keep both."
+            else if c.whole or false then
+              "programs.aiorch: programs.${o.module}.settings.${showPath c.path} is yours, so ${o.client} does "
+              + "not get aiorch's (its permission policy). Remove it to use aiorch's, or set "
+              + "programs.aiorch.settings.policy.clients.${o.client} = false."
             else
               "programs.aiorch: programs.${o.module}.settings.${showPath c.path} is ${builtins.toJSON c.have}, "
               + "which overrides aiorch's ${builtins.toJSON c.want}. Yours is kept; to use aiorch's, remove it "
@@ -970,11 +1116,12 @@ in
             composeOn (lib.elemAt clientModules 2)
             && (final.policy.enable or true)
             && (final.policy.clients.opencode or true)
+            && policySource == null
           )
           (
-            "programs.aiorch: programs.opencode.settings makes ~/.config/opencode/opencode.json Nix's, and "
-            + "aiorch's permission policy is not handed to it (`aiorch render --client opencode` shows it), so "
-            + "OpenCode runs without it. Copy its `permission` into programs.opencode.settings, or set "
+            "programs.aiorch: agentsmd.source is a string (a live checkout), whose permissions/policy.toml "
+            + "cannot be read while Nix evaluates, so programs.opencode.settings does not get aiorch's "
+            + "permission policy. Give programs.aiorch.agentsmd.source as a Nix path, or set "
             + "programs.aiorch.settings.policy.clients.opencode = false."
           )
         ++ lib.optional (composeOn (lib.elemAt clientModules 3)) (

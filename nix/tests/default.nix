@@ -513,6 +513,10 @@ let
       programs.opencode.commands.review = "my review";
     }
   ];
+  composeOpencodePermission = hmEval linuxSystem [
+    ./compose-clients-test.nix
+    { programs.opencode.settings.permission.bash = "ask"; }
+  ];
   # Codex enabled without settings: config.toml stays aiorch's to merge into (not a store link)
   composeCodexPlain = hmEval linuxSystem [
     ./compose-clients-test.nix
@@ -613,8 +617,33 @@ let
             (expect "programs.opencode.settings (opencode.json) has aiorch's servers beside the user's value" (
               opencode.mcp ? filesystem && opencode.mcp.filesystem.type == "local" && opencode.autoupdate == false
             ))
-            (expect "… and a warning says OpenCode's permission policy is not handed over" (
-              lib.any (has "aiorch's permission policy is not handed to it") w
+            (expect "… and aiorch's permission policy, in order: the posture first, deny after ask after allow" (
+              let
+                bash = opencode.permission.bash;
+              in
+              bash."*".data == "deny"
+              && bash."git push *".data == "ask"
+              && lib.elem "git status *" bash."git push *".after
+              && bash."git push --force *".data == "deny"
+              && lib.elem "git push *" bash."git push --force *".after
+              && opencode.permission.webfetch == "deny"
+            ))
+            (expect "… rendered by home-manager's DAG order: \"*\" first, then never a laxer rule after a stricter one"
+              (
+                let
+                  sorted = home-manager.lib.hm.generators.sortDAGEntries { } opencode.permission.bash;
+                  rank = d: if d == "deny" then 2 else if d == "ask" then 1 else 0;
+                  ranks = map (e: rank e.value) (lib.tail sorted);
+                in
+                (lib.head sorted).name == "*"
+                && lib.all (i: lib.elemAt ranks i <= lib.elemAt ranks (i + 1)) (lib.range 0 (lib.length ranks - 2))
+              )
+            )
+            (expect "a permission of the user's own wins whole, with a warning" (
+              composeOpencodePermission.config.programs.opencode.settings.permission == { bash = "ask"; }
+              && lib.any (has "programs.opencode.settings.permission is yours") (
+                ourWarnings composeOpencodePermission.config
+              )
             ))
           ]
         else

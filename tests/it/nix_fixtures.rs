@@ -133,18 +133,14 @@ fn render_as_nix(env: &TestEnv, fixture: &str, client: &str) -> serde_json::Valu
 
 /// What nix/compose.nix hands to programs.codex, programs.gemini-cli, programs.opencode and
 /// programs.aider-chat is what the binary merges into those files for the same config (the
-/// flake's `fixtures` check holds the Nix side to the same files). OpenCode's permission policy
-/// and Aider's gateway keys are not translated in Nix: the module warns, doctor reports them.
+/// flake's `fixtures` check holds the Nix side to the same files). Aider's gateway keys come
+/// from the model registry at run time and are not translated in Nix: the module warns.
 #[test]
 fn compose_fixtures_are_what_the_binary_renders_for_codex_gemini_opencode_aider() {
     let env = TestEnv::empty();
     for client in ["codex", "gemini", "opencode", "aider"] {
         let mut rendered = render_as_nix(&env, "compose-clients-config.json", client);
-        let not_in_nix: &[&str] = match client {
-            "opencode" => &["permission"],
-            "aider" => &["openai-api-base", "alias"],
-            _ => &[],
-        };
+        let not_in_nix: &[&str] = if client == "aider" { &["openai-api-base", "alias"] } else { &[] };
         for k in not_in_nix {
             rendered.as_object_mut().unwrap().remove(*k);
         }
