@@ -1,18 +1,19 @@
 # home-manager: programs.aiorch beside home-manager's own client modules.
 #
-# home-manager's programs.claude-code (like programs.codex and programs.gemini-cli) writes its
+# home-manager's programs.claude-code (like programs.codex, programs.gemini-cli,
+# programs.opencode and programs.aider-chat, when the user gives them settings) writes its
 # settings file as a read-only link into the Nix store, so `aiorch apply` cannot merge into it.
 # Instead, aiorch's part of that file is handed to the client module's own options and merged
 # there by the module system; the rendered config lists the file under `apply.nix_managed`, so
 # apply leaves it alone and `aiorch doctor` checks that the store file carries aiorch's part.
 #
-# What aiorch merges into ~/.claude/settings.json is computed here in Nix, from the rendered
-# config, because option values cannot come from a build without import-from-derivation
-# (which would build aiorch, for the target system, during every evaluation). The translation
-# follows src/clients/claude.rs, src/mcp/plugins.rs and src/policy/model.rs; the flake check
-# `compose` and the Rust test `nix_compose` hold it to `aiorch render --client claude` through
-# the shared fixtures nix/tests/fixtures/compose-{config,claude}.json, and `aiorch doctor`
-# compares the store file with the binary's own rendering at run time.
+# What aiorch merges into those files is computed here in Nix, from the rendered config,
+# because option values cannot come from a build without import-from-derivation (which would
+# build aiorch, for the target system, during every evaluation). The translations follow
+# src/clients/*.rs, src/mcp/registry.rs, src/mcp/plugins.rs and src/policy/model.rs; the flake
+# checks `fixtures` and `compose` and the Rust tests `nix_fixtures::compose_fixture*` hold them to
+# `aiorch render --client NAME` through the shared fixtures nix/tests/fixtures/compose-*.json,
+# and `aiorch doctor` compares the store file with the binary's own rendering at run time.
 #
 # programs.mcp: its servers join aiorch's registry (every client aiorch manages gets them), and
 # with `programs.aiorch.mcp.publish` aiorch's servers are published into programs.mcp.servers.
@@ -964,8 +965,12 @@ in
         Live beside home-manager's own client modules: with `programs.claude-code` enabled,
         aiorch's permission policy, marketplaces and plugins go into
         `programs.claude-code.settings` (merged with yours: your value wins, with a warning),
-        and files those modules write are listed in the rendered config's `apply.nix_managed`
-        so `aiorch apply` leaves them alone. With `programs.mcp` enabled, its servers join
+        and its commands into `programs.claude-code.commands` when you have commands there;
+        with settings of yours in `programs.codex`, `programs.gemini-cli`, `programs.opencode`
+        or `programs.aider-chat`, aiorch's MCP servers (and context names, OpenCode's
+        permission policy, Codex's gateway provider, Aider's `read`) go into theirs. Files
+        those modules write are listed in the rendered config's `apply.nix_managed` so
+        `aiorch apply` leaves them alone. With `programs.mcp` enabled, its servers join
         aiorch's MCP registry. Off: none of this.
       '';
     };
