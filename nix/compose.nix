@@ -716,8 +716,17 @@ let
     && config.programs.${o.module}.enable
     && aiorchOn
     && clientMode o.client != "never";
-  # composing makes the file a store link: only when the user's settings already do
-  composeOn = o: moduleOn o && o.writes && userDefs options.programs.${o.module}.settings != [ ];
+  # composing makes the file a store link: only when the user's settings already do, or the
+  # module's own programs.mcp integration does (it writes the file for those servers alone)
+  integrationWrites =
+    o:
+    (config.programs.${o.module}.enableMcpIntegration or false)
+    && hasMcp
+    && config.programs.mcp.enable
+    && config.programs.mcp.servers != { };
+  composeOn =
+    o:
+    moduleOn o && o.writes && (userDefs options.programs.${o.module}.settings != [ ] || integrationWrites o);
   fragmentOf =
     o:
     let

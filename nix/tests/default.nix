@@ -513,6 +513,18 @@ let
       programs.opencode.commands.review = "my review";
     }
   ];
+  # OpenCode without settings of the user's, but its programs.mcp integration writes the file
+  composeOpencodeIntegration = hmEval linuxSystem [
+    ./compose-test.nix
+    {
+      programs.aiorch.clients.opencode = "always";
+      programs.opencode = {
+        enable = true;
+        package = null;
+        enableMcpIntegration = true;
+      };
+    }
+  ];
   composeOpencodePermission = hmEval linuxSystem [
     ./compose-clients-test.nix
     { programs.opencode.settings.permission.bash = "ask"; }
@@ -656,6 +668,16 @@ let
     );
 
   composeClientsOptionExpectations = [
+    (expect "OpenCode's programs.mcp integration alone makes opencode.json Nix's (master): composed and listed" (
+      let
+        c = composeOpencodeIntegration.config;
+        listed = lib.any (m: m.path == "~/.config/opencode/opencode.json") c.programs.aiorch.finalSettings.apply.nix_managed;
+      in
+      if composeOpencodeIntegration.options.programs.opencode ? tui then
+        listed && c.programs.opencode.settings.mcp ? filesystem
+      else
+        !listed
+    ))
     (expect "a Gemini / OpenCode command named like one of aiorch's: that file is Nix's, with a warning" (
       let
         m = map (x: x.path) composeClientsCommands.config.programs.aiorch.finalSettings.apply.nix_managed;
