@@ -588,7 +588,8 @@ let
           o = strictest lists.${k};
           below = d: [ "*" ] ++ lib.attrNames (filterAttrs (_: x: rank x < rank d) o);
         in
-        mapAttrs (_: d: lib.hm.dag.entryAfter (below d) d) o // { "*" = lib.hm.dag.entryAnywhere heads.${k}; };
+        # a plain value: home-manager renders an entry without ordering as the entry itself
+        mapAttrs (_: d: lib.hm.dag.entryAfter (below d) d) o // { "*" = heads.${k}; };
       build =
         obj:
         lib.genAttrs (filter shown (lib.attrNames lists)) obj
@@ -601,7 +602,7 @@ let
       # unlisted MCP tools (`*_*`) before the named ones
       dag =
         build dag
-        // lib.optionalAttrs (posture == "deny") { "*_*" = lib.hm.dag.entryAnywhere "deny"; }
+        // lib.optionalAttrs (posture == "deny") { "*_*" = "deny"; }
         // mapAttrs (_: d: if posture == "deny" then lib.hm.dag.entryAfter [ "*_*" ] d else d) tools;
     };
   opencodePolicyOn =

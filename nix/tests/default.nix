@@ -633,21 +633,23 @@ let
               let
                 bash = opencode.permission.bash;
               in
-              bash."*".data == "deny"
+              bash."*" == "deny"
               && bash."git push *".data == "ask"
               && lib.elem "git status *" bash."git push *".after
               && bash."git push --force *".data == "deny"
               && lib.elem "git push *" bash."git push --force *".after
               && opencode.permission.webfetch == "deny"
             ))
-            (expect "… rendered by home-manager's DAG order: \"*\" first, then never a laxer rule after a stricter one"
+            (expect "… rendered by home-manager's DAG order as plain actions: \"*\" first, then never a laxer rule after a stricter one"
               (
                 let
-                  sorted = home-manager.lib.hm.generators.sortDAGEntries { } opencode.permission.bash;
+                  # what home-manager's ordered JSON generator renders, entry by entry
+                  sorted = home-manager.lib.hm.generators.toDAGOrderedAttrs { } opencode.permission.bash;
                   rank = d: if d == "deny" then 2 else if d == "ask" then 1 else 0;
                   ranks = map (e: rank e.value) (lib.tail sorted);
                 in
                 (lib.head sorted).name == "*"
+                && lib.all (e: lib.isString e.value) sorted
                 && lib.all (i: lib.elemAt ranks i <= lib.elemAt ranks (i + 1)) (lib.range 0 (lib.length ranks - 2))
               )
             )
