@@ -33,12 +33,20 @@ let
   # composes aiorch's part into it, nix/compose.nix)
   # (likewise the other client modules' settings files, nix/compose.nix)
   hmPrograms = config.home-manager.users.${user}.programs or { };
+  hmMcp = hmPrograms.mcp or { };
+  # settings of the user's, or the module's own programs.mcp integration, make home-manager
+  # write the file
   hmWrites =
     m:
     let
       p = hmPrograms.${m} or { };
     in
-    !viaHomeManager && (p.enable or false) && (p.settings or { }) != { } && p.settings != null;
+    !viaHomeManager
+    && (p.enable or false)
+    && (
+      (p.settings or { }) != { } && p.settings != null
+      || (p.enableMcpIntegration or false) && (hmMcp.enable or false) && (hmMcp.servers or { }) != { }
+    );
   hmFiles = lib.filter (f: f.on) [
     {
       on = hmWrites "claude-code";

@@ -204,6 +204,20 @@ let
       };
     };
   };
+  # OpenCode (master) with no settings but its programs.mcp integration: opencode.json is a store link
+  darwinOpencodeIntegration = darwinClaude {
+    home-manager.users.alice.programs = {
+      mcp = {
+        enable = true;
+        servers.github.command = "github-mcp-server";
+      };
+      opencode = {
+        enable = true;
+        package = null;
+        enableMcpIntegration = true;
+      };
+    };
+  };
   darwinClientsApplies = darwinClaude darwinClientsUser;
   darwinClientsHanded = darwinClaude (
     lib.recursiveUpdate darwinClientsUser { services.aiorch.homeManager.enable = true; }
@@ -975,6 +989,12 @@ let
       (expect "… with a warning naming each module" (
         lib.any (has "programs.codex of home-manager.users.alice writes ~/.codex/config.toml") darwinClientsApplies.config.warnings
         && lib.any (has "programs.aider-chat of home-manager.users.alice") darwinClientsApplies.config.warnings
+      ))
+      (expect "a client module's programs.mcp integration alone also makes its file Nix's (OpenCode on master)" (
+        let
+          listed = lib.any (m: m.path == "~/.config/opencode/opencode.json") darwinOpencodeIntegration.config.services.aiorch.finalSettings.apply.nix_managed;
+        in
+        if darwinOpencodeIntegration.config.home-manager.users.alice.programs.opencode ? tui then listed else !listed
       ))
       (expect "handed to home-manager: the same files are Nix's, and Codex gets aiorch's servers" (
         darwinClientsHanded.config.home-manager.users.alice.programs.aiorch.finalSettings.apply.nix_managed
