@@ -166,6 +166,12 @@ COMPOSE_EXPR='assert cfg.programs.aiorch.finalSettings.apply.nix_managed == [ { 
   assert cfg.programs.claude-code.settings.permissions.defaultMode == "dontAsk";
   assert cfg.programs.claude-code.package == null;
   builtins.length cfg.programs.claude-code.settings.permissions.deny'
+# compose-clients-test.nix: aiorch's servers in programs.codex / gemini-cli / opencode settings
+CLIENTS_EXPR='let m = cfg.programs.aiorch.finalSettings.apply.nix_managed; in
+  assert builtins.elem { path = "~/.codex/config.toml"; by = "programs.codex"; } m;
+  assert cfg.programs.codex.settings.mcp_servers ? filesystem && cfg.programs.codex.settings.model == "o4-mini";
+  assert builtins.any (x: x.path == "~/.gemini/settings.json") m;
+  map (x: x.path) m'
 
 hm_label=${HM_REF:-}
 if [ -z "$hm_label" ] && [ -n "${MIRRORS:-}" ] && [ -z "${HM_SRC:-}" ]; then
@@ -184,10 +190,14 @@ if run "sources + stub nixpkgs (get-sources.sh)" "$TOOLS/get-sources.sh" "$ROOT"
   for sys in x86_64-linux aarch64-darwin; do
     run "programs.claude-code + programs.mcp + programs.aiorch, $sys, home-manager $hm_label (eval-hm-module.sh)" \
       "$TOOLS/eval-hm-module.sh" -s "$sys" -e "$COMPOSE_EXPR" "$ROOT/nix/hm-module.nix" "$ROOT/nix/tests/compose-test.nix"
+    run "programs.codex + gemini-cli + opencode + claude-code + mcp + aiorch, $sys, home-manager $hm_label" \
+      "$TOOLS/eval-hm-module.sh" -s "$sys" -e "$CLIENTS_EXPR" "$ROOT/nix/hm-module.nix" \
+      "$ROOT/nix/tests/compose-clients-test.nix"
   done
   run "nix flake check --no-build --all-systems (home-manager, nix-darwin from the sources)" \
     "$TOOLS/flake-check-offline.sh" "$FLAKE" \
     --build checks.x86_64-linux.fixtures --build checks.x86_64-linux.hm-module-darwin \
+    --build checks.x86_64-linux.compose \
     -- --all-systems
 fi
 
@@ -208,10 +218,13 @@ if [ -n "${MIRRORS:-}" ]; then
       echo "compose-test.nix, $sys, home-manager $HM_REF:"
       "$TOOLS/eval-hm-module.sh" -s "$sys" -e "$COMPOSE_EXPR" "$ROOT/nix/hm-module.nix" \
         "$ROOT/nix/tests/compose-test.nix" || exit 1
+      echo "compose-clients-test.nix, $sys, home-manager $HM_REF:"
+      "$TOOLS/eval-hm-module.sh" -s "$sys" -e "$CLIENTS_EXPR" "$ROOT/nix/hm-module.nix" \
+        "$ROOT/nix/tests/compose-clients-test.nix" || exit 1
     done
     "$TOOLS/flake-check-offline.sh" "$FLAKE" --locked -- --all-systems
   ) >"$SCRATCH/locked.log" 2>&1; then
-    pass "compose-test.nix on both platforms + nix flake check --no-build --all-systems (home-manager, nix-darwin as locked; stub nixpkgs ${release:-?})"
+    pass "compose-test.nix + compose-clients-test.nix on both platforms + nix flake check --no-build --all-systems (home-manager, nix-darwin as locked; stub nixpkgs ${release:-?})"
   else
     rc=$?
     if [ "$rc" = 77 ]; then

@@ -1,18 +1,19 @@
 # home-manager: programs.aiorch beside home-manager's own client modules.
 #
-# home-manager's programs.claude-code (like programs.codex and programs.gemini-cli) writes its
+# home-manager's programs.claude-code (like programs.codex, programs.gemini-cli,
+# programs.opencode and programs.aider-chat, when the user gives them settings) writes its
 # settings file as a read-only link into the Nix store, so `aiorch apply` cannot merge into it.
 # Instead, aiorch's part of that file is handed to the client module's own options and merged
 # there by the module system; the rendered config lists the file under `apply.nix_managed`, so
 # apply leaves it alone and `aiorch doctor` checks that the store file carries aiorch's part.
 #
-# What aiorch merges into ~/.claude/settings.json is computed here in Nix, from the rendered
-# config, because option values cannot come from a build without import-from-derivation
-# (which would build aiorch, for the target system, during every evaluation). The translation
-# follows src/clients/claude.rs, src/mcp/plugins.rs and src/policy/model.rs; the flake check
-# `compose` and the Rust test `nix_compose` hold it to `aiorch render --client claude` through
-# the shared fixtures nix/tests/fixtures/compose-{config,claude}.json, and `aiorch doctor`
-# compares the store file with the binary's own rendering at run time.
+# What aiorch merges into those files is computed here in Nix, from the rendered config,
+# because option values cannot come from a build without import-from-derivation (which would
+# build aiorch, for the target system, during every evaluation). The translations follow
+# src/clients/*.rs, src/mcp/registry.rs, src/mcp/plugins.rs and src/policy/model.rs; the flake
+# checks `fixtures` and `compose` and the Rust tests `nix_fixtures::compose_fixture*` hold them to
+# `aiorch render --client NAME` through the shared fixtures nix/tests/fixtures/compose-*.json,
+# and `aiorch doctor` compares the store file with the binary's own rendering at run time.
 #
 # programs.mcp: its servers join aiorch's registry (every client aiorch manages gets them), and
 # with `programs.aiorch.mcp.publish` aiorch's servers are published into programs.mcp.servers.
@@ -217,10 +218,11 @@ let
     && clientMode "claude" != "never";
 
   # Other files of programs.claude-code where aiorch writes too: CLAUDE.md (aiorch's imports
-  # @AGENTS.md) and commands (aiorch links ~/.claude/commands/NAME.md). aiorch's links sit
-  # beside home-manager's own command files; only the same name, a commands directory or a
-  # CLAUDE.md of the user's is Nix's (contributing aiorch's commands to the module instead would
-  # trip its commands / commandsDir exclusivity).
+  # @AGENTS.md) and commands (aiorch links ~/.claude/commands/NAME.md). When the user gives
+  # `commands` (not `commandsDir`, which the module does not allow beside it), aiorch's commands
+  # join them there, one default per name (the user's name wins, with a warning), and each file
+  # is Nix's; without the user's commands aiorch keeps linking its own. A commands directory or a
+  # CLAUDE.md of the user's is Nix's.
   cc = config.programs.claude-code;
   claudeMd =
     if options ? programs.claude-code.context then
@@ -232,16 +234,19 @@ let
   claudeMdOption =
     if options ? programs.claude-code.context then "programs.claude-code.context" else "programs.claude-code.memory";
   claudeMdText = if claudeMd == null || builtins.isString claudeMd then claudeMd else builtins.readFile claudeMd;
-  treeCommands =
+  treeCommandsDir =
     let
       s = cfg.agentsmd.source;
-      dir =
-        if s == null then
-          ../agentsmd/commands
-        else if builtins.isPath s || lib.isStorePath s then
-          "${s}/commands"
-        else
-          null;
+    in
+    if s == null then
+      ../agentsmd/commands
+    else if builtins.isPath s || lib.isStorePath s then
+      "${s}/commands"
+    else
+      null;
+  treeCommands =
+    let
+      dir = treeCommandsDir;
     in
     if dir != null && builtins.pathExists dir then
       map (f: lib.removeSuffix ".md" (lib.removePrefix "${toString dir}/" (toString f))) (
@@ -249,9 +254,31 @@ let
       )
     else
       [ ];
-  userCommands = if isAttrs (cc.commands or null) then lib.attrNames cc.commands else [ ];
+  # names the user (not this module) defines in an attrs option
+  userNames =
+    o:
+    lib.unique (
+      lib.concatMap (
+        d:
+        let
+          v = d.value;
+        in
+        if (v._type or null) == "if" then
+          lib.optionals v.condition (lib.attrNames v.content)
+        else if isAttrs v && !(v ? _type) then
+          lib.attrNames v
+        else
+          [ ]
+      ) (filter (d: d.file != toString ./compose.nix) o.definitionsWithLocations)
+    );
+  hasClaudeCommands = options ? programs.claude-code.commands;
+  userCommands = lib.optionals hasClaudeCommands (userNames options.programs.claude-code.commands);
   commandClashes = lib.intersectLists userCommands treeCommands;
-  commandsDir = if isAttrs (cc.commands or null) then cc.commandsDir or null else cc.commands or null;
+  # (not read through `commands`, whose value holds aiorch's own definitions)
+  commandsDir = cc.commandsDir or null;
+  # aiorch's commands go into programs.claude-code.commands (the files are what clients/claude.rs
+  # links: the tree's own command files, byte for byte)
+  commandsComposed = claudeOn && hasClaudeCommands && commandsDir == null && userCommands != [ ];
   claudeFiles =
     lib.optional (claudeMd != null) {
       path = "~/.claude/CLAUDE.md";
@@ -269,35 +296,549 @@ let
         map (n: {
           path = "~/.claude/commands/${n}.md";
           by = "programs.claude-code.commands.${n}";
-        }) commandClashes
+        }) (if commandsComposed then treeCommands else commandClashes)
     );
 
-  # --- the other clients' modules: their files are Nix's too -----------------------------------
-  # aiorch merges its MCP servers into these files; with the client module's settings set, the
-  # file is a store link, so it is listed (apply leaves it alone) and a warning says what the
-  # client does not get.
-  others = [
-    {
-      module = "gemini-cli";
-      client = "gemini";
-      path = "~/.gemini/settings.json";
+  # --- Codex, Gemini CLI, OpenCode: aiorch's MCP servers (and context names) into their settings --
+  # The servers as src/mcp/registry.rs resolves them: aiorch's own first (`mcp.serve_self`),
+  # secrets through `aiorch secrets exec --only …`; the activation runs aiorch with
+  # `--config <the rendered file>`, so the children it registers read that file too.
+  aiorchExe = "${cfg.package}/bin/aiorch";
+  selfPrefix = [
+    "--config"
+    "${cfg.configFile}"
+  ];
+  expandHome = p: if p == "~" then home else if hasPrefix "~/" p then home + lib.removePrefix "~" p else p;
+  resolveServer =
+    s:
+    let
+      secrets = s.secrets or [ ];
+      cmd = expandHome s.command;
+    in
+    (removeAttrs s [
+      "command"
+      "args"
+      "url"
+      "transport"
+      "cwd"
+    ])
+    // (
+      if (s.command or null) != null then
+        {
+          stdio = true;
+          command = if secrets == [ ] then cmd else aiorchExe;
+          args =
+            if secrets == [ ] then
+              s.args or [ ]
+            else
+              selfPrefix
+              ++ [
+                "secrets"
+                "exec"
+                "--only"
+                (concatStringsSep "," secrets)
+                "--"
+                cmd
+              ]
+              ++ s.args or [ ];
+        }
+        // lib.optionalAttrs ((s.cwd or null) != null) { cwd = expandHome s.cwd; }
+      else
+        {
+          stdio = false;
+          inherit (s) url;
+          sse = (s.transport or "http") == "sse";
+        }
+    );
+  registry =
+    lib.optionalAttrs (final.mcp.serve_self or true) {
+      aiorch = {
+        stdio = true;
+        command = aiorchExe;
+        args = selfPrefix ++ [
+          "mcp"
+          "serve"
+        ];
+      };
     }
+    // mapAttrs (_: resolveServer) (final.mcp.servers or { });
+  serversFor =
+    client: filterAttrs (_: s: s.clients or null == null || elem client s.clients) registry;
+
+  # `${NAME}` / `${NAME:-d}` references (registry.rs env_refs)
+  refPattern = "\\$\\{([A-Za-z_][A-Za-z0-9_]*)(:-[^}]*)?}";
+  hasRef = v: lib.any isList (builtins.split refPattern v);
+  wholeRef =
+    v:
+    let
+      m = builtins.match "\\$\\{([A-Za-z_][A-Za-z0-9_]*)}" v;
+    in
+    if m == null then null else lib.head m;
+  nonEmpty = filterAttrs (_: v: v != { } && v != [ ] && v != null);
+  opt = cond: attrs: lib.optionalAttrs cond attrs;
+
+  # clients/codex.rs mcp_entry: Codex expands no `${VAR}`; variables go by name
+  codexEntry =
+    s:
+    let
+      env = s.env or { };
+      headers = s.headers or { };
+      envVars =
+        lib.attrNames (filterAttrs (k: v: wholeRef v == k) env)
+        ++ optionals ((final.secrets.backend or null) == "env") (s.secrets or [ ]);
+      isBearer =
+        h: v: lib.toLower h == "authorization" && hasPrefix "Bearer " v && wholeRef (lib.removePrefix "Bearer " v) != null;
+      bearer = lib.findFirst (x: x != null) null (
+        lib.mapAttrsToList (h: v: if isBearer h v then wholeRef (lib.removePrefix "Bearer " v) else null) headers
+      );
+    in
+    if !s.stdio && s.sse then
+      null
+    else
+      (
+        if s.stdio then
+          {
+            inherit (s) command args;
+          }
+          // nonEmpty {
+            env = filterAttrs (_: v: !hasRef v) env;
+            env_vars = lib.unique envVars;
+          }
+          // opt (s ? cwd) { inherit (s) cwd; }
+        else
+          { inherit (s) url; }
+          // nonEmpty {
+            bearer_token_env_var = bearer;
+            http_headers = filterAttrs (h: v: !hasRef v) headers;
+            env_http_headers = mapAttrs (_: wholeRef) (filterAttrs (h: v: !isBearer h v && wholeRef v != null) headers);
+          }
+      )
+      // opt (s ? startup_timeout) { startup_timeout_sec = s.startup_timeout; }
+      // opt (s ? timeout) { tool_timeout_sec = s.timeout; }
+      // opt (s ? tools) { enabled_tools = s.tools; };
+
+  # clients/gemini.rs mcp_entry: Gemini expands `${VAR}` itself; timeout in ms
+  geminiEntry =
+    s:
+    (
+      if s.stdio then
+        { inherit (s) command args; } // nonEmpty { env = s.env or { }; } // opt (s ? cwd) { inherit (s) cwd; }
+      else
+        {
+          type = if s.sse then "sse" else "http";
+          inherit (s) url;
+        }
+        // nonEmpty { headers = s.headers or { }; }
+    )
+    // opt (s ? timeout) { timeout = s.timeout * 1000; }
+    // opt (s ? tools) { includeTools = s.tools; };
+
+  # clients/opencode.rs mcp_entry: `{env:VAR}` syntax, one command array, no cwd (a sh wrapper)
+  envSyntax = v: lib.concatMapStrings (x: if isList x then "{env:${lib.head x}}" else x) (builtins.split refPattern v);
+  opencodeEntry =
+    s:
+    let
+      argv =
+        if s ? cwd then
+          [
+            "/bin/sh"
+            "-c"
+            ''cd -- "$1" && shift && exec "$@"''
+            "aiorch-cwd"
+            s.cwd
+            s.command
+          ]
+          ++ s.args
+        else
+          [ s.command ] ++ s.args;
+      t = s.timeout or s.startup_timeout or null;
+    in
+    (
+      if s.stdio then
+        {
+          type = "local";
+          command = map envSyntax argv;
+        }
+        // nonEmpty { environment = mapAttrs (_: envSyntax) (s.env or { }); }
+      else
+        {
+          type = "remote";
+          url = envSyntax s.url;
+        }
+        // nonEmpty { headers = mapAttrs (_: envSyntax) (s.headers or { }); }
+    )
+    // {
+      enabled = true;
+    }
+    // opt (t != null) { timeout = t * 1000; };
+
+  # clients/opencode.rs policy: OpenCode's `permission`. Per permission an object of pattern →
+  # action where the LAST matching pattern wins, so order matters: "*" (the posture) first, then
+  # allow → ask → deny. Nix attribute sets have no order, so what goes into
+  # programs.opencode.settings is home-manager's DAG form (master renders opencode.json with
+  # `lib.hm.dag` entries in topological order); `opencodePermission` is the plain value (the
+  # fixture the binary is held to).
+  rank = d: if d == "deny" then 2 else if d == "ask" then 1 else 0;
+  policyRules =
+    base: p:
+    lib.concatMap (
+      decision:
+      lib.concatMap (
+        set:
+        lib.concatMap (
+          k:
+          map (pat: {
+            inherit decision;
+            kind = k.list;
+            pattern = k.norm (lib.trim pat);
+          }) (set.${k.list} or [ ])
+        ) kinds
+      ) [
+        (base.${decision} or { })
+        (p.${decision} or { })
+      ]
+    ) [
+      "allow"
+      "ask"
+      "deny"
+    ];
+  opencodePolicy =
+    let
+      base = readPolicy policySource;
+      p = final.policy or { };
+      rules = policyRules base p;
+      posture = p.posture or base.posture or "ask";
+      unlisted = if posture == "deny" then "deny" else "ask";
+      star = builtins.replaceStrings [ "**" ] [ "*" ];
+      pathPats =
+        g:
+        if hasPrefix "/" g || hasPrefix "~" g then
+          null
+        else
+          [ (star g) ] ++ lib.optional (hasPrefix "*/" (star g)) (lib.removePrefix "*/" (star g));
+      of = kind: filter (r: r.kind == kind) rules;
+      paths =
+        kind:
+        lib.concatMap (
+          r:
+          map (pattern: {
+            inherit pattern;
+            inherit (r) decision;
+          }) (if pathPats r.pattern == null then [ ] else pathPats r.pattern)
+        ) (of kind);
+      clean = s: lib.concatMapStrings (c: if builtins.match "[A-Za-z0-9_-]" c != null then c else "_") (lib.stringToCharacters s);
+      mcpName =
+        pat:
+        let
+          parts = lib.splitString "/" pat;
+        in
+        "${clean (lib.head parts)}_${
+          if lib.length parts > 1 then clean (concatStringsSep "/" (lib.tail parts)) else "*"
+        }";
+      lists = {
+        bash = lib.concatMap (r: [
+          {
+            inherit (r) pattern decision;
+          }
+          {
+            pattern = "${r.pattern} *";
+            inherit (r) decision;
+          }
+        ]) (of "commands");
+        edit = paths "write";
+        read = paths "read";
+        external_directory = map (r: {
+          pattern = star r.pattern;
+          decision = "deny";
+        }) (
+          filter (
+            r:
+            pathPats r.pattern == null
+            && r.decision == "deny"
+            && (lib.hasSuffix "/**" r.pattern || lib.hasSuffix "/*" r.pattern)
+          ) (of "read" ++ of "write")
+        );
+      };
+      heads = {
+        bash = unlisted;
+        edit = unlisted;
+        read = "allow";
+        external_directory = "ask";
+      };
+      # pattern → the strictest decision given for it (a later, stricter rule wins in Rust too)
+      strictest = builtins.foldl' (
+        acc: e:
+        acc
+        // {
+          ${e.pattern} = if acc ? ${e.pattern} && rank acc.${e.pattern} > rank e.decision then acc.${e.pattern} else e.decision;
+        }
+      ) { };
+      tools = strictest (
+        map (r: {
+          pattern = mcpName r.pattern;
+          inherit (r) decision;
+        }) (of "mcp")
+      );
+      shown = k: k == "bash" || k == "edit" || lists.${k} != [ ];
+      # one permission's object, plain and as DAG entries ("*" first, then by decision)
+      plain = k: { "*" = heads.${k}; } // strictest lists.${k};
+      dag =
+        k:
+        let
+          o = strictest lists.${k};
+          below = d: [ "*" ] ++ lib.attrNames (filterAttrs (_: x: rank x < rank d) o);
+        in
+        # a plain value: home-manager renders an entry without ordering as the entry itself
+        mapAttrs (_: d: lib.hm.dag.entryAfter (below d) d) o // { "*" = heads.${k}; };
+      build =
+        obj:
+        lib.genAttrs (filter shown (lib.attrNames lists)) obj
+        // {
+          webfetch = unlisted;
+        };
+    in
+    {
+      plain = build plain // lib.optionalAttrs (posture == "deny") { "*_*" = "deny"; } // tools;
+      # unlisted MCP tools (`*_*`) before the named ones
+      dag =
+        build dag
+        // lib.optionalAttrs (posture == "deny") { "*_*" = "deny"; }
+        // mapAttrs (_: d: if posture == "deny" then lib.hm.dag.entryAfter [ "*_*" ] d else d) tools;
+    };
+  opencodePolicyOn =
+    (final.policy.enable or true) && (final.policy.clients.opencode or true) && policySource != null;
+
+  # The user's own definitions of an option (not this module's): whether they set it at all
+  userDefs =
+    o: filter (d: d.file != toString ./compose.nix && d.value != { } && d.value != null) o.definitionsWithLocations;
+
+  # home-manager master renamed programs.gemini-cli to programs.antigravity-cli, which writes
+  # ~/.gemini/settings.json only with useLegacyGeminiConfig (set for old gemini-cli users)
+  geminiModule = if options ? programs.antigravity-cli.settings then "antigravity-cli" else "gemini-cli";
+  # home-manager master writes opencode.json (OpenCode's own name, the file aiorch merges into)
+  # since OpenCode 1.2.15 split tui.json out; release-25.11 writes config.json, which OpenCode
+  # 1.18 reads *before* opencode.json, so there aiorch keeps merging into its own file.
+  opencodeWritesOurs = options ? programs.opencode.tui;
+
+  # clients/codex.rs gateway_artifacts, for `gateway.route_clients` with codex: the gateway
+  # (gateway.url, else LiteLLM's address, services/litellm.rs base_url) as Codex's provider
+  gw = final.gateway or { };
+  litellm = final.services.litellm or { };
+  urlHost =
+    h:
+    if h == "0.0.0.0" || h == "" then
+      "127.0.0.1"
+    else if h == "::" then
+      "[::1]"
+    else if lib.hasInfix ":" h && !hasPrefix "[" h then
+      "[${h}]"
+    else
+      h;
+  gatewayUrl = lib.removeSuffix "/" (
+    gw.url or "http://${urlHost (litellm.host or "127.0.0.1")}:${toString (litellm.port or 4000)}"
+  );
+  gatewayKey = gw.key_secret or litellm.master_key_secret or "LITELLM_MASTER_KEY";
+  codexGateway = lib.optionalAttrs (elem "codex" (gw.route_clients or [ ])) {
+    model_providers.aiorch = {
+      name = "aiorch gateway";
+      base_url = "${gatewayUrl}/v1";
+      wire_api = "responses";
+    }
+    // lib.optionalAttrs (gatewayKey != "") {
+      env_key = gatewayKey;
+      env_key_instructions = "run Codex as `aiorch secrets exec --only ${gatewayKey} -- codex`";
+    };
+    model_provider = "aiorch";
+    model = "coding-model";
+  };
+
+  clientModules = [
     {
       module = "codex";
       client = "codex";
       path = "~/.codex/config.toml";
+      root = "mcp_servers";
+      entry = codexEntry;
+      extra = codexGateway;
+      extraKeys = [
+        "model_providers"
+        "model_provider"
+        "model"
+      ];
+      writes = true;
+    }
+    {
+      module = geminiModule;
+      client = "gemini";
+      path = "~/.gemini/settings.json";
+      root = "mcpServers";
+      entry = geminiEntry;
+      # clients/gemini.rs artifacts: aiorch's context names join the user's
+      extra.context.fileName = [
+        "AGENTS.md"
+        "GEMINI.md"
+      ];
+      extraKeys = [ "context" ];
+      writes =
+        geminiModule == "gemini-cli" || (config.programs.antigravity-cli.useLegacyGeminiConfig or false);
+    }
+    {
+      module = "opencode";
+      client = "opencode";
+      path = "~/.config/opencode/opencode.json";
+      root = "mcp";
+      entry = opencodeEntry;
+      extra = lib.optionalAttrs opencodePolicyOn { permission = opencodePolicy.plain; };
+      extraKeys = [ ];
+      # aiorch owns the whole value (its order decides): one default, yours wins whole
+      whole.permission = opencodePolicy.dag;
+      writes = opencodeWritesOurs;
+    }
+    {
+      # Aider has no MCP client; clients/aider.rs adds the instructions aiorch renders to `read`
+      # (under aiorch's state directory) and, with the gateway, keys computed from the model
+      # registry at run time, which are not handed over (a warning says so)
+      module = "aider-chat";
+      client = "aider";
+      path = "~/.aider.conf.yml";
+      root = null;
+      entry = null;
+      extra.read = [ "${config.xdg.stateHome}/aiorch/generated/instructions/AGENTS.md" ];
+      extraKeys = [ "read" ];
+      writes = true;
     }
   ];
-  otherOn =
+  moduleOn =
     o:
     cfg.compose.enable
     && options ? programs.${o.module}.settings
     # `isDefined` first: reading a renamed option (gemini-cli on master) would warn everyone
     && options.programs.${o.module}.enable.isDefined
     && config.programs.${o.module}.enable
-    && config.programs.${o.module}.settings != { }
     && aiorchOn
     && clientMode o.client != "never";
+  # composing makes the file a store link: only when the user's settings already do, or the
+  # module's own programs.mcp integration does (it writes the file for those servers alone)
+  integrationWrites =
+    o:
+    (config.programs.${o.module}.enableMcpIntegration or false)
+    && hasMcp
+    && config.programs.mcp.enable
+    && config.programs.mcp.servers != { };
+  composeOn =
+    o:
+    moduleOn o && o.writes && (userDefs options.programs.${o.module}.settings != [ ] || integrationWrites o);
+  fragmentOf =
+    o:
+    let
+      servers = lib.optionalAttrs (o.root != null) (
+        lib.filterAttrs (_: v: v != null) (mapAttrs (_: o.entry) (serversFor o.client))
+      );
+    in
+    o.extra // lib.optionalAttrs (servers != { }) { ${o.root} = servers; };
+  fragments = lib.listToAttrs (map (o: lib.nameValuePair o.client (fragmentOf o)) clientModules);
+  # what the module system merges: servers whole (a server the user names is theirs), the
+  # rest as for Claude. Its keys are known without the rendered config (`extraKeys`): that config
+  # lists the files decided from these very definitions.
+  asSettings =
+    o:
+    let
+      f = fragments.${o.client};
+    in
+    lib.optionalAttrs (o.root != null) {
+      ${o.root} = mapAttrs (_: mkDefault) (f.${o.root} or { });
+    }
+    // lib.genAttrs o.extraKeys (k: mkIf (f ? ${k}) (asDefaults f.${k}))
+    // mapAttrs (k: v: mkIf (f ? ${k}) (mkDefault v)) (o.whole or { });
+  settingsOf = o: let s = config.programs.${o.module}.settings; in if s == null then { } else s;
+  # warnings for one composed module: servers the user defines differently, other values
+  clientClashes =
+    o:
+    let
+      f = fragments.${o.client};
+      merged = settingsOf o;
+      root = if o.root == null then "" else o.root;
+      servers = f.${root} or { };
+    in
+    lib.mapAttrsToList (n: _: {
+      path = [ root n ];
+      server = true;
+    }) (filterAttrs (n: v: (merged.${root} or { }).${n} or v != v) servers)
+    ++ lib.mapAttrsToList (k: _: {
+      path = [ k ];
+      whole = true;
+    }) (filterAttrs (k: v: f ? ${k} && (merged.${k} or null) != v) (o.whole or { }))
+    ++ overridden [ ] (removeAttrs f ([ root ] ++ lib.attrNames (o.whole or { }))) merged;
+
+  # Instructions files the client modules write where aiorch links its own (AGENTS.md):
+  # Nix's then, and the client does not read aiorch's instructions from it.
+  instructionFiles =
+    lib.optional (moduleOn (lib.head clientModules)) (
+      let
+        c = config.programs.codex;
+        o = options.programs.codex;
+      in
+      if o ? context then
+        {
+          on = (c.context or null) != null && c.context != "";
+          path = "~/.codex/AGENTS.md";
+          by = "programs.codex.context";
+        }
+      else
+        {
+          on = (c.custom-instructions or "") != "";
+          path = "~/.codex/AGENTS.md";
+          by = "programs.codex.custom-instructions";
+        }
+    )
+    ++ lib.optional (moduleOn (lib.elemAt clientModules 1)) {
+      on = (config.programs.${geminiModule}.context or { }) ? AGENTS;
+      path = "~/.gemini/AGENTS.md";
+      by = "programs.${geminiModule}.context.AGENTS";
+    }
+    ++ lib.optional (moduleOn (lib.elemAt clientModules 2)) (
+      let
+        c = config.programs.opencode;
+        name = if options.programs.opencode ? context then "context" else "rules";
+        v = c.${name} or "";
+      in
+      {
+        on = v != "" && v != null;
+        path = "~/.config/opencode/AGENTS.md";
+        by = "programs.opencode.${name}";
+      }
+    );
+  instructionsManaged = filter (i: i.on) instructionFiles;
+
+  # Command files those modules write where aiorch writes its own (same name): Nix's, with a
+  # warning (aiorch's commands are not translated into these modules' formats in Nix).
+  # release-25.11's programs.opencode writes command/NAME.md, beside aiorch's commands/NAME.md.
+  geminiWrites = moduleOn (lib.elemAt clientModules 1) && (lib.elemAt clientModules 1).writes;
+  opencodeCommands = config.programs.opencode.commands or { };
+  commandFiles =
+    lib.optionals (geminiWrites && options.programs.${geminiModule} ? commands) (
+      map (n: {
+        path = "~/.gemini/commands/${n}.toml";
+        by = "programs.${geminiModule}.commands.${n}";
+        name = n;
+      }) (lib.intersectLists (userNames options.programs.${geminiModule}.commands) treeCommands)
+    )
+    ++ lib.optionals (moduleOn (lib.elemAt clientModules 2) && opencodeWritesOurs) (
+      if builtins.isPath opencodeCommands || lib.isStorePath opencodeCommands then
+        [
+          {
+            path = "~/.config/opencode/commands";
+            by = "programs.opencode.commands";
+            name = null;
+          }
+        ]
+      else
+        map (n: {
+          path = "~/.config/opencode/commands/${n}.md";
+          by = "programs.opencode.commands.${n}";
+          name = n;
+        }) (lib.intersectLists (lib.attrNames opencodeCommands) treeCommands)
+    );
 
   # --- programs.mcp -----------------------------------------------------------------------------
   hasMcp = options ? programs.mcp.servers;
@@ -358,22 +899,7 @@ let
     );
   enabledServer = s: (s.enabled or null) != false && (s.disabled or false) != true;
   # names the user (not this module) gives programs.mcp.servers
-  userMcpNames = lib.optionals hasMcp (
-    lib.unique (
-      lib.concatMap (
-        d:
-        let
-          v = d.value;
-        in
-        if (v._type or null) == "if" then
-          lib.optionals v.condition (lib.attrNames v.content)
-        else if isAttrs v && !(v ? _type) then
-          lib.attrNames v
-        else
-          [ ]
-      ) (filter (d: d.file != toString ./compose.nix) options.programs.mcp.servers.definitionsWithLocations)
-    )
-  );
+  userMcpNames = lib.optionals hasMcp (userNames options.programs.mcp.servers);
   clashes = lib.intersectLists userMcpNames (lib.attrNames cfg.mcpServers);
   imported = lib.optionalAttrs mcpOn (
     mapAttrs fromProgramsMcp (
@@ -420,6 +946,13 @@ let
       }
       // lib.optionalAttrs ((s.headers or { }) != { }) { inherit (s) headers; };
 
+  # programs.claude-code.mcpServers reach Claude through a wrapper's --mcp-config; aiorch
+  # registers its servers in ~/.claude.json (not a Nix file), so it does not compose them there,
+  # but a name in both would be two servers
+  claudeMcpClashes = lib.optionals (claudeOn && options ? programs.claude-code.mcpServers) (
+    lib.intersectLists (lib.attrNames config.programs.claude-code.mcpServers) (lib.attrNames (serversFor "claude"))
+  );
+
   nixManaged =
     optional claudeOn {
       path = "~/.claude/settings.json";
@@ -429,7 +962,9 @@ let
     ++ map (o: {
       inherit (o) path;
       by = "programs.${o.module}";
-    }) (filter otherOn others);
+    }) (filter composeOn clientModules)
+    ++ map (i: { inherit (i) path by; }) instructionsManaged
+    ++ map (i: { inherit (i) path by; }) commandFiles;
 in
 {
   options.programs.aiorch = {
@@ -440,8 +975,12 @@ in
         Live beside home-manager's own client modules: with `programs.claude-code` enabled,
         aiorch's permission policy, marketplaces and plugins go into
         `programs.claude-code.settings` (merged with yours: your value wins, with a warning),
-        and files those modules write are listed in the rendered config's `apply.nix_managed`
-        so `aiorch apply` leaves them alone. With `programs.mcp` enabled, its servers join
+        and its commands into `programs.claude-code.commands` when you have commands there;
+        with settings of yours in `programs.codex`, `programs.gemini-cli`, `programs.opencode`
+        or `programs.aider-chat`, aiorch's MCP servers (and context names, OpenCode's
+        permission policy, Codex's gateway provider, Aider's `read`) go into theirs. Files
+        those modules write are listed in the rendered config's `apply.nix_managed` so
+        `aiorch apply` leaves them alone. With `programs.mcp` enabled, its servers join
         aiorch's MCP registry. Off: none of this.
       '';
     };
@@ -481,6 +1020,13 @@ in
       default = { };
       description = "programs.mcp's servers in aiorch's registry schema (and aiorch's own, where they change).";
     };
+    clientSettingsFragments = mkOption {
+      type = types.attrsOf (types.attrsOf shared.jsonValue);
+      internal = true;
+      readOnly = true;
+      default = fragments;
+      description = "What aiorch would merge into Codex's, Gemini CLI's and OpenCode's settings files, per client.";
+    };
     claudeSettingsFragment = mkOption {
       type = types.attrsOf shared.jsonValue;
       internal = true;
@@ -499,6 +1045,31 @@ in
     (lib.optionalAttrs hasClaudeModule {
       programs.claude-code.settings = mkIf claudeOn (asDefaults claudeFragment);
     })
+
+    # names known from the tree; whether to add them is per name (the condition reads the
+    # option's own definitions)
+    (lib.optionalAttrs hasClaudeCommands {
+      programs.claude-code.commands = mkIf claudeOn (
+        lib.genAttrs treeCommands (
+          n: mkIf commandsComposed (mkDefault (builtins.readFile (treeCommandsDir + "/${n}.md")))
+        )
+      );
+    })
+
+    # each module's settings get aiorch's part, only while the user's settings make the file Nix's
+    # (per module: an option of a module home-manager does not have is not defined). Whether the
+    # user set settings is read from the option's definitions, so the condition sits on each key:
+    # a condition on the whole definition would be evaluated while those definitions are listed.
+    (mkMerge (
+      map (
+        o:
+        lib.optionalAttrs (options ? programs.${o.module}.settings) {
+          programs.${o.module}.settings = mkIf (moduleOn o && o.writes) (
+            mapAttrs (_: mkIf (composeOn o)) (asSettings o)
+          );
+        }
+      ) clientModules
+    ))
 
     (lib.optionalAttrs hasMcp {
       # names the user gives programs.mcp stay theirs (a per-name condition: the names of this
@@ -538,12 +1109,64 @@ in
           "programs.aiorch: programs.claude-code.commands.${n} replaces aiorch's /${n} command; aiorch leaves "
           + "~/.claude/commands/${n}.md alone. Rename one of them to keep both."
         ) (lib.optionals (claudeOn && commandsDir == null) commandClashes)
-        ++ map (
+        ++ lib.concatMap (
           o:
-          "programs.aiorch: programs.${o.module}.settings makes ${o.path} a read-only link into the Nix store; "
-          + "aiorch leaves it alone, so ${o.client} does not get aiorch's MCP servers from it. Set "
-          + "programs.${o.module}.settings = { } to let aiorch merge them, or clients.${o.client} = \"never\"."
-        ) (filter otherOn others)
+          map (
+            c:
+            if c.server or false then
+              "programs.aiorch: programs.${o.module}.settings.${showPath c.path} is your own server, so "
+              + "${o.client} does not get aiorch's server of that name. Rename one of them to keep both."
+            else if c.whole or false then
+              "programs.aiorch: programs.${o.module}.settings.${showPath c.path} is yours, so ${o.client} does "
+              + "not get aiorch's (its permission policy). Remove it to use aiorch's, or set "
+              + "programs.aiorch.settings.policy.clients.${o.client} = false."
+            else
+              "programs.aiorch: programs.${o.module}.settings.${showPath c.path} is ${builtins.toJSON c.have}, "
+              + "which overrides aiorch's ${builtins.toJSON c.want}. Yours is kept; to use aiorch's, remove it "
+              + "from programs.${o.module}.settings."
+          ) (clientClashes o)
+        ) (filter composeOn clientModules)
+        ++ lib.optional
+          (
+            composeOn (lib.elemAt clientModules 2)
+            && (final.policy.enable or true)
+            && (final.policy.clients.opencode or true)
+            && policySource == null
+          )
+          (
+            "programs.aiorch: agentsmd.source is a string (a live checkout), whose permissions/policy.toml "
+            + "cannot be read while Nix evaluates, so programs.opencode.settings does not get aiorch's "
+            + "permission policy. Give programs.aiorch.agentsmd.source as a Nix path, or set "
+            + "programs.aiorch.settings.policy.clients.opencode = false."
+          )
+        ++ lib.optional (composeOn (lib.elemAt clientModules 3)) (
+          "programs.aiorch: programs.aider-chat.settings makes ~/.aider.conf.yml Nix's; aiorch's instructions "
+          + "join its `read`, but the gateway's `openai-api-base` and `alias` (when aiorch's gateway is on) "
+          + "come from the model registry at run time and are not handed over: copy them from "
+          + "`aiorch render --client aider` into programs.aider-chat.settings if you use the gateway."
+        )
+        ++ map (
+          f:
+          if f.name == null then
+            "programs.aiorch: ${f.by} makes ${f.path} Nix's; aiorch leaves it alone, so that client lacks "
+            + "aiorch's commands unless that directory has them."
+          else
+            "programs.aiorch: ${f.by} replaces aiorch's /${f.name} command; aiorch leaves ${f.path} alone. "
+            + "Rename one of them to keep both."
+        ) commandFiles
+        ++ map (
+          i:
+          "programs.aiorch: ${i.by} writes ${i.path}, which aiorch leaves alone, so that client reads your "
+          + "instructions there instead of aiorch's (agentsmd). Remove ${i.by} to use aiorch's, or put "
+          + "aiorch's instructions into it."
+        ) instructionsManaged
+        ++ lib.optional (claudeMcpClashes != [ ]) (
+          "programs.aiorch: programs.claude-code.mcpServers."
+          + concatStringsSep ", " claudeMcpClashes
+          + " is also one of aiorch's servers, which aiorch registers in ~/.claude.json: Claude would get "
+          + "two servers of that name. Rename or remove one of them (or set its `clients` in "
+          + "programs.aiorch.mcpServers without claude)."
+        )
         ++ lib.optional (mcpOn && clashes != [ ]) (
           "programs.aiorch: programs.aiorch.mcpServers."
           + concatStringsSep ", " clashes

@@ -31,11 +31,58 @@ let
   # home-manager's programs.claude-code of the same user writes ~/.claude/settings.json into the
   # store: applying from here, aiorch must leave it alone (handing over to home-manager instead
   # composes aiorch's part into it, nix/compose.nix)
-  hmClaude =
+  # (likewise the other client modules' settings files, nix/compose.nix)
+  hmPrograms = config.home-manager.users.${user}.programs or { };
+  hmMcp = hmPrograms.mcp or { };
+  # settings of the user's, or the module's own programs.mcp integration, make home-manager
+  # write the file
+  hmWrites =
+    m:
     let
-      cc = config.home-manager.users.${user}.programs.claude-code or { };
+      p = hmPrograms.${m} or { };
     in
-    !viaHomeManager && (cc.enable or false) && (cc.settings or { }) != { };
+    !viaHomeManager
+    && (p.enable or false)
+    && (
+      (p.settings or { }) != { } && p.settings != null
+      || (p.enableMcpIntegration or false) && (hmMcp.enable or false) && (hmMcp.servers or { }) != { }
+    );
+  hmFiles = lib.filter (f: f.on) [
+    {
+      on = hmWrites "claude-code";
+      path = "~/.claude/settings.json";
+      by = "programs.claude-code";
+      what = "Claude does not get aiorch's permission policy, marketplaces and plugins";
+    }
+    {
+      on = hmWrites "codex";
+      path = "~/.codex/config.toml";
+      by = "programs.codex";
+      what = "Codex does not get aiorch's MCP servers";
+    }
+    {
+      # home-manager master: programs.antigravity-cli, with the Gemini paths
+      on =
+        hmWrites "gemini-cli"
+        || hmWrites "antigravity-cli" && (hmPrograms.antigravity-cli.useLegacyGeminiConfig or false);
+      path = "~/.gemini/settings.json";
+      by = if hmPrograms ? antigravity-cli then "programs.antigravity-cli" else "programs.gemini-cli";
+      what = "Gemini CLI does not get aiorch's MCP servers and context names";
+    }
+    {
+      # master writes opencode.json (release-25.11 config.json, which OpenCode reads first)
+      on = hmWrites "opencode" && hmPrograms.opencode ? tui;
+      path = "~/.config/opencode/opencode.json";
+      by = "programs.opencode";
+      what = "OpenCode does not get aiorch's MCP servers and permission policy";
+    }
+    {
+      on = hmWrites "aider-chat";
+      path = "~/.aider.conf.yml";
+      by = "programs.aider-chat";
+      what = "Aider does not get aiorch's instructions and gateway settings";
+    }
+  ];
 in
 {
   options.services.aiorch =
@@ -47,10 +94,7 @@ in
       nixManaged = lib.mkOption {
         type = lib.types.listOf (lib.types.attrsOf lib.types.str);
         internal = true;
-        default = lib.optional hmClaude {
-          path = "~/.claude/settings.json";
-          by = "programs.claude-code";
-        };
+        default = map (f: { inherit (f) path by; }) hmFiles;
         description = "`apply.nix_managed` of the rendered config: files Nix writes.";
       };
       homeManager.enable = lib.mkOption {
@@ -82,12 +126,11 @@ in
             aiorch is enabled both by services.aiorch and by programs.aiorch of home-manager.users.${user}:
             both would apply their config. Keep one, or set services.aiorch.homeManager.enable = true.
           ''
-          ++ lib.optional hmClaude ''
-            services.aiorch: programs.claude-code of home-manager.users.${user} writes ~/.claude/settings.json
-            into the Nix store; aiorch leaves it alone, so Claude does not get aiorch's permission policy,
-            marketplaces and plugins. Set services.aiorch.homeManager.enable = true to hand them to
-            programs.claude-code.
-          '';
+          ++ map (f: ''
+            services.aiorch: ${f.by} of home-manager.users.${user} writes ${f.path}
+            into the Nix store; aiorch leaves it alone, so ${f.what}. Set
+            services.aiorch.homeManager.enable = true to hand them to ${f.by}.
+          '') hmFiles;
       }
 
       (lib.mkIf (!viaHomeManager) {

@@ -3,7 +3,8 @@
 # user's own value wins, with a warning); programs.mcp's servers join aiorch's registry;
 # aiorch's servers are published into programs.mcp. Its rendered config is
 # nix/tests/fixtures/compose-config.json and what programs.aiorch hands to programs.claude-code
-# is nix/tests/fixtures/compose-claude.json (the Rust test `nix_compose` checks that
+# is nix/tests/fixtures/compose-claude.json (the Rust test
+# `nix_fixtures::compose_fixture_is_what_the_binary_renders_for_claude` checks that
 # `aiorch render --client claude` of that config prints exactly that). Used by
 # nix/tests/default.nix and by hand:
 #   shared/tools/nix/eval-hm-module.sh nix/hm-module.nix nix/tests/compose-test.nix

@@ -189,6 +189,39 @@ let
     ];
   darwinClaudeApplies = darwinClaude { };
   darwinClaudeHanded = darwinClaude { services.aiorch.homeManager.enable = true; };
+  # … with programs.codex and programs.aider-chat settings too
+  darwinClientsUser = {
+    home-manager.users.alice.programs = {
+      codex = {
+        enable = true;
+        package = null;
+        settings.model = "o4-mini";
+      };
+      aider-chat = {
+        enable = true;
+        package = null;
+        settings.dark-mode = true;
+      };
+    };
+  };
+  # OpenCode (master) with no settings but its programs.mcp integration: opencode.json is a store link
+  darwinOpencodeIntegration = darwinClaude {
+    home-manager.users.alice.programs = {
+      mcp = {
+        enable = true;
+        servers.github.command = "github-mcp-server";
+      };
+      opencode = {
+        enable = true;
+        package = null;
+        enableMcpIntegration = true;
+      };
+    };
+  };
+  darwinClientsApplies = darwinClaude darwinClientsUser;
+  darwinClientsHanded = darwinClaude (
+    lib.recursiveUpdate darwinClientsUser { services.aiorch.homeManager.enable = true; }
+  );
   # handing over to home-manager without home-manager's nix-darwin module
   darwinNoHm = darwinEval [
     ./darwin-test.nix
@@ -421,18 +454,6 @@ let
     ./compose-test.nix
     { programs.mcp.servers.filesystem.command = "my-filesystem-server"; }
   ];
-  # programs.codex with settings: its config.toml is a store link too
-  composeCodex = hmEval linuxSystem [
-    ./compose-test.nix
-    {
-      programs.aiorch.clients.codex = lib.mkForce "always";
-      programs.codex = {
-        enable = true;
-        package = null;
-        settings.model = "o4-mini";
-      };
-    }
-  ];
   # the user's own CLAUDE.md (memory in 25.11, context in master) and a command named as one of
   # aiorch's
   composeClaudeFiles = hmEval linuxSystem [
@@ -452,6 +473,20 @@ let
       }
     )
   ];
+  # (mcpServers needs a package, on master a recent one: its servers reach Claude through a wrapper)
+  composeClaudeMcp = hmEval linuxSystem [
+    ./compose-test.nix
+    (
+      { pkgs, ... }:
+      {
+        programs.claude-code.package = lib.mkForce (pkgs.claude-code // { version = "2.1.76"; });
+        programs.claude-code.mcpServers.filesystem = {
+          type = "stdio";
+          command = "my-fs";
+        };
+      }
+    )
+  ];
   # home-manager master: Claude gets programs.mcp itself, so aiorch must not register it again
   hasMcpIntegration = composeLinux.options.programs.claude-code ? enableMcpIntegration;
   composeIntegrated = hmEval linuxSystem [
@@ -460,6 +495,228 @@ let
   ];
 
   ourWarnings = c: lib.filter (lib.hasPrefix "programs.aiorch:") c.warnings;
+
+  # programs.codex, programs.gemini-cli (antigravity-cli on master) and programs.opencode too
+  composeClientsLinux = hmEval linuxSystem [ ./compose-clients-test.nix ];
+  composeClientsDarwin = hmEval darwinSystem [ ./compose-clients-test.nix ];
+  composeClientsFixture = lib.importJSON ./fixtures/compose-clients-config.json;
+  clientFixtures = lib.genAttrs [ "codex" "gemini" "opencode" "aider" ] (
+    c: lib.importJSON (./fixtures + "/compose-${c}.json")
+  );
+  # the user's AGENTS.md for Codex (custom-instructions in 25.11, context on master)
+  composeClientsInstructions = hmEval linuxSystem [
+    ./compose-clients-test.nix
+    (
+      { options, ... }:
+      {
+        programs.codex =
+          if options.programs.codex ? context then
+            { context = "be brief"; }
+          else
+            { custom-instructions = "be brief"; };
+      }
+    )
+  ];
+  composeClientsCommands = hmEval linuxSystem [
+    ./compose-clients-test.nix
+    {
+      programs.gemini-cli.commands.plan = {
+        prompt = "my plan";
+        description = "mine";
+      };
+      programs.opencode.commands.review = "my review";
+    }
+  ];
+  # OpenCode without settings of the user's, but its programs.mcp integration writes the file
+  composeOpencodeIntegration = hmEval linuxSystem [
+    ./compose-test.nix
+    {
+      programs.aiorch.clients.opencode = "always";
+      programs.opencode = {
+        enable = true;
+        package = null;
+        enableMcpIntegration = true;
+      };
+    }
+  ];
+  composeOpencodePermission = hmEval linuxSystem [
+    ./compose-clients-test.nix
+    { programs.opencode.settings.permission.bash = "ask"; }
+  ];
+  # Codex enabled without settings: config.toml stays aiorch's to merge into (not a store link)
+  composeCodexPlain = hmEval linuxSystem [
+    ./compose-clients-test.nix
+    { programs.codex.settings = lib.mkForce { }; }
+  ];
+
+  composeClientsExpectations =
+    platform: hm:
+    let
+      c = hm.config;
+      fin = c.programs.aiorch.finalSettings;
+      frags = c.programs.aiorch.clientSettingsFragments;
+      gm = if hm.options.programs ? antigravity-cli then "antigravity-cli" else "gemini-cli";
+      codex = c.programs.codex.settings;
+      gemini = c.programs.${gm}.settings;
+      opencode = c.programs.opencode.settings;
+      opencodeOurs = hm.options.programs.opencode ? tui;
+      w = ourWarnings c;
+      files = lib.attrNames c.home.file ++ map (n: ".config/${n}") (lib.attrNames c.xdg.configFile);
+    in
+    map (e: e // { what = "${platform}: ${e.what}"; }) (
+      [
+        (expectEq "what each module gets is the fixture the binary's render is held to (home as on Linux)"
+          (builtins.fromJSON (
+            builtins.replaceStrings [ c.home.homeDirectory ] [ "/home/alice" ] (
+              toJSON (lib.mapAttrs (_: unstore) frags)
+            )
+          ))
+          clientFixtures
+        )
+        (expect "programs.codex.settings has aiorch's servers beside the user's values" (
+          lib.all (n: codex.mcp_servers ? ${n}) [ "aiorch" "filesystem" "docs" "tracker" "notes" ]
+          && codex.model == "o4-mini"
+        ))
+        (expect "gateway.route_clients with codex: aiorch's gateway is Codex's provider; the user's model wins, with a warning" (
+          codex.model_providers.aiorch.wire_api == "responses"
+          && codex.model_provider == "aiorch"
+          && codex.model == "o4-mini"
+          && lib.any (has "programs.codex.settings.model is \"o4-mini\", which overrides aiorch's \"coding-model\"") w
+        ))
+        (expectEq "a server the user defines in programs.codex.settings stays theirs" codex.mcp_servers.github {
+          command = "my-github-mcp";
+        })
+        (expect "… and a warning names it" (
+          lib.any (has "programs.codex.settings.mcp_servers.github is your own server") w
+        ))
+        (expect "programs.${gm}.settings has aiorch's servers, the user's theme" (
+          gemini.mcpServers ? filesystem && gemini.mcpServers ? aiorch && gemini.theme == "Default"
+        ))
+        (expect "context.fileName is the union of the user's names and aiorch's" (
+          lib.all (n: lib.elem n gemini.context.fileName) [ "CONTEXT.md" "AGENTS.md" "GEMINI.md" ]
+        ))
+        (expectEq "the rendered config lists the composed files as Nix's" fin.apply.nix_managed (
+          [
+            {
+              path = "~/.claude/settings.json";
+              by = "programs.claude-code";
+            }
+            {
+              path = "~/.codex/config.toml";
+              by = "programs.codex";
+            }
+            {
+              path = "~/.gemini/settings.json";
+              by = "programs.${gm}";
+            }
+          ]
+          ++ lib.optional opencodeOurs {
+            path = "~/.config/opencode/opencode.json";
+            by = "programs.opencode";
+          }
+          ++ [
+            {
+              path = "~/.aider.conf.yml";
+              by = "programs.aider-chat";
+            }
+          ]
+        ))
+        (expect "programs.aider-chat.settings: aiorch's instructions join the user's `read`" (
+          lib.elem "CONVENTIONS.md" c.programs.aider-chat.settings.read
+          && lib.elem "${c.xdg.stateHome}/aiorch/generated/instructions/AGENTS.md" c.programs.aider-chat.settings.read
+          && lib.elem {
+            path = "~/.aider.conf.yml";
+            by = "programs.aider-chat";
+          } fin.apply.nix_managed
+          && lib.any (has "programs.aider-chat.settings makes ~/.aider.conf.yml Nix's") w
+        ))
+        (expect "home-manager writes those files (store links)" (
+          lib.all (f: lib.any (lib.hasSuffix f) files) [
+            ".codex/config.toml"
+            ".gemini/settings.json"
+          ]
+        ))
+      ]
+      ++ (
+        if opencodeOurs then
+          [
+            (expect "programs.opencode.settings (opencode.json) has aiorch's servers beside the user's value" (
+              opencode.mcp ? filesystem && opencode.mcp.filesystem.type == "local" && opencode.autoupdate == false
+            ))
+            (expect "… and aiorch's permission policy, in order: the posture first, deny after ask after allow" (
+              let
+                bash = opencode.permission.bash;
+              in
+              bash."*" == "deny"
+              && bash."git push *".data == "ask"
+              && lib.elem "git status *" bash."git push *".after
+              && bash."git push --force *".data == "deny"
+              && lib.elem "git push *" bash."git push --force *".after
+              && opencode.permission.webfetch == "deny"
+            ))
+            (expect "… rendered by home-manager's DAG order as plain actions: \"*\" first, then never a laxer rule after a stricter one"
+              (
+                let
+                  # what home-manager's ordered JSON generator renders, entry by entry
+                  sorted = home-manager.lib.hm.generators.toDAGOrderedAttrs { } opencode.permission.bash;
+                  rank = d: if d == "deny" then 2 else if d == "ask" then 1 else 0;
+                  ranks = map (e: rank e.value) (lib.tail sorted);
+                in
+                (lib.head sorted).name == "*"
+                && lib.all (e: lib.isString e.value) sorted
+                && lib.all (i: lib.elemAt ranks i <= lib.elemAt ranks (i + 1)) (lib.range 0 (lib.length ranks - 2))
+              )
+            )
+            (expect "a permission of the user's own wins whole, with a warning" (
+              composeOpencodePermission.config.programs.opencode.settings.permission == { bash = "ask"; }
+              && lib.any (has "programs.opencode.settings.permission is yours") (
+                ourWarnings composeOpencodePermission.config
+              )
+            ))
+          ]
+        else
+          [
+            (expect "release-25.11 writes config.json, which OpenCode reads before aiorch's opencode.json: left as is"
+              (!(opencode ? mcp) && lib.any (lib.hasSuffix "opencode/config.json") files)
+            )
+          ]
+      )
+    );
+
+  composeClientsOptionExpectations = [
+    (expect "OpenCode's programs.mcp integration alone makes opencode.json Nix's (master): composed and listed" (
+      let
+        c = composeOpencodeIntegration.config;
+        listed = lib.any (m: m.path == "~/.config/opencode/opencode.json") c.programs.aiorch.finalSettings.apply.nix_managed;
+      in
+      if composeOpencodeIntegration.options.programs.opencode ? tui then
+        listed && c.programs.opencode.settings.mcp ? filesystem
+      else
+        !listed
+    ))
+    (expect "a Gemini / OpenCode command named like one of aiorch's: that file is Nix's, with a warning" (
+      let
+        m = map (x: x.path) composeClientsCommands.config.programs.aiorch.finalSettings.apply.nix_managed;
+        w = ourWarnings composeClientsCommands.config;
+        opencodeOurs = composeClientsCommands.options.programs.opencode ? tui;
+      in
+      lib.elem "~/.gemini/commands/plan.toml" m
+      && lib.any (has "commands.plan replaces aiorch's /plan command") w
+      && (
+        !opencodeOurs
+        || lib.elem "~/.config/opencode/commands/review.md" m
+        && lib.any (has "programs.opencode.commands.review replaces aiorch's /review command") w
+      )
+    ))
+    (expect "the user's AGENTS.md for Codex is Nix's, with a warning" (
+      lib.any (m: m.path == "~/.codex/AGENTS.md") composeClientsInstructions.config.programs.aiorch.finalSettings.apply.nix_managed
+      && lib.any (has "writes ~/.codex/AGENTS.md, which aiorch leaves alone") (ourWarnings composeClientsInstructions.config)
+    ))
+    (expect "programs.codex without settings: nothing composed, config.toml stays aiorch's" (
+      composeCodexPlain.config.programs.codex.settings == { }
+      && !(lib.any (m: m.path == "~/.codex/config.toml") composeCodexPlain.config.programs.aiorch.finalSettings.apply.nix_managed)
+    ))
+  ];
 
   composeExpectations =
     platform: hm:
@@ -581,24 +838,39 @@ let
         && lib.any (has "mcpServers.filesystem is also in programs.mcp.servers") (ourWarnings composeClash.config)
       )
     )
-    (expectEq "the user's CLAUDE.md and a same-named command are Nix's"
+    (expectEq "the user's CLAUDE.md and, with the user's own commands, every command file are Nix's"
       (map (m: m.path) composeClaudeFiles.config.programs.aiorch.finalSettings.apply.nix_managed)
-      [
-        "~/.claude/settings.json"
-        "~/.claude/CLAUDE.md"
-        "~/.claude/commands/review.md"
-      ]
+      (
+        [
+          "~/.claude/settings.json"
+          "~/.claude/CLAUDE.md"
+        ]
+        ++ map (n: "~/.claude/commands/${n}.md") [
+          "ai-go"
+          "consensus"
+          "local"
+          "plan"
+          "review"
+        ]
+      )
     )
+    (expect "aiorch's commands join the user's in programs.claude-code.commands, the user's name wins" (
+      composeClaudeFiles.config.programs.claude-code.commands.review == "my review"
+      && composeClaudeFiles.config.programs.claude-code.commands.plan == builtins.readFile ../../agentsmd/commands/plan.md
+      && lib.any (lib.hasSuffix ".claude/commands/plan.md") (lib.attrNames composeClaudeFiles.config.home.file)
+    ))
+    (expect "without commands of the user's, aiorch keeps linking its own (nothing composed)" (
+      composeLinux.config.programs.claude-code.commands == { }
+    ))
+    (expect "a programs.claude-code.mcpServers name that is also aiorch's server: a warning" (
+      !composeLinux.options.programs.claude-code ? mcpServers
+      || lib.any (has "programs.claude-code.mcpServers.filesystem is also one of aiorch's servers") (
+        ourWarnings composeClaudeMcp.config
+      )
+    ))
     (expect "… with warnings: CLAUDE.md should import @AGENTS.md, the command replaces aiorch's" (
       lib.any (has "add a line `@AGENTS.md`") (ourWarnings composeClaudeFiles.config)
       && lib.any (has "commands.review replaces aiorch's /review command") (ourWarnings composeClaudeFiles.config)
-    ))
-    (expect "programs.codex.settings: ~/.codex/config.toml is listed as Nix's, with a warning" (
-      lib.elem {
-        path = "~/.codex/config.toml";
-        by = "programs.codex";
-      } composeCodex.config.programs.aiorch.finalSettings.apply.nix_managed
-      && lib.any (has "programs.codex.settings makes ~/.codex/config.toml") (ourWarnings composeCodex.config)
     ))
   ]
   ++ lib.optional hasMcpIntegration (
@@ -706,6 +978,29 @@ let
         && darwinClaudeHanded.config.home-manager.users.alice.programs.aiorch.finalSettings.apply.nix_managed
           == darwinClaudeApplies.config.services.aiorch.finalSettings.apply.nix_managed
       ))
+      (expectEq "nix-darwin applying beside programs.codex and programs.aider-chat leaves their files alone too"
+        (map (m: m.path) darwinClientsApplies.config.services.aiorch.finalSettings.apply.nix_managed)
+        [
+          "~/.claude/settings.json"
+          "~/.codex/config.toml"
+          "~/.aider.conf.yml"
+        ]
+      )
+      (expect "… with a warning naming each module" (
+        lib.any (has "programs.codex of home-manager.users.alice writes ~/.codex/config.toml") darwinClientsApplies.config.warnings
+        && lib.any (has "programs.aider-chat of home-manager.users.alice") darwinClientsApplies.config.warnings
+      ))
+      (expect "a client module's programs.mcp integration alone also makes its file Nix's (OpenCode on master)" (
+        let
+          listed = lib.any (m: m.path == "~/.config/opencode/opencode.json") darwinOpencodeIntegration.config.services.aiorch.finalSettings.apply.nix_managed;
+        in
+        if darwinOpencodeIntegration.config.home-manager.users.alice.programs.opencode ? tui then listed else !listed
+      ))
+      (expect "handed to home-manager: the same files are Nix's, and Codex gets aiorch's servers" (
+        darwinClientsHanded.config.home-manager.users.alice.programs.aiorch.finalSettings.apply.nix_managed
+          == darwinClientsApplies.config.services.aiorch.finalSettings.apply.nix_managed
+        && darwinClientsHanded.config.home-manager.users.alice.programs.codex.settings.mcp_servers ? aiorch
+      ))
       (expect "the package is still installed system-wide" (
         lib.elem c.services.aiorch.package c.environment.systemPackages
       ))
@@ -762,6 +1057,17 @@ in
           composeLinux.config.programs.aiorch.claudeSettingsFragment
           composeClaudeFixture
         )
+        (expectEq
+          "nix/tests/fixtures/compose-clients-config.json is the config rendered from compose-clients-test.nix (run nix/tests/update-fixtures.sh)"
+          # apply.nix_managed names release-25.11's and master's modules differently
+          (removeAttrs (unstore composeClientsLinux.config.programs.aiorch.finalSettings) [ "apply" ])
+          (removeAttrs composeClientsFixture [ "apply" ])
+        )
+        (expectEq
+          "nix/tests/fixtures/compose-{codex,gemini,opencode}.json are what compose-clients-test.nix hands to those modules (run nix/tests/update-fixtures.sh)"
+          (lib.mapAttrs (_: unstore) composeClientsLinux.config.programs.aiorch.clientSettingsFragments)
+          clientFixtures
+        )
       ]
       {
         hm = hmFixture;
@@ -785,6 +1091,9 @@ in
         composeExpectations "linux" composeLinux
         ++ composeExpectations "darwin" composeDarwin
         ++ composeOptionExpectations
+        ++ composeClientsExpectations "linux" composeClientsLinux
+        ++ composeClientsExpectations "darwin" composeClientsDarwin
+        ++ composeClientsOptionExpectations
       )
       {
         claude = composeLinux.config.programs.aiorch.claudeSettingsFragment;

@@ -2,9 +2,11 @@
 # nix/tests/update-fixtures.sh
 # Rewrites nix/tests/fixtures/{hm,darwin,compose}-config.json: the JSON config that the
 # home-manager module renders from nix/tests/hm-test.nix (and compose-test.nix) and the
-# nix-darwin module from nix/tests/darwin-test.nix, and compose-claude.json, what
-# compose-test.nix hands to programs.claude-code (the flake check `fixtures` fails while they
-# differ; the Rust tests feed the configs to `aiorch apply --config` and `aiorch render`).
+# nix-darwin module from nix/tests/darwin-test.nix, compose-claude.json (what compose-test.nix
+# hands to programs.claude-code), and compose-clients-config.json +
+# compose-{codex,gemini,opencode,aider}.json (compose-clients-test.nix: what programs.codex /
+# gemini-cli / opencode / aider-chat get). The flake check `fixtures` fails while they differ;
+# the Rust tests feed the configs to `aiorch apply --config` and `aiorch render`.
 # Store paths are written as /nix/store/…/REST, so the files hold on any nixpkgs. Evaluates with real home-manager / nix-darwin
 # and the offline stub nixpkgs of the Nix tools dir (AIORCH_NIX_TOOLS, default
 # ../shared/tools/nix beside the checkout): needs the sources (MIRRORS, or HM_SRC, DARWIN_SRC,
@@ -38,3 +40,9 @@ render "$HERE/fixtures/compose-config.json" eval-hm-module.sh 'cfg.programs.aior
   "$NIXDIR/hm-module.nix" "$HERE/compose-test.nix"
 render "$HERE/fixtures/compose-claude.json" eval-hm-module.sh 'cfg.programs.aiorch.claudeSettingsFragment' \
   "$NIXDIR/hm-module.nix" "$HERE/compose-test.nix"
+render "$HERE/fixtures/compose-clients-config.json" eval-hm-module.sh 'cfg.programs.aiorch.finalSettings' \
+  "$NIXDIR/hm-module.nix" "$HERE/compose-clients-test.nix"
+for c in codex gemini opencode aider; do
+  render "$HERE/fixtures/compose-$c.json" eval-hm-module.sh "cfg.programs.aiorch.clientSettingsFragments.$c" \
+    "$NIXDIR/hm-module.nix" "$HERE/compose-clients-test.nix"
+done

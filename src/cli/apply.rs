@@ -135,7 +135,7 @@ pub fn render(ui: &Ui, paths: &Paths, client: crate::config::Client) -> anyhow::
             "{} has no settings file that aiorch merges into",
             client.name()
         ))
-        .hint("render knows claude, gemini and codex")
+        .hint("render knows claude, gemini, codex, opencode and aider")
         .into());
     };
     let declared = if loaded.config.enable { loaded.declared(paths)? } else { vec![] };
