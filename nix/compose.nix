@@ -103,34 +103,20 @@ let
   # `//abs` is absolute for Claude; a single leading `/` would be relative to the settings file
   claudePath = p: if hasPrefix "/" p then "/${p}" else p;
 
-  # Policy::build: base file, then the config's additions, per decision and kind; each rule once
+  # Policy::build in Claude's form: `policyRules` in each kind's native syntax, each rule once
   claudePolicy =
     base: p:
     let
-      rules = lib.unique (
-        lib.concatMap (
-          decision:
-          lib.concatMap (
-            set:
-            lib.concatMap (
-              k:
-              map (pat: {
-                inherit decision;
-                native = k.claude (k.norm (lib.trim pat));
-              }) (set.${k.list} or [ ])
-            ) kinds
-          ) [
-            (base.${decision} or { })
-            (p.${decision} or { })
-          ]
-        ) decisions
-      );
-      decisions = [
+      byList = lib.listToAttrs (map (k: lib.nameValuePair k.list k) kinds);
+      rules = map (r: {
+        inherit (r) decision;
+        native = byList.${r.kind}.claude r.pattern;
+      }) (policyRules base p);
+      lists = lib.genAttrs [
         "allow"
         "ask"
         "deny"
-      ];
-      lists = lib.genAttrs decisions (d: lib.unique (map (r: r.native) (filter (r: r.decision == d) rules)));
+      ] (d: lib.unique (map (r: r.native) (filter (r: r.decision == d) rules)));
       posture = p.posture or base.posture or "ask";
     in
     filterAttrs (_: v: v != [ ]) lists // lib.optionalAttrs (posture == "deny") { defaultMode = "dontAsk"; };
@@ -479,6 +465,7 @@ let
   # `lib.hm.dag` entries in topological order); `opencodePermission` is the plain value (the
   # fixture the binary is held to).
   rank = d: if d == "deny" then 2 else if d == "ask" then 1 else 0;
+  # Policy::build: base file, then the config's additions, per decision and kind
   policyRules =
     base: p:
     lib.concatMap (

@@ -59,17 +59,8 @@ fn compose_fixture_is_what_the_binary_renders_for_claude() {
     let config = env.path("config/compose-config.json");
     std::fs::copy(format!("{fixtures}/compose-config.json"), &config).unwrap();
     // the home the Linux evaluation used (its directory marketplace is expanded against it)
-    let run = run_cmd(&mut env.bare_cmd([
-        "--home",
-        "/home/alice",
-        "--state-dir",
-        env.state.to_str().unwrap(),
-        "--config",
-        config.to_str().unwrap(),
-        "render",
-        "--client",
-        "claude",
-    ]));
+    let run =
+        run_cmd(&mut render_cmd(&env, "/home/alice", env.state.to_str().unwrap(), config.to_str().unwrap(), "claude"));
     run.assert_code(0);
     let expected: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(format!("{fixtures}/compose-claude.json")).unwrap()).unwrap();
@@ -83,20 +74,7 @@ fn compose_module_config_applies_beside_programs_claude_code() {
     use std::os::unix::fs::PermissionsExt;
     applies_with("compose-config.json", |env, config| {
         let (home, state) = (env.home.to_str().unwrap(), env.state.to_str().unwrap());
-        let fragment = run_cmd(&mut env.bare_cmd([
-            "--home",
-            home,
-            "--state-dir",
-            state,
-            "--config",
-            config,
-            "render",
-            "--client",
-            "claude",
-        ]))
-        .assert_code(0)
-        .stdout
-        .clone();
+        let fragment = run_cmd(&mut render_cmd(env, home, state, config, "claude")).assert_code(0).stdout.clone();
         env.write("store/claude-code-settings.json", &fragment);
         let store = env.path("store/claude-code-settings.json");
         std::fs::set_permissions(&store, std::fs::Permissions::from_mode(0o444)).unwrap();
@@ -113,17 +91,7 @@ fn render_as_nix(env: &TestEnv, fixture: &str, client: &str) -> serde_json::Valu
     let config = env.path(&format!("config/{fixture}"));
     std::fs::copy(format!("{fixtures}/{fixture}"), &config).unwrap();
     let config = config.to_str().unwrap();
-    let mut cmd = env.bare_cmd([
-        "--home",
-        "/home/alice",
-        "--state-dir",
-        env.state.to_str().unwrap(),
-        "--config",
-        config,
-        "render",
-        "--client",
-        client,
-    ]);
+    let mut cmd = render_cmd(env, "/home/alice", env.state.to_str().unwrap(), config, client);
     cmd.env("AIORCH_SELF", "/nix/store/…/bin/aiorch");
     let run = run_cmd(&mut cmd);
     run.assert_code(0);
@@ -165,17 +133,7 @@ fn compose_clients_config_applies_beside_store_links_of_every_client_file() {
             ("opencode", "~/.config/opencode/opencode.json"),
             ("aider", "~/.aider.conf.yml"),
         ] {
-            let run = run_cmd(&mut env.bare_cmd([
-                "--home",
-                home,
-                "--state-dir",
-                state,
-                "--config",
-                config,
-                "render",
-                "--client",
-                client,
-            ]));
+            let run = run_cmd(&mut render_cmd(env, home, state, config, client));
             run.assert_code(0);
             // JSON is YAML too (Aider's file)
             let text = if file.ends_with(".toml") {
@@ -204,4 +162,9 @@ fn compose_clients_config_applies_beside_store_links_of_every_client_file() {
         let c = checks.iter().find(|c| c["name"] == label.as_str());
         assert!(c.is_some_and(|c| c["status"] == "ok"), "no ok check {label:?}: {doctor:#}");
     }
+}
+
+/// `aiorch render --client CLIENT` with that home, state dir and config.
+fn render_cmd(env: &TestEnv, home: &str, state: &str, config: &str, client: &str) -> assert_cmd::Command {
+    env.bare_cmd(["--home", home, "--state-dir", state, "--config", config, "render", "--client", client])
 }
