@@ -7,9 +7,10 @@
 #   `oc-only`, OpenCode's own, with the token in its environment; OpenCode's AGENTS.md, an
 #   `instructions` file, a command and a `permission`; Aider's ~/.aider.conf.yml with a `read:` file);
 #   `dup` in Claude and Gemini under one name with different args), a CLAUDE.md that
-#   @imports a file, a Claude command, Codex TOML with comments
+#   @imports a file, a Claude command, Codex TOML with comments, Copilot's own instructions and skill
 #   -> each client's own list command, before: `claude mcp list`, `gemini mcp list`,
-#      `codex mcp list --json`, `copilot mcp list --json`, `opencode mcp list` and `opencode debug config`
+#      `codex mcp list --json`, `copilot mcp list --json`, `copilot instruction list`,
+#      `copilot skill list --json`, `opencode mcp list` and `opencode debug config`
 #   -> import --store-secrets: aiorch.toml + agentsmd tree; the conflict is listed; no token in
 #      aiorch.toml, the tree, or import's output
 #   -> import --nix: evaluated through the real home-manager module (when its sources are here:
@@ -17,7 +18,8 @@
 #   -> apply (with the --adopt names import printed), then revert at once: the home is byte
 #      for byte the pre-import home
 #   -> apply again: every client lists the same servers, each connected as before (remote
-#      secrets given to the client by `aiorch secrets exec`); OpenCode, now managed, resolves the
+#      secrets given to the client by `aiorch secrets exec`); Copilot still lists every instruction
+#      file and skill it listed before (the imported commands join them); OpenCode, now managed, resolves the
 #      same permission decisions, instructions entries and commands; no token under HOME but in
 #      the user's own files, none anywhere in the state dir (backups and ledger hold placeholders)
 # Ends with `N passed, M failed`; exit 1 on any failure. Without the clients of
@@ -135,6 +137,9 @@ printf '# How I work\n\nBe terse. Style: @style.md\n' >"$H/.claude/CLAUDE.md"
 printf 'Use British spelling.\n' >"$H/.claude/style.md"
 printf -- '---\ndescription: Explain code\n---\nExplain $ARGUMENTS simply.\n' >"$H/.claude/commands/explain.md"
 printf '# Codex\n\nRun the tests before saying done.\n' >"$H/.codex/AGENTS.md"
+printf 'Answer in English.\n' >"$H/.copilot/copilot-instructions.md"
+mkdir -p "$H/.copilot/skills/triage"
+printf -- '---\nname: triage\ndescription: Sort new issues\n---\nLabel each new issue.\n' >"$H/.copilot/skills/triage/SKILL.md"
 mkdir -p "$P/.gemini"; echo '{"security":{"auth":{"selectedType":"gemini-api-key"}}}' >"$P/.gemini/settings.json"
 GEM_ENV=(GEMINI_CLI_TRUST_WORKSPACE=true)
 pass "seeded ~/.claude.json, ~/.gemini/settings.json, ~/.codex/config.toml, ~/.copilot/mcp-config.json, CLAUDE.md"
@@ -147,6 +152,8 @@ lists() {
   run "gemini-$tag" "$CLIENT_TIMEOUT" "${BASE_ENV[@]}" "${GEM_ENV[@]}" "$@" gemini mcp list
   run "codex-$tag" 60 "${BASE_ENV[@]}" "$@" codex mcp list --json
   run "copilot-$tag" 120 "${BASE_ENV[@]}" "$@" copilot mcp list --json
+  run "cpinstr-$tag" 60 "${BASE_ENV[@]}" "$@" copilot instruction list
+  run "cpskill-$tag" 60 "${BASE_ENV[@]}" "$@" copilot skill list --json
   # OpenCode (when it is installed here): its list, and the configuration it resolves
   if [ -n "$OPENCODE" ]; then
     run "opencode-$tag" "$CLIENT_TIMEOUT" "${BASE_ENV[@]}" "$@" "$OPENCODE" mcp list
@@ -175,6 +182,11 @@ if os.path.exists(f"{logs}/opencode-{tag}.out"):
         m = re.match(r"^\S+\s+\S+ ([A-Za-z0-9_-]+) (\w+)", line)
         if m: out.append(f"opencode {m[1]} {m[2]}")
 print("\n".join(sorted(out)))
+# What Copilot lists besides servers: its instruction files and its user-level skills
+keep = [f"copilot instruction {m[1]}" for m in re.finditer(r"^\s*• (.+)$", read("cpinstr"), re.M)]
+keep += [f"copilot skill {s['name']} {s['source']}" for s in json.loads(open(f"{logs}/cpskill-{tag}.out").read() or "[]")
+         if s.get("source") != "builtin"]
+open(f"{logs}/keeps-{tag}", "w").write("\n".join(sorted(keep)) + "\n")
 PY
 }
 
@@ -272,6 +284,14 @@ lists after "$AIORCH" --home "$H" --state-dir "$S" --config "$CFG" secrets exec 
 cat "$LOGS/lists-after" | sed 's/^/  | /'
 diff "$LOGS/lists-before" "$LOGS/lists-after" >"$LOGS/lists.diff" && pass "every client lists the same servers, connected as before" \
   || { fail "the lists differ"; sed 's/^/  | /' "$LOGS/lists.diff"; }
+# Instructions become the union for every client: what Copilot listed before is still listed
+grep -q 'copilot instruction ' "$LOGS/keeps-before" && grep -q 'copilot skill triage ' "$LOGS/keeps-before" \
+  || fail "copilot listed no instruction file or skill before: $(cat "$LOGS/keeps-before")"
+lost=$(comm -23 "$LOGS/keeps-before" "$LOGS/keeps-after")
+[ -z "$lost" ] && pass "copilot instruction list / skill list: everything listed before still is ($(wc -l <"$LOGS/keeps-before") entries)" \
+  || fail "copilot no longer lists: $lost"
+grep -q 'Answer in English.' "$H/.copilot/copilot-instructions.md" && pass "Copilot still reads the user's instructions" \
+  || fail "Copilot's instructions lost the user's text"
 if [ -n "$OPENCODE" ]; then
   # What OpenCode resolves (`opencode debug config`): the same instructions entries, servers
   # (name, type, enabled), commands (description, template) and permission decisions, the
