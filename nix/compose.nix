@@ -639,11 +639,16 @@ let
     model = "coding-model";
   };
 
+  # Codex's home: ~/.config/codex with home.preferXdgDirectories, where programs.codex also sets
+  # CODEX_HOME, which the activation passes to `aiorch apply` (hm-module.nix), so aiorch writes
+  # where Codex reads (clients/codex.rs `home`)
+  codexDir = shared.codexDir config;
+
   clientModules = [
     {
       module = "codex";
       client = "codex";
-      path = "~/.codex/config.toml";
+      path = "${codexDir}/config.toml";
       root = "mcp_servers";
       entry = codexEntry;
       extra = codexGateway;
@@ -768,13 +773,13 @@ let
       if o ? context then
         {
           on = (c.context or null) != null && c.context != "";
-          path = "~/.codex/AGENTS.md";
+          path = "${codexDir}/AGENTS.md";
           by = "programs.codex.context";
         }
       else
         {
           on = (c.custom-instructions or "") != "";
-          path = "~/.codex/AGENTS.md";
+          path = "${codexDir}/AGENTS.md";
           by = "programs.codex.custom-instructions";
         }
     )

@@ -219,6 +219,10 @@ let
     };
   };
   darwinClientsApplies = darwinClaude darwinClientsUser;
+  # … with home.preferXdgDirectories: Codex's home is ~/.config/codex (CODEX_HOME)
+  darwinCodexXdg = darwinClaude (
+    lib.recursiveUpdate darwinClientsUser { home-manager.users.alice.home.preferXdgDirectories = true; }
+  );
   darwinClientsHanded = darwinClaude (
     lib.recursiveUpdate darwinClientsUser { services.aiorch.homeManager.enable = true; }
   );
@@ -543,6 +547,21 @@ let
     ./compose-clients-test.nix
     { programs.opencode.settings.permission.bash = "ask"; }
   ];
+  # home.preferXdgDirectories: programs.codex writes ~/.config/codex and sets CODEX_HOME
+  composeCodexXdg = hmEval linuxSystem [
+    ./compose-clients-test.nix
+    (
+      { options, ... }:
+      {
+        home.preferXdgDirectories = true;
+        programs.codex =
+          if options.programs.codex ? context then
+            { context = "be brief"; }
+          else
+            { custom-instructions = "be brief"; };
+      }
+    )
+  ];
   # Codex enabled without settings: config.toml stays aiorch's to merge into (not a store link)
   composeCodexPlain = hmEval linuxSystem [
     ./compose-clients-test.nix
@@ -711,6 +730,24 @@ let
     (expect "the user's AGENTS.md for Codex is Nix's, with a warning" (
       lib.any (m: m.path == "~/.codex/AGENTS.md") composeClientsInstructions.config.programs.aiorch.finalSettings.apply.nix_managed
       && lib.any (has "writes ~/.codex/AGENTS.md, which aiorch leaves alone") (ourWarnings composeClientsInstructions.config)
+    ))
+    (expect "home.preferXdgDirectories: Codex's files are Nix's under ~/.config/codex, none under ~/.codex" (
+      let
+        c = composeCodexXdg.config;
+        m = map (x: x.path) c.programs.aiorch.finalSettings.apply.nix_managed;
+      in
+      lib.all (p: lib.elem p m) [
+        "~/.config/codex/config.toml"
+        "~/.config/codex/AGENTS.md"
+      ]
+      && !(lib.any (lib.hasPrefix "~/.codex") m)
+      && lib.any (lib.hasSuffix ".config/codex/config.toml") (lib.attrNames c.home.file)
+      && lib.any (has "writes ~/.config/codex/AGENTS.md, which aiorch leaves alone") (ourWarnings c)
+    ))
+    (expect "… and activation runs `aiorch apply` with programs.codex's CODEX_HOME, so aiorch writes where Codex reads" (
+      composeCodexXdg.config.home.sessionVariables.CODEX_HOME == "/home/alice/.config/codex"
+      && has ''CODEX_HOME="/home/alice/.config/codex"'' composeCodexXdg.config.home.activation.aiorch.data
+      && !(has "CODEX_HOME" composeClientsLinux.config.home.activation.aiorch.data)
     ))
     (expect "programs.codex without settings: nothing composed, config.toml stays aiorch's" (
       composeCodexPlain.config.programs.codex.settings == { }
@@ -989,6 +1026,13 @@ let
       (expect "… with a warning naming each module" (
         lib.any (has "programs.codex of home-manager.users.alice writes ~/.codex/config.toml") darwinClientsApplies.config.warnings
         && lib.any (has "programs.aider-chat of home-manager.users.alice") darwinClientsApplies.config.warnings
+      ))
+      (expect "nix-darwin beside programs.codex with home.preferXdgDirectories: ~/.config/codex/config.toml is Nix's and apply gets CODEX_HOME" (
+        lib.elem "~/.config/codex/config.toml" (
+          map (m: m.path) darwinCodexXdg.config.services.aiorch.finalSettings.apply.nix_managed
+        )
+        && has ''CODEX_HOME="/Users/alice/.config/codex"'' darwinCodexXdg.config.system.activationScripts.postActivation.text
+        && !(has "CODEX_HOME" darwinClientsApplies.config.system.activationScripts.postActivation.text)
       ))
       (expect "a client module's programs.mcp integration alone also makes its file Nix's (OpenCode on master)" (
         let

@@ -128,8 +128,15 @@ pub fn differences(held: &Held, paths: &Paths) -> Vec<String> {
                 }
             },
             Desired::Link { target } => {
-                if fs_err::read(target).ok() != fs_err::read(&a.path).ok() {
-                    out.push(format!("{shown} differs from {}", paths.display(target)));
+                // The client module may carry aiorch's text after the user's own (instructions
+                // options of type `lines` concatenate their definitions): whole is enough.
+                let (want, have) = (fs_err::read(target).ok(), fs_err::read(&a.path).ok());
+                let carried = match (&want, &have) {
+                    (Some(w), Some(h)) => w == h || (!w.is_empty() && h.windows(w.len()).any(|x| x == &w[..])),
+                    _ => want == have,
+                };
+                if !carried {
+                    out.push(format!("{shown} lacks {} (aiorch's text, whole)", paths.display(target)));
                 }
             }
             Desired::File { bytes, .. } => {
@@ -228,5 +235,34 @@ mod tests {
             fragment(&declared, &p),
             json!({"permissions": {"allow": ["Bash(ls:*)"], "defaultMode": "dontAsk"}, "enabledPlugins": {"a@b": true}})
         );
+    }
+
+    #[test]
+    fn a_managed_link_holds_when_the_nix_file_carries_aiorchs_text_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let (target, nix) = (dir.path().join("AGENTS.md"), dir.path().join("nix-AGENTS.md"));
+        std::fs::write(&target, "# aiorch\nrule one\n").unwrap();
+        let paths = Paths {
+            home: dir.path().into(),
+            state_dir: dir.path().join("s"),
+            config_file: dir.path().join("c"),
+            config_explicit: false,
+        };
+        let held = Held {
+            managed: m(&nix.display().to_string()),
+            artifacts: vec![Artifact::link("codex", nix.clone(), target.clone())],
+            forgotten: 0,
+        };
+        for (text, ok) in [
+            ("# aiorch\nrule one\n", true),
+            ("be brief\n# aiorch\nrule one\n", true),
+            ("be brief\n# aiorch\nrule\n", false),
+            ("be brief\n", false),
+        ] {
+            std::fs::write(&nix, text).unwrap();
+            assert_eq!(differences(&held, &paths).is_empty(), ok, "{text:?}: {:?}", differences(&held, &paths));
+        }
+        std::fs::remove_file(&nix).unwrap();
+        assert_eq!(differences(&held, &paths), vec!["~/nix-AGENTS.md lacks ~/AGENTS.md (aiorch's text, whole)"]);
     }
 }
