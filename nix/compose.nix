@@ -59,7 +59,9 @@ let
     in
     if s == null then
       ../agentsmd/permissions/policy.toml
-    else if builtins.isPath s || lib.isStorePath s then
+    else if builtins.isPath s then
+      s + "/permissions/policy.toml"
+    else if lib.isStorePath s then
       "${s}/permissions/policy.toml"
     else
       null;
@@ -226,7 +228,9 @@ let
     in
     if s == null then
       ../agentsmd/commands
-    else if builtins.isPath s || lib.isStorePath s then
+    else if builtins.isPath s then
+      s + "/commands"
+    else if lib.isStorePath s then
       "${s}/commands"
     else
       null;
@@ -762,44 +766,124 @@ let
     }) (filterAttrs (k: v: f ? ${k} && (merged.${k} or null) != v) (o.whole or { }))
     ++ overridden [ ] (removeAttrs f ([ root ] ++ lib.attrNames (o.whole or { }))) merged;
 
-  # Instructions files the client modules write where aiorch links its own (AGENTS.md):
-  # Nix's then, and the client does not read aiorch's instructions from it.
-  instructionFiles =
-    lib.optional (moduleOn (lib.head clientModules)) (
-      let
-        c = config.programs.codex;
-        o = options.programs.codex;
-      in
-      if o ? context then
-        {
-          on = (c.context or null) != null && c.context != "";
-          path = "${codexDir}/AGENTS.md";
-          by = "programs.codex.context";
-        }
-      else
-        {
-          on = (c.custom-instructions or "") != "";
-          path = "${codexDir}/AGENTS.md";
-          by = "programs.codex.custom-instructions";
-        }
-    )
-    ++ lib.optional (moduleOn (lib.elemAt clientModules 1)) {
-      on = (config.programs.${geminiModule}.context or { }) ? AGENTS;
-      path = "~/.gemini/AGENTS.md";
-      by = "programs.${geminiModule}.context.AGENTS";
+  # aiorch's instructions as the binary composes them (agentsmd/mod.rs composed_instructions):
+  # the tree's AGENTS.md, then each rules/**/*.md (by path; dot files left out) after a line
+  # `<!-- aiorch: rules/NAME -->`. null for a live checkout (a string source pure evaluation
+  # cannot read). The `fixtures` check and the Rust test nix_fixtures hold it to the binary.
+  treeRoot =
+    let
+      s = cfg.agentsmd.source;
+    in
+    if s == null then
+      ../agentsmd
+    else if builtins.isPath s then
+      s
+    else if lib.isStorePath s then
+      "${s}"
+    else
+      null;
+  instructionsText =
+    let
+      at = rel: if builtins.isPath treeRoot then treeRoot + "/${rel}" else "${treeRoot}/${rel}";
+      read = rel: if builtins.pathExists (at rel) then builtins.readFile (at rel) else "";
+      rulesDir = at "rules";
+      rules = lib.optionals (builtins.pathExists rulesDir) (
+        lib.sort (a: b: a < b) (
+          filter (r: lib.hasSuffix ".md" r && builtins.match "(.*/)?[.].*" r == null) (
+            map (f: "rules/" + lib.removePrefix "${toString rulesDir}/" (toString f)) (
+              lib.filesystem.listFilesRecursive rulesDir
+            )
+          )
+        )
+      );
+      add = acc: r: (if lib.hasSuffix "\n" acc then acc else acc + "\n") + "\n<!-- aiorch: ${r} -->\n" + read r;
+    in
+    if treeRoot == null then null else builtins.foldl' add (read "AGENTS.md") rules;
+
+  # The client modules' instructions options, which write the AGENTS.md aiorch links there: text
+  # goes into that file's home.file / xdg.configFile `text` (a path into `source`). `text` is
+  # `lines`, so when all of the user's definitions are text, aiorch's instructions join theirs
+  # there, after them (mkAfter: a stable order), and the file carries both (doctor finds aiorch's
+  # text in it, whole). The option itself cannot take them: whether the user's is text or a path
+  # (either type) is read from its definitions, which a definition of aiorch's would be part of.
+  # A path of the user's is not joined: the file is Nix's, with a warning that the client reads
+  # theirs instead of aiorch's. The list is known from the options (it shapes definitions).
+  instructionOptions =
+    lib.optional (options ? programs.codex.settings) {
+      cm = lib.head clientModules;
+      module = "codex";
+      option = [ (if options.programs.codex ? context then "context" else "custom-instructions") ];
+      path = "${codexDir}/AGENTS.md";
+      # programs.codex's own home.file name (xdg.configHome relative to the home, with its "/")
+      file = [
+        "home"
+        "file"
+        "${
+          if shared.codexXdg config then
+            "${lib.removePrefix config.home.homeDirectory config.xdg.configHome}/codex"
+          else
+            ".codex"
+        }/AGENTS.md"
+      ];
     }
-    ++ lib.optional (moduleOn (lib.elemAt clientModules 2)) (
-      let
-        c = config.programs.opencode;
-        name = if options.programs.opencode ? context then "context" else "rules";
-        v = c.${name} or "";
-      in
-      {
-        on = v != "" && v != null;
-        path = "~/.config/opencode/AGENTS.md";
-        by = "programs.opencode.${name}";
-      }
-    );
+    ++ lib.optional (options ? programs.${geminiModule}.context) {
+      cm = lib.elemAt clientModules 1;
+      module = geminiModule;
+      option = [
+        "context"
+        "AGENTS"
+      ];
+      path = "~/.gemini/AGENTS.md";
+      file = [
+        "home"
+        "file"
+        ".gemini/AGENTS.md"
+      ];
+    }
+    ++ lib.optional (options ? programs.opencode.settings) {
+      cm = lib.elemAt clientModules 2;
+      module = "opencode";
+      option = [ (if options.programs.opencode ? context then "context" else "rules") ];
+      path = "~/.config/opencode/AGENTS.md";
+      file = [
+        "xdg"
+        "configFile"
+        "opencode/AGENTS.md"
+      ];
+    };
+  instructionFiles = map (
+    i:
+    let
+      defs = filter (d: d.file != toString ./compose.nix) options.programs.${i.module}.${lib.head i.option}.definitionsWithLocations;
+      # the user's values, through mkIf / mkMerge (a renamed option's alias definition is one);
+      # at another priority (mkForce, mkDefault) one does not join: not text
+      plain =
+        v:
+        if (v._type or null) == "if" then
+          lib.optionals v.condition (plain v.content)
+        else if (v._type or null) == "merge" then
+          lib.concatMap plain v.contents
+        else if v ? _type then
+          [ null ]
+        else
+          [ v ];
+      vals =
+        if lib.length i.option == 1 then
+          lib.concatMap (d: plain d.value) defs
+        else
+          lib.concatMap (v: if isAttrs v then lib.concatMap plain (optional (v ? AGENTS) v.AGENTS) else [ null ]) (
+            lib.concatMap (d: plain d.value) defs
+          );
+      value = attrByPath ([ "programs" i.module ] ++ i.option) "" config;
+    in
+    i
+    // {
+      by = "programs.${i.module}.${concatStringsSep "." i.option}";
+      on = moduleOn i.cm && value != "" && value != null;
+      composed =
+        moduleOn i.cm && instructionsText != null && lib.all builtins.isString vals && lib.any (v: v != "") vals;
+    }
+  ) instructionOptions;
   instructionsManaged = filter (i: i.on) instructionFiles;
 
   # Command files those modules write where aiorch writes its own (same name): Nix's, with a
@@ -1019,6 +1103,13 @@ in
       default = fragments;
       description = "What aiorch would merge into Codex's, Gemini CLI's and OpenCode's settings files, per client.";
     };
+    instructionsText = mkOption {
+      type = types.nullOr types.str;
+      internal = true;
+      readOnly = true;
+      default = instructionsText;
+      description = "aiorch's instructions as the binary composes them (joined to a client module's own).";
+    };
     claudeSettingsFragment = mkOption {
       type = types.attrsOf shared.jsonValue;
       internal = true;
@@ -1047,6 +1138,13 @@ in
         )
       );
     })
+
+    # the user's instructions (text) in a client module's option: aiorch's follow them in its file
+    (mkMerge (
+      map (
+        i: lib.setAttrByPath (lib.init i.file) { ${lib.last i.file} = mkIf i.composed { text = lib.mkAfter instructionsText; }; }
+      ) instructionFiles
+    ))
 
     # each module's settings get aiorch's part, only while the user's settings make the file Nix's
     # (per module: an option of a module home-manager does not have is not defined). Whether the
@@ -1149,9 +1247,15 @@ in
         ++ map (
           i:
           "programs.aiorch: ${i.by} writes ${i.path}, which aiorch leaves alone, so that client reads your "
-          + "instructions there instead of aiorch's (agentsmd). Remove ${i.by} to use aiorch's, or put "
-          + "aiorch's instructions into it."
-        ) instructionsManaged
+          + "instructions there instead of aiorch's (agentsmd): "
+          + (
+            if instructionsText == null then
+              "agentsmd.source is a string (a live checkout), which Nix cannot read to join aiorch's to yours. "
+            else
+              "yours is a file, which cannot be joined with aiorch's. "
+          )
+          + "Give ${i.by} as text (aiorch's instructions then follow yours in that file), or remove it."
+        ) (filter (i: !i.composed) instructionsManaged)
         ++ lib.optional (claudeMcpClashes != [ ]) (
           "programs.aiorch: programs.claude-code.mcpServers."
           + concatStringsSep ", " claudeMcpClashes

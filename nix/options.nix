@@ -277,18 +277,21 @@ let
   # counts as one), where the module also sets the session variable CODEX_HOME; else ~/.codex.
   # `hm` is a home-manager configuration (`config` of the home-manager module or of
   # home-manager.users.<name>). A path under the home is given as `~/…` (apply.nix_managed).
+  codexXdg =
+    hm:
+    let
+      pkg = hm.programs.codex.package or null;
+    in
+    (hm.programs.codex.enable or false)
+    && (hm.home.preferXdgDirectories or false)
+    && (pkg == null || lib.versionAtLeast (lib.getVersion pkg) "0.2.0");
   codexDir =
     hm:
     let
       home = hm.home.homeDirectory;
-      pkg = hm.programs.codex.package or null;
-      xdg =
-        (hm.programs.codex.enable or false)
-        && (hm.home.preferXdgDirectories or false)
-        && (pkg == null || lib.versionAtLeast (lib.getVersion pkg) "0.2.0");
       dir = "${hm.xdg.configHome}/codex";
     in
-    if !xdg then
+    if !codexXdg hm then
       "~/.codex"
     else if lib.hasPrefix "${home}/" dir then
       "~/" + lib.removePrefix "${home}/" dir
@@ -589,6 +592,7 @@ in
     services
     render
     searchPath
+    codexXdg
     codexDir
     applyEnvironment
     applyScript

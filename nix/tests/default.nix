@@ -507,20 +507,9 @@ let
   clientFixtures = lib.genAttrs [ "codex" "gemini" "opencode" "aider" ] (
     c: lib.importJSON (./fixtures + "/compose-${c}.json")
   );
-  # the user's AGENTS.md for Codex (custom-instructions in 25.11, context on master)
-  composeClientsInstructions = hmEval linuxSystem [
-    ./compose-clients-test.nix
-    (
-      { options, ... }:
-      {
-        programs.codex =
-          if options.programs.codex ? context then
-            { context = "be brief"; }
-          else
-            { custom-instructions = "be brief"; };
-      }
-    )
-  ];
+  # the user's instructions in the client modules: text for Codex and Gemini, a file for OpenCode
+  composeClientsInstructions = hmEval linuxSystem [ ./compose-instructions-test.nix ];
+  instructionsFixture = lib.importJSON ./fixtures/compose-instructions.json;
   composeClientsCommands = hmEval linuxSystem [
     ./compose-clients-test.nix
     {
@@ -727,9 +716,29 @@ let
         && lib.any (has "programs.opencode.commands.review replaces aiorch's /review command") w
       )
     ))
-    (expect "the user's AGENTS.md for Codex is Nix's, with a warning" (
-      lib.any (m: m.path == "~/.codex/AGENTS.md") composeClientsInstructions.config.programs.aiorch.finalSettings.apply.nix_managed
-      && lib.any (has "writes ~/.codex/AGENTS.md, which aiorch leaves alone") (ourWarnings composeClientsInstructions.config)
+    (expect "the user's instructions text for Codex and Gemini: aiorch's follow it in that file, which is Nix's; no warning" (
+      let
+        c = composeClientsInstructions.config;
+        m = map (x: x.path) c.programs.aiorch.finalSettings.apply.nix_managed;
+        text = c.programs.aiorch.instructionsText;
+      in
+      c.home.file.".codex/AGENTS.md".text == "be brief\n" + text
+      && c.home.file.".gemini/AGENTS.md".text == "be kind\n" + text
+      && lib.all (p: lib.elem p m) [
+        "~/.codex/AGENTS.md"
+        "~/.gemini/AGENTS.md"
+      ]
+      && !(lib.any (has "AGENTS.md, which aiorch leaves alone") (
+        lib.filter (w: !(has "programs.opencode" w)) (ourWarnings c)
+      ))
+    ))
+    (expect "the user's instructions as a file (OpenCode): not joined, Nix's, with a warning" (
+      let
+        c = composeClientsInstructions.config;
+      in
+      lib.elem "~/.config/opencode/AGENTS.md" (map (x: x.path) c.programs.aiorch.finalSettings.apply.nix_managed)
+      && c.xdg.configFile."opencode/AGENTS.md".text or null == null
+      && lib.any (has "writes ~/.config/opencode/AGENTS.md, which aiorch leaves alone") (ourWarnings c)
     ))
     (expect "home.preferXdgDirectories: Codex's files are Nix's under ~/.config/codex, none under ~/.codex" (
       let
@@ -742,7 +751,7 @@ let
       ]
       && !(lib.any (lib.hasPrefix "~/.codex") m)
       && lib.any (lib.hasSuffix ".config/codex/config.toml") (lib.attrNames c.home.file)
-      && lib.any (has "writes ~/.config/codex/AGENTS.md, which aiorch leaves alone") (ourWarnings c)
+      && c.home.file."/.config/codex/AGENTS.md".text == "be brief\n" + c.programs.aiorch.instructionsText
     ))
     (expect "… and activation runs `aiorch apply` with programs.codex's CODEX_HOME, so aiorch writes where Codex reads" (
       composeCodexXdg.config.home.sessionVariables.CODEX_HOME == "/home/alice/.config/codex"
@@ -1106,6 +1115,11 @@ in
           # apply.nix_managed names release-25.11's and master's modules differently
           (removeAttrs (unstore composeClientsLinux.config.programs.aiorch.finalSettings) [ "apply" ])
           (removeAttrs composeClientsFixture [ "apply" ])
+        )
+        (expectEq
+          "nix/tests/fixtures/compose-instructions.json is aiorch's instructions as compose.nix composes them from fixtures/agentsmd (run nix/tests/update-fixtures.sh)"
+          composeClientsInstructions.config.programs.aiorch.instructionsText
+          instructionsFixture
         )
         (expectEq
           "nix/tests/fixtures/compose-{codex,gemini,opencode}.json are what compose-clients-test.nix hands to those modules (run nix/tests/update-fixtures.sh)"

@@ -140,7 +140,15 @@ pub fn differences(held: &Held, paths: &Paths) -> Vec<String> {
                 }
             }
             Desired::File { bytes, .. } => {
-                if fs_err::read(&a.path).ok().as_ref() != Some(bytes) {
+                let have = fs_err::read(&a.path).ok();
+                // home-manager renders a TOML file from its own value (Gemini CLI's commands):
+                // the same document in other bytes carries the same
+                let same_toml = || {
+                    let parse = |b: &[u8]| toml::from_str::<toml::Table>(std::str::from_utf8(b).ok()?).ok();
+                    a.path.extension().is_some_and(|e| e == "toml")
+                        && have.as_deref().and_then(parse).is_some_and(|h| parse(bytes) == Some(h))
+                };
+                if have.as_ref() != Some(bytes) && !same_toml() {
                     out.push(format!("{shown} differs from what aiorch renders"));
                 }
             }
@@ -264,5 +272,33 @@ mod tests {
         }
         std::fs::remove_file(&nix).unwrap();
         assert_eq!(differences(&held, &paths), vec!["~/nix-AGENTS.md lacks ~/AGENTS.md (aiorch's text, whole)"]);
+    }
+
+    #[test]
+    fn a_managed_toml_file_holds_when_it_parses_to_what_aiorch_renders() {
+        let dir = tempfile::tempdir().unwrap();
+        let nix = dir.path().join("plan.toml");
+        let paths = Paths {
+            home: dir.path().into(),
+            state_dir: dir.path().join("s"),
+            config_file: dir.path().join("c"),
+            config_explicit: false,
+        };
+        let ours = "description = \"Plan\"\nprompt = \'\'\'\nPlan {{args}}\n\'\'\'\n";
+        let held = Held {
+            managed: m(&nix.display().to_string()),
+            artifacts: vec![Artifact::file("gemini", nix.clone(), ours)],
+            forgotten: 0,
+        };
+        for (text, ok) in [
+            (ours, true),
+            ("description = \"Plan\"\nprompt = \"Plan {{args}}\\n\"\n", true),
+            ("prompt = \"Plan {{args}}\\n\"\ndescription = \"Plan\"\n", true),
+            ("description = \"Plan\"\nprompt = \"Plan {{args}}\"\n", false),
+            ("not toml", false),
+        ] {
+            std::fs::write(&nix, text).unwrap();
+            assert_eq!(differences(&held, &paths).is_empty(), ok, "{text:?}");
+        }
     }
 }
