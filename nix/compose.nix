@@ -886,26 +886,107 @@ let
   ) instructionOptions;
   instructionsManaged = filter (i: i.on) instructionFiles;
 
-  # Command files those modules write where aiorch writes its own (same name): Nix's, with a
-  # warning (aiorch's commands are not translated into these modules' formats in Nix).
-  # release-25.11's programs.opencode writes command/NAME.md, beside aiorch's commands/NAME.md.
+  # --- aiorch's commands for Gemini CLI and OpenCode (agentsmd/command.rs, read in Nix) ---------
+  # A command file: Claude's format, YAML frontmatter between `---` lines, `$ARGUMENTS` in the
+  # body. Its description: the frontmatter's `description` as a plain, "double-" or
+  # 'single-quoted' one-line scalar, else (no such key) the body's first non-empty line without
+  # its leading #s, else the name. A form only the binary reads (a block scalar, a value that is
+  # not a string, …) gives null: that command is left to `aiorch apply`, which writes it beside
+  # home-manager's files.
+  parseCommand =
+    name:
+    let
+      text = builtins.readFile (treeCommandsDir + "/${name}.md");
+      lines = lib.splitString "\n" text;
+      isFence = l: builtins.match "---[ \t]*\r*" l != null;
+      close = lib.lists.findFirstIndex isFence null (lib.drop 1 lines);
+      front = lib.length lines > 1 && isFence (lib.head lines);
+      yaml = if front && close != null then lib.sublist 1 close lines else [ ];
+      body = if front && close != null then concatStringsSep "\n" (lib.drop (close + 2) lines) else text;
+      at = lib.lists.findFirstIndex (l: lib.hasPrefix "description:" l) null yaml;
+      raw = lib.trim (lib.removePrefix "description:" (lib.elemAt yaml at));
+      continued = at != null && at + 1 < lib.length yaml && builtins.match "[ \t].*" (lib.elemAt yaml (at + 1)) != null;
+      double = builtins.match ''("([^"\\]|\\["\\/bfnrt])*")([ \t]+#.*)?'' raw;
+      single = builtins.match "'(([^']|'')*)'([ \t]+#.*)?" raw;
+      plain =
+        builtins.match "[^]?:,[{}#&*!|>'\"%@`\t -].*" raw != null
+        && !(lib.hasInfix ": " raw)
+        && !(lib.hasInfix " #" raw)
+        && !(lib.hasInfix "\t#" raw)
+        && builtins.match "(true|false|True|False|TRUE|FALSE|null|Null|NULL|~|[-+.0-9].*)" raw == null;
+      firstLine = lib.findFirst (l: lib.trim l != "") null (lib.splitString "\n" body);
+      description =
+        if front && close == null then
+          null
+        else if at == null then
+          if firstLine == null then name else lib.trim (lib.head (builtins.match "#*(.*)" (lib.trim firstLine)))
+        else if continued then
+          null
+        else if double != null then
+          builtins.fromJSON (lib.head double)
+        else if single != null then
+          builtins.replaceStrings [ "''" ] [ "'" ] (lib.head single)
+        else if plain then
+          raw
+        else
+          null;
+    in
+    if description == null then
+      null
+    else
+      {
+        # clients/gemini.rs: `commands/NAME.toml`, `{{args}}` for `$ARGUMENTS`
+        gemini = {
+          inherit description;
+          prompt = builtins.replaceStrings [ "$ARGUMENTS" ] [ "{{args}}" ] body;
+        };
+        # clients/opencode.rs: `commands/NAME.md`, the provenance line a YAML comment
+        opencode =
+          "---\n# Rendered by aiorch from agentsmd/commands/${name}.md. Edit the source, then run "
+          + "`aiorch apply`.\ndescription: ${builtins.toJSON description}\n---\n${body}";
+      };
+  parsedCommands = lib.filterAttrs (_: c: c != null) (lib.genAttrs treeCommands parseCommand);
+  commandsFragments = {
+    gemini = mapAttrs (_: c: c.gemini) parsedCommands;
+    opencode = mapAttrs (_: c: c.opencode) parsedCommands;
+  };
+
+  # Gemini CLI's and OpenCode's commands: when the user has commands in that module's
+  # `commands` (names), aiorch's join them there, one default per name (a name of the user's
+  # wins, with a warning), and each file is Nix's (home-manager re-renders Gemini's TOML: doctor
+  # compares the parsed document). OpenCode's `commands` is either names or a directory (path),
+  # and which one the user gave is read from its definitions: aiorch's go into the files that
+  # option writes (xdg.configFile."opencode/commands/NAME.md"), as the module would write them.
+  # release-25.11's programs.opencode writes command/NAME.md, beside aiorch's commands/NAME.md:
+  # only clashes are handled there.
   geminiWrites = moduleOn (lib.elemAt clientModules 1) && (lib.elemAt clientModules 1).writes;
+  hasGeminiCommands = options ? programs.${geminiModule}.commands;
+  geminiUserCommands = lib.optionals hasGeminiCommands (userNames options.programs.${geminiModule}.commands);
+  geminiCommandsComposed = geminiWrites && geminiUserCommands != [ ];
   opencodeCommands = config.programs.opencode.commands or { };
+  opencodeOn = moduleOn (lib.elemAt clientModules 2) && opencodeWritesOurs;
+  opencodeUserCommands = lib.optionals (options ? programs.opencode.commands) (
+    userNames options.programs.opencode.commands
+  );
+  opencodeCommandsComposed =
+    opencodeOn && builtins.isAttrs opencodeCommands && !lib.isStorePath opencodeCommands && opencodeUserCommands != [ ];
   commandFiles =
-    lib.optionals (geminiWrites && options.programs.${geminiModule} ? commands) (
+    lib.optionals (geminiWrites && hasGeminiCommands) (
       map (n: {
         path = "~/.gemini/commands/${n}.toml";
         by = "programs.${geminiModule}.commands.${n}";
         name = n;
-      }) (lib.intersectLists (userNames options.programs.${geminiModule}.commands) treeCommands)
+        clash = elem n geminiUserCommands;
+      }) (if geminiCommandsComposed then lib.unique (lib.attrNames parsedCommands ++ lib.intersectLists geminiUserCommands treeCommands) else [ ])
     )
-    ++ lib.optionals (moduleOn (lib.elemAt clientModules 2) && opencodeWritesOurs) (
+    ++ lib.optionals opencodeOn (
       if builtins.isPath opencodeCommands || lib.isStorePath opencodeCommands then
         [
           {
             path = "~/.config/opencode/commands";
             by = "programs.opencode.commands";
             name = null;
+            clash = true;
           }
         ]
       else
@@ -913,7 +994,13 @@ let
           path = "~/.config/opencode/commands/${n}.md";
           by = "programs.opencode.commands.${n}";
           name = n;
-        }) (lib.intersectLists (lib.attrNames opencodeCommands) treeCommands)
+          clash = elem n opencodeUserCommands;
+        }) (
+          lib.unique (
+            lib.optionals opencodeCommandsComposed (lib.attrNames parsedCommands)
+            ++ lib.intersectLists (lib.attrNames opencodeCommands) treeCommands
+          )
+        )
     );
 
   # --- programs.mcp -----------------------------------------------------------------------------
@@ -1103,6 +1190,13 @@ in
       default = fragments;
       description = "What aiorch would merge into Codex's, Gemini CLI's and OpenCode's settings files, per client.";
     };
+    commandsFragments = mkOption {
+      type = types.attrsOf (types.attrsOf shared.jsonValue);
+      internal = true;
+      readOnly = true;
+      default = commandsFragments;
+      description = "aiorch's commands as Gemini CLI's and OpenCode's modules take them (those Nix can read).";
+    };
     instructionsText = mkOption {
       type = types.nullOr types.str;
       internal = true;
@@ -1145,6 +1239,23 @@ in
         i: lib.setAttrByPath (lib.init i.file) { ${lib.last i.file} = mkIf i.composed { text = lib.mkAfter instructionsText; }; }
       ) instructionFiles
     ))
+
+    # aiorch's commands beside the user's in Gemini CLI's `commands` (names known from the tree;
+    # whether to add them is per name, read from the option's own definitions)
+    (lib.optionalAttrs hasGeminiCommands {
+      programs.${geminiModule}.commands = mkIf geminiWrites (
+        mapAttrs (n: c: mkIf geminiCommandsComposed (mkDefault c)) commandsFragments.gemini
+      );
+    })
+    # … and in the files OpenCode's `commands` writes (names of the user's stay theirs)
+    {
+      xdg.configFile = lib.mapAttrs' (
+        n: text:
+        lib.nameValuePair "opencode/commands/${n}.md" (
+          mkIf (opencodeCommandsComposed && !elem n opencodeUserCommands) { inherit text; }
+        )
+      ) commandsFragments.opencode;
+    }
 
     # each module's settings get aiorch's part, only while the user's settings make the file Nix's
     # (per module: an option of a module home-manager does not have is not defined). Whether the
@@ -1243,7 +1354,7 @@ in
           else
             "programs.aiorch: ${f.by} replaces aiorch's /${f.name} command; aiorch leaves ${f.path} alone. "
             + "Rename one of them to keep both."
-        ) commandFiles
+        ) (filter (f: f.clash) commandFiles)
         ++ map (
           i:
           "programs.aiorch: ${i.by} writes ${i.path}, which aiorch leaves alone, so that client reads your "

@@ -510,6 +510,7 @@ let
   # the user's instructions in the client modules: text for Codex and Gemini, a file for OpenCode
   composeClientsInstructions = hmEval linuxSystem [ ./compose-instructions-test.nix ];
   instructionsFixture = lib.importJSON ./fixtures/compose-instructions.json;
+  commandsFixture = lib.importJSON ./fixtures/compose-commands.json;
   composeClientsCommands = hmEval linuxSystem [
     ./compose-clients-test.nix
     {
@@ -715,6 +716,44 @@ let
         || lib.elem "~/.config/opencode/commands/review.md" m
         && lib.any (has "programs.opencode.commands.review replaces aiorch's /review command") w
       )
+    ))
+    (expect "commands of the user's in Gemini CLI's / OpenCode's (master) module: aiorch's join them there, each file Nix's; the user's name wins"
+      (
+        let
+          c = composeClientsCommands.config;
+          o = composeClientsCommands.options;
+          gm = if o.programs ? antigravity-cli then "antigravity-cli" else "gemini-cli";
+          frags = c.programs.aiorch.commandsFragments;
+          m = map (x: x.path) c.programs.aiorch.finalSettings.apply.nix_managed;
+          w = ourWarnings c;
+          aiorchs = [
+            "ai-go"
+            "consensus"
+            "local"
+            "review"
+          ];
+        in
+        lib.all (n: c.programs.${gm}.commands.${n} == frags.gemini.${n}) aiorchs
+        && c.programs.${gm}.commands.plan.prompt == "my plan"
+        && lib.all (n: lib.elem "~/.gemini/commands/${n}.toml" m && c.home.file ? ".gemini/commands/${n}.toml") (
+          aiorchs ++ [ "plan" ]
+        )
+        && !(lib.any (has "replaces aiorch's /review command; aiorch leaves ~/.gemini") w)
+        && (
+          !(o.programs.opencode ? tui)
+          || lib.all (
+            n:
+            c.xdg.configFile."opencode/commands/${n}.md".text == frags.opencode.${n}
+            && lib.elem "~/.config/opencode/commands/${n}.md" m
+          ) [ "ai-go" "consensus" "local" "plan" ]
+          && c.xdg.configFile."opencode/commands/review.md".text == "my review"
+          && !(lib.any (has "commands.plan replaces aiorch's /plan command; aiorch leaves ~/.config") w)
+        )
+      )
+    )
+    (expect "no commands of the user's there: nothing composed, aiorch writes its own (not Nix's)" (
+      !(composeClientsLinux.config.home.file ? ".gemini/commands/review.toml")
+      && !(lib.any (m: lib.hasInfix "/commands/" m.path) composeClientsLinux.config.programs.aiorch.finalSettings.apply.nix_managed)
     ))
     (expect "the user's instructions text for Codex and Gemini: aiorch's follow it in that file, which is Nix's; no warning" (
       let
@@ -1120,6 +1159,11 @@ in
           "nix/tests/fixtures/compose-instructions.json is aiorch's instructions as compose.nix composes them from fixtures/agentsmd (run nix/tests/update-fixtures.sh)"
           composeClientsInstructions.config.programs.aiorch.instructionsText
           instructionsFixture
+        )
+        (expectEq
+          "nix/tests/fixtures/compose-commands.json is aiorch's commands as compose.nix reads them from fixtures/agentsmd for Gemini CLI and OpenCode (run nix/tests/update-fixtures.sh)"
+          composeClientsInstructions.config.programs.aiorch.commandsFragments
+          commandsFixture
         )
         (expectEq
           "nix/tests/fixtures/compose-{codex,gemini,opencode}.json are what compose-clients-test.nix hands to those modules (run nix/tests/update-fixtures.sh)"
