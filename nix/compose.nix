@@ -59,7 +59,9 @@ let
     in
     if s == null then
       ../agentsmd/permissions/policy.toml
-    else if builtins.isPath s || lib.isStorePath s then
+    else if builtins.isPath s then
+      s + "/permissions/policy.toml"
+    else if lib.isStorePath s then
       "${s}/permissions/policy.toml"
     else
       null;
@@ -226,7 +228,9 @@ let
     in
     if s == null then
       ../agentsmd/commands
-    else if builtins.isPath s || lib.isStorePath s then
+    else if builtins.isPath s then
+      s + "/commands"
+    else if lib.isStorePath s then
       "${s}/commands"
     else
       null;
@@ -639,11 +643,16 @@ let
     model = "coding-model";
   };
 
+  # Codex's home: ~/.config/codex with home.preferXdgDirectories, where programs.codex also sets
+  # CODEX_HOME, which the activation passes to `aiorch apply` (hm-module.nix), so aiorch writes
+  # where Codex reads (clients/codex.rs `home`)
+  codexDir = shared.codexDir config;
+
   clientModules = [
     {
       module = "codex";
       client = "codex";
-      path = "~/.codex/config.toml";
+      path = "${codexDir}/config.toml";
       root = "mcp_servers";
       entry = codexEntry;
       extra = codexGateway;
@@ -757,66 +766,227 @@ let
     }) (filterAttrs (k: v: f ? ${k} && (merged.${k} or null) != v) (o.whole or { }))
     ++ overridden [ ] (removeAttrs f ([ root ] ++ lib.attrNames (o.whole or { }))) merged;
 
-  # Instructions files the client modules write where aiorch links its own (AGENTS.md):
-  # Nix's then, and the client does not read aiorch's instructions from it.
-  instructionFiles =
-    lib.optional (moduleOn (lib.head clientModules)) (
-      let
-        c = config.programs.codex;
-        o = options.programs.codex;
-      in
-      if o ? context then
-        {
-          on = (c.context or null) != null && c.context != "";
-          path = "~/.codex/AGENTS.md";
-          by = "programs.codex.context";
-        }
-      else
-        {
-          on = (c.custom-instructions or "") != "";
-          path = "~/.codex/AGENTS.md";
-          by = "programs.codex.custom-instructions";
-        }
-    )
-    ++ lib.optional (moduleOn (lib.elemAt clientModules 1)) {
-      on = (config.programs.${geminiModule}.context or { }) ? AGENTS;
-      path = "~/.gemini/AGENTS.md";
-      by = "programs.${geminiModule}.context.AGENTS";
+  # aiorch's instructions as the binary composes them (agentsmd/mod.rs composed_instructions):
+  # the tree's AGENTS.md, then each rules/**/*.md (by path; dot files left out) after a line
+  # `<!-- aiorch: rules/NAME -->`. null for a live checkout (a string source pure evaluation
+  # cannot read). The `fixtures` check and the Rust test nix_fixtures hold it to the binary.
+  treeRoot =
+    let
+      s = cfg.agentsmd.source;
+    in
+    if s == null then
+      ../agentsmd
+    else if builtins.isPath s then
+      s
+    else if lib.isStorePath s then
+      "${s}"
+    else
+      null;
+  instructionsText =
+    let
+      at = rel: if builtins.isPath treeRoot then treeRoot + "/${rel}" else "${treeRoot}/${rel}";
+      read = rel: if builtins.pathExists (at rel) then builtins.readFile (at rel) else "";
+      rulesDir = at "rules";
+      rules = lib.optionals (builtins.pathExists rulesDir) (
+        lib.sort (a: b: a < b) (
+          filter (r: lib.hasSuffix ".md" r && builtins.match "(.*/)?[.].*" r == null) (
+            map (f: "rules/" + lib.removePrefix "${toString rulesDir}/" (toString f)) (
+              lib.filesystem.listFilesRecursive rulesDir
+            )
+          )
+        )
+      );
+      add = acc: r: (if lib.hasSuffix "\n" acc then acc else acc + "\n") + "\n<!-- aiorch: ${r} -->\n" + read r;
+    in
+    if treeRoot == null then null else builtins.foldl' add (read "AGENTS.md") rules;
+
+  # The client modules' instructions options, which write the AGENTS.md aiorch links there: text
+  # goes into that file's home.file / xdg.configFile `text` (a path into `source`). `text` is
+  # `lines`, so when all of the user's definitions are text, aiorch's instructions join theirs
+  # there, after them (mkAfter: a stable order), and the file carries both (doctor finds aiorch's
+  # text in it, whole). The option itself cannot take them: whether the user's is text or a path
+  # (either type) is read from its definitions, which a definition of aiorch's would be part of.
+  # A path of the user's is not joined: the file is Nix's, with a warning that the client reads
+  # theirs instead of aiorch's. The list is known from the options (it shapes definitions).
+  instructionOptions =
+    lib.optional (options ? programs.codex.settings) {
+      cm = lib.head clientModules;
+      module = "codex";
+      option = [ (if options.programs.codex ? context then "context" else "custom-instructions") ];
+      path = "${codexDir}/AGENTS.md";
+      # programs.codex's own home.file name (xdg.configHome relative to the home, with its "/")
+      file = [
+        "home"
+        "file"
+        "${
+          if shared.codexXdg config then
+            "${lib.removePrefix config.home.homeDirectory config.xdg.configHome}/codex"
+          else
+            ".codex"
+        }/AGENTS.md"
+      ];
     }
-    ++ lib.optional (moduleOn (lib.elemAt clientModules 2)) (
-      let
-        c = config.programs.opencode;
-        name = if options.programs.opencode ? context then "context" else "rules";
-        v = c.${name} or "";
-      in
-      {
-        on = v != "" && v != null;
-        path = "~/.config/opencode/AGENTS.md";
-        by = "programs.opencode.${name}";
-      }
-    );
+    ++ lib.optional (options ? programs.${geminiModule}.context) {
+      cm = lib.elemAt clientModules 1;
+      module = geminiModule;
+      option = [
+        "context"
+        "AGENTS"
+      ];
+      path = "~/.gemini/AGENTS.md";
+      file = [
+        "home"
+        "file"
+        ".gemini/AGENTS.md"
+      ];
+    }
+    ++ lib.optional (options ? programs.opencode.settings) {
+      cm = lib.elemAt clientModules 2;
+      module = "opencode";
+      option = [ (if options.programs.opencode ? context then "context" else "rules") ];
+      path = "~/.config/opencode/AGENTS.md";
+      file = [
+        "xdg"
+        "configFile"
+        "opencode/AGENTS.md"
+      ];
+    };
+  instructionFiles = map (
+    i:
+    let
+      defs = filter (d: d.file != toString ./compose.nix) options.programs.${i.module}.${lib.head i.option}.definitionsWithLocations;
+      # the user's values, through mkIf / mkMerge (a renamed option's alias definition is one);
+      # at another priority (mkForce, mkDefault) one does not join: not text
+      plain =
+        v:
+        if (v._type or null) == "if" then
+          lib.optionals v.condition (plain v.content)
+        else if (v._type or null) == "merge" then
+          lib.concatMap plain v.contents
+        else if v ? _type then
+          [ null ]
+        else
+          [ v ];
+      vals =
+        if lib.length i.option == 1 then
+          lib.concatMap (d: plain d.value) defs
+        else
+          lib.concatMap (v: if isAttrs v then lib.concatMap plain (optional (v ? AGENTS) v.AGENTS) else [ null ]) (
+            lib.concatMap (d: plain d.value) defs
+          );
+      value = attrByPath ([ "programs" i.module ] ++ i.option) "" config;
+    in
+    i
+    // {
+      by = "programs.${i.module}.${concatStringsSep "." i.option}";
+      on = moduleOn i.cm && value != "" && value != null;
+      composed =
+        moduleOn i.cm && instructionsText != null && lib.all builtins.isString vals && lib.any (v: v != "") vals;
+    }
+  ) instructionOptions;
   instructionsManaged = filter (i: i.on) instructionFiles;
 
-  # Command files those modules write where aiorch writes its own (same name): Nix's, with a
-  # warning (aiorch's commands are not translated into these modules' formats in Nix).
-  # release-25.11's programs.opencode writes command/NAME.md, beside aiorch's commands/NAME.md.
+  # --- aiorch's commands for Gemini CLI and OpenCode (agentsmd/command.rs, read in Nix) ---------
+  # A command file: Claude's format, YAML frontmatter between `---` lines, `$ARGUMENTS` in the
+  # body. Its description: the frontmatter's `description` as a plain, "double-" or
+  # 'single-quoted' one-line scalar, else (no such key) the body's first non-empty line without
+  # its leading #s, else the name. A form only the binary reads (a block scalar, a value that is
+  # not a string, …) gives null: that command is left to `aiorch apply`, which writes it beside
+  # home-manager's files.
+  parseCommand =
+    name:
+    let
+      text = builtins.readFile (treeCommandsDir + "/${name}.md");
+      lines = lib.splitString "\n" text;
+      isFence = l: builtins.match "---[ \t]*\r*" l != null;
+      close = lib.lists.findFirstIndex isFence null (lib.drop 1 lines);
+      front = lib.length lines > 1 && isFence (lib.head lines);
+      yaml = if front && close != null then lib.sublist 1 close lines else [ ];
+      body = if front && close != null then concatStringsSep "\n" (lib.drop (close + 2) lines) else text;
+      at = lib.lists.findFirstIndex (l: lib.hasPrefix "description:" l) null yaml;
+      raw = lib.trim (lib.removePrefix "description:" (lib.elemAt yaml at));
+      continued = at != null && at + 1 < lib.length yaml && builtins.match "[ \t].*" (lib.elemAt yaml (at + 1)) != null;
+      double = builtins.match ''("([^"\\]|\\["\\/bfnrt])*")([ \t]+#.*)?'' raw;
+      single = builtins.match "'(([^']|'')*)'([ \t]+#.*)?" raw;
+      plain =
+        builtins.match "[^]?:,[{}#&*!|>'\"%@`\t -].*" raw != null
+        && !(lib.hasInfix ": " raw)
+        && !(lib.hasInfix " #" raw)
+        && !(lib.hasInfix "\t#" raw)
+        && builtins.match "(true|false|True|False|TRUE|FALSE|null|Null|NULL|~|[-+.0-9].*)" raw == null;
+      firstLine = lib.findFirst (l: lib.trim l != "") null (lib.splitString "\n" body);
+      description =
+        if front && close == null then
+          null
+        else if at == null then
+          if firstLine == null then name else lib.trim (lib.head (builtins.match "#*(.*)" (lib.trim firstLine)))
+        else if continued then
+          null
+        else if double != null then
+          builtins.fromJSON (lib.head double)
+        else if single != null then
+          builtins.replaceStrings [ "''" ] [ "'" ] (lib.head single)
+        else if plain then
+          raw
+        else
+          null;
+    in
+    if description == null then
+      null
+    else
+      {
+        # clients/gemini.rs: `commands/NAME.toml`, `{{args}}` for `$ARGUMENTS`
+        gemini = {
+          inherit description;
+          prompt = builtins.replaceStrings [ "$ARGUMENTS" ] [ "{{args}}" ] body;
+        };
+        # clients/opencode.rs: `commands/NAME.md`, the provenance line a YAML comment
+        opencode =
+          "---\n# Rendered by aiorch from agentsmd/commands/${name}.md. Edit the source, then run "
+          + "`aiorch apply`.\ndescription: ${builtins.toJSON description}\n---\n${body}";
+      };
+  parsedCommands = lib.filterAttrs (_: c: c != null) (lib.genAttrs treeCommands parseCommand);
+  commandsFragments = {
+    gemini = mapAttrs (_: c: c.gemini) parsedCommands;
+    opencode = mapAttrs (_: c: c.opencode) parsedCommands;
+  };
+
+  # Gemini CLI's and OpenCode's commands: when the user has commands in that module's
+  # `commands` (names), aiorch's join them there, one default per name (a name of the user's
+  # wins, with a warning), and each file is Nix's (home-manager re-renders Gemini's TOML: doctor
+  # compares the parsed document). OpenCode's `commands` is either names or a directory (path),
+  # and which one the user gave is read from its definitions: aiorch's go into the files that
+  # option writes (xdg.configFile."opencode/commands/NAME.md"), as the module would write them.
+  # release-25.11's programs.opencode writes command/NAME.md, beside aiorch's commands/NAME.md:
+  # only clashes are handled there.
   geminiWrites = moduleOn (lib.elemAt clientModules 1) && (lib.elemAt clientModules 1).writes;
+  hasGeminiCommands = options ? programs.${geminiModule}.commands;
+  geminiUserCommands = lib.optionals hasGeminiCommands (userNames options.programs.${geminiModule}.commands);
+  geminiCommandsComposed = geminiWrites && geminiUserCommands != [ ];
   opencodeCommands = config.programs.opencode.commands or { };
+  opencodeOn = moduleOn (lib.elemAt clientModules 2) && opencodeWritesOurs;
+  opencodeUserCommands = lib.optionals (options ? programs.opencode.commands) (
+    userNames options.programs.opencode.commands
+  );
+  opencodeCommandsComposed =
+    opencodeOn && builtins.isAttrs opencodeCommands && !lib.isStorePath opencodeCommands && opencodeUserCommands != [ ];
   commandFiles =
-    lib.optionals (geminiWrites && options.programs.${geminiModule} ? commands) (
+    lib.optionals (geminiWrites && hasGeminiCommands) (
       map (n: {
         path = "~/.gemini/commands/${n}.toml";
         by = "programs.${geminiModule}.commands.${n}";
         name = n;
-      }) (lib.intersectLists (userNames options.programs.${geminiModule}.commands) treeCommands)
+        clash = elem n geminiUserCommands;
+      }) (if geminiCommandsComposed then lib.unique (lib.attrNames parsedCommands ++ lib.intersectLists geminiUserCommands treeCommands) else [ ])
     )
-    ++ lib.optionals (moduleOn (lib.elemAt clientModules 2) && opencodeWritesOurs) (
+    ++ lib.optionals opencodeOn (
       if builtins.isPath opencodeCommands || lib.isStorePath opencodeCommands then
         [
           {
             path = "~/.config/opencode/commands";
             by = "programs.opencode.commands";
             name = null;
+            clash = true;
           }
         ]
       else
@@ -824,7 +994,13 @@ let
           path = "~/.config/opencode/commands/${n}.md";
           by = "programs.opencode.commands.${n}";
           name = n;
-        }) (lib.intersectLists (lib.attrNames opencodeCommands) treeCommands)
+          clash = elem n opencodeUserCommands;
+        }) (
+          lib.unique (
+            lib.optionals opencodeCommandsComposed (lib.attrNames parsedCommands)
+            ++ lib.intersectLists (lib.attrNames opencodeCommands) treeCommands
+          )
+        )
     );
 
   # --- programs.mcp -----------------------------------------------------------------------------
@@ -1014,6 +1190,20 @@ in
       default = fragments;
       description = "What aiorch would merge into Codex's, Gemini CLI's and OpenCode's settings files, per client.";
     };
+    commandsFragments = mkOption {
+      type = types.attrsOf (types.attrsOf shared.jsonValue);
+      internal = true;
+      readOnly = true;
+      default = commandsFragments;
+      description = "aiorch's commands as Gemini CLI's and OpenCode's modules take them (those Nix can read).";
+    };
+    instructionsText = mkOption {
+      type = types.nullOr types.str;
+      internal = true;
+      readOnly = true;
+      default = instructionsText;
+      description = "aiorch's instructions as the binary composes them (joined to a client module's own).";
+    };
     claudeSettingsFragment = mkOption {
       type = types.attrsOf shared.jsonValue;
       internal = true;
@@ -1042,6 +1232,30 @@ in
         )
       );
     })
+
+    # the user's instructions (text) in a client module's option: aiorch's follow them in its file
+    (mkMerge (
+      map (
+        i: lib.setAttrByPath (lib.init i.file) { ${lib.last i.file} = mkIf i.composed { text = lib.mkAfter instructionsText; }; }
+      ) instructionFiles
+    ))
+
+    # aiorch's commands beside the user's in Gemini CLI's `commands` (names known from the tree;
+    # whether to add them is per name, read from the option's own definitions)
+    (lib.optionalAttrs hasGeminiCommands {
+      programs.${geminiModule}.commands = mkIf geminiWrites (
+        mapAttrs (n: c: mkIf geminiCommandsComposed (mkDefault c)) commandsFragments.gemini
+      );
+    })
+    # … and in the files OpenCode's `commands` writes (names of the user's stay theirs)
+    {
+      xdg.configFile = lib.mapAttrs' (
+        n: text:
+        lib.nameValuePair "opencode/commands/${n}.md" (
+          mkIf (opencodeCommandsComposed && !elem n opencodeUserCommands) { inherit text; }
+        )
+      ) commandsFragments.opencode;
+    }
 
     # each module's settings get aiorch's part, only while the user's settings make the file Nix's
     # (per module: an option of a module home-manager does not have is not defined). Whether the
@@ -1140,13 +1354,19 @@ in
           else
             "programs.aiorch: ${f.by} replaces aiorch's /${f.name} command; aiorch leaves ${f.path} alone. "
             + "Rename one of them to keep both."
-        ) commandFiles
+        ) (filter (f: f.clash) commandFiles)
         ++ map (
           i:
           "programs.aiorch: ${i.by} writes ${i.path}, which aiorch leaves alone, so that client reads your "
-          + "instructions there instead of aiorch's (agentsmd). Remove ${i.by} to use aiorch's, or put "
-          + "aiorch's instructions into it."
-        ) instructionsManaged
+          + "instructions there instead of aiorch's (agentsmd): "
+          + (
+            if instructionsText == null then
+              "agentsmd.source is a string (a live checkout), which Nix cannot read to join aiorch's to yours. "
+            else
+              "yours is a file, which cannot be joined with aiorch's. "
+          )
+          + "Give ${i.by} as text (aiorch's instructions then follow yours in that file), or remove it."
+        ) (filter (i: !i.composed) instructionsManaged)
         ++ lib.optional (claudeMcpClashes != [ ]) (
           "programs.aiorch: programs.claude-code.mcpServers."
           + concatStringsSep ", " claudeMcpClashes

@@ -32,7 +32,8 @@ let
   # store: applying from here, aiorch must leave it alone (handing over to home-manager instead
   # composes aiorch's part into it, nix/compose.nix)
   # (likewise the other client modules' settings files, nix/compose.nix)
-  hmPrograms = config.home-manager.users.${user}.programs or { };
+  hmUser = config.home-manager.users.${user} or { };
+  hmPrograms = hmUser.programs or { };
   hmMcp = hmPrograms.mcp or { };
   # settings of the user's, or the module's own programs.mcp integration, make home-manager
   # write the file
@@ -56,7 +57,8 @@ let
     }
     {
       on = hmWrites "codex";
-      path = "~/.codex/config.toml";
+      # ~/.config/codex/config.toml with home.preferXdgDirectories
+      path = "${shared.codexDir hmUser}/config.toml";
       by = "programs.codex";
       what = "Codex does not get aiorch's MCP servers";
     }
@@ -141,6 +143,8 @@ in
           ${shared.applyScript {
             inherit cfg path;
             runAs = user;
+            # the user's CODEX_HOME of home-manager (programs.codex's XDG directory)
+            environment = shared.applyEnvironment hmUser;
           }}
         '';
 

@@ -42,7 +42,10 @@ in
 
         home.activation.aiorch = lib.mkIf cfg.activation.enable (
           lib.hm.dag.entryAfter [ "writeBoundary" "linkGeneration" ] (
-            shared.applyScript { inherit cfg path; }
+            shared.applyScript {
+              inherit cfg path;
+              environment = shared.applyEnvironment config;
+            }
           )
         );
       }

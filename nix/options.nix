@@ -271,11 +271,49 @@ let
   # is); `DRY_RUN` set: `apply --dry-run` (shows the plan, writes nothing); `VERBOSE` set: `-v`.
   # It only ever runs `aiorch apply`: no `claude plugin …`, nothing under
   # ~/.claude/plugins/cache. `runAs`: run it as that user (nix-darwin activates as root).
+  # `environment`: variables set for it (`applyEnvironment`).
+  # Codex's home as home-manager's programs.codex decides it (release-25.11 and master alike):
+  # `xdg.configHome`/codex with home.preferXdgDirectories and a TOML-era Codex (a null package
+  # counts as one), where the module also sets the session variable CODEX_HOME; else ~/.codex.
+  # `hm` is a home-manager configuration (`config` of the home-manager module or of
+  # home-manager.users.<name>). A path under the home is given as `~/…` (apply.nix_managed).
+  codexXdg =
+    hm:
+    let
+      pkg = hm.programs.codex.package or null;
+    in
+    (hm.programs.codex.enable or false)
+    && (hm.home.preferXdgDirectories or false)
+    && (pkg == null || lib.versionAtLeast (lib.getVersion pkg) "0.2.0");
+  codexDir =
+    hm:
+    let
+      home = hm.home.homeDirectory;
+      dir = "${hm.xdg.configHome}/codex";
+    in
+    if !codexXdg hm then
+      "~/.codex"
+    else if lib.hasPrefix "${home}/" dir then
+      "~/" + lib.removePrefix "${home}/" dir
+    else
+      dir;
+
+  # The environment `aiorch apply` needs from a home-manager configuration's session variables
+  # (which the activation does not see): CODEX_HOME, so aiorch writes Codex's files where Codex
+  # reads them (programs.codex sets it with home.preferXdgDirectories). Exported the way
+  # home-manager's hm-session-vars.sh does (`export NAME="value"`).
+  applyEnvironment =
+    hm:
+    lib.optionalAttrs ((hm.home.sessionVariables or { }) ? CODEX_HOME) {
+      CODEX_HOME = toString hm.home.sessionVariables.CODEX_HOME;
+    };
+
   applyScript =
     {
       cfg,
       path,
       runAs ? null,
+      environment ? { },
     }:
     let
       user = lib.escapeShellArg runAs;
@@ -289,7 +327,9 @@ let
       aiorchArgs=(--config ${lib.escapeShellArg "${cfg.configFile}"})
       if [[ -v VERBOSE ]]; then aiorchArgs+=(-v); fi
       if [[ -v DRY_RUN ]]; then aiorchArgs+=(apply --dry-run); else aiorchArgs+=(apply); fi
-      if ${prefix}env PATH="${path}:$PATH" ${lib.escapeShellArg (lib.getExe cfg.package)} "''${aiorchArgs[@]}"; then
+      if ${prefix}env PATH="${path}:$PATH"${
+        lib.concatStrings (lib.mapAttrsToList (n: v: " ${n}=\"${v}\"") environment)
+      } ${lib.escapeShellArg (lib.getExe cfg.package)} "''${aiorchArgs[@]}"; then
         :
       else
         aiorchStatus=$?
@@ -552,6 +592,9 @@ in
     services
     render
     searchPath
+    codexXdg
+    codexDir
+    applyEnvironment
     applyScript
     serviceUnits
     launchdConfig

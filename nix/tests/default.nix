@@ -219,6 +219,10 @@ let
     };
   };
   darwinClientsApplies = darwinClaude darwinClientsUser;
+  # … with home.preferXdgDirectories: Codex's home is ~/.config/codex (CODEX_HOME)
+  darwinCodexXdg = darwinClaude (
+    lib.recursiveUpdate darwinClientsUser { home-manager.users.alice.home.preferXdgDirectories = true; }
+  );
   darwinClientsHanded = darwinClaude (
     lib.recursiveUpdate darwinClientsUser { services.aiorch.homeManager.enable = true; }
   );
@@ -503,20 +507,10 @@ let
   clientFixtures = lib.genAttrs [ "codex" "gemini" "opencode" "aider" ] (
     c: lib.importJSON (./fixtures + "/compose-${c}.json")
   );
-  # the user's AGENTS.md for Codex (custom-instructions in 25.11, context on master)
-  composeClientsInstructions = hmEval linuxSystem [
-    ./compose-clients-test.nix
-    (
-      { options, ... }:
-      {
-        programs.codex =
-          if options.programs.codex ? context then
-            { context = "be brief"; }
-          else
-            { custom-instructions = "be brief"; };
-      }
-    )
-  ];
+  # the user's instructions in the client modules: text for Codex and Gemini, a file for OpenCode
+  composeClientsInstructions = hmEval linuxSystem [ ./compose-instructions-test.nix ];
+  instructionsFixture = lib.importJSON ./fixtures/compose-instructions.json;
+  commandsFixture = lib.importJSON ./fixtures/compose-commands.json;
   composeClientsCommands = hmEval linuxSystem [
     ./compose-clients-test.nix
     {
@@ -542,6 +536,21 @@ let
   composeOpencodePermission = hmEval linuxSystem [
     ./compose-clients-test.nix
     { programs.opencode.settings.permission.bash = "ask"; }
+  ];
+  # home.preferXdgDirectories: programs.codex writes ~/.config/codex and sets CODEX_HOME
+  composeCodexXdg = hmEval linuxSystem [
+    ./compose-clients-test.nix
+    (
+      { options, ... }:
+      {
+        home.preferXdgDirectories = true;
+        programs.codex =
+          if options.programs.codex ? context then
+            { context = "be brief"; }
+          else
+            { custom-instructions = "be brief"; };
+      }
+    )
   ];
   # Codex enabled without settings: config.toml stays aiorch's to merge into (not a store link)
   composeCodexPlain = hmEval linuxSystem [
@@ -708,9 +717,85 @@ let
         && lib.any (has "programs.opencode.commands.review replaces aiorch's /review command") w
       )
     ))
-    (expect "the user's AGENTS.md for Codex is Nix's, with a warning" (
-      lib.any (m: m.path == "~/.codex/AGENTS.md") composeClientsInstructions.config.programs.aiorch.finalSettings.apply.nix_managed
-      && lib.any (has "writes ~/.codex/AGENTS.md, which aiorch leaves alone") (ourWarnings composeClientsInstructions.config)
+    (expect "commands of the user's in Gemini CLI's / OpenCode's (master) module: aiorch's join them there, each file Nix's; the user's name wins"
+      (
+        let
+          c = composeClientsCommands.config;
+          o = composeClientsCommands.options;
+          gm = if o.programs ? antigravity-cli then "antigravity-cli" else "gemini-cli";
+          frags = c.programs.aiorch.commandsFragments;
+          m = map (x: x.path) c.programs.aiorch.finalSettings.apply.nix_managed;
+          w = ourWarnings c;
+          aiorchs = [
+            "ai-go"
+            "consensus"
+            "local"
+            "review"
+          ];
+        in
+        lib.all (n: c.programs.${gm}.commands.${n} == frags.gemini.${n}) aiorchs
+        && c.programs.${gm}.commands.plan.prompt == "my plan"
+        && lib.all (n: lib.elem "~/.gemini/commands/${n}.toml" m && c.home.file ? ".gemini/commands/${n}.toml") (
+          aiorchs ++ [ "plan" ]
+        )
+        && !(lib.any (has "replaces aiorch's /review command; aiorch leaves ~/.gemini") w)
+        && (
+          !(o.programs.opencode ? tui)
+          || lib.all (
+            n:
+            c.xdg.configFile."opencode/commands/${n}.md".text == frags.opencode.${n}
+            && lib.elem "~/.config/opencode/commands/${n}.md" m
+          ) [ "ai-go" "consensus" "local" "plan" ]
+          && c.xdg.configFile."opencode/commands/review.md".text == "my review"
+          && !(lib.any (has "commands.plan replaces aiorch's /plan command; aiorch leaves ~/.config") w)
+        )
+      )
+    )
+    (expect "no commands of the user's there: nothing composed, aiorch writes its own (not Nix's)" (
+      !(composeClientsLinux.config.home.file ? ".gemini/commands/review.toml")
+      && !(lib.any (m: lib.hasInfix "/commands/" m.path) composeClientsLinux.config.programs.aiorch.finalSettings.apply.nix_managed)
+    ))
+    (expect "the user's instructions text for Codex and Gemini: aiorch's follow it in that file, which is Nix's; no warning" (
+      let
+        c = composeClientsInstructions.config;
+        m = map (x: x.path) c.programs.aiorch.finalSettings.apply.nix_managed;
+        text = c.programs.aiorch.instructionsText;
+      in
+      c.home.file.".codex/AGENTS.md".text == "be brief\n" + text
+      && c.home.file.".gemini/AGENTS.md".text == "be kind\n" + text
+      && lib.all (p: lib.elem p m) [
+        "~/.codex/AGENTS.md"
+        "~/.gemini/AGENTS.md"
+      ]
+      && !(lib.any (has "AGENTS.md, which aiorch leaves alone") (
+        lib.filter (w: !(has "programs.opencode" w)) (ourWarnings c)
+      ))
+    ))
+    (expect "the user's instructions as a file (OpenCode): not joined, Nix's, with a warning" (
+      let
+        c = composeClientsInstructions.config;
+      in
+      lib.elem "~/.config/opencode/AGENTS.md" (map (x: x.path) c.programs.aiorch.finalSettings.apply.nix_managed)
+      && c.xdg.configFile."opencode/AGENTS.md".text or null == null
+      && lib.any (has "writes ~/.config/opencode/AGENTS.md, which aiorch leaves alone") (ourWarnings c)
+    ))
+    (expect "home.preferXdgDirectories: Codex's files are Nix's under ~/.config/codex, none under ~/.codex" (
+      let
+        c = composeCodexXdg.config;
+        m = map (x: x.path) c.programs.aiorch.finalSettings.apply.nix_managed;
+      in
+      lib.all (p: lib.elem p m) [
+        "~/.config/codex/config.toml"
+        "~/.config/codex/AGENTS.md"
+      ]
+      && !(lib.any (lib.hasPrefix "~/.codex") m)
+      && lib.any (lib.hasSuffix ".config/codex/config.toml") (lib.attrNames c.home.file)
+      && c.home.file."/.config/codex/AGENTS.md".text == "be brief\n" + c.programs.aiorch.instructionsText
+    ))
+    (expect "… and activation runs `aiorch apply` with programs.codex's CODEX_HOME, so aiorch writes where Codex reads" (
+      composeCodexXdg.config.home.sessionVariables.CODEX_HOME == "/home/alice/.config/codex"
+      && has ''CODEX_HOME="/home/alice/.config/codex"'' composeCodexXdg.config.home.activation.aiorch.data
+      && !(has "CODEX_HOME" composeClientsLinux.config.home.activation.aiorch.data)
     ))
     (expect "programs.codex without settings: nothing composed, config.toml stays aiorch's" (
       composeCodexPlain.config.programs.codex.settings == { }
@@ -990,6 +1075,13 @@ let
         lib.any (has "programs.codex of home-manager.users.alice writes ~/.codex/config.toml") darwinClientsApplies.config.warnings
         && lib.any (has "programs.aider-chat of home-manager.users.alice") darwinClientsApplies.config.warnings
       ))
+      (expect "nix-darwin beside programs.codex with home.preferXdgDirectories: ~/.config/codex/config.toml is Nix's and apply gets CODEX_HOME" (
+        lib.elem "~/.config/codex/config.toml" (
+          map (m: m.path) darwinCodexXdg.config.services.aiorch.finalSettings.apply.nix_managed
+        )
+        && has ''CODEX_HOME="/Users/alice/.config/codex"'' darwinCodexXdg.config.system.activationScripts.postActivation.text
+        && !(has "CODEX_HOME" darwinClientsApplies.config.system.activationScripts.postActivation.text)
+      ))
       (expect "a client module's programs.mcp integration alone also makes its file Nix's (OpenCode on master)" (
         let
           listed = lib.any (m: m.path == "~/.config/opencode/opencode.json") darwinOpencodeIntegration.config.services.aiorch.finalSettings.apply.nix_managed;
@@ -1062,6 +1154,16 @@ in
           # apply.nix_managed names release-25.11's and master's modules differently
           (removeAttrs (unstore composeClientsLinux.config.programs.aiorch.finalSettings) [ "apply" ])
           (removeAttrs composeClientsFixture [ "apply" ])
+        )
+        (expectEq
+          "nix/tests/fixtures/compose-instructions.json is aiorch's instructions as compose.nix composes them from fixtures/agentsmd (run nix/tests/update-fixtures.sh)"
+          composeClientsInstructions.config.programs.aiorch.instructionsText
+          instructionsFixture
+        )
+        (expectEq
+          "nix/tests/fixtures/compose-commands.json is aiorch's commands as compose.nix reads them from fixtures/agentsmd for Gemini CLI and OpenCode (run nix/tests/update-fixtures.sh)"
+          composeClientsInstructions.config.programs.aiorch.commandsFragments
+          commandsFixture
         )
         (expectEq
           "nix/tests/fixtures/compose-{codex,gemini,opencode}.json are what compose-clients-test.nix hands to those modules (run nix/tests/update-fixtures.sh)"

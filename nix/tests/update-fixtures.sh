@@ -5,7 +5,10 @@
 # nix-darwin module from nix/tests/darwin-test.nix, compose-claude.json (what compose-test.nix
 # hands to programs.claude-code), and compose-clients-config.json +
 # compose-{codex,gemini,opencode,aider}.json (compose-clients-test.nix: what programs.codex /
-# gemini-cli / opencode / aider-chat get). The flake check `fixtures` fails while they differ;
+# gemini-cli / opencode / aider-chat get), and compose-instructions.json / compose-commands.json
+# (aiorch's instructions and commands as Nix reads them from fixtures/agentsmd,
+# compose-instructions-test.nix). The flake check
+# `fixtures` fails while they differ;
 # the Rust tests feed the configs to `aiorch apply --config` and `aiorch render`.
 # Store paths are written as /nix/store/…/REST, so the files hold on any nixpkgs. Evaluates with real home-manager / nix-darwin
 # and the offline stub nixpkgs of the Nix tools dir (AIORCH_NIX_TOOLS, default
@@ -46,3 +49,7 @@ for c in codex gemini opencode aider; do
   render "$HERE/fixtures/compose-$c.json" eval-hm-module.sh "cfg.programs.aiorch.clientSettingsFragments.$c" \
     "$NIXDIR/hm-module.nix" "$HERE/compose-clients-test.nix"
 done
+render "$HERE/fixtures/compose-instructions.json" eval-hm-module.sh 'cfg.programs.aiorch.instructionsText' \
+  "$NIXDIR/hm-module.nix" "$HERE/compose-instructions-test.nix"
+render "$HERE/fixtures/compose-commands.json" eval-hm-module.sh 'cfg.programs.aiorch.commandsFragments' \
+  "$NIXDIR/hm-module.nix" "$HERE/compose-instructions-test.nix"

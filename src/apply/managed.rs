@@ -128,12 +128,27 @@ pub fn differences(held: &Held, paths: &Paths) -> Vec<String> {
                 }
             },
             Desired::Link { target } => {
-                if fs_err::read(target).ok() != fs_err::read(&a.path).ok() {
-                    out.push(format!("{shown} differs from {}", paths.display(target)));
+                // The client module may carry aiorch's text after the user's own (instructions
+                // options of type `lines` concatenate their definitions): whole is enough.
+                let (want, have) = (fs_err::read(target).ok(), fs_err::read(&a.path).ok());
+                let carried = match (&want, &have) {
+                    (Some(w), Some(h)) => w == h || (!w.is_empty() && h.windows(w.len()).any(|x| x == &w[..])),
+                    _ => want == have,
+                };
+                if !carried {
+                    out.push(format!("{shown} lacks {} (aiorch's text, whole)", paths.display(target)));
                 }
             }
             Desired::File { bytes, .. } => {
-                if fs_err::read(&a.path).ok().as_ref() != Some(bytes) {
+                let have = fs_err::read(&a.path).ok();
+                // home-manager renders a TOML file from its own value (Gemini CLI's commands):
+                // the same document in other bytes carries the same
+                let same_toml = || {
+                    let parse = |b: &[u8]| toml::from_str::<toml::Table>(std::str::from_utf8(b).ok()?).ok();
+                    a.path.extension().is_some_and(|e| e == "toml")
+                        && have.as_deref().and_then(parse).is_some_and(|h| parse(bytes) == Some(h))
+                };
+                if have.as_ref() != Some(bytes) && !same_toml() {
                     out.push(format!("{shown} differs from what aiorch renders"));
                 }
             }
@@ -228,5 +243,62 @@ mod tests {
             fragment(&declared, &p),
             json!({"permissions": {"allow": ["Bash(ls:*)"], "defaultMode": "dontAsk"}, "enabledPlugins": {"a@b": true}})
         );
+    }
+
+    #[test]
+    fn a_managed_link_holds_when_the_nix_file_carries_aiorchs_text_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let (target, nix) = (dir.path().join("AGENTS.md"), dir.path().join("nix-AGENTS.md"));
+        std::fs::write(&target, "# aiorch\nrule one\n").unwrap();
+        let paths = Paths {
+            home: dir.path().into(),
+            state_dir: dir.path().join("s"),
+            config_file: dir.path().join("c"),
+            config_explicit: false,
+        };
+        let held = Held {
+            managed: m(&nix.display().to_string()),
+            artifacts: vec![Artifact::link("codex", nix.clone(), target.clone())],
+            forgotten: 0,
+        };
+        for (text, ok) in [
+            ("# aiorch\nrule one\n", true),
+            ("be brief\n# aiorch\nrule one\n", true),
+            ("be brief\n# aiorch\nrule\n", false),
+            ("be brief\n", false),
+        ] {
+            std::fs::write(&nix, text).unwrap();
+            assert_eq!(differences(&held, &paths).is_empty(), ok, "{text:?}: {:?}", differences(&held, &paths));
+        }
+        std::fs::remove_file(&nix).unwrap();
+        assert_eq!(differences(&held, &paths), vec!["~/nix-AGENTS.md lacks ~/AGENTS.md (aiorch's text, whole)"]);
+    }
+
+    #[test]
+    fn a_managed_toml_file_holds_when_it_parses_to_what_aiorch_renders() {
+        let dir = tempfile::tempdir().unwrap();
+        let nix = dir.path().join("plan.toml");
+        let paths = Paths {
+            home: dir.path().into(),
+            state_dir: dir.path().join("s"),
+            config_file: dir.path().join("c"),
+            config_explicit: false,
+        };
+        let ours = "description = \"Plan\"\nprompt = \'\'\'\nPlan {{args}}\n\'\'\'\n";
+        let held = Held {
+            managed: m(&nix.display().to_string()),
+            artifacts: vec![Artifact::file("gemini", nix.clone(), ours)],
+            forgotten: 0,
+        };
+        for (text, ok) in [
+            (ours, true),
+            ("description = \"Plan\"\nprompt = \"Plan {{args}}\\n\"\n", true),
+            ("prompt = \"Plan {{args}}\\n\"\ndescription = \"Plan\"\n", true),
+            ("description = \"Plan\"\nprompt = \"Plan {{args}}\"\n", false),
+            ("not toml", false),
+        ] {
+            std::fs::write(&nix, text).unwrap();
+            assert_eq!(differences(&held, &paths).is_empty(), ok, "{text:?}");
+        }
     }
 }

@@ -1,21 +1,41 @@
-//! Codex CLI 0.169. Reads `~/.codex/AGENTS.md`; `~/.codex/prompts/` is no longer loaded, so
-//! commands become skills (`~/.codex/skills/NAME/SKILL.md`). `config.toml` is written by the TUI
-//! too (trust entries, `[tui]`): merged tables only, comments kept.
+//! Codex CLI 0.169. Everything lives in its home, `$CODEX_HOME` (default `~/.codex`;
+//! home-manager's programs.codex sets it to `~/.config/codex` with `home.preferXdgDirectories`).
+//! Reads `AGENTS.md` there; `prompts/` is no longer loaded, so commands become skills
+//! (`skills/NAME/SKILL.md`). `config.toml` is written by the TUI too (trust entries, `[tui]`):
+//! merged tables only, comments kept.
+
+use std::path::PathBuf;
 
 use serde_json::{Map, Value, json};
 
 use super::{Client, Ctx};
 use crate::apply::{Artifact, DocFormat};
 use crate::mcp::registry::{Effect, Entry, Server, Transport, env_refs, whole_ref};
+use crate::paths::Paths;
+
+/// Codex's home: `$CODEX_HOME` when set (Codex reads only that directory then, and refuses to
+/// start when it does not exist), else `~/.codex`. Every Codex path aiorch writes, checks or
+/// imports comes from here.
+pub fn home(paths: &Paths) -> PathBuf {
+    match std::env::var_os("CODEX_HOME") {
+        Some(v) if !v.is_empty() => crate::paths::absolute(std::path::Path::new(&v)),
+        _ => paths.in_home(".codex"),
+    }
+}
+
+/// `config.toml` in Codex's home.
+pub fn config_file(paths: &Paths) -> PathBuf {
+    home(paths).join("config.toml")
+}
 
 pub fn artifacts(ctx: &Ctx) -> anyhow::Result<Vec<Artifact>> {
-    let dir = ctx.paths.in_home(".codex");
+    let dir = home(ctx.paths);
     let mut out = vec![Artifact::link("codex", dir.join("AGENTS.md"), ctx.tree.instructions_target(ctx.paths))];
     out.extend(super::skills("codex", dir.join("skills"), ctx)?);
     Ok(out)
 }
 
-/// `~/.codex/config.toml` `[mcp_servers.NAME]`. Codex expands no `${VAR}` anywhere and ignores
+/// `config.toml` `[mcp_servers.NAME]`. Codex expands no `${VAR}` anywhere and ignores
 /// `headers`/`type`; it takes variables by name instead: `env_vars` (forwarded from its own
 /// environment, which it otherwise filters down to a few defaults), `bearer_token_env_var` and
 /// `env_http_headers`. Timeouts are seconds: `startup_timeout_sec`, `tool_timeout_sec`.
@@ -138,14 +158,7 @@ pub fn mcp_entry(ctx: &Ctx, s: &Server) -> Entry {
 }
 
 pub fn mcp_artifacts(ctx: &Ctx, servers: &[Server]) -> Vec<Artifact> {
-    super::mcp_keys(
-        Client::Codex,
-        ctx,
-        servers,
-        ctx.paths.in_home(".codex/config.toml"),
-        DocFormat::Toml,
-        "mcp_servers",
-    )
+    super::mcp_keys(Client::Codex, ctx, servers, config_file(ctx.paths), DocFormat::Toml, "mcp_servers")
 }
 
 // ---- Permission policy (src/policy) ----------------------------------------------------------
@@ -163,7 +176,10 @@ pub fn mcp_artifacts(ctx: &Ctx, servers: &[Server]) -> Vec<Artifact> {
 
 use crate::policy::{Decision, How, Kind, Policy, Translation, quoted};
 
-pub const RULES_FILE: &str = ".codex/rules/aiorch.rules";
+/// aiorch's rules file, under Codex's home.
+pub fn rules_file(paths: &Paths) -> PathBuf {
+    home(paths).join("rules/aiorch.rules")
+}
 
 fn codex_decision(d: Decision) -> &'static str {
     match d {
@@ -271,7 +287,7 @@ pub fn policy(paths: &crate::paths::Paths, p: &Policy) -> Translation {
         (Kind::Host, Decision::Deny, "the default workspace-write sandbox gives commands no network".into()),
         (Kind::Mcp, Decision::Ask, "Codex decides MCP approvals from the tools' annotations".into()),
     ];
-    let artifacts = vec![Artifact::file("policy", paths.in_home(RULES_FILE), out)];
+    let artifacts = vec![Artifact::file("policy", rules_file(paths), out)];
     Translation { client: super::Client::Codex, rules, defaults, posture: posture_how, notes: vec![], artifacts }
 }
 
@@ -281,7 +297,7 @@ pub fn policy_artifacts(ctx: &Ctx, p: &Policy) -> Vec<Artifact> {
 
 // ---- The gateway (`[gateway] route_clients`) --------------------------------------------------
 //
-// `~/.codex/config.toml`: a provider `model_providers.aiorch` at the gateway's `/v1` speaking the
+// Codex's `config.toml`: a provider `model_providers.aiorch` at the gateway's `/v1` speaking the
 // Responses API (Codex no longer takes `wire_api = "chat"`), made the default with
 // `model_provider`, and `model = "coding-model"` (the gateway serves its aliases, not OpenAI's
 // names). The key: `env_key` names the variable Codex reads it from, so `aiorch secrets exec
@@ -290,7 +306,7 @@ pub fn policy_artifacts(ctx: &Ctx, p: &Policy) -> Vec<Artifact> {
 pub const GATEWAY_PROVIDER: &str = "aiorch";
 
 pub fn gateway_artifacts(ctx: &Ctx, route: &crate::services::gateway::Route) -> Vec<Artifact> {
-    let file = ctx.paths.in_home(".codex/config.toml");
+    let file = config_file(ctx.paths);
     let mut provider = serde_json::Map::new();
     provider.insert("name".into(), json!("aiorch gateway"));
     provider.insert("base_url".into(), json!(format!("{}/v1", route.url)));

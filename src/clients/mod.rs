@@ -74,7 +74,7 @@ pub fn settings_file(client: Client, paths: &Paths) -> Option<std::path::PathBuf
     match client {
         Client::Claude => Some(paths.in_home(".claude/settings.json")),
         Client::Gemini => Some(paths.in_home(".gemini/settings.json")),
-        Client::Codex => Some(paths.in_home(".codex/config.toml")),
+        Client::Codex => Some(codex::config_file(paths)),
         Client::Copilot => None,
         Client::Opencode => Some(opencode::config_file(paths)),
         Client::Aider => Some(aider::conf_file(paths)),

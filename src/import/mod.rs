@@ -192,12 +192,12 @@ pub fn collect(paths: &Paths, sources: &[Source]) -> anyhow::Result<Import> {
     if sources.contains(&Source::Opencode) {
         opencode_permission(&mut imp, paths)?;
     }
-    for (s, what) in [
-        (Source::Codex, "~/.codex/skills"),
-        (Source::Copilot, "~/.copilot/skills"),
-        (Source::Claude, "~/.claude/skills"),
+    for (s, dir) in [
+        (Source::Codex, crate::clients::codex::home(paths).join("skills")),
+        (Source::Copilot, paths.in_home(".copilot/skills")),
+        (Source::Claude, paths.in_home(".claude/skills")),
     ] {
-        let dir = paths.home.join(what.trim_start_matches("~/"));
+        let what = paths.display(&dir);
         if sources.contains(&s) && dir.is_dir() {
             imp.notes.push(format!(
                 "{what}: skills stay where they are (aiorch adds its commands' skills next to them and leaves \

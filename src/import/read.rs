@@ -29,7 +29,7 @@ pub fn mcp_file(source: Source, paths: &Paths) -> PathBuf {
     match source {
         Source::Claude => paths.in_home(".claude.json"),
         Source::Gemini => paths.in_home(".gemini/settings.json"),
-        Source::Codex => paths.in_home(".codex/config.toml"),
+        Source::Codex => crate::clients::codex::config_file(paths),
         Source::Copilot => paths.in_home(".copilot/mcp-config.json"),
         // Where OpenCode itself looks (XDG config dir, `opencode.jsonc` when that is the one kept).
         Source::Opencode => crate::clients::opencode::config_file(paths),
@@ -304,7 +304,7 @@ fn opencode_server(v: &serde_json::Map<String, Value>, notes: &mut Vec<String>) 
 pub fn instructions_file(source: Source, paths: &Paths) -> Option<PathBuf> {
     match source {
         Source::Claude => Some(paths.in_home(".claude/CLAUDE.md")),
-        Source::Codex => Some(paths.in_home(".codex/AGENTS.md")),
+        Source::Codex => Some(crate::clients::codex::home(paths).join("AGENTS.md")),
         Source::Copilot => Some(paths.in_home(".copilot/copilot-instructions.md")),
         Source::Opencode => Some(crate::clients::opencode::config_dir(paths).join("AGENTS.md")),
         Source::Gemini | Source::Aider => None,

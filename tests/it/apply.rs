@@ -266,3 +266,36 @@ fn aiorch_registers_its_own_mcp_server_by_default() {
     assert_eq!(&args[args.len() - 2..], &[serde_json::json!("mcp"), serde_json::json!("serve")]);
     assert!(env.read("~/.codex/config.toml").contains("[mcp_servers.aiorch]"));
 }
+
+/// home-manager's programs.codex with `home.preferXdgDirectories` moves Codex's home to
+/// ~/.config/codex and sets CODEX_HOME, and Codex then reads only that directory: import reads
+/// it, apply writes there (instructions, skills, MCP servers, rules) and doctor checks it, with
+/// nothing in ~/.codex.
+#[test]
+fn codex_files_go_to_codex_home_when_it_is_set() {
+    // aiorch's own MCP server is registered (and probed by doctor: it needs no network)
+    let env = TestEnv::with_config(&format!("{}[plugins]\ndefaults = false\n", crate::common::CLIENTS_ALWAYS));
+    let codex_home = env.path("~/.config/codex").display().to_string();
+    let env = env.var("CODEX_HOME", &codex_home);
+    env.write("~/.config/codex/config.toml", "[mcp_servers.mine]\ncommand = \"mine-mcp\"\n");
+    env.write("~/.config/codex/skills/own/SKILL.md", "---\nname: own\n---\nmine\n");
+
+    let imported = env.ok(["import", "--dry-run", "--from", "codex"]);
+    assert!(imported.stdout.contains("mine-mcp"), "import reads $CODEX_HOME/config.toml{imported}");
+    assert!(imported.stderr.contains("~/.config/codex/skills: skills stay"), "{imported}");
+
+    let run = env.ok(["apply"]);
+    let toml = env.read("~/.config/codex/config.toml");
+    assert!(toml.contains("[mcp_servers.aiorch]") && toml.contains("[mcp_servers.mine]"), "{toml}{run}");
+    assert!(env.path("~/.config/codex/AGENTS.md").is_symlink(), "{run}");
+    assert!(env.exists("~/.config/codex/skills/review/SKILL.md"), "{run}");
+    assert!(env.exists("~/.config/codex/rules/aiorch.rules"), "{run}");
+    assert!(!env.exists("~/.codex"), "nothing goes to ~/.codex while CODEX_HOME is set{run}");
+
+    let doctor = env.ok(["doctor"]);
+    assert!(doctor.stdout.contains("codex settings in place: ~/.config/codex/rules/aiorch.rules"), "{doctor}");
+    assert!(!doctor.stdout.contains("~/.codex"), "{doctor}");
+    std::fs::remove_file(env.path("~/.config/codex/AGENTS.md")).unwrap();
+    let doctor = env.expect(["doctor"], 1);
+    assert!(doctor.stdout.contains("~/.config/codex/AGENTS.md is missing"), "{doctor}");
+}

@@ -168,3 +168,110 @@ fn compose_clients_config_applies_beside_store_links_of_every_client_file() {
 fn render_cmd(env: &TestEnv, home: &str, state: &str, config: &str, client: &str) -> assert_cmd::Command {
     env.bare_cmd(["--home", home, "--state-dir", state, "--config", config, "render", "--client", client])
 }
+
+/// The instructions nix/compose.nix joins to a client module's own (`instructionsText`, from the
+/// small tree nix/tests/fixtures/agentsmd: a dot file, a nested rule, files without a final
+/// newline) are what the binary composes from that tree; home-manager's file with the user's
+/// text and then aiorch's passes doctor's managed check, and one that lacks a line of aiorch's
+/// does not.
+#[test]
+fn compose_instructions_fixture_is_what_the_binary_composes() {
+    use std::os::unix::fs::PermissionsExt;
+    let fixtures = format!("{}/nix/tests/fixtures", env!("CARGO_MANIFEST_DIR"));
+    let by = "programs.codex.custom-instructions";
+    let env = TestEnv::with_config(&format!(
+        "[clients]\nclaude = \"never\"\ngemini = \"never\"\ncodex = \"always\"\ncopilot = \"never\"\n\
+         [mcp]\nserve_self = false\n[policy]\nenable = false\n\
+         [agentsmd]\nsource = \"{fixtures}/agentsmd\"\nhome_agents_md = false\n\
+         [apply]\nnix_managed = [{{ path = \"~/.codex/AGENTS.md\", by = \"{by}\" }}]\n"
+    ));
+    let nix: String =
+        serde_json::from_str(&std::fs::read_to_string(format!("{fixtures}/compose-instructions.json")).unwrap())
+            .unwrap();
+    // what home-manager writes: the user's text, then aiorch's (`lines` joins with a newline)
+    let store = env.path("store/codex-AGENTS.md");
+    let nix_file = |text: &str| {
+        if store.exists() {
+            std::fs::set_permissions(&store, std::fs::Permissions::from_mode(0o644)).unwrap();
+        }
+        env.write("store/codex-AGENTS.md", text);
+        std::fs::set_permissions(&store, std::fs::Permissions::from_mode(0o444)).unwrap();
+    };
+    nix_file(&format!("be brief\n{nix}"));
+    std::fs::create_dir_all(env.path("~/.codex")).unwrap();
+    std::os::unix::fs::symlink(&store, env.path("~/.codex/AGENTS.md")).unwrap();
+    env.ok(["apply"]);
+    assert_eq!(
+        env.read("state/generated/instructions/AGENTS.md"),
+        nix,
+        "nix/compose.nix and the binary compose the instructions differently"
+    );
+    let label = format!("~/.codex/AGENTS.md managed by home-manager ({by})");
+    let check = |env: &TestEnv| {
+        let doctor = crate::common::run_cmd(&mut env.cmd(["doctor", "--json"])).json();
+        let c = doctor["checks"].as_array().unwrap().iter().find(|c| c["name"] == label.as_str()).cloned();
+        c.unwrap_or_else(|| panic!("no check {label:?}: {doctor:#}"))
+    };
+    assert_eq!(check(&env)["status"], "ok", "{:#}", check(&env));
+    nix_file(&format!("be brief\n{}", nix.replacen("# Rule a\n", "", 1)));
+    let c = check(&env);
+    assert_eq!(c["status"], "warn", "{c:#}");
+    assert!(c["detail"].as_str().unwrap().contains("lacks"), "{c:#}");
+}
+
+/// aiorch's commands as nix/compose.nix hands them to Gemini CLI's and OpenCode's modules
+/// (`commandsFragments`, from nix/tests/fixtures/agentsmd: plain, double- and single-quoted
+/// descriptions, none, no frontmatter, a nested name) are what the binary writes for the same
+/// tree: Gemini's TOML parses to the same document (home-manager re-renders it), OpenCode's file
+/// is byte for byte the same. A frontmatter Nix does not read (a block scalar) is left out there
+/// and to `aiorch apply`.
+#[test]
+fn compose_commands_fixture_is_what_the_binary_writes() {
+    let fixtures = format!("{}/nix/tests/fixtures", env!("CARGO_MANIFEST_DIR"));
+    let env = TestEnv::with_config(&format!(
+        "[clients]\nclaude = \"never\"\ngemini = \"always\"\ncodex = \"never\"\ncopilot = \"never\"\n\
+         opencode = \"always\"\n[mcp]\nserve_self = false\n[policy]\nenable = false\n\
+         [agentsmd]\nsource = \"{fixtures}/agentsmd\"\nhome_agents_md = false\n"
+    ));
+    env.ok(["apply"]);
+    let nix: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(format!("{fixtures}/compose-commands.json")).unwrap()).unwrap();
+    let gemini = nix["gemini"].as_object().unwrap();
+    assert!(gemini.contains_key("git/nested") && !gemini.contains_key("block"), "{nix:#}");
+    for (name, want) in gemini {
+        let toml: toml::Table = toml::from_str(&env.read(&format!("~/.gemini/commands/{name}.toml"))).unwrap();
+        let have = serde_json::to_value(toml).unwrap();
+        assert_eq!(&have, want, "nix/compose.nix and the binary disagree about Gemini's /{name}");
+    }
+    for (name, want) in nix["opencode"].as_object().unwrap() {
+        let have = env.read(&format!("~/.config/opencode/commands/{name}.md"));
+        assert_eq!(have, want.as_str().unwrap(), "nix/compose.nix and the binary disagree about OpenCode's /{name}");
+    }
+    assert!(env.exists("~/.gemini/commands/block.toml"), "apply writes what Nix leaves out");
+
+    // home-manager's files (Gemini's TOML rendered its own way) listed as Nix's: apply leaves
+    // them alone and doctor finds aiorch's command in each
+    let by = [("~/.gemini/commands/quoted.toml", "g"), ("~/.config/opencode/commands/git/nested.md", "o")];
+    let managed: Vec<String> = by.iter().map(|(p, b)| format!("{{ path = \"{p}\", by = \"{b}\" }}")).collect();
+    let env = TestEnv::with_config(&format!(
+        "{}\n[apply]\nnix_managed = [{}]\n",
+        std::fs::read_to_string(env.path("config/aiorch.toml")).unwrap(),
+        managed.join(", ")
+    ));
+    let toml =
+        toml::to_string(&serde_json::from_value::<toml::Table>(nix["gemini"]["quoted"].clone()).unwrap()).unwrap();
+    assert!(!toml.contains("'''"), "rendered otherwise than the binary does: {toml}");
+    for ((file, _), text) in by.iter().zip([toml.as_str(), nix["opencode"]["git/nested"].as_str().unwrap()]) {
+        let store = env.path(&format!("store/{}", file.replace('/', "_")));
+        env.write(&format!("store/{}", file.replace('/', "_")), text);
+        std::fs::create_dir_all(env.path(file).parent().unwrap()).unwrap();
+        std::os::unix::fs::symlink(&store, env.path(file)).unwrap();
+    }
+    env.ok(["apply"]);
+    let doctor = crate::common::run_cmd(&mut env.cmd(["doctor", "--json"])).json();
+    for (file, b) in by {
+        let label = format!("{file} managed by home-manager ({b})");
+        let c = doctor["checks"].as_array().unwrap().iter().find(|c| c["name"] == label.as_str());
+        assert!(c.is_some_and(|c| c["status"] == "ok"), "no ok check {label:?}: {doctor:#}");
+    }
+}
