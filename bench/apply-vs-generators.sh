@@ -30,20 +30,9 @@ need_apt() {  # need_apt CMD PACKAGE
 need_apt hyperfine hyperfine
 [ -x /usr/bin/time ] || need_apt /usr/bin/time time
 
-echo "=== generators and Node 22"
-"$ROOT/tests/e2e/install-clients.sh" --generators >/dev/null
-e2e_path
-NODE=$(command -v node)
-[ "$(node_major "$NODE")" -ge 22 ] || { echo "node >= 22 needed, got $("$NODE" --version)" >&2; exit 2; }
+bench_setup "$ROOT"
 RULER=$E2E_CACHE/gen/node_modules/@intellectronica/ruler/dist/cli/index.js
 RULESYNC=$E2E_CACHE/gen/node_modules/rulesync/dist/cli/index.js
-
-echo "=== aiorch (release)"
-if [ -n "${AIORCH_BIN:-}" ]; then AIORCH=$AIORCH_BIN; else
-  (cd "$ROOT" && cargo build --release --locked --quiet --bin aiorch)
-  AIORCH=${CARGO_TARGET_DIR:-$ROOT/target}/release/aiorch
-fi
-echo "$AIORCH: $("$AIORCH" --version)"
 
 W=$(mktemp -d -t aiorch-bench-XXXXXX)
 trap '[ "${KEEP:-0}" = 1 ] && echo "kept: $W" || rm -rf "$W"' EXIT

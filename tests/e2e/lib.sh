@@ -49,6 +49,22 @@ e2e_path() {
   export PATH=$p:$E2E_ORIG_PATH
 }
 
+# bench_setup ROOT: what the benchmarks under bench/ share: the generators (ruler, rulesync) and
+# Node 22 first on PATH (sets NODE), and aiorch's release build (sets AIORCH; AIORCH_BIN skips it)
+bench_setup() {
+  echo "=== generators and Node 22"
+  "$1/tests/e2e/install-clients.sh" --generators >/dev/null
+  e2e_path
+  NODE=$(command -v node)
+  [ "$(node_major "$NODE")" -ge 22 ] || { echo "node >= 22 needed, got $("$NODE" --version)" >&2; exit 2; }
+  echo "=== aiorch (release)"
+  if [ -n "${AIORCH_BIN:-}" ]; then AIORCH=$AIORCH_BIN; else
+    (cd "$1" && cargo build --release --locked --quiet --bin aiorch)
+    AIORCH=${CARGO_TARGET_DIR:-$1/target}/release/aiorch
+  fi
+  echo "$AIORCH: $("$AIORCH" --version)"
+}
+
 # e2e_client_env CMD...: run a client outside any test with a HOME inside the cache (the clients
 # write state even for --version; Copilot unpacks ~235 MB into XDG_CACHE_HOME): never the real HOME.
 e2e_client_env() {
