@@ -145,6 +145,12 @@ impl Artifact {
     }
 }
 
+/// Whether `have` is `want`; for an `ordered` artifact every object's members must also come in
+/// the same order (serde_json's map equality ignores it).
+pub fn same_value(ordered: bool, have: &Value, want: &Value) -> bool {
+    have == want && (!ordered || serde_json::to_string(have).ok() == serde_json::to_string(want).ok())
+}
+
 /// Hold the state-dir lock for as long as the guard lives.
 pub struct Lock(#[allow(dead_code)] std::fs::File);
 

@@ -427,7 +427,7 @@ impl Planner<'_> {
         for a in &wanted {
             let Desired::Key { key, value, .. } = &a.desired else { continue };
             let current = doc.get(key);
-            let same = |v: &Value| if a.ordered { in_order_eq(v, value) } else { v == value };
+            let same = |v: &Value| super::same_value(a.ordered, v, value);
             let old = self.old.keys_at(path).find(|e| e.key() == Some(key.as_slice()));
             let (prior, created_parents, old_splice) = match old {
                 Some(Entry { kind: Owned::Key { prior, created_parents, splice, .. }, .. }) => {
@@ -545,6 +545,12 @@ impl Planner<'_> {
                             // their value re-rendered.
                             let mut want = doc.clone();
                             want.set(key, p)?;
+                            if !want.get(key).is_some_and(|w| super::same_value(true, &w, p)) {
+                                // Set over aiorch's value, their members would keep aiorch's
+                                // order (which can decide differently: OpenCode's permission).
+                                want.remove(key)?;
+                                want.set(key, p)?;
+                            }
                             doc = splice.as_ref().and_then(|sp| doc.unsplice(sp, &want)).unwrap_or(want);
                         }
                         None => {
@@ -933,11 +939,6 @@ fn matches_target(before: &State, after: &Target) -> bool {
 
 /// Follow symlinks at `path` (so merges write through them); a dangling link resolves to its
 /// target path, which is then created.
-/// Equal, and with every object's members in the same order.
-fn in_order_eq(a: &Value, b: &Value) -> bool {
-    a == b && serde_json::to_string(a).ok() == serde_json::to_string(b).ok()
-}
-
 pub fn resolve_link(path: &Path) -> PathBuf {
     let mut p = path.to_path_buf();
     for _ in 0..32 {

@@ -94,7 +94,10 @@ fn artifact_problem(paths: &Paths, a: &Artifact) -> Option<String> {
         },
         Desired::Key { format, key, value } => match read(*format, &real, key) {
             Err(msg) => Some(msg),
-            Ok(Some(v)) if &v == value => None,
+            Ok(Some(v)) if apply::same_value(a.ordered, &v, value) => None,
+            Ok(Some(v)) if &v == value => {
+                Some(format!("{shown}: `{}` is in another order than aiorch's", key.join(".")))
+            }
             Ok(_) => Some(format!("{shown}: `{}` is not {value}", key.join("."))),
         },
         Desired::Members { format, key, values, .. } => match read(*format, &real, key) {

@@ -195,6 +195,27 @@ fn an_adopted_opencode_permission_is_written_in_aiorchs_order() {
     assert_eq!(serde_json::to_string(&got).unwrap(), serde_json::to_string(&ours).unwrap(), "order kept");
     let again = e.run(["apply", "--adopt", "permission", "--dry-run", "--json"]).stdout;
     assert!(!again.contains("\"permission\""), "a second apply changes nothing: {again}");
+
     e.expect(["revert"], 0);
     assert_eq!(e.read(FILE), mine);
+
+    // Reordered by hand, the same members decide differently: doctor says so, apply puts it back,
+    // and revert still gives the user's members in their order (the value, no longer their bytes).
+    let in_order = |v: &Value| serde_json::to_string(v).unwrap();
+    e.expect(["apply", "--adopt", "permission"], 0);
+    let mut file = json(&e, FILE);
+    let bash = file["permission"]["bash"].as_object_mut().unwrap();
+    let rm = bash.shift_remove("rm -rf *").unwrap();
+    let rest = std::mem::take(bash);
+    bash.insert("rm -rf *".into(), rm);
+    bash.extend(rest);
+    e.write(FILE, serde_json::to_string_pretty(&file).unwrap());
+    let doctor = e.run(["doctor"]);
+    assert_eq!(doctor.code, Some(1), "{}", doctor.stdout);
+    assert!(doctor.stdout.contains("`permission` is in another order than aiorch's"), "{}", doctor.stdout);
+    e.expect(["apply"], 0);
+    assert_eq!(in_order(&json(&e, FILE)["permission"]), in_order(&ours));
+    e.expect(["revert"], 0);
+    let theirs: Value = serde_json::from_str(mine).unwrap();
+    assert_eq!(in_order(&json(&e, FILE)["permission"]), in_order(&theirs["permission"]));
 }
