@@ -85,6 +85,35 @@ let
       what = "Aider does not get aiorch's instructions and gateway settings";
     }
   ];
+  # Whatever else home-manager writes where aiorch would (instructions, commands, skills: the
+  # client modules' other options, or the user's own home.file / xdg.configFile): left alone too
+  codexRel = lib.removePrefix "~/" (shared.codexDir hmUser);
+  aiorchPaths = [
+    "AGENTS.md"
+    ".claude/CLAUDE.md"
+    ".claude/AGENTS.md"
+    ".claude/commands/"
+    ".gemini/AGENTS.md"
+    ".gemini/commands/"
+    ".gemini/policies/aiorch.toml"
+    "${codexRel}/AGENTS.md"
+    "${codexRel}/skills/"
+    "${codexRel}/rules/aiorch.rules"
+    ".copilot/copilot-instructions.md"
+    ".copilot/skills/"
+    ".copilot/mcp-config.json"
+    ".copilot/settings.json"
+    ".config/opencode/AGENTS.md"
+    ".config/opencode/commands/"
+  ];
+  aiorchWrites = t: lib.any (p: t == p || lib.hasSuffix "/" p && lib.hasPrefix p t) aiorchPaths;
+  hmOtherFiles = lib.optionals (!viaHomeManager) (
+    lib.subtractLists (map (f: f.path) hmFiles) (
+      map (f: "~/${f.target}") (
+        lib.filter (f: (f.enable or true) && aiorchWrites f.target) (lib.attrValues (hmUser.home.file or { }))
+      )
+    )
+  );
 in
 {
   options.services.aiorch =
@@ -96,7 +125,12 @@ in
       nixManaged = lib.mkOption {
         type = lib.types.listOf (lib.types.attrsOf lib.types.str);
         internal = true;
-        default = map (f: { inherit (f) path by; }) hmFiles;
+        default =
+          map (f: { inherit (f) path by; }) hmFiles
+          ++ map (path: {
+            inherit path;
+            by = "home-manager.users.${user}.home.file";
+          }) hmOtherFiles;
         description = "`apply.nix_managed` of the rendered config: files Nix writes.";
       };
       homeManager.enable = lib.mkOption {
@@ -132,7 +166,13 @@ in
             services.aiorch: ${f.by} of home-manager.users.${user} writes ${f.path}
             into the Nix store; aiorch leaves it alone, so ${f.what}. Set
             services.aiorch.homeManager.enable = true to hand them to ${f.by}.
-          '') hmFiles;
+          '') hmFiles
+          ++ lib.optional (hmOtherFiles != [ ]) ''
+            services.aiorch: home-manager.users.${user} writes ${toString (lib.length hmOtherFiles)} file(s) where aiorch
+            would (${lib.concatStringsSep ", " hmOtherFiles}); aiorch leaves them alone. Set
+            services.aiorch.homeManager.enable = true to join aiorch's instructions and commands
+            with the client modules' own options.
+          '';
       }
 
       (lib.mkIf (!viaHomeManager) {

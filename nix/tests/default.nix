@@ -219,6 +219,14 @@ let
     };
   };
   darwinClientsApplies = darwinClaude darwinClientsUser;
+  # … and files of the user's own where aiorch writes (instructions, a command), one it does not
+  darwinOwnFiles = darwinClaude {
+    home-manager.users.alice = {
+      home.file.".claude/CLAUDE.md".text = "mine";
+      home.file.".claude/agents/reviewer.md".text = "not a path of aiorch's";
+      xdg.configFile."opencode/commands/deploy.md".text = "Deploy.";
+    };
+  };
   # … with home.preferXdgDirectories: Codex's home is ~/.config/codex (CODEX_HOME)
   darwinCodexXdg = darwinClaude (
     lib.recursiveUpdate darwinClientsUser { home-manager.users.alice.home.preferXdgDirectories = true; }
@@ -1074,6 +1082,17 @@ let
       (expect "… with a warning naming each module" (
         lib.any (has "programs.codex of home-manager.users.alice writes ~/.codex/config.toml") darwinClientsApplies.config.warnings
         && lib.any (has "programs.aider-chat of home-manager.users.alice") darwinClientsApplies.config.warnings
+      ))
+      (expectEq "nix-darwin applying beside home-manager's own files where aiorch writes leaves them alone"
+        (map (m: m.path) darwinOwnFiles.config.services.aiorch.finalSettings.apply.nix_managed)
+        [
+          "~/.claude/settings.json"
+          "~/.claude/CLAUDE.md"
+          "~/.config/opencode/commands/deploy.md"
+        ]
+      )
+      (expect "… with one warning naming them" (
+        lib.any (has "writes 2 file(s) where aiorch") darwinOwnFiles.config.warnings
       ))
       (expect "nix-darwin beside programs.codex with home.preferXdgDirectories: ~/.config/codex/config.toml is Nix's and apply gets CODEX_HOME" (
         lib.elem "~/.config/codex/config.toml" (
