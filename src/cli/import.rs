@@ -10,14 +10,14 @@ use super::ImportArgs;
 use crate::apply::fsutil::write_atomic;
 use crate::config::{self, Client, Config};
 use crate::error::{CliError, Exit};
-use crate::import::{self, Import, Source, read, render};
+use crate::import::{self, Import, read, render};
 use crate::paths::Paths;
 use crate::ui::Ui;
 
 pub fn import(ui: &Ui, paths: &Paths, a: ImportArgs) -> anyhow::Result<Exit> {
-    let sources: Vec<Source> = match &a.from {
-        Some(f) if !f.is_empty() => Source::ALL.into_iter().filter(|s| f.contains(s)).collect(),
-        _ => Source::ALL.to_vec(),
+    let sources: Vec<Client> = match &a.from {
+        Some(f) if !f.is_empty() => Client::ALL.into_iter().filter(|s| f.contains(s)).collect(),
+        _ => Client::ALL.to_vec(),
     };
     let base = config::load(&paths.config_file, false)?;
     let out: Option<PathBuf> = match (&a.out, a.nix) {
@@ -178,15 +178,14 @@ fn report(
 
 /// Servers whose entry aiorch will write differs from what a client has under that name now
 /// (secrets lifted out, a spelling aiorch normalises): the `--adopt` names apply needs.
-fn differing(paths: &Paths, cfg: &Config, sources: &[Source]) -> anyhow::Result<Vec<String>> {
+fn differing(paths: &Paths, cfg: &Config, sources: &[Client]) -> anyhow::Result<Vec<String>> {
     let tree = crate::agentsmd::Tree::embedded();
     let ctx = crate::clients::Ctx { paths, config: cfg, tree: &tree };
     let servers = crate::mcp::registry::resolve(&cfg.mcp, paths)?;
     let mut out = BTreeSet::new();
     // Only the clients read: the servers go to no other (and another's file may not even parse).
-    for source in sources.iter().filter(|s| **s != Source::Aider) {
-        let c = source.client();
-        let Some(doc) = read::read_doc(&read::mcp_file(*source, paths), paths)? else { continue };
+    for &c in sources.iter().filter(|s| **s != Client::Aider) {
+        let Some(doc) = read::read_doc(&read::mcp_file(c, paths), paths)? else { continue };
         let root = match c {
             Client::Codex => "mcp_servers",
             Client::Opencode => "mcp",

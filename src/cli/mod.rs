@@ -493,7 +493,7 @@ pub enum PolicyCmd {
 pub struct ImportArgs {
     /// Clients to read (comma-separated; default: all)
     #[arg(long, value_enum, value_delimiter = ',', value_name = "CLIENTS")]
-    pub from: Option<Vec<crate::import::Source>>,
+    pub from: Option<Vec<crate::config::clients::Client>>,
     /// Print what would be written, write nothing, store nothing
     #[arg(long)]
     pub dry_run: bool,

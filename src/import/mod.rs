@@ -23,46 +23,6 @@ use crate::config::{Client, Config};
 use crate::paths::Paths;
 use read::Found;
 
-/// A client whose files `import` can read.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, clap::ValueEnum)]
-#[serde(rename_all = "lowercase")]
-pub enum Source {
-    Claude,
-    Gemini,
-    Codex,
-    Copilot,
-    Opencode,
-    Aider,
-}
-
-impl Source {
-    pub const ALL: [Source; 6] =
-        [Source::Claude, Source::Gemini, Source::Codex, Source::Copilot, Source::Opencode, Source::Aider];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Source::Claude => "claude",
-            Source::Gemini => "gemini",
-            Source::Codex => "codex",
-            Source::Copilot => "copilot",
-            Source::Opencode => "opencode",
-            Source::Aider => "aider",
-        }
-    }
-
-    /// The managed client it is.
-    pub fn client(self) -> Client {
-        match self {
-            Source::Claude => Client::Claude,
-            Source::Gemini => Client::Gemini,
-            Source::Codex => Client::Codex,
-            Source::Copilot => Client::Copilot,
-            Source::Opencode => Client::Opencode,
-            Source::Aider => Client::Aider,
-        }
-    }
-}
-
 /// One server of the imported config, with where it came from.
 #[derive(Debug, Clone, Serialize)]
 pub struct Imported {
@@ -112,7 +72,7 @@ pub struct TreeFile {
 /// Everything an import found, ready to render.
 #[derive(Debug, Default, Serialize)]
 pub struct Import {
-    pub sources: Vec<Source>,
+    pub sources: Vec<Client>,
     pub servers: Vec<Imported>,
     pub conflicts: Vec<Conflict>,
     pub secrets: Vec<Secret>,
@@ -169,7 +129,7 @@ fn unwrap_aiorch(s: &mut McpServer) -> Wrapped {
 }
 
 /// Read `sources` and build the import.
-pub fn collect(paths: &Paths, sources: &[Source]) -> anyhow::Result<Import> {
+pub fn collect(paths: &Paths, sources: &[Client]) -> anyhow::Result<Import> {
     let mut imp = Import { sources: sources.to_vec(), ..Default::default() };
     let mut found: Vec<Found> = vec![];
     for s in sources {
@@ -186,16 +146,16 @@ pub fn collect(paths: &Paths, sources: &[Source]) -> anyhow::Result<Import> {
     merge(&mut imp, found);
     lift_secrets(&mut imp);
     instructions(&mut imp, paths, sources)?;
-    if sources.contains(&Source::Claude) {
+    if sources.contains(&Client::Claude) {
         claude_settings(&mut imp, paths)?;
     }
-    if sources.contains(&Source::Opencode) {
+    if sources.contains(&Client::Opencode) {
         opencode_permission(&mut imp, paths)?;
     }
     for (s, dir) in [
-        (Source::Codex, crate::clients::codex::home(paths).join("skills")),
-        (Source::Copilot, paths.in_home(".copilot/skills")),
-        (Source::Claude, paths.in_home(".claude/skills")),
+        (Client::Codex, crate::clients::codex::home(paths).join("skills")),
+        (Client::Copilot, paths.in_home(".copilot/skills")),
+        (Client::Claude, paths.in_home(".claude/skills")),
     ] {
         let what = paths.display(&dir);
         if sources.contains(&s) && dir.is_dir() {
@@ -205,7 +165,7 @@ pub fn collect(paths: &Paths, sources: &[Source]) -> anyhow::Result<Import> {
             ));
         }
     }
-    if sources.contains(&Source::Gemini) && paths.in_home(".gemini/GEMINI.md").is_file() {
+    if sources.contains(&Client::Gemini) && paths.in_home(".gemini/GEMINI.md").is_file() {
         imp.notes.push(
             "~/.gemini/GEMINI.md stays where it is: apply keeps it in Gemini's context.fileName next to AGENTS.md"
                 .into(),
@@ -255,7 +215,7 @@ fn merge(imp: &mut Import, found: Vec<Found>) {
         let from: Vec<String> = g.iter().map(|f| format!("{} ({})", f.source.name(), f.file)).collect();
         let mut notes: Vec<String> =
             g.iter().flat_map(|f| f.notes.iter().map(|n| format!("{}: {n}", f.source.name()))).collect();
-        let clients: BTreeSet<Client> = g.iter().map(|f| f.source.client()).collect();
+        let clients: BTreeSet<Client> = g.iter().map(|f| f.source).collect();
         let mut server = first.server.clone();
         let name = first.name.clone();
         if !valid_name(&name) {
@@ -433,8 +393,8 @@ fn lift_secrets(imp: &mut Import) {
 }
 
 /// Instruction files (and what they import) and commands, for the agentsmd tree.
-fn instructions(imp: &mut Import, paths: &Paths, sources: &[Source]) -> anyhow::Result<()> {
-    let mut texts: Vec<(Source, PathBuf, Vec<u8>)> = vec![];
+fn instructions(imp: &mut Import, paths: &Paths, sources: &[Client]) -> anyhow::Result<()> {
+    let mut texts: Vec<(Client, PathBuf, Vec<u8>)> = vec![];
     for s in sources {
         let Some(file) = read::instructions_file(*s, paths) else { continue };
         // aiorch's own (an earlier apply): the tree it comes from is the user's text already.
@@ -454,15 +414,15 @@ fn instructions(imp: &mut Import, paths: &Paths, sources: &[Source]) -> anyhow::
         }
         texts.push((*s, file, bytes));
     }
-    if sources.contains(&Source::Aider) {
+    if sources.contains(&Client::Aider) {
         // Aider has no instructions file: its conventions are the files `read:` adds to every chat.
         let entries = read::aider_reads(paths)?;
-        extra_instructions(imp, &mut texts, paths, Source::Aider, "~/.aider.conf.yml `read:`", "Aider", entries)?;
+        extra_instructions(imp, &mut texts, paths, Client::Aider, "~/.aider.conf.yml `read:`", "Aider", entries)?;
     }
-    if sources.contains(&Source::Opencode) {
-        let cfg = format!("{} `instructions`", paths.display(&read::mcp_file(Source::Opencode, paths)));
+    if sources.contains(&Client::Opencode) {
+        let cfg = format!("{} `instructions`", paths.display(&read::mcp_file(Client::Opencode, paths)));
         let entries = read::opencode_instructions(paths)?;
-        extra_instructions(imp, &mut texts, paths, Source::Opencode, &cfg, "OpenCode", entries)?;
+        extra_instructions(imp, &mut texts, paths, Client::Opencode, &cfg, "OpenCode", entries)?;
     }
     let mut rule = 0;
     for (i, (s, file, bytes)) in texts.iter().enumerate() {
@@ -474,7 +434,7 @@ fn instructions(imp: &mut Import, paths: &Paths, sources: &[Source]) -> anyhow::
             format!("rules/{rule}-{}-{}", s.name(), file.file_name().unwrap_or_default().to_string_lossy())
         };
         imp.tree.push(TreeFile { rel, bytes: bytes.clone(), from: paths.display(file) });
-        if *s == Source::Claude {
+        if *s == Client::Claude {
             let text = String::from_utf8_lossy(bytes);
             let dir = file.parent().expect("a file has a directory");
             for (written, target) in read::claude_imports(&text, dir, &paths.home) {
@@ -498,7 +458,7 @@ fn instructions(imp: &mut Import, paths: &Paths, sources: &[Source]) -> anyhow::
             }
         }
     }
-    if sources.contains(&Source::Claude) {
+    if sources.contains(&Client::Claude) {
         for (rel, bytes) in read::claude_commands(paths)? {
             let tree_rel = format!("commands/{rel}");
             if let Err(e) = crate::agentsmd::Command::parse(&tree_rel, &bytes) {
@@ -508,7 +468,7 @@ fn instructions(imp: &mut Import, paths: &Paths, sources: &[Source]) -> anyhow::
             imp.tree.push(TreeFile { rel: tree_rel, bytes, from: format!("~/.claude/commands/{rel}") });
         }
     }
-    if sources.contains(&Source::Gemini) {
+    if sources.contains(&Client::Gemini) {
         for (name, description, prompt) in read::gemini_commands(paths)? {
             let rel = format!("commands/{name}.md");
             if imp.tree.iter().any(|t| t.rel == rel) {
@@ -528,7 +488,7 @@ fn instructions(imp: &mut Import, paths: &Paths, sources: &[Source]) -> anyhow::
             imp.tree.push(TreeFile { rel, bytes: text.into_bytes(), from: format!("~/.gemini/commands/{name}.toml") });
         }
     }
-    if sources.contains(&Source::Opencode) {
+    if sources.contains(&Client::Opencode) {
         opencode_commands(imp, paths)?;
     }
     Ok(())
@@ -538,9 +498,9 @@ fn instructions(imp: &mut Import, paths: &Paths, sources: &[Source]) -> anyhow::
 /// new text joins the tree as a rule, and the client goes on reading its own entry too.
 fn extra_instructions(
     imp: &mut Import,
-    texts: &mut Vec<(Source, PathBuf, Vec<u8>)>,
+    texts: &mut Vec<(Client, PathBuf, Vec<u8>)>,
     paths: &Paths,
-    source: Source,
+    source: Client,
     setting: &str,
     client: &str,
     entries: Vec<(String, Result<PathBuf, &'static str>)>,
@@ -629,7 +589,7 @@ fn frontmatter_keys(bytes: &[u8]) -> Vec<String> {
 /// decisions (`permission`), else left in OpenCode's file with the reason.
 fn opencode_permission(imp: &mut Import, paths: &Paths) -> anyhow::Result<()> {
     let Some((user, files)) = read::opencode_permission(paths)? else { return Ok(()) };
-    let written = read::mcp_file(Source::Opencode, paths);
+    let written = read::mcp_file(Client::Opencode, paths);
     let file = paths.display(&written);
     if files != [written.clone()] {
         let shown: Vec<String> = files.iter().map(|f| paths.display(f)).collect();
@@ -772,12 +732,12 @@ pub fn to_config(imp: &Import, agentsmd: Option<&str>, base: &Config) -> Config 
     // imported instructions and commands, a visible change. aiorch takes over the clients read.
     let c = &mut cfg.clients;
     for (m, s) in [
-        (&mut c.claude, Source::Claude),
-        (&mut c.gemini, Source::Gemini),
-        (&mut c.codex, Source::Codex),
-        (&mut c.copilot, Source::Copilot),
-        (&mut c.opencode, Source::Opencode),
-        (&mut c.aider, Source::Aider),
+        (&mut c.claude, Client::Claude),
+        (&mut c.gemini, Client::Gemini),
+        (&mut c.codex, Client::Codex),
+        (&mut c.copilot, Client::Copilot),
+        (&mut c.opencode, Client::Opencode),
+        (&mut c.aider, Client::Aider),
     ] {
         if !imp.sources.contains(&s) && *m == crate::config::clients::Manage::Auto {
             *m = crate::config::clients::Manage::Never;
@@ -834,7 +794,7 @@ mod tests {
         assert_eq!(set.mcp, ["gh/get"]);
     }
 
-    fn found(source: Source, name: &str, json: serde_json::Value) -> Found {
+    fn found(source: Client, name: &str, json: serde_json::Value) -> Found {
         Found {
             source,
             file: "f".into(),
@@ -846,16 +806,16 @@ mod tests {
 
     #[test]
     fn merged_by_what_runs_and_conflicts_by_name() {
-        let mut imp = Import { sources: Source::ALL.to_vec(), ..Default::default() };
+        let mut imp = Import { sources: Client::ALL.to_vec(), ..Default::default() };
         let token = "ghp_0123456789abcdef0123";
         let gh = serde_json::json!({"command": "gh-mcp", "args": ["stdio"], "env": {"GITHUB_TOKEN": token}});
         merge(
             &mut imp,
             vec![
-                found(Source::Claude, "github", gh.clone()),
-                found(Source::Codex, "gh", gh),
-                found(Source::Gemini, "github", serde_json::json!({"command": "gh-mcp", "args": ["stdio", "-v"]})),
-                found(Source::Opencode, "only-oc", serde_json::json!({"url": "https://x/mcp"})),
+                found(Client::Claude, "github", gh.clone()),
+                found(Client::Codex, "gh", gh),
+                found(Client::Gemini, "github", serde_json::json!({"command": "gh-mcp", "args": ["stdio", "-v"]})),
+                found(Client::Opencode, "only-oc", serde_json::json!({"url": "https://x/mcp"})),
             ],
         );
         lift_secrets(&mut imp);
@@ -887,11 +847,11 @@ mod tests {
     fn a_client_left_out_is_not_managed() {
         use crate::config::clients::Manage;
         let base = Config::default();
-        let imp = Import { sources: vec![Source::Claude, Source::Opencode], ..Default::default() };
+        let imp = Import { sources: vec![Client::Claude, Client::Opencode], ..Default::default() };
         let cfg = to_config(&imp, None, &base);
         assert_eq!((cfg.clients.aider, cfg.clients.gemini), (Manage::Never, Manage::Never));
         assert_eq!((cfg.clients.claude, cfg.clients.opencode), (Manage::Auto, Manage::Auto));
-        let imp = Import { sources: Source::ALL.to_vec(), ..Default::default() };
+        let imp = Import { sources: Client::ALL.to_vec(), ..Default::default() };
         assert_eq!(to_config(&imp, None, &base).clients, base.clients, "nothing to say: no [clients]");
     }
 

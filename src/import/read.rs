@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-use super::Source;
+use crate::config::clients::Client;
 use crate::config::mcp::{McpServer, RemoteTransport};
 use crate::error::CliError;
 use crate::paths::Paths;
@@ -15,7 +15,7 @@ use crate::paths::Paths;
 /// One server as a client defines it.
 #[derive(Debug, Clone)]
 pub struct Found {
-    pub source: Source,
+    pub source: Client,
     /// The file it is in (`~/.claude.json`).
     pub file: String,
     pub name: String,
@@ -25,16 +25,16 @@ pub struct Found {
 }
 
 /// The file each source keeps its user-level MCP servers in.
-pub fn mcp_file(source: Source, paths: &Paths) -> PathBuf {
+pub fn mcp_file(source: Client, paths: &Paths) -> PathBuf {
     match source {
-        Source::Claude => paths.in_home(".claude.json"),
-        Source::Gemini => paths.in_home(".gemini/settings.json"),
-        Source::Codex => crate::clients::codex::config_file(paths),
-        Source::Copilot => paths.in_home(".copilot/mcp-config.json"),
+        Client::Claude => paths.in_home(".claude.json"),
+        Client::Gemini => paths.in_home(".gemini/settings.json"),
+        Client::Codex => crate::clients::codex::config_file(paths),
+        Client::Copilot => paths.in_home(".copilot/mcp-config.json"),
         // Where OpenCode itself looks (XDG config dir, `opencode.jsonc` when that is the one kept).
-        Source::Opencode => crate::clients::opencode::config_file(paths),
+        Client::Opencode => crate::clients::opencode::config_file(paths),
         // Aider has no MCP client: its one config file.
-        Source::Aider => crate::clients::aider::conf_file(paths),
+        Client::Aider => crate::clients::aider::conf_file(paths),
     }
 }
 
@@ -73,15 +73,15 @@ pub fn read_doc(path: &Path, paths: &Paths) -> anyhow::Result<Option<Value>> {
 }
 
 /// Every user-level MCP server `source` defines.
-pub fn servers(source: Source, paths: &Paths) -> anyhow::Result<Vec<Found>> {
-    if source == Source::Aider {
+pub fn servers(source: Client, paths: &Paths) -> anyhow::Result<Vec<Found>> {
+    if source == Client::Aider {
         return Ok(vec![]); // no MCP client
     }
     let path = mcp_file(source, paths);
     // OpenCode merges its global files: read what it resolves, each server named after the
     // last file that defines it.
     let (doc, defined_in) = match source {
-        Source::Opencode => match opencode_config(paths)? {
+        Client::Opencode => match opencode_config(paths)? {
             Some(c) => (c.doc, c.mcp_files),
             None => return Ok(vec![]),
         },
@@ -91,8 +91,8 @@ pub fn servers(source: Source, paths: &Paths) -> anyhow::Result<Vec<Found>> {
         },
     };
     let key = match source {
-        Source::Codex => "mcp_servers",
-        Source::Opencode => "mcp",
+        Client::Codex => "mcp_servers",
+        Client::Opencode => "mcp",
         _ => "mcpServers",
     };
     let Some(map) = doc.get(key).and_then(Value::as_object) else { return Ok(vec![]) };
@@ -102,10 +102,10 @@ pub fn servers(source: Source, paths: &Paths) -> anyhow::Result<Vec<Found>> {
         let Some(v) = v.as_object() else { continue };
         let mut notes = vec![];
         let server = match source {
-            Source::Claude | Source::Gemini | Source::Copilot => json_server(source, v, &mut notes),
-            Source::Codex => codex_server(v, &mut notes),
-            Source::Opencode => opencode_server(v, &mut notes),
-            Source::Aider => None,
+            Client::Claude | Client::Gemini | Client::Copilot => json_server(source, v, &mut notes),
+            Client::Codex => codex_server(v, &mut notes),
+            Client::Opencode => opencode_server(v, &mut notes),
+            Client::Aider => None,
         };
         let disabled = v.get("enabled").and_then(Value::as_bool) == Some(false);
         if defined_in.get(name).is_some_and(|f| *f != path) {
@@ -163,7 +163,7 @@ fn ms_to_s(v: Option<&Value>, notes: &mut Vec<String>) -> Option<u64> {
 
 /// Claude (`~/.claude.json`), Gemini (`settings.json`) and Copilot (`mcp-config.json`) share
 /// the `mcpServers` shape, with small differences in `type` and the tool allow-list.
-fn json_server(source: Source, v: &serde_json::Map<String, Value>, notes: &mut Vec<String>) -> Option<McpServer> {
+fn json_server(source: Client, v: &serde_json::Map<String, Value>, notes: &mut Vec<String>) -> Option<McpServer> {
     let mut s = McpServer { timeout: ms_to_s(v.get("timeout"), notes), ..Default::default() };
     let ty = str_of(v, "type").unwrap_or_default();
     if let Some(cmd) = str_of(v, "command") {
@@ -176,7 +176,7 @@ fn json_server(source: Source, v: &serde_json::Map<String, Value>, notes: &mut V
         let (url, transport) = match (str_of(v, "httpUrl"), str_of(v, "url")) {
             (Some(u), _) => (u, RemoteTransport::Http),
             (None, Some(u)) => {
-                let sse = ty == "sse" || (source == Source::Gemini && ty.is_empty());
+                let sse = ty == "sse" || (source == Client::Gemini && ty.is_empty());
                 (u, if sse { RemoteTransport::Sse } else { RemoteTransport::Http })
             }
             (None, None) => return None,
@@ -186,15 +186,15 @@ fn json_server(source: Source, v: &serde_json::Map<String, Value>, notes: &mut V
         s.headers = string_map(v.get("headers"));
     }
     let tools = match source {
-        Source::Gemini => v.get("includeTools"),
-        Source::Copilot => v.get("tools"),
+        Client::Gemini => v.get("includeTools"),
+        Client::Copilot => v.get("tools"),
         _ => None,
     };
     let tools = strings(tools);
     if !tools.is_empty() && tools != ["*"] {
         s.tools = Some(tools);
     }
-    if source == Source::Gemini && v.get("excludeTools").is_some() {
+    if source == Client::Gemini && v.get("excludeTools").is_some() {
         notes.push("`excludeTools` has no aiorch key (list the tools to keep in `tools`)".into());
     }
     Some(s)
@@ -301,13 +301,13 @@ fn opencode_server(v: &serde_json::Map<String, Value>, notes: &mut Vec<String>) 
 
 /// The user-level instruction file each client reads (Gemini's GEMINI.md stays where it is:
 /// `apply` keeps it in Gemini's `context.fileName`, so Gemini goes on reading it).
-pub fn instructions_file(source: Source, paths: &Paths) -> Option<PathBuf> {
+pub fn instructions_file(source: Client, paths: &Paths) -> Option<PathBuf> {
     match source {
-        Source::Claude => Some(paths.in_home(".claude/CLAUDE.md")),
-        Source::Codex => Some(crate::clients::codex::home(paths).join("AGENTS.md")),
-        Source::Copilot => Some(paths.in_home(".copilot/copilot-instructions.md")),
-        Source::Opencode => Some(crate::clients::opencode::config_dir(paths).join("AGENTS.md")),
-        Source::Gemini | Source::Aider => None,
+        Client::Claude => Some(paths.in_home(".claude/CLAUDE.md")),
+        Client::Codex => Some(crate::clients::codex::home(paths).join("AGENTS.md")),
+        Client::Copilot => Some(paths.in_home(".copilot/copilot-instructions.md")),
+        Client::Opencode => Some(crate::clients::opencode::config_dir(paths).join("AGENTS.md")),
+        Client::Gemini | Client::Aider => None,
     }
 }
 

@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 
 use super::Import;
 use crate::config::Config;
-use crate::config::clients::Manage;
+use crate::config::clients::{Client, Manage};
 use crate::config::mcp::McpServer;
 use crate::config::policy::RuleSet;
 
@@ -121,9 +121,9 @@ pub fn toml(imp: &Import, cfg: &Config) -> String {
     out.push_str("home_agents_md = false\n");
     if cfg.clients != Config::default().clients {
         out.push_str("\n[clients]\n");
-        let left: Vec<&str> = super::Source::ALL
+        let left: Vec<&str> = Client::ALL
             .iter()
-            .filter(|s| !imp.sources.contains(s) && s.client().manage(cfg) == Manage::Never)
+            .filter(|s| !imp.sources.contains(s) && s.manage(cfg) == Manage::Never)
             .map(|s| s.name())
             .collect();
         if !left.is_empty() {
