@@ -65,33 +65,16 @@ fn a_client_without_a_setting_for_it_is_refused() {
 /// A shared gateway on "another machine": alive without a key, `/v1/models` only with
 /// `Bearer sk-user-good`.
 fn shared_gateway() -> u16 {
-    use std::io::{BufRead, BufReader, Write};
-    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = l.local_addr().unwrap().port();
-    std::thread::spawn(move || {
-        for s in l.incoming().flatten() {
-            let mut r = BufReader::new(s);
-            let mut head = String::new();
-            loop {
-                let mut line = String::new();
-                if r.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
-                    break;
-                }
-                head.push_str(&line.to_ascii_lowercase());
-            }
-            let (status, body) = if head.starts_with("get /health/liveliness") {
-                ("200 OK", "\"I'm alive!\"")
-            } else if head.starts_with("get /v1/models") && head.contains("authorization: bearer sk-user-good") {
-                ("200 OK", "{\"data\":[{\"id\":\"coding-model\"}]}")
-            } else {
-                ("401 Unauthorized", "{\"error\":\"bad key\"}")
-            };
-            let reply =
-                format!("HTTP/1.1 {status}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}", body.len());
-            let _ = r.into_inner().write_all(reply.as_bytes());
-        }
-    });
-    port
+    crate::common::http_stub(|head, _| {
+        let (status, body) = if head.starts_with("get /health/liveliness") {
+            ("200 OK", "\"I'm alive!\"")
+        } else if head.starts_with("get /v1/models") && head.contains("authorization: bearer sk-user-good") {
+            ("200 OK", "{\"data\":[{\"id\":\"coding-model\"}]}")
+        } else {
+            ("401 Unauthorized", "{\"error\":\"bad key\"}")
+        };
+        (status, String::new(), body.to_string())
+    })
 }
 
 #[test]

@@ -2,9 +2,6 @@
 //! what a newer map changes in `route --list` and `doctor` (a price change, a model retiring
 //! soon with its successor, a model the map no longer knows, priced high rather than free).
 
-use std::io::{Read, Write};
-use std::net::TcpListener;
-
 use serde_json::Value;
 
 use crate::common::TestEnv;
@@ -138,31 +135,15 @@ fn the_built_in_defaults_are_current_under_the_test_clock() {
     assert!(!fresh.contains("retire") && !fresh.contains("not in the model map"), "{fresh}");
 }
 
-/// One HTTP/1.1 response per connection, for `count` connections, on 127.0.0.1.
-fn serve(count: usize, status: &'static str, body: &'static str) -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    std::thread::spawn(move || {
-        for stream in listener.incoming().take(count) {
-            let mut s = stream.unwrap();
-            let mut buf = [0u8; 4096];
-            let _ = s.read(&mut buf);
-            let head = format!(
-                "HTTP/1.1 {status}\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\
-                 connection: close\r\n\r\n",
-                body.len()
-            );
-            let _ = s.write_all(head.as_bytes());
-            let _ = s.write_all(body.as_bytes());
-        }
-    });
-    port
+/// A stand-in model-map server: every request gets `status` and `body`.
+fn serve(status: &'static str, body: &'static str) -> u16 {
+    crate::common::http_stub(move |_, _| (status, "content-type: application/json\r\n".into(), body.into()))
 }
 
 #[test]
 fn update_from_a_url_and_its_failures() {
     let env = TestEnv::with_env_secrets("").var("AIORCH_NOW", LATER);
-    let port = serve(1, "200 OK", FIXTURE);
+    let port = serve("200 OK", FIXTURE);
     let url = format!("http://127.0.0.1:{port}/model_prices_and_context_window.json");
     let v = env.json(["models", "update", "--from", &url]);
     assert_eq!((v["models"].as_u64(), v["in_use"].as_bool()), (Some(9), Some(true)));
@@ -171,7 +152,7 @@ fn update_from_a_url_and_its_failures() {
     assert_eq!(model(&env.json(["route", "--list"]), "gpt-5")["price_in"], 1.5);
 
     // A server error and a file that is not a model map change nothing.
-    let port = serve(1, "404 Not Found", "{}");
+    let port = serve("404 Not Found", "{}");
     let err = env.expect(["models", "update", "--from", &format!("http://127.0.0.1:{port}/x.json")], 1).stderr;
     assert!(err.contains("HTTP 404"), "{err}");
     env.write("not-a-map.json", "{\"a\": {\"mode\": \"embedding\"}}");

@@ -228,54 +228,21 @@ fn doctor_reports_a_redis_that_does_not_answer() {
 /// A stand-in gateway (fault injection, not a model): liveliness, a streamed answer for
 /// `local-coding` (3 tokens and usage), HTTP 429 for everything else.
 fn fake_gateway() -> u16 {
-    use std::io::{BufRead, BufReader, Read, Write};
-    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = l.local_addr().unwrap().port();
-    std::thread::spawn(move || {
-        for s in l.incoming().flatten() {
-            let mut r = BufReader::new(s);
-            let mut head = String::new();
-            let mut len = 0usize;
-            loop {
-                let mut line = String::new();
-                if r.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
-                    break;
-                }
-                if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
-                    len = v.trim().parse().unwrap_or(0);
-                }
-                head.push_str(&line);
+    crate::common::http_stub(|head, body| {
+        if head.starts_with("get /health/liveliness") {
+            ("200 OK", String::new(), "\"I'm alive!\"".into())
+        } else if String::from_utf8_lossy(body).contains("\"local-coding\"") {
+            let mut sse = String::new();
+            for t in ["Hel", "lo", "!"] {
+                sse.push_str(&format!("data: {{\"choices\":[{{\"index\":0,\"delta\":{{\"content\":\"{t}\"}}}}]}}\n\n"));
             }
-            let mut body = vec![0u8; len];
-            let _ = r.read_exact(&mut body);
-            let mut s = r.into_inner();
-            let reply = if head.starts_with("GET /health/liveliness") {
-                "HTTP/1.1 200 OK\r\ncontent-length: 12\r\nconnection: close\r\n\r\n\"I'm alive!\"".to_string()
-            } else if String::from_utf8_lossy(&body).contains("\"local-coding\"") {
-                let mut sse = String::new();
-                for t in ["Hel", "lo", "!"] {
-                    sse.push_str(&format!(
-                        "data: {{\"choices\":[{{\"index\":0,\"delta\":{{\"content\":\"{t}\"}}}}]}}\n\n"
-                    ));
-                }
-                sse.push_str("data: {\"choices\":[],\"usage\":{\"completion_tokens\":3}}\n\ndata: [DONE]\n\n");
-                format!(
-                    "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\nx-litellm-model-group: local-coding\r\n\
-                     content-length: {}\r\nconnection: close\r\n\r\n{sse}",
-                    sse.len()
-                )
-            } else {
-                let b = r#"{"error":{"message":"No deployments available - crossed budget","code":"429"}}"#;
-                format!(
-                    "HTTP/1.1 429 Too Many Requests\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\
-                     connection: close\r\n\r\n{b}",
-                    b.len()
-                )
-            };
-            let _ = s.write_all(reply.as_bytes());
+            sse.push_str("data: {\"choices\":[],\"usage\":{\"completion_tokens\":3}}\n\ndata: [DONE]\n\n");
+            ("200 OK", "content-type: text/event-stream\r\nx-litellm-model-group: local-coding\r\n".into(), sse)
+        } else {
+            let b = r#"{"error":{"message":"No deployments available - crossed budget","code":"429"}}"#;
+            ("429 Too Many Requests", "content-type: application/json\r\n".into(), b.into())
         }
-    });
-    port
+    })
 }
 
 #[test]
