@@ -188,6 +188,19 @@ expect_rc revert 0 "aiorch revert"
 [ "$(cat "$H/.aider.conf.yml")" = "$(printf '%s' "$AIDER_CONF")" ] \
   && pass "~/.aider.conf.yml is the user's file again, byte for byte" || fail "~/.aider.conf.yml differs after revert"
 
+# failing_repo DIR: a git repo with the failing test of $R, a `calc.py` that breaks it, and a
+# `keep/precious` file the fake model's `rm -rf keep` must not delete
+failing_repo() {
+  mkdir -p "$1/keep" && cp "$R/test_calc.py" "$1/" && printf 'def add(a, b):\n    return a - b\n' >"$1/calc.py" \
+    && touch "$1/keep/precious"
+  (cd "$1" && git init -q && git add . && git -c user.email=e2e@example.com -c user.name=e2e commit -qm init) || fail "git init"
+}
+# in_ledger AGENT WHAT: `aiorch stats` lists the run as agent:AGENT
+in_ledger() {
+  aiorch "stats-$1" stats --json
+  grep -q "\"agent:$1\"" "$LOGS/stats-$1.out" && pass "$2 is in aiorch's ledger" || fail "$2 is not in the ledger"
+}
+
 section "ai-go finishes the work (OpenCode against a fake tool-calling model API)"
 # No gateway for this run (go would start LiteLLM for it); OpenCode on PATH for `--agent opencode`.
 sed -i 's/^enabled = true$/enabled = false/' "$WORK/aiorch.toml"
@@ -252,8 +265,7 @@ roles = { planning = 0.5, coding = 0.5, review = 0.5, search = 0.5 }
 url = "http://127.0.0.1:$FAKE_PORT/v1"
 TOML
 R2=$WORK/repo2
-mkdir -p "$R2/keep" && cp "$R/test_calc.py" "$R2/" && printf 'def add(a, b):\n    return a - b\n' >"$R2/calc.py" && touch "$R2/keep/precious"
-(cd "$R2" && git init -q && git add . && git -c user.email=e2e@example.com -c user.name=e2e commit -qm init) || fail "git init"
+failing_repo "$R2"
 mark=$(ls "$WORK/go-api"/*.json | wc -l)
 run go-local 300 "${BASE_ENV[@]}" sh -c "cd '$R2' && exec '$AIORCH' --config '$WORK/aiorch.toml' --home '$H' --state-dir '$S' --color never go --local --agent opencode 'make the test pass'"
 expect_rc go-local 0 "aiorch go --local --agent opencode exits 0"
@@ -268,8 +280,7 @@ PY
 
 section "ai-go finishes the work (Codex against the same fake API)"
 R3=$WORK/repo3
-mkdir -p "$R3/keep" && cp "$R/test_calc.py" "$R3/" && printf 'def add(a, b):\n    return a - b\n' >"$R3/calc.py" && touch "$R3/keep/precious"
-(cd "$R3" && git init -q && git add . && git -c user.email=e2e@example.com -c user.name=e2e commit -qm init) || fail "git init"
+failing_repo "$R3"
 # Codex managed too (its execpolicy rules file), its model the fake Responses API through
 # runtime.clink.args (go applies them); the sandbox is bypassed on purpose (it needs kernel
 # features a container may lack): the rules are what must refuse `rm -rf`.
@@ -296,13 +307,11 @@ outs = [i for f in files for i in (json.load(open(f)).get("body") or {}).get("in
         if isinstance(i, dict) and i.get("type") == "function_call_output"]
 sys.exit(0 if outs and "aiorch policy" in json.dumps(outs[0]) else 1)
 PY
-aiorch stats-codex stats --json
-grep -q '"agent:codex"' "$LOGS/stats-codex.out" && pass "the Codex run is in aiorch's ledger" || fail "the Codex run is not in the ledger"
+in_ledger codex "the Codex run"
 
 section "ai-go finishes the work (Claude Code against the same fake API)"
 R4=$WORK/repo4
-mkdir -p "$R4/keep" && cp "$R/test_calc.py" "$R4/" && printf 'def add(a, b):\n    return a - b\n' >"$R4/calc.py" && touch "$R4/keep/precious"
-(cd "$R4" && git init -q && git add . && git -c user.email=e2e@example.com -c user.name=e2e commit -qm init) || fail "git init"
+failing_repo "$R4"
 # Claude managed (its permissions.allow/deny in ~/.claude/settings.json); nothing bypassed.
 sed -e 's/^claude = "never"$/claude = "always"/' "$WORK/aiorch.toml" >"$WORK/aiorch-claude.toml"
 run apply-claude 60 "${BASE_ENV[@]}" "$AIORCH" --config "$WORK/aiorch-claude.toml" --home "$H" --state-dir "$S" apply
@@ -321,13 +330,11 @@ res = [c for f in files for m in (json.load(open(f)).get("body") or {}).get("mes
        for c in m["content"] if isinstance(c, dict) and c.get("type") == "tool_result"]
 sys.exit(0 if res and res[0].get("is_error") and "denied" in json.dumps(res[0]) else 1)
 PY
-aiorch stats-claude stats --json
-grep -q '"agent:claude"' "$LOGS/stats-claude.out" && pass "the Claude Code run is in aiorch's ledger" || fail "the Claude run is not in the ledger"
+in_ledger claude "the Claude Code run"
 
 section "ai-go finishes the work (Gemini CLI against the same fake API)"
 R5=$WORK/repo5
-mkdir -p "$R5/keep" && cp "$R/test_calc.py" "$R5/" && printf 'def add(a, b):\n    return a - b\n' >"$R5/calc.py" && touch "$R5/keep/precious"
-(cd "$R5" && git init -q && git add . && git -c user.email=e2e@example.com -c user.name=e2e commit -qm init) || fail "git init"
+failing_repo "$R5"
 # Gemini managed (its policy file ~/.gemini/policies/aiorch.toml); its API key auth and model
 # are the user's settings / clink args; nothing bypassed (headless Gemini refuses what asks).
 sed -e 's/^gemini = "never"$/gemini = "always"/' "$WORK/aiorch.toml" >"$WORK/aiorch-gemini.toml"
@@ -346,13 +353,11 @@ grep -q 'a + b' "$R5/calc.py" && (cd "$R5" && python3 test_calc.py >/dev/null 2>
 [ -e "$R5/keep/precious" ] && pass "aiorch's policy rule refused Gemini's \`rm -rf keep\`" || fail "rm -rf ran under Gemini CLI"
 grep -rqs "refused by the aiorch permission policy" "$WORK/go-api" && pass "Gemini told the model: refused by the aiorch permission policy" \
   || fail "no policy refusal reached the model"
-aiorch stats-gemini stats --json
-grep -q '"agent:gemini"' "$LOGS/stats-gemini.out" && pass "the Gemini CLI run is in aiorch's ledger" || fail "the Gemini run is not in the ledger"
+in_ledger gemini "the Gemini CLI run"
 
 section "ai-go finishes the work (Copilot CLI against the same fake API)"
 R6=$WORK/repo6
-mkdir -p "$R6/keep" && cp "$R/test_calc.py" "$R6/" && printf 'def add(a, b):\n    return a - b\n' >"$R6/calc.py" && touch "$R6/keep/precious"
-(cd "$R6" && git init -q && git add . && git -c user.email=e2e@example.com -c user.name=e2e commit -qm init) || fail "git init"
+failing_repo "$R6"
 # Copilot takes tool rules only as flags: go passes the policy's --deny-tool/--allow-tool. The
 # user's COPILOT_ALLOW_ALL approves the rest (deny flags still win over it).
 mark=$(ls "$WORK/go-api"/*.json | wc -l)
